@@ -1,0 +1,54 @@
+// base/log: stderr, syslog and capture sinks. See log.h.
+#include "base/log.h"
+
+#include <syslog.h>
+
+#include <cstdio>
+
+namespace smime {
+
+const char* SeverityPrefix(Severity sev) {
+  switch (sev) {
+    case Severity::kInfo: return "";
+    case Severity::kWarning: return "warning: ";
+    case Severity::kError: return "error: ";
+    case Severity::kFatal: return "fatal: ";
+    case Severity::kPanic: return "panic: ";
+  }
+  return "";
+}
+
+void StderrLog::Write(Severity sev, const std::string& line) {
+  std::fprintf(stderr, "%s: %s%s\n", program_.c_str(), SeverityPrefix(sev), line.c_str());
+}
+
+SyslogLog::SyslogLog() { openlog("smime-milter", LOG_PID, LOG_MAIL); }
+
+void SyslogLog::Write(Severity sev, const std::string& line) {
+  int prio = LOG_INFO;
+  switch (sev) {
+    case Severity::kInfo: prio = LOG_INFO; break;
+    case Severity::kWarning: prio = LOG_WARNING; break;
+    case Severity::kError: prio = LOG_ERR; break;
+    case Severity::kFatal: prio = LOG_CRIT; break;
+    case Severity::kPanic: prio = LOG_CRIT; break;
+  }
+  syslog(prio, "%s%s", SeverityPrefix(sev), line.c_str());
+}
+
+void CaptureLog::Write(Severity sev, const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  lines_.push_back(SeverityPrefix(sev) + line);
+}
+
+std::vector<std::string> CaptureLog::Lines() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_;
+}
+
+void AppendField(std::string* out, const char* name, const std::string& value) {
+  if (!out->empty()) out->append(", ");
+  out->append(name).append("=").append(value);
+}
+
+}  // namespace smime

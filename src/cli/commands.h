@@ -1,0 +1,31 @@
+// cli/commands: the subcommands of smimectl. Each returns the process exit
+// status (see kExit* below, a stable interface used by external checks).
+#ifndef SMIME_CLI_COMMANDS_H_
+#define SMIME_CLI_COMMANDS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace smime {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 64;
+constexpr int kExitInternal = 70;
+constexpr int kExitTempFail = 75;
+constexpr int kExitReject = 77;
+constexpr int kExitConfig = 78;
+
+struct Runtime;
+
+// Loads the configuration and builds the runtime; on failure prints
+// "fatal: file:line: reason" to stderr and returns kExitConfig.
+int LoadRuntime(const std::string& config_path, std::unique_ptr<Runtime>* rt);
+
+// config_path: value of -c, or the built-in default when -c was not given.
+int ProcessCommand(const std::string& config_path, const std::vector<std::string>& args);
+int ConfigCommand(const std::string& config_path, const std::vector<std::string>& args);
+
+}  // namespace smime
+
+#endif  // SMIME_CLI_COMMANDS_H_

@@ -1,0 +1,135 @@
+// cli/process_command: `smimectl process`, the engine on one message.
+//
+// Reads the message (file or stdin, LF or CRLF), builds the same Transaction
+// the milter builds, runs Process(), applies the edits and writes the message
+// as the MTA would deliver it (in the input's line-end style). The log line
+// goes to stderr; --report prints the Outcome as JSON instead of the message.
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "engine/processor.h"
+#include "engine/runtime.h"
+
+namespace smime {
+
+namespace {
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "smimectl: process: %s\n", why.c_str());
+  return kExitUsage;
+}
+
+std::string StripCr(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) out.push_back(s[i]);
+  return out;
+}
+
+}  // namespace
+
+int LoadRuntime(const std::string& config_path, std::unique_ptr<Runtime>* rt) {
+  Config config;
+  Status st = config.Load(config_path);
+  if (st.ok()) st = BuildRuntime(config, rt);
+  if (!st.ok()) {
+    std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());
+    return kExitConfig;
+  }
+  return kExitOk;
+}
+
+int ProcessCommand(const std::string& config_path, const std::vector<std::string>& args) {
+  Transaction tx;
+  bool report = false;
+  std::string file = "-";
+  std::time_t now = 0;
+  bool have_now = false, have_file = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--inbound") tx.direction = Direction::kInbound;
+    else if (a == "--outbound") tx.direction = Direction::kOutbound;
+    else if (a == "--report") report = true;
+    else if (a == "--from") { if (!value(&tx.mail_from)) return Usage("--from needs an address"); }
+    else if (a == "--rcpt") {
+      if (!value(&v)) return Usage("--rcpt needs an address");
+      tx.rcpts.push_back(v);
+    } else if (a == "--client-ip") { if (!value(&tx.client_addr)) return Usage("--client-ip needs an address"); }
+    else if (a == "--sasl-user") { if (!value(&tx.sasl_user)) return Usage("--sasl-user needs a name"); }
+    else if (a == "--queue-id") { if (!value(&tx.queue_id)) return Usage("--queue-id needs an id"); }
+    else if (a == "--now") {
+      if (!value(&v) || v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+        return Usage("--now needs seconds since the epoch");
+      now = static_cast<std::time_t>(std::strtoll(v.c_str(), nullptr, 10));
+      have_now = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return Usage("unknown option " + a);
+    } else {
+      if (have_file) return Usage("only one message file");
+      file = a;
+      have_file = true;
+    }
+  }
+
+  std::unique_ptr<Runtime> rt;
+  if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
+
+  std::string raw;
+  if (file == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    raw = ss.str();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Usage("cannot read " + file);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    raw = ss.str();
+  }
+  const bool lf_only = raw.find('\r') == std::string::npos;
+  ParseRawMessage(raw, &tx);
+
+  std::unique_ptr<Clock> clock;
+  if (have_now) clock = std::make_unique<FixedClock>(now);
+  else clock = std::make_unique<SystemClock>();
+  Outcome o = Process(*rt, tx, *clock);
+
+  StderrLog log("smimectl");
+  log.Write(o.severity, o.LogLine(tx.queue_id));
+  if (report) {
+    std::printf("%s\n", OutcomeJson(o, tx.queue_id).c_str());
+  } else if (o.disposition == Disposition::kAccept) {
+    ApplyEdits(o, &tx);
+    std::string out = WireMessage(tx);
+    if (lf_only) out = StripCr(out);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  } else {
+    std::fprintf(stderr, "smimectl: %s %s %s\n", o.reply_code.c_str(), o.reply_xcode.c_str(),
+                 o.reply_text.c_str());
+  }
+  if (std::fflush(stdout) != 0) return kExitInternal;
+  switch (o.disposition) {
+    case Disposition::kAccept: return kExitOk;
+    case Disposition::kTempFail: return kExitTempFail;
+    case Disposition::kReject: return kExitReject;
+  }
+  return kExitInternal;
+}
+
+}  // namespace smime

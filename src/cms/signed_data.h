@@ -1,0 +1,51 @@
+// cms/signed_data: check a CMS SignedData structure and its signatures.
+//
+// Entry point: VerifySignedData(). It parses DER, enforces the structural
+// rules of SMIME-RULES.md rule 2 (detached signatures carry no eContent,
+// opaque ones do; at least one SignerInfo; signed attributes with a
+// content-type equal to the eContentType) and checks every SignerInfo's
+// signature over the content. It does NOT judge certificates: chain, key
+// usage and identity belong to trust/ and the engine. Every failure is a
+// CmsCheck outcome with a short reason; OpenSSL errors are drained into
+// `detail` so none leak into the next message.
+#ifndef SMIME_CMS_SIGNED_DATA_H_
+#define SMIME_CMS_SIGNED_DATA_H_
+
+#include <string>
+#include <vector>
+
+#include "base/ossl.h"
+
+namespace smime {
+
+struct SignerFacts {
+  X509Ptr cert;           // may be null when the message lacks the certificate
+  int digest_nid = 0;     // NID of the digest algorithm
+  std::string digest_name;
+};
+
+struct CmsCheck {
+  enum class Outcome {
+    kVerified,      // every SignerInfo verified over the content
+    kBadSignature,  // a signature or message digest did not match
+    kForged,        // structure contradicts its MIME framing (eContent confusion)
+    kMalformed,     // not parseable or not a valid SignedData
+    kUnsupported,   // an algorithm this OpenSSL cannot process
+    kNoSigners,     // zero SignerInfos (certs-only): not a signature
+    kTooManySigners,
+    kNotSignedData,  // e.g. EnvelopedData; reason holds the content type
+  };
+  Outcome outcome = Outcome::kMalformed;
+  std::string reason;  // short, machine-readable, e.g. "content-digest-mismatch"
+  std::string detail;  // OpenSSL's words, for the log
+  std::vector<SignerFacts> signers;
+  X509StackPtr certs;  // every certificate in the message (path hints only)
+};
+
+// der: the CMS ContentInfo. detached: the signed content for multipart/signed
+// (bytes as received), or nullptr for opaque signed-data.
+CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers);
+
+}  // namespace smime
+
+#endif  // SMIME_CMS_SIGNED_DATA_H_

@@ -1,0 +1,54 @@
+// config/config: parse smime-milter.conf (Postfix main.cf syntax).
+//
+// Syntax: "name = value"; lines whose first non-blank is '#' are comments;
+// a line starting with whitespace continues the previous value. Every name
+// must be in the parameter table and every value must fit its type and
+// bounds. Entry points: Config::Load (file), Config::Parse (text), Config::
+// Defaults. On failure they return a Status whose message is "file:line:
+// reason" and leave the Config unchanged.
+#ifndef SMIME_CONFIG_CONFIG_H_
+#define SMIME_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "config/params.h"
+
+namespace smime {
+
+class Config {
+ public:
+  struct Value {
+    std::string text;  // as written (continuations joined by one space)
+    std::string origin;  // "file:line", or "default"
+    int64_t number = 0;  // kInt, kSize, kBool (0/1)
+    std::vector<std::string> list;  // kList: items split on commas/blanks
+  };
+
+  // Every parameter at its default.
+  static Config Defaults();
+
+  Status Load(const std::string& path);
+  Status Parse(const std::string& text, const std::string& filename);
+
+  const Value& Get(const std::string& name) const;  // name must be in the table
+  const std::string& Str(const std::string& name) const { return Get(name).text; }
+  int64_t Int(const std::string& name) const { return Get(name).number; }
+  bool Bool(const std::string& name) const { return Get(name).number != 0; }
+  const std::vector<std::string>& List(const std::string& name) const {
+    return Get(name).list;
+  }
+
+  // Checks and converts one value; on failure returns the reason (no file:line).
+  static Status ParseValue(const ParamSpec& spec, const std::string& text, Value* out);
+
+ private:
+  std::map<std::string, Value> values_;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_CONFIG_CONFIG_H_

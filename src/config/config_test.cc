@@ -1,0 +1,91 @@
+// Unit tests for config/: syntax, types, bounds and file:line errors.
+#include <string>
+
+#include "base/testing.h"
+#include "config/config.h"
+
+using smime::Config;
+using smime::Status;
+
+namespace {
+
+// Parses text; returns "" on success, else the error message.
+std::string ParseError(const std::string& text) {
+  Config c;
+  Status st = c.Parse(text, "t.conf");
+  return st.ok() ? "" : st.message();
+}
+
+void TestDefaults(void**) {
+  Config c = Config::Defaults();
+  assert_int_equal(c.Int("max_signers"), 4);
+  assert_false(c.Bool("allow_sha1"));
+  assert_string_equal(c.Get("state_dir").origin.c_str(), "default");
+}
+
+void TestValuesCommentsContinuations(void**) {
+  Config c;
+  Status st = c.Parse(
+      "# comment\n"
+      "authserv_id = mx.example.net\n"
+      "\n"
+      "  # indented comment\n"
+      "internal_hosts = 10.0.0.0/8,\n"
+      "    192.168.1.0/24   ::1\n"
+      "max_message_size = 10M\r\n"
+      "allow_sha1 = yes\n",
+      "t.conf");
+  assert_true(st.ok());
+  assert_string_equal(c.Str("authserv_id").c_str(), "mx.example.net");
+  assert_int_equal(c.List("internal_hosts").size(), 3);
+  assert_string_equal(c.List("internal_hosts")[1].c_str(), "192.168.1.0/24");
+  assert_int_equal(c.Int("max_message_size"), 10 * 1024 * 1024);
+  assert_true(c.Bool("allow_sha1"));
+  assert_string_equal(c.Get("max_message_size").origin.c_str(), "t.conf:7");
+}
+
+void TestErrorsNameFileAndLine(void**) {
+  assert_string_equal(ParseError("\nbogus = 1\n").c_str(), "t.conf:2: unknown parameter 'bogus'");
+  assert_string_equal(ParseError("allow_sha1 = maybe\n").c_str(),
+                      "t.conf:1: allow_sha1: 'maybe' is not yes or no");
+  assert_string_equal(ParseError("max_signers = 0\n").c_str(),
+                      "t.conf:1: max_signers: '0' is out of range 1..64");
+  assert_string_equal(ParseError("max_signers = 4x\n").c_str(),
+                      "t.conf:1: max_signers: '4x' is not a number");
+  assert_string_equal(ParseError("state_dir = relative\n").c_str(),
+                      "t.conf:1: state_dir: 'relative' is not an absolute path");
+  assert_string_equal(ParseError("  leading = 1\n").c_str(),
+                      "t.conf:1: continuation line without a parameter before it");
+  assert_string_equal(ParseError("just words\n").c_str(), "t.conf:1: expected 'name = value'");
+  assert_string_equal(ParseError("max_signers = 2\nmax_signers = 3\n").c_str(),
+                      "t.conf:2: 'max_signers' is already set at line 1");
+  assert_string_equal(ParseError("max_message_size = 99999999999G\n").c_str(),
+                      "t.conf:1: max_message_size: '99999999999G' is too large");
+}
+
+void TestFailedParseLeavesConfigUnchanged(void**) {
+  Config c;
+  assert_true(c.Parse("max_signers = 7\n", "a").ok());
+  assert_false(c.Parse("max_signers = 9\nbogus = 1\n", "b").ok());
+  assert_int_equal(c.Int("max_signers"), 7);
+}
+
+void TestMissingFile(void**) {
+  Config c;
+  Status st = c.Load("/nonexistent/smime.conf");
+  assert_false(st.ok());
+  assert_non_null(strstr(st.message().c_str(), "/nonexistent/smime.conf: cannot open"));
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(TestDefaults),
+      cmocka_unit_test(TestValuesCommentsContinuations),
+      cmocka_unit_test(TestErrorsNameFileAndLine),
+      cmocka_unit_test(TestFailedParseLeavesConfigUnchanged),
+      cmocka_unit_test(TestMissingFile),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

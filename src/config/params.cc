@@ -1,0 +1,66 @@
+// config/params: the parameter table. Add a parameter here and nowhere else;
+// docs/parameters.md is generated from it (`smimectl config doc`).
+#include "config/params.h"
+
+#include <algorithm>
+
+namespace smime {
+
+namespace {
+constexpr int64_t kNoMin = 0;
+constexpr int64_t kNoMax = 0;
+
+const std::vector<ParamSpec> kParams = {
+    {"allow_sha1", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Accept SHA-1 message digests in signatures; when no, such signatures get smime=policy."},
+    {"authserv_id", ParamType::kString, "", kNoMin, kNoMax, nullptr,
+     "authserv-id written into Authentication-Results and used to remove forged ones; empty "
+     "means this host's name."},
+    {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
+     "Client networks (CIDR) whose mail is outbound."},
+    {"local_part_case_sensitive", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Compare the local part of From: with the certificate address case-sensitively."},
+    {"match_sender_header", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Match the signer against Sender: instead of From: when Sender: is present."},
+    {"max_message_size", ParamType::kSize, "50M", 1024, int64_t{4} << 30, nullptr,
+     "Largest message examined; a larger one gets smime=permerror (inbound) and is passed "
+     "on."},
+    {"max_mime_depth", ParamType::kInt, "20", 1, 1000, nullptr,
+     "Deepest MIME nesting examined; deeper messages get smime=permerror."},
+    {"max_mime_parts", ParamType::kInt, "1000", 1, 100000, nullptr,
+     "Most MIME parts examined; more give smime=permerror."},
+    {"max_signers", ParamType::kInt, "4", 1, 64, nullptr,
+     "Most SignerInfos in one signature; more give smime=permerror."},
+    {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
+     "Smallest RSA signer key accepted; smaller keys give smime=policy."},
+    {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
+     "Folder for caches and spooled message bodies; owned by the service user."},
+    {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin,
+     kNoMax, nullptr,
+     "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
+     "never used unless named here."},
+};
+}  // namespace
+
+const std::vector<ParamSpec>& ParamTable() { return kParams; }
+
+const ParamSpec* FindParam(const std::string& name) {
+  auto it = std::find_if(kParams.begin(), kParams.end(),
+                         [&](const ParamSpec& p) { return name == p.name; });
+  return it == kParams.end() ? nullptr : &*it;
+}
+
+const char* ParamTypeName(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "string";
+    case ParamType::kPath: return "path";
+    case ParamType::kBool: return "yes|no";
+    case ParamType::kInt: return "integer";
+    case ParamType::kSize: return "size";
+    case ParamType::kEnum: return "choice";
+    case ParamType::kList: return "list";
+  }
+  return "?";
+}
+
+}  // namespace smime

@@ -1,0 +1,56 @@
+// engine/outcome: what the engine decided about one message.
+//
+// An Outcome is data only: the milter maps it onto smfi_* calls, the CLI
+// applies it to the message text, tests inspect it. Dispositions, results
+// and errors are separate types on purpose.
+#ifndef SMIME_ENGINE_OUTCOME_H_
+#define SMIME_ENGINE_OUTCOME_H_
+
+#include <string>
+#include <vector>
+
+#include "annotate/auth_results.h"
+#include "base/log.h"
+#include "engine/transaction.h"
+
+namespace smime {
+
+enum class Disposition { kAccept, kTempFail, kReject };
+
+const char* DispositionName(Disposition d);
+
+struct HeaderEdit {
+  enum class Kind { kInsert, kDelete };
+  Kind kind = Kind::kInsert;
+  std::string name;
+  std::string value;  // kInsert: value without leading space, folded with "\n\t"
+  int index = 0;      // kInsert: position (0 = top); kDelete: 1-based ordinal among
+                      // headers of this name, as smfi_chgheader counts
+};
+
+struct Outcome {
+  Disposition disposition = Disposition::kAccept;
+  std::string reply_code;  // for kTempFail/kReject, e.g. "451"
+  std::string reply_xcode;  // e.g. "4.3.0"
+  std::string reply_text;
+  Direction direction = Direction::kInbound;
+  AuthResult verdict = AuthResult::kNone;  // message-level result
+  std::vector<SignatureResult> results;    // one per signature clause
+  std::vector<HeaderEdit> edits;           // deletions first (highest ordinal first), then inserts
+  Severity severity = Severity::kInfo;
+  std::string event;   // "verify", "outbound", "panic", ...
+  std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event)
+
+  // "QUEUEID: event: fields".
+  std::string LogLine(const std::string& queue_id) const;
+};
+
+// Applies the edits to tx's headers, as the MTA would.
+void ApplyEdits(const Outcome& o, Transaction* tx);
+
+// Machine-readable form for `smimectl process --report` (one JSON object).
+std::string OutcomeJson(const Outcome& o, const std::string& queue_id);
+
+}  // namespace smime
+
+#endif  // SMIME_ENGINE_OUTCOME_H_

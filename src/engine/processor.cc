@@ -1,0 +1,280 @@
+// engine/processor: see processor.h. The inbound verdict follows
+// SMIME-RULES.md "When may the verdict be pass?"; each rule that fails names
+// itself in the reason= property and in the log.
+#include "engine/processor.h"
+
+#include <openssl/objects.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include "cms/signed_data.h"
+#include "mime/address.h"
+#include "mime/smime_locator.h"
+#include "trust/cert_info.h"
+
+namespace smime {
+
+namespace {
+
+constexpr const char* kArHeader = "Authentication-Results";
+
+// "certificate has expired" -> "certificate-has-expired".
+std::string Slug(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) out.push_back(static_cast<char>(std::tolower(u)));
+    else if (!out.empty() && out.back() != '-') out.push_back('-');
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
+  std::vector<std::string> v;
+  for (const Header& h : tx.headers)
+    if (strcasecmp(h.name.c_str(), name) == 0) v.push_back(h.value);
+  return v;
+}
+
+// Worst result first: a message is pass only if every clause is pass.
+AuthResult Aggregate(const std::vector<SignatureResult>& results) {
+  if (results.empty()) return AuthResult::kNone;
+  static const AuthResult kOrder[] = {AuthResult::kFail, AuthResult::kPermError,
+                                      AuthResult::kTempError, AuthResult::kPolicy,
+                                      AuthResult::kNeutral, AuthResult::kNone};
+  for (AuthResult r : kOrder)
+    for (const SignatureResult& s : results)
+      if (s.result == r) return r;
+  return AuthResult::kPass;
+}
+
+struct SignerLog {
+  std::string signer;
+  std::string chain = "n/a";
+  std::string revocation = "not-checked";
+};
+
+// Judges one SignerInfo whose signature already verified: chain, key usage,
+// algorithms, revocation, identity. Fills r and the log facts.
+void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
+                 STACK_OF(X509) * certs, const std::string& sender, const std::string& sender_problem,
+                 SignatureResult* r, SignerLog* log) {
+  X509* cert = f.cert.get();
+  if (!cert) {
+    r->result = AuthResult::kPermError;
+    r->reason = "signer-certificate-missing";
+    return;
+  }
+  std::vector<std::string> addrs = CertificateAddresses(cert);
+  r->serial = SerialHex(cert);
+  r->issuer = IssuerText(cert);
+  std::string matched;
+  for (const std::string& a : addrs)
+    if (!sender.empty() && SameMailbox(a, sender, rt.local_part_case_sensitive)) matched = a;
+  r->identifier = !matched.empty() ? matched : (addrs.empty() ? "" : addrs[0]);
+  log->signer = r->identifier;
+
+  ChainResult chain = rt.trust.VerifyChain(cert, certs, clock.Now());
+  if (!chain.trusted) {
+    log->chain = "untrusted";
+    r->result = AuthResult::kFail;
+    r->reason = "chain-" + Slug(chain.reason);
+    return;
+  }
+  log->chain = "trusted";
+  std::string usage = SigningUsageProblem(cert);
+  if (!usage.empty()) {
+    r->result = AuthResult::kPolicy;
+    r->reason = usage;
+    return;
+  }
+  if (f.digest_nid == NID_md5 || (f.digest_nid == NID_sha1 && !rt.allow_sha1)) {
+    r->result = AuthResult::kPolicy;
+    r->reason = "weak-digest-" + Slug(f.digest_name);
+    return;
+  }
+  int bits = 0;
+  std::string ktype = KeyType(cert, &bits);
+  if (ktype == "rsaEncryption" || ktype == "RSA" || ktype == "RSASSA-PSS") {
+    if (bits < rt.min_rsa_bits) {
+      r->result = AuthResult::kPolicy;
+      r->reason = "weak-key-rsa-" + std::to_string(bits);
+      return;
+    }
+  }
+  RevocationResult rev = rt.revocation->Check(chain.chain.get(), clock.Now());
+  log->revocation = RevocationStatusName(rev.status);
+  if (!rev.source.empty()) log->revocation += " (" + rev.source + ")";
+  if (rev.status == RevocationStatus::kRevoked) {
+    r->result = AuthResult::kFail;
+    r->reason = "certificate-revoked";
+    return;
+  }
+  if (rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable) {
+    r->result = AuthResult::kTempError;
+    r->reason = "revocation-status-unknown";
+    return;
+  }
+  if (!sender_problem.empty()) {
+    r->result = AuthResult::kPolicy;
+    r->reason = sender_problem;
+    return;
+  }
+  if (matched.empty()) {
+    r->result = AuthResult::kPolicy;
+    r->reason = addrs.empty() ? "certificate-without-address" : "signer-mismatch";
+    return;
+  }
+  r->result = AuthResult::kPass;
+  r->reason.clear();
+}
+
+void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o,
+                   std::vector<SignerLog>* logs, std::string* note) {
+  if (tx.message_size > rt.max_message_size || tx.truncated) {
+    o->results.push_back({AuthResult::kPermError, "message-too-large", "", "", "", ""});
+    return;
+  }
+  SmimeLayout layout;
+  Status st = LocateSmime(WireMessage(tx), rt.limits, &layout);
+  if (!st.ok()) {
+    o->results.push_back({AuthResult::kPermError, st.message(), "", "", "", ""});
+    return;
+  }
+  if (layout.kind == SmimeLayout::Kind::kNone) {
+    // Signatures below the root cover only part of what the reader sees.
+    for (const std::string& part : layout.nested_signatures)
+      o->results.push_back(
+          {AuthResult::kNeutral, "signature-not-on-whole-message", "", part, "", ""});
+    return;
+  }
+
+  const bool clear = layout.kind == SmimeLayout::Kind::kClearSigned;
+  CmsCheck cms = VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr,
+                                  rt.max_signers);
+  if (!cms.detail.empty()) *note = cms.detail;
+  using CO = CmsCheck::Outcome;
+  switch (cms.outcome) {
+    case CO::kVerified: break;
+    case CO::kNotSignedData:
+      if (clear) o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+      else o->results.push_back({AuthResult::kNone, "encrypted-" + cms.reason, "", "", "", ""});
+      return;
+    case CO::kNoSigners:
+      if (!clear && layout.smime_type == "certs-only")
+        o->results.push_back({AuthResult::kNone, "certs-only", "", "", "", ""});
+      else o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+      return;
+    case CO::kBadSignature:
+    case CO::kForged:
+    case CO::kMalformed:
+    case CO::kUnsupported:
+    case CO::kTooManySigners: {
+      AuthResult res = (cms.outcome == CO::kBadSignature || cms.outcome == CO::kForged)
+                           ? AuthResult::kFail
+                           : AuthResult::kPermError;
+      SignatureResult r{res, cms.reason, "", "TEXT", "", ""};
+      if (!cms.signers.empty() && cms.signers[0].cert) {
+        std::vector<std::string> addrs = CertificateAddresses(cms.signers[0].cert.get());
+        if (!addrs.empty()) r.identifier = addrs[0];
+        r.serial = SerialHex(cms.signers[0].cert.get());
+        r.issuer = IssuerText(cms.signers[0].cert.get());
+        logs->push_back({r.identifier, "n/a", "not-checked"});
+      }
+      o->results.push_back(r);
+      return;
+    }
+  }
+
+  const char* who = "From";
+  if (rt.match_sender_header && !HeaderValues(tx, "Sender").empty()) who = "Sender";
+  std::string sender;
+  std::string sender_problem = SingleMailbox(HeaderValues(tx, who), &sender);
+  for (const SignerFacts& f : cms.signers) {
+    SignatureResult r;
+    r.part = "TEXT";
+    SignerLog log;
+    JudgeSigner(rt, clock, f, cms.certs.get(), sender, sender_problem, &r, &log);
+    o->results.push_back(r);
+    logs->push_back(log);
+  }
+}
+
+void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o) {
+  // Forged verdicts: delete every A-R carrying our authserv-id, highest
+  // ordinal first so earlier ordinals stay valid while deleting.
+  std::vector<int> forged;
+  int ordinal = 0;
+  for (const Header& h : tx.headers) {
+    if (strcasecmp(h.name.c_str(), kArHeader) != 0) continue;
+    ++ordinal;
+    if (SameAuthservId(AuthservIdOf(h.value), rt.authserv_id)) forged.push_back(ordinal);
+  }
+  for (auto it = forged.rbegin(); it != forged.rend(); ++it)
+    o->edits.push_back({HeaderEdit::Kind::kDelete, kArHeader, "", *it});
+
+  std::vector<SignerLog> logs;
+  std::string note;
+  VerifyInbound(rt, tx, clock, o, &logs, &note);
+  o->verdict = Aggregate(o->results);
+  o->edits.push_back(
+      {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o->results), 0});
+
+  std::string from;
+  SingleMailbox(HeaderValues(tx, "From"), &from);
+  o->event = "verify";
+  AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
+  for (const SignerLog& l : logs) {
+    AppendField(&o->fields, "signer", "<" + SanitizeHeaderText(l.signer, 200) + ">");
+    AppendField(&o->fields, "chain", l.chain);
+    AppendField(&o->fields, "revocation", l.revocation);
+  }
+  AppendField(&o->fields, "result", AuthResultName(o->verdict));
+  for (const SignatureResult& r : o->results)
+    if (r.result == o->verdict && !r.reason.empty()) {
+      AppendField(&o->fields, "reason", r.reason);
+      break;
+    }
+  if (!forged.empty()) AppendField(&o->fields, "removed", std::to_string(forged.size()));
+  if (!note.empty()) o->fields += " (" + SanitizeHeaderText(note, 300) + ")";
+}
+
+}  // namespace
+
+Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
+  Stopwatch sw;
+  Outcome o;
+  try {
+    std::string why;
+    o.direction = DecideDirection(tx, rt.internal_hosts, &why);
+    if (o.direction == Direction::kOutbound) {
+      o.event = "outbound";
+      AppendField(&o.fields, "from", "<" + SanitizeHeaderText(tx.mail_from, 200) + ">");
+      AppendField(&o.fields, "direction", "outbound");
+      AppendField(&o.fields, "why", why);
+      AppendField(&o.fields, "action", "none");
+      o.fields += " (outbound signing and encryption are not implemented yet)";
+    } else {
+      InboundOutcome(rt, tx, clock, &o);
+    }
+    AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
+  } catch (const std::exception& e) {
+    Outcome panic;
+    panic.direction = o.direction;
+    panic.disposition = Disposition::kTempFail;
+    panic.reply_code = "451";
+    panic.reply_xcode = "4.3.0";
+    panic.reply_text = "Internal error in S/MIME filter, try again later";
+    panic.severity = Severity::kPanic;
+    panic.event = "panic";
+    AppendField(&panic.fields, "error", SanitizeHeaderText(e.what(), 300));
+    return panic;
+  }
+  return o;
+}
+
+}  // namespace smime

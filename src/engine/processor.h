@@ -1,0 +1,24 @@
+// engine/processor: the one decision function behind the milter, the CLI,
+// the tests and the benchmark.
+//
+// Process() takes a finished Transaction and returns an Outcome; it never
+// throws. Inbound: remove forged Authentication-Results carrying our
+// authserv-id, verify the S/MIME signature per SMIME-RULES.md and add our
+// header at the top. Outbound: nothing is changed yet (signing and
+// encryption are later issues) and the log says so. An unexpected exception
+// becomes the internal-error disposition (451 4.3.0) with a panic: log.
+#ifndef SMIME_ENGINE_PROCESSOR_H_
+#define SMIME_ENGINE_PROCESSOR_H_
+
+#include "base/clock.h"
+#include "engine/outcome.h"
+#include "engine/runtime.h"
+#include "engine/transaction.h"
+
+namespace smime {
+
+Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock);
+
+}  // namespace smime
+
+#endif  // SMIME_ENGINE_PROCESSOR_H_

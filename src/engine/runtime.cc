@@ -1,0 +1,38 @@
+// engine/runtime: see runtime.h.
+#include "engine/runtime.h"
+
+#include <unistd.h>
+
+namespace smime {
+
+Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
+  auto rt = std::make_unique<Runtime>();
+  rt->config = config;
+  rt->authserv_id = config.Str("authserv_id");
+  if (rt->authserv_id.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+      return Status::Config("authserv_id is empty and the host name is unknown: set authserv_id");
+    rt->authserv_id = host;
+  }
+  Status st = rt->trust.Load(config.Str("trust_anchors"));
+  if (!st.ok())
+    return Status::Config(config.Get("trust_anchors").origin + ": trust_anchors: " + st.message());
+  st = ParseCidrList(config.List("internal_hosts"), &rt->internal_hosts);
+  if (!st.ok())
+    return Status::Config(config.Get("internal_hosts").origin + ": internal_hosts: " +
+                          st.message());
+  rt->limits.max_depth = static_cast<int>(config.Int("max_mime_depth"));
+  rt->limits.max_parts = static_cast<int>(config.Int("max_mime_parts"));
+  rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));
+  rt->max_signers = static_cast<int>(config.Int("max_signers"));
+  rt->min_rsa_bits = static_cast<int>(config.Int("min_rsa_bits"));
+  rt->allow_sha1 = config.Bool("allow_sha1");
+  rt->local_part_case_sensitive = config.Bool("local_part_case_sensitive");
+  rt->match_sender_header = config.Bool("match_sender_header");
+  rt->revocation = std::make_unique<NotCheckedRevocation>();
+  *out = std::move(rt);
+  return Status::Ok();
+}
+
+}  // namespace smime

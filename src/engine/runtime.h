@@ -1,0 +1,43 @@
+// engine/runtime: everything loaded from configuration that the engine needs,
+// built once and then shared read-only between messages.
+//
+// Entry point: BuildRuntime(). It loads trust anchors and checks every value
+// so that a bad configuration stops start-up (or a reload) with file:line and
+// a reason. On failure *out is untouched. A Runtime is immutable after
+// construction; the daemon swaps whole runtimes on reload.
+#ifndef SMIME_ENGINE_RUNTIME_H_
+#define SMIME_ENGINE_RUNTIME_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "config/config.h"
+#include "mime/smime_locator.h"
+#include "policy/direction.h"
+#include "trust/revocation.h"
+#include "trust/trust_store.h"
+
+namespace smime {
+
+struct Runtime {
+  Config config;
+  std::string authserv_id;
+  TrustStore trust;
+  MimeLimits limits;
+  std::vector<Cidr> internal_hosts;
+  size_t max_message_size = 0;
+  int max_signers = 4;
+  int min_rsa_bits = 2048;
+  bool allow_sha1 = false;
+  bool local_part_case_sensitive = false;
+  bool match_sender_header = false;
+  std::unique_ptr<RevocationChecker> revocation;
+};
+
+Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);
+
+}  // namespace smime
+
+#endif  // SMIME_ENGINE_RUNTIME_H_

@@ -1,0 +1,51 @@
+// engine/transaction: see transaction.h.
+#include "engine/transaction.h"
+
+#include "mime/smime_locator.h"
+
+namespace smime {
+
+const char* DirectionName(Direction d) {
+  switch (d) {
+    case Direction::kAuto: return "auto";
+    case Direction::kInbound: return "inbound";
+    case Direction::kOutbound: return "outbound";
+  }
+  return "?";
+}
+
+void ParseRawMessage(const std::string& raw, Transaction* tx) {
+  const std::string m = ToCrlf(raw);
+  tx->message_size = m.size();
+  tx->headers.clear();
+  size_t pos = 0;
+  while (pos < m.size()) {
+    size_t eol = m.find("\r\n", pos);
+    if (eol == std::string::npos) eol = m.size();
+    if (eol == pos) {  // blank line: body follows
+      pos += 2;
+      break;
+    }
+    std::string line = m.substr(pos, eol - pos);
+    if ((line[0] == ' ' || line[0] == '\t') && !tx->headers.empty()) {
+      tx->headers.back().value += "\r\n" + line;
+    } else {
+      size_t colon = line.find(':');
+      if (colon == std::string::npos || colon == 0) break;  // not a header: body starts here
+      tx->headers.push_back({line.substr(0, colon), line.substr(colon + 1)});
+    }
+    pos = eol + 2;
+  }
+  tx->body = pos < m.size() ? m.substr(pos) : "";
+}
+
+std::string WireMessage(const Transaction& tx) {
+  std::string out;
+  out.reserve(tx.body.size() + 4096);
+  for (const Header& h : tx.headers) out += h.name + ":" + h.value + "\r\n";
+  out += "\r\n";
+  out += tx.body;
+  return out;
+}
+
+}  // namespace smime

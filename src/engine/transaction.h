@@ -1,0 +1,50 @@
+// engine/transaction: the neutral record of one message as the MTA saw it.
+//
+// The milter callbacks and `smimectl process` both fill a Transaction; the
+// processor never sees libmilter. Headers keep their raw value (everything
+// after the colon, folding included) and their order, so forged headers can
+// be deleted by per-name ordinal.
+#ifndef SMIME_ENGINE_TRANSACTION_H_
+#define SMIME_ENGINE_TRANSACTION_H_
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace smime {
+
+enum class Direction { kAuto, kInbound, kOutbound };
+
+const char* DirectionName(Direction d);
+
+struct Header {
+  std::string name;
+  std::string value;  // raw, after the colon; continuation lines joined by CRLF
+};
+
+struct Transaction {
+  Direction direction = Direction::kAuto;  // kAuto: decided by policy/direction
+  std::string queue_id = "NOQUEUE";
+  std::string mail_from;
+  std::vector<std::string> rcpts;
+  std::string client_addr;
+  std::string sasl_user;
+  std::string daemon_name;
+  std::vector<Header> headers;
+  std::string body;  // CRLF line ends, as on the wire
+  size_t message_size = 0;  // header + body bytes as received
+  bool truncated = false;  // the body exceeded the spool limit and was not kept whole
+};
+
+// Splits a whole message (LF or CRLF) into headers and body. Bad header
+// lines (no colon) end the header section, as in RFC 5322 parsers that
+// recover; never fails.
+void ParseRawMessage(const std::string& raw, Transaction* tx);
+
+// Headers and body joined back into CRLF wire form.
+std::string WireMessage(const Transaction& tx);
+
+}  // namespace smime
+
+#endif  // SMIME_ENGINE_TRANSACTION_H_

@@ -1,0 +1,52 @@
+// mime/smime_locator: find the S/MIME entities of a message.
+//
+// Entry point: LocateSmime(). It parses the message with GMime (structure
+// only), enforces depth and part limits, and reports where signatures are:
+// for a top-level multipart/signed it returns part 1 exactly as received
+// (found by scanning the raw body for the boundary, never re-serialised) and
+// the decoded signature; for top-level application/pkcs7-mime it returns the
+// decoded CMS. Signatures found below the root are listed by IMAP part
+// number so the engine can report them without calling the message signed.
+// Failure modes: malformed structure or exceeded limits give a Status with a
+// short machine-readable reason; nothing is thrown for bad input.
+#ifndef SMIME_MIME_SMIME_LOCATOR_H_
+#define SMIME_MIME_SMIME_LOCATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace smime {
+
+struct MimeLimits {
+  int max_depth = 20;
+  int max_parts = 1000;
+};
+
+struct SmimeLayout {
+  enum class Kind {
+    kNone,          // no S/MIME at the root
+    kClearSigned,   // multipart/signed, protocol pkcs7-signature
+    kOpaque,        // application/pkcs7-mime: signed-data, enveloped or certs-only
+  };
+  Kind kind = Kind::kNone;
+  std::string signed_content;  // kClearSigned: part 1, bytes as received (CRLF)
+  std::string cms_der;         // kClearSigned: signature part; kOpaque: the body, decoded
+  std::string smime_type;      // kOpaque: smime-type parameter, lower-case ("" if absent)
+  std::string protocol;        // kClearSigned: protocol parameter, lower-case
+  std::vector<std::string> nested_signatures;  // IMAP part numbers, e.g. "2", "1.2"
+  int parts = 0;
+  int depth = 0;
+};
+
+// Converts bare LF line ends to CRLF (leaving existing CRLF alone), since
+// signatures are computed over the wire form.
+std::string ToCrlf(const std::string& in);
+
+// message: the whole message (headers, blank line, body) with CRLF line ends.
+Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out);
+
+}  // namespace smime
+
+#endif  // SMIME_MIME_SMIME_LOCATOR_H_

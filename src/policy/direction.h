@@ -1,0 +1,33 @@
+// policy/direction: decide whether a message is inbound or outbound.
+//
+// Outbound when the client authenticated (SASL), or its address is in
+// internal_hosts (CIDR list); otherwise inbound. ParseCidrList fails with the
+// offending item at start-up; Decide never fails. The reason is returned for
+// the log.
+#ifndef SMIME_POLICY_DIRECTION_H_
+#define SMIME_POLICY_DIRECTION_H_
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/transaction.h"
+
+namespace smime {
+
+struct Cidr {
+  int family = 0;  // AF_INET or AF_INET6
+  unsigned char addr[16] = {};
+  int prefix = 0;
+};
+
+Status ParseCidrList(const std::vector<std::string>& items, std::vector<Cidr>* out);
+bool CidrContains(const std::vector<Cidr>& nets, const std::string& ip);
+
+// Decides the direction of tx (when tx.direction is kAuto) and says why.
+Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& internal_hosts,
+                          std::string* why);
+
+}  // namespace smime
+
+#endif  // SMIME_POLICY_DIRECTION_H_

@@ -1,0 +1,52 @@
+// Unit tests for policy/direction: CIDR parsing and the direction rule.
+#include <string>
+#include <vector>
+
+#include "base/testing.h"
+#include "policy/direction.h"
+
+using namespace smime;
+
+namespace {
+
+void TestCidr(void**) {
+  std::vector<Cidr> nets;
+  assert_true(ParseCidrList({"127.0.0.0/8", "10.1.0.0/16", "::1/128", "192.0.2.7"}, &nets).ok());
+  assert_true(CidrContains(nets, "127.0.0.1"));
+  assert_true(CidrContains(nets, "10.1.255.3"));
+  assert_false(CidrContains(nets, "10.2.0.1"));
+  assert_true(CidrContains(nets, "::1"));
+  assert_true(CidrContains(nets, "[IPv6:::1]"));
+  assert_true(CidrContains(nets, "192.0.2.7"));
+  assert_false(CidrContains(nets, "192.0.2.8"));
+  assert_false(CidrContains(nets, "not-an-ip"));
+  assert_false(ParseCidrList({"10.0.0.0/33"}, &nets).ok());
+  assert_false(ParseCidrList({"example.com"}, &nets).ok());
+}
+
+void TestDirection(void**) {
+  std::vector<Cidr> nets;
+  assert_true(ParseCidrList({"127.0.0.0/8"}, &nets).ok());
+  std::string why;
+  Transaction tx;
+  tx.client_addr = "192.0.2.1";
+  assert_true(DecideDirection(tx, nets, &why) == Direction::kInbound);
+  tx.sasl_user = "alice";
+  assert_true(DecideDirection(tx, nets, &why) == Direction::kOutbound);
+  assert_string_equal(why.c_str(), "sasl_user=alice");
+  tx.sasl_user.clear();
+  tx.client_addr = "127.0.0.1";
+  assert_true(DecideDirection(tx, nets, &why) == Direction::kOutbound);
+  tx.direction = Direction::kInbound;
+  assert_true(DecideDirection(tx, nets, &why) == Direction::kInbound);
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(TestCidr),
+      cmocka_unit_test(TestDirection),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

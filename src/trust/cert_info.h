@@ -1,0 +1,37 @@
+// trust/cert_info: facts about a certificate that verdicts depend on.
+//
+// Pure functions over an X509; none fails: absent data gives empty results.
+#ifndef SMIME_TRUST_CERT_INFO_H_
+#define SMIME_TRUST_CERT_INFO_H_
+
+#include <openssl/x509.h>
+
+#include <string>
+#include <vector>
+
+namespace smime {
+
+// rfc822Names from subjectAltName; when there are none, emailAddress values
+// of the subject DN (old certificates, RFC 8550 section 3).
+std::vector<std::string> CertificateAddresses(X509* cert);
+
+// "" when keyUsage/extendedKeyUsage allow S/MIME signing, else a reason:
+// "keyusage-lacks-digitalsignature" or "eku-lacks-emailprotection".
+std::string SigningUsageProblem(X509* cert);
+
+// Serial number as upper-case hex without leading zeros ("0" for zero).
+std::string SerialHex(X509* cert);
+
+// Issuer DN in RFC 2253 form, non-ASCII escaped.
+std::string IssuerText(X509* cert);
+
+// Public key algorithm short name ("RSA", "EC", "ED25519") and size in bits.
+std::string KeyType(X509* cert, int* bits);
+
+// True when the two addresses are the same mailbox: domains compare
+// case-insensitively, local parts per local_case_sensitive.
+bool SameMailbox(const std::string& a, const std::string& b, bool local_case_sensitive);
+
+}  // namespace smime
+
+#endif  // SMIME_TRUST_CERT_INFO_H_

@@ -1,0 +1,17 @@
+// trust/revocation: names for revocation states, as logged.
+#include "trust/revocation.h"
+
+namespace smime {
+
+const char* RevocationStatusName(RevocationStatus s) {
+  switch (s) {
+    case RevocationStatus::kGood: return "good";
+    case RevocationStatus::kRevoked: return "revoked";
+    case RevocationStatus::kUnknown: return "unknown";
+    case RevocationStatus::kUnavailable: return "unavailable";
+    case RevocationStatus::kNotChecked: return "not-checked";
+  }
+  return "?";
+}
+
+}  // namespace smime

@@ -1,0 +1,106 @@
+// trust/trust_store: see trust_store.h.
+#include "trust/trust_store.h"
+
+#include <dirent.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace smime {
+
+namespace {
+
+Status AddPemFile(X509_STORE* store, const std::string& file, int* count) {
+  BioPtr bio(BIO_new_file(file.c_str(), "r"));
+  if (!bio) {
+    DrainOpensslErrors();
+    return Status::Config(file + ": cannot open: " + std::strerror(errno));
+  }
+  int here = 0;
+  for (;;) {
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    if (X509_STORE_add_cert(store, cert.get()) != 1) {
+      std::string err = DrainOpensslErrors();
+      if (err.find("already in hash table") == std::string::npos)
+        return Status::Config(file + ": cannot add certificate: " + err);
+    }
+    ++here;
+  }
+  // The loop ends with a "no start line" error at end of file; anything else
+  // means a damaged PEM block.
+  unsigned long e = ERR_peek_last_error();
+  bool clean_eof = ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+  std::string err = DrainOpensslErrors();
+  if (e != 0 && !clean_eof) return Status::Config(file + ": bad PEM data: " + err);
+  if (here == 0) return Status::Config(file + ": no PEM certificate found");
+  *count += here;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status TrustStore::Load(const std::string& path) {
+  X509StorePtr store(X509_STORE_new());
+  int count = 0;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    return Status::Config(path + ": trust anchors: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(path.c_str()), closedir);
+    if (!dir) return Status::Config(path + ": cannot read folder: " + std::strerror(errno));
+    std::vector<std::string> files;
+    while (struct dirent* d = readdir(dir.get())) {
+      std::string name = d->d_name;
+      if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".pem") == 0 ||
+                              name.compare(name.size() - 4, 4, ".crt") == 0))
+        files.push_back(path + "/" + name);
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return Status::Config(path + ": no *.pem or *.crt files in folder");
+    for (const std::string& f : files) {
+      Status s = AddPemFile(store.get(), f, &count);
+      if (!s.ok()) return s;
+    }
+  } else {
+    Status s = AddPemFile(store.get(), path, &count);
+    if (!s.ok()) return s;
+  }
+  store_ = std::move(store);
+  count_ = count;
+  return Status::Ok();
+}
+
+ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted,
+                                    std::time_t now) const {
+  ChainResult r;
+  if (!store_ || !leaf) {
+    r.reason = "no trust anchors";
+    return r;
+  }
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted) != 1) {
+    r.reason = "internal: " + DrainOpensslErrors();
+    return r;
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, now);
+  // An administrator may configure an intermediate as the anchor.
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  int ok = X509_verify_cert(ctx.get());
+  if (ok == 1) {
+    r.trusted = true;
+    r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  } else {
+    r.reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+  }
+  DrainOpensslErrors();
+  return r;
+}
+
+}  // namespace smime

@@ -1,0 +1,41 @@
+// trust/trust_store: the configured S/MIME trust anchors and chain checks.
+//
+// Entry points: TrustStore::Load() reads a PEM file or a folder of PEM files
+// (start-up; failure names the file and stops start-up), VerifyChain() builds
+// a path from a signer certificate to an anchor at a given time, using the
+// certificates carried in the message only as untrusted path hints. The
+// system TLS bundle is never consulted. A TrustStore is immutable after Load
+// and safe to share between threads.
+#ifndef SMIME_TRUST_TRUST_STORE_H_
+#define SMIME_TRUST_TRUST_STORE_H_
+
+#include <ctime>
+#include <string>
+
+#include "base/ossl.h"
+#include "base/status.h"
+
+namespace smime {
+
+struct ChainResult {
+  bool trusted = false;
+  std::string reason;  // on failure: OpenSSL's verify error, e.g. "certificate has expired"
+  X509StackPtr chain;  // leaf first, anchor last (on success)
+};
+
+class TrustStore {
+ public:
+  // On success the store holds at least one anchor; on failure it is unchanged.
+  Status Load(const std::string& path);
+  int anchor_count() const { return count_; }
+
+  ChainResult VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const;
+
+ private:
+  X509StorePtr store_;
+  int count_ = 0;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_TRUST_TRUST_STORE_H_
