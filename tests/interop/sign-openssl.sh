@@ -2,7 +2,8 @@
 # sign-openssl.sh [--opaque] PKIDIR IDENTITY IN.eml > OUT.eml
 #
 # Signs the RFC 5322 message IN.eml (LF or CRLF) with `openssl cms -sign` as
-# PKIDIR/IDENTITY.{crt,key}, including PKIDIR/IDENTITY.chain.pem, SHA-256.
+# PKIDIR/IDENTITY.{crt,key}, including PKIDIR/IDENTITY.chain.pem, SHA-256
+# (or the digest named by $SIGN_MD, e.g. sha1 for weak-digest tests).
 # The signed MIME entity is IN's Content-* fields (default text/plain;
 # charset=utf-8) + body, canonicalised to CRLF. Output (CRLF throughout): IN's
 # other top-level header fields, then MIME-Version and either multipart/signed
@@ -25,7 +26,7 @@ chain=()
 [[ -s $pki/$id.chain.pem ]] && chain=(-certfile "$pki/$id.chain.pem")
 # -binary: input already canonical, sign the bytes as they are;
 # -crlfeol: openssl's own MIME lines also end in CRLF.
-openssl cms "${mode[@]}" -binary -crlfeol -md sha256 -outform SMIME \
+openssl cms "${mode[@]}" -binary -crlfeol -md "${SIGN_MD:-sha256}" -outform SMIME \
     -signer "$pki/$id.crt" -inkey "$pki/$id.key" "${chain[@]}" \
     -in "$tmp/inner" -out "$tmp/smime"
 # openssl's output starts with MIME-Version; its base64 lines end in bare LF,
