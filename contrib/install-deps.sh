@@ -1,0 +1,23 @@
+#!/bin/sh
+# contrib/install-deps.sh: install every Debian package that building and
+# testing smimectl needs (Debian 12, run as root). Safe to run again.
+set -eu
+PACKAGES="
+  build-essential autoconf automake libtool pkg-config make
+  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev
+  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk
+"
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps.sh: run as root (apt-get install)" >&2
+  exit 1
+fi
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "install-deps.sh: installing:$missing"
+  apt-get update -q
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# run-cli.sh: smimectl's stable interface: exit codes, config errors with
+# file:line, LF and CRLF input, stdin.
+. "$(dirname "$0")/../lib.sh"
+make_pki
+pass=0 failed=0
+expect() {  # expect LABEL WANT_RC WANT_STDERR_SUBSTRING CMD...
+  local label=$1 want=$2 text=$3 rc=0
+  shift 3
+  "$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
+  if [ "$rc" -eq "$want" ] && grep -qF -- "$text" "$work/err" "$work/out"; then
+    pass=$((pass + 1)); echo "ok   $label"
+  else
+    failed=$((failed + 1)); echo "FAIL $label: rc=$rc (want $want), output: $(head -c 300 "$work/err")"
+  fi
+}
+write_config "$work/good.conf"
+printf 'authserv_id = mx.test\n\nmax_signers = lots\n' >"$work/bad.conf"
+printf 'authserv_id = mx.test\ntrust_anchors = %s\n' "$work/none.pem" >"$work/noanchor.conf"
+printf 'not a certificate\n' >"$work/junk.pem"
+printf 'trust_anchors = %s\n' "$work/junk.pem" >"$work/junkanchor.conf"
+printf 'From: a@b.example\nSubject: x\n\nbody\n' >"$work/lf.eml"
+printf 'From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n' >"$work/crlf.eml"
+
+expect "usage exits 64" 64 "usage:" "$SMIMECTL"
+expect "unknown option exits 64" 64 "unknown option --bogus" "$SMIMECTL" -c "$work/good.conf" process --bogus
+expect "bad --now exits 64" 64 "--now needs" "$SMIMECTL" -c "$work/good.conf" process --now soon
+expect "bad value: file:line" 78 "bad.conf:3: max_signers: 'lots' is not a number" "$SMIMECTL" -c "$work/bad.conf" process "$work/lf.eml"
+expect "missing anchors named" 78 "none.pem: trust anchors:" "$SMIMECTL" -c "$work/noanchor.conf" config check
+expect "junk anchors named" 78 "junk.pem: no PEM certificate found" "$SMIMECTL" -c "$work/junkanchor.conf" config check
+expect "missing config" 78 "cannot open" "$SMIMECTL" -c "$work/absent.conf" config check
+expect "config check ok" 0 "ok (1 trust anchors" "$SMIMECTL" -c "$work/good.conf" config check
+expect "config dump origin" 0 "authserv_id = mx.test  # $work/good.conf:1" "$SMIMECTL" -c "$work/good.conf" config dump
+expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, direction=outbound, why=forced, action=none" \
+  "$SMIMECTL" -c "$work/good.conf" process --outbound --from a@b.example "$work/lf.eml"
+expect "sasl user means outbound" 0 "why=sasl_user=alice" \
+  "$SMIMECTL" -c "$work/good.conf" process --sasl-user alice --client-ip 192.0.2.1 "$work/lf.eml"
+
+# LF in, LF out; CRLF in, CRLF out; stdin works; outbound output is the input.
+"$SMIMECTL" -c "$work/good.conf" process --inbound "$work/lf.eml" >"$work/lf.out" 2>/dev/null
+"$SMIMECTL" -c "$work/good.conf" process --inbound - <"$work/crlf.eml" >"$work/crlf.out" 2>/dev/null
+"$SMIMECTL" -c "$work/good.conf" process --outbound "$work/crlf.eml" >"$work/ob.out" 2>/dev/null
+if printf 'Authentication-Results: mx.test; smime=none\n' | cat - "$work/lf.eml" | cmp -s - "$work/lf.out" &&
+   printf 'Authentication-Results: mx.test; smime=none\r\n' | cat - "$work/crlf.eml" | cmp -s - "$work/crlf.out" &&
+   cmp -s "$work/crlf.eml" "$work/ob.out"; then
+  pass=$((pass + 1)); echo "ok   line endings kept, stdin read, outbound unchanged"
+else
+  failed=$((failed + 1)); echo "FAIL line endings / stdin / outbound output"
+fi
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]
