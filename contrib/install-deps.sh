@@ -5,7 +5,7 @@ set -eu
 PACKAGES="
   build-essential autoconf automake libtool pkg-config make
   libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev
-  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk
+  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
 "
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (apt-get install)" >&2

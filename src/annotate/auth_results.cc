@@ -29,8 +29,7 @@ bool IsSimpleAddrSpec(const std::string& s) {
   for (size_t i = 0; i < at; ++i)
     if (!IsAtext(s[i]) && s[i] != '.') return false;
   for (size_t i = at + 1; i < s.size(); ++i)
-    if (!std::isalnum(static_cast<unsigned char>(s[i])) && s[i] != '.' && s[i] != '-')
-      return false;
+    if (!std::isalnum(static_cast<unsigned char>(s[i])) && s[i] != '.' && s[i] != '-') return false;
   return true;
 }
 
@@ -39,9 +38,12 @@ size_t SkipCfws(const std::string& s, size_t i) {
   while (i < s.size()) {
     char c = s[i];
     if (depth > 0) {
-      if (c == '\\') ++i;
-      else if (c == '(') ++depth;
-      else if (c == ')') --depth;
+      if (c == '\\')
+        ++i;
+      else if (c == '(')
+        ++depth;
+      else if (c == ')')
+        --depth;
     } else if (c == '(') {
       depth = 1;
     } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {

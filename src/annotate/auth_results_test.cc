@@ -1,7 +1,8 @@
 // Unit tests for annotate/: header format, quoting, authserv-id matching.
+#include "annotate/auth_results.h"
+
 #include <string>
 
-#include "annotate/auth_results.h"
 #include "base/testing.h"
 
 using namespace smime;
@@ -36,7 +37,8 @@ void TestHostileCertificateTextIsNeutralised(void**) {
   std::string v = BuildAuthResults("mx", {r});
   assert_null(strchr(v.c_str(), '\r'));
   assert_null(strstr(v.c_str(), "\nX-Injected"));
-  assert_non_null(strstr(v.c_str(), "body.smime-identifier=\"evil??X-Injected: yes\\\"@a.example\""));
+  assert_non_null(
+      strstr(v.c_str(), "body.smime-identifier=\"evil??X-Injected: yes\\\"@a.example\""));
   assert_non_null(strstr(v.c_str(), "body.smime-issuer=\"CN=\\\"q\\\\\\\"???AAA"));
   assert_true(v.size() < 700);
 }

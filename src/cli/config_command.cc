@@ -24,8 +24,8 @@ void PrintDoc() {
       range = std::to_string(p.min) + ".." + std::to_string(p.max);
     else if (p.type == ParamType::kEnum)
       range = p.choices;
-    std::printf("| `%s` | %s | `%s` | %s | %s |\n", p.name, ParamTypeName(p.type),
-                p.default_value, range.c_str(), p.doc);
+    std::printf("| `%s` | %s | `%s` | %s | %s |\n", p.name, ParamTypeName(p.type), p.default_value,
+                range.c_str(), p.doc);
   }
 }
 

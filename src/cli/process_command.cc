@@ -63,17 +63,24 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
       return true;
     };
     std::string v;
-    if (a == "--inbound") tx.direction = Direction::kInbound;
-    else if (a == "--outbound") tx.direction = Direction::kOutbound;
-    else if (a == "--report") report = true;
-    else if (a == "--from") { if (!value(&tx.mail_from)) return Usage("--from needs an address"); }
-    else if (a == "--rcpt") {
+    if (a == "--inbound")
+      tx.direction = Direction::kInbound;
+    else if (a == "--outbound")
+      tx.direction = Direction::kOutbound;
+    else if (a == "--report")
+      report = true;
+    else if (a == "--from") {
+      if (!value(&tx.mail_from)) return Usage("--from needs an address");
+    } else if (a == "--rcpt") {
       if (!value(&v)) return Usage("--rcpt needs an address");
       tx.rcpts.push_back(v);
-    } else if (a == "--client-ip") { if (!value(&tx.client_addr)) return Usage("--client-ip needs an address"); }
-    else if (a == "--sasl-user") { if (!value(&tx.sasl_user)) return Usage("--sasl-user needs a name"); }
-    else if (a == "--queue-id") { if (!value(&tx.queue_id)) return Usage("--queue-id needs an id"); }
-    else if (a == "--now") {
+    } else if (a == "--client-ip") {
+      if (!value(&tx.client_addr)) return Usage("--client-ip needs an address");
+    } else if (a == "--sasl-user") {
+      if (!value(&tx.sasl_user)) return Usage("--sasl-user needs a name");
+    } else if (a == "--queue-id") {
+      if (!value(&tx.queue_id)) return Usage("--queue-id needs an id");
+    } else if (a == "--now") {
       if (!value(&v) || v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
         return Usage("--now needs seconds since the epoch");
       now = static_cast<std::time_t>(std::strtoll(v.c_str(), nullptr, 10));
@@ -106,8 +113,10 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
   ParseRawMessage(raw, &tx);
 
   std::unique_ptr<Clock> clock;
-  if (have_now) clock = std::make_unique<FixedClock>(now);
-  else clock = std::make_unique<SystemClock>();
+  if (have_now)
+    clock = std::make_unique<FixedClock>(now);
+  else
+    clock = std::make_unique<SystemClock>();
   Outcome o = Process(*rt, tx, *clock);
 
   StderrLog log("smimectl");

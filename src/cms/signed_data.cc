@@ -39,9 +39,9 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
     } else if ((lib == ERR_LIB_EVP && (r == EVP_R_UNSUPPORTED_ALGORITHM ||
                                        r == EVP_R_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE ||
                                        r == EVP_R_UNSUPPORTED_PRIVATE_KEY_ALGORITHM)) ||
-               (lib == ERR_LIB_CMS && (r == CMS_R_UNKNOWN_DIGEST_ALGORITHM ||
-                                       r == CMS_R_UNSUPPORTED_TYPE ||
-                                       r == CMS_R_NOT_SUPPORTED_FOR_THIS_KEY_TYPE))) {
+               (lib == ERR_LIB_CMS &&
+                (r == CMS_R_UNKNOWN_DIGEST_ALGORITHM || r == CMS_R_UNSUPPORTED_TYPE ||
+                 r == CMS_R_NOT_SUPPORTED_FOR_THIS_KEY_TYPE))) {
       o = Outcome::kUnsupported;
       *reason = "unsupported-algorithm";
     }
@@ -63,9 +63,9 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
   if (OBJ_obj2nid(type) != NID_pkcs7_signed) {
     CmsCheck c = Fail(Outcome::kNotSignedData, "");
     int nid = OBJ_obj2nid(type);
-    c.reason = nid == NID_pkcs7_enveloped         ? "enveloped-data"
+    c.reason = nid == NID_pkcs7_enveloped                 ? "enveloped-data"
                : nid == NID_id_smime_ct_authEnvelopedData ? "auth-enveloped-data"
-                                                        : "not-signed-data";
+                                                          : "not-signed-data";
     return c;
   }
 
@@ -109,8 +109,8 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
       c.signers = std::move(result.signers);
       return c;
     }
-    const ASN1_OBJECT* ct = static_cast<const ASN1_OBJECT*>(CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
+    const ASN1_OBJECT* ct = static_cast<const ASN1_OBJECT*>(
+        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
     if (!ct || !etype || OBJ_cmp(ct, etype) != 0) {
       CmsCheck c = Fail(Outcome::kMalformed, "content-type-attribute-mismatch");
       c.signers = std::move(result.signers);
@@ -119,7 +119,8 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
   }
 
   BioPtr content;
-  if (detached) content.reset(BIO_new_mem_buf(detached->data(), static_cast<int>(detached->size())));
+  if (detached)
+    content.reset(BIO_new_mem_buf(detached->data(), static_cast<int>(detached->size())));
   BioPtr sink(BIO_new(BIO_s_null()));
   int ok = CMS_verify(cms.get(), nullptr, nullptr, content.get(), sink.get(),
                       CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY);

@@ -19,8 +19,8 @@
 namespace smime {
 
 struct SignerFacts {
-  X509Ptr cert;           // may be null when the message lacks the certificate
-  int digest_nid = 0;     // NID of the digest algorithm
+  X509Ptr cert;        // may be null when the message lacks the certificate
+  int digest_nid = 0;  // NID of the digest algorithm
   std::string digest_name;
 };
 

@@ -2,8 +2,8 @@
 #include "config/config.h"
 
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -51,9 +51,12 @@ Status Config::ParseValue(const ParamSpec& spec, const std::string& text, Value*
         return Status::Config("'" + text + "' is not an absolute path");
       break;
     case ParamType::kBool:
-      if (text == "yes") v.number = 1;
-      else if (text == "no") v.number = 0;
-      else return Status::Config("'" + text + "' is not yes or no");
+      if (text == "yes")
+        v.number = 1;
+      else if (text == "no")
+        v.number = 0;
+      else
+        return Status::Config("'" + text + "' is not yes or no");
       break;
     case ParamType::kInt:
     case ParamType::kSize: {
@@ -61,9 +64,21 @@ Status Config::ParseValue(const ParamSpec& spec, const std::string& text, Value*
       int64_t mult = 1;
       if (spec.type == ParamType::kSize && !digits.empty()) {
         switch (digits.back()) {
-          case 'k': case 'K': mult = int64_t{1} << 10; digits.pop_back(); break;
-          case 'm': case 'M': mult = int64_t{1} << 20; digits.pop_back(); break;
-          case 'g': case 'G': mult = int64_t{1} << 30; digits.pop_back(); break;
+          case 'k':
+          case 'K':
+            mult = int64_t{1} << 10;
+            digits.pop_back();
+            break;
+          case 'm':
+          case 'M':
+            mult = int64_t{1} << 20;
+            digits.pop_back();
+            break;
+          case 'g':
+          case 'G':
+            mult = int64_t{1} << 30;
+            digits.pop_back();
+            break;
           default: break;
         }
       }
@@ -74,8 +89,8 @@ Status Config::ParseValue(const ParamSpec& spec, const std::string& text, Value*
       if (n > (int64_t{1} << 40) / mult) return Status::Config("'" + text + "' is too large");
       n *= mult;
       if (n < spec.min || n > spec.max)
-        return Status::Config("'" + text + "' is out of range " + std::to_string(spec.min) +
-                              ".." + std::to_string(spec.max));
+        return Status::Config("'" + text + "' is out of range " + std::to_string(spec.min) + ".." +
+                              std::to_string(spec.max));
       v.number = n;
       break;
     }
@@ -151,8 +166,7 @@ Status Config::Parse(const std::string& text, const std::string& filename) {
     if (!st.ok()) return st;
     size_t eq = t.find('=');
     if (eq == std::string::npos)
-      return Status::Config(filename + ":" + std::to_string(lineno) +
-                            ": expected 'name = value'");
+      return Status::Config(filename + ":" + std::to_string(lineno) + ": expected 'name = value'");
     name = Trim(t.substr(0, eq));
     value = Trim(t.substr(eq + 1));
     name_line = lineno;

@@ -22,9 +22,9 @@ namespace smime {
 class Config {
  public:
   struct Value {
-    std::string text;  // as written (continuations joined by one space)
-    std::string origin;  // "file:line", or "default"
-    int64_t number = 0;  // kInt, kSize, kBool (0/1)
+    std::string text;               // as written (continuations joined by one space)
+    std::string origin;             // "file:line", or "default"
+    int64_t number = 0;             // kInt, kSize, kBool (0/1)
     std::vector<std::string> list;  // kList: items split on commas/blanks
   };
 
@@ -38,9 +38,7 @@ class Config {
   const std::string& Str(const std::string& name) const { return Get(name).text; }
   int64_t Int(const std::string& name) const { return Get(name).number; }
   bool Bool(const std::string& name) const { return Get(name).number != 0; }
-  const std::vector<std::string>& List(const std::string& name) const {
-    return Get(name).list;
-  }
+  const std::vector<std::string>& List(const std::string& name) const { return Get(name).list; }
 
   // Checks and converts one value; on failure returns the reason (no file:line).
   static Status ParseValue(const ParamSpec& spec, const std::string& text, Value* out);

@@ -1,8 +1,9 @@
 // Unit tests for config/: syntax, types, bounds and file:line errors.
+#include "config/config.h"
+
 #include <string>
 
 #include "base/testing.h"
-#include "config/config.h"
 
 using smime::Config;
 using smime::Status;

@@ -35,8 +35,8 @@ const std::vector<ParamSpec> kParams = {
      "Smallest RSA signer key accepted; smaller keys give smime=policy."},
     {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
      "Folder for caches and spooled message bodies; owned by the service user."},
-    {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin,
-     kNoMax, nullptr,
+    {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
+     nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
      "never used unless named here."},
 };

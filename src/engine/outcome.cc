@@ -33,8 +33,10 @@ void ApplyEdits(const Outcome& o, Transaction* tx) {
     } else {
       std::string value = " ";
       for (char c : e.value) {
-        if (c == '\n') value += "\r\n";
-        else value.push_back(c);
+        if (c == '\n')
+          value += "\r\n";
+        else
+          value.push_back(c);
       }
       size_t at = std::min<size_t>(static_cast<size_t>(e.index), tx->headers.size());
       tx->headers.insert(tx->headers.begin() + static_cast<long>(at), Header{e.name, value});
@@ -78,8 +80,8 @@ std::string OutcomeJson(const Outcome& o, const std::string& queue_id) {
   j += "],\"edits\":[";
   for (size_t i = 0; i < o.edits.size(); ++i) {
     const HeaderEdit& e = o.edits[i];
-    j += std::string(i ? "," : "") + "{\"op\":" +
-         Json(e.kind == HeaderEdit::Kind::kInsert ? "insert" : "delete") +
+    j += std::string(i ? "," : "") +
+         "{\"op\":" + Json(e.kind == HeaderEdit::Kind::kInsert ? "insert" : "delete") +
          ",\"name\":" + Json(e.name) + ",\"index\":" + std::to_string(e.index);
     if (e.kind == HeaderEdit::Kind::kInsert) j += ",\"value\":" + Json(e.value);
     j += "}";

@@ -30,7 +30,7 @@ struct HeaderEdit {
 
 struct Outcome {
   Disposition disposition = Disposition::kAccept;
-  std::string reply_code;  // for kTempFail/kReject, e.g. "451"
+  std::string reply_code;   // for kTempFail/kReject, e.g. "451"
   std::string reply_xcode;  // e.g. "4.3.0"
   std::string reply_text;
   Direction direction = Direction::kInbound;

@@ -26,8 +26,10 @@ std::string Slug(const std::string& s) {
   std::string out;
   for (char c : s) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalnum(u)) out.push_back(static_cast<char>(std::tolower(u)));
-    else if (!out.empty() && out.back() != '-') out.push_back('-');
+    if (std::isalnum(u))
+      out.push_back(static_cast<char>(std::tolower(u)));
+    else if (!out.empty() && out.back() != '-')
+      out.push_back('-');
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
@@ -43,9 +45,9 @@ std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
 // Worst result first: a message is pass only if every clause is pass.
 AuthResult Aggregate(const std::vector<SignatureResult>& results) {
   if (results.empty()) return AuthResult::kNone;
-  static const AuthResult kOrder[] = {AuthResult::kFail, AuthResult::kPermError,
+  static const AuthResult kOrder[] = {AuthResult::kFail,      AuthResult::kPermError,
                                       AuthResult::kTempError, AuthResult::kPolicy,
-                                      AuthResult::kNeutral, AuthResult::kNone};
+                                      AuthResult::kNeutral,   AuthResult::kNone};
   for (AuthResult r : kOrder)
     for (const SignatureResult& s : results)
       if (s.result == r) return r;
@@ -61,8 +63,8 @@ struct SignerLog {
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
 void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
-                 STACK_OF(X509) * certs, const std::string& sender, const std::string& sender_problem,
-                 SignatureResult* r, SignerLog* log) {
+                 STACK_OF(X509) * certs, const std::string& sender,
+                 const std::string& sender_problem, SignatureResult* r, SignerLog* log) {
   X509* cert = f.cert.get();
   if (!cert) {
     r->result = AuthResult::kPermError;
@@ -154,20 +156,23 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   }
 
   const bool clear = layout.kind == SmimeLayout::Kind::kClearSigned;
-  CmsCheck cms = VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr,
-                                  rt.max_signers);
+  CmsCheck cms =
+      VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr, rt.max_signers);
   if (!cms.detail.empty()) *note = cms.detail;
   using CO = CmsCheck::Outcome;
   switch (cms.outcome) {
     case CO::kVerified: break;
     case CO::kNotSignedData:
-      if (clear) o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
-      else o->results.push_back({AuthResult::kNone, "encrypted-" + cms.reason, "", "", "", ""});
+      if (clear)
+        o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+      else
+        o->results.push_back({AuthResult::kNone, "encrypted-" + cms.reason, "", "", "", ""});
       return;
     case CO::kNoSigners:
       if (!clear && layout.smime_type == "certs-only")
         o->results.push_back({AuthResult::kNone, "certs-only", "", "", "", ""});
-      else o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+      else
+        o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
       return;
     case CO::kBadSignature:
     case CO::kForged:

@@ -20,8 +20,8 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
     return Status::Config(config.Get("trust_anchors").origin + ": trust_anchors: " + st.message());
   st = ParseCidrList(config.List("internal_hosts"), &rt->internal_hosts);
   if (!st.ok())
-    return Status::Config(config.Get("internal_hosts").origin + ": internal_hosts: " +
-                          st.message());
+    return Status::Config(config.Get("internal_hosts").origin +
+                          ": internal_hosts: " + st.message());
   rt->limits.max_depth = static_cast<int>(config.Int("max_mime_depth"));
   rt->limits.max_parts = static_cast<int>(config.Int("max_mime_parts"));
   rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));

@@ -32,9 +32,9 @@ struct Transaction {
   std::string sasl_user;
   std::string daemon_name;
   std::vector<Header> headers;
-  std::string body;  // CRLF line ends, as on the wire
+  std::string body;         // CRLF line ends, as on the wire
   size_t message_size = 0;  // header + body bytes as received
-  bool truncated = false;  // the body exceeded the spool limit and was not kept whole
+  bool truncated = false;   // the body exceeded the spool limit and was not kept whole
 };
 
 // Splits a whole message (LF or CRLF) into headers and body. Bad header

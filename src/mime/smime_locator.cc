@@ -29,8 +29,7 @@ bool IsPkcs7Mime(GMimeContentType* ct) {
 }
 
 bool IsPkcs7SignatureProtocol(const std::string& protocol) {
-  return protocol == "application/pkcs7-signature" ||
-         protocol == "application/x-pkcs7-signature";
+  return protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature";
 }
 
 // Counts header lines that start with "Content-Type:" anywhere in the
@@ -119,7 +118,8 @@ bool DecodePartContent(GMimeObject* obj, std::string* out) {
 bool IsSignatureEntity(GMimeObject* obj) {
   GMimeContentType* ct = g_mime_object_get_content_type(obj);
   if (GMIME_IS_MULTIPART_SIGNED(obj)) {
-    return IsPkcs7SignatureProtocol(Lower(g_mime_object_get_content_type_parameter(obj, "protocol")));
+    return IsPkcs7SignatureProtocol(
+        Lower(g_mime_object_get_content_type_parameter(obj, "protocol")));
   }
   if (IsPkcs7Mime(ct)) {
     std::string type = Lower(g_mime_content_type_get_parameter(ct, "smime-type"));
@@ -150,8 +150,8 @@ struct Walker {
       GMimeMultipart* mp = GMIME_MULTIPART(obj);
       int n = g_mime_multipart_get_count(mp);
       for (int i = 0; i < n; ++i) {
-        std::string child = part_id.empty() ? std::to_string(i + 1)
-                                            : part_id + "." + std::to_string(i + 1);
+        std::string child =
+            part_id.empty() ? std::to_string(i + 1) : part_id + "." + std::to_string(i + 1);
         Walk(g_mime_multipart_get_part(mp, i), depth + 1, child);
       }
     } else if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -175,8 +175,7 @@ std::string ToCrlf(const std::string& in) {
 
 Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out) {
   *out = SmimeLayout();
-  if (CountContentTypeLines(message) > limits.max_parts)
-    return Status::Limit("mime-parts-limit");
+  if (CountContentTypeLines(message) > limits.max_parts) return Status::Limit("mime-parts-limit");
   EnsureGmimeInitialised();
 
   GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));

@@ -26,9 +26,9 @@ struct MimeLimits {
 
 struct SmimeLayout {
   enum class Kind {
-    kNone,          // no S/MIME at the root
-    kClearSigned,   // multipart/signed, protocol pkcs7-signature
-    kOpaque,        // application/pkcs7-mime: signed-data, enveloped or certs-only
+    kNone,         // no S/MIME at the root
+    kClearSigned,  // multipart/signed, protocol pkcs7-signature
+    kOpaque,       // application/pkcs7-mime: signed-data, enveloped or certs-only
   };
   Kind kind = Kind::kNone;
   std::string signed_content;  // kClearSigned: part 1, bytes as received (CRLF)

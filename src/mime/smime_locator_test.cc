@@ -1,9 +1,10 @@
 // Unit tests for mime/smime_locator: exact signed bytes, nesting, limits.
+#include "mime/smime_locator.h"
+
 #include <string>
 
 #include "base/testing.h"
 #include "mime/address.h"
-#include "mime/smime_locator.h"
 
 using namespace smime;
 
@@ -76,9 +77,7 @@ void TestLimits(void**) {
   assert_true(LocateSmime(m, MimeLimits(), &l).ok());
 }
 
-void TestCrlf(void**) {
-  assert_string_equal(ToCrlf("a\nb\r\nc\n").c_str(), "a\r\nb\r\nc\r\n");
-}
+void TestCrlf(void**) { assert_string_equal(ToCrlf("a\nb\r\nc\n").c_str(), "a\r\nb\r\nc\r\n"); }
 
 void TestSingleMailbox(void**) {
   std::string addr;

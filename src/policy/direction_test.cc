@@ -1,9 +1,10 @@
 // Unit tests for policy/direction: CIDR parsing and the direction rule.
+#include "policy/direction.h"
+
 #include <string>
 #include <vector>
 
 #include "base/testing.h"
-#include "policy/direction.h"
 
 using namespace smime;
 

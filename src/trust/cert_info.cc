@@ -49,8 +49,7 @@ std::string SerialHex(X509* cert) {
   std::unique_ptr<BIGNUM, void (*)(BIGNUM*)> bn(
       ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), BN_free);
   if (!bn) return "0";
-  std::unique_ptr<char, void (*)(void*)> hex(BN_bn2hex(bn.get()),
-                                             [](void* p) { OPENSSL_free(p); });
+  std::unique_ptr<char, void (*)(void*)> hex(BN_bn2hex(bn.get()), [](void* p) { OPENSSL_free(p); });
   std::string s = hex ? hex.get() : "0";
   size_t nz = s.find_first_not_of('0');
   return nz == std::string::npos ? "0" : s.substr(nz);

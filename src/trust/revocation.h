@@ -35,7 +35,7 @@ class RevocationChecker {
 
 class NotCheckedRevocation final : public RevocationChecker {
  public:
-  RevocationResult Check(STACK_OF(X509)*, std::time_t) override { return {}; }
+  RevocationResult Check(STACK_OF(X509) *, std::time_t) override { return {}; }
 };
 
 }  // namespace smime

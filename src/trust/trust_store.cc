@@ -76,8 +76,7 @@ Status TrustStore::Load(const std::string& path) {
   return Status::Ok();
 }
 
-ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted,
-                                    std::time_t now) const {
+ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const {
   ChainResult r;
   if (!store_ || !leaf) {
     r.reason = "no trust anchors";
