@@ -6,6 +6,7 @@ PACKAGES="
   build-essential autoconf automake libtool pkg-config make
   libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
+  miltertest postfix swaks
 "
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (apt-get install)" >&2
@@ -17,6 +18,9 @@ for p in $PACKAGES; do
 done
 if [ -n "$missing" ]; then
   echo "install-deps.sh: installing:$missing"
+  # Postfix is only used by the tests, as private instances on loopback:
+  # never configure or start the system instance.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -q
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -22,7 +22,9 @@ void StderrLog::Write(Severity sev, const std::string& line) {
   std::fprintf(stderr, "%s: %s%s\n", program_.c_str(), SeverityPrefix(sev), line.c_str());
 }
 
-SyslogLog::SyslogLog() { openlog("smime-milter", LOG_PID, LOG_MAIL); }
+SyslogLog::SyslogLog(bool also_stderr) {
+  openlog("smime-milter", LOG_PID | LOG_NDELAY | (also_stderr ? LOG_PERROR : 0), LOG_MAIL);
+}
 
 void SyslogLog::Write(Severity sev, const std::string& line) {
   int prio = LOG_INFO;

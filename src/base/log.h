@@ -36,7 +36,9 @@ class StderrLog final : public LogSink {
 
 class SyslogLog final : public LogSink {
  public:
-  SyslogLog();  // openlog("smime-milter", LOG_PID, LOG_MAIL)
+  // openlog("smime-milter", LOG_PID, LOG_MAIL); also_stderr adds LOG_PERROR
+  // (foreground runs).
+  explicit SyslogLog(bool also_stderr = false);
   void Write(Severity sev, const std::string& line) override;
 };
 

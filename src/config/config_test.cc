@@ -24,6 +24,13 @@ void TestDefaults(void**) {
   assert_string_equal(c.Get("state_dir").origin.c_str(), "default");
 }
 
+void TestTableSortedAndDefaultsValid(void**) {
+  const auto& table = smime::ParamTable();
+  for (size_t i = 1; i < table.size(); ++i) assert_true(strcmp(table[i - 1].name, table[i].name) < 0);
+  Config c = Config::Defaults();  // throws (test crash) if a default does not parse
+  assert_string_equal(c.Str("internal_error_action").c_str(), "tempfail");
+}
+
 void TestValuesCommentsContinuations(void**) {
   Config c;
   Status st = c.Parse(
@@ -83,6 +90,7 @@ void TestMissingFile(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestDefaults),
+      cmocka_unit_test(TestTableSortedAndDefaultsValid),
       cmocka_unit_test(TestValuesCommentsContinuations),
       cmocka_unit_test(TestErrorsNameFileAndLine),
       cmocka_unit_test(TestFailedParseLeavesConfigUnchanged),

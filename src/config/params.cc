@@ -16,10 +16,15 @@ const std::vector<ParamSpec> kParams = {
     {"authserv_id", ParamType::kString, "", kNoMin, kNoMax, nullptr,
      "authserv-id written into Authentication-Results and used to remove forged ones; empty "
      "means this host's name."},
+    {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
+     "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
+     "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered)."},
     {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
      "Client networks (CIDR) whose mail is outbound."},
     {"local_part_case_sensitive", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Compare the local part of From: with the certificate address case-sensitively."},
+    {"log_why", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Log why a message was taken as inbound or outbound."},
     {"match_sender_header", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Match the signer against Sender: instead of From: when Sender: is present."},
     {"max_message_size", ParamType::kSize, "50M", 1024, int64_t{4} << 30, nullptr,
@@ -33,12 +38,27 @@ const std::vector<ParamSpec> kParams = {
      "Most SignerInfos in one signature; more give smime=permerror."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
      "Smallest RSA signer key accepted; smaller keys give smime=policy."},
+    {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,
+     "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
+     "outbound."},
+    {"socket", ParamType::kString, "unix:/run/smime-milter/smime-milter.sock", kNoMin, kNoMax,
+     nullptr,
+     "Where the milter listens, in MTA notation: unix:/path, local:/path, inet:PORT@HOST, "
+     "inet6:PORT@HOST."},
+    {"socket_mode", ParamType::kString, "0660", kNoMin, kNoMax, nullptr,
+     "Permissions (octal) of a unix socket; its group is the service user's group, so add "
+     "the MTA's user (postfix) to that group."},
+    {"spool_memory_limit", ParamType::kSize, "1M", 0, int64_t{1} << 30, nullptr,
+     "Message bodies up to this size stay in memory; larger ones are spooled to a private "
+     "unlinked file under state_dir."},
     {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
      "Folder for caches and spooled message bodies; owned by the service user."},
     {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
      nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
      "never used unless named here."},
+    {"user", ParamType::kString, "smime-milter", kNoMin, kNoMax, nullptr,
+     "Account the daemon runs as after opening its socket and keys; it never serves as root."},
 };
 }  // namespace
 

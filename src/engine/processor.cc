@@ -250,12 +250,29 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
 
 }  // namespace
 
+Outcome InternalErrorOutcome(bool accept, const std::string& what) {
+  Outcome o;
+  o.severity = Severity::kPanic;
+  o.event = "panic";
+  AppendField(&o.fields, "error", SanitizeHeaderText(what, 300));
+  if (accept) {
+    AppendField(&o.fields, "action", "accept (internal_error_action = accept)");
+    return o;
+  }
+  o.disposition = Disposition::kTempFail;
+  o.reply_code = "451";
+  o.reply_xcode = "4.3.0";
+  o.reply_text = "Internal error in the S/MIME filter, try again later";
+  AppendField(&o.fields, "action", "tempfail");
+  return o;
+}
+
 Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
   Stopwatch sw;
   Outcome o;
   try {
     std::string why;
-    o.direction = DecideDirection(tx, rt.internal_hosts, &why);
+    o.direction = DecideDirection(tx, rt.internal_hosts, rt.originating_daemons, &why);
     if (o.direction == Direction::kOutbound) {
       o.event = "outbound";
       AppendField(&o.fields, "from", "<" + SanitizeHeaderText(tx.mail_from, 200) + ">");
@@ -265,19 +282,11 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
       o.fields += " (outbound signing and encryption are not implemented yet)";
     } else {
       InboundOutcome(rt, tx, clock, &o);
+      if (rt.log_why) AppendField(&o.fields, "direction", "inbound (" + why + ")");
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {
-    Outcome panic;
-    panic.direction = o.direction;
-    panic.disposition = Disposition::kTempFail;
-    panic.reply_code = "451";
-    panic.reply_xcode = "4.3.0";
-    panic.reply_text = "Internal error in S/MIME filter, try again later";
-    panic.severity = Severity::kPanic;
-    panic.event = "panic";
-    AppendField(&panic.fields, "error", SanitizeHeaderText(e.what(), 300));
-    return panic;
+    return InternalErrorOutcome(rt.internal_error_accept, e.what());
   }
   return o;
 }

@@ -19,6 +19,11 @@ namespace smime {
 
 Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock);
 
+// The outcome for a failure of the filter itself: tempfail 451 4.3.0 (or
+// accept unfiltered when accept is true) with a panic: log line. Used by the
+// processor and by every milter callback that catches an exception.
+Outcome InternalErrorOutcome(bool accept, const std::string& what);
+
 }  // namespace smime
 
 #endif  // SMIME_ENGINE_PROCESSOR_H_

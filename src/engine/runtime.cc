@@ -22,9 +22,13 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   if (!st.ok())
     return Status::Config(config.Get("internal_hosts").origin +
                           ": internal_hosts: " + st.message());
+  rt->originating_daemons = config.List("originating_daemons");
+  rt->log_why = config.Bool("log_why");
+  rt->internal_error_accept = config.Str("internal_error_action") == "accept";
   rt->limits.max_depth = static_cast<int>(config.Int("max_mime_depth"));
   rt->limits.max_parts = static_cast<int>(config.Int("max_mime_parts"));
   rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));
+  rt->spool_memory_limit = static_cast<size_t>(config.Int("spool_memory_limit"));
   rt->max_signers = static_cast<int>(config.Int("max_signers"));
   rt->min_rsa_bits = static_cast<int>(config.Int("min_rsa_bits"));
   rt->allow_sha1 = config.Bool("allow_sha1");

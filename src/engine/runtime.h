@@ -27,7 +27,11 @@ struct Runtime {
   TrustStore trust;
   MimeLimits limits;
   std::vector<Cidr> internal_hosts;
+  std::vector<std::string> originating_daemons;
+  bool log_why = false;
+  bool internal_error_accept = false;  // internal_error_action = accept
   size_t max_message_size = 0;
+  size_t spool_memory_limit = 0;
   int max_signers = 4;
   int min_rsa_bits = 2048;
   bool allow_sha1 = false;

@@ -67,10 +67,16 @@ bool CidrContains(const std::vector<Cidr>& nets, const std::string& text) {
 }
 
 Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& internal_hosts,
-                          std::string* why) {
+                          const std::vector<std::string>& originating_daemons, std::string* why) {
   if (tx.direction != Direction::kAuto) {
     *why = "forced";
     return tx.direction;
+  }
+  for (const std::string& d : originating_daemons) {
+    if (!tx.daemon_name.empty() && tx.daemon_name == d) {
+      *why = "daemon_name=" + d;
+      return Direction::kOutbound;
+    }
   }
   if (!tx.sasl_user.empty()) {
     *why = "sasl_user=" + tx.sasl_user;

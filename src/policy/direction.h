@@ -1,7 +1,8 @@
 // policy/direction: decide whether a message is inbound or outbound.
 //
-// Outbound when the client authenticated (SASL), or its address is in
-// internal_hosts (CIDR list); otherwise inbound. ParseCidrList fails with the
+// Outbound when the MTA's {daemon_name} is one of originating_daemons, or the
+// client authenticated (SASL), or its address is in internal_hosts (CIDR
+// list); otherwise inbound. ParseCidrList fails with the
 // offending item at start-up; Decide never fails. The reason is returned for
 // the log.
 #ifndef SMIME_POLICY_DIRECTION_H_
@@ -26,7 +27,7 @@ bool CidrContains(const std::vector<Cidr>& nets, const std::string& ip);
 
 // Decides the direction of tx (when tx.direction is kAuto) and says why.
 Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& internal_hosts,
-                          std::string* why);
+                          const std::vector<std::string>& originating_daemons, std::string* why);
 
 }  // namespace smime
 

@@ -1,0 +1,48 @@
+// milter/body_spool: collects a message body from the MTA's chunks.
+//
+// Bodies stay in memory up to memory_limit bytes; beyond that they move to
+// a private temp file under state_dir that is unlinked as soon as it is
+// created (nothing is left behind by a crash). Beyond max_size bytes the
+// rest is counted but not kept, and truncated() says so: the engine then
+// gives a defined verdict instead of verifying a partial body.
+// Append/Take return a Status; an I/O error (disk full) is a Status, which
+// the caller turns into a tempfail.
+#ifndef SMIME_MILTER_BODY_SPOOL_H_
+#define SMIME_MILTER_BODY_SPOOL_H_
+
+#include <cstddef>
+#include <string>
+
+#include "base/status.h"
+
+namespace smime {
+
+class BodySpool {
+ public:
+  BodySpool(std::string dir, size_t memory_limit, size_t max_size)
+      : dir_(std::move(dir)), memory_limit_(memory_limit), max_size_(max_size) {}
+  ~BodySpool();
+  BodySpool(const BodySpool&) = delete;
+  BodySpool& operator=(const BodySpool&) = delete;
+
+  Status Append(const char* data, size_t len);
+  // Moves the whole kept body into *out.
+  Status Take(std::string* out);
+
+  size_t size() const { return size_; }  // bytes offered, kept or not
+  bool truncated() const { return size_ > max_size_; }
+  bool on_disk() const { return fd_ >= 0; }
+
+ private:
+  std::string dir_;
+  size_t memory_limit_;
+  size_t max_size_;
+  size_t size_ = 0;
+  std::string memory_;
+  int fd_ = -1;
+  size_t file_size_ = 0;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_MILTER_BODY_SPOOL_H_

@@ -1,0 +1,285 @@
+// milter/callbacks: see callbacks.h.
+#include "milter/callbacks.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfdef.h>
+#include <netinet/in.h>
+
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "engine/processor.h"
+#include "milter/body_spool.h"
+
+namespace smime {
+
+namespace {
+
+MilterGlobals g_globals;
+// Set at negotiation; the same for every connection of one MTA.
+bool g_leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
+bool g_can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
+
+struct Message {
+  std::shared_ptr<const Runtime> rt;
+  Transaction tx;
+  std::unique_ptr<BodySpool> spool;
+};
+
+struct Connection {
+  std::string client_addr;
+  std::string daemon_name;
+  std::unique_ptr<Message> msg;
+};
+
+char* Macro(SMFICTX* ctx, const char* name) { return smfi_getsymval(ctx, const_cast<char*>(name)); }
+
+std::string MacroOr(SMFICTX* ctx, const char* name, const std::string& fallback) {
+  const char* v = Macro(ctx, name);
+  return v && *v ? v : fallback;
+}
+
+Connection* Conn(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+// Tolerates a missing context (a callback after a failed connect, or an MTA
+// that skipped steps): makes one instead of crashing.
+Connection* EnsureConn(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  if (!c) {
+    auto fresh = std::make_unique<Connection>();
+    if (smfi_setpriv(ctx, fresh.get()) != MI_SUCCESS) return nullptr;
+    c = fresh.release();  // owned by the libmilter context until xxfi_close
+  }
+  return c;
+}
+
+Message* EnsureMsg(SMFICTX* ctx) {
+  Connection* c = EnsureConn(ctx);
+  if (!c) return nullptr;
+  if (!c->msg) {
+    auto m = std::make_unique<Message>();
+    m->rt = g_globals.runtimes->Get();
+    m->tx.client_addr = c->client_addr;
+    m->tx.daemon_name = c->daemon_name;
+    m->spool = std::make_unique<BodySpool>(m->rt->config.Str("state_dir"),
+                                           m->rt->spool_memory_limit, m->rt->max_message_size);
+    c->msg = std::move(m);
+  }
+  return c->msg.get();
+}
+
+bool InternalErrorAccept(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  std::shared_ptr<const Runtime> rt = c && c->msg ? c->msg->rt : g_globals.runtimes->Get();
+  return rt && rt->internal_error_accept;
+}
+
+// The internal-error disposition for any failure of the filter itself.
+sfsistat Panic(SMFICTX* ctx, const std::string& what) {
+  Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
+  std::string qid = MacroOr(ctx, "i", "NOQUEUE");
+  g_globals.log->Write(o.severity, o.LogLine(qid));
+  if (Connection* c = Conn(ctx)) c->msg.reset();
+  if (o.disposition == Disposition::kAccept) return SMFIS_ACCEPT;
+  smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
+                const_cast<char*>(o.reply_xcode.c_str()), const_cast<char*>(o.reply_text.c_str()));
+  return SMFIS_TEMPFAIL;
+}
+
+template <typename F>
+sfsistat Guard(SMFICTX* ctx, const char* where, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Panic(ctx, std::string(where) + ": " + e.what());
+  } catch (...) {
+    return Panic(ctx, std::string(where) + ": unknown exception");
+  }
+}
+
+std::string AddressText(const struct sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (!sa) return "";
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// Header values from the MTA use bare LF between folded lines.
+std::string WireValue(const char* value) {
+  std::string in = value ? value : "";
+  std::string out = g_leading_space ? "" : " ";
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(in[i]);
+  }
+  return out;
+}
+
+sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
+                     unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+                     unsigned long* pf3) {
+  return Guard(ctx, "negotiate", [&] {
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+    if ((f0 & actions) != actions) return SMFIS_REJECT;  // the MTA cannot apply our edits
+    *pf0 = actions | (f0 & SMFIF_SETSYMLIST);
+    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+    g_leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
+    g_can_skip = (f1 & SMFIP_SKIP) != 0;
+    if (g_leading_space) steps |= SMFIP_HDR_LEADSPC;
+    if (g_can_skip) steps |= SMFIP_SKIP;
+    *pf1 = steps & f1;
+    *pf2 = 0;
+    *pf3 = 0;
+    if (f0 & SMFIF_SETSYMLIST) {
+      smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j {daemon_name} {client_addr}"));
+      smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                      const_cast<char*>("i {auth_type} {auth_authen} {daemon_name}"));
+      smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat OnConnect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
+  return Guard(ctx, "connect", [&] {
+    Connection* c = EnsureConn(ctx);
+    if (!c) return Panic(ctx, "connect: cannot allocate context");
+    c->client_addr = AddressText(addr);
+    if (c->client_addr.empty()) c->client_addr = MacroOr(ctx, "{client_addr}", "");
+    c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
+  return Guard(ctx, "envfrom", [&] {
+    Connection* c = EnsureConn(ctx);
+    if (!c) return Panic(ctx, "envfrom: cannot allocate context");
+    c->msg.reset();  // a new transaction on the same connection
+    if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
+    Message* m = EnsureMsg(ctx);
+    std::string from = argv && argv[0] ? argv[0] : "";
+    if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
+      from = from.substr(1, from.size() - 2);
+    m->tx.mail_from = from;
+    m->tx.sasl_user = MacroOr(ctx, "{auth_authen}", "");
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
+  return Guard(ctx, "envrcpt", [&] {
+    Message* m = EnsureMsg(ctx);
+    if (m && argv && argv[0]) m->tx.rcpts.push_back(argv[0]);
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
+
+sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
+  return Guard(ctx, "header", [&] {
+    Message* m = EnsureMsg(ctx);
+    Header h{name ? name : "", WireValue(value)};
+    m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
+    m->tx.headers.push_back(std::move(h));
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
+  return Guard(ctx, "body", [&] {
+    Message* m = EnsureMsg(ctx);
+    Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
+    if (!st.ok()) return Panic(ctx, "body: " + st.message());
+    // The verdict for an oversized message is already decided; stop the transfer.
+    if (m->spool->truncated() && g_can_skip) return SMFIS_SKIP;
+    return SMFIS_CONTINUE;
+  });
+}
+
+bool ApplyToMta(SMFICTX* ctx, const Outcome& o, std::string* error) {
+  for (const HeaderEdit& e : o.edits) {
+    int rc;
+    if (e.kind == HeaderEdit::Kind::kDelete) {
+      rc = smfi_chgheader(ctx, const_cast<char*>(e.name.c_str()), e.index, nullptr);
+    } else {
+      rc = smfi_insheader(ctx, e.index, const_cast<char*>(e.name.c_str()),
+                          const_cast<char*>(e.value.c_str()));
+    }
+    if (rc != MI_SUCCESS) {
+      *error = std::string(e.kind == HeaderEdit::Kind::kDelete ? "delete " : "insert ") + e.name +
+               " failed";
+      return false;
+    }
+  }
+  return true;
+}
+
+sfsistat OnEom(SMFICTX* ctx) {
+  return Guard(ctx, "eom", [&] {
+    Message* m = EnsureMsg(ctx);
+    Transaction& tx = m->tx;
+    tx.queue_id = MacroOr(ctx, "i", "NOQUEUE");
+    Status st = m->spool->Take(&tx.body);
+    if (!st.ok()) return Panic(ctx, "eom: " + st.message());
+    tx.message_size += 2 + m->spool->size();
+    tx.truncated = m->spool->truncated();
+    Outcome o = Process(*m->rt, tx, *g_globals.clock);
+    if (o.disposition == Disposition::kAccept) {
+      std::string error;
+      // A verdict that cannot be written (or a forged one that cannot be
+      // removed) must not reach the mailbox: tempfail instead.
+      if (!ApplyToMta(ctx, o, &error)) return Panic(ctx, "eom: " + error);
+    }
+    g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+    sfsistat rc = SMFIS_CONTINUE;
+    if (o.disposition != Disposition::kAccept) {
+      smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
+                    const_cast<char*>(o.reply_xcode.c_str()),
+                    const_cast<char*>(o.reply_text.c_str()));
+      rc = o.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    }
+    Conn(ctx)->msg.reset();
+    return rc;
+  });
+}
+
+sfsistat OnAbort(SMFICTX* ctx) {
+  if (Connection* c = Conn(ctx)) c->msg.reset();
+  return SMFIS_CONTINUE;
+}
+
+sfsistat OnClose(SMFICTX* ctx) {
+  std::unique_ptr<Connection> c(Conn(ctx));
+  smfi_setpriv(ctx, nullptr);
+  return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+void SetMilterGlobals(const MilterGlobals& g) { g_globals = g; }
+
+struct smfiDesc MilterDescription() {
+  struct smfiDesc d = {};
+  d.xxfi_name = const_cast<char*>("smime-milter");
+  d.xxfi_version = SMFI_VERSION;
+  d.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+  d.xxfi_connect = OnConnect;
+  d.xxfi_envfrom = OnEnvFrom;
+  d.xxfi_envrcpt = OnEnvRcpt;
+  d.xxfi_header = OnHeader;
+  d.xxfi_body = OnBody;
+  d.xxfi_eom = OnEom;
+  d.xxfi_abort = OnAbort;
+  d.xxfi_close = OnClose;
+  d.xxfi_data = OnData;
+  d.xxfi_negotiate = OnNegotiate;
+  return d;
+}
+
+}  // namespace smime

@@ -1,0 +1,231 @@
+// milter/daemon_main: the smime-milter daemon.
+//
+//   smime-milter -c FILE [-f] [-n]
+//
+// Start-up is strict: configuration, trust anchors and the socket are
+// checked and opened first (as root where needed), then the daemon drops to
+// the `user` account and refuses to serve as root. -n checks everything and
+// exits. SIGUSR1 reloads: a new Runtime is built and swapped in only if it
+// loaded cleanly; in-flight messages finish on the old one. libmilter owns
+// HUP, TERM and INT. Exit status: 0 normal stop, 78 configuration error,
+// 71 could not open the socket or drop privileges, 64 usage.
+#include <dirent.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "engine/runtime.h"
+#include "milter/callbacks.h"
+#include "milter/runtime_holder.h"
+
+#ifndef SMIME_DEFAULT_CONFIG
+#define SMIME_DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+namespace smime {
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitOsErr = 71;
+constexpr int kExitConfig = 78;
+
+Status LoadAll(const std::string& path, std::shared_ptr<const Runtime>* out) {
+  Config config;
+  Status st = config.Load(path);
+  if (!st.ok()) return st;
+  std::unique_ptr<Runtime> rt;
+  st = BuildRuntime(config, &rt);
+  if (!st.ok()) return st;
+  *out = std::move(rt);
+  return Status::Ok();
+}
+
+// Path of a unix-domain milter socket ("" for inet sockets).
+std::string UnixSocketPath(const std::string& spec) {
+  for (const char* prefix : {"unix:", "local:"})
+    if (spec.rfind(prefix, 0) == 0) return spec.substr(std::strlen(prefix));
+  if (!spec.empty() && spec[0] == '/') return spec;
+  return "";
+}
+
+// libmilter never sets TCP_NODELAY, and Nagle plus delayed ACK costs ~40 ms
+// per message on TCP. Accepted sockets inherit the option from the
+// listening socket, which we find among our descriptors.
+void SetNoDelayOnListeners() {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir("/proc/self/fd"), closedir);
+  if (!dir) return;
+  while (struct dirent* d = readdir(dir.get())) {
+    int fd = std::atoi(d->d_name);
+    if (fd <= 2) continue;
+    int listening = 0, type = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    len = sizeof type;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) continue;
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) continue;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+Status DropPrivileges(const struct passwd& pw) {
+  if (geteuid() == 0) {
+    if (initgroups(pw.pw_name, pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 ||
+        setuid(pw.pw_uid) != 0)
+      return Status::Io(std::string("cannot switch to user ") + pw.pw_name + ": " +
+                        std::strerror(errno));
+  }
+  if (geteuid() == 0 || getuid() == 0)
+    return Status::Config("refusing to serve as root: set user to an unprivileged account");
+  return Status::Ok();
+}
+
+void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    std::shared_ptr<const Runtime> fresh;
+    Status st = LoadAll(path, &fresh);
+    if (!st.ok()) {
+      log->Write(Severity::kError, "reload: failed, keeping the running configuration: " +
+                                       st.message());
+      continue;
+    }
+    std::shared_ptr<const Runtime> old = holder->Get();
+    if (old && old->config.Str("socket") != fresh->config.Str("socket"))
+      log->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
+    holder->Set(fresh);
+    log->Write(Severity::kInfo,
+               std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path);
+  }
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: smime-milter [-c FILE] [-f] [-n]\n"
+               "  -c FILE  configuration (default " SMIME_DEFAULT_CONFIG ")\n"
+               "  -f       stay in the foreground (log to stderr too)\n"
+               "  -n       check the configuration, trust anchors and user, then exit\n");
+  return kExitUsage;
+}
+
+int Fatal(LogSink* log, const std::string& msg, int code) {
+  if (log) log->Write(Severity::kFatal, msg);
+  else std::fprintf(stderr, "smime-milter: fatal: %s\n", msg.c_str());
+  return code;
+}
+
+int Main(int argc, char** argv) {
+  std::string path = SMIME_DEFAULT_CONFIG;
+  bool foreground = false, check_only = false;
+  int opt;
+  while ((opt = getopt(argc, argv, "c:fnh")) != -1) {
+    switch (opt) {
+      case 'c': path = optarg; break;
+      case 'f': foreground = true; break;
+      case 'n': check_only = true; break;
+      default: return Usage();
+    }
+  }
+  if (optind != argc) return Usage();
+
+  std::shared_ptr<const Runtime> rt;
+  Status st = LoadAll(path, &rt);
+  if (!st.ok()) return Fatal(nullptr, st.message(), kExitConfig);
+  const Config& cfg = rt->config;
+  const std::string user = cfg.Str("user");
+  struct passwd* pwp = getpwnam(user.c_str());
+  if (!pwp)
+    return Fatal(nullptr, cfg.Get("user").origin + ": user: no such account '" + user + "'",
+                 kExitConfig);
+  struct passwd pw = *pwp;
+  if (pw.pw_uid == 0)
+    return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root", kExitConfig);
+  if (check_only) {
+    std::printf("%s: ok (%d trust anchors, authserv_id %s, socket %s, user %s)\n", path.c_str(),
+                rt->trust.anchor_count(), rt->authserv_id.c_str(), cfg.Str("socket").c_str(),
+                user.c_str());
+    return 0;
+  }
+
+  SyslogLog log(foreground);
+  // Block every signal that a dedicated thread waits for (SIGUSR1: our
+  // reload thread; HUP, TERM, INT, PIPE: libmilter's) before any thread
+  // starts, so that none is delivered to a thread that would die of it.
+  sigset_t waited;
+  sigemptyset(&waited);
+  for (int sig : {SIGUSR1, SIGHUP, SIGTERM, SIGINT, SIGPIPE}) sigaddset(&waited, sig);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
+
+  const std::string socket = cfg.Str("socket");
+  struct smfiDesc desc = MilterDescription();
+  if (smfi_setconn(const_cast<char*>(socket.c_str())) != MI_SUCCESS ||
+      smfi_register(desc) != MI_SUCCESS)
+    return Fatal(&log, cfg.Get("socket").origin + ": socket: bad value '" + socket + "'",
+                 kExitConfig);
+  if (smfi_opensocket(true) != MI_SUCCESS)
+    return Fatal(&log, "cannot open milter socket " + socket + ": " + std::strerror(errno),
+                 kExitOsErr);
+  std::string unix_path = UnixSocketPath(socket);
+  if (!unix_path.empty()) {
+    mode_t mode = static_cast<mode_t>(std::strtol(cfg.Str("socket_mode").c_str(), nullptr, 8));
+    // Not root: the socket is already ours and cannot be given away.
+    bool owned = geteuid() != 0 || chown(unix_path.c_str(), pw.pw_uid, pw.pw_gid) == 0;
+    if (!owned || chmod(unix_path.c_str(), mode) != 0)
+      return Fatal(&log, "cannot set owner/mode of " + unix_path + ": " + std::strerror(errno),
+                   kExitOsErr);
+  }
+  SetNoDelayOnListeners();
+  st = DropPrivileges(pw);
+  if (!st.ok()) return Fatal(&log, st.message(), kExitOsErr);
+  if (access(cfg.Str("state_dir").c_str(), W_OK | X_OK) != 0)
+    log.Write(Severity::kWarning, "state_dir " + cfg.Str("state_dir") + " is not writable by " +
+                                      user + ": large messages will be tempfailed");
+  if (!foreground && daemon(0, 0) != 0)
+    return Fatal(&log, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
+
+  RuntimeHolder holder;
+  holder.Set(rt);
+  rt.reset();
+  SystemClock clock;
+  SetMilterGlobals({&holder, &log, &clock});
+  std::thread(ReloadLoop, &holder, &log, path).detach();
+  log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION + ", config=" +
+                                 path + ", socket=" + socket + ", user=" + user);
+  int rc = smfi_main();
+  log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
+                                 path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));
+  return rc == MI_SUCCESS ? 0 : kExitOsErr;
+}
+
+}  // namespace
+}  // namespace smime
+
+int main(int argc, char** argv) { return smime::Main(argc, argv); }

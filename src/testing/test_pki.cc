@@ -1,0 +1,300 @@
+// testing/test_pki: see test_pki.h.
+#include "testing/test_pki.h"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "base/testing.h"
+
+namespace smime {
+namespace testpki {
+
+namespace {
+
+using X509NamePtr = std::unique_ptr<X509_NAME, OsslDeleter<X509_NAME, X509_NAME_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, OsslDeleter<BIGNUM, BN_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OsslDeleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
+using BitStringPtr =
+    std::unique_ptr<ASN1_BIT_STRING, OsslDeleter<ASN1_BIT_STRING, ASN1_BIT_STRING_free>>;
+using BasicConstraintsPtr =
+    std::unique_ptr<BASIC_CONSTRAINTS, OsslDeleter<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>>;
+using EkuPtr =
+    std::unique_ptr<EXTENDED_KEY_USAGE, OsslDeleter<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>>;
+using ExtensionPtr =
+    std::unique_ptr<X509_EXTENSION, OsslDeleter<X509_EXTENSION, X509_EXTENSION_free>>;
+
+// A fixture that OpenSSL refuses is a test bug: stop the test loudly.
+void Require(bool ok, const char* what) {
+  if (ok) return;
+  std::string err = DrainOpensslErrors();
+  fail_msg("test PKI: %s failed: %s", what, err.c_str());
+}
+
+std::string BioContents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data ? data : "", len > 0 ? static_cast<size_t>(len) : 0);
+}
+
+std::string CmsToDer(CMS_ContentInfo* cms) {
+  BioPtr out(BIO_new(BIO_s_mem()));
+  Require(out && i2d_CMS_bio(out.get(), cms) == 1, "i2d_CMS_bio");
+  return BioContents(out.get());
+}
+
+CmsPtr CmsFromDer(const std::string& der) {
+  BioPtr in(BIO_new_mem_buf(der.data(), static_cast<int>(der.size())));
+  CmsPtr cms(d2i_CMS_bio(in.get(), nullptr));
+  Require(cms != nullptr, "d2i_CMS_bio");
+  return cms;
+}
+
+void AddNameEntry(X509_NAME* name, int nid, int type, const std::string& value) {
+  if (value.empty()) return;
+  Require(X509_NAME_add_entry_by_NID(name, nid, type,
+                                     reinterpret_cast<const unsigned char*>(value.data()),
+                                     static_cast<int>(value.size()), -1, 0) == 1,
+          "X509_NAME_add_entry_by_NID");
+}
+
+void AddGeneralName(GENERAL_NAMES* names, int type, const std::string& value) {
+  ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+  Require(s && ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) == 1,
+          "ASN1_STRING_set");
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  Require(gn != nullptr, "GENERAL_NAME_new");
+  GENERAL_NAME_set0_value(gn, type, s);
+  Require(sk_GENERAL_NAME_push(names, gn) > 0, "sk_GENERAL_NAME_push");
+}
+
+// keyUsage bit i of the DER BIT STRING for a KU_* mask from x509v3.h.
+BitStringPtr KeyUsageBits(int mask) {
+  BitStringPtr bits(ASN1_BIT_STRING_new());
+  Require(bits != nullptr, "ASN1_BIT_STRING_new");
+  for (int i = 0; i < 8; ++i)
+    if (mask & (0x80 >> i)) Require(ASN1_BIT_STRING_set_bit(bits.get(), i, 1) == 1, "set_bit");
+  if (mask & KU_DECIPHER_ONLY) Require(ASN1_BIT_STRING_set_bit(bits.get(), 8, 1) == 1, "set_bit");
+  return bits;
+}
+
+void AddConfExtension(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer ? issuer : cert, cert, nullptr, nullptr, 0);
+  ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  Require(ext != nullptr, "X509V3_EXT_conf_nid");
+  Require(X509_add_ext(cert, ext.get(), -1) == 1, "X509_add_ext");
+}
+
+std::string NextSerial() {
+  static unsigned counter = 0x1000;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%X", counter++);
+  return buf;
+}
+
+const EVP_MD* SigningDigest(EVP_PKEY* key) {
+  return EVP_PKEY_is_a(key, "ED25519") ? nullptr : EVP_sha256();
+}
+
+}  // namespace
+
+EvpPkeyPtr MakeKey(KeyKind kind) {
+  EVP_PKEY* key = nullptr;
+  switch (kind) {
+    case KeyKind::kRsa1024: key = EVP_RSA_gen(1024); break;
+    case KeyKind::kRsa2048: key = EVP_RSA_gen(2048); break;
+    case KeyKind::kEcP256: key = EVP_EC_gen("P-256"); break;
+    case KeyKind::kEd25519: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+  }
+  Require(key != nullptr, "key generation");
+  return EvpPkeyPtr(key);
+}
+
+X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                 EVP_PKEY* issuer_key) {
+  X509Ptr cert(X509_new());
+  Require(cert != nullptr, "X509_new");
+  X509* x = cert.get();
+  Require(X509_set_version(x, X509_VERSION_3) == 1, "X509_set_version");
+
+  BIGNUM* raw_bn = nullptr;
+  std::string serial = spec.serial_hex.empty() ? NextSerial() : spec.serial_hex;
+  Require(BN_hex2bn(&raw_bn, serial.c_str()) > 0, "BN_hex2bn");
+  BignumPtr bn(raw_bn);
+  Require(BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(x)) != nullptr, "serial");
+
+  X509NamePtr name(X509_NAME_new());
+  Require(name != nullptr, "X509_NAME_new");
+  AddNameEntry(name.get(), NID_organizationName, MBSTRING_UTF8, spec.organization);
+  AddNameEntry(name.get(), NID_commonName, MBSTRING_UTF8, spec.common_name);
+  AddNameEntry(name.get(), NID_pkcs9_emailAddress, V_ASN1_IA5STRING, spec.subject_email);
+  Require(X509_set_subject_name(x, name.get()) == 1, "X509_set_subject_name");
+  Require(X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name.get()) == 1,
+          "X509_set_issuer_name");
+
+  Require(ASN1_TIME_set(X509_getm_notBefore(x), spec.not_before) != nullptr, "notBefore");
+  Require(ASN1_TIME_set(X509_getm_notAfter(x), spec.not_after) != nullptr, "notAfter");
+  Require(X509_set_pubkey(x, subject_key) == 1, "X509_set_pubkey");
+
+  if (spec.ca) {
+    BasicConstraintsPtr bc(BASIC_CONSTRAINTS_new());
+    Require(bc != nullptr, "BASIC_CONSTRAINTS_new");
+    bc->ca = 0xFF;
+    Require(X509_add1_ext_i2d(x, NID_basic_constraints, bc.get(), 1, X509V3_ADD_REPLACE) == 1,
+            "basicConstraints");
+  }
+  if (spec.key_usage >= 0) {
+    BitStringPtr bits = KeyUsageBits(spec.key_usage);
+    Require(X509_add1_ext_i2d(x, NID_key_usage, bits.get(), 1, X509V3_ADD_REPLACE) == 1, "keyUsage");
+  }
+  if (!spec.eku.empty()) {
+    EkuPtr eku(sk_ASN1_OBJECT_new_null());
+    Require(eku != nullptr, "sk_ASN1_OBJECT_new_null");
+    for (int nid : spec.eku) {
+      ASN1_OBJECT* obj = OBJ_nid2obj(nid);
+      Require(obj != nullptr && sk_ASN1_OBJECT_push(eku.get(), obj) > 0, "EKU OID");
+    }
+    Require(X509_add1_ext_i2d(x, NID_ext_key_usage, eku.get(), 0, X509V3_ADD_REPLACE) == 1, "EKU");
+  }
+  if (!spec.san_emails.empty() || !spec.san_dns.empty()) {
+    GeneralNamesPtr names(GENERAL_NAMES_new());
+    Require(names != nullptr, "GENERAL_NAMES_new");
+    for (const std::string& e : spec.san_emails) AddGeneralName(names.get(), GEN_EMAIL, e);
+    for (const std::string& d : spec.san_dns) AddGeneralName(names.get(), GEN_DNS, d);
+    Require(X509_add1_ext_i2d(x, NID_subject_alt_name, names.get(), 0, X509V3_ADD_REPLACE) == 1,
+            "subjectAltName");
+  }
+  AddConfExtension(x, issuer, NID_subject_key_identifier, "hash");
+  if (issuer) AddConfExtension(x, issuer, NID_authority_key_identifier, "keyid:always");
+
+  Require(X509_sign(x, issuer_key, SigningDigest(issuer_key)) > 0, "X509_sign");
+  return cert;
+}
+
+Issued MakeCa(const std::string& common_name, KeyKind key, std::time_t not_before,
+              std::time_t not_after) {
+  CertSpec spec;
+  spec.common_name = common_name;
+  spec.ca = true;
+  spec.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+  spec.not_before = not_before;
+  spec.not_after = not_after;
+  spec.key = key;
+  Issued ca;
+  ca.key = MakeKey(key);
+  ca.cert = MakeCert(spec, ca.key.get(), nullptr, ca.key.get());
+  return ca;
+}
+
+Issued MakeSubCa(const std::string& common_name, const Issued& parent) {
+  CertSpec spec;
+  spec.common_name = common_name;
+  spec.ca = true;
+  spec.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+  Issued sub;
+  sub.key = MakeKey(spec.key);
+  sub.cert = MakeCert(spec, sub.key.get(), parent.cert.get(), parent.key.get());
+  return sub;
+}
+
+Issued MakeLeaf(const CertSpec& spec, const Issued& ca) {
+  Issued leaf;
+  leaf.key = MakeKey(spec.key);
+  leaf.cert = MakeCert(spec, leaf.key.get(), ca.cert.get(), ca.key.get());
+  return leaf;
+}
+
+CertSpec SmimeSpec(const std::string& address) {
+  CertSpec spec;
+  spec.common_name = address;
+  spec.san_emails = {address};
+  spec.key_usage = KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION;
+  spec.eku = {NID_email_protect};
+  return spec;
+}
+
+std::string SignCms(const std::string& content, const Issued& signer, const SignOptions& opt) {
+  unsigned int flags = CMS_PARTIAL | CMS_BINARY;
+  if (opt.detached) flags |= CMS_DETACHED;
+  CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
+  Require(cms != nullptr, "CMS_sign");
+  unsigned int signer_flags = CMS_BINARY;
+  if (opt.no_attributes) signer_flags |= CMS_NOATTR;
+  if (opt.no_certs) signer_flags |= CMS_NOCERTS;
+  const EVP_MD* md = opt.md ? opt.md : EVP_sha256();
+  Require(CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md, signer_flags) !=
+              nullptr,
+          "CMS_add1_signer");
+  for (X509* c : opt.chain) Require(CMS_add1_cert(cms.get(), c) == 1, "CMS_add1_cert");
+  BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  Require(CMS_final(cms.get(), data.get(), nullptr, CMS_BINARY) == 1, "CMS_final");
+  return CmsToDer(cms.get());
+}
+
+std::string AddSigner(const std::string& der, const Issued& signer, const EVP_MD* md) {
+  CmsPtr cms = CmsFromDer(der);
+  Require(CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md ? md : EVP_sha256(),
+                          CMS_REUSE_DIGEST | CMS_BINARY) != nullptr,
+          "CMS_add1_signer (reuse digest)");
+  return CmsToDer(cms.get());
+}
+
+std::string CertsOnly(const std::vector<X509*>& certs) {
+  X509StackPtr stack = Stack(certs);
+  CmsPtr cms(CMS_sign(nullptr, nullptr, stack.get(), nullptr, CMS_PARTIAL | CMS_BINARY));
+  Require(cms != nullptr, "CMS_sign (certs-only)");
+  return CmsToDer(cms.get());
+}
+
+std::string Encrypt(const std::string& content, X509* recipient) {
+  X509StackPtr recips = Stack({recipient});
+  BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  CmsPtr cms(CMS_encrypt(recips.get(), data.get(), EVP_aes_128_cbc(), CMS_BINARY));
+  Require(cms != nullptr, "CMS_encrypt");
+  return CmsToDer(cms.get());
+}
+
+std::string ToPem(X509* cert) {
+  BioPtr out(BIO_new(BIO_s_mem()));
+  Require(out && PEM_write_bio_X509(out.get(), cert) == 1, "PEM_write_bio_X509");
+  return BioContents(out.get());
+}
+
+std::string ToDer(X509* cert) {
+  unsigned char* buf = nullptr;
+  int len = i2d_X509(cert, &buf);
+  Require(len > 0, "i2d_X509");
+  std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  OPENSSL_free(buf);
+  return der;
+}
+
+std::string Base64Lines(const std::string& bytes) {
+  std::string flat(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&flat[0]),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  flat.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  std::string out;
+  for (size_t i = 0; i < flat.size(); i += 76) out += flat.substr(i, 76) + "\r\n";
+  return out;
+}
+
+X509StackPtr Stack(const std::vector<X509*>& certs) {
+  X509StackPtr stack(sk_X509_new_null());
+  Require(stack != nullptr, "sk_X509_new_null");
+  for (X509* c : certs) {
+    Require(X509_up_ref(c) == 1, "X509_up_ref");
+    Require(sk_X509_push(stack.get(), c) > 0, "sk_X509_push");
+  }
+  return stack;
+}
+
+}  // namespace testpki
+}  // namespace smime

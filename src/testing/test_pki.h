@@ -1,0 +1,105 @@
+// testing/test_pki: a tiny in-memory PKI for unit tests.
+//
+// Everything is generated in-process with OpenSSL 3 (no files, no shelling
+// out): keys, a self-signed CA, leaf certificates with chosen validity,
+// addresses, keyUsage and extendedKeyUsage, and CMS SignedData over given
+// content. Validity is given as fixed epochs so tests pin the clock. Helpers
+// abort the test program (cmocka fail_msg) when OpenSSL refuses an operation:
+// a broken fixture is a test bug, not a verdict.
+#ifndef SMIME_TESTING_TEST_PKI_H_
+#define SMIME_TESTING_TEST_PKI_H_
+
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "base/ossl.h"
+
+namespace smime {
+namespace testpki {
+
+// 2026-06-01T00:00:00Z, the pinned "time of receipt" of the unit tests.
+constexpr std::time_t kNow = 1780272000;
+// 2025-01-01 and 2027-01-01: the default validity window around kNow.
+constexpr std::time_t kNotBefore = 1735689600;
+constexpr std::time_t kNotAfter = 1798761600;
+
+enum class KeyKind { kRsa1024, kRsa2048, kEcP256, kEd25519 };
+
+EvpPkeyPtr MakeKey(KeyKind kind);
+
+struct CertSpec {
+  std::string common_name = "Test";
+  std::string organization = "Test PKI";
+  std::string subject_email;            // subject DN emailAddress ("" = none)
+  std::vector<std::string> san_emails;  // SAN rfc822Name entries
+  std::vector<std::string> san_dns;     // SAN dNSName entries
+  std::time_t not_before = kNotBefore;
+  std::time_t not_after = kNotAfter;
+  std::string serial_hex;  // "" = next value of a process-wide counter
+  int key_usage = -1;      // KU_* bits from x509v3.h; -1 = no keyUsage extension
+  std::vector<int> eku;    // NIDs, e.g. NID_email_protect; empty = no EKU extension
+  bool ca = false;         // basicConstraints CA:TRUE (critical)
+  KeyKind key = KeyKind::kRsa2048;
+};
+
+struct Issued {
+  X509Ptr cert;
+  EvpPkeyPtr key;
+};
+
+// A certificate for subject_key per spec, signed by issuer_key (SHA-256).
+// issuer == nullptr makes it self-signed (issuer name = subject name).
+X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* issuer_key);
+
+// A self-signed CA: basicConstraints CA:TRUE, keyUsage keyCertSign|cRLSign.
+Issued MakeCa(const std::string& common_name, KeyKind key = KeyKind::kRsa2048,
+              std::time_t not_before = kNotBefore, std::time_t not_after = kNotAfter);
+
+// An intermediate CA signed by parent.
+Issued MakeSubCa(const std::string& common_name, const Issued& parent);
+
+// A leaf with a fresh key of spec.key, signed by ca.
+Issued MakeLeaf(const CertSpec& spec, const Issued& ca);
+
+// Convenience: an S/MIME signing leaf for address (SAN rfc822Name, keyUsage
+// digitalSignature|nonRepudiation, EKU emailProtection).
+CertSpec SmimeSpec(const std::string& address);
+
+struct SignOptions {
+  bool detached = true;
+  const EVP_MD* md = nullptr;  // nullptr = SHA-256
+  bool no_attributes = false;  // CMS_NOATTR: SignerInfo without signed attributes
+  bool no_certs = false;       // CMS_NOCERTS: leave the signer certificate out
+  std::vector<X509*> chain;    // extra certificates to carry (intermediates)
+};
+
+// CMS SignedData over content by signer; returns the ContentInfo as DER.
+std::string SignCms(const std::string& content, const Issued& signer, const SignOptions& opt);
+
+// Adds one more SignerInfo to an existing SignedData (CMS_add1_signer with
+// CMS_REUSE_DIGEST: md must equal an existing signer's digest). The
+// signer's certificate is added to the certificate set.
+std::string AddSigner(const std::string& der, const Issued& signer, const EVP_MD* md = nullptr);
+
+// A SignedData without SignerInfos carrying certs (certs-only).
+std::string CertsOnly(const std::vector<X509*>& certs);
+
+// EnvelopedData (AES-128-CBC) of content for recipient.
+std::string Encrypt(const std::string& content, X509* recipient);
+
+std::string ToPem(X509* cert);
+std::string ToDer(X509* cert);
+
+// Base64 in lines of 76 characters, each ended by CRLF.
+std::string Base64Lines(const std::string& bytes);
+
+// A stack of (up-referenced) certificates; empty stack for an empty list.
+X509StackPtr Stack(const std::vector<X509*>& certs);
+
+}  // namespace testpki
+}  // namespace smime
+
+#endif  // SMIME_TESTING_TEST_PKI_H_

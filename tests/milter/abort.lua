@@ -1,0 +1,15 @@
+-- A transaction aborted mid-message leaves no state behind: the next
+-- message on the same connection is judged on its own.
+dofile(helper)
+local conn = H.connect()
+mt.macro(conn, SMFIC_MAIL, "i", "QABORT")
+H.check(mt.mailfrom(conn, "<x@a.example>") == nil, "mailfrom failed")
+H.check(mt.rcptto(conn, "<carol@b.example>") == nil, "rcptto failed")
+H.check(mt.header(conn, "From", "x@a.example") == nil, "header failed")
+H.check(mt.header(conn, "Authentication-Results", "mx.test; smime=pass") == nil, "header failed")
+H.check(mt.eoh(conn) == nil, "eoh failed")
+H.check(mt.bodystring(conn, "half a body\r\n") == nil, "body failed")
+H.check(mt.abort(conn) == nil, "abort failed")
+H.expect_verdict(conn, H.send(conn, "unsigned.eml", "QAFTER"), "none")
+mt.disconnect(conn)
+mt.echo("ok abort")

@@ -1,0 +1,10 @@
+-- Connections without a message (and an abrupt disconnect) are harmless.
+dofile(helper)
+local c1 = H.connect()
+mt.disconnect(c1)
+local c2 = H.connect()
+mt.disconnect(c2, false)
+local c3 = H.connect()
+H.expect_verdict(c3, H.send(c3, "signed.eml"), "pass")
+mt.disconnect(c3)
+mt.echo("ok no-message")
