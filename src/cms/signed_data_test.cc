@@ -141,8 +141,7 @@ void TestGarbageNeverCrashes(void**) {
   AssertOutcome(Check(std::string("\x30\x80\x00\x00", 4), nullptr), Out::kMalformed,
                 "cms-parse-error");
   // A certificate is DER but not a ContentInfo.
-  AssertOutcome(Check(ToDer(g_fx->alice.cert.get()), &content), Out::kMalformed,
-                "cms-parse-error");
+  AssertOutcome(Check(ToDer(g_fx->alice.cert.get()), &content), Out::kMalformed, "cms-parse-error");
 }
 
 void TestTruncatedNeverCrashes(void**) {
@@ -272,8 +271,7 @@ void TestErrorQueueClearedOnEntry(void**) {
   // message's diagnostics, nor survive the call.
   ERR_raise(ERR_LIB_CMS, CMS_R_CONTENT_VERIFY_ERROR);
   const std::string content = kContent;
-  AssertOutcome(Check(SignCms(content, g_fx->alice, SignOptions()), &content), Out::kVerified,
-                "");
+  AssertOutcome(Check(SignCms(content, g_fx->alice, SignOptions()), &content), Out::kVerified, "");
 }
 
 // OpenSSL 3.0 cannot produce CMS with Ed25519. Build a syntactically valid

@@ -208,8 +208,10 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, std::string* error) {
     if (e.kind == HeaderEdit::Kind::kDelete) {
       rc = smfi_chgheader(ctx, const_cast<char*>(e.name.c_str()), e.index, nullptr);
     } else {
+      // With SMFIP_HDR_LEADSPC the MTA writes our value verbatim after the colon.
+      std::string value = (g_leading_space ? " " : "") + e.value;
       rc = smfi_insheader(ctx, e.index, const_cast<char*>(e.name.c_str()),
-                          const_cast<char*>(e.value.c_str()));
+                          const_cast<char*>(value.c_str()));
     }
     if (rc != MI_SUCCESS) {
       *error = std::string(e.kind == HeaderEdit::Kind::kDelete ? "delete " : "insert ") + e.name +

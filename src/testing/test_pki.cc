@@ -19,7 +19,8 @@ namespace {
 
 using X509NamePtr = std::unique_ptr<X509_NAME, OsslDeleter<X509_NAME, X509_NAME_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OsslDeleter<BIGNUM, BN_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OsslDeleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
+using GeneralNamesPtr =
+    std::unique_ptr<GENERAL_NAMES, OsslDeleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
 using BitStringPtr =
     std::unique_ptr<ASN1_BIT_STRING, OsslDeleter<ASN1_BIT_STRING, ASN1_BIT_STRING_free>>;
 using BasicConstraintsPtr =
@@ -116,8 +117,7 @@ EvpPkeyPtr MakeKey(KeyKind kind) {
   return EvpPkeyPtr(key);
 }
 
-X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
-                 EVP_PKEY* issuer_key) {
+X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* issuer_key) {
   X509Ptr cert(X509_new());
   Require(cert != nullptr, "X509_new");
   X509* x = cert.get();
@@ -151,7 +151,8 @@ X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
   }
   if (spec.key_usage >= 0) {
     BitStringPtr bits = KeyUsageBits(spec.key_usage);
-    Require(X509_add1_ext_i2d(x, NID_key_usage, bits.get(), 1, X509V3_ADD_REPLACE) == 1, "keyUsage");
+    Require(X509_add1_ext_i2d(x, NID_key_usage, bits.get(), 1, X509V3_ADD_REPLACE) == 1,
+            "keyUsage");
   }
   if (!spec.eku.empty()) {
     EkuPtr eku(sk_ASN1_OBJECT_new_null());
@@ -228,9 +229,9 @@ std::string SignCms(const std::string& content, const Issued& signer, const Sign
   if (opt.no_attributes) signer_flags |= CMS_NOATTR;
   if (opt.no_certs) signer_flags |= CMS_NOCERTS;
   const EVP_MD* md = opt.md ? opt.md : EVP_sha256();
-  Require(CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md, signer_flags) !=
-              nullptr,
-          "CMS_add1_signer");
+  Require(
+      CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md, signer_flags) != nullptr,
+      "CMS_add1_signer");
   for (X509* c : opt.chain) Require(CMS_add1_cert(cms.get(), c) == 1, "CMS_add1_cert");
   BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
   Require(CMS_final(cms.get(), data.get(), nullptr, CMS_BINARY) == 1, "CMS_final");

@@ -1,0 +1,500 @@
+// Unit tests for engine/processor: whole messages signed in-process by
+// testing/test_pki go through Process() with a pinned clock; the Outcome's
+// verdict, reasons, header edits and log fields are checked.
+#include "engine/processor.h"
+
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "base/testing.h"
+#include "testing/test_pki.h"
+
+using namespace smime;
+using namespace smime::testpki;
+
+namespace {
+
+// A RevocationChecker that answers what the test says and records the call.
+class FakeRevocation final : public RevocationChecker {
+ public:
+  explicit FakeRevocation(RevocationStatus status, std::string source = "")
+      : status_(status), source_(std::move(source)) {}
+  RevocationResult Check(STACK_OF(X509) * chain, std::time_t now) override {
+    ++calls;
+    chain_length = chain ? sk_X509_num(chain) : -1;
+    last_now = now;
+    RevocationResult r;
+    r.status = status_;
+    r.source = source_;
+    return r;
+  }
+  int calls = 0;
+  int chain_length = 0;
+  std::time_t last_now = 0;
+
+ private:
+  RevocationStatus status_;
+  std::string source_;
+};
+
+// A checker that breaks its promise never to throw.
+class ThrowingRevocation final : public RevocationChecker {
+ public:
+  RevocationResult Check(STACK_OF(X509) *, std::time_t) override {
+    throw std::runtime_error("checker exploded\r\nInjected: header");
+  }
+};
+
+const char kPart1[] =
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Hello Bob,\r\n"
+    "the figures are attached.\r\n";
+
+struct Fixture {
+  Issued root;
+  Issued alice;
+  Issued bob;
+  std::string anchors;  // trust anchor file
+  std::unique_ptr<Runtime> rt;
+};
+Fixture* g_fx = nullptr;
+
+int SetUp(void**) {
+  g_fx = new Fixture;
+  g_fx->root = MakeCa("Test Root CA");
+  g_fx->alice = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->root);
+  g_fx->bob = MakeLeaf(SmimeSpec("bob@b.example"), g_fx->root);
+  const char* tmp = getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/processor_test.XXXXXX";
+  int fd = mkstemp(&templ[0]);
+  if (fd < 0) return -1;
+  close(fd);
+  g_fx->anchors = templ;
+  std::ofstream(g_fx->anchors, std::ios::trunc) << ToPem(g_fx->root.cert.get());
+  Config config;
+  Status st = config.Parse(
+      "authserv_id = mx.example.net\n"
+      "trust_anchors = " +
+          g_fx->anchors + "\n",
+      "test.conf");
+  if (!st.ok()) return -1;
+  st = BuildRuntime(config, &g_fx->rt);
+  return st.ok() ? 0 : -1;
+}
+
+int TearDown(void**) {
+  unlink(g_fx->anchors.c_str());
+  delete g_fx;
+  g_fx = nullptr;
+  return 0;
+}
+
+// Resets the shared runtime to the configured state before each test.
+int Reset(void**) {
+  g_fx->rt->revocation = std::make_unique<NotCheckedRevocation>();
+  g_fx->rt->max_signers = 4;
+  g_fx->rt->min_rsa_bits = 2048;
+  g_fx->rt->allow_sha1 = false;
+  g_fx->rt->internal_error_accept = false;
+  return 0;
+}
+
+// A top-level multipart/signed message around part1 signed with cms_der.
+std::string ClearSigned(const std::string& headers, const std::string& part1,
+                        const std::string& cms_der) {
+  return headers +
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
+         "\tmicalg=sha-256; boundary=\"----BND\"\r\n"
+         "\r\n"
+         "This is an S/MIME signed message.\r\n"
+         "------BND\r\n" +
+         part1 +
+         "\r\n------BND\r\n"
+         "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n"
+         "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+         "\r\n" +
+         Base64Lines(cms_der) + "\r\n------BND--\r\n";
+}
+
+std::string Opaque(const std::string& headers, const std::string& cms_der,
+                   const std::string& smime_type) {
+  return headers +
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: application/pkcs7-mime; smime-type=" +
+         smime_type +
+         "; name=\"smime.p7m\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n"
+         "\r\n" +
+         Base64Lines(cms_der);
+}
+
+const char kFromAlice[] =
+    "Received: from mail.a.example by mx.example.net; Mon, 1 Jun 2026 00:00:00 +0000\r\n"
+    "From: Alice <alice@a.example>\r\n"
+    "To: bob@b.example\r\n"
+    "Subject: figures\r\n";
+
+// Plain values copied out of an Outcome, safe to assert on.
+struct Seen {
+  int disposition = -1;
+  int severity = -1;
+  char reply[128] = {};  // "code xcode text"
+  char verdict[16] = {};
+  int results = 0;
+  char result0[16] = {};
+  char reason0[64] = {};
+  char identifier0[64] = {};
+  char result1[16] = {};
+  char reason1[64] = {};
+  char edits[128] = {};  // e.g. "del:3,del:1,ins:0"
+  char inserted[1024] = {};
+  char event[32] = {};
+  char fields[1024] = {};
+  char log_line[1100] = {};
+  char wire_headers[2048] = {};  // "Name: value\n" per header after ApplyEdits
+  unsigned long leftover_error = 0;
+};
+
+Seen Run(const std::string& raw, const std::string& sasl_user = "") {
+  Seen s;
+  {
+    Transaction tx;
+    ParseRawMessage(raw, &tx);
+    tx.client_addr = "192.0.2.25";
+    tx.sasl_user = sasl_user;
+    FixedClock clock(kNow);
+    Outcome o = Process(*g_fx->rt, tx, clock);
+    s.leftover_error = ERR_peek_error();
+    s.disposition = static_cast<int>(o.disposition);
+    s.severity = static_cast<int>(o.severity);
+    snprintf(s.reply, sizeof s.reply, "%s %s %s", o.reply_code.c_str(), o.reply_xcode.c_str(),
+             o.reply_text.c_str());
+    snprintf(s.verdict, sizeof s.verdict, "%s", AuthResultName(o.verdict));
+    s.results = static_cast<int>(o.results.size());
+    if (!o.results.empty()) {
+      snprintf(s.result0, sizeof s.result0, "%s", AuthResultName(o.results[0].result));
+      snprintf(s.reason0, sizeof s.reason0, "%s", o.results[0].reason.c_str());
+      snprintf(s.identifier0, sizeof s.identifier0, "%s", o.results[0].identifier.c_str());
+    }
+    if (o.results.size() > 1) {
+      snprintf(s.result1, sizeof s.result1, "%s", AuthResultName(o.results[1].result));
+      snprintf(s.reason1, sizeof s.reason1, "%s", o.results[1].reason.c_str());
+    }
+    std::string edits;
+    for (const HeaderEdit& e : o.edits) {
+      if (!edits.empty()) edits += ",";
+      edits += (e.kind == HeaderEdit::Kind::kDelete ? "del:" : "ins:") + std::to_string(e.index);
+      if (e.name != "Authentication-Results") edits += "?" + e.name;
+      if (e.kind == HeaderEdit::Kind::kInsert)
+        snprintf(s.inserted, sizeof s.inserted, "%s", e.value.c_str());
+    }
+    snprintf(s.edits, sizeof s.edits, "%s", edits.c_str());
+    snprintf(s.event, sizeof s.event, "%s", o.event.c_str());
+    snprintf(s.fields, sizeof s.fields, "%s", o.fields.c_str());
+    snprintf(s.log_line, sizeof s.log_line, "%s", o.LogLine(tx.queue_id).c_str());
+    ApplyEdits(o, &tx);
+    std::string names;
+    for (const Header& h : tx.headers) names += h.name + ":" + h.value + "\n";
+    snprintf(s.wire_headers, sizeof s.wire_headers, "%s", names.c_str());
+  }
+  ERR_clear_error();
+  return s;
+}
+
+bool Contains(const char* hay, const char* needle) { return strstr(hay, needle) != nullptr; }
+
+bool StartsWith(const char* hay, const char* prefix) {
+  return strncmp(hay, prefix, strlen(prefix)) == 0;
+}
+
+int Count(const char* hay, const char* needle) {
+  int n = 0;
+  for (const char* p = hay; (p = strstr(p, needle)) != nullptr; p += strlen(needle)) ++n;
+  return n;
+}
+
+std::string SignedByAlice(const std::string& headers = kFromAlice) {
+  return ClearSigned(headers, kPart1, SignCms(kPart1, g_fx->alice, SignOptions()));
+}
+
+void TestClearSignedPass(void**) {
+  Seen s = Run(SignedByAlice());
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+  assert_string_equal(s.verdict, "pass");
+  assert_int_equal(s.results, 1);
+  assert_string_equal(s.result0, "pass");
+  assert_string_equal(s.reason0, "");
+  assert_string_equal(s.identifier0, "alice@a.example");
+  assert_string_equal(s.edits, "ins:0");
+  assert_true(StartsWith(s.inserted, "mx.example.net;"));
+  assert_true(Contains(s.inserted, "smime=pass"));
+  assert_true(Contains(s.inserted, "alice@a.example"));
+  assert_string_equal(s.event, "verify");
+  assert_true(StartsWith(s.fields,
+                         "from=<alice@a.example>, signer=<alice@a.example>, chain=trusted, "
+                         "revocation=not-checked, result=pass, ms="));
+  assert_true(StartsWith(s.log_line, "NOQUEUE: verify: from=<alice@a.example>, "));
+  assert_false(Contains(s.fields, "reason="));
+  assert_false(Contains(s.fields, "removed="));
+  assert_int_equal(s.leftover_error, 0);
+}
+
+void TestForgedHeadersRemovedOursFirst(void**) {
+  const std::string headers =
+      "Authentication-Results: mx.example.net; smime=pass\r\n"
+      "Received: from mail.a.example by mx.example.net; Mon, 1 Jun 2026 00:00:00 +0000\r\n"
+      "Authentication-Results: other.example; spf=pass smtp.mailfrom=a.example\r\n"
+      "Authentication-Results: (comment) MX.Example.Net.;\r\n"
+      "\tdkim=pass header.d=a.example\r\n"
+      "From: Alice <alice@a.example>\r\n"
+      "Authentication-Results: mx.example.net.evil; smime=pass\r\n"
+      "Subject: figures\r\n";
+  Seen s = Run(SignedByAlice(headers));
+  assert_string_equal(s.verdict, "pass");
+  // Deletions first, highest ordinal first, then our insert at the top.
+  assert_string_equal(s.edits, "del:3,del:1,ins:0");
+  assert_true(Contains(s.fields, "result=pass"));
+  assert_true(Contains(s.fields, "removed=2"));
+  assert_true(Contains(s.fields, "revocation=not-checked"));
+  // After the edits ours is first and only the foreign ones remain.
+  assert_true(StartsWith(s.wire_headers, "Authentication-Results: mx.example.net;"));
+  assert_int_equal(Count(s.wire_headers, "Authentication-Results: mx.example.net;"), 1);
+  assert_int_equal(Count(s.wire_headers, "Authentication-Results:"), 3);
+  assert_true(Contains(s.wire_headers, "Authentication-Results: other.example; spf=pass"));
+  assert_true(Contains(s.wire_headers, "Authentication-Results: mx.example.net.evil;"));
+  assert_false(Contains(s.wire_headers, "MX.Example.Net."));
+}
+
+void TestOpaqueSignedPass(void**) {
+  const std::string inner = kPart1;
+  SignOptions opt;
+  opt.detached = false;
+  Seen s = Run(Opaque(kFromAlice, SignCms(inner, g_fx->alice, opt), "signed-data"));
+  assert_string_equal(s.verdict, "pass");
+  assert_string_equal(s.result0, "pass");
+  assert_true(Contains(s.fields, "chain=trusted, revocation=not-checked, result=pass"));
+}
+
+void TestTamperedContentFails(void**) {
+  const std::string der = SignCms(kPart1, g_fx->alice, SignOptions());
+  std::string changed = kPart1;
+  changed.replace(changed.find("Bob"), 3, "Eve");
+  Seen s = Run(ClearSigned(kFromAlice, changed, der));
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "content-digest-mismatch");
+  assert_string_equal(s.identifier0, "alice@a.example");
+  assert_true(Contains(s.inserted, "smime=fail"));
+  assert_true(Contains(s.fields, "chain=n/a"));
+  assert_true(Contains(s.fields, "result=fail, reason=content-digest-mismatch"));
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+}
+
+void TestOpaqueInsideMultipartSignedIsForged(void**) {
+  SignOptions opt;
+  opt.detached = false;
+  Seen s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, g_fx->alice, opt)));
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "econtent-in-detached-signature");
+}
+
+void TestRevoked(void**) {
+  auto fake = std::make_unique<FakeRevocation>(RevocationStatus::kRevoked, "ocsp");
+  FakeRevocation* seen = fake.get();
+  g_fx->rt->revocation = std::move(fake);
+  Seen s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "certificate-revoked");
+  assert_true(Contains(s.fields, "revocation=revoked (ocsp)"));
+  assert_true(Contains(s.fields, "result=fail, reason=certificate-revoked"));
+  assert_int_equal(seen->calls, 1);
+  assert_int_equal(seen->chain_length, 2);  // leaf and anchor
+  assert_true(seen->last_now == kNow);
+}
+
+void TestRevocationUnknown(void**) {
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kUnknown);
+  Seen s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "temperror");
+  assert_string_equal(s.reason0, "revocation-status-unknown");
+  assert_true(Contains(s.fields, "revocation=unknown, result=temperror"));
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kUnavailable);
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "temperror");
+
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kGood, "crl");
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Contains(s.fields, "revocation=good (crl), result=pass"));
+}
+
+void TestRevocationNotAskedForUntrustedChain(void**) {
+  auto fake = std::make_unique<FakeRevocation>(RevocationStatus::kGood);
+  FakeRevocation* seen = fake.get();
+  g_fx->rt->revocation = std::move(fake);
+  Issued stranger_ca = MakeCa("Stranger CA");
+  Issued stranger = MakeLeaf(SmimeSpec("alice@a.example"), stranger_ca);
+  SignOptions opt;
+  opt.chain = {stranger_ca.cert.get()};
+  Seen s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, stranger, opt)));
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "chain-self-signed-certificate-in-certificate-chain");
+  assert_true(Contains(s.fields, "chain=untrusted, revocation=not-checked"));
+  assert_int_equal(seen->calls, 0);
+}
+
+void TestExpiredCertificate(void**) {
+  CertSpec spec = SmimeSpec("alice@a.example");
+  spec.not_after = 1767225600;  // 2026-01-01, before kNow
+  Issued old = MakeLeaf(spec, g_fx->root);
+  Seen s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, old, SignOptions())));
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "chain-certificate-has-expired");
+  assert_true(Contains(s.fields, "chain=untrusted"));
+}
+
+void TestPolicyResults(void**) {
+  // Sender is not the signer.
+  Seen s = Run(ClearSigned("From: Bob <bob@b.example>\r\n", kPart1,
+                           SignCms(kPart1, g_fx->alice, SignOptions())));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "signer-mismatch");
+
+  // Local part case-insensitive by default; domain always.
+  s = Run(SignedByAlice("From: ALICE@A.EXAMPLE\r\n"));
+  assert_string_equal(s.verdict, "pass");
+
+  // No From: at all.
+  s = Run(SignedByAlice("Subject: x\r\n"));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "no-from-header");
+
+  CertSpec spec = SmimeSpec("alice@a.example");
+  spec.eku = {NID_server_auth};
+  Issued server = MakeLeaf(spec, g_fx->root);
+  s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, server, SignOptions())));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "eku-lacks-emailprotection");
+
+  spec = SmimeSpec("alice@a.example");
+  spec.key = KeyKind::kRsa1024;
+  Issued small = MakeLeaf(spec, g_fx->root);
+  s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, small, SignOptions())));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "weak-key-rsa-1024");
+
+  SignOptions sha1;
+  sha1.md = EVP_sha1();
+  const std::string sha1_msg = ClearSigned(kFromAlice, kPart1, SignCms(kPart1, g_fx->alice, sha1));
+  s = Run(sha1_msg);
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "weak-digest-sha1");
+  g_fx->rt->allow_sha1 = true;
+  s = Run(sha1_msg);
+  assert_string_equal(s.verdict, "pass");
+
+  spec = SmimeSpec("alice@a.example");
+  spec.key = KeyKind::kEcP256;
+  Issued ec = MakeLeaf(spec, g_fx->root);
+  s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, ec, SignOptions())));
+  assert_string_equal(s.verdict, "pass");
+}
+
+void TestTwoSigners(void**) {
+  const std::string der = AddSigner(SignCms(kPart1, g_fx->alice, SignOptions()), g_fx->bob);
+  Seen s = Run(ClearSigned(kFromAlice, kPart1, der));
+  assert_int_equal(s.results, 2);
+  assert_string_equal(s.result0, "pass");
+  assert_string_equal(s.result1, "policy");
+  assert_string_equal(s.reason1, "signer-mismatch");
+  assert_string_equal(s.verdict, "policy");
+  assert_true(Contains(s.fields, "signer=<alice@a.example>"));
+  assert_true(Contains(s.fields, "signer=<bob@b.example>"));
+
+  g_fx->rt->max_signers = 1;
+  s = Run(ClearSigned(kFromAlice, kPart1, der));
+  assert_string_equal(s.verdict, "permerror");
+  assert_string_equal(s.reason0, "too-many-signers");
+}
+
+void TestNotSignedAtAll(void**) {
+  Seen s = Run(std::string(kFromAlice) + "\r\nJust text.\r\n");
+  assert_string_equal(s.verdict, "none");
+  assert_int_equal(s.results, 0);
+  assert_string_equal(s.edits, "ins:0");
+  assert_true(Contains(s.inserted, "smime=none"));
+  assert_true(Contains(s.fields, "result=none"));
+
+  s = Run(Opaque(kFromAlice, Encrypt(kPart1, g_fx->bob.cert.get()), "enveloped-data"));
+  assert_string_equal(s.verdict, "none");
+  assert_string_equal(s.reason0, "encrypted-enveloped-data");
+
+  s = Run(Opaque(kFromAlice, CertsOnly({g_fx->alice.cert.get()}), "certs-only"));
+  assert_string_equal(s.verdict, "none");
+  assert_string_equal(s.reason0, "certs-only");
+
+  s = Run(Opaque(kFromAlice, "garbage that is not DER", "signed-data"));
+  assert_string_equal(s.verdict, "permerror");
+  assert_string_equal(s.reason0, "cms-parse-error");
+  assert_int_equal(s.leftover_error, 0);
+}
+
+void TestOutboundIsLeftAlone(void**) {
+  Seen s = Run(SignedByAlice(), "alice");
+  assert_string_equal(s.event, "outbound");
+  assert_string_equal(s.edits, "");
+  assert_true(Contains(s.fields, "direction=outbound, why=sasl_user=alice, action=none"));
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+}
+
+void TestExceptionBecomesInternalError(void**) {
+  g_fx->rt->revocation = std::make_unique<ThrowingRevocation>();
+  Seen s = Run(SignedByAlice());
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kTempFail));
+  assert_int_equal(s.severity, static_cast<int>(Severity::kPanic));
+  assert_true(StartsWith(s.reply, "451 4.3.0 "));
+  assert_string_equal(s.event, "panic");
+  assert_string_equal(s.edits, "");
+  // The exception text is sanitised before it reaches the log.
+  assert_true(StartsWith(s.fields, "error=checker exploded??Injected: header"));
+  assert_true(Contains(s.fields, "action=tempfail"));
+
+  g_fx->rt->internal_error_accept = true;
+  s = Run(SignedByAlice());
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+  assert_int_equal(s.severity, static_cast<int>(Severity::kPanic));
+  assert_string_equal(s.edits, "");
+  assert_true(Contains(s.fields, "action=accept"));
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(TestClearSignedPass, Reset),
+      cmocka_unit_test_setup(TestForgedHeadersRemovedOursFirst, Reset),
+      cmocka_unit_test_setup(TestOpaqueSignedPass, Reset),
+      cmocka_unit_test_setup(TestTamperedContentFails, Reset),
+      cmocka_unit_test_setup(TestOpaqueInsideMultipartSignedIsForged, Reset),
+      cmocka_unit_test_setup(TestRevoked, Reset),
+      cmocka_unit_test_setup(TestRevocationUnknown, Reset),
+      cmocka_unit_test_setup(TestRevocationNotAskedForUntrustedChain, Reset),
+      cmocka_unit_test_setup(TestExpiredCertificate, Reset),
+      cmocka_unit_test_setup(TestPolicyResults, Reset),
+      cmocka_unit_test_setup(TestTwoSigners, Reset),
+      cmocka_unit_test_setup(TestNotSignedAtAll, Reset),
+      cmocka_unit_test_setup(TestOutboundIsLeftAlone, Reset),
+      cmocka_unit_test_setup(TestExceptionBecomesInternalError, Reset),
+  };
+  return cmocka_run_group_tests(tests, SetUp, TearDown);
+}

@@ -1,0 +1,447 @@
+// Unit tests for trust/: TrustStore loading and chain checks at pinned
+// times, and the certificate facts of cert_info, on certificates built
+// in-process by testing/test_pki.
+#include "trust/trust_store.h"
+
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/testing.h"
+#include "testing/test_pki.h"
+#include "trust/cert_info.h"
+
+using namespace smime;
+using namespace smime::testpki;
+
+namespace {
+
+struct Fixture {
+  Issued root;
+  Issued other_root;  // an unrelated CA, never configured
+  Issued look_alike;  // same subject DN as root, different key
+  Issued sub;         // intermediate under root
+  Issued alice;       // leaf under root
+  Issued carol;       // leaf under sub
+  Issued mallory;     // leaf under look_alike
+  Issued stranger;    // leaf under other_root
+  std::string dir;    // scratch folder
+  std::vector<std::string> files;
+};
+Fixture* g_fx = nullptr;
+
+int SetUp(void**) {
+  g_fx = new Fixture;
+  g_fx->root = MakeCa("Test Root CA");
+  g_fx->other_root = MakeCa("Other Root CA");
+  g_fx->look_alike = MakeCa("Test Root CA");
+  g_fx->sub = MakeSubCa("Test Sub CA", g_fx->root);
+  g_fx->alice = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->root);
+  g_fx->carol = MakeLeaf(SmimeSpec("carol@c.example"), g_fx->sub);
+  g_fx->mallory = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->look_alike);
+  g_fx->stranger = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->other_root);
+  const char* tmp = getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/trust_store_test.XXXXXX";
+  if (!mkdtemp(&templ[0])) return -1;
+  g_fx->dir = templ;
+  return 0;
+}
+
+int TearDown(void**) {
+  for (const std::string& f : g_fx->files) unlink(f.c_str());
+  rmdir((g_fx->dir + "/sub").c_str());
+  rmdir((g_fx->dir + "/empty").c_str());
+  rmdir(g_fx->dir.c_str());
+  delete g_fx;
+  g_fx = nullptr;
+  return 0;
+}
+
+// Writes a scratch file (relative to the scratch folder); returns its path.
+std::string WriteFile(const std::string& name, const std::string& text) {
+  std::string path = g_fx->dir + "/" + name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  g_fx->files.push_back(path);
+  return path;
+}
+
+std::string MakeFolder(const std::string& name) {
+  std::string path = g_fx->dir + "/" + name;
+  mkdir(path.c_str(), 0700);
+  return path;
+}
+
+// Loads path into a fresh store; returns "" or the error message.
+std::string LoadError(const std::string& path, int* count = nullptr) {
+  TrustStore ts;
+  Status st = ts.Load(path);
+  if (count) *count = ts.anchor_count();
+  return st.ok() ? "" : st.message();
+}
+
+// Plain values copied out of a ChainResult.
+struct Chain {
+  bool trusted = false;
+  char reason[128] = {};
+  int length = 0;
+  bool ends_with_root = false;
+  unsigned long leftover_error = 0;
+};
+
+Chain Verify(const TrustStore& ts, X509* leaf, const std::vector<X509*>& hints, std::time_t now) {
+  Chain c;
+  {
+    X509StackPtr untrusted = Stack(hints);
+    ChainResult r = ts.VerifyChain(leaf, untrusted.get(), now);
+    c.leftover_error = ERR_peek_error();
+    c.trusted = r.trusted;
+    snprintf(c.reason, sizeof c.reason, "%s", r.reason.c_str());
+    c.length = r.chain ? sk_X509_num(r.chain.get()) : 0;
+    if (c.length > 0)
+      c.ends_with_root =
+          X509_cmp(sk_X509_value(r.chain.get(), c.length - 1), g_fx->root.cert.get()) == 0;
+  }
+  ERR_clear_error();
+  return c;
+}
+
+void TestLoadFile(void**) {
+  int count = 0;
+  std::string err = LoadError(WriteFile("one.pem", ToPem(g_fx->root.cert.get())), &count);
+  assert_string_equal(err.c_str(), "");
+  assert_int_equal(count, 1);
+  // Two anchors, with text and a non-certificate PEM block around them.
+  const std::string two = "Root one\n" + ToPem(g_fx->root.cert.get()) +
+                          "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n" +
+                          ToPem(g_fx->sub.cert.get()) + "trailing words\n";
+  err = LoadError(WriteFile("two.pem", two), &count);
+  assert_string_equal(err.c_str(), "");
+  assert_int_equal(count, 2);
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+void TestLoadFolder(void**) {
+  std::string folder = MakeFolder("sub");
+  WriteFile("sub/a.pem", ToPem(g_fx->root.cert.get()));
+  WriteFile("sub/b.crt", ToPem(g_fx->sub.cert.get()));
+  WriteFile("sub/notes.txt", "not PEM, and ignored\n");
+  WriteFile("sub/c.pem.bak", "ignored too\n");
+  int count = 0;
+  std::string err = LoadError(folder, &count);
+  assert_string_equal(err.c_str(), "");
+  assert_int_equal(count, 2);
+
+  TrustStore ts;
+  assert_true(ts.Load(folder).ok());
+  Chain c = Verify(ts, g_fx->carol.cert.get(), {}, kNow);
+  assert_true(c.trusted);
+
+  // A junk *.pem in the folder stops loading and is named.
+  std::string junk = WriteFile("sub/z.pem", "junk\n");
+  err = LoadError(folder);
+  assert_string_equal(err.c_str(), (junk + ": no PEM certificate found").c_str());
+}
+
+void TestLoadErrors(void**) {
+  const std::string missing = g_fx->dir + "/missing.pem";
+  std::string err = LoadError(missing);
+  assert_string_equal(err.c_str(),
+                      (missing + ": trust anchors: No such file or directory").c_str());
+
+  const std::string empty = WriteFile("empty.pem", "");
+  err = LoadError(empty);
+  assert_string_equal(err.c_str(), (empty + ": no PEM certificate found").c_str());
+
+  const std::string junk = WriteFile("junk.pem", "hello\nworld\n\x01\x02\x03");
+  err = LoadError(junk);
+  assert_string_equal(err.c_str(), (junk + ": no PEM certificate found").c_str());
+
+  // A certificate block whose body is damaged.
+  const std::string damaged = WriteFile("damaged.pem",
+                                        "-----BEGIN CERTIFICATE-----\nMIIB!!!notbase64\n"
+                                        "-----END CERTIFICATE-----\n");
+  err = LoadError(damaged);
+  assert_true(err.find(damaged + ": bad PEM data: ") == 0);
+
+  // A good certificate followed by a damaged one is not half-loaded.
+  const std::string half =
+      WriteFile("half.pem", ToPem(g_fx->root.cert.get()) +
+                                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  err = LoadError(half);
+  assert_true(err.find(half + ": bad PEM data: ") == 0);
+
+  const std::string empty_folder = MakeFolder("empty");
+  err = LoadError(empty_folder);
+  assert_string_equal(err.c_str(), (empty_folder + ": no *.pem or *.crt files in folder").c_str());
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+void TestFailedLoadLeavesStoreUnchanged(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("keep.pem", ToPem(g_fx->root.cert.get()))).ok());
+  assert_false(ts.Load(g_fx->dir + "/missing.pem").ok());
+  assert_false(ts.Load(WriteFile("keep-junk.pem", "junk")).ok());
+  assert_int_equal(ts.anchor_count(), 1);
+  Chain c = Verify(ts, g_fx->alice.cert.get(), {}, kNow);
+  assert_true(c.trusted);
+}
+
+void TestVerifyChainAtPinnedTimes(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("root.pem", ToPem(g_fx->root.cert.get()))).ok());
+
+  Chain c = Verify(ts, g_fx->alice.cert.get(), {}, kNow);
+  assert_true(c.trusted);
+  assert_int_equal(c.length, 2);
+  assert_true(c.ends_with_root);
+  assert_int_equal(c.leftover_error, 0);
+
+  CertSpec expired = SmimeSpec("old@a.example");
+  expired.not_after = 1767225600;  // 2026-01-01, before kNow
+  Issued old = MakeLeaf(expired, g_fx->root);
+  c = Verify(ts, old.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "certificate has expired");
+  assert_int_equal(c.leftover_error, 0);
+  // ... but it was valid at an earlier time of receipt.
+  c = Verify(ts, old.cert.get(), {}, 1760000000);
+  assert_true(c.trusted);
+
+  CertSpec future = SmimeSpec("new@a.example");
+  future.not_before = 1782864000;  // 2026-07-01, after kNow
+  Issued young = MakeLeaf(future, g_fx->root);
+  c = Verify(ts, young.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "certificate is not yet valid");
+  c = Verify(ts, young.cert.get(), {}, 1783000000);
+  assert_true(c.trusted);
+
+  // The whole chain is judged at the pinned time: a good leaf after the
+  // root (and the leaf) expired.
+  c = Verify(ts, g_fx->alice.cert.get(), {}, kNotAfter + 1);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "certificate has expired");
+  c = Verify(ts, g_fx->alice.cert.get(), {}, kNotBefore - 1);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "certificate is not yet valid");
+}
+
+void TestUntrustedAndLookAlike(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("root2.pem", ToPem(g_fx->root.cert.get()))).ok());
+
+  Chain c = Verify(ts, g_fx->stranger.cert.get(), {g_fx->other_root.cert.get()}, kNow);
+  assert_false(c.trusted);
+  assert_int_equal(c.length, 0);
+  assert_string_equal(c.reason, "self-signed certificate in certificate chain");
+  assert_int_equal(c.leftover_error, 0);
+  c = Verify(ts, g_fx->stranger.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "unable to get local issuer certificate");
+
+  // Same issuer DN as the anchor, different key: never trusted, with or
+  // without the look-alike CA carried as a hint.
+  c = Verify(ts, g_fx->mallory.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "unable to get local issuer certificate");
+  c = Verify(ts, g_fx->mallory.cert.get(), {g_fx->look_alike.cert.get()}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "self-signed certificate in certificate chain");
+  assert_int_equal(c.leftover_error, 0);
+  // The look-alike root itself, presented as a leaf, is not the anchor either.
+  c = Verify(ts, g_fx->look_alike.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+
+  // A leaf naming the real root as issuer (DN and authorityKeyIdentifier)
+  // but signed with another key.
+  CertSpec spec = SmimeSpec("forged@a.example");
+  EvpPkeyPtr key = MakeKey(KeyKind::kEcP256);
+  X509Ptr forged = MakeCert(spec, key.get(), g_fx->root.cert.get(), g_fx->look_alike.key.get());
+  c = Verify(ts, forged.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "certificate signature failure");
+  assert_int_equal(c.leftover_error, 0);
+}
+
+void TestIntermediateAsHintAndAsAnchor(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("root3.pem", ToPem(g_fx->root.cert.get()))).ok());
+  Chain c = Verify(ts, g_fx->carol.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "unable to get local issuer certificate");
+  c = Verify(ts, g_fx->carol.cert.get(), {g_fx->sub.cert.get()}, kNow);
+  assert_true(c.trusted);
+  assert_int_equal(c.length, 3);
+  assert_true(c.ends_with_root);
+  // Hints in any order and with unrelated certificates.
+  c = Verify(ts, g_fx->carol.cert.get(),
+             {g_fx->other_root.cert.get(), g_fx->alice.cert.get(), g_fx->sub.cert.get()}, kNow);
+  assert_true(c.trusted);
+
+  // An administrator may pin the intermediate (partial chain).
+  TrustStore pinned;
+  assert_true(pinned.Load(WriteFile("sub.pem", ToPem(g_fx->sub.cert.get()))).ok());
+  c = Verify(pinned, g_fx->carol.cert.get(), {}, kNow);
+  assert_true(c.trusted);
+  assert_int_equal(c.length, 2);
+  c = Verify(pinned, g_fx->alice.cert.get(), {g_fx->root.cert.get()}, kNow);
+  assert_false(c.trusted);
+}
+
+void TestVerifyWithoutAnchors(void**) {
+  TrustStore ts;
+  Chain c = Verify(ts, g_fx->alice.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "no trust anchors");
+  assert_true(ts.Load(WriteFile("root4.pem", ToPem(g_fx->root.cert.get()))).ok());
+  ChainResult r = ts.VerifyChain(nullptr, nullptr, kNow);
+  bool trusted = r.trusted;
+  assert_false(trusted);
+}
+
+// --- cert_info --------------------------------------------------------------
+
+// Addresses joined with ",".
+std::string Addresses(const CertSpec& spec) {
+  Issued leaf = MakeLeaf(spec, g_fx->root);
+  std::string out;
+  for (const std::string& a : CertificateAddresses(leaf.cert.get()))
+    out += (out.empty() ? "" : ",") + a;
+  return out;
+}
+
+void TestCertificateAddresses(void**) {
+  CertSpec spec;
+  spec.san_emails = {"a@x.example", "b@y.example"};
+  spec.subject_email = "dn@z.example";
+  assert_string_equal(Addresses(spec).c_str(), "a@x.example,b@y.example");
+
+  spec.san_emails.clear();
+  assert_string_equal(Addresses(spec).c_str(), "dn@z.example");
+
+  // A SAN without any rfc822Name does not hide the DN address.
+  spec.san_dns = {"host.z.example"};
+  assert_string_equal(Addresses(spec).c_str(), "dn@z.example");
+
+  spec.subject_email.clear();
+  assert_string_equal(Addresses(spec).c_str(), "");
+
+  spec.san_emails = {"only@x.example"};
+  assert_string_equal(Addresses(spec).c_str(), "only@x.example");
+
+  assert_int_equal(CertificateAddresses(nullptr).size(), 0);
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+std::string Usage(int key_usage, std::vector<int> eku) {
+  CertSpec spec = SmimeSpec("u@a.example");
+  spec.key_usage = key_usage;
+  spec.eku = std::move(eku);
+  Issued leaf = MakeLeaf(spec, g_fx->root);
+  return SigningUsageProblem(leaf.cert.get());
+}
+
+void TestSigningUsageProblem(void**) {
+  const std::string kKu = "keyusage-lacks-digitalsignature";
+  const std::string kEku = "eku-lacks-emailprotection";
+  // No extensions at all: no restriction.
+  assert_string_equal(Usage(-1, {}).c_str(), "");
+  assert_string_equal(Usage(KU_DIGITAL_SIGNATURE, {}).c_str(), "");
+  assert_string_equal(Usage(KU_NON_REPUDIATION, {}).c_str(), "");
+  assert_string_equal(Usage(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT, {}).c_str(), "");
+  assert_string_equal(Usage(KU_KEY_ENCIPHERMENT, {}).c_str(), kKu.c_str());
+  assert_string_equal(Usage(KU_KEY_CERT_SIGN | KU_CRL_SIGN, {}).c_str(), kKu.c_str());
+  assert_string_equal(Usage(-1, {NID_email_protect}).c_str(), "");
+  assert_string_equal(Usage(-1, {NID_anyExtendedKeyUsage}).c_str(), "");
+  assert_string_equal(Usage(-1, {NID_client_auth, NID_email_protect}).c_str(), "");
+  assert_string_equal(Usage(-1, {NID_server_auth}).c_str(), kEku.c_str());
+  assert_string_equal(Usage(-1, {NID_client_auth, NID_code_sign}).c_str(), kEku.c_str());
+  assert_string_equal(Usage(KU_DIGITAL_SIGNATURE, {NID_server_auth}).c_str(), kEku.c_str());
+  // Both wrong: keyUsage is reported first.
+  assert_string_equal(Usage(KU_KEY_ENCIPHERMENT, {NID_server_auth}).c_str(), kKu.c_str());
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+std::string Serial(const std::string& hex) {
+  CertSpec spec;
+  spec.serial_hex = hex;
+  Issued leaf = MakeLeaf(spec, g_fx->root);
+  return SerialHex(leaf.cert.get());
+}
+
+void TestSerialHex(void**) {
+  assert_string_equal(Serial("1A2B").c_str(), "1A2B");
+  assert_string_equal(Serial("abc").c_str(), "ABC");
+  assert_string_equal(Serial("00000F").c_str(), "F");
+  assert_string_equal(Serial("0").c_str(), "0");
+  assert_string_equal(Serial("0123456789ABCDEF0123456789ABCDEF01").c_str(),
+                      "123456789ABCDEF0123456789ABCDEF01");
+}
+
+void TestIssuerAndKeyType(void**) {
+  std::string issuer = IssuerText(g_fx->alice.cert.get());
+  assert_string_equal(issuer.c_str(), "CN=Test Root CA,O=Test PKI");
+  issuer = IssuerText(g_fx->carol.cert.get());
+  assert_string_equal(issuer.c_str(), "CN=Test Sub CA,O=Test PKI");
+
+  int bits = 0;
+  std::string type = KeyType(g_fx->alice.cert.get(), &bits);
+  assert_string_equal(type.c_str(), "rsaEncryption");
+  assert_int_equal(bits, 2048);
+  CertSpec spec;
+  spec.key = KeyKind::kEcP256;
+  Issued ec = MakeLeaf(spec, g_fx->root);
+  type = KeyType(ec.cert.get(), &bits);
+  assert_string_equal(type.c_str(), "id-ecPublicKey");
+  assert_int_equal(bits, 256);
+  spec.key = KeyKind::kRsa1024;
+  Issued small = MakeLeaf(spec, g_fx->root);
+  type = KeyType(small.cert.get(), &bits);
+  assert_int_equal(bits, 1024);
+  spec.key = KeyKind::kEd25519;
+  Issued ed = MakeLeaf(spec, g_fx->root);
+  type = KeyType(ed.cert.get(), &bits);
+  assert_string_equal(type.c_str(), "ED25519");
+}
+
+void TestSameMailbox(void**) {
+  assert_true(SameMailbox("alice@a.example", "alice@a.example", false));
+  assert_true(SameMailbox("alice@A.EXAMPLE", "alice@a.example", true));
+  assert_true(SameMailbox("Alice@a.example", "alice@a.example", false));
+  assert_false(SameMailbox("Alice@a.example", "alice@a.example", true));
+  assert_false(SameMailbox("alice@a.example", "alice@b.example", false));
+  assert_false(SameMailbox("alice@a.example", "alice@a.example.org", false));
+  assert_false(SameMailbox("alice@a.example", "alicea@a.example", false));
+  assert_false(SameMailbox("alice", "alice", false));
+  assert_false(SameMailbox("", "", false));
+  assert_false(SameMailbox("alice@a.example", "", false));
+  // The domain is after the last '@' (quoted local parts may contain one).
+  assert_true(SameMailbox("\"a@b\"@c.example", "\"a@b\"@C.example", true));
+  assert_false(SameMailbox("\"a@b\"@c.example", "a@b.example", false));
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(TestLoadFile),
+      cmocka_unit_test(TestLoadFolder),
+      cmocka_unit_test(TestLoadErrors),
+      cmocka_unit_test(TestFailedLoadLeavesStoreUnchanged),
+      cmocka_unit_test(TestVerifyChainAtPinnedTimes),
+      cmocka_unit_test(TestUntrustedAndLookAlike),
+      cmocka_unit_test(TestIntermediateAsHintAndAsAnchor),
+      cmocka_unit_test(TestVerifyWithoutAnchors),
+      cmocka_unit_test(TestCertificateAddresses),
+      cmocka_unit_test(TestSigningUsageProblem),
+      cmocka_unit_test(TestSerialHex),
+      cmocka_unit_test(TestIssuerAndKeyType),
+      cmocka_unit_test(TestSameMailbox),
+  };
+  return cmocka_run_group_tests(tests, SetUp, TearDown);
+}
