@@ -1,45 +1,95 @@
-#!/bin/sh
-# contrib/demo.sh: the main job on built-in defaults. Installs what is
-# needed (Debian 12, root), builds, generates a demo PKI on first run, signs
-# sample messages with `openssl cms` and runs each through
-# `smimectl process` exactly as the milter would, showing the verdict
-# header and the log line. Everything it writes goes under ./demo/.
+#!/bin/bash
+# contrib/demo.sh [start|stop]: the main job on built-in defaults.
+#
+# start (default): installs what is needed (Debian 12, root), builds,
+# generates a demo PKI on first run, starts smime-milter and a private
+# Postfix on 127.0.0.1 (nothing of the system's mail setup is touched), sends
+# sample mail through them (signed, tampered, forged verdict, outbound) and
+# shows the headers the mail arrived with. Both keep running for your own
+# tests until `contrib/demo.sh stop`. Everything lives under ./demo/.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+build=$top
+demo=$top/demo
+stop() {
+  for f in "$demo"/run/*.pid; do
+    [ -f "$f" ] || continue
+    kill -TERM "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+if [ "${1:-start}" = stop ]; then
+  stop
+  echo "demo stopped (files remain in $demo)"
+  exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it installs packages and runs Postfix)" >&2; exit 1; }
 contrib/install-deps.sh
 contrib/build.sh
-demo=$top/demo
-mkdir -p "$demo/msgs"
+stop
+. tests/e2e/postfix-lib.sh
+mkdir -p "$demo/msgs" "$demo/state" "$demo/run"
+chmod 755 "$demo"
+chown nobody "$demo/state"
 tests/pki/gen-pki.sh "$demo/pki" >/dev/null
 cat >"$demo/smime-milter.conf" <<CONF
 # Demo configuration: the test PKI's root is the only S/MIME trust anchor.
 authserv_id = mx.demo.example
 trust_anchors = $demo/pki/trust.pem
-state_dir = $demo
+state_dir = $demo/state
+socket = unix:$demo/run/milter.sock
+socket_mode = 0666
+user = nobody
+# Loopback SMTP counts as inbound here; port PF_SUBMIT is the outbound door.
+internal_hosts = 192.0.2.0/24
+log_why = yes
 CONF
+src/smime-milter -c "$demo/smime-milter.conf" -n
+rm -rf "$demo/pf"
+setsid src/smime-milter -c "$demo/smime-milter.conf" -f -e >/dev/null 2>>"$demo/milter.log" </dev/null &
+echo $! >"$demo/run/milter.pid"
+for _ in $(seq 50); do [ -S "$demo/run/milter.sock" ] && break; sleep 0.1; done
+pf_setup "$demo/pf" "$demo/run/milter.sock"
+PF_PID=
+setsid /usr/lib/postfix/sbin/master -c "$demo/pf/etc" -s >"$demo/pf/master.out" 2>&1 </dev/null &
+echo $! >"$demo/run/postfix.pid"
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PF_PORT") 2>/dev/null && break; sleep 0.1; done
 
-sample() {  # sample FROM SUBJECT > file
-  printf 'From: %s\nTo: Carol <carol@b.example>\nSubject: %s\nDate: %s\nMessage-ID: <%s@demo.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nHello Carol,\n\nthis is a demo message.\n' \
-    "$1" "$2" "$(date -R)" "$(date +%s%N)"
+sample() {  # sample NAME FROM SUBJECT
+  printf 'From: %s\nTo: Carol <carol@b.example>\nSubject: %s\nDate: %s\nMessage-ID: <%s.%s@demo.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nHello Carol,\n\nthis is a demo message.\n' \
+    "$2" "$3" "$(date -R)" "$1" "$(date +%s)" >"$demo/msgs/$1.eml"
 }
 sign=tests/interop/sign-openssl.sh
-sample 'Alice <alice@a.example>' 'signed by alice' >"$demo/msgs/plain-alice.eml"
-sample 'Carol <carol@b.example>' 'alice signs as carol' >"$demo/msgs/plain-carol.eml"
-"$sign" "$demo/pki" alice "$demo/msgs/plain-alice.eml" >"$demo/msgs/1-signed.eml"
-sed 's/this is a demo message/this is a changed message/' "$demo/msgs/1-signed.eml" >"$demo/msgs/2-tampered.eml"
-{ printf 'Authentication-Results: mx.demo.example; smime=pass\r\n'; cat "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-header.eml"
-"$sign" "$demo/pki" alice "$demo/msgs/plain-carol.eml" >"$demo/msgs/4-signer-mismatch.eml"
-"$sign" --opaque "$demo/pki" alice "$demo/msgs/plain-alice.eml" >"$demo/msgs/5-opaque-signed.eml"
-"$sign" "$demo/pki" expired "$demo/msgs/plain-alice.eml" >"$demo/msgs/6-expired-cert.eml" 2>/dev/null
-cp "$demo/msgs/plain-alice.eml" "$demo/msgs/7-unsigned.eml"
+sample plain 'Alice <alice@a.example>' 'signed by alice'
+"$sign" "$demo/pki" alice "$demo/msgs/plain.eml" >"$demo/msgs/1-signed.eml"
+sed -e 's/this is a demo message/this is a changed message/' -e 's/^Message-ID: <plain/Message-ID: <tampered/' \
+  "$demo/msgs/1-signed.eml" >"$demo/msgs/2-tampered.eml"
+{ printf 'Authentication-Results: mx.demo.example; smime=pass\r\n'
+  sed 's/^Message-ID: <plain/Message-ID: <forged/' "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-verdict.eml"
+sample outbound 'Alice <alice@a.example>' 'outbound, not signed yet'
+for m in 1-signed 2-tampered 3-forged-verdict; do
+  swaks --server "127.0.0.1:$PF_PORT" --from alice@a.example --to carol@b.example \
+    --data "$demo/msgs/$m.eml" --silent 2 || true
+done
+swaks --server "127.0.0.1:$PF_SUBMIT" --from alice@a.example --to dave@b.example \
+  --data "$demo/msgs/outbound.eml" --silent 2 || true
+pf_wait_delivered 4 30 || echo "(not all demo messages arrived yet; see $demo/pf/maillog)"
 
-for m in "$demo"/msgs/[0-9]-*.eml; do
-  echo "=== $(basename "$m")"
-  src/smimectl -c "$demo/smime-milter.conf" process --inbound "$m" 2>"$demo/log" |
-    tr -d '\r' | awk '/^$/ { exit } /^[A-Za-z-]+:/ { show = /^Authentication-Results:/ } show'
-  sed 's/^/    log: /' "$demo/log"
+for f in $(ls -tr "$demo"/pf/mail/*/new/*); do
+  echo "=== $(grep -m1 '^Subject:' "$f")"
+  sed '/^$/q' "$f" | awk '/^[A-Za-z-]+:/ { show = /^(Authentication-Results|From|Subject):/ } show'
 done
 echo
-echo "Try your own: src/smimectl -c $demo/smime-milter.conf process --inbound FILE.eml"
-echo "(add --report for the machine-readable outcome; see README.md)"
+echo "=== milter log"
+sed 's/^/  /' "$demo/milter.log" | tail -6
+cat <<TXT
+
+The milter and Postfix keep running. Send more mail with, for example:
+  swaks --server 127.0.0.1:$PF_PORT --from alice@a.example --to carol@b.example --data $demo/msgs/1-signed.eml
+  swaks --server 127.0.0.1:$PF_SUBMIT --from alice@a.example --to dave@b.example   (outbound)
+Delivered mail: $demo/pf/mail/*/new/   Logs: $demo/milter.log, $demo/pf/maillog
+Run one message through the same engine without an MTA:
+  src/smimectl -c $demo/smime-milter.conf process --inbound $demo/msgs/1-signed.eml
+Stop: contrib/demo.sh stop
+TXT

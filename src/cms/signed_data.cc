@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evperr.h>
 #include <openssl/objects.h>
+#include <openssl/proverr.h>
 
 namespace smime {
 
@@ -36,7 +37,8 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
     } else if (lib == ERR_LIB_CMS && r == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND) {
       o = Outcome::kMalformed;
       *reason = "signer-certificate-missing";
-    } else if ((lib == ERR_LIB_EVP && (r == EVP_R_UNSUPPORTED_ALGORITHM ||
+    } else if ((lib == ERR_LIB_PROV && r == PROV_R_INVALID_DIGEST) ||  // Ed25519 on 3.0
+               (lib == ERR_LIB_EVP && (r == EVP_R_UNSUPPORTED_ALGORITHM ||
                                        r == EVP_R_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE ||
                                        r == EVP_R_UNSUPPORTED_PRIVATE_KEY_ALGORITHM)) ||
                (lib == ERR_LIB_CMS &&

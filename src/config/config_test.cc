@@ -26,7 +26,8 @@ void TestDefaults(void**) {
 
 void TestTableSortedAndDefaultsValid(void**) {
   const auto& table = smime::ParamTable();
-  for (size_t i = 1; i < table.size(); ++i) assert_true(strcmp(table[i - 1].name, table[i].name) < 0);
+  for (size_t i = 1; i < table.size(); ++i)
+    assert_true(strcmp(table[i - 1].name, table[i].name) < 0);
   Config c = Config::Defaults();  // throws (test crash) if a default does not parse
   assert_string_equal(c.Str("internal_error_action").c_str(), "tempfail");
 }

@@ -18,7 +18,8 @@ const std::vector<ParamSpec> kParams = {
      "means this host's name."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
-     "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered)."},
+     "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "
+     "is added and forged verdicts are not removed)."},
     {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
      "Client networks (CIDR) whose mail is outbound."},
     {"local_part_case_sensitive", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,

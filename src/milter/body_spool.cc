@@ -3,10 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <vector>
 
 namespace smime {
@@ -29,7 +29,8 @@ Status BodySpool::Append(const char* data, size_t len) {
     std::vector<char> path(tmpl.begin(), tmpl.end());
     path.push_back('\0');
     fd_ = mkstemp(path.data());
-    if (fd_ < 0) return Status::Io("cannot create spool file in " + dir_ + ": " + std::strerror(errno));
+    if (fd_ < 0)
+      return Status::Io("cannot create spool file in " + dir_ + ": " + std::strerror(errno));
     unlink(path.data());
     const std::string pending = std::move(memory_);
     memory_.clear();

@@ -119,8 +119,8 @@ std::string WireValue(const char* value) {
   return out;
 }
 
-sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
-                     unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
+                     unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                      unsigned long* pf3) {
   return Guard(ctx, "negotiate", [&] {
     const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;

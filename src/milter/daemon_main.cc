@@ -1,6 +1,6 @@
 // milter/daemon_main: the smime-milter daemon.
 //
-//   smime-milter -c FILE [-f] [-n]
+//   smime-milter -c FILE [-f] [-e] [-n]
 //
 // Start-up is strict: configuration, trust anchors and the socket are
 // checked and opened first (as root where needed), then the daemon drops to
@@ -94,8 +94,7 @@ void SetNoDelayOnListeners() {
 
 Status DropPrivileges(const struct passwd& pw) {
   if (geteuid() == 0) {
-    if (initgroups(pw.pw_name, pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 ||
-        setuid(pw.pw_uid) != 0)
+    if (initgroups(pw.pw_name, pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 || setuid(pw.pw_uid) != 0)
       return Status::Io(std::string("cannot switch to user ") + pw.pw_name + ": " +
                         std::strerror(errno));
   }
@@ -114,8 +113,8 @@ void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
     std::shared_ptr<const Runtime> fresh;
     Status st = LoadAll(path, &fresh);
     if (!st.ok()) {
-      log->Write(Severity::kError, "reload: failed, keeping the running configuration: " +
-                                       st.message());
+      log->Write(Severity::kError,
+                 "reload: failed, keeping the running configuration: " + st.message());
       continue;
     }
     std::shared_ptr<const Runtime> old = holder->Get();
@@ -129,27 +128,32 @@ void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: smime-milter [-c FILE] [-f] [-n]\n"
-               "  -c FILE  configuration (default " SMIME_DEFAULT_CONFIG ")\n"
-               "  -f       stay in the foreground (log to stderr too)\n"
+               "usage: smime-milter [-c FILE] [-f] [-e] [-n]\n"
+               "  -c FILE  configuration (default " SMIME_DEFAULT_CONFIG
+               ")\n"
+               "  -f       stay in the foreground (for systemd)\n"
+               "  -e       copy every log line to stderr (tests, containers)\n"
                "  -n       check the configuration, trust anchors and user, then exit\n");
   return kExitUsage;
 }
 
 int Fatal(LogSink* log, const std::string& msg, int code) {
-  if (log) log->Write(Severity::kFatal, msg);
-  else std::fprintf(stderr, "smime-milter: fatal: %s\n", msg.c_str());
+  if (log)
+    log->Write(Severity::kFatal, msg);
+  else
+    std::fprintf(stderr, "smime-milter: fatal: %s\n", msg.c_str());
   return code;
 }
 
 int Main(int argc, char** argv) {
   std::string path = SMIME_DEFAULT_CONFIG;
-  bool foreground = false, check_only = false;
+  bool foreground = false, check_only = false, to_stderr = false;
   int opt;
-  while ((opt = getopt(argc, argv, "c:fnh")) != -1) {
+  while ((opt = getopt(argc, argv, "c:fenh")) != -1) {
     switch (opt) {
       case 'c': path = optarg; break;
       case 'f': foreground = true; break;
+      case 'e': to_stderr = true; break;
       case 'n': check_only = true; break;
       default: return Usage();
     }
@@ -167,7 +171,8 @@ int Main(int argc, char** argv) {
                  kExitConfig);
   struct passwd pw = *pwp;
   if (pw.pw_uid == 0)
-    return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root", kExitConfig);
+    return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root",
+                 kExitConfig);
   if (check_only) {
     std::printf("%s: ok (%d trust anchors, authserv_id %s, socket %s, user %s)\n", path.c_str(),
                 rt->trust.anchor_count(), rt->authserv_id.c_str(), cfg.Str("socket").c_str(),
@@ -175,7 +180,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  SyslogLog log(foreground);
+  SyslogLog log(to_stderr);
   // Block every signal that a dedicated thread waits for (SIGUSR1: our
   // reload thread; HUP, TERM, INT, PIPE: libmilter's) before any thread
   // starts, so that none is delivered to a thread that would die of it.
@@ -217,8 +222,8 @@ int Main(int argc, char** argv) {
   SystemClock clock;
   SetMilterGlobals({&holder, &log, &clock});
   std::thread(ReloadLoop, &holder, &log, path).detach();
-  log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION + ", config=" +
-                                 path + ", socket=" + socket + ", user=" + user);
+  log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
+                                 ", config=" + path + ", socket=" + socket + ", user=" + user);
   int rc = smfi_main();
   log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
                                  path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));

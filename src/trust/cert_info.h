@@ -25,7 +25,8 @@ std::string SerialHex(X509* cert);
 // Issuer DN in RFC 2253 form, non-ASCII escaped.
 std::string IssuerText(X509* cert);
 
-// Public key algorithm short name ("RSA", "EC", "ED25519") and size in bits.
+// Public key algorithm short name as OpenSSL names it ("rsaEncryption",
+// "id-ecPublicKey", "ED25519") and size in bits.
 std::string KeyType(X509* cert, int* bits);
 
 // True when the two addresses are the same mailbox: domains compare

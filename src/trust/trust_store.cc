@@ -21,14 +21,16 @@ Status AddPemFile(X509_STORE* store, const std::string& file, int* count) {
     DrainOpensslErrors();
     return Status::Config(file + ": cannot open: " + std::strerror(errno));
   }
-  int here = 0;
+  int here = 0, found = 0;
   for (;;) {
     X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!cert) break;
+    ++found;
     if (X509_STORE_add_cert(store, cert.get()) != 1) {
       std::string err = DrainOpensslErrors();
       if (err.find("already in hash table") == std::string::npos)
         return Status::Config(file + ": cannot add certificate: " + err);
+      continue;  // the same anchor listed twice counts once
     }
     ++here;
   }
@@ -38,7 +40,7 @@ Status AddPemFile(X509_STORE* store, const std::string& file, int* count) {
   bool clean_eof = ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
   std::string err = DrainOpensslErrors();
   if (e != 0 && !clean_eof) return Status::Config(file + ": bad PEM data: " + err);
-  if (here == 0) return Status::Config(file + ": no PEM certificate found");
+  if (found == 0) return Status::Config(file + ": no PEM certificate found");
   *count += here;
   return Status::Ok();
 }

@@ -36,7 +36,7 @@ sed 's/^Message-ID: .*/Message-ID: <outbound@a.example>/' "$work/msgs/plain.eml"
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
   "user = nobody" "internal_hosts = 192.0.2.0/24"
 sed -i "s|^state_dir = .*|state_dir = $work/state|" "$work/milter.conf"
-"$MILTER" -c "$work/milter.conf" -f 2>"$work/milter.log" &
+"$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>"$work/milter.log" &
 MILTER_PID=$!
 trap 'sm_stop; kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -S "$work/milter.sock" ] && break; sleep 0.1; done

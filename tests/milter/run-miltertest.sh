@@ -21,7 +21,7 @@ write_config "$conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" "use
   "state_dir = $work/state"
 sed -i "/^state_dir = $(printf '%s' "$work" | sed 's/[\/&]/\\&/g')\$/d" "$conf"
 
-"$MILTER" -c "$conf" -f 2>"$work/milter.log" &
+"$MILTER" -c "$conf" -f -e >/dev/null 2>"$work/milter.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -S "$work/milter.sock" ] && break; sleep 0.1; done
