@@ -64,16 +64,19 @@ sign=tests/interop/sign-openssl.sh
 sample plain 'Alice <alice@a.example>' 'signed by alice'
 "$sign" "$demo/pki" alice "$demo/msgs/plain.eml" >"$demo/msgs/1-signed.eml"
 sed -e 's/this is a demo message/this is a changed message/' -e 's/^Message-ID: <plain/Message-ID: <tampered/' \
+  -e 's/^Subject: .*/Subject: signed by alice, then changed in transit\r/' \
   "$demo/msgs/1-signed.eml" >"$demo/msgs/2-tampered.eml"
 { printf 'Authentication-Results: mx.demo.example; smime=pass\r\n'
-  sed 's/^Message-ID: <plain/Message-ID: <forged/' "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-verdict.eml"
+  sed -e 's/^Message-ID: <tampered/Message-ID: <forged/' \
+    -e 's/^Subject: .*/Subject: changed in transit, with a forged smime=pass verdict\r/' \
+    "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-verdict.eml"
 sample outbound 'Alice <alice@a.example>' 'outbound, not signed yet'
 for m in 1-signed 2-tampered 3-forged-verdict; do
   swaks --server "127.0.0.1:$PF_PORT" --from alice@a.example --to carol@b.example \
-    --data "$demo/msgs/$m.eml" --silent 2 || true
+    --data "@$demo/msgs/$m.eml" --silent 2 || true
 done
 swaks --server "127.0.0.1:$PF_SUBMIT" --from alice@a.example --to dave@b.example \
-  --data "$demo/msgs/outbound.eml" --silent 2 || true
+  --data "@$demo/msgs/outbound.eml" --silent 2 || true
 pf_wait_delivered 4 30 || echo "(not all demo messages arrived yet; see $demo/pf/maillog)"
 
 for f in $(ls -tr "$demo"/pf/mail/*/new/*); do
@@ -86,7 +89,7 @@ sed 's/^/  /' "$demo/milter.log" | tail -6
 cat <<TXT
 
 The milter and Postfix keep running. Send more mail with, for example:
-  swaks --server 127.0.0.1:$PF_PORT --from alice@a.example --to carol@b.example --data $demo/msgs/1-signed.eml
+  swaks --server 127.0.0.1:$PF_PORT --from alice@a.example --to carol@b.example --data @$demo/msgs/1-signed.eml
   swaks --server 127.0.0.1:$PF_SUBMIT --from alice@a.example --to dave@b.example   (outbound)
 Delivered mail: $demo/pf/mail/*/new/   Logs: $demo/milter.log, $demo/pf/maillog
 Run one message through the same engine without an MTA:

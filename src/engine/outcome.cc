@@ -17,7 +17,7 @@ const char* DispositionName(Disposition d) {
 }
 
 std::string Outcome::LogLine(const std::string& queue_id) const {
-  return queue_id + ": " + event + ": " + fields;
+  return queue_id + ": " + event + ": " + fields + (note.empty() ? "" : " (" + note + ")");
 }
 
 void ApplyEdits(const Outcome& o, Transaction* tx) {

@@ -40,8 +40,9 @@ struct Outcome {
   Severity severity = Severity::kInfo;
   std::string event;   // "verify", "outbound", "panic", ...
   std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event)
+  std::string note;    // free text (e.g. OpenSSL's words), logged last in parentheses
 
-  // "QUEUEID: event: fields".
+  // "QUEUEID: event: fields (note)".
   std::string LogLine(const std::string& queue_id) const;
 };
 

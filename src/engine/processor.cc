@@ -245,7 +245,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
       break;
     }
   if (!forged.empty()) AppendField(&o->fields, "removed", std::to_string(forged.size()));
-  if (!note.empty()) o->fields += " (" + SanitizeHeaderText(note, 300) + ")";
+  if (!note.empty()) o->note = SanitizeHeaderText(note, 300);
 }
 
 }  // namespace
@@ -279,7 +279,7 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
       AppendField(&o.fields, "direction", "outbound");
       AppendField(&o.fields, "why", why);
       AppendField(&o.fields, "action", "none");
-      o.fields += " (outbound signing and encryption are not implemented yet)";
+      o.note = "outbound signing and encryption are not implemented yet";
     } else {
       InboundOutcome(rt, tx, clock, &o);
       if (rt.log_why) AppendField(&o.fields, "direction", "inbound (" + why + ")");

@@ -56,7 +56,7 @@ pf_setup "$work/pf" "$work/milter.sock" || exit 1
 pf_start || exit 1
 
 send() {  # send PORT FILE RCPT
-  swaks --server "127.0.0.1:$1" --from sender@a.example --to "$3" --data "$2" --silent 2 \
+  swaks --server "127.0.0.1:$1" --from sender@a.example --to "$3" --data "@$2" --silent 2 \
     >"$work/swaks.out" 2>&1 || { echo "swaks failed:"; cat "$work/swaks.out"; }
 }
 send "$PF_PORT" "$work/msgs/signed.eml" carol@b.example

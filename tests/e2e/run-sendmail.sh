@@ -44,7 +44,7 @@ sm_setup "$work/sm" "$work/milter.sock"
 sm_start || exit 1
 
 send() {  # send PORT FILE
-  swaks --server "127.0.0.1:$1" --from sender@a.example --to carol@b.example --data "$2" \
+  swaks --server "127.0.0.1:$1" --from sender@a.example --to carol@b.example --data "@$2" \
     --silent 2 >"$work/swaks.out" 2>&1
 }
 for m in signed tampered forged; do send "$SM_PORT" "$work/msgs/$m.eml" || bad "$m not accepted: $(cat "$work/swaks.out")"; done
@@ -86,7 +86,7 @@ grep -q 'outbound: .*why=daemon_name=ORIGINATING' "$work/milter.log" && ok "outb
 kill -TERM "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null
 rc=0
 swaks --server "127.0.0.1:$SM_PORT" --from sender@a.example --to carol@b.example \
-  --data "$work/msgs/signed.eml" >"$work/down.out" 2>&1 || rc=$?
+  --data "@$work/msgs/signed.eml" >"$work/down.out" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ] && grep -q '451' "$work/down.out"; then
   ok "milter down: Sendmail answers 451, nothing passes unfiltered"
 else
