@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# run-daemon-cli.sh: smime-milter's start-up checks: -n validates and
+# exits, configuration errors name file:line, an account of uid 0 is
+# refused, and the daemon serves over an inet socket (TCP_NODELAY path)
+# as it does over a unix one.
+. "$(dirname "$0")/../lib.sh"
+MILTER=${SMIME_MILTER:-$build/src/smime-milter}
+make_pki
+pass=0 failed=0
+expect() {  # expect LABEL WANT_RC TEXT CMD...
+  local label=$1 want=$2 text=$3 rc=0
+  shift 3
+  "$@" >"$work/out" 2>&1 </dev/null || rc=$?
+  if [ "$rc" -eq "$want" ] && grep -qF -- "$text" "$work/out"; then
+    pass=$((pass + 1)); echo "ok   $label"
+  else
+    failed=$((failed + 1)); echo "FAIL $label: rc=$rc (want $want): $(head -c 300 "$work/out")"
+  fi
+}
+write_config "$work/ok.conf" "user = nobody" "socket = inet:0@127.0.0.1"
+write_config "$work/root.conf" "user = root"
+write_config "$work/nouser.conf" "user = no-such-account-here"
+write_config "$work/bad.conf" "max_mime_depth = deep"
+expect "-n accepts a good configuration" 0 "ok (1 trust anchors, authserv_id mx.test" "$MILTER" -n -c "$work/ok.conf"
+expect "-n names file:line of a bad value" 78 "bad.conf:4: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
+expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
+expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"
+expect "usage" 64 "usage: smime-milter" "$MILTER" -x
+
+if command -v miltertest >/dev/null; then
+  port=$((20000 + RANDOM % 20000))
+  write_config "$work/inet.conf" "user = nobody" "socket = inet:$port@127.0.0.1"
+  mkdir -p "$work/msgs"
+  sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml" >"$work/msgs/plain.eml"
+  "$top/tests/interop/sign-openssl.sh" "$pki" alice "$work/msgs/plain.eml" >"$work/msgs/signed.eml"
+  chmod -R a+rX "$work"
+  "$MILTER" -c "$work/inet.conf" -f -e >/dev/null 2>"$work/milter.log" &
+  pid=$!
+  if miltertest -s "$top/tests/milter/inbound-pass.lua" -D sock="inet:$port@127.0.0.1" \
+      -D msgdir="$work/msgs" -D helper="$top/tests/milter/helper.lua" >"$work/mt.out" 2>&1; then
+    pass=$((pass + 1)); echo "ok   inet socket serves"
+  else
+    failed=$((failed + 1)); echo "FAIL inet socket:"; cat "$work/mt.out" "$work/milter.log"
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null
+else
+  echo "skip inet socket: miltertest not installed"
+fi
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]
