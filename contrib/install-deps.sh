@@ -4,9 +4,9 @@
 set -eu
 PACKAGES="
   build-essential autoconf automake libtool pkg-config make
-  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev
+  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
-  miltertest postfix swaks
+  miltertest postfix swaks python3
 "
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (apt-get install)" >&2

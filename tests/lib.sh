@@ -23,14 +23,18 @@ make_pki() {
 }
 
 # write_config FILE [LINE...]: a config using the test PKI's trust anchor.
+# The generated PKI publishes no CRL or OCSP source, so revocation is off
+# unless a LINE sets it; a LINE replaces the default of the same name.
 write_config() {
-  local f=$1
+  local f=$1 name line
   shift
   {
-    echo "authserv_id = mx.test"
-    echo "trust_anchors = $pki/trust.pem"
-    echo "state_dir = $work"
-    for l in "$@"; do echo "$l"; done
+    for line in "authserv_id = mx.test" "trust_anchors = $pki/trust.pem" "state_dir = $work" \
+        "revocation = off"; do
+      name=${line%% =*}
+      printf '%s\n' "$@" | grep -q "^$name =" || echo "$line"
+    done
+    for line in "$@"; do echo "$line"; done
   } >"$f"
 }
 

@@ -98,6 +98,12 @@ std::string BuildAuthResults(const std::string& authserv_id,
     const SignatureResult& r = results[i];
     v += (i ? ";\n\t" : "\n\t");
     v += std::string("smime=") + AuthResultName(r.result);
+    if (!r.comment.empty()) {
+      std::string c = SanitizeHeaderText(r.comment, kMaxPropertyLen);
+      for (char& ch : c)
+        if (ch == '(' || ch == ')' || ch == '\\') ch = ' ';
+      v += " (" + c + ")";
+    }
     if (!r.reason.empty()) v += " reason=" + PropertyValue(r.reason);
     if (!r.identifier.empty()) v += "\n\tbody.smime-identifier=" + PropertyValue(r.identifier);
     if (!r.part.empty()) v += " body.smime-part=" + PropertyValue(r.part);

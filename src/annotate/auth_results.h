@@ -26,6 +26,7 @@ struct SignatureResult {
   std::string part;        // body.smime-part: "TEXT" for the whole body, else "2", "1.2"
   std::string serial;      // body.smime-serial, hex; written only with issuer
   std::string issuer;      // body.smime-issuer
+  std::string comment;     // RFC 8601 comment after the result, e.g. revocation unknown
 };
 
 // Header value (without "Authentication-Results:"), folded with "\n\t".

@@ -25,6 +25,8 @@ int LoadRuntime(const std::string& config_path, std::unique_ptr<Runtime>* rt);
 // config_path: value of -c, or the built-in default when -c was not given.
 int ProcessCommand(const std::string& config_path, const std::vector<std::string>& args);
 int ConfigCommand(const std::string& config_path, const std::vector<std::string>& args);
+int RevocationCommand(const std::string& config_path, const std::vector<std::string>& args);
+int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
 
 }  // namespace smime
 

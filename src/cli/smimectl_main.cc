@@ -28,6 +28,11 @@ const char kUsage[] =
     "  config check     check the configuration (and trust anchors) and exit\n"
     "  config dump      print every parameter with its value and where it was set\n"
     "  config doc       print the parameter reference (Markdown)\n"
+    "  revocation check [--now EPOCH] CERT.pem\n"
+    "                   build the chain of CERT.pem (leaf, then intermediates) and\n"
+    "                   print each certificate's revocation status and source;\n"
+    "                   exit 0 good, 2 revoked, 3 unknown or untrusted\n"
+    "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
     "  version          print the version\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
@@ -56,6 +61,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "process") return smime::ProcessCommand(config, args);
     if (cmd == "config") return smime::ConfigCommand(config, args);
+    if (cmd == "revocation") return smime::RevocationCommand(config, args);
+    if (cmd == "crl") return smime::CrlCommand(config, args);
     if (cmd == "version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;

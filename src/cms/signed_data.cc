@@ -83,6 +83,8 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
 
   CmsCheck result;
   result.certs.reset(CMS_get1_certs(cms.get()));
+  result.crls.reset(CMS_get1_crls(cms.get()),
+                    [](STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X509_CRL_free); });
   // Associate certificates with SignerInfos so facts are known even when the
   // signature fails; a missing certificate is reported by CMS_verify below.
   CMS_set1_signers_certs(cms.get(), nullptr, 0);

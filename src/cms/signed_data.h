@@ -11,6 +11,7 @@
 #ifndef SMIME_CMS_SIGNED_DATA_H_
 #define SMIME_CMS_SIGNED_DATA_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ struct CmsCheck {
   std::string reason;  // short, machine-readable, e.g. "content-digest-mismatch"
   std::string detail;  // OpenSSL's words, for the log
   std::vector<SignerFacts> signers;
-  X509StackPtr certs;  // every certificate in the message (path hints only)
+  X509StackPtr certs;                        // every certificate in the message (path hints only)
+  std::shared_ptr<STACK_OF(X509_CRL)> crls;  // CRLs carried in the message (may be null)
 };
 
 // der: the CMS ContentInfo. detached: the signed content for multipart/signed

@@ -16,6 +16,8 @@ const std::vector<ParamSpec> kParams = {
     {"authserv_id", ParamType::kString, "", kNoMin, kNoMax, nullptr,
      "authserv-id written into Authentication-Results and used to remove forged ones; empty "
      "means this host's name."},
+    {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
+     "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
      "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "
@@ -39,9 +41,30 @@ const std::vector<ParamSpec> kParams = {
      "Most SignerInfos in one signature; more give smime=permerror."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
      "Smallest RSA signer key accepted; smaller keys give smime=policy."},
+    {"ocsp_nonce", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Send a nonce in OCSP requests and require it back (many responders ignore nonces)."},
     {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,
      "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
      "outbound."},
+    {"revocation", ParamType::kEnum, "hard", kNoMin, kNoMax, "hard|soft|off",
+     "Revocation checking of signer chains: hard (status unknown gives smime=temperror, no "
+     "revocation source at all gives smime=policy), soft (the verdict stands; the header "
+     "comment and log say the status was unknown) or off (not checked; the log says so)."},
+    {"revocation_breaker_cooldown", ParamType::kInt, "60", 1, 86400, nullptr,
+     "Seconds a failing OCSP responder or CRL server is left alone before it is tried again."},
+    {"revocation_breaker_threshold", ParamType::kInt, "3", 1, 1000, nullptr,
+     "Consecutive failures of one responder URL that open its circuit breaker."},
+    {"revocation_max_response_size", ParamType::kSize, "4M", 1024, int64_t{256} << 20, nullptr,
+     "Largest OCSP response or CRL fetched."},
+    {"revocation_network", ParamType::kBool, "yes", kNoMin, kNoMax, nullptr,
+     "Fetch OCSP answers and CRLs over the network; no uses only crl_files, the CRL cache and "
+     "CRLs carried in messages (status of certificates that publish only online sources is "
+     "then unavailable)."},
+    {"revocation_order", ParamType::kList, "ocsp, crl", kNoMin, kNoMax, nullptr,
+     "Revocation methods in the order asked: ocsp, crl, or both; the next is asked when one "
+     "gives no definite answer."},
+    {"revocation_timeout", ParamType::kInt, "5", 1, 120, nullptr,
+     "Deadline in seconds for one OCSP or CRL fetch."},
     {"socket", ParamType::kString, "unix:/run/smime-milter/smime-milter.sock", kNoMin, kNoMax,
      nullptr,
      "Where the milter listens, in MTA notation: unix:/path, local:/path, inet:PORT@HOST, "

@@ -42,6 +42,14 @@ std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
   return v;
 }
 
+SignatureResult Clause(AuthResult result, const std::string& reason, const std::string& part) {
+  SignatureResult r;
+  r.result = result;
+  r.reason = reason;
+  r.part = part;
+  return r;
+}
+
 // Worst result first: a message is pass only if every clause is pass.
 AuthResult Aggregate(const std::vector<SignatureResult>& results) {
   if (results.empty()) return AuthResult::kNone;
@@ -58,12 +66,13 @@ struct SignerLog {
   std::string signer;
   std::string chain = "n/a";
   std::string revocation = "not-checked";
+  std::string revocation_detail;
 };
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
 void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
-                 STACK_OF(X509) * certs, const std::string& sender,
+                 STACK_OF(X509) * certs, STACK_OF(X509_CRL) * crls, const std::string& sender,
                  const std::string& sender_problem, SignatureResult* r, SignerLog* log) {
   X509* cert = f.cert.get();
   if (!cert) {
@@ -108,19 +117,28 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
       return;
     }
   }
-  RevocationResult rev = rt.revocation->Check(chain.chain.get(), clock.Now());
-  log->revocation = RevocationStatusName(rev.status);
-  if (!rev.source.empty()) log->revocation += " (" + rev.source + ")";
+  // Revocation last among the certificate checks: data is fetched only for
+  // chains that verified and certificates that are otherwise acceptable.
+  RevocationResult rev = rt.revocation->Check(chain.chain.get(), crls, clock.Now()).overall;
+  log->revocation = RevocationLogValue(rev);
+  log->revocation_detail = rev.detail;
   if (rev.status == RevocationStatus::kRevoked) {
     r->result = AuthResult::kFail;
     r->reason = "certificate-revoked";
     return;
   }
-  if (rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable) {
-    r->result = AuthResult::kTempError;
-    r->reason = "revocation-status-unknown";
+  const bool unknown =
+      rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
+  const bool no_source = rev.status == RevocationStatus::kNoSource;
+  if (rt.revocation_mode == Runtime::RevocationMode::kHard && (unknown || no_source)) {
+    // No source is a permanent property of the certificate: policy, not a
+    // temporary error that invites retries.
+    r->result = unknown ? AuthResult::kTempError : AuthResult::kPolicy;
+    r->reason = unknown ? "revocation-status-unknown" : "no-revocation-source";
     return;
   }
+  if (unknown) r->comment = "revocation status unknown";
+  if (no_source) r->comment = "no revocation source";
   if (!sender_problem.empty()) {
     r->result = AuthResult::kPolicy;
     r->reason = sender_problem;
@@ -138,20 +156,19 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
 void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o,
                    std::vector<SignerLog>* logs, std::string* note) {
   if (tx.message_size > rt.max_message_size || tx.truncated) {
-    o->results.push_back({AuthResult::kPermError, "message-too-large", "", "", "", ""});
+    o->results.push_back(Clause(AuthResult::kPermError, "message-too-large", ""));
     return;
   }
   SmimeLayout layout;
   Status st = LocateSmime(WireMessage(tx), rt.limits, &layout);
   if (!st.ok()) {
-    o->results.push_back({AuthResult::kPermError, st.message(), "", "", "", ""});
+    o->results.push_back(Clause(AuthResult::kPermError, st.message(), ""));
     return;
   }
   if (layout.kind == SmimeLayout::Kind::kNone) {
     // Signatures below the root cover only part of what the reader sees.
     for (const std::string& part : layout.nested_signatures)
-      o->results.push_back(
-          {AuthResult::kNeutral, "signature-not-on-whole-message", "", part, "", ""});
+      o->results.push_back(Clause(AuthResult::kNeutral, "signature-not-on-whole-message", part));
     return;
   }
 
@@ -164,15 +181,15 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     case CO::kVerified: break;
     case CO::kNotSignedData:
       if (clear)
-        o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+        o->results.push_back(Clause(AuthResult::kPermError, cms.reason, "TEXT"));
       else
-        o->results.push_back({AuthResult::kNone, "encrypted-" + cms.reason, "", "", "", ""});
+        o->results.push_back(Clause(AuthResult::kNone, "encrypted-" + cms.reason, ""));
       return;
     case CO::kNoSigners:
       if (!clear && layout.smime_type == "certs-only")
-        o->results.push_back({AuthResult::kNone, "certs-only", "", "", "", ""});
+        o->results.push_back(Clause(AuthResult::kNone, "certs-only", ""));
       else
-        o->results.push_back({AuthResult::kPermError, cms.reason, "", "TEXT", "", ""});
+        o->results.push_back(Clause(AuthResult::kPermError, cms.reason, "TEXT"));
       return;
     case CO::kBadSignature:
     case CO::kForged:
@@ -182,13 +199,13 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
       AuthResult res = (cms.outcome == CO::kBadSignature || cms.outcome == CO::kForged)
                            ? AuthResult::kFail
                            : AuthResult::kPermError;
-      SignatureResult r{res, cms.reason, "", "TEXT", "", ""};
+      SignatureResult r = Clause(res, cms.reason, "TEXT");
       if (!cms.signers.empty() && cms.signers[0].cert) {
         std::vector<std::string> addrs = CertificateAddresses(cms.signers[0].cert.get());
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked"});
+        logs->push_back({r.identifier, "n/a", "not-checked", ""});
       }
       o->results.push_back(r);
       return;
@@ -203,7 +220,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     SignatureResult r;
     r.part = "TEXT";
     SignerLog log;
-    JudgeSigner(rt, clock, f, cms.certs.get(), sender, sender_problem, &r, &log);
+    JudgeSigner(rt, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r, &log);
     o->results.push_back(r);
     logs->push_back(log);
   }
@@ -237,6 +254,8 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     AppendField(&o->fields, "signer", "<" + SanitizeHeaderText(l.signer, 200) + ">");
     AppendField(&o->fields, "chain", l.chain);
     AppendField(&o->fields, "revocation", l.revocation);
+    if (!l.revocation_detail.empty())
+      note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
   AppendField(&o->fields, "result", AuthResultName(o->verdict));
   for (const SignatureResult& r : o->results)

@@ -25,13 +25,13 @@ class FakeRevocation final : public RevocationChecker {
  public:
   explicit FakeRevocation(RevocationStatus status, std::string source = "")
       : status_(status), source_(std::move(source)) {}
-  RevocationResult Check(STACK_OF(X509) * chain, std::time_t now) override {
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t now) override {
     ++calls;
     chain_length = chain ? sk_X509_num(chain) : -1;
     last_now = now;
-    RevocationResult r;
-    r.status = status_;
-    r.source = source_;
+    ChainRevocation r;
+    r.overall.status = status_;
+    r.overall.source = source_;
     return r;
   }
   int calls = 0;
@@ -46,7 +46,7 @@ class FakeRevocation final : public RevocationChecker {
 // A checker that breaks its promise never to throw.
 class ThrowingRevocation final : public RevocationChecker {
  public:
-  RevocationResult Check(STACK_OF(X509) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
     throw std::runtime_error("checker exploded\r\nInjected: header");
   }
 };
@@ -336,6 +336,31 @@ void TestRevocationUnknown(void**) {
   s = Run(SignedByAlice());
   assert_string_equal(s.verdict, "pass");
   assert_true(Contains(s.fields, "revocation=good (crl), result=pass"));
+}
+
+void TestRevocationModes(void**) {
+  // hard (the fixture's default): no source at all is a permanent policy result.
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kNoSource);
+  Seen s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "no-revocation-source");
+  assert_true(Contains(s.fields, "revocation=no-source"));
+
+  // soft: the verdict stands, but the header comment says what was not known.
+  g_fx->rt->revocation_mode = Runtime::RevocationMode::kSoft;
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Contains(s.inserted, "smime=pass (no revocation source)"));
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kUnavailable, "ocsp");
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Contains(s.inserted, "smime=pass (revocation status unknown)"));
+  assert_true(Contains(s.fields, "revocation=unavailable (ocsp), result=pass"));
+  // soft never forgives a revoked certificate.
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kRevoked, "crl");
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "fail");
+  g_fx->rt->revocation_mode = Runtime::RevocationMode::kHard;
 }
 
 void TestRevocationNotAskedForUntrustedChain(void**) {

@@ -3,7 +3,29 @@
 
 #include <unistd.h>
 
+#include "trust/online_revocation.h"
+
 namespace smime {
+
+Status RevocationOptionsFromConfig(const Config& config, RevocationOptions* ro) {
+  ro->order = config.List("revocation_order");
+  if (ro->order.empty())
+    return Status::Config(config.Get("revocation_order").origin +
+                          ": revocation_order: name at least one of ocsp, crl");
+  for (const std::string& m : ro->order)
+    if (m != "ocsp" && m != "crl")
+      return Status::Config(config.Get("revocation_order").origin + ": revocation_order: '" + m +
+                            "' is not ocsp or crl");
+  ro->timeout_ms = config.Int("revocation_timeout") * 1000;
+  ro->max_size = static_cast<size_t>(config.Int("revocation_max_response_size"));
+  ro->nonce = config.Bool("ocsp_nonce");
+  ro->state_dir = config.Str("state_dir");
+  ro->breaker_threshold = static_cast<int>(config.Int("revocation_breaker_threshold"));
+  ro->breaker_cooldown = static_cast<int>(config.Int("revocation_breaker_cooldown"));
+  ro->crl_files = config.List("crl_files");
+  ro->network = config.Bool("revocation_network");
+  return Status::Ok();
+}
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   auto rt = std::make_unique<Runtime>();
@@ -34,7 +56,22 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->allow_sha1 = config.Bool("allow_sha1");
   rt->local_part_case_sensitive = config.Bool("local_part_case_sensitive");
   rt->match_sender_header = config.Bool("match_sender_header");
-  rt->revocation = std::make_unique<NotCheckedRevocation>();
+  const std::string mode = config.Str("revocation");
+  rt->revocation_mode = mode == "off"    ? Runtime::RevocationMode::kOff
+                        : mode == "soft" ? Runtime::RevocationMode::kSoft
+                                         : Runtime::RevocationMode::kHard;
+  if (rt->revocation_mode == Runtime::RevocationMode::kOff) {
+    rt->revocation = std::make_unique<NotCheckedRevocation>();
+  } else {
+    RevocationOptions ro;
+    st = RevocationOptionsFromConfig(config, &ro);
+    if (!st.ok()) return st;
+    std::unique_ptr<OnlineRevocationChecker> checker;
+    st = OnlineRevocationChecker::Create(ro, std::make_unique<CurlFetcher>(), &checker);
+    if (!st.ok())
+      return Status::Config(config.Get("crl_files").origin + ": crl_files: " + st.message());
+    rt->revocation = std::move(checker);
+  }
   *out = std::move(rt);
   return Status::Ok();
 }

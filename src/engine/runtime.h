@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "mime/smime_locator.h"
 #include "policy/direction.h"
+#include "trust/online_revocation.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
 
@@ -37,10 +38,15 @@ struct Runtime {
   bool allow_sha1 = false;
   bool local_part_case_sensitive = false;
   bool match_sender_header = false;
+  enum class RevocationMode { kHard, kSoft, kOff };
+  RevocationMode revocation_mode = RevocationMode::kHard;
   std::unique_ptr<RevocationChecker> revocation;
 };
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);
+
+// The revocation settings of config; fails with file:line for a bad value.
+Status RevocationOptionsFromConfig(const Config& config, RevocationOptions* ro);
 
 }  // namespace smime
 

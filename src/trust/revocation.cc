@@ -9,9 +9,17 @@ const char* RevocationStatusName(RevocationStatus s) {
     case RevocationStatus::kRevoked: return "revoked";
     case RevocationStatus::kUnknown: return "unknown";
     case RevocationStatus::kUnavailable: return "unavailable";
+    case RevocationStatus::kNoSource: return "no-source";
     case RevocationStatus::kNotChecked: return "not-checked";
   }
   return "?";
+}
+
+std::string RevocationLogValue(const RevocationResult& r) {
+  std::string v = RevocationStatusName(r.status);
+  if (r.from_cache) return v + " (cache)";
+  if (!r.source.empty()) return v + " (" + r.source + ")";
+  return v;
 }
 
 }  // namespace smime

@@ -1,41 +1,65 @@
 // trust/revocation: the revocation-checker interface.
 //
 // The engine asks a RevocationChecker about a chain that already verified to
-// a trust anchor. This issue ships only NotCheckedRevocation, which says so
-// honestly ("not-checked" in the log); CRL and OCSP checkers implement the
-// same interface later, and outbound encryption will check recipient
-// certificates through it too. Implementations must honour a deadline and
-// never block a message indefinitely.
+// a trust anchor (fetching data for untrusted chains would let anyone make
+// us call arbitrary URLs). OnlineRevocationChecker (online_revocation.h)
+// asks OCSP and CRLs; NotCheckedRevocation says honestly that nothing was
+// checked (`revocation = off`). Outbound encryption checks recipient
+// certificates through the same interface. Implementations honour a
+// deadline and never block a message indefinitely; they are thread-safe.
 #ifndef SMIME_TRUST_REVOCATION_H_
 #define SMIME_TRUST_REVOCATION_H_
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "base/ossl.h"
 
 namespace smime {
 
-enum class RevocationStatus { kGood, kRevoked, kUnknown, kUnavailable, kNotChecked };
+// kUnknown: a responder or a current CRL exists but gives no answer (OCSP
+// "unknown", CRL expired); kUnavailable: the data could not be fetched or
+// verified; kNoSource: the certificate publishes no OCSP URL, no CRL
+// distribution point, and no local or embedded CRL covers it.
+enum class RevocationStatus { kGood, kRevoked, kUnknown, kUnavailable, kNoSource, kNotChecked };
 
 struct RevocationResult {
   RevocationStatus status = RevocationStatus::kNotChecked;
-  std::string source;  // "ocsp", "crl", "cache" or "" when none consulted
-  std::string detail;
+  std::string source;  // "ocsp", "crl" or "" when none consulted
+  bool from_cache = false;
+  std::string detail;  // why, for the log ("timeout after 5000 ms", ...)
+};
+
+struct CertRevocation {
+  std::string subject;
+  RevocationResult result;
+};
+
+struct ChainRevocation {
+  RevocationResult overall;           // revoked if any is; good only if all are
+  std::vector<CertRevocation> certs;  // leaf first; the anchor is not checked
 };
 
 const char* RevocationStatusName(RevocationStatus s);
 
+// The log's revocation= value: "good (ocsp)", "revoked (crl)", "good (cache)",
+// "not-checked".
+std::string RevocationLogValue(const RevocationResult& r);
+
 class RevocationChecker {
  public:
   virtual ~RevocationChecker() = default;
-  // chain: leaf first, anchor last. Never throws; failure is a status.
-  virtual RevocationResult Check(STACK_OF(X509) * chain, std::time_t now) = 0;
+  // chain: leaf first, anchor last, already verified. embedded: CRLs carried
+  // in the message (may be null), used only where no newer CRL is found.
+  // Never throws; failure is a status.
+  virtual ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * embedded,
+                                std::time_t now) = 0;
 };
 
 class NotCheckedRevocation final : public RevocationChecker {
  public:
-  RevocationResult Check(STACK_OF(X509) *, std::time_t) override { return {}; }
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override { return {}; }
 };
 
 }  // namespace smime

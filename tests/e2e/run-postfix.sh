@@ -49,8 +49,7 @@ stop_all() {
 trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
 write_config "$work/milter.conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" \
-  "user = nobody" "internal_hosts = 192.0.2.0/24"
-sed -i "s|^state_dir = .*|state_dir = $work/state|" "$work/milter.conf"
+  "user = nobody" "internal_hosts = 192.0.2.0/24" "state_dir = $work/state"
 start_milter || exit 1
 pf_setup "$work/pf" "$work/milter.sock" || exit 1
 pf_start || exit 1

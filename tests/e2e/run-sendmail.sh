@@ -34,8 +34,7 @@ sed -e 's/this message is signed/this message is forged/' -e 's/^Message-ID: .*/
 sed 's/^Message-ID: .*/Message-ID: <outbound@a.example>/' "$work/msgs/plain.eml" >"$work/msgs/outbound.eml"
 
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
-  "user = nobody" "internal_hosts = 192.0.2.0/24"
-sed -i "s|^state_dir = .*|state_dir = $work/state|" "$work/milter.conf"
+  "user = nobody" "internal_hosts = 192.0.2.0/24" "state_dir = $work/state"
 "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>"$work/milter.log" &
 MILTER_PID=$!
 trap 'sm_stop; kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; rm -rf "$work"' EXIT

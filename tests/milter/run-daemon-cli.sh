@@ -22,7 +22,7 @@ write_config "$work/root.conf" "user = root"
 write_config "$work/nouser.conf" "user = no-such-account-here"
 write_config "$work/bad.conf" "max_mime_depth = deep"
 expect "-n accepts a good configuration" 0 "ok (1 trust anchors, authserv_id mx.test" "$MILTER" -n -c "$work/ok.conf"
-expect "-n names file:line of a bad value" 78 "bad.conf:4: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
+expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"
 expect "usage" 64 "usage: smime-milter" "$MILTER" -x

@@ -19,7 +19,6 @@ sed 's/this message is signed/this message is forged/' "$work/msgs/signed.eml" >
 conf=$work/milter.conf
 write_config "$conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" "user = nobody" \
   "state_dir = $work/state"
-sed -i "/^state_dir = $(printf '%s' "$work" | sed 's/[\/&]/\\&/g')\$/d" "$conf"
 
 "$MILTER" -c "$conf" -f -e >/dev/null 2>"$work/milter.log" &
 pid=$!

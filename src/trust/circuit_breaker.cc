@@ -1,0 +1,28 @@
+// trust/circuit_breaker: see circuit_breaker.h.
+#include "trust/circuit_breaker.h"
+
+namespace smime {
+
+bool CircuitBreaker::Allow(const std::string& url, std::time_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(url);
+  if (it == states_.end() || it->second.failures < threshold_) return true;
+  if (now < it->second.open_until) return false;
+  // Half open: let one request probe; a failure re-opens for a full cooldown.
+  it->second.open_until = now + cooldown_;
+  return true;
+}
+
+void CircuitBreaker::Success(const std::string& url) {
+  std::lock_guard<std::mutex> lock(mu_);
+  states_.erase(url);
+}
+
+void CircuitBreaker::Failure(const std::string& url, std::time_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& s = states_[url];
+  ++s.failures;
+  if (s.failures >= threshold_) s.open_until = now + cooldown_;
+}
+
+}  // namespace smime

@@ -1,0 +1,583 @@
+// trust/online_revocation: see online_revocation.h.
+#include "trust/online_revocation.h"
+
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "base/ossl.h"
+
+namespace smime {
+
+namespace {
+
+using CrlPtr = OnlineRevocationChecker::CrlPtr;
+constexpr long kClockSkew = 300;  // seconds of tolerance for thisUpdate
+
+CrlPtr Own(X509_CRL* crl) { return CrlPtr(crl, X509_CRL_free); }
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s.push_back(d[p[i] >> 4]);
+    s.push_back(d[p[i] & 15]);
+  }
+  return s;
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  return Hex(md, n);
+}
+
+std::string SubjectText(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data ? data : "", len > 0 ? static_cast<size_t>(len) : 0);
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// Writes atomically: a reader sees the old file or the new one, never half.
+bool WriteFileAtomic(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out.flush()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+void MakeDir(const std::string& dir) { mkdir(dir.c_str(), 0700); }
+
+X509_CRL* ParseCrl(const std::string& data) {
+  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  X509_CRL* crl = d2i_X509_CRL_bio(bio.get(), nullptr);
+  if (!crl) {
+    bio.reset(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+    crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
+  }
+  DrainOpensslErrors();
+  return crl;
+}
+
+std::string Der(X509_CRL* crl) {
+  unsigned char* p = nullptr;
+  int n = i2d_X509_CRL(crl, &p);
+  std::string s = n > 0 ? std::string(reinterpret_cast<char*>(p), static_cast<size_t>(n)) : "";
+  OPENSSL_free(p);
+  return s;
+}
+
+// "" when crl is the issuer's current CRL at now, else why not.
+std::string CrlProblem(X509_CRL* crl, X509* issuer, std::time_t now) {
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+    return "crl-issuer-mismatch";
+  EVP_PKEY* key = X509_get0_pubkey(issuer);
+  if (!key || X509_CRL_verify(crl, key) != 1) {
+    DrainOpensslErrors();
+    return "crl-signature-invalid";
+  }
+  const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl);
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
+  if (!last || ASN1_TIME_cmp_time_t(last, now + kClockSkew) > 0) return "crl-not-yet-valid";
+  if (next && ASN1_TIME_cmp_time_t(next, now) <= 0) return "crl-expired";
+  return "";
+}
+
+// True when a was issued after b.
+bool Newer(X509_CRL* a, X509_CRL* b) {
+  return ASN1_TIME_compare(X509_CRL_get0_lastUpdate(a), X509_CRL_get0_lastUpdate(b)) > 0;
+}
+
+std::vector<std::string> CrlUrls(X509* cert) {
+  std::vector<std::string> urls;
+  std::unique_ptr<STACK_OF(DIST_POINT), void (*)(STACK_OF(DIST_POINT)*)> dps(
+      static_cast<STACK_OF(DIST_POINT)*>(
+          X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)),
+      CRL_DIST_POINTS_free);
+  for (int i = 0; dps && i < sk_DIST_POINT_num(dps.get()); ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);
+    if (!dp->distpoint || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES* names = dp->distpoint->name.fullname;
+    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+      GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, j);
+      if (gn->type != GEN_URI) continue;
+      std::string u(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier)),
+          static_cast<size_t>(ASN1_STRING_length(gn->d.uniformResourceIdentifier)));
+      if (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0) urls.push_back(u);
+    }
+  }
+  DrainOpensslErrors();
+  return urls;
+}
+
+std::vector<std::string> OcspUrls(X509* cert) {
+  std::vector<std::string> urls;
+  STACK_OF(OPENSSL_STRING)* s = X509_get1_ocsp(cert);
+  for (int i = 0; s && i < sk_OPENSSL_STRING_num(s); ++i) {
+    std::string u = sk_OPENSSL_STRING_value(s, i);
+    if (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0) urls.push_back(u);
+  }
+  X509_email_free(s);
+  return urls;
+}
+
+// "" when signer may sign OCSP answers about certificates of issuer (RFC
+// 6960 4.2.2.2: the CA itself, or a responder it issued with OCSPSigning).
+std::string ResponderProblem(X509* signer, X509* issuer, std::time_t now) {
+  if (X509_cmp(signer, issuer) == 0) return "";
+  if (X509_NAME_cmp(X509_get_issuer_name(signer), X509_get_subject_name(issuer)) != 0)
+    return "ocsp-responder-not-authorised";
+  EVP_PKEY* key = X509_get0_pubkey(issuer);
+  if (!key || X509_verify(signer, key) != 1) {
+    DrainOpensslErrors();
+    return "ocsp-responder-not-authorised";
+  }
+  uint32_t xku = X509_get_extended_key_usage(signer);
+  if (xku == UINT32_MAX || !(xku & XKU_OCSP_SIGN)) return "ocsp-responder-lacks-ocspsigning";
+  if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(signer), now) > 0 ||
+      ASN1_TIME_cmp_time_t(X509_get0_notAfter(signer), now) < 0)
+    return "ocsp-responder-certificate-expired";
+  return "";
+}
+
+std::time_t ToTimeT(const ASN1_TIME* t) {
+  struct tm tm = {};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
+struct OcspAnswer {
+  RevocationStatus status = RevocationStatus::kUnavailable;
+  std::time_t next_update = 0;  // 0: none given
+  std::string why;              // non-empty: the answer is unusable
+};
+
+// Parses and checks an OCSP response about id: responder authority (the
+// issuer or its delegate, at now), signature, nonce (when req is given),
+// thisUpdate/nextUpdate at now.
+OcspAnswer EvaluateOcsp(const std::string& body, OCSP_REQUEST* req, OCSP_CERTID* id, X509* issuer,
+                        STACK_OF(X509) * chain, std::time_t now) {
+  OcspAnswer a;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(body.data());
+  std::unique_ptr<OCSP_RESPONSE, void (*)(OCSP_RESPONSE*)> resp(
+      d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(body.size())), OCSP_RESPONSE_free);
+  auto bad = [&](std::string why) {
+    DrainOpensslErrors();
+    a.why = std::move(why);
+    return a;
+  };
+  if (!resp) return bad("malformed OCSP response");
+  int rs = OCSP_response_status(resp.get());
+  if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+    return bad(std::string("OCSP responder status ") + OCSP_response_status_str(rs));
+  std::unique_ptr<OCSP_BASICRESP, void (*)(OCSP_BASICRESP*)> bs(
+      OCSP_response_get1_basic(resp.get()), OCSP_BASICRESP_free);
+  if (!bs) return bad("OCSP response without basic response");
+  if (req && OCSP_check_nonce(req, bs.get()) == 0) return bad("OCSP nonce mismatch");
+  X509* signer = nullptr;
+  if (OCSP_resp_get0_signer(bs.get(), &signer, chain) != 1 || !signer)
+    return bad("OCSP responder certificate not found");
+  std::string problem = ResponderProblem(signer, issuer, now);
+  if (!problem.empty()) return bad(problem);
+  // Signature only: the responder's authority was checked above, at `now`.
+  X509StackPtr signer_only(sk_X509_new_null());
+  X509_up_ref(signer);
+  sk_X509_push(signer_only.get(), signer);
+  X509StorePtr empty(X509_STORE_new());
+  if (OCSP_basic_verify(bs.get(), signer_only.get(), empty.get(), OCSP_NOVERIFY | OCSP_NOINTERN) !=
+      1)
+    return bad("OCSP response signature invalid");
+  int status = -1, reason = 0;
+  ASN1_GENERALIZEDTIME *rev = nullptr, *thisupd = nullptr, *nextupd = nullptr;
+  if (OCSP_resp_find_status(bs.get(), id, &status, &reason, &rev, &thisupd, &nextupd) != 1)
+    return bad("OCSP response does not cover the certificate");
+  if (!thisupd || ASN1_TIME_cmp_time_t(thisupd, now + kClockSkew) > 0)
+    return bad("OCSP response not yet valid");
+  if (nextupd && ASN1_TIME_cmp_time_t(nextupd, now) <= 0) return bad("OCSP response expired");
+  a.status = status == V_OCSP_CERTSTATUS_GOOD      ? RevocationStatus::kGood
+             : status == V_OCSP_CERTSTATUS_REVOKED ? RevocationStatus::kRevoked
+                                                   : RevocationStatus::kUnknown;
+  a.next_update = nextupd ? ToTimeT(nextupd) : 0;
+  DrainOpensslErrors();
+  return a;
+}
+
+}  // namespace
+
+OnlineRevocationChecker::OnlineRevocationChecker(const RevocationOptions& opts,
+                                                 std::unique_ptr<HttpFetcher> fetcher)
+    : opts_(opts),
+      fetcher_(std::move(fetcher)),
+      breaker_(opts.breaker_threshold, opts.breaker_cooldown) {}
+
+Status OnlineRevocationChecker::Create(const RevocationOptions& opts,
+                                       std::unique_ptr<HttpFetcher> fetcher,
+                                       std::unique_ptr<OnlineRevocationChecker>* out) {
+  std::unique_ptr<OnlineRevocationChecker> c(new OnlineRevocationChecker(opts, std::move(fetcher)));
+  for (const std::string& f : opts.crl_files) {
+    std::string data;
+    if (!ReadFile(f, &data)) return Status::Config(f + ": cannot read CRL file");
+    X509_CRL* crl = ParseCrl(data);
+    if (!crl) return Status::Config(f + ": not a CRL (DER or PEM)");
+    c->local_crls_.push_back(Own(crl));
+  }
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
+                                               STACK_OF(X509_CRL) * embedded, std::time_t now) {
+  ChainRevocation out;
+  int n = chain ? sk_X509_num(chain) : 0;
+  out.overall.status = RevocationStatus::kGood;
+  for (int i = 0; i + 1 < n; ++i) {
+    X509* cert = sk_X509_value(chain, i);
+    X509* issuer = sk_X509_value(chain, i + 1);
+    RevocationResult r = CheckOne(cert, issuer, chain, embedded, now);
+    out.certs.push_back({SubjectText(cert), r});
+  }
+  // Worst first: revoked, then unavailable, unknown, no source; good only if all are.
+  static const RevocationStatus kOrder[] = {
+      RevocationStatus::kRevoked, RevocationStatus::kUnavailable, RevocationStatus::kUnknown,
+      RevocationStatus::kNoSource};
+  for (RevocationStatus s : kOrder) {
+    for (const CertRevocation& c : out.certs) {
+      if (c.result.status == s) {
+        out.overall = c.result;
+        if (&c != &out.certs.front() && !out.overall.detail.empty())
+          out.overall.detail = "intermediate " + c.subject + ": " + out.overall.detail;
+        else if (&c != &out.certs.front())
+          out.overall.detail = "intermediate " + c.subject;
+        return out;
+      }
+    }
+  }
+  if (!out.certs.empty()) out.overall = out.certs.front().result;
+  return out;
+}
+
+RevocationResult OnlineRevocationChecker::CheckOne(X509* cert, X509* issuer, STACK_OF(X509) * chain,
+                                                   STACK_OF(X509_CRL) * embedded, std::time_t now) {
+  RevocationResult last;
+  last.status = RevocationStatus::kNoSource;
+  for (const std::string& method : opts_.order) {
+    RevocationResult r =
+        method == "ocsp" ? ViaOcsp(cert, issuer, chain, now) : ViaCrl(cert, issuer, embedded, now);
+    if (r.status == RevocationStatus::kNoSource) continue;
+    if (r.status == RevocationStatus::kGood || r.status == RevocationStatus::kRevoked) return r;
+    last = r;
+  }
+  return last;
+}
+
+RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STACK_OF(X509) * chain,
+                                                  std::time_t now) {
+  RevocationResult r;
+  r.source = "ocsp";
+  std::vector<std::string> urls = OcspUrls(cert);
+  if (urls.empty()) {
+    r.status = RevocationStatus::kNoSource;
+    return r;
+  }
+  std::unique_ptr<OCSP_CERTID, void (*)(OCSP_CERTID*)> id(OCSP_cert_to_id(EVP_sha1(), cert, issuer),
+                                                          OCSP_CERTID_free);
+  if (!id) {
+    r.status = RevocationStatus::kUnavailable;
+    r.detail = "cannot build OCSP request: " + DrainOpensslErrors();
+    return r;
+  }
+  unsigned char* idder = nullptr;
+  int idlen = i2d_OCSP_CERTID(id.get(), &idder);
+  std::string key = Sha256Hex(std::string(reinterpret_cast<char*>(idder), idlen > 0 ? idlen : 0));
+  OPENSSL_free(idder);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = ocsp_cache_.find(key);
+    if (it != ocsp_cache_.end() && now < it->second.next_update) {
+      r.status = it->second.status;
+      r.from_cache = true;
+      return r;
+    }
+  }
+  // A restart keeps OCSP answers: re-verify the stored response.
+  std::string stored;
+  if (ReadFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
+    OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now);
+    if (a.why.empty() && a.next_update && a.status != RevocationStatus::kUnknown) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ocsp_cache_[key] = {a.status, a.next_update};
+      r.status = a.status;
+      r.from_cache = true;
+      return r;
+    }
+  }
+  const std::string& url = urls.front();
+  if (!opts_.network) {
+    r.status = RevocationStatus::kUnavailable;
+    r.detail = "OCSP not asked: revocation_network = no";
+    return r;
+  }
+  if (!breaker_.Allow(url, now)) {
+    r.status = RevocationStatus::kUnavailable;
+    r.detail = "responder " + url + " failing, circuit open";
+    return r;
+  }
+  std::unique_ptr<OCSP_REQUEST, void (*)(OCSP_REQUEST*)> req(OCSP_REQUEST_new(), OCSP_REQUEST_free);
+  if (!req || !OCSP_request_add0_id(req.get(), OCSP_CERTID_dup(id.get())) ||
+      (opts_.nonce && !OCSP_request_add1_nonce(req.get(), nullptr, -1))) {
+    r.status = RevocationStatus::kUnavailable;
+    r.detail = "cannot build OCSP request: " + DrainOpensslErrors();
+    return r;
+  }
+  unsigned char* rq = nullptr;
+  int rqlen = i2d_OCSP_REQUEST(req.get(), &rq);
+  HttpRequest http;
+  http.url = url;
+  http.post_body.assign(reinterpret_cast<char*>(rq), rqlen > 0 ? rqlen : 0);
+  OPENSSL_free(rq);
+  http.content_type = "application/ocsp-request";
+  http.timeout_ms = opts_.timeout_ms;
+  http.max_size = opts_.max_size;
+  std::string body;
+  Status st = fetcher_->Fetch(http, &body);
+  auto unavailable = [&](const std::string& why) {
+    breaker_.Failure(url, now);
+    r.status = RevocationStatus::kUnavailable;
+    r.detail = why;
+    DrainOpensslErrors();
+    return r;
+  };
+  if (!st.ok()) return unavailable(url + ": " + st.message());
+
+  OcspAnswer a =
+      EvaluateOcsp(body, opts_.nonce ? req.get() : nullptr, id.get(), issuer, chain, now);
+  if (!a.why.empty()) return unavailable(a.why);
+  breaker_.Success(url);
+  r.status = a.status;
+  if (r.status == RevocationStatus::kUnknown) r.detail = "OCSP responder says unknown";
+  if (a.next_update && r.status != RevocationStatus::kUnknown) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ocsp_cache_[key] = {r.status, a.next_update};
+    MakeDir(opts_.state_dir + "/ocsp");
+    WriteFileAtomic(opts_.state_dir + "/ocsp/" + key + ".der", body);  // best effort
+  }
+  DrainOpensslErrors();
+  return r;
+}
+
+OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::string& url,
+                                                                   X509* issuer, std::time_t now,
+                                                                   bool* from_cache,
+                                                                   std::string* why) {
+  *from_cache = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = crl_cache_.find(url);
+    if (it != crl_cache_.end() && CrlProblem(it->second.get(), issuer, now).empty()) {
+      *from_cache = true;
+      return it->second;
+    }
+  }
+  const std::string base = opts_.state_dir + "/crl/" + Sha256Hex(url);
+  std::string data;
+  if (ReadFile(base + ".crl", &data)) {
+    if (X509_CRL* c = ParseCrl(data)) {
+      CrlPtr crl = Own(c);
+      if (CrlProblem(crl.get(), issuer, now).empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        crl_cache_[url] = crl;
+        *from_cache = true;
+        return crl;
+      }
+    }
+  }
+  if (!opts_.network) {
+    *why = url + ": not fetched: revocation_network = no";
+    return nullptr;
+  }
+  if (!breaker_.Allow(url, now)) {
+    *why = "CRL server " + url + " failing, circuit open";
+    return nullptr;
+  }
+  HttpRequest http;
+  http.url = url;
+  http.timeout_ms = opts_.timeout_ms;
+  http.max_size = opts_.max_size;
+  Status st = fetcher_->Fetch(http, &data);
+  if (!st.ok()) {
+    breaker_.Failure(url, now);
+    *why = url + ": " + st.message();
+    return nullptr;
+  }
+  X509_CRL* c = ParseCrl(data);
+  if (!c) {
+    breaker_.Failure(url, now);
+    *why = url + ": not a CRL";
+    return nullptr;
+  }
+  breaker_.Success(url);
+  CrlPtr crl = Own(c);
+  std::string problem = CrlProblem(crl.get(), issuer, now);
+  if (!problem.empty()) {
+    *why = url + ": " + problem;
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    crl_cache_[url] = crl;
+  }
+  StoreCrl(url, crl.get(), issuer);  // a failed cache write only costs a later fetch
+  return crl;
+}
+
+Status OnlineRevocationChecker::StoreCrl(const std::string& url, X509_CRL* crl, X509* issuer) {
+  const std::string dir = opts_.state_dir + "/crl";
+  MakeDir(dir);
+  const std::string base = dir + "/" + Sha256Hex(url);
+  BioPtr pem(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(pem.get(), issuer);
+  char* p = nullptr;
+  long n = BIO_get_mem_data(pem.get(), &p);
+  if (!WriteFileAtomic(base + ".crl", Der(crl)) || !WriteFileAtomic(base + ".url", url + "\n") ||
+      !WriteFileAtomic(base + ".issuer.pem", std::string(p, n > 0 ? static_cast<size_t>(n) : 0)))
+    return Status::Io("cannot write CRL cache in " + dir);
+  return Status::Ok();
+}
+
+RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
+                                                 STACK_OF(X509_CRL) * embedded, std::time_t now) {
+  RevocationResult r;
+  r.source = "crl";
+  CrlPtr best;
+  bool best_cached = false, any_source = false;
+  std::string why;
+  auto consider = [&](const CrlPtr& crl, bool cached) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0) return;
+    any_source = true;
+    std::string problem = CrlProblem(crl.get(), issuer, now);
+    if (!problem.empty()) {
+      why = problem;
+      return;
+    }
+    if (!best || Newer(crl.get(), best.get())) {
+      best = crl;
+      best_cached = cached;
+    }
+  };
+  for (const CrlPtr& crl : local_crls_) consider(crl, false);
+  for (const std::string& url : CrlUrls(cert)) {
+    any_source = true;
+    bool cached = false;
+    std::string fail;
+    CrlPtr crl = CrlForUrl(url, issuer, now, &cached, &fail);
+    if (crl)
+      consider(crl, cached);
+    else
+      why = fail;
+  }
+  // A CRL carried in the message counts only where nothing newer is known.
+  for (int i = 0; embedded && i < sk_X509_CRL_num(embedded); ++i) {
+    X509_CRL* c = sk_X509_CRL_value(embedded, i);
+    X509_CRL_up_ref(c);
+    consider(Own(c), false);
+  }
+  if (!any_source) {
+    r.status = RevocationStatus::kNoSource;
+    return r;
+  }
+  if (!best) {
+    r.status = why.find("expired") != std::string::npos ? RevocationStatus::kUnknown
+                                                        : RevocationStatus::kUnavailable;
+    r.detail = why.empty() ? "no current CRL" : why;
+    return r;
+  }
+  X509_REVOKED* revoked = nullptr;
+  r.status = X509_CRL_get0_by_cert(best.get(), &revoked, cert) == 1 ? RevocationStatus::kRevoked
+                                                                    : RevocationStatus::kGood;
+  r.from_cache = best_cached;
+  DrainOpensslErrors();
+  return r;
+}
+
+Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
+                                                  std::vector<std::string>* report) {
+  const std::string dir = opts_.state_dir + "/crl";
+  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  if (!d) {
+    report->push_back("no CRL cache in " + dir);
+    return Status::Ok();
+  }
+  std::vector<std::string> bases;
+  while (struct dirent* e = readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".url") == 0)
+      bases.push_back(dir + "/" + name.substr(0, name.size() - 4));
+  }
+  int failed = 0;
+  for (const std::string& base : bases) {
+    std::string url, issuer_pem, data;
+    if (!ReadFile(base + ".url", &url) || !ReadFile(base + ".issuer.pem", &issuer_pem)) continue;
+    while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+    BioPtr bio(BIO_new_mem_buf(issuer_pem.data(), static_cast<int>(issuer_pem.size())));
+    X509Ptr issuer(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!issuer) continue;
+    HttpRequest http;
+    http.url = url;
+    http.timeout_ms = opts_.timeout_ms;
+    http.max_size = opts_.max_size;
+    Status st = fetcher_->Fetch(http, &data);
+    X509_CRL* c = st.ok() ? ParseCrl(data) : nullptr;
+    if (!c) {
+      ++failed;
+      report->push_back(url + ": failed: " + (st.ok() ? "not a CRL" : st.message()));
+      continue;
+    }
+    CrlPtr fresh = Own(c);
+    std::string problem = CrlProblem(fresh.get(), issuer.get(), now);
+    std::string old;
+    CrlPtr cached;
+    if (ReadFile(base + ".crl", &old))
+      if (X509_CRL* oc = ParseCrl(old)) cached = Own(oc);
+    if (!problem.empty()) {
+      ++failed;
+      report->push_back(url + ": rejected: " + problem);
+    } else if (cached && Newer(cached.get(), fresh.get())) {
+      report->push_back(url + ": kept the cached CRL (the server's is older)");
+    } else if (!StoreCrl(url, fresh.get(), issuer.get()).ok()) {
+      ++failed;
+      report->push_back(url + ": cannot write the cache");
+    } else {
+      report->push_back(url + ": refreshed");
+    }
+  }
+  DrainOpensslErrors();
+  return failed ? Status::Io(std::to_string(failed) + " CRL(s) could not be refreshed")
+                : Status::Ok();
+}
+
+}  // namespace smime
