@@ -5,14 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/defaults.h"
 #include "cli/commands.h"
-
-#ifndef SMIME_DEFAULT_CONFIG
-#define SMIME_DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
-#endif
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 namespace {
 

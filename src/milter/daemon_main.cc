@@ -30,18 +30,12 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/defaults.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
 #include "milter/runtime_holder.h"
-
-#ifndef SMIME_DEFAULT_CONFIG
-#define SMIME_DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
-#endif
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 namespace smime {
 namespace {

@@ -55,13 +55,19 @@ std::string SerialHex(X509* cert) {
   return nz == std::string::npos ? "0" : s.substr(nz);
 }
 
-std::string IssuerText(X509* cert) {
+namespace {
+std::string NameText(X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data ? data : "", len > 0 ? static_cast<size_t>(len) : 0);
 }
+}  // namespace
+
+std::string IssuerText(X509* cert) { return NameText(X509_get_issuer_name(cert)); }
+
+std::string SubjectText(X509* cert) { return NameText(X509_get_subject_name(cert)); }
 
 std::string KeyType(X509* cert, int* bits) {
   EVP_PKEY* key = X509_get0_pubkey(cert);

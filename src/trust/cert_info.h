@@ -22,8 +22,9 @@ std::string SigningUsageProblem(X509* cert);
 // Serial number as upper-case hex without leading zeros ("0" for zero).
 std::string SerialHex(X509* cert);
 
-// Issuer DN in RFC 2253 form, non-ASCII escaped.
+// Issuer / subject DN in RFC 2253 form, non-ASCII escaped.
 std::string IssuerText(X509* cert);
+std::string SubjectText(X509* cert);
 
 // Public key algorithm short name as OpenSSL names it ("rsaEncryption",
 // "id-ecPublicKey", "ED25519") and size in bits.

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/ossl.h"
+#include "trust/cert_info.h"
 
 namespace smime {
 
@@ -39,14 +40,6 @@ std::string Sha256Hex(const std::string& data) {
   unsigned int n = 0;
   EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
   return Hex(md, n);
-}
-
-std::string SubjectText(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data ? data : "", len > 0 ? static_cast<size_t>(len) : 0);
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
