@@ -26,6 +26,7 @@ int LoadRuntime(const std::string& config_path, std::unique_ptr<Runtime>* rt);
 int ProcessCommand(const std::string& config_path, const std::vector<std::string>& args);
 int ConfigCommand(const std::string& config_path, const std::vector<std::string>& args);
 int RevocationCommand(const std::string& config_path, const std::vector<std::string>& args);
+int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
 
 }  // namespace smime

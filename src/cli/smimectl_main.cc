@@ -26,6 +26,9 @@ const char kUsage[] =
     "                   build the chain of CERT.pem (leaf, then intermediates) and\n"
     "                   print each certificate's revocation status and source;\n"
     "                   exit 0 good, 2 revoked, 3 unknown or untrusted\n"
+    "  policy explain ADDRESS\n"
+    "                   the per-domain policy that applies to ADDRESS and the\n"
+    "                   file:line that set each value\n"
     "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
     "  version          print the version\n"
     "\n"
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
     if (cmd == "config") return smime::ConfigCommand(config, args);
     if (cmd == "revocation") return smime::RevocationCommand(config, args);
     if (cmd == "crl") return smime::CrlCommand(config, args);
+    if (cmd == "policy") return smime::PolicyCommand(config, args);
     if (cmd == "version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;

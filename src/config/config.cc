@@ -126,7 +126,15 @@ Status Config::Load(const std::string& path) {
 }
 
 Status Config::Parse(const std::string& text, const std::string& filename) {
-  Config next = Defaults();
+  return ParseOnto(Defaults(), text, filename, false);
+}
+
+Status Config::ApplyPolicy(const std::string& text, const std::string& filename) {
+  return ParseOnto(*this, text, filename, true);
+}
+
+Status Config::ParseOnto(Config next, const std::string& text, const std::string& filename,
+                         bool policy) {
   std::map<std::string, int> seen;
   std::istringstream in(text);
   std::string line, name, value;
@@ -137,6 +145,9 @@ Status Config::Parse(const std::string& text, const std::string& filename) {
     std::string where = filename + ":" + std::to_string(name_line);
     const ParamSpec* spec = FindParam(name);
     if (!spec) return Status::Config(where + ": unknown parameter '" + name + "'");
+    if (policy && !ParamAllowedInPolicy(name))
+      return Status::Config(where + ": '" + name +
+                            "' can only be set in the main configuration, not per domain");
     if (seen.count(name))
       return Status::Config(where + ": '" + name + "' is already set at line " +
                             std::to_string(seen[name]));

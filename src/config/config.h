@@ -33,6 +33,9 @@ class Config {
 
   Status Load(const std::string& path);
   Status Parse(const std::string& text, const std::string& filename);
+  // Sets the values of a policy file on top of this configuration; only
+  // parameters allowed per domain (ParamAllowedInPolicy) may appear.
+  Status ApplyPolicy(const std::string& text, const std::string& filename);
 
   const Value& Get(const std::string& name) const;  // name must be in the table
   const std::string& Str(const std::string& name) const { return Get(name).text; }
@@ -44,6 +47,7 @@ class Config {
   static Status ParseValue(const ParamSpec& spec, const std::string& text, Value* out);
 
  private:
+  Status ParseOnto(Config base, const std::string& text, const std::string& filename, bool policy);
   std::map<std::string, Value> values_;
 };
 

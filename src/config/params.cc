@@ -46,6 +46,10 @@ const std::vector<ParamSpec> kParams = {
     {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,
      "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
      "outbound."},
+    {"policy_dir", ParamType::kPath, "/etc/smime-milter/policies", kNoMin, kNoMax, nullptr,
+     "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
+     "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
+     "folder means no policies unless policy_dir is set explicitly."},
     {"revocation", ParamType::kEnum, "hard", kNoMin, kNoMax, "hard|soft|off",
      "Revocation checking of signer chains: hard (status unknown gives smime=temperror, no "
      "revocation source at all gives smime=policy), soft (the verdict stands; the header "
@@ -92,6 +96,16 @@ const ParamSpec* FindParam(const std::string& name) {
   auto it = std::find_if(kParams.begin(), kParams.end(),
                          [&](const ParamSpec& p) { return name == p.name; });
   return it == kParams.end() ? nullptr : &*it;
+}
+
+bool ParamAllowedInPolicy(const std::string& name) {
+  // Rules about a sender domain's signatures; everything about the daemon
+  // itself (socket, user, state_dir, limits) is global.
+  static const char* const kPerDomain[] = {"allow_sha1", "local_part_case_sensitive",
+                                           "match_sender_header", "min_rsa_bits", "revocation"};
+  for (const char* n : kPerDomain)
+    if (name == n) return true;
+  return false;
 }
 
 const char* ParamTypeName(ParamType t) {

@@ -32,6 +32,9 @@ const ParamSpec* FindParam(const std::string& name);
 
 const char* ParamTypeName(ParamType t);
 
+// True for parameters a per-domain policy file may set (policy_dir).
+bool ParamAllowedInPolicy(const std::string& name);
+
 }  // namespace smime
 
 #endif  // SMIME_CONFIG_PARAMS_H_

@@ -71,9 +71,10 @@ struct SignerLog {
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
-void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
-                 STACK_OF(X509) * certs, STACK_OF(X509_CRL) * crls, const std::string& sender,
-                 const std::string& sender_problem, SignatureResult* r, SignerLog* log) {
+void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock,
+                 const SignerFacts& f, STACK_OF(X509) * certs, STACK_OF(X509_CRL) * crls,
+                 const std::string& sender, const std::string& sender_problem, SignatureResult* r,
+                 SignerLog* log) {
   X509* cert = f.cert.get();
   if (!cert) {
     r->result = AuthResult::kPermError;
@@ -85,7 +86,7 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
   r->issuer = IssuerText(cert);
   std::string matched;
   for (const std::string& a : addrs)
-    if (!sender.empty() && SameMailbox(a, sender, rt.local_part_case_sensitive)) matched = a;
+    if (!sender.empty() && SameMailbox(a, sender, rules.local_part_case_sensitive)) matched = a;
   r->identifier = !matched.empty() ? matched : (addrs.empty() ? "" : addrs[0]);
   log->signer = r->identifier;
 
@@ -103,7 +104,7 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
     r->reason = usage;
     return;
   }
-  if (f.digest_nid == NID_md5 || (f.digest_nid == NID_sha1 && !rt.allow_sha1)) {
+  if (f.digest_nid == NID_md5 || (f.digest_nid == NID_sha1 && !rules.allow_sha1)) {
     r->result = AuthResult::kPolicy;
     r->reason = "weak-digest-" + Slug(f.digest_name);
     return;
@@ -111,7 +112,7 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
   int bits = 0;
   std::string ktype = KeyType(cert, &bits);
   if (ktype == "rsaEncryption" || ktype == "RSA" || ktype == "RSASSA-PSS") {
-    if (bits < rt.min_rsa_bits) {
+    if (bits < rules.min_rsa_bits) {
       r->result = AuthResult::kPolicy;
       r->reason = "weak-key-rsa-" + std::to_string(bits);
       return;
@@ -119,26 +120,30 @@ void JudgeSigner(const Runtime& rt, const Clock& clock, const SignerFacts& f,
   }
   // Revocation last among the certificate checks: data is fetched only for
   // chains that verified and certificates that are otherwise acceptable.
-  RevocationResult rev = rt.revocation->Check(chain.chain.get(), crls, clock.Now()).overall;
-  log->revocation = RevocationLogValue(rev);
-  log->revocation_detail = rev.detail;
-  if (rev.status == RevocationStatus::kRevoked) {
-    r->result = AuthResult::kFail;
-    r->reason = "certificate-revoked";
-    return;
+  if (rules.revocation_mode == RevocationMode::kOff) {
+    log->revocation = "not-checked";
+  } else {
+    RevocationResult rev = rt.revocation->Check(chain.chain.get(), crls, clock.Now()).overall;
+    log->revocation = RevocationLogValue(rev);
+    log->revocation_detail = rev.detail;
+    if (rev.status == RevocationStatus::kRevoked) {
+      r->result = AuthResult::kFail;
+      r->reason = "certificate-revoked";
+      return;
+    }
+    const bool unknown =
+        rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
+    const bool no_source = rev.status == RevocationStatus::kNoSource;
+    if (rules.revocation_mode == RevocationMode::kHard && (unknown || no_source)) {
+      // No source is a permanent property of the certificate: policy, not a
+      // temporary error that invites retries.
+      r->result = unknown ? AuthResult::kTempError : AuthResult::kPolicy;
+      r->reason = unknown ? "revocation-status-unknown" : "no-revocation-source";
+      return;
+    }
+    if (unknown) r->comment = "revocation status unknown";
+    if (no_source) r->comment = "no revocation source";
   }
-  const bool unknown =
-      rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
-  const bool no_source = rev.status == RevocationStatus::kNoSource;
-  if (rt.revocation_mode == Runtime::RevocationMode::kHard && (unknown || no_source)) {
-    // No source is a permanent property of the certificate: policy, not a
-    // temporary error that invites retries.
-    r->result = unknown ? AuthResult::kTempError : AuthResult::kPolicy;
-    r->reason = unknown ? "revocation-status-unknown" : "no-revocation-source";
-    return;
-  }
-  if (unknown) r->comment = "revocation status unknown";
-  if (no_source) r->comment = "no revocation source";
   if (!sender_problem.empty()) {
     r->result = AuthResult::kPolicy;
     r->reason = sender_problem;
@@ -212,15 +217,18 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     }
   }
 
-  const char* who = "From";
-  if (rt.match_sender_header && !HeaderValues(tx, "Sender").empty()) who = "Sender";
+  // Rules come from the policy of the From: domain (policy_dir).
   std::string sender;
-  std::string sender_problem = SingleMailbox(HeaderValues(tx, who), &sender);
+  std::string sender_problem = SingleMailbox(HeaderValues(tx, "From"), &sender);
+  const DomainRules& rules = rt.RulesFor(DomainOf(sender));
+  if (rules.match_sender_header && !HeaderValues(tx, "Sender").empty())
+    sender_problem = SingleMailbox(HeaderValues(tx, "Sender"), &sender);
   for (const SignerFacts& f : cms.signers) {
     SignatureResult r;
     r.part = "TEXT";
     SignerLog log;
-    JudgeSigner(rt, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r, &log);
+    JudgeSigner(rt, rules, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r,
+                &log);
     o->results.push_back(r);
     logs->push_back(log);
   }

@@ -100,8 +100,8 @@ int TearDown(void**) {
 int Reset(void**) {
   g_fx->rt->revocation = std::make_unique<NotCheckedRevocation>();
   g_fx->rt->max_signers = 4;
-  g_fx->rt->min_rsa_bits = 2048;
-  g_fx->rt->allow_sha1 = false;
+  g_fx->rt->rules.min_rsa_bits = 2048;
+  g_fx->rt->rules.allow_sha1 = false;
   g_fx->rt->internal_error_accept = false;
   return 0;
 }
@@ -347,7 +347,7 @@ void TestRevocationModes(void**) {
   assert_true(Contains(s.fields, "revocation=no-source"));
 
   // soft: the verdict stands, but the header comment says what was not known.
-  g_fx->rt->revocation_mode = Runtime::RevocationMode::kSoft;
+  g_fx->rt->rules.revocation_mode = RevocationMode::kSoft;
   s = Run(SignedByAlice());
   assert_string_equal(s.verdict, "pass");
   assert_true(Contains(s.inserted, "smime=pass (no revocation source)"));
@@ -360,7 +360,7 @@ void TestRevocationModes(void**) {
   g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kRevoked, "crl");
   s = Run(SignedByAlice());
   assert_string_equal(s.verdict, "fail");
-  g_fx->rt->revocation_mode = Runtime::RevocationMode::kHard;
+  g_fx->rt->rules.revocation_mode = RevocationMode::kHard;
 }
 
 void TestRevocationNotAskedForUntrustedChain(void**) {
@@ -424,7 +424,7 @@ void TestPolicyResults(void**) {
   s = Run(sha1_msg);
   assert_string_equal(s.verdict, "policy");
   assert_string_equal(s.reason0, "weak-digest-sha1");
-  g_fx->rt->allow_sha1 = true;
+  g_fx->rt->rules.allow_sha1 = true;
   s = Run(sha1_msg);
   assert_string_equal(s.verdict, "pass");
 

@@ -27,6 +27,30 @@ Status RevocationOptionsFromConfig(const Config& config, RevocationOptions* ro) 
   return Status::Ok();
 }
 
+DomainRules RulesFromConfig(const Config& config) {
+  DomainRules r;
+  r.allow_sha1 = config.Bool("allow_sha1");
+  r.min_rsa_bits = static_cast<int>(config.Int("min_rsa_bits"));
+  r.local_part_case_sensitive = config.Bool("local_part_case_sensitive");
+  r.match_sender_header = config.Bool("match_sender_header");
+  const std::string mode = config.Str("revocation");
+  r.revocation_mode = mode == "off"    ? RevocationMode::kOff
+                      : mode == "soft" ? RevocationMode::kSoft
+                                       : RevocationMode::kHard;
+  return r;
+}
+
+const DomainRules& Runtime::RulesFor(const std::string& domain) const {
+  if (domain_rules.empty()) return rules;
+  for (std::string d = domain; !d.empty();) {
+    auto it = domain_rules.find(d);
+    if (it != domain_rules.end()) return it->second;
+    size_t dot = d.find('.');
+    d = dot == std::string::npos ? "" : d.substr(dot + 1);
+  }
+  return rules;
+}
+
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
@@ -52,15 +76,16 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));
   rt->spool_memory_limit = static_cast<size_t>(config.Int("spool_memory_limit"));
   rt->max_signers = static_cast<int>(config.Int("max_signers"));
-  rt->min_rsa_bits = static_cast<int>(config.Int("min_rsa_bits"));
-  rt->allow_sha1 = config.Bool("allow_sha1");
-  rt->local_part_case_sensitive = config.Bool("local_part_case_sensitive");
-  rt->match_sender_header = config.Bool("match_sender_header");
-  const std::string mode = config.Str("revocation");
-  rt->revocation_mode = mode == "off"    ? Runtime::RevocationMode::kOff
-                        : mode == "soft" ? Runtime::RevocationMode::kSoft
-                                         : Runtime::RevocationMode::kHard;
-  if (rt->revocation_mode == Runtime::RevocationMode::kOff) {
+  st = PolicySet::Load(config, &rt->policies);
+  if (!st.ok()) return st;
+  rt->rules = RulesFromConfig(rt->policies.ForDomain(""));
+  bool any_online = rt->rules.revocation_mode != RevocationMode::kOff;
+  for (const std::string& d : rt->policies.Domains()) {
+    DomainRules r = RulesFromConfig(rt->policies.ForDomain(d));
+    any_online = any_online || r.revocation_mode != RevocationMode::kOff;
+    rt->domain_rules[d] = r;
+  }
+  if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {
     RevocationOptions ro;

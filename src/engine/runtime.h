@@ -8,6 +8,7 @@
 #ifndef SMIME_ENGINE_RUNTIME_H_
 #define SMIME_ENGINE_RUNTIME_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,11 +17,23 @@
 #include "config/config.h"
 #include "mime/smime_locator.h"
 #include "policy/direction.h"
+#include "policy/domain_policy.h"
 #include "trust/online_revocation.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
 
 namespace smime {
+
+// Per-domain verification rules (parameters allowed in policy files).
+struct DomainRules {
+  bool allow_sha1 = false;
+  int min_rsa_bits = 2048;
+  bool local_part_case_sensitive = false;
+  bool match_sender_header = false;
+  RevocationMode revocation_mode = RevocationMode::kHard;
+};
+
+DomainRules RulesFromConfig(const Config& config);
 
 struct Runtime {
   Config config;
@@ -34,12 +47,13 @@ struct Runtime {
   size_t max_message_size = 0;
   size_t spool_memory_limit = 0;
   int max_signers = 4;
-  int min_rsa_bits = 2048;
-  bool allow_sha1 = false;
-  bool local_part_case_sensitive = false;
-  bool match_sender_header = false;
-  enum class RevocationMode { kHard, kSoft, kOff };
-  RevocationMode revocation_mode = RevocationMode::kHard;
+  DomainRules rules;  // the main configuration's (and default.conf's) rules
+  std::map<std::string, DomainRules> domain_rules;  // domains with a policy file
+  PolicySet policies;
+
+  // The rules for a sender domain: its own policy file, else the nearest
+  // parent's, else the defaults.
+  const DomainRules& RulesFor(const std::string& domain) const;
   std::unique_ptr<RevocationChecker> revocation;
 };
 

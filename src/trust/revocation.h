@@ -41,6 +41,9 @@ struct ChainRevocation {
   std::vector<CertRevocation> certs;  // leaf first; the anchor is not checked
 };
 
+// `revocation = hard | soft | off`, per domain.
+enum class RevocationMode { kHard, kSoft, kOff };
+
 const char* RevocationStatusName(RevocationStatus s);
 
 // The log's revocation= value: "good (ocsp)", "revoked (crl)", "good (cache)",

@@ -47,5 +47,31 @@ if printf 'Authentication-Results: mx.test; smime=none\n' | cat - "$work/lf.eml"
 else
   failed=$((failed + 1)); echo "FAIL line endings / stdin / outbound output"
 fi
+# Per-domain policy: the generated PKI publishes no revocation source, so
+# under the default (hard) a signature is policy no-revocation-source; a
+# policy file for a.example turns revocation off for that domain only.
+mkdir -p "$work/policies"
+printf '# a.example: no CRL/OCSP published\nrevocation = off\n' >"$work/policies/a.example.conf"
+write_config "$work/policy.conf" "revocation = hard" "policy_dir = $work/policies"
+sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml" >"$work/alice.plain"
+"$top/tests/interop/sign-openssl.sh" "$pki" alice "$work/alice.plain" >"$work/alice.eml"
+sed 's/^From: .*/From: Carol <carol@b.example>/' "$top/tests/golden/message.eml" >"$work/carol.plain"
+"$top/tests/interop/sign-openssl.sh" "$pki" carol "$work/carol.plain" >"$work/carol.eml"
+got_a=$(verdict_of "$work/policy.conf" "$work/alice.eml")
+got_c=$(verdict_of "$work/policy.conf" "$work/carol.eml")
+if [ "$got_a" = "pass " ] && [ "$got_c" = "policy no-revocation-source" ]; then
+  pass=$((pass + 1)); echo "ok   policy file overrides revocation for its domain only"
+else
+  failed=$((failed + 1)); echo "FAIL per-domain policy: a.example got '$got_a', b.example got '$got_c'"
+fi
+expect "policy explain shows file:line" 0 "revocation = off  # $work/policies/a.example.conf:2" \
+  "$SMIMECTL" -c "$work/policy.conf" policy explain someone@mail.a.example
+printf 'user = root\n' >"$work/policies/evil.example.conf"
+expect "global parameter in a policy file refused" 78 "evil.example.conf:1: 'user' can only be set in the main configuration" \
+  "$SMIMECTL" -c "$work/policy.conf" config check
+write_config "$work/shipped.conf" "policy_dir = $top/policies"
+expect "shipped policies/ examples load" 0 "allow_sha1 = yes  # $top/policies/example.com.conf" \
+  "$SMIMECTL" -c "$work/shipped.conf" policy explain a@www.example.com
+
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

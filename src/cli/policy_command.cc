@@ -1,0 +1,37 @@
+// cli/policy_command: `smimectl policy explain ADDR`: the effective
+// per-domain policy for an address and the file:line that set each value.
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "config/params.h"
+#include "engine/runtime.h"
+#include "policy/domain_policy.h"
+
+namespace smime {
+
+int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[0] != "explain") {
+    std::fprintf(stderr, "smimectl: usage: smimectl policy explain ADDRESS\n");
+    return kExitUsage;
+  }
+  std::unique_ptr<Runtime> rt;
+  if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
+  const std::string domain = DomainOf(args[1]);
+  if (domain.empty()) {
+    std::fprintf(stderr, "smimectl: policy explain: '%s' is not an address\n", args[1].c_str());
+    return kExitUsage;
+  }
+  std::vector<std::string> files;
+  const Config& c = rt->policies.ForDomain(domain, &files);
+  std::printf("address: %s\ndomain: %s\npolicy files:", args[1].c_str(), domain.c_str());
+  if (files.empty()) std::printf(" none (main configuration only)");
+  for (const std::string& f : files) std::printf(" %s", f.c_str());
+  std::printf("\n");
+  for (const ParamSpec& p : ParamTable())
+    if (ParamAllowedInPolicy(p.name))
+      std::printf("%s = %s  # %s\n", p.name, c.Str(p.name).c_str(), c.Get(p.name).origin.c_str());
+  return kExitOk;
+}
+
+}  // namespace smime

@@ -1,0 +1,143 @@
+// policy/domain_policy: see domain_policy.h.
+#include "policy/domain_policy.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace smime {
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool ValidDomain(const std::string& d) {
+  if (d.empty() || d.front() == '.' || d.back() == '.' || d.find("..") != std::string::npos)
+    return false;
+  for (char c : d)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') return false;
+  return true;
+}
+
+// Parent domains of d, nearest first: a.b.c -> b.c, c.
+std::vector<std::string> Parents(const std::string& d) {
+  std::vector<std::string> out;
+  for (size_t dot = d.find('.'); dot != std::string::npos; dot = d.find('.', dot + 1))
+    out.push_back(d.substr(dot + 1));
+  return out;
+}
+
+Status ReadText(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Config(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string DomainOf(const std::string& address) {
+  size_t at = address.rfind('@');
+  return at == std::string::npos ? "" : Lower(address.substr(at + 1));
+}
+
+Status PolicySet::Load(const Config& base, PolicySet* out) {
+  PolicySet p;
+  p.default_ = base;
+  const std::string dir = base.Str("policy_dir");
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (base.Get("policy_dir").origin == "default") {
+      *out = std::move(p);
+      return Status::Ok();
+    }
+    return Status::Config(base.Get("policy_dir").origin + ": policy_dir: " + dir +
+                          " is not a folder");
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  if (!d) return Status::Config(dir + ": cannot read: " + std::strerror(errno));
+  std::vector<std::string> domains;
+  bool have_default = false;
+  while (struct dirent* e = readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
+    std::string domain = name.substr(0, name.size() - 5);
+    if (domain == "default") {
+      have_default = true;
+    } else if (domain != Lower(domain) || !ValidDomain(domain)) {
+      return Status::Config(dir + "/" + name +
+                            ": a policy file is named DOMAIN.conf (lower-case) or default.conf");
+    } else {
+      domains.push_back(domain);
+    }
+  }
+  std::string text;
+  if (have_default) {
+    const std::string path = dir + "/default.conf";
+    Status s = ReadText(path, &text);
+    if (s.ok()) s = p.default_.ApplyPolicy(text, path);
+    if (!s.ok()) return s;
+    p.default_files_.push_back(path);
+  }
+  // Parents first, so each domain layers on its nearest parent's result.
+  std::sort(domains.begin(), domains.end(), [](const std::string& a, const std::string& b) {
+    auto dots = [](const std::string& s) { return std::count(s.begin(), s.end(), '.'); };
+    return dots(a) != dots(b) ? dots(a) < dots(b) : a < b;
+  });
+  for (const std::string& domain : domains) {
+    Config layered = p.default_;
+    std::vector<std::string> files = p.default_files_;
+    for (const std::string& parent : Parents(domain)) {
+      auto it = p.domains_.find(parent);
+      if (it == p.domains_.end()) continue;
+      layered = it->second;
+      files = p.files_[parent];
+      break;
+    }
+    const std::string path = dir + "/" + domain + ".conf";
+    Status s = ReadText(path, &text);
+    if (s.ok()) s = layered.ApplyPolicy(text, path);
+    if (!s.ok()) return s;
+    files.push_back(path);
+    p.domains_[domain] = std::move(layered);
+    p.files_[domain] = std::move(files);
+  }
+  *out = std::move(p);
+  return Status::Ok();
+}
+
+const Config& PolicySet::ForDomain(const std::string& domain,
+                                   std::vector<std::string>* files) const {
+  std::string d = Lower(domain);
+  std::vector<std::string> candidates{d};
+  for (const std::string& parent : Parents(d)) candidates.push_back(parent);
+  for (const std::string& c : candidates) {
+    auto it = domains_.find(c);
+    if (it == domains_.end()) continue;
+    if (files) *files = files_.at(c);
+    return it->second;
+  }
+  if (files) *files = default_files_;
+  return default_;
+}
+
+std::vector<std::string> PolicySet::Domains() const {
+  std::vector<std::string> out;
+  for (const auto& kv : domains_) out.push_back(kv.first);
+  return out;
+}
+
+}  // namespace smime

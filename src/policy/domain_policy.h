@@ -1,0 +1,50 @@
+// policy/domain_policy: per-domain policy files.
+//
+// policy_dir holds DOMAIN.conf files and default.conf, in the main
+// configuration's syntax, setting only per-domain parameters
+// (ParamAllowedInPolicy). The configuration for a domain is built in layers,
+// each value from the most specific layer that sets it: the main
+// configuration, default.conf, then the files of the parent domains from the
+// top down (example.com.conf before b.example.com.conf), then the domain's
+// own file. Every value keeps its origin (file:line) for `smimectl policy
+// explain`. Entry points: PolicySet::Load (start-up and reload: any error
+// names file:line and stops), ForDomain (lookup, never fails).
+#ifndef SMIME_POLICY_DOMAIN_POLICY_H_
+#define SMIME_POLICY_DOMAIN_POLICY_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "config/config.h"
+
+namespace smime {
+
+class PolicySet {
+ public:
+  // Reads base's policy_dir. A missing folder is an error only when
+  // policy_dir was set explicitly.
+  static Status Load(const Config& base, PolicySet* out);
+
+  // The layered configuration for domain (case-insensitive); files, when
+  // given, receives the policy files that apply, least specific first.
+  const Config& ForDomain(const std::string& domain,
+                          std::vector<std::string>* files = nullptr) const;
+
+  // Domains that have their own file, lower-case.
+  std::vector<std::string> Domains() const;
+
+ private:
+  Config default_;  // main configuration + default.conf
+  std::vector<std::string> default_files_;
+  std::map<std::string, Config> domains_;
+  std::map<std::string, std::vector<std::string>> files_;
+};
+
+// The domain of an address ("" without '@'), lower-case.
+std::string DomainOf(const std::string& address);
+
+}  // namespace smime
+
+#endif  // SMIME_POLICY_DOMAIN_POLICY_H_

@@ -1,0 +1,91 @@
+// Unit tests for policy/domain_policy: layering, origins, errors.
+#include "policy/domain_policy.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "base/testing.h"
+
+using namespace smime;
+
+namespace {
+
+char g_dir[] = "/tmp/policy-test.XXXXXX";
+
+void Write(const std::string& name, const std::string& text) {
+  FILE* f = std::fopen((std::string(g_dir) + "/" + name).c_str(), "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+std::string Load(PolicySet* p) {
+  Config main;
+  Status st = main.Parse("policy_dir = " + std::string(g_dir) + "\nmin_rsa_bits = 2048\n", "m");
+  if (st.ok()) st = PolicySet::Load(main, p);
+  return st.ok() ? "" : st.message();
+}
+
+void TestLayers(void**) {
+  Write("default.conf", "revocation = soft\n");
+  Write("example.com.conf", "# partner\nmin_rsa_bits = 3072\nallow_sha1 = yes\n");
+  Write("b.example.com.conf", "allow_sha1 = no\n");
+  Write("README", "ignored: not a .conf file\n");
+  PolicySet p;
+  assert_string_equal(Load(&p).c_str(), "");
+  std::vector<std::string> files;
+  const Config& c = p.ForDomain("A.B.Example.COM", &files);
+  assert_int_equal(files.size(), 3);
+  assert_string_equal(c.Str("revocation").c_str(), "soft");
+  assert_int_equal(c.Int("min_rsa_bits"), 3072);
+  assert_false(c.Bool("allow_sha1"));
+  assert_string_equal(c.Get("min_rsa_bits").origin.c_str(),
+                      (std::string(g_dir) + "/example.com.conf:2").c_str());
+  const Config& other = p.ForDomain("other.org", &files);
+  assert_int_equal(files.size(), 1);
+  assert_int_equal(other.Int("min_rsa_bits"), 2048);
+  assert_string_equal(other.Get("min_rsa_bits").origin.c_str(), "m:2");
+  assert_true(p.ForDomain("example.com").Bool("allow_sha1"));
+  assert_true(p.ForDomain("notexample.com").Str("revocation") == "soft");
+}
+
+void TestErrors(void**) {
+  PolicySet p;
+  Write("bad.org.conf", "socket = unix:/x\n");
+  assert_string_equal(Load(&p).c_str(),
+                      (std::string(g_dir) +
+                       "/bad.org.conf:1: 'socket' can only be set in the main configuration, not "
+                       "per domain")
+                          .c_str());
+  Write("bad.org.conf", "revocation = maybe\n");
+  assert_non_null(strstr(Load(&p).c_str(), "bad.org.conf:1: revocation: 'maybe' is not one of"));
+  unlink((std::string(g_dir) + "/bad.org.conf").c_str());
+  Write("Upper.org.conf", "revocation = off\n");
+  assert_non_null(strstr(Load(&p).c_str(), "a policy file is named DOMAIN.conf"));
+  unlink((std::string(g_dir) + "/Upper.org.conf").c_str());
+  assert_string_equal(Load(&p).c_str(), "");
+}
+
+void TestDomainOf(void**) {
+  assert_string_equal(DomainOf("a@B.Example").c_str(), "b.example");
+  assert_string_equal(DomainOf("\"x@y\"@c.example").c_str(), "c.example");
+  assert_string_equal(DomainOf("nodomain").c_str(), "");
+}
+
+}  // namespace
+
+int main() {
+  if (!mkdtemp(g_dir)) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(TestLayers),
+      cmocka_unit_test(TestErrors),
+      cmocka_unit_test(TestDomainOf),
+  };
+  int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
+  std::string cmd = std::string("rm -rf ") + g_dir;
+  if (std::system(cmd.c_str()) != 0) rc = rc ? rc : 1;
+  return rc;
+}
