@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "base/ossl.h"
 #include "trust/cert_info.h"
@@ -53,14 +54,21 @@ bool ReadFile(const std::string& path, std::string* out) {
 
 // Writes atomically: a reader sees the old file or the new one, never half.
 bool WriteFileAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out.flush()) return false;
+  std::string tmpl = path + ".tmp.XXXXXX";
+  std::vector<char> tmp(tmpl.begin(), tmpl.end());
+  tmp.push_back('\0');
+  int fd = mkstemp(tmp.data());  // unique per writer: threads and processes may race
+  if (fd < 0) return false;
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
   }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  bool ok = close(fd) == 0 && off == data.size();
+  if (ok && std::rename(tmp.data(), path.c_str()) == 0) return true;
+  unlink(tmp.data());
+  return false;
 }
 
 void MakeDir(const std::string& dir) { mkdir(dir.c_str(), 0700); }
@@ -97,6 +105,32 @@ std::string CrlProblem(X509_CRL* crl, X509* issuer, std::time_t now) {
   const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
   if (!last || ASN1_TIME_cmp_time_t(last, now + kClockSkew) > 0) return "crl-not-yet-valid";
   if (next && ASN1_TIME_cmp_time_t(next, now) <= 0) return "crl-expired";
+  return "";
+}
+
+// "" when crl is a complete CRL that covers cert. Delta CRLs, CRLs limited
+// to some reasons or indirect CRLs, and CRLs with critical extensions we do
+// not understand are refused: a newer partial CRL must never be mistaken
+// for the full list (RFC 5280 5.2.4, 5.2.5, 6.3.3).
+std::string CrlScopeProblem(X509_CRL* crl, X509* cert) {
+  for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
+    X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
+    int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+    if (nid == NID_delta_crl) return "delta-crl-not-supported";
+    if (X509_EXTENSION_get_critical(ext) && nid != NID_issuing_distribution_point &&
+        nid != NID_crl_number && nid != NID_authority_key_identifier)
+      return "crl-unknown-critical-extension";
+  }
+  int crit = 0;
+  std::unique_ptr<ISSUING_DIST_POINT, void (*)(ISSUING_DIST_POINT*)> idp(
+      static_cast<ISSUING_DIST_POINT*>(
+          X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, nullptr)),
+      ISSUING_DIST_POINT_free);
+  DrainOpensslErrors();
+  if (!idp) return "";
+  if (idp->onlysomereasons || idp->indirectCRL || idp->onlyattr) return "partial-crl-not-supported";
+  const bool is_ca = X509_check_ca(cert) != 0;
+  if ((idp->onlyCA && !is_ca) || (idp->onlyuser && is_ca)) return "crl-scope-mismatch";
   return "";
 }
 
@@ -191,7 +225,8 @@ OcspAnswer EvaluateOcsp(const std::string& body, OCSP_REQUEST* req, OCSP_CERTID*
   std::unique_ptr<OCSP_BASICRESP, void (*)(OCSP_BASICRESP*)> bs(
       OCSP_response_get1_basic(resp.get()), OCSP_BASICRESP_free);
   if (!bs) return bad("OCSP response without basic response");
-  if (req && OCSP_check_nonce(req, bs.get()) == 0) return bad("OCSP nonce mismatch");
+  // With a nonce sent, only an echoed nonce proves the answer is fresh.
+  if (req && OCSP_check_nonce(req, bs.get()) != 1) return bad("OCSP nonce missing or wrong");
   X509* signer = nullptr;
   if (OCSP_resp_get0_signer(bs.get(), &signer, chain) != 1 || !signer)
     return bad("OCSP responder certificate not found");
@@ -469,31 +504,44 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   CrlPtr best;
   bool best_cached = false, any_source = false;
   std::string why;
+  // Takes crl into account; true when it is a current, complete CRL of the issuer.
   auto consider = [&](const CrlPtr& crl, bool cached) {
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0) return;
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0)
+      return false;
     any_source = true;
     std::string problem = CrlProblem(crl.get(), issuer, now);
+    if (problem.empty()) problem = CrlScopeProblem(crl.get(), cert);
     if (!problem.empty()) {
       why = problem;
-      return;
+      return false;
     }
     if (!best || Newer(crl.get(), best.get())) {
       best = crl;
       best_cached = cached;
     }
+    return true;
   };
   for (const CrlPtr& crl : local_crls_) consider(crl, false);
-  for (const std::string& url : CrlUrls(cert)) {
+  const std::vector<std::string> urls = CrlUrls(cert);
+  bool from_dp = false;
+  for (const std::string& url : urls) {
     any_source = true;
     bool cached = false;
     std::string fail;
     CrlPtr crl = CrlForUrl(url, issuer, now, &cached, &fail);
-    if (crl)
-      consider(crl, cached);
-    else
+    if (!crl) {
       why = fail;
+      continue;
+    }
+    if (consider(crl, cached)) {
+      from_dp = true;
+      break;  // one current CRL from the issuer's distribution points is enough
+    }
   }
-  // A CRL carried in the message counts only where nothing newer is known.
+  // A CRL carried in the message is a hint from the sender: it may add a
+  // newer CRL, but it never stands in for the issuer's distribution point
+  // (an attacker would embed one from before the revocation).
+  if (!urls.empty() && !from_dp && !best) embedded = nullptr;
   for (int i = 0; embedded && i < sk_X509_CRL_num(embedded); ++i) {
     X509_CRL* c = sk_X509_CRL_value(embedded, i);
     X509_CRL_up_ref(c);

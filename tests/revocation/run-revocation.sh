@@ -139,6 +139,7 @@ expect crlonly "$(rconf crlonly)" "$M/crlonly.eml" "pass" 'revocation=good \(crl
 expect crlrevoked "$(rconf crlrevoked)" "$M/crlrevoked.eml" "fail certificate-revoked" 'revocation=revoked \(crl\)'
 expect underrevoked "$(rconf underrevoked)" "$M/underrevoked.eml" "fail certificate-revoked" 'revocation=revoked'
 expect embedded-old-crl "$(rconf embedded)" "$M/embedded-old-crl.eml" "fail certificate-revoked" 'revocation=revoked'
+expect embedded-crl-dp-unreachable "$(rconf embdown 'revocation_order = crl' 'revocation_network = no')" "$M/embedded-old-crl.eml" "temperror revocation-status-unknown" 'revocation=unavailable'
 expect dead "$(rconf dead)" "$M/dead.eml" "temperror revocation-status-unknown" "$UNAVAIL"
 within "dead bounded" "$BOUND"
 expect slow "$(rconf slow)" "$M/slow.eml" "temperror revocation-status-unknown" "$UNAVAIL"
