@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
   autoreconf -fi
 fi
-if [ ! -f Makefile ] || [ configure -nt Makefile ] || [ $# -gt 0 ]; then
+# An existing build keeps its configure options (make reruns config.status
+# with them when configure changes); arguments reconfigure.
+if [ ! -f Makefile ] || [ $# -gt 0 ]; then
   ./configure -q "$@"
 fi
 make -j"$(nproc)"

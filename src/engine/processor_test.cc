@@ -513,6 +513,7 @@ int main() {
       cmocka_unit_test_setup(TestOpaqueInsideMultipartSignedIsForged, Reset),
       cmocka_unit_test_setup(TestRevoked, Reset),
       cmocka_unit_test_setup(TestRevocationUnknown, Reset),
+      cmocka_unit_test_setup(TestRevocationModes, Reset),
       cmocka_unit_test_setup(TestRevocationNotAskedForUntrustedChain, Reset),
       cmocka_unit_test_setup(TestExpiredCertificate, Reset),
       cmocka_unit_test_setup(TestPolicyResults, Reset),
