@@ -7,7 +7,23 @@
 #   = ORIGINATING, so outbound).
 # pf_start / pf_stop: the master process in the foreground, stopped by PID.
 # pf_wait_delivered N [SECONDS]: waits until N messages are in the Maildirs.
+# e2e_messages DIR: the end-to-end test messages (signed, tampered,
+#   forged = signed plus forged verdicts, outbound = unsigned), each with
+#   Message-ID <NAME@a.example> so its delivery can be found.
 # Requires root and Postfix; callers skip (exit 77) otherwise.
+
+e2e_messages() {
+  local d=$1
+  sed -e 's/^From: .*/From: Alice <alice@a.example>/' -e 's/^Message-ID: .*/Message-ID: <signed@a.example>/' \
+    "$top/tests/golden/message.eml" >"$d/plain.eml"
+  "$top/tests/interop/sign-openssl.sh" "$pki" alice "$d/plain.eml" >"$d/signed.eml"
+  sed -e 's/this message is signed/this message is forged/' \
+    -e 's/^Message-ID: .*/Message-ID: <tampered@a.example>\r/' "$d/signed.eml" >"$d/tampered.eml"
+  { printf 'Authentication-Results: MX.TEST; smime=pass\r\nAuthentication-Results: other.example; dkim=pass\r\n'
+    printf 'Authentication-Results: mx.test.;\r\n\tsmime=pass\r\nAuthentication-Results: (x) mx.test; smime=pass\r\n'
+    sed 's/^Message-ID: .*/Message-ID: <forged@a.example>\r/' "$d/signed.eml"; } >"$d/forged.eml"
+  sed 's/^Message-ID: .*/Message-ID: <outbound@a.example>/' "$d/plain.eml" >"$d/outbound.eml"
+}
 
 free_port() {
   local p

@@ -21,19 +21,7 @@ pass=0 failed=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
-# Messages: distinct Message-IDs so each delivery can be found.
-sign=$top/tests/interop/sign-openssl.sh
-mk() {  # mk NAME: unsigned message with Message-ID <NAME@a.example>
-  sed -e 's/^From: .*/From: Alice <alice@a.example>/' -e "s/^Message-ID: .*/Message-ID: <$1@a.example>/" \
-    "$top/tests/golden/message.eml" >"$work/msgs/$1.eml"
-}
-mk signed && "$sign" "$pki" alice "$work/msgs/signed.eml" >"$work/msgs/signed.out" && mv "$work/msgs/signed.out" "$work/msgs/signed.eml"
-sed -e 's/this message is signed/this message is forged/' -e 's/^Message-ID: .*/Message-ID: <tampered@a.example>\r/' \
-  "$work/msgs/signed.eml" >"$work/msgs/tampered.eml"
-{ printf 'Authentication-Results: MX.TEST; smime=pass\r\nAuthentication-Results: other.example; dkim=pass\r\n'
-  printf 'Authentication-Results: mx.test.;\r\n\tsmime=pass\r\nAuthentication-Results: (x) mx.test; smime=pass\r\n'
-  sed 's/^Message-ID: .*/Message-ID: <forged@a.example>\r/' "$work/msgs/signed.eml"; } >"$work/msgs/forged.eml"
-mk outbound
+e2e_messages "$work/msgs"
 
 start_milter() {
   "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>>"$work/milter.log" &

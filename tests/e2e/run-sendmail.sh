@@ -22,16 +22,7 @@ pass=0 failed=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
-sign=$top/tests/interop/sign-openssl.sh
-sed -e 's/^From: .*/From: Alice <alice@a.example>/' -e 's/^Message-ID: .*/Message-ID: <signed@a.example>/' \
-  "$top/tests/golden/message.eml" >"$work/msgs/plain.eml"
-"$sign" "$pki" alice "$work/msgs/plain.eml" >"$work/msgs/signed.eml"
-sed -e 's/this message is signed/this message is forged/' -e 's/^Message-ID: .*/Message-ID: <tampered@a.example>\r/' \
-  "$work/msgs/signed.eml" >"$work/msgs/tampered.eml"
-{ printf 'Authentication-Results: MX.TEST; smime=pass\r\nAuthentication-Results: other.example; dkim=pass\r\n'
-  printf 'Authentication-Results: mx.test.;\r\n\tsmime=pass\r\nAuthentication-Results: (x) mx.test; smime=pass\r\n'
-  sed 's/^Message-ID: .*/Message-ID: <forged@a.example>\r/' "$work/msgs/signed.eml"; } >"$work/msgs/forged.eml"
-sed 's/^Message-ID: .*/Message-ID: <outbound@a.example>/' "$work/msgs/plain.eml" >"$work/msgs/outbound.eml"
+e2e_messages "$work/msgs"
 
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
   "user = nobody" "internal_hosts = 192.0.2.0/24" "state_dir = $work/state"
