@@ -27,6 +27,7 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
 int ConfigCommand(const std::string& config_path, const std::vector<std::string>& args);
 int RevocationCommand(const std::string& config_path, const std::vector<std::string>& args);
 int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args);
+int BenchCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
 
 }  // namespace smime

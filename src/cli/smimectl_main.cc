@@ -30,6 +30,8 @@ const char kUsage[] =
     "                   the per-domain policy that applies to ADDRESS and the\n"
     "                   file:line that set each value\n"
     "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
+    "  bench [-n N] [--now EPOCH] FILE...\n"
+    "                   run the engine N times per message; print messages/s\n"
     "  version          print the version\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "revocation") return smime::RevocationCommand(config, args);
     if (cmd == "crl") return smime::CrlCommand(config, args);
     if (cmd == "policy") return smime::PolicyCommand(config, args);
+    if (cmd == "bench") return smime::BenchCommand(config, args);
     if (cmd == "version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;

@@ -73,5 +73,13 @@ write_config "$work/shipped.conf" "policy_dir = $top/policies"
 expect "shipped policies/ examples load" 0 "allow_sha1 = yes  # $top/policies/example.com.conf" \
   "$SMIMECTL" -c "$work/shipped.conf" policy explain a@www.example.com
 
+expect "bench runs the engine and reports throughput" 0 "2 runs, " \
+  "$SMIMECTL" -c "$work/good.conf" bench -n 2 --now "$NOW" "$work/alice.eml"
+if "$SMIMECTL" -c "$work/good.conf" bench -n 2 --now "$NOW" "$work/alice.eml" | grep -q 'verdict=pass,'; then
+  pass=$((pass + 1)); echo "ok   bench verdict is the engine's"
+else
+  failed=$((failed + 1)); echo "FAIL bench verdict"
+fi
+
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
