@@ -120,9 +120,12 @@ fi
 # Load: 2,000 messages through smtpd and the milter arrive exactly once each.
 before=$(grep -c ': verify: ' "$work/milter.log")
 base_count=$(pf_delivered)
+load_start=$(date +%s%N)
 smtp-source -s 10 -m 2000 -l 2048 -f sender@a.example -t carol@b.example "127.0.0.1:$PF_PORT" \
   >"$work/source.out" 2>&1 || bad "smtp-source failed: $(head -3 "$work/source.out")"
 pf_wait_delivered $((base_count + 2000)) 300 || true
+# Information for docs/performance.md, not an assertion.
+echo "info load: 2000 messages submitted and delivered in $(( ($(date +%s%N) - load_start) / 1000000 )) ms"
 got=$(( $(pf_delivered) - base_count ))
 verify_lines=$(( $(grep -c ': verify: ' "$work/milter.log") - before ))
 qids=$(grep -h '^Received: from ' -A3 -r "$work/pf/mail" | grep -c 'with ESMTP id' || true)
