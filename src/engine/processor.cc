@@ -158,7 +158,9 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->reason.clear();
 }
 
-void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o,
+// from/from_problem: the single From: mailbox and, when there is none, why.
+void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                   const std::string& from, const std::string& from_problem, Outcome* o,
                    std::vector<SignerLog>* logs, std::string* note) {
   if (tx.message_size > rt.max_message_size || tx.truncated) {
     o->results.push_back(Clause(AuthResult::kPermError, "message-too-large", ""));
@@ -218,9 +220,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   }
 
   // Rules come from the policy of the From: domain (policy_dir).
-  std::string sender;
-  std::string sender_problem = SingleMailbox(HeaderValues(tx, "From"), &sender);
-  const DomainRules& rules = rt.RulesFor(DomainOf(sender));
+  std::string sender = from, sender_problem = from_problem;
+  const DomainRules& rules = rt.RulesFor(DomainOf(from));
   if (rules.match_sender_header && !HeaderValues(tx, "Sender").empty())
     sender_problem = SingleMailbox(HeaderValues(tx, "Sender"), &sender);
   for (const SignerFacts& f : cms.signers) {
@@ -247,15 +248,15 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   for (auto it = forged.rbegin(); it != forged.rend(); ++it)
     o->edits.push_back({HeaderEdit::Kind::kDelete, kArHeader, "", *it});
 
+  std::string from;
+  const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
   std::vector<SignerLog> logs;
   std::string note;
-  VerifyInbound(rt, tx, clock, o, &logs, &note);
+  VerifyInbound(rt, tx, clock, from, from_problem, o, &logs, &note);
   o->verdict = Aggregate(o->results);
   o->edits.push_back(
       {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o->results), 0});
 
-  std::string from;
-  SingleMailbox(HeaderValues(tx, "From"), &from);
   o->event = "verify";
   AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
   for (const SignerLog& l : logs) {
