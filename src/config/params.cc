@@ -18,6 +18,9 @@ const std::vector<ParamSpec> kParams = {
      "means this host's name."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
+    {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
+     "Days before a signing identity expires from which a warning is logged at start-up, "
+     "on reload and once a day."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
      "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "
@@ -50,6 +53,10 @@ const std::vector<ParamSpec> kParams = {
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
      "folder means no policies unless policy_dir is set explicitly."},
+    {"recipient_signing", ParamType::kEnum, "any", kNoMin, kNoMax, "any|opaque",
+     "For mail to this recipient domain: opaque makes signed mail use opaque signing "
+     "(application/pkcs7-mime), for partners behind gateways that rewrite mail and break "
+     "clear signatures; any keeps the sender domain's choice."},
     {"revocation", ParamType::kEnum, "hard", kNoMin, kNoMax, "hard|soft|off",
      "Revocation checking of signer chains: hard (status unknown gives smime=temperror, no "
      "revocation source at all gives smime=policy), soft (the verdict stands; the header "
@@ -69,6 +76,30 @@ const std::vector<ParamSpec> kParams = {
      "gives no definite answer."},
     {"revocation_timeout", ParamType::kInt, "5", 1, 120, nullptr,
      "Deadline in seconds for one OCSP or CRL fetch."},
+    {"sign", ParamType::kEnum, "none", kNoMin, kNoMax, "none|clear|opaque|if-possible",
+     "Signing of outbound mail, keyed by the From: domain: none, clear (multipart/signed), "
+     "opaque (application/pkcs7-mime) or if-possible (clear when the sender has a usable "
+     "identity and may use it, else unsigned). With clear or opaque, mail that cannot be "
+     "signed (no identity, expired or revoked identity) is deferred with 451 4.7.0."},
+    {"sign_internal_hosts", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Sign mail from internal_hosts that arrives without SMTP AUTH, as any From: address that "
+     "has an identity (trusted relays such as a groupware server); no signs only for "
+     "authenticated logins listed in signing_users."},
+    {"signing_digest", ParamType::kEnum, "sha256", kNoMin, kNoMax, "sha256|sha384|sha512",
+     "Message digest of outbound signatures."},
+    {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
+     nullptr,
+     "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
+     "first, then chain), key file, options chain=FILE and passphrase_file=FILE. Keys must "
+     "not be group- or world-accessible. A missing file means no identities unless the "
+     "parameter is set explicitly."},
+    {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
+     "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
+     "verifies) or pss (RSASSA-PSS)."},
+    {"signing_users", ParamType::kPath, "/etc/smime-milter/signing-users", kNoMin, kNoMax, nullptr,
+     "File mapping SMTP AUTH logins to the From: addresses they may have signed: LOGIN "
+     "followed by addresses or @DOMAIN entries. A missing file means no login may sign "
+     "unless the parameter is set explicitly."},
     {"socket", ParamType::kString, "unix:/run/smime-milter/smime-milter.sock", kNoMin, kNoMax,
      nullptr,
      "Where the milter listens, in MTA notation: unix:/path, local:/path, inet:PORT@HOST, "
@@ -85,6 +116,12 @@ const std::vector<ParamSpec> kParams = {
      nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
      "never used unless named here."},
+    {"unauthorized_sender", ParamType::kEnum, "tempfail", kNoMin, kNoMax,
+     "tempfail|reject|unsigned",
+     "What happens to outbound mail whose From: the submitter may not sign as (see "
+     "signing_users, sign_internal_hosts) when sign is clear or opaque: tempfail (451 4.7.1), "
+     "reject (550 5.7.1) or unsigned (passed on unsigned and logged). With sign = "
+     "if-possible such mail is passed on unsigned."},
     {"user", ParamType::kString, "smime-milter", kNoMin, kNoMax, nullptr,
      "Account the daemon runs as after opening its socket and keys; it never serves as root."},
 };
@@ -99,10 +136,18 @@ const ParamSpec* FindParam(const std::string& name) {
 }
 
 bool ParamAllowedInPolicy(const std::string& name) {
-  // Rules about a sender domain's signatures; everything about the daemon
+  // Rules about a sender's or recipient's domain; everything about the daemon
   // itself (socket, user, state_dir, limits) is global.
-  static const char* const kPerDomain[] = {"allow_sha1", "local_part_case_sensitive",
-                                           "match_sender_header", "min_rsa_bits", "revocation"};
+  static const char* const kPerDomain[] = {"allow_sha1",
+                                           "local_part_case_sensitive",
+                                           "match_sender_header",
+                                           "min_rsa_bits",
+                                           "recipient_signing",
+                                           "revocation",
+                                           "sign",
+                                           "signing_digest",
+                                           "signing_rsa_padding",
+                                           "unauthorized_sender"};
   for (const char* n : kPerDomain)
     if (name == n) return true;
   return false;

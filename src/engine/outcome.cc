@@ -21,6 +21,7 @@ std::string Outcome::LogLine(const std::string& queue_id) const {
 }
 
 void ApplyEdits(const Outcome& o, Transaction* tx) {
+  if (o.replace_body) tx->body = o.body;
   for (const HeaderEdit& e : o.edits) {
     if (e.kind == HeaderEdit::Kind::kDelete) {
       int seen = 0;
@@ -38,7 +39,9 @@ void ApplyEdits(const Outcome& o, Transaction* tx) {
         else
           value.push_back(c);
       }
-      size_t at = std::min<size_t>(static_cast<size_t>(e.index), tx->headers.size());
+      size_t at = e.kind == HeaderEdit::Kind::kAppend
+                      ? tx->headers.size()
+                      : std::min<size_t>(static_cast<size_t>(e.index), tx->headers.size());
       tx->headers.insert(tx->headers.begin() + static_cast<long>(at), Header{e.name, value});
     }
   }
@@ -80,13 +83,16 @@ std::string OutcomeJson(const Outcome& o, const std::string& queue_id) {
   j += "],\"edits\":[";
   for (size_t i = 0; i < o.edits.size(); ++i) {
     const HeaderEdit& e = o.edits[i];
-    j += std::string(i ? "," : "") +
-         "{\"op\":" + Json(e.kind == HeaderEdit::Kind::kInsert ? "insert" : "delete") +
+    j += std::string(i ? "," : "") + "{\"op\":" +
+         Json(e.kind == HeaderEdit::Kind::kInsert   ? "insert"
+              : e.kind == HeaderEdit::Kind::kAppend ? "append"
+                                                    : "delete") +
          ",\"name\":" + Json(e.name) + ",\"index\":" + std::to_string(e.index);
-    if (e.kind == HeaderEdit::Kind::kInsert) j += ",\"value\":" + Json(e.value);
+    if (e.kind != HeaderEdit::Kind::kDelete) j += ",\"value\":" + Json(e.value);
     j += "}";
   }
-  j += "],\"log\":" + Json(std::string(SeverityPrefix(o.severity)) + o.LogLine(queue_id)) + "}";
+  j += "],\"body_replaced\":" + std::string(o.replace_body ? "true" : "false");
+  j += ",\"log\":" + Json(std::string(SeverityPrefix(o.severity)) + o.LogLine(queue_id)) + "}";
   return j;
 }
 

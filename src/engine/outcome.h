@@ -20,12 +20,12 @@ enum class Disposition { kAccept, kTempFail, kReject };
 const char* DispositionName(Disposition d);
 
 struct HeaderEdit {
-  enum class Kind { kInsert, kDelete };
+  enum class Kind { kInsert, kDelete, kAppend };
   Kind kind = Kind::kInsert;
   std::string name;
-  std::string value;  // kInsert: value without leading space, folded with "\n\t"
+  std::string value;  // kInsert/kAppend: value without leading space, folded with "\n\t"
   int index = 0;      // kInsert: position (0 = top); kDelete: 1-based ordinal among
-                      // headers of this name, as smfi_chgheader counts
+                      // headers of this name, as smfi_chgheader counts; kAppend: unused
 };
 
 struct Outcome {
@@ -37,6 +37,8 @@ struct Outcome {
   AuthResult verdict = AuthResult::kNone;  // message-level result
   std::vector<SignatureResult> results;    // one per signature clause
   std::vector<HeaderEdit> edits;           // deletions first (highest ordinal first), then inserts
+  bool replace_body = false;               // body holds the new body (CRLF)
+  std::string body;
   Severity severity = Severity::kInfo;
   std::string event;   // "verify", "outbound", "panic", ...
   std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event)
@@ -46,7 +48,7 @@ struct Outcome {
   std::string LogLine(const std::string& queue_id) const;
 };
 
-// Applies the edits to tx's headers, as the MTA would.
+// Applies the edits (and a new body) to tx, as the MTA would.
 void ApplyEdits(const Outcome& o, Transaction* tx);
 
 // Machine-readable form for `smimectl process --report` (one JSON object).

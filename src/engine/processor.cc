@@ -11,6 +11,7 @@
 #include <exception>
 
 #include "cms/signed_data.h"
+#include "engine/outbound.h"
 #include "mime/address.h"
 #include "mime/smime_locator.h"
 #include "trust/cert_info.h"
@@ -302,12 +303,7 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
     std::string why;
     o.direction = DecideDirection(tx, rt.internal_hosts, rt.originating_daemons, &why);
     if (o.direction == Direction::kOutbound) {
-      o.event = "outbound";
-      AppendField(&o.fields, "from", "<" + SanitizeHeaderText(tx.mail_from, 200) + ">");
-      AppendField(&o.fields, "direction", "outbound");
-      AppendField(&o.fields, "why", why);
-      AppendField(&o.fields, "action", "none");
-      o.note = "outbound signing and encryption are not implemented yet";
+      OutboundOutcome(rt, tx, clock, why, &o);
     } else {
       InboundOutcome(rt, tx, clock, &o);
       if (rt.log_why) AppendField(&o.fields, "direction", "inbound (" + why + ")");

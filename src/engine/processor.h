@@ -4,8 +4,7 @@
 // Process() takes a finished Transaction and returns an Outcome; it never
 // throws. Inbound: remove forged Authentication-Results carrying our
 // authserv-id, verify the S/MIME signature per SMIME-RULES.md and add our
-// header at the top. Outbound: nothing is changed yet (signing and
-// encryption are later issues) and the log says so. An unexpected exception
+// header at the top. Outbound: engine/outbound applies the signing policy. An unexpected exception
 // becomes the internal-error disposition (451 4.3.0) with a panic: log.
 #ifndef SMIME_ENGINE_PROCESSOR_H_
 #define SMIME_ENGINE_PROCESSOR_H_

@@ -478,7 +478,7 @@ void TestOutboundIsLeftAlone(void**) {
   Seen s = Run(SignedByAlice(), "alice");
   assert_string_equal(s.event, "outbound");
   assert_string_equal(s.edits, "");
-  assert_true(Contains(s.fields, "direction=outbound, why=sasl_user=alice, action=none"));
+  assert_true(Contains(s.fields, "why=sasl_user=alice, sign=none, action=none, reason=policy"));
   assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
 }
 

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <ctime>
+
 #include "trust/online_revocation.h"
 
 namespace smime {
@@ -27,6 +29,16 @@ Status RevocationOptionsFromConfig(const Config& config, RevocationOptions* ro) 
   return Status::Ok();
 }
 
+const char* SignModeName(SignMode m) {
+  switch (m) {
+    case SignMode::kNone: return "none";
+    case SignMode::kClear: return "clear";
+    case SignMode::kOpaque: return "opaque";
+    case SignMode::kIfPossible: return "if-possible";
+  }
+  return "?";
+}
+
 DomainRules RulesFromConfig(const Config& config) {
   DomainRules r;
   r.allow_sha1 = config.Bool("allow_sha1");
@@ -37,6 +49,19 @@ DomainRules RulesFromConfig(const Config& config) {
   r.revocation_mode = mode == "off"    ? RevocationMode::kOff
                       : mode == "soft" ? RevocationMode::kSoft
                                        : RevocationMode::kHard;
+  const std::string sign = config.Str("sign");
+  r.sign = sign == "clear"         ? SignMode::kClear
+           : sign == "opaque"      ? SignMode::kOpaque
+           : sign == "if-possible" ? SignMode::kIfPossible
+                                   : SignMode::kNone;
+  r.recipient_opaque = config.Str("recipient_signing") == "opaque";
+  r.signing_digest = config.Str("signing_digest");
+  r.rsa_padding =
+      config.Str("signing_rsa_padding") == "pss" ? RsaPadding::kPss : RsaPadding::kPkcs1;
+  const std::string ua = config.Str("unauthorized_sender");
+  r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
+                   : ua == "unsigned" ? UnauthorizedAction::kUnsigned
+                                      : UnauthorizedAction::kTempFail;
   return r;
 }
 
@@ -85,6 +110,17 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
     any_online = any_online || r.revocation_mode != RevocationMode::kOff;
     rt->domain_rules[d] = r;
   }
+  st = SigningUsers::Load(config.Str("signing_users"),
+                          config.Get("signing_users").origin != "default", &rt->signing_users);
+  if (!st.ok()) return st;
+  // The load signs a probe; its signingTime does not matter, so the system
+  // clock is fine here.
+  st = IdentityStore::Load(config.Str("signing_identities"),
+                           config.Get("signing_identities").origin != "default", std::time(nullptr),
+                           &rt->identities, &rt->warnings);
+  if (!st.ok()) return st;
+  rt->sign_internal_hosts = config.Bool("sign_internal_hosts");
+  rt->identity_expiry_warning_days = static_cast<int>(config.Int("identity_expiry_warning"));
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {

@@ -14,23 +14,38 @@
 #include <vector>
 
 #include "base/status.h"
+#include "certdir/identity_store.h"
+#include "cms/sign.h"
 #include "config/config.h"
 #include "mime/smime_locator.h"
 #include "policy/direction.h"
 #include "policy/domain_policy.h"
+#include "policy/signing_users.h"
 #include "trust/online_revocation.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
 
 namespace smime {
 
-// Per-domain verification rules (parameters allowed in policy files).
+enum class SignMode { kNone, kClear, kOpaque, kIfPossible };
+enum class UnauthorizedAction { kTempFail, kReject, kUnsigned };
+
+const char* SignModeName(SignMode m);
+
+// Per-domain rules (parameters allowed in policy files): verification rules
+// for a sender domain's signatures, signing rules for our own domains, and
+// what a recipient domain asks for.
 struct DomainRules {
   bool allow_sha1 = false;
   int min_rsa_bits = 2048;
   bool local_part_case_sensitive = false;
   bool match_sender_header = false;
   RevocationMode revocation_mode = RevocationMode::kHard;
+  SignMode sign = SignMode::kNone;
+  bool recipient_opaque = false;  // recipient_signing = opaque
+  std::string signing_digest = "sha256";
+  RsaPadding rsa_padding = RsaPadding::kPkcs1;
+  UnauthorizedAction unauthorized = UnauthorizedAction::kTempFail;
 };
 
 DomainRules RulesFromConfig(const Config& config);
@@ -55,6 +70,12 @@ struct Runtime {
   // parent's, else the defaults.
   const DomainRules& RulesFor(const std::string& domain) const;
   std::unique_ptr<RevocationChecker> revocation;
+
+  IdentityStore identities;
+  SigningUsers signing_users;
+  bool sign_internal_hosts = false;
+  int identity_expiry_warning_days = 30;
+  std::vector<std::string> warnings;  // logged at start-up and on reload
 };
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);

@@ -5,6 +5,7 @@
 #include <libmilter/mfdef.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <string>
@@ -123,7 +124,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                      unsigned long* pf3) {
   return Guard(ctx, "negotiate", [&] {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
     if ((f0 & actions) != actions) return SMFIS_REJECT;  // the MTA cannot apply our edits
     *pf0 = actions | (f0 & SMFIF_SETSYMLIST);
     unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
@@ -210,14 +211,32 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, std::string* error) {
     } else {
       // With SMFIP_HDR_LEADSPC the MTA writes our value verbatim after the colon.
       std::string value = (g_leading_space ? " " : "") + e.value;
-      rc = smfi_insheader(ctx, e.index, const_cast<char*>(e.name.c_str()),
-                          const_cast<char*>(value.c_str()));
+      if (e.kind == HeaderEdit::Kind::kAppend)
+        rc = smfi_addheader(ctx, const_cast<char*>(e.name.c_str()),
+                            const_cast<char*>(value.c_str()));
+      else
+        rc = smfi_insheader(ctx, e.index, const_cast<char*>(e.name.c_str()),
+                            const_cast<char*>(value.c_str()));
     }
     if (rc != MI_SUCCESS) {
       *error = std::string(e.kind == HeaderEdit::Kind::kDelete ? "delete " : "insert ") + e.name +
                " failed";
       return false;
     }
+  }
+  if (o.replace_body) {
+    // smfi_replacebody appends on each call; the first call discards the old body.
+    const size_t kChunk = 65536;
+    size_t at = 0;
+    do {
+      const size_t n = std::min(kChunk, o.body.size() - at);
+      unsigned char* p = reinterpret_cast<unsigned char*>(const_cast<char*>(o.body.data() + at));
+      if (smfi_replacebody(ctx, p, static_cast<int>(n)) != MI_SUCCESS) {
+        *error = "replace body failed";
+        return false;
+      }
+      at += n;
+    } while (at < o.body.size());
   }
   return true;
 }
@@ -270,7 +289,7 @@ struct smfiDesc MilterDescription() {
   struct smfiDesc d = {};
   d.xxfi_name = const_cast<char*>("smime-milter");
   d.xxfi_version = SMFI_VERSION;
-  d.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+  d.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_SETSYMLIST;
   d.xxfi_connect = OnConnect;
   d.xxfi_envfrom = OnEnvFrom;
   d.xxfi_envrcpt = OnEnvRcpt;

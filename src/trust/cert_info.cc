@@ -90,4 +90,10 @@ bool SameMailbox(const std::string& a, const std::string& b, bool local_case_sen
   return la.size() == lb.size() && strcasecmp(la.c_str(), lb.c_str()) == 0;
 }
 
+std::time_t ToTimeT(const ASN1_TIME* t) {
+  struct tm tm = {};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
 }  // namespace smime

@@ -6,6 +6,7 @@
 
 #include <openssl/x509.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ std::string KeyType(X509* cert, int* bits);
 // True when the two addresses are the same mailbox: domains compare
 // case-insensitively, local parts per local_case_sensitive.
 bool SameMailbox(const std::string& a, const std::string& b, bool local_case_sensitive);
+
+// Seconds since the epoch; 0 for a missing or unparseable time.
+std::time_t ToTimeT(const ASN1_TIME* t);
 
 }  // namespace smime
 

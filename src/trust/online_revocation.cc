@@ -192,12 +192,6 @@ std::string ResponderProblem(X509* signer, X509* issuer, std::time_t now) {
   return "";
 }
 
-std::time_t ToTimeT(const ASN1_TIME* t) {
-  struct tm tm = {};
-  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
-}
-
 struct OcspAnswer {
   RevocationStatus status = RevocationStatus::kUnavailable;
   std::time_t next_update = 0;  // 0: none given

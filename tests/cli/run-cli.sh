@@ -31,7 +31,7 @@ expect "junk anchors named" 78 "junk.pem: no PEM certificate found" "$SMIMECTL" 
 expect "missing config" 78 "cannot open" "$SMIMECTL" -c "$work/absent.conf" config check
 expect "config check ok" 0 "ok (1 trust anchors" "$SMIMECTL" -c "$work/good.conf" config check
 expect "config dump origin" 0 "authserv_id = mx.test  # $work/good.conf:1" "$SMIMECTL" -c "$work/good.conf" config dump
-expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, direction=outbound, why=forced, action=none" \
+expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, why=forced, sign=none, action=none, reason=policy" \
   "$SMIMECTL" -c "$work/good.conf" process --outbound --from a@b.example "$work/lf.eml"
 expect "sasl user means outbound" 0 "why=sasl_user=alice" \
   "$SMIMECTL" -c "$work/good.conf" process --sasl-user alice --client-ip 192.0.2.1 "$work/lf.eml"

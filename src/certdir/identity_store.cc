@@ -1,0 +1,249 @@
+// certdir/identity_store: see identity_store.h.
+#include "certdir/identity_store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "cms/sign.h"
+#include "trust/cert_info.h"
+
+namespace smime {
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return static_cast<bool>(in) || in.eof();
+}
+
+Status ReadCertificates(const std::string& path, std::vector<X509Ptr>* out) {
+  std::string pem;
+  if (!ReadFile(path, &pem)) return Status::Io("cannot read certificate file " + path);
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out->emplace_back(x);
+  DrainOpensslErrors();  // the end of the file reads as an error
+  if (out->empty()) return Status::InvalidInput("no PEM certificate in " + path);
+  return Status::Ok();
+}
+
+int PassphraseCallback(char* buf, int size, int, void* userdata) {
+  const std::string* pass = static_cast<const std::string*>(userdata);
+  if (!pass || pass->empty() || static_cast<int>(pass->size()) > size) return -1;
+  std::memcpy(buf, pass->data(), pass->size());
+  return static_cast<int>(pass->size());
+}
+
+Status ReadPassphrase(const std::string& path, std::string* pass) {
+  std::string problem = SecretFileProblem(path);
+  if (!problem.empty()) return Status::Config(problem);
+  if (!ReadFile(path, pass)) return Status::Io("cannot read passphrase file " + path);
+  size_t nl = pass->find_first_of("\r\n");
+  if (nl != std::string::npos) pass->resize(nl);
+  if (pass->empty()) return Status::Config("passphrase file " + path + " is empty");
+  return Status::Ok();
+}
+
+Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr* key) {
+  std::string problem = SecretFileProblem(path);
+  if (!problem.empty()) return Status::Config(problem);
+  std::string pem;
+  if (!ReadFile(path, &pem)) return Status::Io("cannot read key file " + path);
+  const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
+  std::string pass;
+  if (encrypted && pass_file.empty())
+    return Status::Config("key file " + path + " is encrypted: add passphrase_file=FILE");
+  if (!pass_file.empty()) {
+    Status st = ReadPassphrase(pass_file, &pass);
+    if (!st.ok()) return st;
+  }
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  key->reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, PassphraseCallback, &pass));
+  OPENSSL_cleanse(pass.data(), pass.size());
+  OPENSSL_cleanse(pem.data(), pem.size());
+  std::string detail = DrainOpensslErrors();
+  if (!*key) {
+    if (encrypted)
+      return Status::Config("cannot decrypt key file " + path + ": wrong passphrase in " +
+                            pass_file + " (" + detail + ")");
+    return Status::Config("no PEM private key in " + path + " (" + detail + ")");
+  }
+  return Status::Ok();
+}
+
+// Signs a few bytes: proves that the key matches, is usable and that this
+// OpenSSL can produce CMS with it, so the first real message cannot fail.
+Status ProbeSign(const Identity& id, std::time_t now) {
+  if (EVP_PKEY_is_a(id.key.get(), "ED25519") && OpenSSL_version_num() < 0x30200000L)
+    return Status::Config(std::string("Ed25519 keys cannot sign CMS with ") +
+                          OpenSSL_version(OPENSSL_VERSION) + " (needs OpenSSL 3.2 or later)");
+  SignParams p;
+  p.cert = id.cert.get();
+  p.key = id.key.get();
+  p.signing_time = now;
+  std::string der;
+  Status st = SignContent("probe\r\n", p, &der);
+  if (!st.ok()) return Status::Config("test signature failed: " + st.message());
+  return Status::Ok();
+}
+
+Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
+                Identity* id, std::vector<std::string>* warnings) {
+  if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
+  id->address = Lower(f[0]);
+  id->origin = origin;
+  const size_t at = id->address.find('@');
+  if (at == std::string::npos || at + 1 >= id->address.size() ||
+      id->address.find('@', at + 1) != std::string::npos)
+    return Status::Config("'" + f[0] + "' is neither an address nor @domain");
+  id->domain_identity = at == 0;
+  std::string chain_file, pass_file;
+  for (size_t i = 3; i < f.size(); ++i) {
+    size_t eq = f[i].find('=');
+    std::string name = f[i].substr(0, eq),
+                value = eq == std::string::npos ? "" : f[i].substr(eq + 1);
+    if (value.empty()) return Status::Config("option '" + f[i] + "' needs a value");
+    if (name == "chain")
+      chain_file = value;
+    else if (name == "passphrase_file")
+      pass_file = value;
+    else
+      return Status::Config("unknown option '" + name + "' (known: chain, passphrase_file)");
+  }
+  std::vector<X509Ptr> certs;
+  Status st = ReadCertificates(f[1], &certs);
+  if (!st.ok()) return st;
+  if (!chain_file.empty()) st = ReadCertificates(chain_file, &certs);
+  if (!st.ok()) return st;
+  id->cert = std::move(certs[0]);
+  for (size_t i = 1; i < certs.size(); ++i) id->chain.push_back(std::move(certs[i]));
+  id->not_before = ToTimeT(X509_get0_notBefore(id->cert.get()));
+  id->not_after = ToTimeT(X509_get0_notAfter(id->cert.get()));
+
+  st = ReadKey(f[2], pass_file, &id->key);
+  if (!st.ok()) return st;
+  if (X509_check_private_key(id->cert.get(), id->key.get()) != 1) {
+    DrainOpensslErrors();
+    return Status::Config("key " + f[2] + " does not belong to the certificate in " + f[1]);
+  }
+  std::string usage = SigningUsageProblem(id->cert.get());
+  if (!usage.empty())
+    return Status::Config("certificate " + f[1] + " is not fit for S/MIME signing: " + usage);
+  int bits = 0;
+  std::string type = KeyType(id->cert.get(), &bits);
+  if ((type == "rsaEncryption" || type == "RSASSA-PSS") && bits < 2048)
+    return Status::Config("certificate " + f[1] + " has a " + std::to_string(bits) +
+                          "-bit RSA key; receivers (this filter included) refuse less than 2048");
+  std::vector<std::string> addrs = CertificateAddresses(id->cert.get());
+  std::string list;
+  bool found = false;
+  for (const std::string& a : addrs) {
+    list += (list.empty() ? "" : ", ") + a;
+    if (!id->domain_identity && SameMailbox(a, id->address, false)) found = true;
+  }
+  if (!id->domain_identity && !found)
+    return Status::Config("certificate " + f[1] + " does not name " + id->address +
+                          " (it names: " + (list.empty() ? "no address" : list) + ")");
+  if (id->domain_identity)
+    warnings->push_back(origin + ": domain identity " + id->address +
+                        ": receiving clients check that From: is in the certificate, which "
+                        "names: " +
+                        (list.empty() ? "no address" : list));
+  return ProbeSign(*id, now);
+}
+
+}  // namespace
+
+std::string SecretFileProblem(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return "";
+  struct passwd* pw = getpwuid(st.st_uid);
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return "refusing " + path + " (owner " +
+         (pw ? std::string(pw->pw_name) : std::to_string(st.st_uid)) + ", mode " + mode +
+         "): a private key or passphrase must not be group- or world-accessible; chmod 600 "
+         "and chown it to the service user";
+}
+
+Status IdentityStore::Load(const std::string& path, bool required, std::time_t now,
+                           IdentityStore* out, std::vector<std::string>* warnings) {
+  IdentityStore fresh;
+  std::ifstream in(path);
+  if (!in) {
+    if (!required && errno == ENOENT) {
+      *out = std::move(fresh);
+      return Status::Ok();
+    }
+    return Status::Config(path + ": cannot read: " + std::strerror(errno));
+  }
+  std::string line;
+  std::vector<std::string> warn;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream ss(line);
+    std::vector<std::string> f;
+    for (std::string w; ss >> w;) f.push_back(w);
+    if (f.empty() || f[0][0] == '#') continue;
+    const std::string origin = path + ":" + std::to_string(n);
+    Identity id;
+    Status st = LoadLine(f, origin, now, &id, &warn);
+    if (!st.ok()) return Status::Config(origin + ": " + st.message());
+    auto it = fresh.by_address_.find(id.address);
+    if (it != fresh.by_address_.end())
+      return Status::Config(origin + ": " + id.address + " already defined at " +
+                            it->second.origin);
+    std::string key = id.address;
+    fresh.by_address_.emplace(std::move(key), std::move(id));
+  }
+  *out = std::move(fresh);
+  warnings->insert(warnings->end(), warn.begin(), warn.end());
+  return Status::Ok();
+}
+
+const Identity* IdentityStore::Find(const std::string& address) const {
+  const std::string a = Lower(address);
+  auto it = by_address_.find(a);
+  if (it != by_address_.end()) return &it->second;
+  size_t at = a.rfind('@');
+  if (at == std::string::npos) return nullptr;
+  it = by_address_.find(a.substr(at));
+  return it == by_address_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> IdentityStore::ExpiryWarnings(std::time_t now, int days) const {
+  std::vector<std::string> out;
+  for (const auto& [address, id] : by_address_) {
+    const std::time_t left = id.not_after - now;
+    if (left > static_cast<std::time_t>(days) * 86400) continue;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&id.not_after, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (left <= 0)
+      out.push_back("identity " + address + " (" + id.origin + ") expired at " + when +
+                    ": mail from it is deferred unless sign = if-possible");
+    else
+      out.push_back("identity " + address + " (" + id.origin + ") expires at " + when + ", in " +
+                    std::to_string(left / 86400) + " days: renew it");
+  }
+  return out;
+}
+
+}  // namespace smime

@@ -1,0 +1,70 @@
+// certdir/identity_store: our own signing identities, by sender address.
+//
+// The identities file (parameter signing_identities) has one line per
+// identity:
+//
+//   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
+//
+// The certificate file holds the signer certificate first and, optionally,
+// its chain. Entry points: IdentityStore::Load (start-up and reload) and
+// Find (per message, never fails). Load is strict: a key that is group- or
+// world-accessible, encrypted without a passphrase, does not match its
+// certificate, or cannot sign (e.g. Ed25519 in CMS before OpenSSL 3.2); a
+// certificate without the address it is listed for, or unfit for S/MIME
+// signing - each stops start-up with file:line and a reason. Expiry is not
+// a load error (one expiring identity must not stop a reload); the engine
+// refuses to sign with an expired identity and ExpiryWarnings() reports the
+// ones about to expire.
+#ifndef SMIME_CERTDIR_IDENTITY_STORE_H_
+#define SMIME_CERTDIR_IDENTITY_STORE_H_
+
+#include <ctime>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/ossl.h"
+#include "base/status.h"
+
+namespace smime {
+
+struct Identity {
+  std::string address;  // lower-case "alice@example.com", or "@example.com" for a domain
+  std::string origin;   // file:line
+  X509Ptr cert;
+  std::vector<X509Ptr> chain;  // intermediates, leaf excluded
+  EvpPkeyPtr key;
+  std::time_t not_before = 0;
+  std::time_t not_after = 0;
+  bool domain_identity = false;
+};
+
+class IdentityStore {
+ public:
+  // Reads path. A missing file is an error only when required (the
+  // parameter was set explicitly); otherwise the store is empty. Warnings
+  // (domain identities) are appended to *warnings. now is used for the
+  // signing probe's signingTime only.
+  static Status Load(const std::string& path, bool required, std::time_t now, IdentityStore* out,
+                     std::vector<std::string>* warnings);
+
+  // The identity for a sender address: its own entry, else its domain's
+  // (@domain); nullptr when neither exists.
+  const Identity* Find(const std::string& address) const;
+
+  // One line per identity that expires within days of now (or has expired).
+  std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
+
+  size_t size() const { return by_address_.size(); }
+
+ private:
+  std::map<std::string, Identity> by_address_;
+};
+
+// "" when the file at path may hold a private key or passphrase: not group-
+// or world-accessible; otherwise the refusal, naming owner and mode.
+std::string SecretFileProblem(const std::string& path);
+
+}  // namespace smime
+
+#endif  // SMIME_CERTDIR_IDENTITY_STORE_H_

@@ -1,0 +1,92 @@
+// cms/sign: see sign.h. OpenSSL builds the SignerInfo; we only choose the
+// attributes it would otherwise fill from the system clock or with legacy
+// defaults (its built-in SMIMECapabilities still advertise DES and RC2).
+#include "cms/sign.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+
+namespace smime {
+
+namespace {
+
+using AlgorStackPtr = std::unique_ptr<STACK_OF(X509_ALGOR), void (*)(STACK_OF(X509_ALGOR)*)>;
+
+void FreeAlgors(STACK_OF(X509_ALGOR) * s) { sk_X509_ALGOR_pop_free(s, X509_ALGOR_free); }
+
+Status Fail(const std::string& what) {
+  std::string detail = DrainOpensslErrors();
+  return Status::Internal(what + (detail.empty() ? "" : ": " + detail));
+}
+
+// Our preferred content-encryption algorithms, strongest first (RFC 8551
+// 2.5.2): what we can decrypt and what deployed clients read.
+bool AddCapabilities(CMS_SignerInfo* si) {
+  STACK_OF(X509_ALGOR)* raw = nullptr;
+  AlgorStackPtr algs(nullptr, FreeAlgors);
+  const int nids[] = {NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc};
+  for (int nid : nids) {
+    if (CMS_add_simple_smimecap(&raw, nid, -1) != 1) {
+      FreeAlgors(raw);
+      return false;
+    }
+  }
+  algs.reset(raw);
+  return CMS_add_smimecap(si, algs.get()) == 1;
+}
+
+bool AddSigningTime(CMS_SignerInfo* si, std::time_t t) {
+  std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME, ASN1_TIME_free>> at(ASN1_TIME_set(nullptr, t));
+  if (!at) return false;
+  // RFC 5652 11.3: UTCTime through 2049, GeneralizedTime after.
+  return CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, at->type, at.get(), -1) == 1;
+}
+
+}  // namespace
+
+std::string MicalgName(const EVP_MD* md) {
+  switch (EVP_MD_get_type(md)) {
+    case NID_sha1: return "sha-1";
+    case NID_sha256: return "sha-256";
+    case NID_sha384: return "sha-384";
+    case NID_sha512: return "sha-512";
+    default: return "";
+  }
+}
+
+Status SignContent(const std::string& content, const SignParams& p, std::string* der) {
+  if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
+  const EVP_MD* md = p.md ? p.md : EVP_sha256();
+  // Ed25519 and other one-shot algorithms sign without a separate digest.
+  const unsigned int base = CMS_PARTIAL | CMS_BINARY | (p.detached ? CMS_DETACHED : 0u);
+  CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, base));
+  if (!cms) return Fail("sign: cannot create SignedData");
+
+  const bool pss = p.rsa_padding == RsaPadding::kPss && EVP_PKEY_is_a(p.key, "RSA");
+  unsigned int sflags = CMS_NOSMIMECAP | CMS_CADES | CMS_BINARY | (pss ? CMS_KEY_PARAM : 0u);
+  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), p.cert, p.key, md, sflags);
+  if (!si) return Fail("sign: the key cannot sign with this certificate");
+  if (pss) {
+    EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+    if (!pctx || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+      return Fail("sign: cannot select RSA-PSS");
+  }
+  if (!AddCapabilities(si)) return Fail("sign: cannot add SMIMECapabilities");
+  if (!AddSigningTime(si, p.signing_time)) return Fail("sign: cannot add signingTime");
+  for (X509* c : p.chain)
+    if (CMS_add1_cert(cms.get(), c) != 1) return Fail("sign: cannot add a chain certificate");
+
+  BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  if (!in) return Fail("sign: out of memory");
+  if (CMS_final(cms.get(), in.get(), nullptr, base) != 1) return Fail("sign: signing failed");
+  unsigned char* out = nullptr;
+  int len = i2d_CMS_ContentInfo(cms.get(), &out);
+  if (len <= 0) return Fail("sign: cannot encode SignedData");
+  der->assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+  OPENSSL_free(out);
+  return Status::Ok();
+}
+
+}  // namespace smime

@@ -1,0 +1,253 @@
+// engine/outbound: see outbound.h. Every path ends in exactly one of:
+// signed, passed on untouched (with the reason logged), tempfail or reject.
+#include "engine/outbound.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "cms/sign.h"
+#include "mime/address.h"
+#include "mime/smime_writer.h"
+#include "policy/direction.h"
+
+namespace smime {
+
+namespace {
+
+std::string MediaType(const Transaction& tx) {
+  for (const Header& h : tx.headers) {
+    if (strcasecmp(h.name.c_str(), "Content-Type") != 0) continue;
+    std::string t;
+    for (char c : h.value) {
+      if (c == ';') break;
+      if (!std::isspace(static_cast<unsigned char>(c)))
+        t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    return t;
+  }
+  return "text/plain";
+}
+
+// "signed", "encrypted" or "" for mail we may sign.
+std::string ExistingSmime(const Transaction& tx) {
+  const std::string t = MediaType(tx);
+  if (t == "multipart/signed") return "signed";
+  if (t == "application/pkcs7-mime" || t == "application/x-pkcs7-mime") {
+    for (const Header& h : tx.headers) {
+      if (strcasecmp(h.name.c_str(), "Content-Type") != 0) continue;
+      std::string v = h.value;
+      std::transform(v.begin(), v.end(), v.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (v.find("signed-data") != std::string::npos) return "signed";
+      break;
+    }
+    return "encrypted";
+  }
+  return "";
+}
+
+const char* UnauthorizedReplyCode(UnauthorizedAction a) {
+  return a == UnauthorizedAction::kReject ? "550" : "451";
+}
+
+class Decision {
+ public:
+  explicit Decision(Outcome* o) : o_(o) {}
+
+  // Passed on unchanged; reason says why.
+  void Untouched(const std::string& action, const std::string& reason) {
+    AppendField(&o_->fields, "action", action);
+    AppendField(&o_->fields, "reason", reason);
+  }
+
+  // Signing was required and is impossible.
+  void Refuse(Disposition d, const char* code, const char* xcode, const std::string& text,
+              const std::string& reason) {
+    o_->disposition = d;
+    o_->reply_code = code;
+    o_->reply_xcode = xcode;
+    o_->reply_text = text;
+    o_->severity = Severity::kError;
+    AppendField(&o_->fields, "action", d == Disposition::kReject ? "reject" : "tempfail");
+    AppendField(&o_->fields, "reason", reason);
+  }
+
+  // Required signing that cannot happen: refused, or unsigned for if-possible.
+  void CannotSign(SignMode mode, const char* code, const char* xcode, const std::string& text,
+                  const std::string& reason) {
+    if (mode == SignMode::kIfPossible) {
+      Untouched("unsigned", reason);
+      return;
+    }
+    Refuse(code[0] == '5' ? Disposition::kReject : Disposition::kTempFail, code, xcode, text,
+           reason);
+  }
+
+ private:
+  Outcome* o_;
+};
+
+bool MaySignAs(const Runtime& rt, const Transaction& tx, const std::string& from) {
+  if (!tx.sasl_user.empty()) return rt.signing_users.MayUse(tx.sasl_user, from);
+  return rt.sign_internal_hosts && CidrContains(rt.internal_hosts, tx.client_addr);
+}
+
+// Deletes every Content-* header (highest ordinal of each name first, so the
+// ordinals of earlier ones stay valid).
+void MoveContentHeaders(const Transaction& tx, Outcome* o, std::vector<MimeHeader>* moved) {
+  std::vector<std::pair<std::string, int>> doomed;
+  std::vector<std::pair<std::string, int>> counts;
+  for (const Header& h : tx.headers) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) {
+      return strcasecmp(c.first.c_str(), h.name.c_str()) == 0;
+    });
+    if (it == counts.end()) it = counts.insert(counts.end(), {h.name, 0});
+    ++it->second;
+    if (!IsContentHeader(h.name)) continue;
+    moved->push_back({h.name, h.value});
+    doomed.push_back({h.name, it->second});
+  }
+  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it)
+    o->edits.push_back({HeaderEdit::Kind::kDelete, it->first, "", it->second});
+}
+
+bool HasHeader(const Transaction& tx, const char* name) {
+  return std::any_of(tx.headers.begin(), tx.headers.end(),
+                     [&](const Header& h) { return strcasecmp(h.name.c_str(), name) == 0; });
+}
+
+std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
+  std::vector<std::string> v;
+  for (const Header& h : tx.headers)
+    if (strcasecmp(h.name.c_str(), name) == 0) v.push_back(h.value);
+  return v;
+}
+
+}  // namespace
+
+void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                     const std::string& why, Outcome* o) {
+  o->event = "outbound";
+  Decision d(o);
+  std::string from;
+  const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
+  AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
+  if (!tx.sasl_user.empty())
+    AppendField(&o->fields, "login", SanitizeHeaderText(tx.sasl_user, 100));
+  AppendField(&o->fields, "why", why);
+
+  const DomainRules& rules = rt.RulesFor(DomainOf(from));
+  const SignMode mode = rules.sign;
+  AppendField(&o->fields, "sign", SignModeName(mode));
+  if (mode == SignMode::kNone) return d.Untouched("none", "policy");
+  if (!from_problem.empty())
+    return d.CannotSign(mode, "550", "5.7.1",
+                        "Cannot sign: the message needs exactly one From: address", from_problem);
+  const std::string existing = ExistingSmime(tx);
+  if (!existing.empty()) return d.Untouched("none", "already-" + existing);
+  if (!MaySignAs(rt, tx, from)) {
+    const std::string reason = "sender-not-authorized";
+    if (mode == SignMode::kIfPossible || rules.unauthorized == UnauthorizedAction::kUnsigned) {
+      o->severity = Severity::kWarning;
+      return d.Untouched("unsigned", reason);
+    }
+    const std::string who = tx.sasl_user.empty() ? "this client" : "login " + tx.sasl_user;
+    return d.Refuse(rules.unauthorized == UnauthorizedAction::kReject ? Disposition::kReject
+                                                                      : Disposition::kTempFail,
+                    UnauthorizedReplyCode(rules.unauthorized),
+                    rules.unauthorized == UnauthorizedAction::kReject ? "5.7.1" : "4.7.1",
+                    SanitizeHeaderText(who, 100) + " may not send signed mail as " +
+                        SanitizeHeaderText(from, 200),
+                    reason);
+  }
+  const Identity* id = rt.identities.Find(from);
+  if (!id)
+    return d.CannotSign(mode, "451", "4.7.0",
+                        "No S/MIME signing identity for " + SanitizeHeaderText(from, 200),
+                        "no-identity");
+  AppendField(&o->fields, "identity", id->address);
+  const std::time_t now = clock.Now();
+  if (now > id->not_after)
+    return d.CannotSign(
+        mode, "451", "4.7.0",
+        "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) + " has expired",
+        "identity-expired");
+  if (now < id->not_before)
+    return d.CannotSign(
+        mode, "451", "4.7.0",
+        "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) + " is not valid yet",
+        "identity-not-yet-valid");
+  if (rules.revocation_mode != RevocationMode::kOff) {
+    X509StackPtr hints(sk_X509_new_null());
+    for (const X509Ptr& c : id->chain) sk_X509_push(hints.get(), c.get());
+    ChainResult chain = rt.trust.VerifyChain(id->cert.get(), hints.get(), now);
+    sk_X509_zero(hints.get());  // borrowed pointers
+    if (chain.trusted) {
+      RevocationResult rev = rt.revocation->Check(chain.chain.get(), nullptr, now).overall;
+      AppendField(&o->fields, "revocation", RevocationLogValue(rev));
+      if (rev.status == RevocationStatus::kRevoked)
+        return d.CannotSign(mode, "451", "4.7.0",
+                            "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) +
+                                " has been revoked",
+                            "identity-revoked");
+    } else {
+      AppendField(&o->fields, "revocation", "not-checked");
+    }
+  }
+  if (tx.truncated || tx.message_size > rt.max_message_size)
+    return d.CannotSign(mode, "552", "5.3.4", "Message too large to sign", "message-too-large");
+
+  bool opaque = mode == SignMode::kOpaque;
+  for (const std::string& r : tx.rcpts)
+    if (rt.RulesFor(DomainOf(r)).recipient_opaque) opaque = true;
+
+  std::vector<MimeHeader> content_headers;
+  Outcome draft;
+  MoveContentHeaders(tx, &draft, &content_headers);
+  SignableEntity entity;
+  Status st = BuildSignableEntity(content_headers, tx.body, rt.limits, &entity);
+  if (!st.ok())
+    return d.CannotSign(mode, "554", "5.6.0", "Cannot sign malformed MIME: " + st.message(),
+                        st.message());
+
+  SignParams p;
+  p.cert = id->cert.get();
+  p.key = id->key.get();
+  for (const X509Ptr& c : id->chain) p.chain.push_back(c.get());
+  p.md = EVP_get_digestbyname(rules.signing_digest.c_str());
+  p.rsa_padding = rules.rsa_padding;
+  p.detached = !opaque;
+  p.signing_time = now;
+  std::string der;
+  st = SignContent(entity.bytes, p, &der);
+  if (!st.ok()) {
+    o->note = st.message();
+    return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Signing failed, try again later",
+                    "signing-failed");
+  }
+
+  o->edits = std::move(draft.edits);
+  if (!HasHeader(tx, "MIME-Version"))
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
+  o->replace_body = true;
+  if (opaque) {
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Type", OpaqueSignedContentType(), 0});
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Transfer-Encoding", "base64", 0});
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Disposition",
+                        "attachment; filename=\"smime.p7m\"", 0});
+    o->body = Base64Lines(der);
+  } else {
+    const std::string boundary = NewBoundary(entity.bytes);
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Type",
+                        ClearSignedContentType(MicalgName(p.md), boundary), 0});
+    o->body = ClearSignedBody(entity.bytes, der, boundary);
+  }
+  AppendField(&o->fields, "action", "signed");
+  AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
+  AppendField(&o->fields, "digest", rules.signing_digest);
+  if (entity.reencoded) AppendField(&o->fields, "reencoded", "yes");
+}
+
+}  // namespace smime

@@ -1,0 +1,31 @@
+// engine/outbound: the decision for mail leaving our domains.
+//
+// Entry point: OutboundOutcome(), called by Process() for outbound
+// transactions. It applies the sender domain's `sign` policy: finds the
+// From: address's identity, checks that the submitter may sign as it (SMTP
+// AUTH login via signing_users, or an internal host when
+// sign_internal_hosts = yes), refuses expired, not yet valid or revoked
+// identities, and signs clear or opaque (opaque also when a recipient
+// domain asks for it). Mail already signed or encrypted passes untouched.
+// When signing is required but impossible the outcome is a tempfail or
+// reject with a precise reply and an error log, never unsigned mail; only
+// sign = if-possible (or unauthorized_sender = unsigned) lets it go unsigned,
+// and the log says why.
+#ifndef SMIME_ENGINE_OUTBOUND_H_
+#define SMIME_ENGINE_OUTBOUND_H_
+
+#include <string>
+
+#include "base/clock.h"
+#include "engine/outcome.h"
+#include "engine/runtime.h"
+#include "engine/transaction.h"
+
+namespace smime {
+
+void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                     const std::string& why, Outcome* o);
+
+}  // namespace smime
+
+#endif  // SMIME_ENGINE_OUTBOUND_H_

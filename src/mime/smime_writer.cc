@@ -1,0 +1,163 @@
+// mime/smime_writer: see smime_writer.h.
+#include "mime/smime_writer.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <strings.h>
+
+#include "mime/gmime_ptr.h"
+
+namespace smime {
+
+namespace {
+
+// Lines longer than this (without CRLF) break RFC 5322 2.1.1 and get
+// re-wrapped by some relays, which would break a signature.
+constexpr size_t kMaxLine = 998;
+
+bool NeedsEncoding(const std::string& s) {
+  size_t line = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 || c == 0) return true;
+    if (c == '\r') {
+      if (i + 1 >= s.size() || s[i + 1] != '\n') return true;  // bare CR
+      continue;
+    }
+    if (c == '\n') {
+      if (i == 0 || s[i - 1] != '\r') return true;  // bare LF
+      line = 0;
+      continue;
+    }
+    if (++line > kMaxLine) return true;
+  }
+  return false;
+}
+
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (n < 0 || i + static_cast<size_t>(n) >= s.size()) return false;
+    for (int k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) >> 6) != 0x2) return false;
+    i += static_cast<size_t>(n) + 1;
+  }
+  return true;
+}
+
+int CountContentTypes(const std::string& m) {
+  int count = 0;
+  size_t pos = 0;
+  while (pos < m.size()) {
+    if (strncasecmp(m.c_str() + pos, "content-type:", 13) == 0) ++count;
+    size_t nl = m.find('\n', pos);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return count;
+}
+
+struct FormatOptionsFree {
+  void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
+};
+
+}  // namespace
+
+bool IsContentHeader(const std::string& name) {
+  return name.size() > 8 && strncasecmp(name.c_str(), "Content-", 8) == 0;
+}
+
+Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
+                           const MimeLimits& limits, SignableEntity* out) {
+  std::string head;
+  bool has_type = false;
+  for (const MimeHeader& h : content_headers) {
+    if (strcasecmp(h.name.c_str(), "Content-Type") == 0) has_type = true;
+    head += h.name + ":" + h.value + "\r\n";
+  }
+  const bool encode = NeedsEncoding(body) || NeedsEncoding(head);
+  if (!has_type) {
+    const char* charset = !encode ? "us-ascii" : ValidUtf8(body) ? "utf-8" : "unknown-8bit";
+    head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
+  }
+  std::string entity = head + "\r\n" + body;
+  if (!encode) {
+    out->bytes = std::move(entity);
+    out->reencoded = false;
+    return Status::Ok();
+  }
+
+  // Every entity has at most one Content-Type line: this bounds depth and
+  // part count before GMime's recursive parser sees the input.
+  if (CountContentTypes(entity) > limits.max_parts) return Status::Limit("too-many-mime-parts");
+  EnsureGmimeInitialised();
+  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
+  GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
+  if (!obj) return Status::InvalidInput("mime-unparseable");
+  g_mime_object_encode(obj.get(), GMIME_ENCODING_CONSTRAINT_7BIT);
+  std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
+  g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
+  char* text = g_mime_object_to_string(obj.get(), fo.get());
+  if (!text) return Status::Internal("mime-serialise-failed");
+  out->bytes = ToCrlf(text);
+  g_free(text);
+  out->reencoded = true;
+  return Status::Ok();
+}
+
+std::string NewBoundary(const std::string& avoid) {
+  static const char kHex[] = "0123456789abcdef";
+  for (;;) {
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) continue;
+    std::string b = "----=_smime_";
+    for (unsigned char c : r) {
+      b.push_back(kHex[c >> 4]);
+      b.push_back(kHex[c & 15]);
+    }
+    if (avoid.find(b) == std::string::npos) return b;
+  }
+}
+
+std::string Base64Lines(const std::string& data) {
+  std::string out;
+  const size_t chunk = 57;  // 57 bytes -> 76 base64 characters
+  unsigned char buf[80];
+  for (size_t i = 0; i < data.size(); i += chunk) {
+    size_t n = std::min(chunk, data.size() - i);
+    int len = EVP_EncodeBlock(buf, reinterpret_cast<const unsigned char*>(data.data() + i),
+                              static_cast<int>(n));
+    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string ClearSignedContentType(const std::string& micalg, const std::string& boundary) {
+  return "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=" + micalg +
+         ";\n\tboundary=\"" + boundary + "\"";
+}
+
+std::string ClearSignedBody(const std::string& entity, const std::string& der,
+                            const std::string& boundary) {
+  std::string b = "This is an S/MIME signed message.\r\n\r\n--" + boundary + "\r\n";
+  b += entity;
+  // The CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1).
+  b += "\r\n--" + boundary + "\r\n";
+  b += "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n";
+  b += "Content-Transfer-Encoding: base64\r\n";
+  b += "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n";
+  b += "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
+  b += Base64Lines(der);
+  b += "\r\n--" + boundary + "--\r\n";
+  return b;
+}
+
+std::string OpaqueSignedContentType() {
+  return "application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"";
+}
+
+}  // namespace smime

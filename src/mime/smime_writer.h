@@ -1,0 +1,59 @@
+// mime/smime_writer: the MIME side of outbound signing.
+//
+// Entry points: BuildSignableEntity() turns the message's Content-* headers
+// and body into the entity that gets signed: canonical CRLF and 7-bit, so no
+// relay can alter it in transit (RFC 8551 3.1). Content that is already 7-bit
+// with short lines is kept byte for byte; otherwise GMime picks
+// quoted-printable or base64 per part. ClearSignedBody() and OpaqueBody()
+// frame a signature as multipart/signed or application/pkcs7-mime.
+// Failure modes: a structure beyond the limits or one GMime cannot parse
+// gives a Status with a short reason; nothing is thrown.
+#ifndef SMIME_MIME_SMIME_WRITER_H_
+#define SMIME_MIME_SMIME_WRITER_H_
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "mime/smime_locator.h"
+
+namespace smime {
+
+struct MimeHeader {
+  std::string name;
+  std::string value;  // raw, after the colon, CRLF folding kept
+};
+
+struct SignableEntity {
+  std::string bytes;       // the MIME entity to sign: headers, blank line, body (CRLF)
+  bool reencoded = false;  // some content was 8-bit, binary or had long lines
+};
+
+// True for header names that describe the content (Content-*), which move
+// into the signed entity; all other headers stay outside the signature.
+bool IsContentHeader(const std::string& name);
+
+// content_headers: the message's Content-* headers in order; body: CRLF.
+// A missing Content-Type becomes text/plain with charset us-ascii (7-bit
+// body), utf-8 (valid UTF-8) or unknown-8bit (RFC 1428).
+Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
+                           const MimeLimits& limits, SignableEntity* out);
+
+// A fresh random boundary that does not occur in avoid.
+std::string NewBoundary(const std::string& avoid);
+
+// base64 in 76-column CRLF lines.
+std::string Base64Lines(const std::string& data);
+
+// Content-Type value and body of a multipart/signed message (RFC 8551 3.5).
+std::string ClearSignedContentType(const std::string& micalg, const std::string& boundary);
+std::string ClearSignedBody(const std::string& entity, const std::string& der,
+                            const std::string& boundary);
+
+// Content-Type value of an opaque signed message (RFC 8551 3.5.2); its body
+// is Base64Lines(der) with Content-Transfer-Encoding base64.
+std::string OpaqueSignedContentType();
+
+}  // namespace smime
+
+#endif  // SMIME_MIME_SMIME_WRITER_H_
