@@ -205,15 +205,20 @@ Status IdentityStore::Load(const std::string& path, bool required, std::time_t n
     Identity id;
     Status st = LoadLine(f, origin, now, &id, &warn);
     if (!st.ok()) return Status::Config(origin + ": " + st.message());
-    auto it = fresh.by_address_.find(id.address);
-    if (it != fresh.by_address_.end())
-      return Status::Config(origin + ": " + id.address + " already defined at " +
-                            it->second.origin);
-    std::string key = id.address;
-    fresh.by_address_.emplace(std::move(key), std::move(id));
+    st = fresh.Add(std::move(id));
+    if (!st.ok()) return Status::Config(origin + ": " + st.message());
   }
   *out = std::move(fresh);
   warnings->insert(warnings->end(), warn.begin(), warn.end());
+  return Status::Ok();
+}
+
+Status IdentityStore::Add(Identity id) {
+  auto it = by_address_.find(id.address);
+  if (it != by_address_.end())
+    return Status::Config(id.address + " already defined at " + it->second.origin);
+  std::string key = id.address;
+  by_address_.emplace(std::move(key), std::move(id));
   return Status::Ok();
 }
 

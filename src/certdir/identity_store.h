@@ -48,6 +48,10 @@ class IdentityStore {
   static Status Load(const std::string& path, bool required, std::time_t now, IdentityStore* out,
                      std::vector<std::string>* warnings);
 
+  // Adds an identity that was loaded elsewhere (tests, tokens); fails when
+  // its address is already present.
+  Status Add(Identity id);
+
   // The identity for a sender address: its own entry, else its domain's
   // (@domain); nullptr when neither exists.
   const Identity* Find(const std::string& address) const;

@@ -15,21 +15,16 @@ namespace {
 // re-wrapped by some relays, which would break a signature.
 constexpr size_t kMaxLine = 998;
 
+// s has canonical CRLF line ends.
 bool NeedsEncoding(const std::string& s) {
   size_t line = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
     if (c >= 0x80 || c == 0) return true;
-    if (c == '\r') {
-      if (i + 1 >= s.size() || s[i + 1] != '\n') return true;  // bare CR
-      continue;
-    }
-    if (c == '\n') {
-      if (i == 0 || s[i - 1] != '\r') return true;  // bare LF
+    if (c == '\n')
       line = 0;
-      continue;
-    }
-    if (++line > kMaxLine) return true;
+    else if (c != '\r' && ++line > kMaxLine)
+      return true;
   }
   return false;
 }
@@ -59,6 +54,25 @@ int CountContentTypes(const std::string& m) {
   return count;
 }
 
+// Every line end becomes CRLF: bare CR and bare LF are not allowed in mail
+// (RFC 5322 2.3) and relays "repair" them, which would break the signature.
+std::string CanonicalLineEnds(const std::string& in) {
+  std::string out;
+  out.reserve(in.size() + in.size() / 50);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 struct FormatOptionsFree {
   void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
 };
@@ -77,12 +91,14 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     if (strcasecmp(h.name.c_str(), "Content-Type") == 0) has_type = true;
     head += h.name + ":" + h.value + "\r\n";
   }
-  const bool encode = NeedsEncoding(body) || NeedsEncoding(head);
+  head = CanonicalLineEnds(head);
+  const std::string canon_body = CanonicalLineEnds(body);
+  const bool encode = NeedsEncoding(canon_body) || NeedsEncoding(head);
   if (!has_type) {
-    const char* charset = !encode ? "us-ascii" : ValidUtf8(body) ? "utf-8" : "unknown-8bit";
+    const char* charset = !encode ? "us-ascii" : ValidUtf8(canon_body) ? "utf-8" : "unknown-8bit";
     head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
   }
-  std::string entity = head + "\r\n" + body;
+  std::string entity = head + "\r\n" + canon_body;
   if (!encode) {
     out->bytes = std::move(entity);
     out->reencoded = false;
@@ -102,7 +118,7 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
   char* text = g_mime_object_to_string(obj.get(), fo.get());
   if (!text) return Status::Internal("mime-serialise-failed");
-  out->bytes = ToCrlf(text);
+  out->bytes = CanonicalLineEnds(text);
   g_free(text);
   out->reencoded = true;
   return Status::Ok();

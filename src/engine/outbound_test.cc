@@ -1,0 +1,360 @@
+// Unit tests for engine/outbound: messages go through Process() as outbound
+// with identities from testing/test_pki and a pinned clock. Signed results
+// are fed back through our own inbound verification, which must say pass;
+// every refusal is checked for its disposition, reply and log reason.
+#include "engine/outbound.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "base/testing.h"
+#include "engine/processor.h"
+#include "mime/smime_locator.h"
+#include "testing/test_pki.h"
+
+using namespace smime;
+using namespace smime::testpki;
+
+namespace {
+
+class FakeRevocation final : public RevocationChecker {
+ public:
+  explicit FakeRevocation(RevocationStatus s) : status_(s) {}
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+    ChainRevocation r;
+    r.overall.status = status_;
+    return r;
+  }
+
+ private:
+  RevocationStatus status_;
+};
+
+struct Fixture {
+  Issued root, inter, alice, bob_ec, domain;
+  std::string dir;
+  std::unique_ptr<Runtime> rt;
+};
+Fixture* g_fx = nullptr;
+
+std::string TempDir() {
+  const char* tmp = getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/outbound_test.XXXXXX";
+  return mkdtemp(&templ[0]) ? templ : "";
+}
+
+Identity MakeIdentity(const std::string& address, const Issued& leaf) {
+  Identity id;
+  id.address = address;
+  id.origin = "test";
+  id.cert.reset(X509_dup(leaf.cert.get()));
+  EVP_PKEY_up_ref(leaf.key.get());
+  id.key.reset(leaf.key.get());
+  id.chain.emplace_back(X509_dup(g_fx->inter.cert.get()));
+  id.not_before = kNotBefore;
+  id.not_after = kNotAfter;
+  id.domain_identity = address[0] == '@';
+  return id;
+}
+
+int SetUp(void**) {
+  g_fx = new Fixture;
+  g_fx->root = MakeCa("Test Root CA");
+  g_fx->inter = MakeSubCa("Test Intermediate", g_fx->root);
+  g_fx->alice = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->inter);
+  CertSpec ec = SmimeSpec("bob@a.example");
+  ec.key = KeyKind::kEcP256;
+  g_fx->bob_ec = MakeLeaf(ec, g_fx->inter);
+  g_fx->domain = MakeLeaf(SmimeSpec("postmaster@d.example"), g_fx->inter);
+  g_fx->dir = TempDir();
+  if (g_fx->dir.empty()) return -1;
+  std::ofstream(g_fx->dir + "/anchors.pem") << ToPem(g_fx->root.cert.get());
+  std::ofstream(g_fx->dir + "/users") << "# login  addresses\n"
+                                         "alice  alice@a.example\n"
+                                         "bob    bob@a.example, @d.example\n";
+  Config config;
+  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g_fx->dir +
+                               "/anchors.pem\nsigning_users = " + g_fx->dir +
+                               "/users\ninternal_hosts = 192.0.2.0/24\n",
+                           "test.conf");
+  if (!st.ok()) return -1;
+  st = BuildRuntime(config, &g_fx->rt);
+  if (!st.ok()) return -1;
+  Runtime& rt = *g_fx->rt;
+  if (!rt.identities.Add(MakeIdentity("alice@a.example", g_fx->alice)).ok()) return -1;
+  if (!rt.identities.Add(MakeIdentity("bob@a.example", g_fx->bob_ec)).ok()) return -1;
+  if (!rt.identities.Add(MakeIdentity("@d.example", g_fx->domain)).ok()) return -1;
+  return 0;
+}
+
+int TearDown(void**) {
+  unlink((g_fx->dir + "/anchors.pem").c_str());
+  unlink((g_fx->dir + "/users").c_str());
+  rmdir(g_fx->dir.c_str());
+  delete g_fx;
+  g_fx = nullptr;
+  return 0;
+}
+
+int Reset(void**) {
+  Runtime& rt = *g_fx->rt;
+  rt.rules = DomainRules();
+  rt.rules.sign = SignMode::kClear;
+  rt.rules.revocation_mode = RevocationMode::kOff;
+  rt.domain_rules.clear();
+  rt.sign_internal_hosts = false;
+  rt.revocation = std::make_unique<NotCheckedRevocation>();
+  return 0;
+}
+
+const char kPlain[] =
+    "From: Alice <alice@a.example>\r\n"
+    "To: Carol <carol@c.example>\r\n"
+    "Subject: figures\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "Hello Carol,\r\n"
+    "the figures are attached.\r\n";
+
+// Plain values copied out of an Outcome (cmocka asserts skip destructors).
+struct Seen {
+  char disposition[16] = "";
+  char reply[160] = "";
+  char fields[600] = "";
+  char verdict[16] = "";     // our inbound verdict on the result ("" if not signed)
+  char media_type[80] = "";  // Content-Type of the result, up to ';'
+  bool replaced = false;
+  bool entity_qp = false;  // the signed entity uses quoted-printable
+};
+
+void Copy(char* dst, size_t n, const std::string& s) { std::snprintf(dst, n, "%s", s.c_str()); }
+
+Seen Run(const std::string& msg, const std::string& login, std::time_t now = kNow,
+         const std::string& client = "198.51.100.7", const std::string& rcpt = "carol@c.example",
+         Direction direction = Direction::kOutbound) {
+  Transaction tx;
+  ParseRawMessage(msg, &tx);
+  tx.direction = direction;
+  tx.sasl_user = login;
+  tx.client_addr = client;
+  tx.rcpts.push_back(rcpt);
+  tx.message_size = msg.size();
+  FixedClock clock(now);
+  Outcome o = Process(*g_fx->rt, tx, clock);
+  Seen s;
+  Copy(s.disposition, sizeof s.disposition, DispositionName(o.disposition));
+  Copy(s.reply, sizeof s.reply, o.reply_code + " " + o.reply_xcode + " " + o.reply_text);
+  Copy(s.fields, sizeof s.fields, o.fields);
+  s.replaced = o.replace_body;
+  if (o.disposition != Disposition::kAccept || !o.replace_body) return s;
+  ApplyEdits(o, &tx);
+  for (const Header& h : tx.headers)
+    if (h.name == "Content-Type")
+      Copy(s.media_type, sizeof s.media_type, h.value.substr(1, h.value.find(';') - 1));
+  s.entity_qp = tx.body.find("Content-Transfer-Encoding: quoted-printable") != std::string::npos;
+  Transaction back;
+  ParseRawMessage(WireMessage(tx), &back);
+  back.direction = Direction::kInbound;
+  back.message_size = msg.size();
+  Outcome v = Process(*g_fx->rt, back, clock);
+  Copy(s.verdict, sizeof s.verdict, AuthResultName(v.verdict));
+  return s;
+}
+
+bool Has(const char* hay, const char* needle) { return std::strstr(hay, needle) != nullptr; }
+
+void TestClearSignedVerifies(void**) {
+  Seen s = Run(kPlain, "alice");
+  assert_string_equal(s.disposition, "accept");
+  assert_true(s.replaced);
+  assert_string_equal(s.media_type, "multipart/signed");
+  assert_string_equal(s.verdict, "pass");
+  assert_true(
+      Has(s.fields, "identity=alice@a.example, action=signed, format=clear, digest=sha256"));
+}
+
+void TestEightBitIsReencoded(void**) {
+  const std::string msg =
+      "From: alice@a.example\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\n"
+      "Gr\xc3\xbc\xc3\x9f"
+      "e aus K\xc3\xb6ln\r\n" +
+      std::string(1200, 'x') + "\r\n";
+  Seen s = Run(msg, "alice");
+  assert_string_equal(s.verdict, "pass");
+  assert_true(s.entity_qp);
+  assert_true(Has(s.fields, "reencoded=yes"));
+}
+
+void TestOpaqueAndRecipientAsksOpaque(void**) {
+  g_fx->rt->rules.sign = SignMode::kOpaque;
+  Seen s = Run(kPlain, "alice");
+  assert_string_equal(s.media_type, "application/pkcs7-mime");
+  assert_string_equal(s.verdict, "pass");
+  g_fx->rt->rules.sign = SignMode::kClear;
+  DomainRules partner = g_fx->rt->rules;
+  partner.recipient_opaque = true;
+  g_fx->rt->domain_rules["c.example"] = partner;
+  s = Run(kPlain, "alice");
+  assert_string_equal(s.media_type, "application/pkcs7-mime");
+  assert_true(Has(s.fields, "format=opaque"));
+}
+
+void TestKeyTypesAndPss(void**) {
+  const std::string bob = "From: bob@a.example\r\nSubject: ec\r\n\r\nsigned with P-256\r\n";
+  Seen s = Run(bob, "bob");
+  assert_string_equal(s.verdict, "pass");
+  g_fx->rt->rules.rsa_padding = RsaPadding::kPss;
+  g_fx->rt->rules.signing_digest = "sha384";
+  s = Run(kPlain, "alice");
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Has(s.fields, "digest=sha384"));
+}
+
+void TestUnauthorizedSender(void**) {
+  // Logged in as alice, From: bob: not mapped.
+  const std::string as_bob = "From: bob@a.example\r\n\r\nhi\r\n";
+  Seen s = Run(as_bob, "alice");
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.reply, "451 4.7.1 login alice may not send signed mail as bob@a.example"));
+  assert_true(Has(s.fields, "reason=sender-not-authorized"));
+  g_fx->rt->rules.unauthorized = UnauthorizedAction::kReject;
+  s = Run(as_bob, "alice");
+  assert_string_equal(s.disposition, "reject");
+  assert_true(Has(s.reply, "550 5.7.1"));
+  g_fx->rt->rules.unauthorized = UnauthorizedAction::kUnsigned;
+  s = Run(as_bob, "alice");
+  assert_string_equal(s.disposition, "accept");
+  assert_false(s.replaced);
+  assert_true(Has(s.fields, "action=unsigned, reason=sender-not-authorized"));
+  g_fx->rt->rules.unauthorized = UnauthorizedAction::kTempFail;
+  g_fx->rt->rules.sign = SignMode::kIfPossible;
+  s = Run(as_bob, "alice");
+  assert_string_equal(s.disposition, "accept");
+  assert_false(s.replaced);
+}
+
+void TestInternalHostsOnlyWhenAllowed(void**) {
+  Seen s = Run(kPlain, "", kNow, "192.0.2.10");
+  assert_string_equal(s.disposition, "tempfail");
+  g_fx->rt->sign_internal_hosts = true;
+  s = Run(kPlain, "", kNow, "192.0.2.10");
+  assert_string_equal(s.verdict, "pass");
+  // Not an internal host, no login: never signed, even when forced outbound.
+  s = Run(kPlain, "", kNow, "198.51.100.7");
+  assert_string_equal(s.disposition, "tempfail");
+}
+
+void TestInboundIsNeverSigned(void**) {
+  g_fx->rt->sign_internal_hosts = true;
+  Seen s = Run(kPlain, "", kNow, "198.51.100.7", "alice@a.example", Direction::kInbound);
+  assert_string_equal(s.disposition, "accept");
+  assert_false(s.replaced);
+  assert_false(Has(s.fields, "action=signed"));
+}
+
+void TestDomainIdentity(void**) {
+  const std::string msg = "From: sales@d.example\r\n\r\nhi\r\n";
+  Seen s = Run(msg, "bob");
+  assert_true(s.replaced);
+  assert_true(Has(s.fields, "identity=@d.example"));
+  // The certificate names postmaster@d.example, so receivers say policy.
+  assert_string_equal(s.verdict, "policy");
+}
+
+void TestMissingExpiredRevokedIdentity(void**) {
+  const std::string carol = "From: carol@a.example\r\n\r\nhi\r\n";
+  std::ofstream(g_fx->dir + "/users", std::ios::app) << "carol carol@a.example\n";
+  Status st = SigningUsers::Load(g_fx->dir + "/users", true, &g_fx->rt->signing_users);
+  assert_true(st.ok());
+  Seen s = Run(carol, "carol");
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.reply, "451 4.7.0 No S/MIME signing identity for carol@a.example"));
+  assert_true(Has(s.fields, "reason=no-identity"));
+  g_fx->rt->rules.sign = SignMode::kIfPossible;
+  s = Run(carol, "carol");
+  assert_string_equal(s.disposition, "accept");
+  assert_true(Has(s.fields, "action=unsigned, reason=no-identity"));
+  g_fx->rt->rules.sign = SignMode::kClear;
+
+  s = Run(kPlain, "alice", kNotAfter + 1);
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.reply, "has expired"));
+  assert_true(Has(s.fields, "reason=identity-expired"));
+  s = Run(kPlain, "alice", kNotBefore - 1);
+  assert_true(Has(s.fields, "reason=identity-not-yet-valid"));
+
+  g_fx->rt->rules.revocation_mode = RevocationMode::kHard;
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kRevoked);
+  s = Run(kPlain, "alice");
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.fields, "reason=identity-revoked"));
+  // Unknown status does not stop signing; the log says what was known.
+  g_fx->rt->revocation = std::make_unique<FakeRevocation>(RevocationStatus::kUnavailable);
+  s = Run(kPlain, "alice");
+  assert_true(s.replaced);
+}
+
+void TestAlreadySignedOrEncryptedUntouched(void**) {
+  const std::string sig =
+      "From: alice@a.example\r\nContent-Type: multipart/signed; boundary=x\r\n\r\n--x--\r\n";
+  Seen s = Run(sig, "alice");
+  assert_false(s.replaced);
+  assert_true(Has(s.fields, "action=none, reason=already-signed"));
+  const std::string enc =
+      "From: alice@a.example\r\nContent-Type: application/pkcs7-mime; "
+      "smime-type=enveloped-data\r\n\r\nAAAA\r\n";
+  s = Run(enc, "alice");
+  assert_false(s.replaced);
+  assert_true(Has(s.fields, "reason=already-encrypted"));
+}
+
+void TestBadFrom(void**) {
+  const std::string two = "From: alice@a.example, bob@a.example\r\n\r\nhi\r\n";
+  Seen s = Run(two, "alice");
+  assert_string_equal(s.disposition, "reject");
+  assert_true(Has(s.reply, "550 5.7.1"));
+}
+
+void TestNoSignPolicy(void**) {
+  g_fx->rt->rules.sign = SignMode::kNone;
+  Seen s = Run(kPlain, "alice");
+  assert_false(s.replaced);
+  assert_true(Has(s.fields, "sign=none, action=none, reason=policy"));
+}
+
+void TestExpiryWarnings(void**) {
+  const IdentityStore& ids = g_fx->rt->identities;
+  assert_int_equal(ids.ExpiryWarnings(kNow, 30).size(), 0);
+  std::vector<std::string> w = ids.ExpiryWarnings(kNotAfter - 10 * 86400, 30);
+  assert_int_equal(w.size(), 3);
+  assert_true(Has(w[0].c_str(), "expires at 2027-01-01T00:00:00Z, in 10 days"));
+  w = ids.ExpiryWarnings(kNotAfter + 1, 30);
+  assert_true(Has(w[0].c_str(), "expired at"));
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(TestClearSignedVerifies, Reset),
+      cmocka_unit_test_setup(TestEightBitIsReencoded, Reset),
+      cmocka_unit_test_setup(TestOpaqueAndRecipientAsksOpaque, Reset),
+      cmocka_unit_test_setup(TestKeyTypesAndPss, Reset),
+      cmocka_unit_test_setup(TestUnauthorizedSender, Reset),
+      cmocka_unit_test_setup(TestInternalHostsOnlyWhenAllowed, Reset),
+      cmocka_unit_test_setup(TestInboundIsNeverSigned, Reset),
+      cmocka_unit_test_setup(TestDomainIdentity, Reset),
+      cmocka_unit_test_setup(TestMissingExpiredRevokedIdentity, Reset),
+      cmocka_unit_test_setup(TestAlreadySignedOrEncryptedUntouched, Reset),
+      cmocka_unit_test_setup(TestBadFrom, Reset),
+      cmocka_unit_test_setup(TestNoSignPolicy, Reset),
+      cmocka_unit_test_setup(TestExpiryWarnings, Reset),
+  };
+  return cmocka_run_group_tests(tests, SetUp, TearDown);
+}

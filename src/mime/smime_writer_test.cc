@@ -1,0 +1,150 @@
+// Unit tests for mime/smime_writer: what we sign is CRLF, 7-bit, and means
+// the same as what the user wrote (decoded content unchanged); 7-bit content
+// is kept byte for byte.
+#include "mime/smime_writer.h"
+
+#include <string>
+
+#include "base/testing.h"
+#include "mime/gmime_ptr.h"
+
+using namespace smime;
+
+namespace {
+
+struct Built {
+  bool ok = false;
+  bool reencoded = false;
+  bool seven_bit = false;
+  bool crlf_only = false;
+  size_t longest = 0;
+  std::string bytes;
+};
+
+Built Build(const std::vector<MimeHeader>& headers, const std::string& body) {
+  Built b;
+  SignableEntity e;
+  Status st = BuildSignableEntity(headers, body, MimeLimits(), &e);
+  b.ok = st.ok();
+  b.reencoded = e.reencoded;
+  b.bytes = e.bytes;
+  b.seven_bit = true;
+  b.crlf_only = true;
+  size_t line = 0;
+  for (size_t i = 0; i < e.bytes.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(e.bytes[i]);
+    if (c >= 0x80 || c == 0) b.seven_bit = false;
+    if (c == '\n' && (i == 0 || e.bytes[i - 1] != '\r')) b.crlf_only = false;
+    if (c == '\r' && (i + 1 >= e.bytes.size() || e.bytes[i + 1] != '\n')) b.crlf_only = false;
+    if (c == '\n') {
+      b.longest = std::max(b.longest, line);
+      line = 0;
+    } else if (c != '\r') {
+      ++line;
+    }
+  }
+  return b;
+}
+
+// The decoded content of the leaf part at index (0 = first leaf).
+std::string DecodedLeaf(const std::string& entity, int index) {
+  EnsureGmimeInitialised();
+  GObjPtr<GMimeStream> s(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
+  GObjPtr<GMimeParser> p(g_mime_parser_new_with_stream(s.get()));
+  GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(p.get(), nullptr));
+  GMimeObject* leaf = obj.get();
+  if (GMIME_IS_MULTIPART(leaf)) leaf = g_mime_multipart_get_part(GMIME_MULTIPART(leaf), index);
+  if (!leaf || !GMIME_IS_PART(leaf)) return "<no part>";
+  GMimeDataWrapper* w = g_mime_part_get_content(GMIME_PART(leaf));
+  GObjPtr<GMimeStream> out(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(w, out.get());
+  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  return std::string(reinterpret_cast<char*>(a->data), a->len);
+}
+
+void TestSevenBitKeptExactly(void**) {
+  const std::string body = "Hello,\r\n \r\ntrailing space kept \r\n";
+  Built b = Build({{"Content-Type", " text/plain; charset=us-ascii"}}, body);
+  assert_true(b.ok);
+  assert_false(b.reencoded);
+  assert_string_equal(b.bytes.c_str(),
+                      ("Content-Type: text/plain; charset=us-ascii\r\n\r\n" + body).c_str());
+}
+
+void TestMissingContentTypeGetsCharset(void**) {
+  Built b = Build({}, "plain\r\n");
+  assert_true(b.bytes.rfind("Content-Type: text/plain; charset=us-ascii\r\n\r\n", 0) == 0);
+  b = Build({}, "K\xc3\xb6ln\r\n");
+  assert_true(b.bytes.find("charset=utf-8") != std::string::npos);
+  assert_true(b.seven_bit);
+  b = Build({}, "K\xf6ln\r\n");  // Latin-1: not UTF-8
+  assert_true(b.bytes.find("charset=unknown-8bit") != std::string::npos);
+}
+
+void TestEightBitAndLongLinesReencoded(void**) {
+  const std::string text =
+      "Gr\xc3\xbc\xc3\x9f"
+      "e\r\n" +
+      std::string(2000, 'y') + "\r\n";
+  Built b = Build(
+      {{"Content-Type", " text/plain; charset=utf-8"}, {"Content-Transfer-Encoding", " 8bit"}},
+      text);
+  assert_true(b.ok);
+  assert_true(b.reencoded);
+  assert_true(b.seven_bit);
+  assert_true(b.crlf_only);
+  assert_true(b.longest <= 998);
+  assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), text.c_str());
+}
+
+void TestMultipartOnlyEightBitPartChanges(void**) {
+  std::string binary;
+  for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
+  const std::string body =
+      "--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nseven bit\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+      "\xc3\xa9t\xc3\xa9\r\n"
+      "--b--\r\n";
+  Built b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, body);
+  assert_true(b.reencoded);
+  assert_true(b.seven_bit);
+  assert_true(b.crlf_only);
+  // The CRLF before a delimiter belongs to the delimiter, not to the part.
+  assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "seven bit");
+  assert_string_equal(DecodedLeaf(b.bytes, 1).c_str(), "\xc3\xa9t\xc3\xa9");
+}
+
+void TestBareLineEndsCanonicalised(void**) {
+  Built b = Build({{"Content-Type", " text/plain"}}, "one\ntwo\rthree\r\n");
+  assert_true(b.crlf_only);
+  assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "one\r\ntwo\r\nthree\r\n");
+}
+
+void TestFraming(void**) {
+  const std::string entity = "Content-Type: text/plain\r\n\r\nx\r\n";
+  const std::string boundary = NewBoundary(entity);
+  assert_true(entity.find(boundary) == std::string::npos);
+  assert_true(NewBoundary(entity) != boundary);
+  const std::string body = ClearSignedBody(entity, "DER", boundary);
+  // The signed part is exactly the entity: it ends right before CRLF--boundary.
+  const std::string open = "--" + boundary + "\r\n";
+  size_t start = body.find(open) + open.size();
+  size_t end = body.find("\r\n--" + boundary, start);
+  assert_string_equal(body.substr(start, end - start).c_str(), entity.c_str());
+  assert_string_equal(Base64Lines("DER").c_str(), "REVS\r\n");
+  assert_int_equal(Base64Lines(std::string(100, 'a')).find("\r\n"), 76);
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(TestSevenBitKeptExactly),
+      cmocka_unit_test(TestMissingContentTypeGetsCharset),
+      cmocka_unit_test(TestEightBitAndLongLinesReencoded),
+      cmocka_unit_test(TestMultipartOnlyEightBitPartChanges),
+      cmocka_unit_test(TestBareLineEndsCanonicalised),
+      cmocka_unit_test(TestFraming),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
