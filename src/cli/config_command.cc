@@ -1,7 +1,9 @@
 // cli/config_command: `smimectl config check|dump|doc`.
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
+#include "base/log.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/params.h"
@@ -86,8 +88,14 @@ int ConfigCommand(const std::string& config_path, const std::vector<std::string>
   if (sub == "check") {
     std::unique_ptr<Runtime> rt;
     if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
-    std::printf("%s: ok (%d trust anchors, authserv_id %s)\n", config_path.c_str(),
-                rt->trust.anchor_count(), rt->authserv_id.c_str());
+    std::printf("%s: ok (%d trust anchors, %zu signing identities, authserv_id %s)\n",
+                config_path.c_str(), rt->trust.anchor_count(), rt->identities.size(),
+                rt->authserv_id.c_str());
+    StderrLog log("smimectl");
+    for (const std::string& w : rt->warnings) log.Write(Severity::kWarning, w);
+    for (const std::string& w :
+         rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+      log.Write(Severity::kWarning, w);
     return kExitOk;
   }
   if (sub == "dump") {

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -97,6 +99,27 @@ Status DropPrivileges(const struct passwd& pw) {
   return Status::Ok();
 }
 
+// Start-up and reload warnings of a runtime (domain identities) and every
+// identity within identity_expiry_warning days of expiry.
+void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
+  for (const std::string& w : rt.warnings) log->Write(Severity::kWarning, w);
+  for (const std::string& w :
+       rt.identities.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
+    log->Write(Severity::kWarning, w);
+}
+
+// Repeats the expiry warnings once a day for as long as the daemon runs.
+void DailyWarningLoop(RuntimeHolder* holder, LogSink* log) {
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::hours(24));
+    std::shared_ptr<const Runtime> rt = holder->Get();
+    if (!rt) continue;
+    for (const std::string& w :
+         rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+      log->Write(Severity::kWarning, w);
+  }
+}
+
 void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
   sigset_t set;
   sigemptyset(&set);
@@ -117,6 +140,7 @@ void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
     holder->Set(fresh);
     log->Write(Severity::kInfo,
                std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path);
+    LogIdentityWarnings(*fresh, log);
   }
 }
 
@@ -168,9 +192,13 @@ int Main(int argc, char** argv) {
     return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root",
                  kExitConfig);
   if (check_only) {
-    std::printf("%s: ok (%d trust anchors, authserv_id %s, socket %s, user %s)\n", path.c_str(),
-                rt->trust.anchor_count(), rt->authserv_id.c_str(), cfg.Str("socket").c_str(),
-                user.c_str());
+    std::printf(
+        "%s: ok (%d trust anchors, %zu signing identities, authserv_id %s, socket %s, "
+        "user %s)\n",
+        path.c_str(), rt->trust.anchor_count(), rt->identities.size(), rt->authserv_id.c_str(),
+        cfg.Str("socket").c_str(), user.c_str());
+    StderrLog warn("smime-milter");
+    LogIdentityWarnings(*rt, &warn);
     return 0;
   }
 
@@ -212,12 +240,15 @@ int Main(int argc, char** argv) {
 
   RuntimeHolder holder;
   holder.Set(rt);
-  rt.reset();
   SystemClock clock;
   SetMilterGlobals({&holder, &log, &clock});
   std::thread(ReloadLoop, &holder, &log, path).detach();
+  std::thread(DailyWarningLoop, &holder, &log).detach();
   log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
-                                 ", config=" + path + ", socket=" + socket + ", user=" + user);
+                                 ", config=" + path + ", socket=" + socket + ", user=" + user +
+                                 ", identities=" + std::to_string(rt->identities.size()));
+  LogIdentityWarnings(*rt, &log);
+  rt.reset();
   int rc = smfi_main();
   log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
                                  path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));

@@ -53,9 +53,14 @@ function H.read_message(path)
 end
 
 -- Sends one whole transaction from a message file; returns after EOM.
-function H.send(conn, file, queue_id, extra_headers)
+-- login, when given, is the SMTP AUTH name ({auth_authen}).
+function H.send(conn, file, queue_id, extra_headers, login)
   local headers, body = H.read_message(msgdir .. "/" .. file)
-  mt.macro(conn, SMFIC_MAIL, "i", queue_id or "QTEST1")
+  if login then
+    mt.macro(conn, SMFIC_MAIL, "i", queue_id or "QTEST1", "{auth_authen}", login)
+  else
+    mt.macro(conn, SMFIC_MAIL, "i", queue_id or "QTEST1")
+  end
   H.check(mt.mailfrom(conn, "<sender@a.example>") == nil, "mailfrom failed")
   H.check(mt.rcptto(conn, "<carol@b.example>") == nil, "rcptto failed")
   H.check(mt.data(conn) == nil, "data failed")

@@ -21,7 +21,27 @@ write_config "$work/ok.conf" "user = nobody" "socket = inet:0@127.0.0.1"
 write_config "$work/root.conf" "user = root"
 write_config "$work/nouser.conf" "user = no-such-account-here"
 write_config "$work/bad.conf" "max_mime_depth = deep"
-expect "-n accepts a good configuration" 0 "ok (1 trust anchors, authserv_id mx.test" "$MILTER" -n -c "$work/ok.conf"
+expect "-n accepts a good configuration" 0 "ok (1 trust anchors, 0 signing identities, authserv_id mx.test" "$MILTER" -n -c "$work/ok.conf"
+# Signing identities: expiry warnings (alice's certificate ends in 2030, so a
+# 10-year window must warn and the default 30 days must not), a key that
+# others can read is refused with owner and mode.
+cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key"
+echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
+write_config "$work/id.conf" "user = nobody" "signing_identities = $work/identities"
+write_config "$work/idwarn.conf" "user = nobody" "signing_identities = $work/identities" \
+  "identity_expiry_warning = 3650"
+expect "-n counts identities" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
+if "$MILTER" -n -c "$work/id.conf" 2>&1 | grep -q "expires at"; then
+  failed=$((failed + 1)); echo "FAIL expiry warning outside the window"
+else
+  pass=$((pass + 1)); echo "ok   no expiry warning outside the window"
+fi
+expect "-n warns of an identity near expiry" 0 "identity alice@a.example ($work/identities:1) expires at 2030-01-01T00:00:00Z" \
+  "$MILTER" -n -c "$work/idwarn.conf"
+chmod 644 "$work/alice.key"
+expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner root, mode 0644)" \
+  "$MILTER" -n -c "$work/id.conf"
+chmod 600 "$work/alice.key"
 expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"

@@ -2,7 +2,8 @@
 # run-miltertest.sh: milter protocol scenarios with miltertest (Lua) against
 # the real smime-milter daemon: inbound pass added first, forged headers
 # removed, tampered mail, abort mid-message, connections without a message,
-# outbound untouched, and reloads (good and bad) during traffic. Skips where
+# outbound untouched, outbound refused for a login that may not sign as its
+# From:, and reloads (good and bad) during traffic. Skips where
 # miltertest is missing; CI installs it.
 . "$(dirname "$0")/../lib.sh"
 command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
@@ -17,8 +18,15 @@ sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml"
 "$sign" "$pki" alice "$work/msgs/unsigned.eml" >"$work/msgs/signed.eml"
 sed 's/this message is signed/this message is forged/' "$work/msgs/signed.eml" >"$work/msgs/tampered.eml"
 conf=$work/milter.conf
+# Signing for alice@a.example when logged in as alice only (outbound-sign.lua);
+# the key copy belongs to the service user, as reloads read it unprivileged.
+cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key" && chown nobody "$work/alice.key"
+echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
+echo "alice alice@a.example" >"$work/signing-users"
+mkdir -p "$work/policies"
 write_config "$conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" "user = nobody" \
-  "state_dir = $work/state"
+  "state_dir = $work/state" "sign = clear" "signing_identities = $work/identities" \
+  "signing_users = $work/signing-users" "policy_dir = $work/policies"
 
 "$MILTER" -c "$conf" -f -e >/dev/null 2>"$work/milter.log" &
 pid=$!
@@ -33,7 +41,7 @@ run() {  # run SCENARIO
     failed=$((failed + 1)); echo "FAIL $1:"; sed 's/^/    /' "$work/$1.out"
   fi
 }
-for s in inbound-pass forged-headers tampered abort no-message outbound; do run "$s"; done
+for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign; do run "$s"; done
 
 # Reloads during traffic: good reloads swap the runtime; a bad one is refused
 # and the old runtime keeps serving.
@@ -60,6 +68,7 @@ check_log "bad reload refused" "reload: failed, keeping the running configuratio
 check_log "one verify line per message" "QT[0-9]*x[0-9]*: verify: .*result=pass" 100
 check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
 check_log "outbound logged" "QOUT: outbound: .*why=daemon_name=ORIGINATING"
+check_log "unauthorised login refused" "QNOAUTH: outbound: .*login=mallory, .*action=tempfail, reason=sender-not-authorized"
 kill -TERM "$pid"
 for _ in $(seq 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check_log "stop line" "stopping: version="
