@@ -1,12 +1,15 @@
 // cli/policy_command: `smimectl policy explain ADDR`: the effective
-// per-domain policy for an address and the file:line that set each value.
+// per-domain policy for an address, the file:line that set each value, and
+// the signing identity that mail from the address would use.
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 #include "cli/commands.h"
 #include "config/params.h"
 #include "engine/runtime.h"
 #include "policy/domain_policy.h"
+#include "trust/cert_info.h"
 
 namespace smime {
 
@@ -31,6 +34,21 @@ int PolicyCommand(const std::string& config_path, const std::vector<std::string>
   for (const ParamSpec& p : ParamTable())
     if (ParamAllowedInPolicy(p.name))
       std::printf("%s = %s  # %s\n", p.name, c.Str(p.name).c_str(), c.Get(p.name).origin.c_str());
+  const Identity* id = rt->identities.Find(args[1]);
+  if (!id) {
+    std::printf("signing identity: none\n");
+    return kExitOk;
+  }
+  char until[32];
+  struct tm tm;
+  gmtime_r(&id->not_after, &tm);
+  std::strftime(until, sizeof until, "%Y-%m-%d", &tm);
+  std::printf("signing identity: %s  # %s\n  certificate: %s, serial %s, valid until %s%s\n",
+              id->address.c_str(), id->origin.c_str(), SubjectText(id->cert.get()).c_str(),
+              SerialHex(id->cert.get()).c_str(), until,
+              id->not_after < std::time(nullptr) ? " (EXPIRED)" : "");
+  if (id->domain_identity)
+    std::printf("  note: a domain identity; receivers check that From: is in the certificate\n");
   return kExitOk;
 }
 
