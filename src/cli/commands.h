@@ -29,6 +29,11 @@ int RevocationCommand(const std::string& config_path, const std::vector<std::str
 int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args);
 int BenchCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `cert import FILE.p12 ...`: PKCS#12 to the PEM files of a signing identity.
+// Exit 0 written, 64 usage, 78 (kExitConfig) when the import stops (unsafe or
+// unreadable passphrase file, not PKCS#12, wrong passphrase, address not in
+// the certificate, output file exists), 70 when the PEM cannot be encoded.
+int CertCommand(const std::string& config_path, const std::vector<std::string>& args);
 
 }  // namespace smime
 

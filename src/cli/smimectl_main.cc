@@ -30,8 +30,14 @@ const char kUsage[] =
     "                   the per-domain policy that applies to ADDRESS and the\n"
     "                   file:line that set each value\n"
     "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
-    "  bench [-n N] [--now EPOCH] FILE...\n"
-    "                   run the engine N times per message; print messages/s\n"
+    "  bench [-n N] [--now EPOCH] [--outbound --sasl-user LOGIN] FILE...\n"
+    "                   run the engine N times per message (verification, or\n"
+    "                   signing with --outbound); print messages/s\n"
+    "  cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR] [--address ADDR]\n"
+    "          [--force]\n"
+    "      write ADDR.crt (certificate, chain) and ADDR.key (mode 0600) from a\n"
+    "      PKCS#12 bundle (legacy RC2/3DES ones too) into DIR (default: the folder\n"
+    "      of signing_identities) and print the line for the identities file\n"
     "  version          print the version\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
     if (cmd == "crl") return smime::CrlCommand(config, args);
     if (cmd == "policy") return smime::PolicyCommand(config, args);
     if (cmd == "bench") return smime::BenchCommand(config, args);
+    if (cmd == "cert") return smime::CertCommand(config, args);
     if (cmd == "version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;
