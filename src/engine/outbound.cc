@@ -248,6 +248,9 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
   AppendField(&o->fields, "digest", rules.signing_digest);
   if (entity.reencoded) AppendField(&o->fields, "reencoded", "yes");
+  // Signed anyway: refusing would hold mail over a header that 8BITMIME
+  // relays (nearly all today) carry unchanged; the log says it.
+  if (entity.eight_bit_kept) AppendField(&o->fields, "eightbit", "kept");
 }
 
 }  // namespace smime

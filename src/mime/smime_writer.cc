@@ -15,18 +15,87 @@ namespace {
 // re-wrapped by some relays, which would break a signature.
 constexpr size_t kMaxLine = 998;
 
+bool HasEightBit(const std::string& s) {
+  for (char ch : s)
+    if (static_cast<unsigned char>(ch) >= 0x80 || ch == 0) return true;
+  return false;
+}
+
+// A line starting "From " is rewritten to ">From " by mbox delivery (Postfix
+// local(8) among others), which breaks a signature; RFC 2049 section 3.
+bool HasFromLine(const std::string& s) {
+  return s.rfind("From ", 0) == 0 || s.find("\nFrom ") != std::string::npos;
+}
+
 // s has canonical CRLF line ends.
 bool NeedsEncoding(const std::string& s) {
+  if (HasEightBit(s) || HasFromLine(s)) return true;
   size_t line = 0;
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c >= 0x80 || c == 0) return true;
+  for (char c : s) {
     if (c == '\n')
       line = 0;
     else if (c != '\r' && ++line > kMaxLine)
       return true;
   }
   return false;
+}
+
+// The content of a leaf part, decoded.
+std::string DecodedContent(GMimePart* part) {
+  GMimeDataWrapper* w = g_mime_part_get_content(part);
+  if (!w) return "";
+  GObjPtr<GMimeStream> out(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(w, out.get());
+  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+  return a ? std::string(reinterpret_cast<const char*>(a->data), a->len) : "";
+}
+
+// Gives every leaf part a 7-bit transfer encoding, also inside forwarded
+// messages (g_mime_object_encode does not descend into message/rfc822), and
+// quoted-printable to 7-bit text with "From " lines.
+void Encode7Bit(GMimeObject* obj) {
+  if (GMIME_IS_MULTIPART(obj)) {
+    GMimeMultipart* mp = GMIME_MULTIPART(obj);
+    for (int i = 0; i < g_mime_multipart_get_count(mp); ++i)
+      Encode7Bit(g_mime_multipart_get_part(mp, i));
+    return;
+  }
+  if (GMIME_IS_MESSAGE_PART(obj)) {
+    GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
+    if (inner) Encode7Bit(inner);
+    // RFC 2046 5.2.1: only 7bit, 8bit or binary; what it holds is now 7-bit.
+    if (g_mime_object_get_header(obj, "Content-Transfer-Encoding"))
+      g_mime_object_set_header(obj, "Content-Transfer-Encoding", "7bit", nullptr);
+    return;
+  }
+  if (!GMIME_IS_PART(obj)) return;
+  GMimePart* part = GMIME_PART(obj);
+  g_mime_object_encode(obj, GMIME_ENCODING_CONSTRAINT_7BIT);
+  switch (g_mime_part_get_content_encoding(part)) {
+    case GMIME_CONTENT_ENCODING_BASE64:
+    case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+    case GMIME_CONTENT_ENCODING_UUENCODE: return;
+    default: break;
+  }
+  if (HasFromLine(DecodedContent(part)))
+    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+}
+
+// GMime's quoted-printable leaves "From " alone; =46 is the same letter. After
+// Encode7Bit such lines can only be in quoted-printable text or in preambles
+// and epilogues, which readers do not show.
+std::string ArmorFromLines(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  for (size_t at; (at = s.find("\r\nFrom ", pos)) != std::string::npos; pos = at + 2) {
+    out.append(s, pos, at + 2 - pos);
+    out += "=46";
+    at += 1;  // continue after the "F"
+  }
+  out.append(s, pos, std::string::npos);
+  return out;
 }
 
 bool ValidUtf8(const std::string& s) {
@@ -113,14 +182,15 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
-  g_mime_object_encode(obj.get(), GMIME_ENCODING_CONSTRAINT_7BIT);
+  Encode7Bit(obj.get());
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
   char* text = g_mime_object_to_string(obj.get(), fo.get());
   if (!text) return Status::Internal("mime-serialise-failed");
-  out->bytes = CanonicalLineEnds(text);
+  out->bytes = ArmorFromLines(CanonicalLineEnds(text));
   g_free(text);
   out->reencoded = true;
+  out->eight_bit_kept = HasEightBit(out->bytes);
   return Status::Ok();
 }
 

@@ -2,12 +2,13 @@
 //
 // Entry points: BuildSignableEntity() turns the message's Content-* headers
 // and body into the entity that gets signed: canonical CRLF and 7-bit, so no
-// relay can alter it in transit (RFC 8551 3.1). Content that is already 7-bit
-// with short lines is kept byte for byte; otherwise GMime picks
-// quoted-printable or base64 per part. ClearSignedBody() and OpaqueBody()
-// frame a signature as multipart/signed or application/pkcs7-mime.
-// Failure modes: a structure beyond the limits or one GMime cannot parse
-// gives a Status with a short reason; nothing is thrown.
+// relay can alter it in transit (RFC 8551 3.1), and no line starting "From "
+// for mbox delivery to quote. Content that is already 7-bit with short lines
+// and no such line is kept byte for byte; otherwise GMime picks
+// quoted-printable or base64 per part, forwarded messages included. ClearSignedBody() and
+// OpaqueBody() frame a signature as multipart/signed or application/pkcs7-mime. Failure modes: a
+// structure beyond the limits or one GMime cannot parse gives a Status with a short reason; nothing
+// is thrown.
 #ifndef SMIME_MIME_SMIME_WRITER_H_
 #define SMIME_MIME_SMIME_WRITER_H_
 
@@ -26,7 +27,10 @@ struct MimeHeader {
 
 struct SignableEntity {
   std::string bytes;       // the MIME entity to sign: headers, blank line, body (CRLF)
-  bool reencoded = false;  // some content was 8-bit, binary or had long lines
+  bool reencoded = false;  // some content was 8-bit, binary, had long lines or "From " lines
+  // 8-bit bytes remain where no transfer encoding may apply: raw UTF-8 in
+  // Content-* parameters or in the header of a forwarded message.
+  bool eight_bit_kept = false;
 };
 
 // True for header names that describe the content (Content-*), which move

@@ -114,6 +114,27 @@ void TestMultipartOnlyEightBitPartChanges(void**) {
   assert_string_equal(DecodedLeaf(b.bytes, 1).c_str(), "\xc3\xa9t\xc3\xa9");
 }
 
+void TestForwardedMessageAndFromLines(void**) {
+  const std::string inner =
+      "From: x@y.example\r\nSubject: inner\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\nInnen gr\xc3\xbc\xc3\x9f"
+      "e\r\nFrom me\r\n";
+  const std::string body =
+      "--b\r\nContent-Type: text/plain\r\n\r\nHello\r\nFrom here on\r\n"
+      "--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+      inner + "--b--\r\n";
+  Built b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, body);
+  assert_true(b.seven_bit);
+  assert_true(b.bytes.find("\r\nFrom ") == std::string::npos);
+  assert_true(b.bytes.find("Content-Transfer-Encoding: 7bit") != std::string::npos);
+  assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "Hello\r\nFrom here on");
+  // A 7-bit text part with a "From " line alone also goes through encoding.
+  b = Build({{"Content-Type", " text/plain"}}, "Hi\r\nFrom now on\r\n");
+  assert_true(b.reencoded);
+  assert_true(b.bytes.find("\r\n=46rom now on\r\n") != std::string::npos);
+  assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "Hi\r\nFrom now on\r\n");
+}
+
 void TestBareLineEndsCanonicalised(void**) {
   Built b = Build({{"Content-Type", " text/plain"}}, "one\ntwo\rthree\r\n");
   assert_true(b.crlf_only);
@@ -143,6 +164,7 @@ int main() {
       cmocka_unit_test(TestMissingContentTypeGetsCharset),
       cmocka_unit_test(TestEightBitAndLongLinesReencoded),
       cmocka_unit_test(TestMultipartOnlyEightBitPartChanges),
+      cmocka_unit_test(TestForwardedMessageAndFromLines),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
       cmocka_unit_test(TestFraming),
   };
