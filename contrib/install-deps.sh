@@ -7,6 +7,7 @@ PACKAGES="
   libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
   miltertest postfix swaks python3
+  softhsm2 opensc libengine-pkcs11-openssl
 "
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (apt-get install)" >&2

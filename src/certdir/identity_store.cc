@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "certdir/token_key.h"
 #include "cms/sign.h"
 #include "trust/cert_info.h"
 
@@ -113,7 +114,7 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
       id->address.find('@', at + 1) != std::string::npos)
     return Status::Config("'" + f[0] + "' is neither an address nor @domain");
   id->domain_identity = at == 0;
-  std::string chain_file, pass_file;
+  std::string chain_file, pass_file, module, pin_file;
   for (size_t i = 3; i < f.size(); ++i) {
     size_t eq = f[i].find('=');
     std::string name = f[i].substr(0, eq),
@@ -123,9 +124,23 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
       chain_file = value;
     else if (name == "passphrase_file")
       pass_file = value;
+    else if (name == "pkcs11_module")
+      module = value;
+    else if (name == "pin_file")
+      pin_file = value;
     else
-      return Status::Config("unknown option '" + name + "' (known: chain, passphrase_file)");
+      return Status::Config("unknown option '" + name +
+                            "' (known: chain, passphrase_file, pkcs11_module, pin_file)");
   }
+  const bool token = IsTokenKeyUri(f[2]);
+  if (token && !pass_file.empty())
+    return Status::Config("passphrase_file is for key files; a token key takes pin_file=FILE");
+  if (token && module.empty())
+    return Status::Config("token key " + f[2] +
+                          " needs pkcs11_module=FILE (the token's PKCS#11 library, e.g. "
+                          "/usr/lib/softhsm/libsofthsm2.so)");
+  if (!token && (!module.empty() || !pin_file.empty()))
+    return Status::Config("pkcs11_module and pin_file are for token keys (KEY-FILE pkcs11:...)");
   std::vector<X509Ptr> certs;
   Status st = ReadCertificates(f[1], &certs);
   if (!st.ok()) return st;
@@ -136,11 +151,14 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   id->not_before = ToTimeT(X509_get0_notBefore(id->cert.get()));
   id->not_after = ToTimeT(X509_get0_notAfter(id->cert.get()));
 
-  st = ReadKey(f[2], pass_file, &id->key);
+  st = token ? LoadTokenKey(f[2], module, pin_file, &id->key) : ReadKey(f[2], pass_file, &id->key);
   if (!st.ok()) return st;
   if (X509_check_private_key(id->cert.get(), id->key.get()) != 1) {
     DrainOpensslErrors();
-    return Status::Config("key " + f[2] + " does not belong to the certificate in " + f[1]);
+    return Status::Config("key " + f[2] + " does not belong to the certificate in " + f[1] +
+                          (token ? " (or the token holds no public key or certificate with the "
+                                   "key's ID, which EC keys need)"
+                                 : ""));
   }
   std::string usage = SigningUsageProblem(id->cert.get());
   if (!usage.empty())

@@ -4,17 +4,22 @@
 // identity:
 //
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
+//   ADDRESS|@DOMAIN  CERTIFICATE-FILE  pkcs11:URI  pkcs11_module=FILE pin_file=FILE [chain=FILE]
 //
 // The certificate file holds the signer certificate first and, optionally,
-// its chain. Entry points: IdentityStore::Load (start-up and reload) and
-// Find (per message, never fails). Load is strict: a key that is group- or
-// world-accessible, encrypted without a passphrase, does not match its
-// certificate, or cannot sign (e.g. Ed25519 in CMS before OpenSSL 3.2); a
-// certificate without the address it is listed for, or unfit for S/MIME
-// signing - each stops start-up with file:line and a reason. Expiry is not
-// a load error (one expiring identity must not stop a reload); the engine
-// refuses to sign with an expired identity and ExpiryWarnings() reports the
-// ones about to expire.
+// its chain. A KEY-FILE starting with "pkcs11:" is an RFC 7512 URI of a key
+// on a PKCS#11 token, reached through the named module with the user PIN in
+// pin_file (see certdir/token_key.h); all other checks are the same. Entry
+// points: IdentityStore::Load (start-up and reload) and Find (per message,
+// never fails). Load is strict: a key or PIN file that is group- or
+// world-accessible, a key encrypted without a passphrase, a token key
+// without its module or PIN file, with a wrong PIN or not on the token, a
+// key that does not match its certificate, or cannot sign (e.g. Ed25519 in
+// CMS before OpenSSL 3.2); a certificate without the address it is listed
+// for, or unfit for S/MIME signing - each stops start-up with file:line and
+// a reason. Expiry is not a load error (one expiring identity must not stop
+// a reload); the engine refuses to sign with an expired identity and
+// ExpiryWarnings() reports the ones about to expire.
 #ifndef SMIME_CERTDIR_IDENTITY_STORE_H_
 #define SMIME_CERTDIR_IDENTITY_STORE_H_
 
@@ -33,7 +38,7 @@ struct Identity {
   std::string origin;   // file:line
   X509Ptr cert;
   std::vector<X509Ptr> chain;  // intermediates, leaf excluded
-  EvpPkeyPtr key;
+  EvpPkeyPtr key;              // from a file or a token; SignContent serialises token keys itself
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   bool domain_identity = false;

@@ -36,6 +36,13 @@ bool AddCapabilities(CMS_SignerInfo* si) {
   return CMS_add_smimecap(si, algs.get()) == 1;
 }
 
+// The EVP_PKEY ex_data slot of SerializeSigningWith's lock (-1 if OpenSSL
+// had none to give).
+int SerialLockIndex() {
+  static const int index = EVP_PKEY_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 bool AddSigningTime(CMS_SignerInfo* si, std::time_t t) {
   std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME, ASN1_TIME_free>> at(ASN1_TIME_set(nullptr, t));
   if (!at) return false;
@@ -55,10 +62,27 @@ std::string MicalgName(const EVP_MD* md) {
   }
 }
 
+const EVP_MD* EffectiveDigest(EVP_PKEY* key, const EVP_MD* md) {
+  if (key && EVP_PKEY_is_a(key, "ED25519")) return EVP_sha512();
+  return md ? md : EVP_sha256();
+}
+
+bool SerializeSigningWith(EVP_PKEY* key, std::mutex* mu) {
+  const int index = SerialLockIndex();
+  return index >= 0 && EVP_PKEY_set_ex_data(key, index, mu) == 1;
+}
+
 Status SignContent(const std::string& content, const SignParams& p, std::string* der) {
   if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
-  const EVP_MD* md = p.md ? p.md : EVP_sha256();
-  // Ed25519 and other one-shot algorithms sign without a separate digest.
+  // A key marked by SerializeSigningWith is locked while OpenSSL uses it:
+  // CMS_add1_signer (which may set up its context) and CMS_dataFinal (which
+  // signs), but not while the content is digested.
+  const int lock_index = SerialLockIndex();
+  auto* key_mu =
+      lock_index < 0 ? nullptr : static_cast<std::mutex*>(EVP_PKEY_get_ex_data(p.key, lock_index));
+  std::unique_lock<std::mutex> serial;
+  if (key_mu) serial = std::unique_lock<std::mutex>(*key_mu);
+  const EVP_MD* md = EffectiveDigest(p.key, p.md);
   const unsigned int base = CMS_PARTIAL | CMS_BINARY | (p.detached ? CMS_DETACHED : 0u);
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, base));
   if (!cms) return Fail("sign: cannot create SignedData");
@@ -73,14 +97,22 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
       return Fail("sign: cannot select RSA-PSS");
   }
+  if (serial.owns_lock()) serial.unlock();
   if (!AddCapabilities(si)) return Fail("sign: cannot add SMIMECapabilities");
   if (!AddSigningTime(si, p.signing_time)) return Fail("sign: cannot add signingTime");
   for (X509* c : p.chain)
     if (CMS_add1_cert(cms.get(), c) != 1) return Fail("sign: cannot add a chain certificate");
 
-  BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-  if (!in) return Fail("sign: out of memory");
-  if (CMS_final(cms.get(), in.get(), nullptr, base) != 1) return Fail("sign: signing failed");
+  // CMS_final(), in its two halves: digest the content, then sign.
+  BioPtr cms_bio(CMS_dataInit(cms.get(), nullptr));
+  if (!cms_bio) return Fail("sign: cannot start the content");
+  const int size = static_cast<int>(content.size());
+  if (size > 0 && BIO_write(cms_bio.get(), content.data(), size) != size)
+    return Fail("sign: cannot digest the content");
+  (void)BIO_flush(cms_bio.get());
+  if (key_mu) serial.lock();
+  if (CMS_dataFinal(cms.get(), cms_bio.get()) != 1) return Fail("sign: signing failed");
+  if (serial.owns_lock()) serial.unlock();
   unsigned char* out = nullptr;
   int len = i2d_CMS_ContentInfo(cms.get(), &out);
   if (len <= 0) return Fail("sign: cannot encode SignedData");

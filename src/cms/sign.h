@@ -7,11 +7,13 @@
 // only, never DES or RC2) and signingCertificateV2 (ESS, binds the
 // signature to the certificate). The signer certificate and its chain are
 // included. On failure the Status carries OpenSSL's words; nothing is
-// partially written.
+// partially written. SignContent may run in many threads at once; keys whose
+// backend may not (PKCS#11 tokens) carry a lock, see SerializeSigningWith.
 #ifndef SMIME_CMS_SIGN_H_
 #define SMIME_CMS_SIGN_H_
 
 #include <ctime>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,15 @@ struct SignParams {
 
 // On success *der is the DER ContentInfo; on failure *der is untouched.
 Status SignContent(const std::string& content, const SignParams& p, std::string* der);
+
+// Makes every later SignContent with key hold *mu while it signs, for keys
+// whose backend must not be used from two threads at once (certdir/
+// token_key). *mu must outlive key. False when OpenSSL cannot store the mark.
+bool SerializeSigningWith(EVP_PKEY* key, std::mutex* mu);
+
+// The digest a signature with key uses: md (nullptr = SHA-256), except
+// SHA-512 for Ed25519, which RFC 8419 3.1 requires with signed attributes.
+const EVP_MD* EffectiveDigest(EVP_PKEY* key, const EVP_MD* md);
 
 // The RFC 8551 micalg name of md ("sha-256"); "" for digests S/MIME does not name.
 std::string MicalgName(const EVP_MD* md);

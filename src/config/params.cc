@@ -90,9 +90,13 @@ const std::vector<ParamSpec> kParams = {
     {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
      nullptr,
      "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
-     "first, then chain), key file, options chain=FILE and passphrase_file=FILE. Keys must "
-     "not be group- or world-accessible. A missing file means no identities unless the "
-     "parameter is set explicitly."},
+     "first, then chain), key file, options chain=FILE and passphrase_file=FILE. A key on a "
+     "PKCS#11 token (HSM, smart card, SoftHSM2) is named by a pkcs11: URI instead of the key "
+     "file (pkcs11:token=LABEL;object=LABEL) with options pkcs11_module=FILE (the token's "
+     "PKCS#11 library) and pin_file=FILE (its user PIN); this needs the OpenSSL engine of "
+     "libp11 (Debian: libengine-pkcs11-openssl). Keys and PIN files must not be group- or "
+     "world-accessible. A missing file means no identities unless the parameter is set "
+     "explicitly."},
     {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
      "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
      "verifies) or pss (RSASSA-PSS)."},

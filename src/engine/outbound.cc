@@ -2,6 +2,7 @@
 // signed, passed on untouched (with the reason logged), tempfail or reject.
 #include "engine/outbound.h"
 
+#include <openssl/objects.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -15,6 +16,13 @@
 namespace smime {
 
 namespace {
+
+// "sha256" for SHA-256: the names signing_digest uses.
+std::string DigestName(const EVP_MD* md) {
+  std::string n = OBJ_nid2sn(EVP_MD_get_type(md));
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return n;
+}
 
 std::string MediaType(const Transaction& tx) {
   for (const Header& h : tx.headers) {
@@ -216,7 +224,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   p.cert = id->cert.get();
   p.key = id->key.get();
   for (const X509Ptr& c : id->chain) p.chain.push_back(c.get());
-  p.md = EVP_get_digestbyname(rules.signing_digest.c_str());
+  p.md = EffectiveDigest(p.key, EVP_get_digestbyname(rules.signing_digest.c_str()));
   p.rsa_padding = rules.rsa_padding;
   p.detached = !opaque;
   p.signing_time = now;
@@ -246,7 +254,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   }
   AppendField(&o->fields, "action", "signed");
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
-  AppendField(&o->fields, "digest", rules.signing_digest);
+  AppendField(&o->fields, "digest", DigestName(p.md));
   if (entity.reencoded) AppendField(&o->fields, "reencoded", "yes");
   // Signed anyway: refusing would hold mail over a header that 8BITMIME
   // relays (nearly all today) carry unchanged; the log says it.
