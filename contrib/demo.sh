@@ -33,6 +33,11 @@ mkdir -p "$demo/msgs" "$demo/state" "$demo/run"
 chmod 755 "$demo"
 chown nobody "$demo/state"
 tests/pki/gen-pki.sh "$demo/pki" >/dev/null
+# The service user reads keys on reload: give it its own copy, mode 0600.
+install -m 600 -o nobody "$demo/pki/alice.key" "$demo/alice.key"
+echo "alice@a.example $demo/pki/alice.crt $demo/alice.key chain=$demo/pki/alice.chain.pem" >"$demo/identities"
+echo "# LOGIN  ADDRESSES" >"$demo/signing-users"
+mkdir -p "$demo/policies"
 cat >"$demo/smime-milter.conf" <<CONF
 # Demo configuration: the test PKI's root is the only S/MIME trust anchor.
 authserv_id = mx.demo.example
@@ -41,9 +46,18 @@ state_dir = $demo/state
 socket = unix:$demo/run/milter.sock
 socket_mode = 0666
 user = nobody
-# Loopback SMTP counts as inbound here; port PF_SUBMIT is the outbound door.
-internal_hosts = 192.0.2.0/24
+# Loopback SMTP from 127.0.0.1 counts as inbound here; port PF_SUBMIT is the
+# outbound door. 127.0.0.2 plays a trusted internal relay that may have its
+# mail signed (sign_internal_hosts); everyone else needs an SMTP AUTH login
+# listed in signing_users.
+internal_hosts = 192.0.2.0/24, 127.0.0.2/32
+sign_internal_hosts = yes
 log_why = yes
+# Outbound signing with alice's identity from the demo PKI (docs/signing.md).
+sign = clear
+signing_identities = $demo/identities
+signing_users = $demo/signing-users
+policy_dir = $demo/policies
 # The demo PKI publishes no CRL or OCSP source; under the default
 # (revocation = hard) every signature would be "policy no-revocation-source".
 revocation = off
@@ -73,18 +87,25 @@ sed -e 's/this is a demo message/this is a changed message/' -e 's/^Message-ID: 
   sed -e 's/^Message-ID: <tampered/Message-ID: <forged/' \
     -e 's/^Subject: .*/Subject: changed in transit, with a forged smime=pass verdict\r/' \
     "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-verdict.eml"
-sample outbound 'Alice <alice@a.example>' 'outbound, not signed yet'
+sample outbound 'Alice <alice@a.example>' 'outbound from a trusted relay: signed by the milter'
 for m in 1-signed 2-tampered 3-forged-verdict; do
   swaks --server "127.0.0.1:$PF_PORT" --from alice@a.example --to carol@b.example \
     --data "@$demo/msgs/$m.eml" --silent 2 || true
 done
-swaks --server "127.0.0.1:$PF_SUBMIT" --from alice@a.example --to dave@b.example \
-  --data "@$demo/msgs/outbound.eml" --silent 2 || true
+swaks --server "127.0.0.1:$PF_SUBMIT" --local-interface 127.0.0.2 --from alice@a.example \
+  --to dave@b.example --data "@$demo/msgs/outbound.eml" --silent 2 || true
 pf_wait_delivered 4 30 || echo "(not all demo messages arrived yet; see $demo/pf/maillog)"
 
 for f in $(ls -tr "$demo"/pf/mail/*/new/*); do
   echo "=== $(grep -m1 '^Subject:' "$f")"
-  sed '/^$/q' "$f" | awk '/^[A-Za-z-]+:/ { show = /^(Authentication-Results|From|Subject):/ } show'
+  sed '/^$/q' "$f" | awk '/^[A-Za-z-]+:/ { show = /^(Authentication-Results|From|Subject|Content-Type):/ } show'
+  # Outbound mail gets no verdict header: a signed one was signed by us.
+  if grep -q '^Content-Type: multipart/signed' "$f" && ! grep -q '^Authentication-Results:' "$f"; then
+    echo "    (signed by the milter on the way out; our own verification of the delivered file:"
+    src/smimectl -c "$demo/smime-milter.conf" process --inbound --now "$(date +%s)" "$f" 2>&1 >/dev/null |
+      sed 's/^/     /'
+    echo "    )"
+  fi
 done
 echo
 echo "=== milter log"
@@ -93,7 +114,7 @@ cat <<TXT
 
 The milter and Postfix keep running. Send more mail with, for example:
   swaks --server 127.0.0.1:$PF_PORT --from alice@a.example --to carol@b.example --data @$demo/msgs/1-signed.eml
-  swaks --server 127.0.0.1:$PF_SUBMIT --from alice@a.example --to dave@b.example   (outbound)
+  swaks --server 127.0.0.1:$PF_SUBMIT --local-interface 127.0.0.2 --from alice@a.example --to dave@b.example   (outbound, signed)
 Delivered mail: $demo/pf/mail/*/new/   Logs: $demo/milter.log, $demo/pf/maillog
 Run one message through the same engine without an MTA:
   src/smimectl -c $demo/smime-milter.conf process --inbound $demo/msgs/1-signed.eml
