@@ -48,10 +48,10 @@ socket_mode = 0666
 user = nobody
 # Loopback SMTP from 127.0.0.1 counts as inbound here; port PF_SUBMIT is the
 # outbound door. 127.0.0.2 plays a trusted internal relay that may have its
-# mail signed (sign_internal_hosts); everyone else needs an SMTP AUTH login
+# mail signed (signing_relays); everyone else needs an SMTP AUTH login
 # listed in signing_users.
 internal_hosts = 192.0.2.0/24, 127.0.0.2/32
-sign_internal_hosts = yes
+signing_relays = 127.0.0.2/32
 log_why = yes
 # Outbound signing with alice's identity from the demo PKI (docs/signing.md).
 sign = clear

@@ -48,6 +48,16 @@ std::vector<std::string> CaptureLog::Lines() const {
   return lines_;
 }
 
+std::string LogSafe(const std::string& in, size_t max_len) {
+  std::string out;
+  for (char c : in) {
+    if (out.size() >= max_len) break;
+    const unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u >= 0x7f || c == ',' ? '?' : c);
+  }
+  return out;
+}
+
 void AppendField(std::string* out, const char* name, const std::string& value) {
   if (!out->empty()) out->append(", ");
   out->append(name).append("=").append(value);

@@ -52,6 +52,11 @@ class CaptureLog final : public LogSink {
   std::vector<std::string> lines_;
 };
 
+// A client-supplied string made safe for a log field: control characters,
+// commas and non-ASCII bytes become '?' (a login must not be able to fake a
+// ", action=signed" field), truncated to max_len.
+std::string LogSafe(const std::string& in, size_t max_len);
+
 // Appends ", name=value" (or "name=value" when out is empty) to out.
 void AppendField(std::string* out, const char* name, const std::string& value);
 

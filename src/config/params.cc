@@ -81,10 +81,6 @@ const std::vector<ParamSpec> kParams = {
      "opaque (application/pkcs7-mime) or if-possible (clear when the sender has a usable "
      "identity and may use it, else unsigned). With clear or opaque, mail that cannot be "
      "signed (no identity, expired or revoked identity) is deferred with 451 4.7.0."},
-    {"sign_internal_hosts", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
-     "Sign mail from internal_hosts that arrives without SMTP AUTH, as any From: address that "
-     "has an identity (trusted relays such as a groupware server); no signs only for "
-     "authenticated logins listed in signing_users."},
     {"signing_digest", ParamType::kEnum, "sha256", kNoMin, kNoMax, "sha256|sha384|sha512",
      "Message digest of outbound signatures."},
     {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
@@ -97,6 +93,12 @@ const std::vector<ParamSpec> kParams = {
      "libp11 (Debian: libengine-pkcs11-openssl). Keys and PIN files must not be group- or "
      "world-accessible. A missing file means no identities unless the parameter is set "
      "explicitly."},
+    {"signing_relays", ParamType::kList, "", kNoMin, kNoMax, nullptr,
+     "Client networks (CIDR) of trusted relays whose mail, arriving without SMTP AUTH, may be "
+     "signed as any From: that has an identity (e.g. a groupware server that authenticates "
+     "its users itself). Empty by default, and loopback is never implied: list managers, "
+     "scripts and re-injected mail also come from 127.0.0.1. Everyone else signs only as "
+     "the addresses signing_users maps to their login."},
     {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
      "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
      "verifies) or pss (RSASSA-PSS)."},
@@ -123,7 +125,7 @@ const std::vector<ParamSpec> kParams = {
     {"unauthorized_sender", ParamType::kEnum, "tempfail", kNoMin, kNoMax,
      "tempfail|reject|unsigned",
      "What happens to outbound mail whose From: the submitter may not sign as (see "
-     "signing_users, sign_internal_hosts) when sign is clear or opaque: tempfail (451 4.7.1), "
+     "signing_users, signing_relays) when sign is clear or opaque: tempfail (451 4.7.1), "
      "reject (550 5.7.1) or unsigned (passed on unsigned and logged). With sign = "
      "if-possible such mail is passed on unsigned."},
     {"user", ParamType::kString, "smime-milter", kNoMin, kNoMax, nullptr,

@@ -99,7 +99,7 @@ class Decision {
 
 bool MaySignAs(const Runtime& rt, const Transaction& tx, const std::string& from) {
   if (!tx.sasl_user.empty()) return rt.signing_users.MayUse(tx.sasl_user, from);
-  return rt.sign_internal_hosts && CidrContains(rt.internal_hosts, tx.client_addr);
+  return CidrContains(rt.signing_relays, tx.client_addr);
 }
 
 // Deletes every Content-* header (highest ordinal of each name first, so the
@@ -142,20 +142,39 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   std::string from;
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
   AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
-  if (!tx.sasl_user.empty())
-    AppendField(&o->fields, "login", SanitizeHeaderText(tx.sasl_user, 100));
-  AppendField(&o->fields, "why", why);
+  if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", LogSafe(tx.sasl_user, 100));
+  AppendField(&o->fields, "why", LogSafe(why, 200));
 
+  if (!from_problem.empty()) {
+    // No single From: to sign as. The strictest policy among every domain
+    // the header (and the envelope sender) names decides, so that adding a
+    // second From: cannot step around a domain's sign = clear.
+    std::vector<std::string> named = AllMailboxes(HeaderValues(tx, "From"));
+    named.push_back(tx.mail_from);
+    SignMode strictest = SignMode::kNone;
+    for (const std::string& a : named) {
+      if (DomainOf(a).empty()) continue;
+      SignMode m = rt.RulesFor(DomainOf(a)).sign;
+      if (m == SignMode::kClear || m == SignMode::kOpaque)
+        strictest = m;
+      else if (m == SignMode::kIfPossible && strictest == SignMode::kNone)
+        strictest = m;
+    }
+    AppendField(&o->fields, "sign", SignModeName(strictest));
+    if (strictest == SignMode::kNone) return d.Untouched("none", "policy");
+    return d.CannotSign(strictest, "550", "5.7.1",
+                        "Cannot sign: the message needs exactly one From: address", from_problem);
+  }
   const DomainRules& rules = rt.RulesFor(DomainOf(from));
   const SignMode mode = rules.sign;
   AppendField(&o->fields, "sign", SignModeName(mode));
   if (mode == SignMode::kNone) return d.Untouched("none", "policy");
-  if (!from_problem.empty())
-    return d.CannotSign(mode, "550", "5.7.1",
-                        "Cannot sign: the message needs exactly one From: address", from_problem);
+  // Authorisation comes before the already-S/MIME pass-through: otherwise a
+  // Content-Type claiming a signature would carry any From: past it.
+  const bool authorized = MaySignAs(rt, tx, from);
   const std::string existing = ExistingSmime(tx);
-  if (!existing.empty()) return d.Untouched("none", "already-" + existing);
-  if (!MaySignAs(rt, tx, from)) {
+  if (authorized && !existing.empty()) return d.Untouched("none", "already-" + existing);
+  if (!authorized) {
     const std::string reason = "sender-not-authorized";
     if (mode == SignMode::kIfPossible || rules.unauthorized == UnauthorizedAction::kUnsigned) {
       o->severity = Severity::kWarning;

@@ -4,7 +4,7 @@
 // transactions. It applies the sender domain's `sign` policy: finds the
 // From: address's identity, checks that the submitter may sign as it (SMTP
 // AUTH login via signing_users, or an internal host when
-// sign_internal_hosts = yes), refuses expired, not yet valid or revoked
+// a client in signing_relays), refuses expired, not yet valid or revoked
 // identities, and signs clear or opaque (opaque also when a recipient
 // domain asks for it). Mail already signed or encrypted passes untouched.
 // When signing is required but impossible the outcome is a tempfail or

@@ -108,7 +108,7 @@ int Reset(void**) {
   rt.rules.sign = SignMode::kClear;
   rt.rules.revocation_mode = RevocationMode::kOff;
   rt.domain_rules.clear();
-  rt.sign_internal_hosts = false;
+  rt.signing_relays.clear();
   rt.revocation = std::make_unique<NotCheckedRevocation>();
   return 0;
 }
@@ -242,7 +242,7 @@ void TestUnauthorizedSender(void**) {
 void TestInternalHostsOnlyWhenAllowed(void**) {
   Seen s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.disposition, "tempfail");
-  g_fx->rt->sign_internal_hosts = true;
+  assert_true(ParseCidrList({"192.0.2.10/32"}, &g_fx->rt->signing_relays).ok());
   s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.verdict, "pass");
   // Not an internal host, no login: never signed, even when forced outbound.
@@ -251,7 +251,7 @@ void TestInternalHostsOnlyWhenAllowed(void**) {
 }
 
 void TestInboundIsNeverSigned(void**) {
-  g_fx->rt->sign_internal_hosts = true;
+  assert_true(ParseCidrList({"198.51.100.0/24"}, &g_fx->rt->signing_relays).ok());
   Seen s = Run(kPlain, "", kNow, "198.51.100.7", "alice@a.example", Direction::kInbound);
   assert_string_equal(s.disposition, "accept");
   assert_false(s.replaced);
@@ -321,6 +321,39 @@ void TestBadFrom(void**) {
   assert_true(Has(s.reply, "550 5.7.1"));
 }
 
+void TestPerDomainPolicyCannotBeSidesteppedWithTwoFroms(void**) {
+  // Only a.example signs; the main configuration does not.
+  g_fx->rt->rules.sign = SignMode::kNone;
+  DomainRules a = g_fx->rt->rules;
+  a.sign = SignMode::kClear;
+  g_fx->rt->domain_rules["a.example"] = a;
+  Seen s = Run("From: alice@a.example\r\nFrom: x@other.example\r\n\r\nhi\r\n", "alice");
+  assert_string_equal(s.disposition, "reject");
+  assert_true(Has(s.fields, "sign=clear, action=reject, reason=multiple-from-headers"));
+  s = Run("From: x@other.example, alice@a.example\r\n\r\nhi\r\n", "alice");
+  assert_string_equal(s.disposition, "reject");
+  // Neither domain signs: passed on, as before.
+  s = Run("From: x@other.example, y@other.example\r\n\r\nhi\r\n", "alice");
+  assert_string_equal(s.disposition, "accept");
+  assert_true(Has(s.fields, "action=none, reason=policy"));
+}
+
+void TestClaimedSignatureDoesNotBypassAuthorization(void**) {
+  // mallory may not use alice's address; declaring the content signed must
+  // not let the message through as "already signed".
+  const std::string fake =
+      "From: alice@a.example\r\nContent-Type: multipart/signed; boundary=x\r\n\r\n--x--\r\n";
+  Seen s = Run(fake, "mallory");
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.fields, "reason=sender-not-authorized"));
+}
+
+void TestLoginCannotForgeLogFields(void**) {
+  Seen s = Run(kPlain, "evil, action=signed");
+  assert_true(Has(s.fields, "login=evil? action=signed"));
+  assert_string_equal(s.disposition, "tempfail");
+}
+
 void TestNoSignPolicy(void**) {
   g_fx->rt->rules.sign = SignMode::kNone;
   Seen s = Run(kPlain, "alice");
@@ -353,6 +386,9 @@ int main() {
       cmocka_unit_test_setup(TestMissingExpiredRevokedIdentity, Reset),
       cmocka_unit_test_setup(TestAlreadySignedOrEncryptedUntouched, Reset),
       cmocka_unit_test_setup(TestBadFrom, Reset),
+      cmocka_unit_test_setup(TestPerDomainPolicyCannotBeSidesteppedWithTwoFroms, Reset),
+      cmocka_unit_test_setup(TestClaimedSignatureDoesNotBypassAuthorization, Reset),
+      cmocka_unit_test_setup(TestLoginCannotForgeLogFields, Reset),
       cmocka_unit_test_setup(TestNoSignPolicy, Reset),
       cmocka_unit_test_setup(TestExpiryWarnings, Reset),
   };

@@ -119,7 +119,16 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                            config.Get("signing_identities").origin != "default", std::time(nullptr),
                            &rt->identities, &rt->warnings);
   if (!st.ok()) return st;
-  rt->sign_internal_hosts = config.Bool("sign_internal_hosts");
+  st = ParseCidrList(config.List("signing_relays"), &rt->signing_relays);
+  if (!st.ok())
+    return Status::Config(config.Get("signing_relays").origin +
+                          ": signing_relays: " + st.message());
+  for (const char* loopback : {"127.0.0.1", "::1"})
+    if (CidrContains(rt->signing_relays, loopback))
+      rt->warnings.push_back(config.Get("signing_relays").origin +
+                             ": signing_relays includes loopback: mail submitted on this host "
+                             "without SMTP AUTH (list managers, scripts, re-injected or "
+                             "non-SMTP mail) is signed as any From: that has an identity");
   rt->identity_expiry_warning_days = static_cast<int>(config.Int("identity_expiry_warning"));
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();

@@ -73,7 +73,7 @@ struct Runtime {
 
   IdentityStore identities;
   SigningUsers signing_users;
-  bool sign_internal_hosts = false;
+  std::vector<Cidr> signing_relays;  // unauthenticated clients that may sign as any From
   int identity_expiry_warning_days = 30;
   std::vector<std::string> warnings;  // logged at start-up and on reload
 };

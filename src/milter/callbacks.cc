@@ -175,7 +175,12 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   return Guard(ctx, "envrcpt", [&] {
     Message* m = EnsureMsg(ctx);
-    if (m && argv && argv[0]) m->tx.rcpts.push_back(argv[0]);
+    if (m && argv && argv[0]) {
+      std::string rcpt = argv[0];
+      if (rcpt.size() >= 2 && rcpt.front() == '<' && rcpt.back() == '>')
+        rcpt = rcpt.substr(1, rcpt.size() - 2);
+      m->tx.rcpts.push_back(rcpt);
+    }
     return SMFIS_CONTINUE;
   });
 }

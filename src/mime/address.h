@@ -16,6 +16,10 @@ namespace smime {
 // Returns "" on success.
 std::string SingleMailbox(const std::vector<std::string>& values, std::string* addr);
 
+// Every mailbox address in values (groups expanded), in order; for judging
+// a header that SingleMailbox refused.
+std::vector<std::string> AllMailboxes(const std::vector<std::string>& values);
+
 }  // namespace smime
 
 #endif  // SMIME_MIME_ADDRESS_H_

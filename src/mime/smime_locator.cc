@@ -1,9 +1,14 @@
 // mime/smime_locator: see smime_locator.h.
 #include "mime/smime_locator.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <mutex>
+#include <set>
+#include <unordered_set>
 
 #include "mime/gmime_ptr.h"
 
@@ -28,30 +33,16 @@ bool IsPkcs7Mime(GMimeContentType* ct) {
          g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
 }
 
-bool IsPkcs7SignatureProtocol(const std::string& protocol) {
-  return protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature";
+// Case-insensitive find of a lower-case needle.
+size_t FindNoCase(const std::string& hay, const char* needle, size_t from) {
+  const size_t n = std::strlen(needle);
+  for (size_t i = from; i + n <= hay.size(); ++i)
+    if (strncasecmp(hay.c_str() + i, needle, n) == 0) return i;
+  return std::string::npos;
 }
 
-// Counts header lines that start with "Content-Type:" anywhere in the
-// message. Every MIME entity has at most one, so this bounds both the part
-// count and the nesting depth before GMime's recursive parser sees the input.
-int CountContentTypeLines(const std::string& m) {
-  static const char kName[] = "content-type:";
-  const size_t n = sizeof kName - 1;
-  int count = 0;
-  size_t pos = 0;
-  while (pos < m.size()) {
-    if (m.size() - pos >= n) {
-      bool match = true;
-      for (size_t i = 0; i < n && match; ++i)
-        match = std::tolower(static_cast<unsigned char>(m[pos + i])) == kName[i];
-      if (match) ++count;
-    }
-    size_t nl = m.find('\n', pos);
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  return count;
+bool IsPkcs7SignatureProtocol(const std::string& protocol) {
+  return protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature";
 }
 
 // True when body[pos..] is a boundary delimiter line "--boundary" followed by
@@ -163,6 +154,56 @@ struct Walker {
 
 }  // namespace
 
+Status PrecheckMimeSize(const std::string& m, const MimeLimits& limits) {
+  const size_t max_parts = static_cast<size_t>(limits.max_parts);
+  // Declared boundaries: every "boundary = value" anywhere (quoted or not).
+  std::unordered_set<std::string> boundaries;
+  std::set<size_t> lengths;
+  for (size_t at = 0; (at = FindNoCase(m, "boundary", at)) != std::string::npos; at += 8) {
+    size_t p = at + 8;
+    while (p < m.size() && (m[p] == ' ' || m[p] == '\t')) ++p;
+    if (p >= m.size() || m[p] != '=') continue;
+    ++p;
+    while (p < m.size() && (m[p] == ' ' || m[p] == '\t')) ++p;
+    std::string b;
+    if (p < m.size() && m[p] == '"') {
+      size_t q = m.find('"', p + 1);
+      if (q == std::string::npos) continue;
+      b = m.substr(p + 1, q - p - 1);
+    } else {
+      size_t q = p;
+      while (q < m.size() && !std::isspace(static_cast<unsigned char>(m[q])) && m[q] != ';') ++q;
+      b = m.substr(p, q - p);
+    }
+    if (b.empty() || b.size() > 200) continue;
+    boundaries.insert(b);
+    lengths.insert(b.size());
+    if (boundaries.size() > max_parts) return Status::Limit("mime-parts-limit");
+  }
+  size_t content_types = 0, delimiters = 0;
+  for (size_t pos = 0; pos < m.size();) {
+    size_t nl = m.find('\n', pos);
+    const size_t end = nl == std::string::npos ? m.size() : nl;
+    if (end - pos >= 12 && strncasecmp(m.c_str() + pos, "content-type", 12) == 0) {
+      size_t p = pos + 12;
+      while (p < end && (m[p] == ' ' || m[p] == '\t')) ++p;
+      if (p < end && m[p] == ':') ++content_types;
+    } else if (end - pos >= 3 && m[pos] == '-' && m[pos + 1] == '-') {
+      for (size_t len : lengths)
+        if (end - pos >= 2 + len && boundaries.count(m.substr(pos + 2, len))) {
+          ++delimiters;
+          break;
+        }
+    }
+    pos = end + 1;
+  }
+  // Every entity has at most one Content-Type; every part follows one
+  // delimiter line, and each multipart adds one close delimiter.
+  if (content_types > max_parts || delimiters > 2 * max_parts)
+    return Status::Limit("mime-parts-limit");
+  return Status::Ok();
+}
+
 std::string ToCrlf(const std::string& in) {
   std::string out;
   out.reserve(in.size() + in.size() / 32);
@@ -175,7 +216,8 @@ std::string ToCrlf(const std::string& in) {
 
 Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out) {
   *out = SmimeLayout();
-  if (CountContentTypeLines(message) > limits.max_parts) return Status::Limit("mime-parts-limit");
+  Status pre = PrecheckMimeSize(message, limits);
+  if (!pre.ok()) return pre;
   EnsureGmimeInitialised();
 
   GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));

@@ -44,6 +44,12 @@ struct SmimeLayout {
 // signatures are computed over the wire form.
 std::string ToCrlf(const std::string& in);
 
+// Bounds the work GMime's recursive parser would do on hostile input, before
+// it sees it: fails with "mime-parts-limit" when the Content-Type header
+// lines (blanks before the colon included) exceed limits.max_parts or the
+// delimiter lines of declared boundaries exceed twice that.
+Status PrecheckMimeSize(const std::string& message, const MimeLimits& limits);
+
 // message: the whole message (headers, blank line, body) with CRLF line ends.
 Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out);
 

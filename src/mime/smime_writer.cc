@@ -11,9 +11,9 @@ namespace smime {
 
 namespace {
 
-// Lines longer than this (without CRLF) break RFC 5322 2.1.1 and get
-// re-wrapped by some relays, which would break a signature.
-constexpr size_t kMaxLine = 998;
+// Longer lines (without CRLF) get re-wrapped by relays, which would break a
+// signature: RFC 5322 allows 998, Sendmail's SMTP mailers wrap at 990.
+constexpr size_t kMaxLine = 990;
 
 bool HasEightBit(const std::string& s) {
   for (char ch : s)
@@ -50,52 +50,88 @@ std::string DecodedContent(GMimePart* part) {
   return a ? std::string(reinterpret_cast<const char*>(a->data), a->len) : "";
 }
 
+// Quoted-printable of data with every line that would start "From " written
+// "=46rom " (the same text to a reader), in GMime's LF line ends.
+std::string ArmoredQuotedPrintable(const std::string& data) {
+  GMimeEncoding enc;
+  g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+  std::string qp(g_mime_encoding_outlen(&enc, data.size()) + 16, '\0');
+  size_t n = g_mime_encoding_flush(&enc, data.data(), data.size(), &qp[0]);
+  qp.resize(n);
+  std::string out;
+  out.reserve(qp.size() + 16);
+  for (size_t i = 0; i < qp.size(); ++i) {
+    if ((i == 0 || qp[i - 1] == '\n') && qp.compare(i, 5, "From ") == 0) {
+      out += "=46";
+      continue;  // the 'F' is replaced; "rom " follows
+    }
+    out.push_back(qp[i]);
+  }
+  return out;
+}
+
+// Sets a leaf part's content to text already encoded as quoted-printable.
+void SetQuotedPrintable(GMimePart* part, const std::string& qp) {
+  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(qp.data(), qp.size()));
+  GObjPtr<GMimeDataWrapper> w(
+      g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE));
+  g_mime_part_set_content(part, w.get());
+  g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+}
+
+// Signed or encrypted content inside (a forwarded signed message) must stay
+// byte for byte: re-encoding it would break its signature.
+bool IsSmimeOrSigned(GMimeObject* obj) {
+  if (GMIME_IS_MULTIPART_SIGNED(obj) || GMIME_IS_MULTIPART_ENCRYPTED(obj)) return true;
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  return ct && (g_mime_content_type_is_type(ct, "application", "pkcs7-mime") ||
+                g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime"));
+}
+
+// Container headers claiming 8bit or binary: Postfix rewrites them when it
+// downgrades for a 7-bit relay, so say 7bit once the content is.
+void MarkSevenBit(GMimeObject* obj) {
+  const char* cte = g_mime_object_get_header(obj, "Content-Transfer-Encoding");
+  if (!cte) return;
+  std::string v(cte);
+  v.erase(0, v.find_first_not_of(" \t"));
+  v.erase(v.find_last_not_of(" \t\r\n") + 1);
+  if (strcasecmp(v.c_str(), "7bit") != 0)
+    g_mime_object_set_header(obj, "Content-Transfer-Encoding", "7bit", nullptr);
+}
+
 // Gives every leaf part a 7-bit transfer encoding, also inside forwarded
 // messages (g_mime_object_encode does not descend into message/rfc822), and
-// quoted-printable to 7-bit text with "From " lines.
+// "From "-safe quoted-printable to text with such lines. Leaves signed and
+// encrypted sub-entities alone.
 void Encode7Bit(GMimeObject* obj) {
+  if (IsSmimeOrSigned(obj)) return;
   if (GMIME_IS_MULTIPART(obj)) {
     GMimeMultipart* mp = GMIME_MULTIPART(obj);
     for (int i = 0; i < g_mime_multipart_get_count(mp); ++i)
       Encode7Bit(g_mime_multipart_get_part(mp, i));
+    MarkSevenBit(obj);
     return;
   }
   if (GMIME_IS_MESSAGE_PART(obj)) {
     GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
     GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
     if (inner) Encode7Bit(inner);
-    // RFC 2046 5.2.1: only 7bit, 8bit or binary; what it holds is now 7-bit.
-    if (g_mime_object_get_header(obj, "Content-Transfer-Encoding"))
-      g_mime_object_set_header(obj, "Content-Transfer-Encoding", "7bit", nullptr);
+    MarkSevenBit(obj);  // RFC 2046 5.2.1: only 7bit, 8bit or binary
     return;
   }
   if (!GMIME_IS_PART(obj)) return;
   GMimePart* part = GMIME_PART(obj);
+  const GMimeContentEncoding before = g_mime_part_get_content_encoding(part);
+  if (before == GMIME_CONTENT_ENCODING_BASE64 || before == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+    return;  // already 7-bit as the client wrote it
   g_mime_object_encode(obj, GMIME_ENCODING_CONSTRAINT_7BIT);
-  switch (g_mime_part_get_content_encoding(part)) {
-    case GMIME_CONTENT_ENCODING_BASE64:
-    case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-    case GMIME_CONTENT_ENCODING_UUENCODE: return;
-    default: break;
-  }
-  if (HasFromLine(DecodedContent(part)))
-    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-}
-
-// GMime's quoted-printable leaves "From " alone; =46 is the same letter. After
-// Encode7Bit such lines can only be in quoted-printable text or in preambles
-// and epilogues, which readers do not show.
-std::string ArmorFromLines(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t pos = 0;
-  for (size_t at; (at = s.find("\r\nFrom ", pos)) != std::string::npos; pos = at + 2) {
-    out.append(s, pos, at + 2 - pos);
-    out += "=46";
-    at += 1;  // continue after the "F"
-  }
-  out.append(s, pos, std::string::npos);
-  return out;
+  const GMimeContentEncoding after = g_mime_part_get_content_encoding(part);
+  if (after == GMIME_CONTENT_ENCODING_BASE64) return;
+  const std::string text = DecodedContent(part);
+  // GMime allows 998-octet lines in 7bit; we want kMaxLine (see above).
+  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text))
+    SetQuotedPrintable(part, ArmoredQuotedPrintable(text));
 }
 
 bool ValidUtf8(const std::string& s) {
@@ -109,18 +145,6 @@ bool ValidUtf8(const std::string& s) {
     i += static_cast<size_t>(n) + 1;
   }
   return true;
-}
-
-int CountContentTypes(const std::string& m) {
-  int count = 0;
-  size_t pos = 0;
-  while (pos < m.size()) {
-    if (strncasecmp(m.c_str() + pos, "content-type:", 13) == 0) ++count;
-    size_t nl = m.find('\n', pos);
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  return count;
 }
 
 // Every line end becomes CRLF: bare CR and bare LF are not allowed in mail
@@ -174,9 +198,8 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     return Status::Ok();
   }
 
-  // Every entity has at most one Content-Type line: this bounds depth and
-  // part count before GMime's recursive parser sees the input.
-  if (CountContentTypes(entity) > limits.max_parts) return Status::Limit("too-many-mime-parts");
+  Status pre = PrecheckMimeSize(entity, limits);
+  if (!pre.ok()) return pre;
   EnsureGmimeInitialised();
   GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
@@ -185,10 +208,13 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   Encode7Bit(obj.get());
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
-  char* text = g_mime_object_to_string(obj.get(), fo.get());
-  if (!text) return Status::Internal("mime-serialise-failed");
-  out->bytes = ArmorFromLines(CanonicalLineEnds(text));
-  g_free(text);
+  // Through a memory stream, not a C string: content may hold NUL bytes.
+  GObjPtr<GMimeStream> mem(g_mime_stream_mem_new());
+  if (g_mime_object_write_to_stream(obj.get(), fo.get(), mem.get()) < 0)
+    return Status::Internal("mime-serialise-failed");
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  out->bytes = CanonicalLineEnds(
+      bytes ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "");
   out->reencoded = true;
   out->eight_bit_kept = HasEightBit(out->bytes);
   return Status::Ok();

@@ -135,6 +135,46 @@ void TestForwardedMessageAndFromLines(void**) {
   assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "Hi\r\nFrom now on\r\n");
 }
 
+void TestNulAndNestedSignatureAndLimits(void**) {
+  // A NUL in a part must not cut the entity short.
+  const std::string nul =
+      "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+      std::string("a\0b", 3) + "\r\n--b\r\nContent-Type: text/plain\r\n\r\nlast part\r\n--b--\r\n";
+  Built b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, nul);
+  assert_true(b.ok);
+  assert_true(b.bytes.find("last part") != std::string::npos);
+  assert_true(b.bytes.find("--b--") != std::string::npos);
+
+  // A forwarded signed message stays byte for byte, "From " lines included.
+  const std::string signed_part =
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+      "micalg=sha-256; boundary=s\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\n"
+      "From tomorrow on\r\n--s\r\nContent-Type: application/pkcs7-signature\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--s--\r\n";
+  const std::string fwd =
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nK\xc3\xb6ln\r\n"
+      "--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: a@b.example\r\n" +
+      signed_part + "--b--\r\n";
+  b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, fwd);
+  assert_true(b.reencoded);
+  assert_true(b.bytes.find("\r\n\r\nFrom tomorrow on\r\n--s\r\n") != std::string::npos);
+
+  // A line of 995 characters is re-encoded (Sendmail wraps at 990).
+  b = Build({{"Content-Type", " text/plain"}}, std::string(995, 'z') + "\r\n");
+  assert_true(b.reencoded);
+  assert_true(b.longest <= 990);
+
+  // Many empty parts: refused before GMime builds them.
+  std::string many;
+  for (int i = 0; i < 3000; ++i) many += "--b\r\n\r\nx\r\n";
+  many += "--b--\r\n";
+  SignableEntity e;
+  Status st = BuildSignableEntity({{"Content-Type", " multipart/mixed; boundary=b"}},
+                                  many + "\xc3\xa9\r\n", MimeLimits(), &e);
+  assert_false(st.ok());
+  assert_string_equal(st.message().c_str(), "mime-parts-limit");
+}
+
 void TestBareLineEndsCanonicalised(void**) {
   Built b = Build({{"Content-Type", " text/plain"}}, "one\ntwo\rthree\r\n");
   assert_true(b.crlf_only);
@@ -165,6 +205,7 @@ int main() {
       cmocka_unit_test(TestEightBitAndLongLinesReencoded),
       cmocka_unit_test(TestMultipartOnlyEightBitPartChanges),
       cmocka_unit_test(TestForwardedMessageAndFromLines),
+      cmocka_unit_test(TestNulAndNestedSignatureAndLimits),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
       cmocka_unit_test(TestFraming),
   };

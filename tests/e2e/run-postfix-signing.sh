@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-postfix-signing.sh: outbound signing end to end through a throwaway
 # Postfix on 127.0.0.1 with the real smime-milter. The client address decides
-# the path: 127.0.0.1 is in internal_hosts (sign_internal_hosts = yes, so it
+# the path: 127.0.0.1 is in internal_hosts and signing_relays (so it
 # may sign), 127.0.0.2 is an outside client. Checked on the delivered files:
 # - sign = clear: mail from alice@a.example (submission service ORIGINATING,
 #   the MTA port from the internal host, the sendmail command) arrives as
@@ -21,7 +21,7 @@
 # - mail from outside with From: alice@a.example is never signed: delivered
 #   unchanged apart from our Authentication-Results header;
 # - a client that may not sign (outside client on the ORIGINATING service;
-#   after a reload with sign_internal_hosts = no, the internal host too):
+#   after a reload with empty signing_relays, the internal host too):
 #   451 4.7.1, nothing delivered;
 # - exactly one milter log line per message, with action=signed or the
 #   reason.
@@ -58,7 +58,7 @@ milter_conf() {  # milter_conf [EXTRA LINES...]
     "sign = clear" "signing_identities = $work/identities" "signing_users = $work/signing-users" \
     "policy_dir = $work/policies" "$@"
 }
-milter_conf "sign_internal_hosts = yes"
+milter_conf "signing_relays = 127.0.0.1/32"
 cp "$work/milter.conf" "$work/process.conf"  # the same signing setup, for smimectl process
 write_config "$work/verify.conf"
 
@@ -189,8 +189,8 @@ mkmsg opaque-submit 'Alice <alice@a.example>' ascii; send opaque-submit "$PF_SUB
 mkmsg opaque-utf8 'Alice <alice@a.example>' utf8; send opaque-utf8 "$PF_SUBMIT" 127.0.0.1
 # The internal host loses its right to sign.
 rm "$work/policies/a.example.conf"
-milter_conf "sign_internal_hosts = no"
-reload_milter "sign_internal_hosts = no"
+milter_conf "signing_relays ="
+reload_milter "signing_relays ="
 mkmsg unauth-internal 'Alice <alice@a.example>' ascii; send unauth-internal "$PF_SUBMIT" 127.0.0.1
 
 accepted="clear-submit clear-utf8 clear-mta-internal clear-mixed clear-large clear-pickup clear-login

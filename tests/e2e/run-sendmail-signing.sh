@@ -2,7 +2,7 @@
 # run-sendmail-signing.sh: outbound signing end to end through Sendmail 8.17
 # (Debian's packages, unpacked privately) relaying to smtp-sink, with the
 # real smime-milter over a local socket. 127.0.0.1 is in internal_hosts
-# (sign_internal_hosts = yes), 127.0.0.2 is an outside client. Checked on
+# (and in signing_relays), 127.0.0.2 is an outside client. Checked on
 # the relayed files:
 # - sign = clear: mail from alice@a.example on the ORIGINATING daemon (ASCII;
 #   an 8-bit UTF-8 body the milter re-encodes to quoted-printable; a folded
@@ -43,7 +43,7 @@ echo "alice@a.example $pki/alice.crt $work/keys/alice.key chain=$pki/alice.chain
   >"$work/identities"
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
   "user = nobody" "state_dir = $work/state" "internal_hosts = 127.0.0.1/32" \
-  "sign_internal_hosts = yes" "sign = clear" "signing_identities = $work/identities" \
+  "signing_relays = 127.0.0.1/32" "sign = clear" "signing_identities = $work/identities" \
   "policy_dir = $work/policies"
 write_config "$work/verify.conf"
 

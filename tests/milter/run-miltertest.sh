@@ -18,7 +18,8 @@ sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml"
 "$sign" "$pki" alice "$work/msgs/unsigned.eml" >"$work/msgs/signed.eml"
 sed 's/this message is signed/this message is forged/' "$work/msgs/signed.eml" >"$work/msgs/tampered.eml"
 conf=$work/milter.conf
-# Signing for alice@a.example when logged in as alice only (outbound-sign.lua);
+# Signing for alice@a.example when logged in as alice (outbound-sign.lua) or
+# from the relay 192.0.2.10 (outbound.lua: already signed, so untouched);
 # the key copy belongs to the service user, as reloads read it unprivileged.
 cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key" && chown nobody "$work/alice.key"
 echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
@@ -26,7 +27,8 @@ echo "alice alice@a.example" >"$work/signing-users"
 mkdir -p "$work/policies"
 write_config "$conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" "user = nobody" \
   "state_dir = $work/state" "sign = clear" "signing_identities = $work/identities" \
-  "signing_users = $work/signing-users" "policy_dir = $work/policies"
+  "signing_users = $work/signing-users" "policy_dir = $work/policies" \
+  "signing_relays = 192.0.2.0/24"
 
 "$MILTER" -c "$conf" -f -e >/dev/null 2>"$work/milter.log" &
 pid=$!
