@@ -469,8 +469,10 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
 }  // namespace
 
 int CertCommand(const std::string& config_path, const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "import") return Usage("expected import");
-  return Import(config_path, std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args.empty()) return Usage("expected import, add, list, remove or lookup");
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "import") return Import(config_path, rest);
+  return CertDirectoryCommand(config_path, args[0], rest);
 }
 
 }  // namespace smime

@@ -34,6 +34,10 @@ int CrlCommand(const std::string& config_path, const std::vector<std::string>& a
 // unreadable passphrase file, not PKCS#12, wrong passphrase, address not in
 // the certificate, output file exists), 70 when the PEM cannot be encoded.
 int CertCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `cert add|list|remove|lookup`: the recipient certificate directory
+// (cli/certdir_command.cc); exit 3 when lookup finds nothing usable.
+int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
+                         const std::vector<std::string>& args);
 
 }  // namespace smime
 

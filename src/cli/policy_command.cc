@@ -34,6 +34,23 @@ int PolicyCommand(const std::string& config_path, const std::vector<std::string>
   for (const ParamSpec& p : ParamTable())
     if (ParamAllowedInPolicy(p.name))
       std::printf("%s = %s  # %s\n", p.name, c.Str(p.name).c_str(), c.Get(p.name).origin.c_str());
+  // As a recipient: the certificate mail to the address would be encrypted to.
+  const DomainRules& rules = rt->RulesFor(domain);
+  if (rules.encrypt != EncryptMode::kNever) {
+    ChoiceRules cr;
+    cr.min_trust = rules.min_trust;
+    cr.revocation = rules.revocation_mode;
+    RecipientChoice choice =
+        rt->directory.Choose(args[1], cr, rt->trust, rt->revocation.get(), std::time(nullptr));
+    if (choice.found)
+      std::printf("encryption certificate: %s serial %s (%s, trust %s)\n",
+                  choice.chosen.source.c_str(), SerialHex(choice.chosen.cert.get()).c_str(),
+                  choice.chosen.origin.c_str(), CertTrustName(choice.chosen.trust));
+    else
+      std::printf("encryption certificate: none usable\n");
+    for (const std::string& u : choice.unavailable) std::printf("  unavailable: %s\n", u.c_str());
+    for (const std::string& r : choice.rejected) std::printf("  not used: %s\n", r.c_str());
+  }
   const Identity* id = rt->identities.Find(args[1]);
   if (!id) {
     std::printf("signing identity: none\n");

@@ -16,8 +16,10 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "config/config.h"
+#include "engine/encryption.h"
 #include "engine/processor.h"
 #include "engine/runtime.h"
+#include "policy/direction.h"
 
 namespace smime {
 
@@ -117,6 +119,29 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     clock = std::make_unique<FixedClock>(now);
   else
     clock = std::make_unique<SystemClock>();
+
+  // RCPT time, as the milter does it: recipients that must be refused or
+  // sent separately are reported and left out of the transaction.
+  std::string why;
+  Disposition refused = Disposition::kAccept;
+  if (rt->any_encryption && DecideDirection(tx, rt->internal_hosts, rt->originating_daemons,
+                                            &why) == Direction::kOutbound) {
+    std::vector<std::string> all = std::move(tx.rcpts);
+    tx.rcpts.clear();
+    for (const std::string& r : all) {
+      RcptVerdict v = DecideRecipient(*rt, tx, r, *clock);
+      if (v.disposition != Disposition::kAccept) {
+        std::fprintf(stderr, "smimectl: rcpt <%s>: %s %s %s\n", r.c_str(), v.reply_code.c_str(),
+                     v.reply_xcode.c_str(), v.reply_text.c_str());
+        if (refused != Disposition::kTempFail) refused = v.disposition;
+        continue;
+      }
+      tx.rcpts.push_back(r);
+      tx.rcpt_classes.push_back(v.cls);
+    }
+    if (tx.rcpts.empty() && !all.empty())
+      return refused == Disposition::kReject ? kExitReject : kExitTempFail;
+  }
   Outcome o = Process(*rt, tx, *clock);
 
   StderrLog log("smimectl");

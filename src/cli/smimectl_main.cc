@@ -38,6 +38,11 @@ const char kUsage[] =
     "      write ADDR.crt (certificate, chain) and ADDR.key (mode 0600) from a\n"
     "      PKCS#12 bundle (legacy RC2/3DES ones too) into DIR (default: the folder\n"
     "      of signing_identities) and print the line for the identities file\n"
+    "  cert add FILE.pem [--address ADDR]   store a recipient certificate (admin)\n"
+    "  cert list [ADDR]                     stored recipient certificates\n"
+    "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
+    "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
+    "                   encrypted to, and why others are not used; exit 3 if none\n"
     "  version          print the version\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";

@@ -7,6 +7,8 @@
 #include <openssl/objects.h>
 #include <openssl/proverr.h>
 
+#include "cms/signer_attributes.h"
+
 namespace smime {
 
 namespace {
@@ -107,6 +109,8 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
       const char* sn = OBJ_nid2sn(f.digest_nid);
       f.digest_name = sn ? sn : "unknown";
     }
+    f.capabilities = CapabilitiesOf(si);
+    f.signing_time = SigningTimeOf(si);
     result.signers.push_back(std::move(f));
     if (CMS_signed_get_attr_count(si) <= 0) {
       CmsCheck c = Fail(Outcome::kMalformed, "no-signed-attributes");

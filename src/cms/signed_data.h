@@ -11,6 +11,7 @@
 #ifndef SMIME_CMS_SIGNED_DATA_H_
 #define SMIME_CMS_SIGNED_DATA_H_
 
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct SignerFacts {
   X509Ptr cert;        // may be null when the message lacks the certificate
   int digest_nid = 0;  // NID of the digest algorithm
   std::string digest_name;
+  std::vector<int> capabilities;  // SMIMECapabilities: content ciphers (NIDs), in order
+  std::time_t signing_time = 0;   // signingTime attribute, 0 when absent
 };
 
 struct CmsCheck {

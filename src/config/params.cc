@@ -16,8 +16,33 @@ const std::vector<ParamSpec> kParams = {
     {"authserv_id", ParamType::kString, "", kNoMin, kNoMax, nullptr,
      "authserv-id written into Authentication-Results and used to remove forged ones; empty "
      "means this host's name."},
+    {"certificate_sources", ParamType::kList, "local, harvest, ldap", kNoMin, kNoMax, nullptr,
+     "Where recipient certificates are looked up, in this order: local (added with smimectl "
+     "cert add), harvest (from inbound signatures that verified as pass), ldap (when ldap_uri "
+     "is set). The newest usable certificate of all sources wins."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
+    {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
+     "Encryption of outbound mail, keyed by the recipient domain: never, opportunistic "
+     "(encrypt when every recipient of the message has a usable certificate, else send in "
+     "clear) or required (never in clear: a recipient without a usable certificate is refused "
+     "at RCPT time per missing_certificate)."},
+    {"encryption_algorithm", ParamType::kEnum, "auto", kNoMin, kNoMax,
+     "auto|aes256-gcm|aes128-gcm|aes256-cbc|aes128-cbc",
+     "Content encryption for mail to this recipient domain: auto uses AES-256-GCM "
+     "(AuthEnvelopedData) when every recipient announced it in SMIMECapabilities, else "
+     "AES-256-CBC (EnvelopedData, what deployed clients read). One message is encrypted "
+     "once, for all its recipients."},
+    {"encryption_min_trust", ParamType::kEnum, "harvested", kNoMin, kNoMax,
+     "harvested|directory|admin",
+     "Least trusted certificate source accepted for this recipient domain: harvested (seen "
+     "on a verified inbound signature), directory (LDAP) or admin (smimectl cert add)."},
+    {"encryption_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|oaep",
+     "RSA key transport for this recipient domain: pkcs1 (PKCS#1 v1.5, every client) or "
+     "oaep (RSAES-OAEP with SHA-256)."},
+    {"harvest_certificates", ParamType::kBool, "yes", kNoMin, kNoMax, nullptr,
+     "Store the signer certificate and SMIMECapabilities of every inbound signature that "
+     "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
      "Days before a signing identity expires from which a warning is logged at start-up, "
      "on reload and once a day."},
@@ -27,6 +52,40 @@ const std::vector<ParamSpec> kParams = {
      "is added and forged verdicts are not removed)."},
     {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
      "Client networks (CIDR) whose mail is outbound."},
+    {"ldap_attributes", ParamType::kList, "userCertificate;binary, userSMIMECertificate", kNoMin,
+     kNoMax, nullptr,
+     "LDAP attributes holding recipient certificates: a DER certificate (userCertificate;binary) "
+     "or a PKCS#7 certs-only blob (userSMIMECertificate); values that are neither are skipped."},
+    {"ldap_base", ParamType::kString, "", kNoMin, kNoMax, nullptr,
+     "Search base DN of LDAP certificate lookups (subtree), e.g. ou=people,dc=example,dc=com; "
+     "required with ldap_uri."},
+    {"ldap_bind_dn", ParamType::kString, "", kNoMin, kNoMax, nullptr,
+     "DN to bind as for LDAP lookups (simple bind, with ldap_bind_password_file); empty binds "
+     "anonymously."},
+    {"ldap_bind_password_file", ParamType::kPath, "", kNoMin, kNoMax, nullptr,
+     "File whose first line is the password of ldap_bind_dn; must not be group- or "
+     "world-accessible."},
+    {"ldap_cache_size", ParamType::kInt, "10000", 0, 10000000, nullptr,
+     "Most addresses whose LDAP answers are cached (least recently used go first); 0 turns the "
+     "cache off."},
+    {"ldap_cache_ttl", ParamType::kInt, "3600", 0, 604800, nullptr,
+     "Seconds an LDAP answer with certificates is reused before the directory is asked again; "
+     "0 does not cache them."},
+    {"ldap_filter", ParamType::kString, "(mail=%s)", kNoMin, kNoMax, nullptr,
+     "LDAP search filter; every %s is replaced by the recipient address, escaped per RFC 4515 "
+     "(e.g. (&(objectClass=inetOrgPerson)(mail=%s)))."},
+    {"ldap_negative_cache_ttl", ParamType::kInt, "300", 0, 86400, nullptr,
+     "Seconds an LDAP answer without certificates is reused; 0 does not cache it. Failures "
+     "(directory down, deadline) are never cached."},
+    {"ldap_starttls", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Use StartTLS on ldap:// URIs (certificate checks per ldap.conf, e.g. TLS_CACERT); "
+     "ldaps:// URIs use TLS anyway."},
+    {"ldap_timeout", ParamType::kInt, "5", 1, 120, nullptr,
+     "Deadline in seconds for one LDAP lookup (connect, StartTLS, bind and search); a "
+     "directory that is down or slower gives a temporary failure."},
+    {"ldap_uri", ParamType::kList, "", kNoMin, kNoMax, nullptr,
+     "LDAP servers for recipient certificates (ldap://HOST[:PORT], ldaps://, ldapi://), tried "
+     "in order; empty turns LDAP lookups off."},
     {"local_part_case_sensitive", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Compare the local part of From: with the certificate address case-sensitively."},
     {"log_why", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
@@ -44,6 +103,10 @@ const std::vector<ParamSpec> kParams = {
      "Most SignerInfos in one signature; more give smime=permerror."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
      "Smallest RSA signer key accepted; smaller keys give smime=policy."},
+    {"missing_certificate", ParamType::kEnum, "reject", kNoMin, kNoMax, "reject|tempfail",
+     "For encrypt = required: a recipient without a usable certificate is refused at RCPT "
+     "time with 550 5.7.1 (reject) or 450 4.7.1 (tempfail, e.g. while certificates are being "
+     "collected)."},
     {"ocsp_nonce", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Send a nonce in OCSP requests and require it back (many responders ignore nonces)."},
     {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,
@@ -145,9 +208,14 @@ bool ParamAllowedInPolicy(const std::string& name) {
   // Rules about a sender's or recipient's domain; everything about the daemon
   // itself (socket, user, state_dir, limits) is global.
   static const char* const kPerDomain[] = {"allow_sha1",
+                                           "encrypt",
+                                           "encryption_algorithm",
+                                           "encryption_min_trust",
+                                           "encryption_rsa_padding",
                                            "local_part_case_sensitive",
                                            "match_sender_header",
                                            "min_rsa_bits",
+                                           "missing_certificate",
                                            "recipient_signing",
                                            "revocation",
                                            "sign",

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cms/encrypt.h"
 #include "cms/sign.h"
+#include "engine/encryption.h"
 #include "mime/address.h"
 #include "mime/smime_writer.h"
 #include "policy/direction.h"
@@ -133,11 +135,29 @@ std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
   return v;
 }
 
-}  // namespace
+// The content that replaces the message's: new Content-* headers (values
+// folded with "\n\t", as HeaderEdit wants) and body.
+struct NewContent {
+  bool changed = false;
+  std::vector<MimeHeader> headers;
+  std::string body;
+};
 
-void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                     const std::string& why, Outcome* o) {
-  o->event = "outbound";
+// "\n\t"-folded header value as it goes on the wire inside an entity.
+std::string WireFolded(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\n') out += "\r";
+    out.push_back(ch);
+  }
+  return out;
+}
+
+// Signing per the From: domain's policy. On return either o is final (a
+// refusal: disposition set) or *c holds the signed content (c->changed) or
+// nothing changed (fields say why).
+void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, const std::string& why,
+              Outcome* o, NewContent* c) {
   Decision d(o);
   std::string from;
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
@@ -208,7 +228,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
         "identity-not-yet-valid");
   if (rules.revocation_mode != RevocationMode::kOff) {
     X509StackPtr hints(sk_X509_new_null());
-    for (const X509Ptr& c : id->chain) sk_X509_push(hints.get(), c.get());
+    for (const X509Ptr& x : id->chain) sk_X509_push(hints.get(), x.get());
     ChainResult chain = rt.trust.VerifyChain(id->cert.get(), hints.get(), now);
     sk_X509_zero(hints.get());  // borrowed pointers
     if (chain.trusted) {
@@ -231,7 +251,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
     if (rt.RulesFor(DomainOf(r)).recipient_opaque) opaque = true;
 
   std::vector<MimeHeader> content_headers;
-  Outcome draft;
+  Outcome draft;  // only the moved headers matter here; Emit() deletes them
   MoveContentHeaders(tx, &draft, &content_headers);
   SignableEntity entity;
   Status st = BuildSignableEntity(content_headers, tx.body, rt.limits, &entity);
@@ -242,7 +262,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   SignParams p;
   p.cert = id->cert.get();
   p.key = id->key.get();
-  for (const X509Ptr& c : id->chain) p.chain.push_back(c.get());
+  for (const X509Ptr& x : id->chain) p.chain.push_back(x.get());
   p.md = EffectiveDigest(p.key, EVP_get_digestbyname(rules.signing_digest.c_str()));
   p.rsa_padding = rules.rsa_padding;
   p.detached = !opaque;
@@ -255,21 +275,16 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
                     "signing-failed");
   }
 
-  o->edits = std::move(draft.edits);
-  if (!HasHeader(tx, "MIME-Version"))
-    o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
-  o->replace_body = true;
+  c->changed = true;
   if (opaque) {
-    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Type", OpaqueSignedContentType(), 0});
-    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Transfer-Encoding", "base64", 0});
-    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Disposition",
-                        "attachment; filename=\"smime.p7m\"", 0});
-    o->body = Base64Lines(der);
+    c->headers = {{"Content-Type", OpaqueSignedContentType()},
+                  {"Content-Transfer-Encoding", "base64"},
+                  {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
+    c->body = Base64Lines(der);
   } else {
     const std::string boundary = NewBoundary(entity.bytes);
-    o->edits.push_back({HeaderEdit::Kind::kAppend, "Content-Type",
-                        ClearSignedContentType(MicalgName(p.md), boundary), 0});
-    o->body = ClearSignedBody(entity.bytes, der, boundary);
+    c->headers = {{"Content-Type", ClearSignedContentType(MicalgName(p.md), boundary)}};
+    c->body = ClearSignedBody(entity.bytes, der, boundary);
   }
   AppendField(&o->fields, "action", "signed");
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
@@ -278,6 +293,98 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   // Signed anyway: refusing would hold mail over a header that 8BITMIME
   // relays (nearly all today) carry unchanged; the log says it.
   if (entity.eight_bit_kept) AppendField(&o->fields, "eightbit", "kept");
+}
+
+// Encryption per the recipients' domains (engine/encryption). On return o
+// is final (a refusal) or *c holds the enveloped content, or is unchanged.
+void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o,
+                 NewContent* c) {
+  if (!rt.any_encryption) return;
+  EncryptionPlan plan = PlanEncryption(rt, tx, clock);
+  Decision d(o);
+  if (plan.refuse) {
+    return d.Refuse(plan.reply_code[0] == '5' ? Disposition::kReject : Disposition::kTempFail,
+                    plan.reply_code.c_str(), plan.reply_xcode.c_str(), plan.reply_text,
+                    plan.reason);
+  }
+  if (!plan.encrypt) {
+    AppendField(&o->fields, "encryption", "none (" + plan.why + ")");
+    return;
+  }
+  if (!c->changed && ExistingSmime(tx) == "encrypted") {
+    AppendField(&o->fields, "encryption", "none (already-encrypted)");
+    return;
+  }
+  if (tx.truncated || tx.message_size > rt.max_message_size) {
+    if (plan.why == "opportunistic") {
+      AppendField(&o->fields, "encryption", "none (message-too-large)");
+      return;
+    }
+    return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",
+                    "message-too-large");
+  }
+  std::string entity;
+  if (c->changed) {
+    for (const MimeHeader& h : c->headers) entity += h.name + ": " + WireFolded(h.value) + "\r\n";
+    entity += "\r\n" + c->body;
+  } else {
+    bool has_type = false;
+    for (const Header& h : tx.headers)
+      if (IsContentHeader(h.name)) {
+        entity += h.name + ":" + h.value + "\r\n";
+        has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
+      }
+    if (!has_type) entity = "Content-Type: text/plain; charset=us-ascii\r\n" + entity;
+    entity += "\r\n" + tx.body;
+  }
+  EncryptParams p;
+  p.cipher = plan.cipher;
+  for (size_t i = 0; i < plan.certs.size(); ++i)
+    p.recipients.push_back({plan.certs[i].cert.get(), plan.transports[i]});
+  std::string der;
+  Status st = EncryptContent(entity, p, &der);
+  if (!st.ok()) {
+    o->note = st.message();
+    return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Encryption failed, try again later",
+                    "encryption-failed");
+  }
+  const bool auth = IsAuthenticated(plan.cipher);
+  c->changed = true;
+  c->headers = {{"Content-Type", std::string("application/pkcs7-mime; smime-type=") +
+                                     (auth ? "authEnveloped-data" : "enveloped-data") +
+                                     "; name=\"smime.p7m\""},
+                {"Content-Transfer-Encoding", "base64"},
+                {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
+  c->body = Base64Lines(der);
+  AppendField(&o->fields, "encryption", ContentCipherName(plan.cipher));
+  AppendField(&o->fields, "recipients", std::to_string(plan.certs.size()));
+  AppendField(&o->fields, "encrypt_why", plan.why);
+}
+
+// Replaces the message's Content-* headers and body with c.
+void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
+  if (!c.changed) return;
+  std::vector<MimeHeader> moved;
+  MoveContentHeaders(tx, o, &moved);
+  if (!HasHeader(tx, "MIME-Version"))
+    o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
+  for (const MimeHeader& h : c.headers)
+    o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, h.value, 0});
+  o->replace_body = true;
+  o->body = c.body;
+}
+
+}  // namespace
+
+void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                     const std::string& why, Outcome* o) {
+  o->event = "outbound";
+  NewContent c;
+  SignStep(rt, tx, clock, why, o, &c);
+  if (o->disposition != Disposition::kAccept) return;
+  EncryptStep(rt, tx, clock, o, &c);
+  if (o->disposition != Disposition::kAccept) return;
+  Emit(tx, c, o);
 }
 
 }  // namespace smime

@@ -68,6 +68,7 @@ struct SignerLog {
   std::string chain = "n/a";
   std::string revocation = "not-checked";
   std::string revocation_detail;
+  std::string harvest_error;  // "" unless storing the certificate failed
 };
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
@@ -213,7 +214,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", ""});
+        logs->push_back({r.identifier, "n/a", "not-checked", "", ""});
       }
       o->results.push_back(r);
       return;
@@ -231,6 +232,17 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     SignerLog log;
     JudgeSigner(rt, rules, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r,
                 &log);
+    // A verified signature from a certificate that passed every rule is
+    // the one kind of evidence good enough to encrypt replies to it.
+    if (r.result == AuthResult::kPass && rt.harvest && rt.cert_store) {
+      std::vector<X509*> hints;
+      for (int i = 0; cms.certs && i < sk_X509_num(cms.certs.get()); ++i)
+        hints.push_back(sk_X509_value(cms.certs.get(), i));
+      Status hs = rt.cert_store->Harvest(r.identifier, f.cert.get(), f.capabilities, f.signing_time,
+                                         tx.queue_id, clock.Now());
+      if (hs.ok()) hs = rt.cert_store->AddIntermediates(hints);
+      if (!hs.ok()) log.harvest_error = hs.message();
+    }
     o->results.push_back(r);
     logs->push_back(log);
   }
@@ -264,6 +276,8 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     AppendField(&o->fields, "signer", "<" + SanitizeHeaderText(l.signer, 200) + ">");
     AppendField(&o->fields, "chain", l.chain);
     AppendField(&o->fields, "revocation", l.revocation);
+    if (!l.harvest_error.empty())
+      AppendField(&o->fields, "harvest", "failed (" + LogSafe(l.harvest_error, 200) + ")");
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }

@@ -5,6 +5,7 @@
 
 #include <ctime>
 
+#include "certdir/ldap_source.h"
 #include "trust/online_revocation.h"
 
 namespace smime {
@@ -58,6 +59,16 @@ DomainRules RulesFromConfig(const Config& config) {
   r.signing_digest = config.Str("signing_digest");
   r.rsa_padding =
       config.Str("signing_rsa_padding") == "pss" ? RsaPadding::kPss : RsaPadding::kPkcs1;
+  const std::string enc = config.Str("encrypt");
+  r.encrypt = enc == "required"        ? EncryptMode::kRequired
+              : enc == "opportunistic" ? EncryptMode::kOpportunistic
+                                       : EncryptMode::kNever;
+  r.missing_certificate_reject = config.Str("missing_certificate") == "reject";
+  r.cipher_auto = config.Str("encryption_algorithm") == "auto";
+  if (!r.cipher_auto) ParseContentCipher(config.Str("encryption_algorithm"), &r.cipher);
+  r.rsa_transport = config.Str("encryption_rsa_padding") == "oaep" ? RsaKeyTransport::kOaep
+                                                                   : RsaKeyTransport::kPkcs1;
+  ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);
   const std::string ua = config.Str("unauthorized_sender");
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
                    : ua == "unsigned" ? UnauthorizedAction::kUnsigned
@@ -75,6 +86,47 @@ const DomainRules& Runtime::RulesFor(const std::string& domain) const {
   }
   return rules;
 }
+
+namespace {
+
+// Opens the certificate store and lines up the sources of
+// certificate_sources. Without a usable store, harvesting is off; that is
+// an error only when some domain encrypts.
+Status BuildDirectory(const Config& config, Runtime* rt) {
+  const std::string origin = config.Get("certificate_sources").origin;
+  const std::string path = config.Str("state_dir") + "/certificates.db";
+  Status st = CertStore::Open(path, &rt->cert_store);
+  if (!st.ok()) {
+    rt->cert_store.reset();
+    if (rt->any_encryption)
+      return Status::Config(config.Get("state_dir").origin + ": state_dir: " + st.message());
+    rt->warnings.push_back(st.message() + ": harvesting and the local certificate store are off");
+  }
+  rt->harvest = config.Bool("harvest_certificates") && rt->cert_store;
+  for (const std::string& name : config.List("certificate_sources")) {
+    if (name == "local") {
+      if (rt->cert_store) rt->directory.AddSource(std::make_unique<LocalCerts>(rt->cert_store));
+    } else if (name == "harvest") {
+      if (rt->cert_store) rt->directory.AddSource(std::make_unique<HarvestedCerts>(rt->cert_store));
+    } else if (name == "ldap") {
+      LdapOptions lo;
+      st = LdapOptionsFromConfig(config, &lo);
+      if (!st.ok()) return st;
+      if (lo.uris.empty()) continue;  // ldap_uri empty: no directory
+      std::unique_ptr<LdapSource> ldap;
+      st = LdapSource::Create(lo, &ldap);
+      if (!st.ok())
+        return Status::Config(config.Get("ldap_uri").origin + ": ldap_uri: " + st.message());
+      rt->directory.AddSource(std::move(ldap));
+    } else {
+      return Status::Config(origin + ": certificate_sources: '" + name +
+                            "' is not local, harvest or ldap");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   auto rt = std::make_unique<Runtime>();
@@ -130,6 +182,11 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                              "without SMTP AUTH (list managers, scripts, re-injected or "
                              "non-SMTP mail) is signed as any From: that has an identity");
   rt->identity_expiry_warning_days = static_cast<int>(config.Int("identity_expiry_warning"));
+  rt->any_encryption = rt->rules.encrypt != EncryptMode::kNever;
+  for (const auto& [d, r] : rt->domain_rules)
+    rt->any_encryption = rt->any_encryption || r.encrypt != EncryptMode::kNever;
+  st = BuildDirectory(config, rt.get());
+  if (!st.ok()) return st;
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {

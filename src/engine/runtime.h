@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "certdir/cert_store.h"
 #include "certdir/identity_store.h"
+#include "certdir/recipient_directory.h"
+#include "cms/encrypt.h"
 #include "cms/sign.h"
 #include "config/config.h"
 #include "mime/smime_locator.h"
@@ -29,6 +32,7 @@ namespace smime {
 
 enum class SignMode { kNone, kClear, kOpaque, kIfPossible };
 enum class UnauthorizedAction { kTempFail, kReject, kUnsigned };
+enum class EncryptMode { kNever, kOpportunistic, kRequired };
 
 const char* SignModeName(SignMode m);
 
@@ -46,6 +50,13 @@ struct DomainRules {
   std::string signing_digest = "sha256";
   RsaPadding rsa_padding = RsaPadding::kPkcs1;
   UnauthorizedAction unauthorized = UnauthorizedAction::kTempFail;
+  // As a recipient domain:
+  EncryptMode encrypt = EncryptMode::kNever;
+  bool missing_certificate_reject = true;  // else tempfail
+  bool cipher_auto = true;
+  ContentCipher cipher = ContentCipher::kAes256Cbc;  // when !cipher_auto
+  RsaKeyTransport rsa_transport = RsaKeyTransport::kPkcs1;
+  CertTrust min_trust = CertTrust::kHarvested;
 };
 
 DomainRules RulesFromConfig(const Config& config);
@@ -76,6 +87,14 @@ struct Runtime {
   std::vector<Cidr> signing_relays;  // unauthenticated clients that may sign as any From
   int identity_expiry_warning_days = 30;
   std::vector<std::string> warnings;  // logged at start-up and on reload
+
+  // Recipient certificates (state_dir/certificates.db: local and harvested;
+  // LDAP) and the sources in certificate_sources order. cert_store is null
+  // when it could not be opened and no domain encrypts.
+  std::shared_ptr<CertStore> cert_store;
+  RecipientDirectory directory;
+  bool harvest = false;
+  bool any_encryption = false;  // some domain has encrypt != never
 };
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);

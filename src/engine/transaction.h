@@ -18,6 +18,11 @@ enum class Direction { kAuto, kInbound, kOutbound };
 
 const char* DirectionName(Direction d);
 
+// How an outbound recipient wants the message (engine/encryption decides at
+// RCPT time): encrypted only, clear only, or either (opportunistic with a
+// usable certificate). One transaction gets one treatment.
+enum class RcptClass { kFlexible, kEncrypt, kClear };
+
 struct Header {
   std::string name;
   std::string value;  // raw, after the colon; continuation lines joined by CRLF
@@ -28,6 +33,7 @@ struct Transaction {
   std::string queue_id = "NOQUEUE";
   std::string mail_from;
   std::vector<std::string> rcpts;
+  std::vector<RcptClass> rcpt_classes;  // parallel to rcpts once decided (outbound only)
   std::string client_addr;
   std::string sasl_user;
   std::string daemon_name;

@@ -10,8 +10,10 @@
 #include <memory>
 #include <string>
 
+#include "engine/encryption.h"
 #include "engine/processor.h"
 #include "milter/body_spool.h"
+#include "policy/direction.h"
 
 namespace smime {
 
@@ -179,6 +181,23 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
       std::string rcpt = argv[0];
       if (rcpt.size() >= 2 && rcpt.front() == '<' && rcpt.back() == '>')
         rcpt = rcpt.substr(1, rcpt.size() - 2);
+      // Outbound recipients whose domain encrypts are judged now, so the
+      // client learns at RCPT time (engine/encryption).
+      std::string why;
+      if (m->rt->any_encryption &&
+          DecideDirection(m->tx, m->rt->internal_hosts, m->rt->originating_daemons, &why) ==
+              Direction::kOutbound) {
+        RcptVerdict v = DecideRecipient(*m->rt, m->tx, rcpt, *g_globals.clock);
+        if (v.disposition != Disposition::kAccept) {
+          g_globals.log->Write(Severity::kInfo,
+                               MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+          smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
+                        const_cast<char*>(v.reply_xcode.c_str()),
+                        const_cast<char*>(v.reply_text.c_str()));
+          return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+        }
+        m->tx.rcpt_classes.push_back(v.cls);
+      }
       m->tx.rcpts.push_back(rcpt);
     }
     return SMFIS_CONTINUE;

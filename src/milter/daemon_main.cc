@@ -230,6 +230,15 @@ int Main(int argc, char** argv) {
                    kExitOsErr);
   }
   SetNoDelayOnListeners();
+  // The certificate store was opened (and maybe created) as root; the
+  // service user writes to it from now on (harvesting, reloads).
+  if (geteuid() == 0)
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string f = cfg.Str("state_dir") + "/certificates.db" + suffix;
+      if (access(f.c_str(), F_OK) == 0 && chown(f.c_str(), pw.pw_uid, pw.pw_gid) != 0)
+        log.Write(Severity::kWarning,
+                  "cannot give " + f + " to " + user + ": " + std::strerror(errno));
+    }
   st = DropPrivileges(pw);
   if (!st.ok()) return Fatal(&log, st.message(), kExitOsErr);
   if (access(cfg.Str("state_dir").c_str(), W_OK | X_OK) != 0)

@@ -45,6 +45,20 @@ std::string SigningUsageProblem(X509* cert) {
   return "";
 }
 
+std::string EncryptionUsageProblem(X509* cert) {
+  EVP_PKEY* pub = X509_get0_pubkey(cert);
+  if (!pub) return "no-public-key";
+  const bool ec = EVP_PKEY_is_a(pub, "EC") || EVP_PKEY_is_a(pub, "X25519");
+  if (!ec && !EVP_PKEY_is_a(pub, "RSA")) return "key-type-cannot-encrypt";
+  uint32_t ku = X509_get_key_usage(cert);  // UINT32_MAX when absent
+  if (ku != UINT32_MAX && !(ku & (ec ? KU_KEY_AGREEMENT : KU_KEY_ENCIPHERMENT)))
+    return ec ? "keyusage-lacks-keyagreement" : "keyusage-lacks-keyencipherment";
+  uint32_t xku = X509_get_extended_key_usage(cert);
+  if (xku != UINT32_MAX && !(xku & (XKU_SMIME | XKU_ANYEKU))) return "eku-lacks-emailprotection";
+  DrainOpensslErrors();
+  return "";
+}
+
 std::string SerialHex(X509* cert) {
   std::unique_ptr<BIGNUM, void (*)(BIGNUM*)> bn(
       ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), BN_free);

@@ -20,6 +20,12 @@ std::vector<std::string> CertificateAddresses(X509* cert);
 // "keyusage-lacks-digitalsignature" or "eku-lacks-emailprotection".
 std::string SigningUsageProblem(X509* cert);
 
+// "" when the certificate's key and usage allow S/MIME encryption to it:
+// RSA with keyEncipherment or EC with keyAgreement (when keyUsage is
+// present), emailProtection (when extendedKeyUsage is present); else a
+// reason such as "keyusage-lacks-keyencipherment".
+std::string EncryptionUsageProblem(X509* cert);
+
 // Serial number as upper-case hex without leading zeros ("0" for zero).
 std::string SerialHex(X509* cert);
 

@@ -1,0 +1,54 @@
+// certdir/cert_source: where recipient certificates come from.
+//
+// A CertSource answers "which certificates might belong to this address?"
+// with candidates; it does not judge them. Selection (valid now, chains to
+// a trust anchor, fit for encryption, names the address, not revoked,
+// trust level high enough, newest first) is certdir/recipient_directory's
+// job, the same for every source. Sources: the local store and harvested
+// certificates (certdir/cert_store, SQLite under state_dir) and LDAP
+// (certdir/ldap_source). Find() may be called from many threads at once.
+#ifndef SMIME_CERTDIR_CERT_SOURCE_H_
+#define SMIME_CERTDIR_CERT_SOURCE_H_
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "base/ossl.h"
+#include "base/status.h"
+
+namespace smime {
+
+// How much a certificate's presence in a source vouches for it belonging to
+// the address: policy (encryption_min_trust) can require a level.
+enum class CertTrust { kHarvested = 1, kDirectory = 2, kAdmin = 3 };
+
+const char* CertTrustName(CertTrust t);  // "harvested", "directory", "admin"
+bool ParseCertTrust(const std::string& s, CertTrust* out);
+
+struct CertCandidate {
+  X509Ptr cert;
+  CertTrust trust = CertTrust::kHarvested;
+  std::string source;  // "local", "harvest", "ldap"
+  std::string origin;  // e.g. "harvested 2026-11-30 from <msgid>", "ldap://dir/uid=a,..."
+  // SMIMECapabilities the owner announced (content-encryption NIDs, their
+  // order); empty when unknown (local and LDAP certificates).
+  std::vector<int> capabilities;
+  std::time_t seen = 0;        // when the source learned it (0 unknown)
+  std::vector<X509Ptr> chain;  // intermediates the source knows (path hints only)
+};
+
+class CertSource {
+ public:
+  virtual ~CertSource() = default;
+  virtual const char* Name() const = 0;
+  // Appends every certificate the source holds for address (compared
+  // case-insensitively). A source that cannot answer now (directory down,
+  // deadline) returns a non-OK Status; "nothing found" is OK with no
+  // candidates.
+  virtual Status Find(const std::string& address, std::vector<CertCandidate>* out) const = 0;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_CERTDIR_CERT_SOURCE_H_

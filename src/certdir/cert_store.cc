@@ -1,0 +1,497 @@
+// certdir/cert_store: see cert_store.h. Also the CertTrust names of
+// certdir/cert_source.h.
+#include "certdir/cert_store.h"
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <cctype>
+#include <cstring>
+#include <utility>
+
+#include "trust/cert_info.h"
+
+namespace smime {
+
+const char* CertTrustName(CertTrust t) {
+  switch (t) {
+    case CertTrust::kHarvested: return "harvested";
+    case CertTrust::kDirectory: return "directory";
+    case CertTrust::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+bool ParseCertTrust(const std::string& s, CertTrust* out) {
+  if (s == "harvested") {
+    *out = CertTrust::kHarvested;
+  } else if (s == "directory") {
+    *out = CertTrust::kDirectory;
+  } else if (s == "admin") {
+    *out = CertTrust::kAdmin;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+const char kSourceLocal[] = "local";
+const char kSourceHarvest[] = "harvest";
+
+// Version 1. Later versions add steps to CertStore::Init's migration.
+const char kSchemaV1[] =
+    "CREATE TABLE IF NOT EXISTS certificates ("
+    " address TEXT NOT NULL,"                    // lower-case
+    " fingerprint TEXT NOT NULL,"                // SHA-256 of der, lower-case hex
+    " der BLOB NOT NULL,"                        // the certificate
+    " trust INTEGER NOT NULL,"                   // CertTrust
+    " source TEXT NOT NULL,"                     // 'local' | 'harvest'
+    " first_seen INTEGER NOT NULL,"              // epoch seconds
+    " last_seen INTEGER NOT NULL,"               // epoch seconds
+    " seen_in TEXT NOT NULL DEFAULT '',"         // file (local) or message (harvest)
+    " signing_time INTEGER NOT NULL DEFAULT 0,"  // newest signature seen with it
+    " capabilities TEXT NOT NULL DEFAULT '',"    // NIDs, "427,419"
+    " PRIMARY KEY (address, fingerprint));"
+    // CA certificates seen with harvested or added ones: path hints for
+    // chains whose intermediates the trust anchors lack.
+    "CREATE TABLE IF NOT EXISTS intermediates ("
+    " fingerprint TEXT PRIMARY KEY,"
+    " subject TEXT NOT NULL,"  // RFC 2253, to find a certificate's issuer
+    " der BLOB NOT NULL)";
+
+const char kColumns[] =
+    "address, fingerprint, der, trust, source, first_seen, last_seen, seen_in, signing_time,"
+    " capabilities";
+
+std::string Lower(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string CapabilitiesText(const std::vector<int>& caps) {
+  std::string out;
+  for (int nid : caps) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(nid);
+  }
+  return out;
+}
+
+std::vector<int> ParseCapabilities(const std::string& text) {
+  std::vector<int> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(pos, end - pos);
+    if (!item.empty() && item.size() < 10 &&
+        item.find_first_not_of("0123456789") == std::string::npos)
+      out.push_back(std::stoi(item));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string DerOf(X509* cert) {
+  unsigned char* buf = nullptr;
+  const int len = i2d_X509(cert, &buf);
+  if (len <= 0) {
+    DrainOpensslErrors();
+    return "";
+  }
+  std::string out(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  OPENSSL_free(buf);
+  return out;
+}
+
+std::string HexOf(const unsigned char* p, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+std::string FingerprintOfDer(const std::string& der) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(der.data(), der.size(), md, &n, EVP_sha256(), nullptr) != 1) {
+    DrainOpensslErrors();
+    return "";
+  }
+  return HexOf(md, n);
+}
+
+std::string DateOf(std::time_t t) {
+  struct tm tm = {};
+  char buf[32];
+  if (!gmtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0) return "?";
+  return buf;
+}
+
+// OK and *der when cert may be stored for address, else why not.
+Status CheckCert(const std::string& address, X509* cert, std::string* der) {
+  if (!cert) return Status::InvalidInput("no certificate");
+  bool named = false;
+  for (const std::string& a : CertificateAddresses(cert))
+    if (SameMailbox(a, address, false)) named = true;
+  if (!named) return Status::InvalidInput("the certificate does not name " + address);
+  *der = DerOf(cert);
+  if (der->empty()) return Status::InvalidInput("cannot encode the certificate");
+  return Status::Ok();
+}
+
+bool BindText(sqlite3_stmt* s, int i, const std::string& v) {
+  return sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) ==
+         SQLITE_OK;
+}
+
+bool BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
+  return sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) ==
+         SQLITE_OK;
+}
+
+bool BindTime(sqlite3_stmt* s, int i, std::time_t t) {
+  return sqlite3_bind_int64(s, i, static_cast<sqlite3_int64>(t)) == SQLITE_OK;
+}
+
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  const int n = sqlite3_column_bytes(s, i);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : "";
+}
+
+std::string ColumnBlob(sqlite3_stmt* s, int i) {
+  const void* p = sqlite3_column_blob(s, i);
+  const int n = sqlite3_column_bytes(s, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : "";
+}
+
+}  // namespace
+
+std::string CertFingerprint(X509* cert) {
+  if (!cert) return "";
+  const std::string der = DerOf(cert);
+  return der.empty() ? "" : FingerprintOfDer(der);
+}
+
+std::string NormalizeFingerprint(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out.size() == 64 ? out : "";
+}
+
+void CertStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+CertStore::~CertStore() = default;
+
+Status CertStore::Fail(const std::string& what) const {
+  std::string m = "certificate store " + path_ + ": " + what;
+  if (db_) {
+    m += ": ";
+    m += sqlite3_errmsg(db_.get());
+    const int code = sqlite3_errcode(db_.get());
+    const int sys = sqlite3_system_errno(db_.get());
+    if (sys != 0 && (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_READONLY ||
+                     code == SQLITE_PERM))
+      m += std::string(" (") + std::strerror(sys) + ")";
+  }
+  return Status::Io(std::move(m));
+}
+
+Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
+  std::shared_ptr<CertStore> store(new CertStore());
+  store->path_ = path;
+  if (path.empty()) return Status::Config("certificate store: no path");
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  store->db_.reset(raw);  // closed on every path, also when open failed
+  if (rc != SQLITE_OK) return store->Fail("cannot open");
+  Status st = store->Init();
+  if (!st.ok()) return st;
+  *out = std::move(store);
+  return Status::Ok();
+}
+
+Status CertStore::Init() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3* db = db_.get();
+  sqlite3_extended_result_codes(db, 0);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return Status::Io("certificate store " + path_ +
+                      ": not writable (check the owner and mode of the file and its folder)");
+  // The first statement reads the header: a file that is not a database
+  // fails here.
+  auto user_version = [&](int* v) -> Status {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
+      return Fail("cannot read the schema version");
+    StmtPtr s(raw);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return Fail("cannot read the schema version");
+    *v = sqlite3_column_int(s.get(), 0);
+    return Status::Ok();
+  };
+  int version = 0;
+  Status st = user_version(&version);
+  if (!st.ok()) return st;
+  if (version > kSchemaVersion)
+    return Status::Config("certificate store " + path_ + ": schema version " +
+                          std::to_string(version) + " is newer than this build knows (" +
+                          std::to_string(kSchemaVersion) + ")");
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return Fail("cannot select the WAL journal");
+  if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return Fail("cannot set synchronous mode");
+  if (version == kSchemaVersion) return Status::Ok();
+
+  // Create or migrate under the write lock; another process may be doing
+  // the same, so read the version again inside the transaction.
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return Fail("cannot lock for the schema");
+  st = user_version(&version);
+  if (st.ok() && version == 0) {
+    if (sqlite3_exec(db, kSchemaV1, nullptr, nullptr, nullptr) != SQLITE_OK)
+      st = Fail("cannot create the schema");
+    version = 1;
+  }
+  // Later: if (st.ok() && version == 1) { ALTER TABLE ...; version = 2; }
+  if (st.ok()) {
+    const std::string set = "PRAGMA user_version=" + std::to_string(version);
+    if (sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+      st = Fail("cannot record the schema version");
+  }
+  if (st.ok() && sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    st = Fail("cannot commit the schema");
+  if (!st.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return st;
+}
+
+Status CertStore::Add(const std::string& address, X509* cert, const std::string& origin,
+                      std::time_t now) {
+  std::string der;
+  Status st = CheckCert(address, cert, &der);
+  if (!st.ok()) return st;
+  static const char kSql[] =
+      "INSERT INTO certificates (address, fingerprint, der, trust, source, first_seen, last_seen,"
+      " seen_in) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)"
+      " ON CONFLICT (address, fingerprint) DO UPDATE SET trust = excluded.trust,"
+      " source = excluded.source, seen_in = excluded.seen_in,"
+      " last_seen = max(last_seen, excluded.last_seen)";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot add");
+  StmtPtr s(raw);
+  if (!BindText(s.get(), 1, Lower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+      !BindBlob(s.get(), 3, der) ||
+      sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kAdmin)) != SQLITE_OK ||
+      !BindText(s.get(), 5, kSourceLocal) || !BindTime(s.get(), 6, now) ||
+      !BindText(s.get(), 7, origin))
+    return Fail("cannot add");
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot add " + address);
+  return Status::Ok();
+}
+
+Status CertStore::Harvest(const std::string& address, X509* cert,
+                          const std::vector<int>& capabilities, std::time_t signing_time,
+                          const std::string& seen_in, std::time_t now) {
+  std::string der;
+  Status st = CheckCert(address, cert, &der);
+  if (!st.ok()) return st;
+  // One statement: atomic against other threads and processes. On UPDATE
+  // every right-hand side sees the row as it was.
+  static const char kSql[] =
+      "INSERT INTO certificates (address, fingerprint, der, trust, source, first_seen, last_seen,"
+      " seen_in, signing_time, capabilities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)"
+      " ON CONFLICT (address, fingerprint) DO UPDATE SET"
+      " last_seen = max(last_seen, excluded.last_seen),"
+      " seen_in = CASE WHEN trust = excluded.trust THEN excluded.seen_in ELSE seen_in END,"
+      " capabilities = CASE WHEN excluded.signing_time > signing_time"
+      "   THEN excluded.capabilities ELSE capabilities END,"
+      " signing_time = max(signing_time, excluded.signing_time)";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot harvest");
+  StmtPtr s(raw);
+  if (!BindText(s.get(), 1, Lower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+      !BindBlob(s.get(), 3, der) ||
+      sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
+      !BindText(s.get(), 5, kSourceHarvest) || !BindTime(s.get(), 6, now) ||
+      !BindText(s.get(), 7, seen_in) || !BindTime(s.get(), 8, signing_time) ||
+      !BindText(s.get(), 9, CapabilitiesText(capabilities)))
+    return Fail("cannot harvest");
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot harvest for " + address);
+  return Status::Ok();
+}
+
+Status CertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                         int* removed) {
+  if (removed) *removed = 0;
+  std::string fp;
+  if (!fingerprint_or_empty.empty()) {
+    fp = NormalizeFingerprint(fingerprint_or_empty);
+    if (fp.empty())
+      return Status::InvalidInput("not a SHA-256 fingerprint: " + fingerprint_or_empty);
+  }
+  const char* sql = fp.empty() ? "DELETE FROM certificates WHERE address = ?1"
+                               : "DELETE FROM certificates WHERE address = ?1 AND fingerprint = ?2";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot remove");
+  StmtPtr s(raw);
+  if (!BindText(s.get(), 1, Lower(address)) || (!fp.empty() && !BindText(s.get(), 2, fp)))
+    return Fail("cannot remove");
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot remove " + address);
+  if (removed) *removed = sqlite3_changes(db_.get());
+  return Status::Ok();
+}
+
+Status CertStore::Query(const char* where, const std::string& arg, std::vector<Row>* out) const {
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM certificates" + where +
+                          " ORDER BY address, trust DESC, first_seen, fingerprint";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot read");
+  StmtPtr s(raw);
+  if (*where && !BindText(s.get(), 1, arg)) return Fail("cannot read");
+  std::vector<Row> rows;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    Row r;
+    r.address = ColumnText(s.get(), 0);
+    r.fingerprint = ColumnText(s.get(), 1);
+    r.der = ColumnBlob(s.get(), 2);
+    r.trust = sqlite3_column_int(s.get(), 3) == static_cast<int>(CertTrust::kAdmin)
+                  ? CertTrust::kAdmin
+                  : CertTrust::kHarvested;
+    r.source = ColumnText(s.get(), 4);
+    r.first_seen = static_cast<std::time_t>(sqlite3_column_int64(s.get(), 5));
+    r.last_seen = static_cast<std::time_t>(sqlite3_column_int64(s.get(), 6));
+    r.seen_in = ColumnText(s.get(), 7);
+    r.signing_time = static_cast<std::time_t>(sqlite3_column_int64(s.get(), 8));
+    r.capabilities = ParseCapabilities(ColumnText(s.get(), 9));
+    rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Fail("cannot read");
+  for (Row& r : rows) out->push_back(std::move(r));
+  return Status::Ok();
+}
+
+Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+
+Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
+  return Query(" WHERE address = ?1", Lower(address), out);
+}
+
+Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
+  static const char kSql[] =
+      "INSERT OR IGNORE INTO intermediates (fingerprint, subject, der) VALUES (?1, ?2, ?3)";
+  std::lock_guard<std::mutex> lock(mu_);
+  for (X509* c : certs) {
+    if (X509_check_ca(c) <= 0 || X509_check_issued(c, c) == X509_V_OK) continue;  // CAs, not roots
+    unsigned char* buf = nullptr;
+    int len = i2d_X509(c, &buf);
+    if (len <= 0) continue;
+    std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+    OPENSSL_free(buf);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+      return Fail("cannot store intermediates");
+    StmtPtr s(raw);
+    if (!BindText(s.get(), 1, FingerprintOfDer(der)) || !BindText(s.get(), 2, SubjectText(c)) ||
+        !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
+      return Fail("cannot store intermediates");
+  }
+  DrainOpensslErrors();
+  return Status::Ok();
+}
+
+Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
+  static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string issuer = IssuerText(cert);
+  for (int depth = 0; depth < 4; ++depth) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+      return Fail("cannot read intermediates");
+    StmtPtr s(raw);
+    if (!BindText(s.get(), 1, issuer)) return Fail("cannot read intermediates");
+    std::string next;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      const unsigned char* p = static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0));
+      X509Ptr c(d2i_X509(nullptr, &p, sqlite3_column_bytes(s.get(), 0)));
+      if (!c) continue;
+      if (next.empty() && X509_check_issued(c.get(), c.get()) != X509_V_OK)
+        next = IssuerText(c.get());
+      out->push_back(std::move(c));
+    }
+    if (next.empty() || next == issuer) break;
+    issuer = next;
+  }
+  DrainOpensslErrors();
+  return Status::Ok();
+}
+
+namespace {
+
+// The rows of store for address with the given trust, as candidates.
+Status FindRows(const CertStore& store, const std::string& address, CertTrust trust,
+                std::vector<CertCandidate>* out) {
+  std::vector<CertStore::Row> rows;
+  Status st = store.Lookup(address, &rows);
+  if (!st.ok()) return st;
+  for (CertStore::Row& r : rows) {
+    if (r.trust != trust) continue;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    if (!cert) {  // damaged row: skip, `smimectl cert list` shows it
+      DrainOpensslErrors();
+      continue;
+    }
+    CertCandidate c;
+    c.cert = std::move(cert);
+    c.trust = trust;
+    c.source = r.source;
+    c.origin = trust == CertTrust::kAdmin
+                   ? "added from " + r.seen_in
+                   : "harvested " + DateOf(r.last_seen) + " from " + r.seen_in;
+    c.capabilities = std::move(r.capabilities);
+    c.seen = r.first_seen;
+    store.IssuersOf(c.cert.get(), &c.chain);  // hints only: a failure just leaves none
+    out->push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LocalCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+  return FindRows(*store_, address, CertTrust::kAdmin, out);
+}
+
+Status HarvestedCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+  return FindRows(*store_, address, CertTrust::kHarvested, out);
+}
+
+}  // namespace smime

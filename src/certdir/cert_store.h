@@ -1,0 +1,161 @@
+// certdir/cert_store: recipient certificates kept in SQLite under state_dir.
+//
+// One table, one row per (address, certificate): certificates an
+// administrator added (`smimectl cert add`, trust admin, source "local") and
+// certificates harvested from inbound signatures that verified as pass
+// (trust harvested, source "harvest"), with when and where each was seen,
+// the signingTime of the newest signature it came with and the
+// SMIMECapabilities that signature announced. The same database serves the
+// two CertSources LocalCerts and HarvestedCerts (certdir/cert_source.h).
+//
+// Entry points: CertStore::Open (creates the file and schema when missing,
+// WAL journal, busy timeout so `smimectl` and the daemon can use it at once,
+// PRAGMA user_version = schema version for later migrations), then Add,
+// Harvest, Remove, List, Lookup; LocalCerts/HarvestedCerts::Find per
+// recipient. Threads: one connection per CertStore (opened
+// SQLITE_OPEN_FULLMUTEX), and every call holds the store's mutex for its
+// whole use of the connection, so SQLite's error text belongs to the failed
+// call; all methods may be called from many threads. Each write is a single
+// statement (atomic also against other processes); a write waits up to
+// kBusyTimeoutMs for another process's write lock, then fails with kIo.
+//
+// Failure modes, each a Status naming the file: a path that cannot be opened
+// or created (missing folder, not writable), a file that is not a database
+// or is corrupt, a schema newer than this build knows (kConfig), a database
+// locked by another process for longer than the busy timeout (kIo); a
+// certificate that does not name the address, or cannot be encoded
+// (kInvalidInput). A stored certificate that no longer parses is skipped by
+// Find (List and Lookup show it, so that it can be removed).
+#ifndef SMIME_CERTDIR_CERT_STORE_H_
+#define SMIME_CERTDIR_CERT_STORE_H_
+
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/ossl.h"
+#include "base/status.h"
+#include "certdir/cert_source.h"
+
+struct sqlite3;
+
+namespace smime {
+
+// SHA-256 of the certificate's DER as 64 lower-case hex digits ("" when it
+// cannot be encoded). The key of a row together with the address.
+std::string CertFingerprint(X509* cert);
+
+// Accepts a fingerprint as users type it (upper or lower case, with or
+// without ':' separators, e.g. `openssl x509 -fingerprint -sha256`) and
+// returns the stored form; "" when it is not 32 bytes of hex.
+std::string NormalizeFingerprint(const std::string& text);
+
+struct CertStoreRow {
+  std::string address;                      // lower-case
+  std::string fingerprint;                  // CertFingerprint form
+  std::string der;                          // the certificate
+  CertTrust trust = CertTrust::kHarvested;  // kAdmin or kHarvested
+  std::string source;                       // "local" (admin) or "harvest"
+  std::time_t first_seen = 0;
+  std::time_t last_seen = 0;
+  // Admin rows: the file it was added from; harvested rows: the message
+  // (queue id / Message-ID) it was last seen in.
+  std::string seen_in;
+  std::time_t signing_time = 0;   // of the newest signature seen with it (0: none/unknown)
+  std::vector<int> capabilities;  // content-encryption NIDs announced then, in order
+};
+
+class CertStore {
+ public:
+  using Row = CertStoreRow;
+  static constexpr int kSchemaVersion = 1;
+  static constexpr int kBusyTimeoutMs = 5000;
+
+  // Opens (creating when missing) the database at path.
+  static Status Open(const std::string& path, std::shared_ptr<CertStore>* out);
+  ~CertStore();
+  CertStore(const CertStore&) = delete;
+  CertStore& operator=(const CertStore&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Admin: stores cert for address with trust admin, source "local",
+  // seen_in = origin (e.g. the file). Refuses a certificate that does not
+  // name the address (CertificateAddresses + SameMailbox). An existing row
+  // for the same certificate (harvested or admin) becomes admin; its
+  // first_seen and learned capabilities are kept.
+  Status Add(const std::string& address, X509* cert, const std::string& origin, std::time_t now);
+
+  // Harvest from a verified signature: inserts a harvested row, or updates
+  // last_seen (and seen_in, for harvested rows) of an existing one.
+  // capabilities and signing_time replace the stored ones only when
+  // signing_time is newer than the stored signingTime. An admin row stays
+  // admin (source "local", its seen_in kept). Refuses a certificate that does
+  // not name the address.
+  Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
+                 std::time_t signing_time, const std::string& seen_in, std::time_t now);
+
+  // Removes address's row for fingerprint (any form NormalizeFingerprint
+  // accepts), or all of address's rows when fingerprint is empty, whatever
+  // their trust. *removed (may be null) gets the number of rows removed;
+  // nothing to remove is OK with 0. A malformed fingerprint is kInvalidInput.
+  Status Remove(const std::string& address, const std::string& fingerprint_or_empty, int* removed);
+
+  // Every row, ordered by address, trust (admin first), first_seen.
+  Status List(std::vector<Row>* out) const;
+
+  // Remembers the CA certificates among certs (not self-signed roots) as
+  // path hints for later chain building; Find() attaches them to
+  // candidates as CertCandidate::chain.
+  Status AddIntermediates(const std::vector<X509*>& certs);
+  // Stored intermediates that issued cert, and their issuers (4 levels).
+  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const;
+
+  // The rows for address (compared case-insensitively), same order.
+  Status Lookup(const std::string& address, std::vector<Row>* out) const;
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  CertStore() = default;
+  Status Init();
+  Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
+  Status Fail(const std::string& what) const;  // needs mu_ held
+
+  std::string path_;
+  mutable std::mutex mu_;
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+// The admin-added rows of a store as a CertSource: Name() "local", trust
+// kAdmin, origin "added from <file>", capabilities when a signature of the
+// owner announced them (else empty), seen = first_seen.
+class LocalCerts final : public CertSource {
+ public:
+  explicit LocalCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
+  const char* Name() const override { return "local"; }
+  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+
+ private:
+  std::shared_ptr<const CertStore> store_;
+};
+
+// The harvested rows as a CertSource: Name() "harvest", trust kHarvested,
+// origin "harvested <YYYY-MM-DD of last_seen> from <seen_in>", the stored
+// capabilities, seen = first_seen.
+class HarvestedCerts final : public CertSource {
+ public:
+  explicit HarvestedCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
+  const char* Name() const override { return "harvest"; }
+  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+
+ private:
+  std::shared_ptr<const CertStore> store_;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_CERTDIR_CERT_STORE_H_

@@ -1,0 +1,54 @@
+// certdir/recipient_directory: choose the certificate to encrypt to.
+//
+// Entry point: RecipientDirectory::Choose(). It asks the configured sources
+// in order (local store, harvested certificates, LDAP; see cert_source.h)
+// and keeps only candidates that name the address, are valid now, chain to
+// a trust anchor, allow encryption (key type, keyUsage, EKU), are not
+// revoked and come from a source trusted enough; of those it takes the
+// newest (latest notBefore). Every rejected candidate is listed with its
+// reason for `smimectl cert lookup` and the log. A source that cannot
+// answer (LDAP down) is reported separately, so the engine can defer rather
+// than treat the recipient as having no certificate. Thread-safe.
+#ifndef SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
+#define SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
+
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "certdir/cert_source.h"
+#include "trust/revocation.h"
+#include "trust/trust_store.h"
+
+namespace smime {
+
+struct RecipientChoice {
+  bool found = false;
+  CertCandidate chosen;                  // when found
+  std::vector<std::string> rejected;     // "ldap serial 1A: certificate has expired", ...
+  std::vector<std::string> unavailable;  // "ldap: timeout after 5 s", ...
+};
+
+struct ChoiceRules {
+  CertTrust min_trust = CertTrust::kHarvested;
+  RevocationMode revocation = RevocationMode::kHard;
+};
+
+class RecipientDirectory {
+ public:
+  void AddSource(std::unique_ptr<CertSource> source) { sources_.push_back(std::move(source)); }
+  size_t source_count() const { return sources_.size(); }
+
+  // revocation may be null when no domain checks revocation.
+  RecipientChoice Choose(const std::string& address, const ChoiceRules& rules,
+                         const TrustStore& trust, RevocationChecker* revocation,
+                         std::time_t now) const;
+
+ private:
+  std::vector<std::unique_ptr<CertSource>> sources_;
+};
+
+}  // namespace smime
+
+#endif  // SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_

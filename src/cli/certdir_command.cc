@@ -1,0 +1,172 @@
+// cli/certdir_command: `smimectl cert add|list|remove|lookup`, the
+// administrator's view of the recipient certificate directory.
+//
+// add FILE [--address ADDR]: stores the first certificate of a PEM file as
+//   admin-added for each address it names (or ADDR), and the rest of the
+//   file as chain hints; list [ADDR]: every stored row (local and harvested);
+//   remove ADDR [FINGERPRINT]; lookup ADDR [--now EPOCH]: runs the same
+//   selection as the engine (all sources, the domain's rules) and shows the
+//   certificate it would encrypt to and why the others were not taken.
+// Exit: 0 done/found, 3 lookup found nothing usable, 64 usage, 78 config or
+// store errors.
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "engine/runtime.h"
+#include "trust/cert_info.h"
+
+namespace smime {
+
+namespace {
+
+constexpr int kExitNotFound = 3;
+
+int Fail(const std::string& why, int code = kExitConfig) {
+  std::fprintf(stderr, "smimectl: cert: %s\n", why.c_str());
+  return code;
+}
+
+std::string Date(std::time_t t) {
+  if (t == 0) return "-";
+  char buf[32];
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+X509Ptr Parse(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
+
+int Add(Runtime& rt, const std::vector<std::string>& args) {
+  std::string file, address;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--address" && i + 1 < args.size())
+      address = args[++i];
+    else if (file.empty() && args[i][0] != '-')
+      file = args[i];
+    else
+      return Fail("usage: cert add FILE.pem [--address ADDR]", kExitUsage);
+  }
+  if (file.empty()) return Fail("usage: cert add FILE.pem [--address ADDR]", kExitUsage);
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const std::string pem = ss.str();
+  if (!in && !in.eof()) return Fail("cannot read " + file);
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<X509Ptr> certs;
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(x);
+  DrainOpensslErrors();
+  if (certs.empty()) return Fail("no PEM certificate in " + file);
+  std::vector<std::string> addrs =
+      address.empty() ? CertificateAddresses(certs[0].get()) : std::vector<std::string>{address};
+  if (addrs.empty()) return Fail(file + ": the certificate names no e-mail address");
+  std::string usage = EncryptionUsageProblem(certs[0].get());
+  if (!usage.empty())
+    std::fprintf(stderr, "smimectl: cert: warning: %s is not usable for encryption (%s)\n",
+                 file.c_str(), usage.c_str());
+  for (const std::string& a : addrs) {
+    Status st = rt.cert_store->Add(a, certs[0].get(), file, std::time(nullptr));
+    if (!st.ok()) return Fail(st.message());
+    std::printf("added %s: serial %s, %s\n", a.c_str(), SerialHex(certs[0].get()).c_str(),
+                SubjectText(certs[0].get()).c_str());
+  }
+  std::vector<X509*> chain;
+  for (size_t i = 1; i < certs.size(); ++i) chain.push_back(certs[i].get());
+  Status st = rt.cert_store->AddIntermediates(chain);
+  return st.ok() ? kExitOk : Fail(st.message());
+}
+
+int List(Runtime& rt, const std::vector<std::string>& args) {
+  std::vector<CertStore::Row> rows;
+  Status st = args.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(args[0], &rows);
+  if (!st.ok()) return Fail(st.message());
+  std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %s\n", "ADDRESS", "TRUST", "SERIAL", "EXPIRES",
+              "LAST-SEEN", "FINGERPRINT", "CAPABILITIES");
+  for (const CertStore::Row& r : rows) {
+    X509Ptr c = Parse(r.der);
+    std::string caps;
+    for (int nid : r.capabilities) {
+      const char* sn = OBJ_nid2sn(nid);
+      caps += (caps.empty() ? "" : ",") + std::string(sn ? sn : "?");
+    }
+    std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %s\n", r.address.c_str(),
+                CertTrustName(r.trust), c ? SerialHex(c.get()).c_str() : "(damaged)",
+                c ? Date(ToTimeT(X509_get0_notAfter(c.get()))).c_str() : "-",
+                Date(r.last_seen).c_str(), r.fingerprint.substr(0, 12).c_str(),
+                caps.empty() ? "-" : caps.c_str());
+  }
+  DrainOpensslErrors();
+  return kExitOk;
+}
+
+int Remove(Runtime& rt, const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2)
+    return Fail("usage: cert remove ADDRESS [FINGERPRINT]", kExitUsage);
+  int removed = 0;
+  Status st = rt.cert_store->Remove(args[0], args.size() == 2 ? args[1] : "", &removed);
+  if (!st.ok()) return Fail(st.message());
+  std::printf("removed %d certificate(s) of %s\n", removed, args[0].c_str());
+  return kExitOk;
+}
+
+int Lookup(Runtime& rt, const std::vector<std::string>& args) {
+  std::string address;
+  std::time_t now = std::time(nullptr);
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--now" && i + 1 < args.size())
+      now = static_cast<std::time_t>(std::strtoll(args[++i].c_str(), nullptr, 10));
+    else if (address.empty())
+      address = args[i];
+    else
+      return Fail("usage: cert lookup ADDRESS [--now EPOCH]", kExitUsage);
+  }
+  if (address.empty()) return Fail("usage: cert lookup ADDRESS [--now EPOCH]", kExitUsage);
+  const DomainRules& rules = rt.RulesFor(DomainOf(address));
+  ChoiceRules cr;
+  cr.min_trust = rules.min_trust;
+  cr.revocation = rules.revocation_mode;
+  RecipientChoice c = rt.directory.Choose(address, cr, rt.trust, rt.revocation.get(), now);
+  std::printf("address: %s\nsources: %zu, minimum trust: %s\n", address.c_str(),
+              rt.directory.source_count(), CertTrustName(cr.min_trust));
+  for (const std::string& u : c.unavailable) std::printf("unavailable: %s\n", u.c_str());
+  for (const std::string& r : c.rejected) std::printf("rejected: %s\n", r.c_str());
+  if (!c.found) {
+    std::printf("certificate: none usable\n");
+    return kExitNotFound;
+  }
+  X509* x = c.chosen.cert.get();
+  std::printf("certificate: %s serial %s, %s, valid until %s, trust %s (%s)\n",
+              c.chosen.source.c_str(), SerialHex(x).c_str(), SubjectText(x).c_str(),
+              Date(ToTimeT(X509_get0_notAfter(x))).c_str(), CertTrustName(c.chosen.trust),
+              c.chosen.origin.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
+                         const std::vector<std::string>& args) {
+  std::unique_ptr<Runtime> rt;
+  if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
+  if (!rt->cert_store && sub != "lookup")
+    return Fail("no certificate store (state_dir " + rt->config.Str("state_dir") +
+                "/certificates.db cannot be opened)");
+  if (sub == "add") return Add(*rt, args);
+  if (sub == "list") return List(*rt, args);
+  if (sub == "remove") return Remove(*rt, args);
+  if (sub == "lookup") return Lookup(*rt, args);
+  return Fail("expected import, add, list, remove or lookup", kExitUsage);
+}
+
+}  // namespace smime

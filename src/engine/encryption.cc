@@ -1,0 +1,168 @@
+// engine/encryption: see encryption.h.
+#include "engine/encryption.h"
+
+#include <algorithm>
+
+#include "policy/domain_policy.h"
+#include "trust/cert_info.h"
+
+namespace smime {
+
+namespace {
+
+const char* EncryptModeName(EncryptMode m) {
+  switch (m) {
+    case EncryptMode::kNever: return "never";
+    case EncryptMode::kOpportunistic: return "opportunistic";
+    case EncryptMode::kRequired: return "required";
+  }
+  return "?";
+}
+
+RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::string& rcpt,
+                       const Clock& clock) {
+  ChoiceRules cr;
+  cr.min_trust = rules.min_trust;
+  cr.revocation = rules.revocation_mode;
+  return rt.directory.Choose(rcpt, cr, rt.trust, rt.revocation.get(), clock.Now());
+}
+
+std::string Why(const RecipientChoice& c) {
+  if (!c.unavailable.empty()) return c.unavailable[0];
+  if (!c.rejected.empty()) return c.rejected[0];
+  return "none found";
+}
+
+}  // namespace
+
+RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt,
+                            const Clock& clock) {
+  RcptVerdict v;
+  const DomainRules& rules = rt.RulesFor(DomainOf(rcpt));
+  AppendField(&v.fields, "rcpt", "<" + LogSafe(rcpt, 200) + ">");
+  AppendField(&v.fields, "encrypt", EncryptModeName(rules.encrypt));
+  if (rules.encrypt == EncryptMode::kNever) {
+    v.cls = RcptClass::kClear;
+  } else {
+    RecipientChoice c = Lookup(rt, rules, rcpt, clock);
+    if (c.found) {
+      AppendField(&v.fields, "cert", c.chosen.source + " serial " + SerialHex(c.chosen.cert.get()));
+      v.cls = rules.encrypt == EncryptMode::kRequired ? RcptClass::kEncrypt : RcptClass::kFlexible;
+    } else if (rules.encrypt == EncryptMode::kOpportunistic) {
+      AppendField(&v.fields, "cert", "none");
+      v.cls = RcptClass::kClear;
+    } else {
+      AppendField(&v.fields, "cert", "none (" + LogSafe(Why(c), 200) + ")");
+      v.disposition = Disposition::kTempFail;
+      v.reply_code = "450";
+      v.reply_xcode = "4.7.1";
+      if (!c.unavailable.empty()) {
+        v.reply_code = "451";
+        v.reply_text = "Certificate directory unavailable; encryption to " + rcpt +
+                       " is required, try again later";
+        AppendField(&v.fields, "action", "tempfail");
+        return v;
+      }
+      v.reply_text =
+          "No usable S/MIME certificate for " + rcpt + ": mail to this domain must be encrypted";
+      if (rules.missing_certificate_reject) {
+        v.disposition = Disposition::kReject;
+        v.reply_code = "550";
+        v.reply_xcode = "5.7.1";
+      }
+      AppendField(&v.fields, "action",
+                  v.disposition == Disposition::kReject ? "reject" : "tempfail");
+      return v;
+    }
+  }
+  const bool has_encrypt =
+      std::count(tx.rcpt_classes.begin(), tx.rcpt_classes.end(), RcptClass::kEncrypt) > 0;
+  const bool has_clear =
+      std::count(tx.rcpt_classes.begin(), tx.rcpt_classes.end(), RcptClass::kClear) > 0;
+  if ((v.cls == RcptClass::kEncrypt && has_clear) || (v.cls == RcptClass::kClear && has_encrypt)) {
+    v.disposition = Disposition::kTempFail;
+    v.reply_code = "452";
+    v.reply_xcode = "4.5.3";
+    v.reply_text = std::string("Recipient needs ") +
+                   (v.cls == RcptClass::kEncrypt ? "encrypted" : "unencrypted") +
+                   " mail: send to it in a separate transaction";
+    AppendField(&v.fields, "action", "defer-separate-transaction");
+    return v;
+  }
+  AppendField(&v.fields, "action", "accept");
+  return v;
+}
+
+EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock) {
+  EncryptionPlan plan;
+  std::vector<RcptClass> classes = tx.rcpt_classes;
+  if (classes.size() != tx.rcpts.size()) {  // not decided at RCPT time (no MTA): decide now
+    classes.clear();
+    Transaction so_far = tx;
+    so_far.rcpts.clear();
+    so_far.rcpt_classes.clear();
+    for (const std::string& r : tx.rcpts) {
+      RcptVerdict v = DecideRecipient(rt, so_far, r, clock);
+      if (v.disposition != Disposition::kAccept) {
+        plan.refuse = true;
+        plan.reply_code = v.reply_code == "550" ? "550" : "451";
+        plan.reply_xcode = v.reply_code == "550" ? "5.7.1" : "4.7.1";
+        plan.reply_text = v.reply_text;
+        plan.reason = "recipient-refused";
+        return plan;
+      }
+      so_far.rcpts.push_back(r);
+      so_far.rcpt_classes.push_back(v.cls);
+      classes.push_back(v.cls);
+    }
+  }
+  const bool has_encrypt = std::count(classes.begin(), classes.end(), RcptClass::kEncrypt) > 0;
+  const bool has_clear = std::count(classes.begin(), classes.end(), RcptClass::kClear) > 0;
+  if (classes.empty() || (has_clear && !has_encrypt)) {
+    plan.why = classes.empty() ? "no-recipients" : "clear";
+    return plan;
+  }
+  if (has_clear && has_encrypt) {  // RCPT time prevents this; never send clear to a required one
+    plan.refuse = true;
+    plan.reply_code = "451";
+    plan.reply_xcode = "4.7.1";
+    plan.reply_text = "Recipients need encrypted and unencrypted mail: send separately";
+    plan.reason = "mixed-recipients";
+    return plan;
+  }
+  plan.encrypt = true;
+  plan.why = has_encrypt ? "required" : "opportunistic";
+  std::vector<ContentCipher> ciphers;
+  for (const std::string& r : tx.rcpts) {
+    const DomainRules& rules = rt.RulesFor(DomainOf(r));
+    RecipientChoice c = Lookup(rt, rules, r, clock);
+    if (!c.found) {
+      plan.refuse = true;
+      plan.reply_code = "451";
+      plan.reply_xcode = "4.7.1";
+      plan.reply_text = "The S/MIME certificate of " + r + " is no longer usable, try again later";
+      plan.reason = "certificate-lost";
+      return plan;
+    }
+    ContentCipher cipher = rules.cipher;
+    if (rules.cipher_auto) {
+      const auto& caps = c.chosen.capabilities;
+      cipher = std::find(caps.begin(), caps.end(), ContentCipherNid(ContentCipher::kAes256Gcm)) !=
+                       caps.end()
+                   ? ContentCipher::kAes256Gcm
+                   : ContentCipher::kAes256Cbc;
+    }
+    ciphers.push_back(cipher);
+    plan.transports.push_back(rules.rsa_transport);
+    plan.certs.push_back(std::move(c.chosen));
+  }
+  // One content encryption for everyone: the recipients' common choice, or
+  // AES-256-CBC, which every client reads, when they differ.
+  plan.cipher =
+      std::all_of(ciphers.begin(), ciphers.end(), [&](ContentCipher c) { return c == ciphers[0]; })
+          ? ciphers[0]
+          : ContentCipher::kAes256Cbc;
+  return plan;
+}
+
+}  // namespace smime

@@ -1,0 +1,314 @@
+// Unit tests for engine/encryption and the encryption half of
+// engine/outbound: RCPT-time decisions (refusal, 452 for mixed treatment),
+// certificate choice (expired, untrusted, unfit, newest wins, trust level),
+// the algorithm rule, and that the enveloped result decrypts with the
+// recipient's key to the signed original. Certificates come from an
+// in-memory source; the clock is pinned.
+#include "engine/encryption.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "base/testing.h"
+#include "engine/processor.h"
+#include "mime/smime_locator.h"
+#include "testing/test_pki.h"
+
+using namespace smime;
+using namespace smime::testpki;
+
+namespace {
+
+// A source that answers from a fixed list, or fails when told to.
+class FakeSource final : public CertSource {
+ public:
+  struct Entry {
+    std::string address;
+    X509* cert;
+    CertTrust trust;
+    std::vector<int> caps;
+  };
+  const char* Name() const override { return "fake"; }
+  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override {
+    if (down) return Status::Io("timeout");
+    for (const Entry& e : entries) {
+      if (e.address != address) continue;
+      CertCandidate c;
+      X509_up_ref(e.cert);
+      c.cert.reset(e.cert);
+      c.trust = e.trust;
+      c.source = "fake";
+      c.capabilities = e.caps;
+      for (X509* i : chain) {
+        X509_up_ref(i);
+        c.chain.emplace_back(i);
+      }
+      out->push_back(std::move(c));
+    }
+    return Status::Ok();
+  }
+  std::vector<Entry> entries;
+  std::vector<X509*> chain;
+  bool down = false;
+};
+
+CertSpec EncSpec(const std::string& address) {
+  CertSpec s = SmimeSpec(address);
+  s.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+  return s;
+}
+
+struct Fixture {
+  Issued root, inter, alice, carol, carol_old, carol_expired, dave_ec, erin_signonly, other_root,
+      frank_untrusted;
+  std::string dir;
+  std::unique_ptr<Runtime> rt;
+  FakeSource* source = nullptr;  // owned by rt->directory
+};
+Fixture* g = nullptr;
+
+int SetUp(void**) {
+  g = new Fixture;
+  g->root = MakeCa("Root");
+  g->inter = MakeSubCa("Inter", g->root);
+  g->alice = MakeLeaf(EncSpec("alice@a.example"), g->inter);
+  CertSpec carol = EncSpec("carol@b.example");
+  g->carol = MakeLeaf(carol, g->inter);
+  carol.not_before = kNotBefore - 86400 * 30;
+  g->carol_old = MakeLeaf(carol, g->inter);
+  carol.not_before = kNotBefore - 86400 * 400;
+  carol.not_after = kNow - 86400;
+  g->carol_expired = MakeLeaf(carol, g->inter);
+  CertSpec dave = EncSpec("dave@b.example");
+  dave.key = KeyKind::kEcP256;
+  dave.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT;
+  g->dave_ec = MakeLeaf(dave, g->inter);
+  CertSpec erin = SmimeSpec("erin@b.example");
+  erin.key_usage = KU_DIGITAL_SIGNATURE;  // signing only
+  g->erin_signonly = MakeLeaf(erin, g->inter);
+  g->other_root = MakeCa("Other Root");
+  g->frank_untrusted = MakeLeaf(EncSpec("frank@b.example"), g->other_root);
+
+  char templ[] = "/tmp/encryption_test.XXXXXX";
+  if (!mkdtemp(templ)) return -1;
+  g->dir = templ;
+  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
+  Config config;
+  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
+                               "/anchors.pem\nstate_dir = " + g->dir +
+                               "\nrevocation = off\ncertificate_sources = local\n",
+                           "test.conf");
+  if (!st.ok()) return -1;
+  st = BuildRuntime(config, &g->rt);
+  if (!st.ok()) return -1;
+  auto source = std::make_unique<FakeSource>();
+  g->source = source.get();
+  g->rt->directory = RecipientDirectory();
+  g->rt->directory.AddSource(std::move(source));
+  return 0;
+}
+
+int TearDown(void**) {
+  std::remove((g->dir + "/anchors.pem").c_str());
+  for (const char* f : {"/certificates.db", "/certificates.db-wal", "/certificates.db-shm"})
+    std::remove((g->dir + f).c_str());
+  rmdir(g->dir.c_str());
+  delete g;
+  g = nullptr;
+  return 0;
+}
+
+int Reset(void**) {
+  Runtime& rt = *g->rt;
+  rt.rules = DomainRules();
+  rt.rules.revocation_mode = RevocationMode::kOff;
+  rt.domain_rules.clear();
+  DomainRules b = rt.rules;
+  b.encrypt = EncryptMode::kRequired;
+  rt.domain_rules["b.example"] = b;
+  rt.any_encryption = true;
+  g->source->entries = {
+      {"carol@b.example", g->carol.cert.get(), CertTrust::kAdmin, {}},
+      {"carol@b.example", g->carol_old.cert.get(), CertTrust::kAdmin, {}},
+      {"carol@b.example", g->carol_expired.cert.get(), CertTrust::kAdmin, {}},
+      {"dave@b.example",
+       g->dave_ec.cert.get(),
+       CertTrust::kHarvested,
+       {NID_aes_256_gcm, NID_aes_256_cbc}},
+      {"erin@b.example", g->erin_signonly.cert.get(), CertTrust::kAdmin, {}},
+      {"frank@b.example", g->frank_untrusted.cert.get(), CertTrust::kAdmin, {}},
+  };
+  g->source->chain = {g->inter.cert.get()};
+  g->source->down = false;
+  return 0;
+}
+
+struct Verdict {
+  char disposition[16] = "";
+  char reply[200] = "";
+  int cls = -1;
+};
+
+Verdict Rcpt(const std::vector<std::string>& before, const std::string& rcpt) {
+  Transaction tx;
+  tx.direction = Direction::kOutbound;
+  FixedClock clock(kNow);
+  for (const std::string& r : before) {
+    RcptVerdict v = DecideRecipient(*g->rt, tx, r, clock);
+    tx.rcpts.push_back(r);
+    tx.rcpt_classes.push_back(v.cls);
+  }
+  RcptVerdict v = DecideRecipient(*g->rt, tx, rcpt, clock);
+  Verdict out;
+  std::snprintf(out.disposition, sizeof out.disposition, "%s", DispositionName(v.disposition));
+  std::snprintf(out.reply, sizeof out.reply, "%s %s %s", v.reply_code.c_str(),
+                v.reply_xcode.c_str(), v.reply_text.c_str());
+  out.cls = static_cast<int>(v.cls);
+  return out;
+}
+
+void TestRequiredRecipientWithoutCertificateRefused(void**) {
+  Verdict v = Rcpt({}, "nobody@b.example");
+  assert_string_equal(v.disposition, "reject");
+  assert_true(std::strstr(v.reply, "550 5.7.1 No usable S/MIME certificate for nobody@b.example"));
+  g->rt->domain_rules["b.example"].missing_certificate_reject = false;
+  v = Rcpt({}, "nobody@b.example");
+  assert_string_equal(v.disposition, "tempfail");
+  assert_true(std::strstr(v.reply, "450 4.7.1"));
+  // Unfit, untrusted: as good as none.
+  g->rt->domain_rules["b.example"].missing_certificate_reject = true;
+  assert_string_equal(Rcpt({}, "erin@b.example").disposition, "reject");
+  assert_string_equal(Rcpt({}, "frank@b.example").disposition, "reject");
+  // A source that cannot answer: try again later, never "no certificate".
+  g->source->down = true;
+  v = Rcpt({}, "carol@b.example");
+  assert_string_equal(v.disposition, "tempfail");
+  assert_true(std::strstr(v.reply, "451 4.7.1 Certificate directory unavailable"));
+}
+
+void TestMixedTreatmentDeferred(void**) {
+  // carol needs encryption; x@c.example (never) needs clear: one transaction
+  // cannot serve both, whichever comes first.
+  Verdict v = Rcpt({"carol@b.example"}, "x@c.example");
+  assert_string_equal(v.disposition, "tempfail");
+  assert_true(std::strstr(v.reply, "452 4.5.3"));
+  v = Rcpt({"x@c.example"}, "carol@b.example");
+  assert_true(std::strstr(v.reply, "452 4.5.3"));
+  // Opportunistic with a certificate fits either.
+  g->rt->domain_rules["b.example"].encrypt = EncryptMode::kOpportunistic;
+  assert_string_equal(Rcpt({"x@c.example"}, "carol@b.example").disposition, "accept");
+}
+
+// Runs a whole outbound message to rcpts; decrypts with key when given.
+struct Sent {
+  char disposition[16] = "";
+  char fields[600] = "";
+  char media_type[80] = "";
+  bool decrypted = false;
+  bool plain_ok = false;
+  char cipher[40] = "";  // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
+};
+
+Sent Send(const std::vector<std::string>& rcpts, const Issued* reader) {
+  const std::string msg =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n"
+      "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret\r\n";
+  Transaction tx;
+  ParseRawMessage(msg, &tx);
+  tx.direction = Direction::kOutbound;
+  tx.sasl_user = "alice";
+  FixedClock clock(kNow);
+  for (const std::string& r : rcpts) {
+    RcptVerdict v = DecideRecipient(*g->rt, tx, r, clock);
+    tx.rcpts.push_back(r);
+    tx.rcpt_classes.push_back(v.cls);
+  }
+  Outcome o = Process(*g->rt, tx, clock);
+  Sent s;
+  std::snprintf(s.disposition, sizeof s.disposition, "%s", DispositionName(o.disposition));
+  std::snprintf(s.fields, sizeof s.fields, "%s", o.fields.c_str());
+  if (!o.replace_body) return s;
+  ApplyEdits(o, &tx);
+  for (const Header& h : tx.headers)
+    if (h.name == "Content-Type")
+      std::snprintf(s.media_type, sizeof s.media_type, "%s", h.value.c_str() + 1);
+  if (!reader) return s;
+  SmimeLayout layout;
+  if (!LocateSmime(WireMessage(tx), MimeLimits(), &layout).ok()) return s;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
+  if (!cms) return s;
+  std::snprintf(s.cipher, sizeof s.cipher, "%s", OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms.get()))));
+  BioPtr out(BIO_new(BIO_s_mem()));
+  s.decrypted =
+      CMS_decrypt(cms.get(), reader->key.get(), reader->cert.get(), nullptr, out.get(), 0) == 1;
+  char* data = nullptr;
+  long len = BIO_get_mem_data(out.get(), &data);
+  std::string plain(data ? data : "", static_cast<size_t>(len > 0 ? len : 0));
+  s.plain_ok = plain.find("the secret") != std::string::npos;
+  DrainOpensslErrors();
+  return s;
+}
+
+void TestRequiredEncryptsNewestValidCertificate(void**) {
+  Sent s = Send({"carol@b.example"}, &g->carol);
+  assert_string_equal(s.disposition, "accept");
+  assert_true(std::strstr(s.media_type, "application/pkcs7-mime; smime-type=enveloped-data"));
+  assert_true(s.decrypted);  // the newest of carol's certificates
+  assert_true(s.plain_ok);
+  assert_string_equal(s.cipher, "pkcs7-envelopedData");
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc, recipients=1, encrypt_why=required"));
+  s = Send({"carol@b.example"}, &g->carol_old);
+  assert_false(s.decrypted);
+}
+
+void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
+  // dave (EC) announced AES-256-GCM: AuthEnvelopedData; with carol (no
+  // capabilities) in the same message: CBC for both.
+  Sent s = Send({"dave@b.example"}, &g->dave_ec);
+  assert_true(s.decrypted);
+  assert_true(std::strstr(s.media_type, "smime-type=authEnveloped-data"));
+  assert_string_equal(s.cipher, "id-smime-ct-authEnvelopedData");
+  s = Send({"dave@b.example", "carol@b.example"}, &g->carol);
+  assert_true(s.decrypted);
+  assert_string_equal(s.cipher, "pkcs7-envelopedData");
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc, recipients=2"));
+}
+
+void TestOpportunisticAndNever(void**) {
+  g->rt->domain_rules["b.example"].encrypt = EncryptMode::kOpportunistic;
+  Sent s = Send({"carol@b.example"}, &g->carol);
+  assert_true(s.decrypted);
+  assert_true(std::strstr(s.fields, "encrypt_why=opportunistic"));
+  s = Send({"carol@b.example", "nobody@b.example"}, nullptr);  // one without: clear
+  assert_string_equal(s.disposition, "accept");
+  assert_true(std::strstr(s.fields, "encryption=none (clear)"));
+}
+
+void TestTrustLevelAndRevocation(void**) {
+  DomainRules& b = g->rt->domain_rules["b.example"];
+  b.min_trust = CertTrust::kAdmin;
+  assert_string_equal(Rcpt({}, "dave@b.example").disposition, "reject");  // harvested only
+  b.min_trust = CertTrust::kHarvested;
+  assert_string_equal(Rcpt({}, "dave@b.example").disposition, "accept");
+}
+
+}  // namespace
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(TestRequiredRecipientWithoutCertificateRefused, Reset),
+      cmocka_unit_test_setup(TestMixedTreatmentDeferred, Reset),
+      cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
+      cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
+      cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
+      cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),
+  };
+  return cmocka_run_group_tests(tests, SetUp, TearDown);
+}
