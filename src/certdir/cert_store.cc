@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/text.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -69,12 +70,6 @@ const char kSchemaV1[] =
 const char kColumns[] =
     "address, fingerprint, der, trust, source, first_seen, last_seen, seen_in, signing_time,"
     " capabilities";
-
-std::string Lower(const std::string& s) {
-  std::string out = s;
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string CapabilitiesText(const std::vector<int>& caps) {
   std::string out;
@@ -300,7 +295,7 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
   if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot add");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, Lower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+  if (!BindText(s.get(), 1, AsciiLower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kAdmin)) != SQLITE_OK ||
       !BindText(s.get(), 5, kSourceLocal) || !BindTime(s.get(), 6, now) ||
@@ -332,7 +327,7 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
   if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot harvest");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, Lower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+  if (!BindText(s.get(), 1, AsciiLower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
       !BindText(s.get(), 5, kSourceHarvest) || !BindTime(s.get(), 6, now) ||
@@ -359,7 +354,7 @@ Status CertStore::Remove(const std::string& address, const std::string& fingerpr
   if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot remove");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, Lower(address)) || (!fp.empty() && !BindText(s.get(), 2, fp)))
+  if (!BindText(s.get(), 1, AsciiLower(address)) || (!fp.empty() && !BindText(s.get(), 2, fp)))
     return Fail("cannot remove");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot remove " + address);
   if (removed) *removed = sqlite3_changes(db_.get());
@@ -401,7 +396,7 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
 Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
 
 Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
-  return Query(" WHERE address = ?1", Lower(address), out);
+  return Query(" WHERE address = ?1", AsciiLower(address), out);
 }
 
 Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {

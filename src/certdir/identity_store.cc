@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text.h"
 #include "certdir/token_key.h"
 #include "cms/sign.h"
 #include "trust/cert_info.h"
@@ -20,23 +21,9 @@ namespace smime {
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return static_cast<bool>(in) || in.eof();
-}
-
 Status ReadCertificates(const std::string& path, std::vector<X509Ptr>* out) {
   std::string pem;
-  if (!ReadFile(path, &pem)) return Status::Io("cannot read certificate file " + path);
+  if (!ReadWholeFile(path, &pem)) return Status::Io("cannot read certificate file " + path);
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out->emplace_back(x);
   DrainOpensslErrors();  // the end of the file reads as an error
@@ -54,7 +41,7 @@ int PassphraseCallback(char* buf, int size, int, void* userdata) {
 Status ReadPassphrase(const std::string& path, std::string* pass) {
   std::string problem = SecretFileProblem(path);
   if (!problem.empty()) return Status::Config(problem);
-  if (!ReadFile(path, pass)) return Status::Io("cannot read passphrase file " + path);
+  if (!ReadWholeFile(path, pass)) return Status::Io("cannot read passphrase file " + path);
   size_t nl = pass->find_first_of("\r\n");
   if (nl != std::string::npos) pass->resize(nl);
   if (pass->empty()) return Status::Config("passphrase file " + path + " is empty");
@@ -65,7 +52,7 @@ Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr
   std::string problem = SecretFileProblem(path);
   if (!problem.empty()) return Status::Config(problem);
   std::string pem;
-  if (!ReadFile(path, &pem)) return Status::Io("cannot read key file " + path);
+  if (!ReadWholeFile(path, &pem)) return Status::Io("cannot read key file " + path);
   const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
   std::string pass;
   if (encrypted && pass_file.empty())
@@ -107,7 +94,7 @@ Status ProbeSign(const Identity& id, std::time_t now) {
 Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
                 Identity* id, std::vector<std::string>* warnings) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
-  id->address = Lower(f[0]);
+  id->address = AsciiLower(f[0]);
   id->origin = origin;
   const size_t at = id->address.find('@');
   if (at == std::string::npos || at + 1 >= id->address.size() ||
@@ -241,7 +228,7 @@ Status IdentityStore::Add(Identity id) {
 }
 
 const Identity* IdentityStore::Find(const std::string& address) const {
-  const std::string a = Lower(address);
+  const std::string a = AsciiLower(address);
   auto it = by_address_.find(a);
   if (it != by_address_.end()) return &it->second;
   size_t at = a.rfind('@');

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text.h"
 #include "certdir/identity_store.h"
 #include "config/config.h"
 
@@ -52,11 +53,6 @@ struct UrlFree {
 using UrlPtr = std::unique_ptr<LDAPURLDesc, UrlFree>;
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 long RemainingMs(SteadyTime deadline) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -325,7 +321,7 @@ Status LdapOptionsFromConfig(const Config& config, LdapOptions* out) {
     if (rc != LDAP_URL_SUCCESS || !url)
       return err("ldap_uri",
                  "'" + uri + "' is not an LDAP URI (ldap://HOST[:PORT], ldaps://, ldapi://)");
-    const std::string scheme = Lower(url->lud_scheme ? url->lud_scheme : "");
+    const std::string scheme = AsciiLower(url->lud_scheme ? url->lud_scheme : "");
     if (scheme != "ldap" && scheme != "ldaps" && scheme != "ldapi")
       return err("ldap_uri", "'" + uri + "': scheme must be ldap, ldaps or ldapi");
     if (o.starttls && scheme == "ldaps")
@@ -580,7 +576,7 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   LdapLookupInfo scratch;
   if (!info) info = &scratch;
   *info = LdapLookupInfo();
-  const std::string key = Lower(address);
+  const std::string key = AsciiLower(address);
   std::vector<LdapResultCache::Cert> certs;
   auto emit = [&] {
     for (LdapResultCache::Cert& c : certs) {

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "base/ossl.h"
+#include "base/text.h"
 #include "certdir/identity_store.h"
 #include "cli/commands.h"
 #include "config/config.h"
@@ -116,25 +117,11 @@ int Fail(const std::string& why) {
   return kExitConfig;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return !in.bad();
-}
-
 // The first line of a passphrase file that passes SecretFileProblem.
 Status ReadPassphrase(const std::string& path, std::string* pass) {
   std::string problem = SecretFileProblem(path);
   if (!problem.empty()) return Status::Config(problem);
-  if (!ReadFile(path, pass))
+  if (!ReadWholeFile(path, pass))
     return Status::Io("cannot read passphrase file " + path + ": " + std::strerror(errno));
   const size_t nl = pass->find_first_of("\r\n");
   if (nl != std::string::npos) {
@@ -239,7 +226,8 @@ struct Bundle {
 Status ParseBundle(const std::string& path, const std::string& pass, const std::string& legacy_note,
                    Bundle* out) {
   std::string der;
-  if (!ReadFile(path, &der)) return Status::Io("cannot read " + path + ": " + std::strerror(errno));
+  if (!ReadWholeFile(path, &der))
+    return Status::Io("cannot read " + path + ": " + std::strerror(errno));
   BioPtr bio(BIO_new_mem_buf(der.data(), static_cast<int>(der.size())));
   Pkcs12Ptr p12(bio ? d2i_PKCS12_bio(bio.get(), nullptr) : nullptr);
   if (!p12) {
@@ -397,7 +385,7 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
       return Fail("the certificate in " + file + " does not name " + address +
                   " (it names: " + list + ")");
   }
-  address = Lower(address);
+  address = AsciiLower(address);
   std::string problem = AddressProblem(address);
   if (!problem.empty()) return Fail(problem);
 

@@ -12,15 +12,11 @@
 #include <memory>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace smime {
 
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool ValidDomain(const std::string& d) {
   if (d.empty() || d.front() == '.' || d.back() == '.' || d.find("..") != std::string::npos)
@@ -51,7 +47,7 @@ Status ReadText(const std::string& path, std::string* out) {
 
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
-  return at == std::string::npos ? "" : Lower(address.substr(at + 1));
+  return at == std::string::npos ? "" : AsciiLower(address.substr(at + 1));
 }
 
 Status PolicySet::Load(const Config& base, PolicySet* out) {
@@ -77,7 +73,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
     std::string domain = name.substr(0, name.size() - 5);
     if (domain == "default") {
       have_default = true;
-    } else if (domain != Lower(domain) || !ValidDomain(domain)) {
+    } else if (domain != AsciiLower(domain) || !ValidDomain(domain)) {
       return Status::Config(dir + "/" + name +
                             ": a policy file is named DOMAIN.conf (lower-case) or default.conf");
     } else {
@@ -121,7 +117,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
 
 const Config& PolicySet::ForDomain(const std::string& domain,
                                    std::vector<std::string>* files) const {
-  std::string d = Lower(domain);
+  std::string d = AsciiLower(domain);
   std::vector<std::string> candidates{d};
   for (const std::string& parent : Parents(d)) candidates.push_back(parent);
   for (const std::string& c : candidates) {

@@ -7,14 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace smime {
 
-namespace {
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-}  // namespace
+namespace {}  // namespace
 
 Status SigningUsers::Load(const std::string& path, bool required, SigningUsers* out) {
   SigningUsers fresh;
@@ -38,7 +35,7 @@ Status SigningUsers::Load(const std::string& path, bool required, SigningUsers* 
     if (f.size() < 2) return Status::Config(origin + "expected LOGIN ADDRESS|@DOMAIN ...");
     std::vector<std::string>& list = fresh.allowed_[f[0]];
     for (size_t i = 1; i < f.size(); ++i) {
-      std::string a = Lower(f[i]);
+      std::string a = AsciiLower(f[i]);
       size_t at = a.find('@');
       if (at == std::string::npos || at + 1 >= a.size() || a.find('@', at + 1) != std::string::npos)
         return Status::Config(origin + "'" + f[i] + "' is neither an address nor @domain");
@@ -53,7 +50,7 @@ bool SigningUsers::MayUse(const std::string& login, const std::string& address) 
   if (login.empty()) return false;
   auto it = allowed_.find(login);
   if (it == allowed_.end()) return false;
-  const std::string a = Lower(address);
+  const std::string a = AsciiLower(address);
   const size_t at = a.rfind('@');
   if (at == std::string::npos) return false;
   for (const std::string& e : it->second)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/ossl.h"
+#include "base/text.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -41,15 +42,6 @@ std::string Sha256Hex(const std::string& data) {
   unsigned int n = 0;
   EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
   return Hex(md, n);
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 // Writes atomically: a reader sees the old file or the new one, never half.
@@ -263,7 +255,7 @@ Status OnlineRevocationChecker::Create(const RevocationOptions& opts,
   std::unique_ptr<OnlineRevocationChecker> c(new OnlineRevocationChecker(opts, std::move(fetcher)));
   for (const std::string& f : opts.crl_files) {
     std::string data;
-    if (!ReadFile(f, &data)) return Status::Config(f + ": cannot read CRL file");
+    if (!ReadWholeFile(f, &data)) return Status::Config(f + ": cannot read CRL file");
     X509_CRL* crl = ParseCrl(data);
     if (!crl) return Status::Config(f + ": not a CRL (DER or PEM)");
     c->local_crls_.push_back(Own(crl));
@@ -348,7 +340,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   }
   // A restart keeps OCSP answers: re-verify the stored response.
   std::string stored;
-  if (ReadFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
+  if (ReadWholeFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
     OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now);
     if (a.why.empty() && a.next_update && a.status != RevocationStatus::kUnknown) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -427,7 +419,7 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::st
   }
   const std::string base = opts_.state_dir + "/crl/" + Sha256Hex(url);
   std::string data;
-  if (ReadFile(base + ".crl", &data)) {
+  if (ReadWholeFile(base + ".crl", &data)) {
     if (X509_CRL* c = ParseCrl(data)) {
       CrlPtr crl = Own(c);
       if (CrlProblem(crl.get(), issuer, now).empty()) {
@@ -576,7 +568,8 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
   int failed = 0;
   for (const std::string& base : bases) {
     std::string url, issuer_pem, data;
-    if (!ReadFile(base + ".url", &url) || !ReadFile(base + ".issuer.pem", &issuer_pem)) continue;
+    if (!ReadWholeFile(base + ".url", &url) || !ReadWholeFile(base + ".issuer.pem", &issuer_pem))
+      continue;
     while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
     BioPtr bio(BIO_new_mem_buf(issuer_pem.data(), static_cast<int>(issuer_pem.size())));
     X509Ptr issuer(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -596,7 +589,7 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
     std::string problem = CrlProblem(fresh.get(), issuer.get(), now);
     std::string old;
     CrlPtr cached;
-    if (ReadFile(base + ".crl", &old))
+    if (ReadWholeFile(base + ".crl", &old))
       if (X509_CRL* oc = ParseCrl(old)) cached = Own(oc);
     if (!problem.empty()) {
       ++failed;
