@@ -12,10 +12,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
