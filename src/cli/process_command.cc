@@ -72,10 +72,11 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     else if (a == "--report")
       report = true;
     else if (a == "--from") {
-      if (!value(&tx.mail_from)) return Usage("--from needs an address");
+      if (!value(&v)) return Usage("--from needs an address");
+      tx.mail_from = EnvelopeAddress(v);
     } else if (a == "--rcpt") {
       if (!value(&v)) return Usage("--rcpt needs an address");
-      tx.rcpts.push_back(v);
+      tx.rcpts.push_back(EnvelopeAddress(v));
     } else if (a == "--client-ip") {
       if (!value(&tx.client_addr)) return Usage("--client-ip needs an address");
     } else if (a == "--sasl-user") {

@@ -35,8 +35,9 @@ std::string Why(const RecipientChoice& c) {
 
 }  // namespace
 
-RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt,
+RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt_arg,
                             const Clock& clock) {
+  const std::string rcpt = EnvelopeAddress(rcpt_arg);
   RcptVerdict v;
   const DomainRules& rules = rt.RulesFor(DomainOf(rcpt));
   AppendField(&v.fields, "rcpt", "<" + LogSafe(rcpt, 200) + ">");
@@ -133,7 +134,8 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
   plan.encrypt = true;
   plan.why = has_encrypt ? "required" : "opportunistic";
   std::vector<ContentCipher> ciphers;
-  for (const std::string& r : tx.rcpts) {
+  for (const std::string& rcpt_arg : tx.rcpts) {
+    const std::string r = EnvelopeAddress(rcpt_arg);
     const DomainRules& rules = rt.RulesFor(DomainOf(r));
     RecipientChoice c = Lookup(rt, rules, r, clock);
     if (!c.found) {

@@ -7,6 +7,7 @@
 #include "engine/encryption.h"
 
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,7 +39,7 @@ class FakeSource final : public CertSource {
   Status Find(const std::string& address, std::vector<CertCandidate>* out) const override {
     if (down) return Status::Io("timeout");
     for (const Entry& e : entries) {
-      if (e.address != address) continue;
+      if (strcasecmp(e.address.c_str(), address.c_str()) != 0) continue;  // as sources must
       CertCandidate c;
       X509_up_ref(e.cert);
       c.cert.reset(e.cert);
@@ -192,6 +193,18 @@ void TestRequiredRecipientWithoutCertificateRefused(void**) {
   assert_true(std::strstr(v.reply, "451 4.7.1 Certificate directory unavailable"));
 }
 
+void TestAddressFormsGetTheSameTreatment(void**) {
+  // What the MTA delivers to carol@b.example must be treated like it.
+  for (const char* form : {"<carol@b.example>", "carol@b.example.", "<Carol@B.Example.>"}) {
+    Verdict v = Rcpt({}, form);
+    assert_string_equal(v.disposition, "accept");
+    assert_int_equal(v.cls, static_cast<int>(RcptClass::kEncrypt));
+  }
+  assert_string_equal(Rcpt({}, "nobody@b.example.").disposition, "reject");
+  assert_string_equal(EnvelopeAddress("<a@b.example.>").c_str(), "a@b.example");
+  assert_string_equal(DomainOf("a@B.Example..").c_str(), "b.example");
+}
+
 void TestMixedTreatmentDeferred(void**) {
   // carol needs encryption; x@c.example (never) needs clear: one transaction
   // cannot serve both, whichever comes first.
@@ -304,6 +317,7 @@ void TestTrustLevelAndRevocation(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(TestRequiredRecipientWithoutCertificateRefused, Reset),
+      cmocka_unit_test_setup(TestAddressFormsGetTheSameTreatment, Reset),
       cmocka_unit_test_setup(TestMixedTreatmentDeferred, Reset),
       cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),

@@ -48,4 +48,12 @@ std::string WireMessage(const Transaction& tx) {
   return out;
 }
 
+std::string EnvelopeAddress(const std::string& arg) {
+  std::string a = arg;
+  if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+  if (a.find('@') != std::string::npos)
+    while (!a.empty() && a.back() == '.') a.pop_back();
+  return a;
+}
+
 }  // namespace smime

@@ -43,6 +43,12 @@ struct Transaction {
   bool truncated = false;   // the body exceeded the spool limit and was not kept whole
 };
 
+// An envelope address as policy and certificate lookups want it: without
+// the angle brackets of the SMTP command, without trailing dots on the
+// domain ("<carol@b.example.>" -> "carol@b.example"). The MTA delivers both
+// forms to the same mailbox, so they must get the same treatment.
+std::string EnvelopeAddress(const std::string& arg);
+
 // Splits a whole message (LF or CRLF) into headers and body. Bad header
 // lines (no colon) end the header section, as in RFC 5322 parsers that
 // recover; never fails.

@@ -165,10 +165,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     c->msg.reset();  // a new transaction on the same connection
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
-    std::string from = argv && argv[0] ? argv[0] : "";
-    if (from.size() >= 2 && from.front() == '<' && from.back() == '>')
-      from = from.substr(1, from.size() - 2);
-    m->tx.mail_from = from;
+    m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
     m->tx.sasl_user = MacroOr(ctx, "{auth_authen}", "");
     return SMFIS_CONTINUE;
   });
@@ -178,9 +175,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   return Guard(ctx, "envrcpt", [&] {
     Message* m = EnsureMsg(ctx);
     if (m && argv && argv[0]) {
-      std::string rcpt = argv[0];
-      if (rcpt.size() >= 2 && rcpt.front() == '<' && rcpt.back() == '>')
-        rcpt = rcpt.substr(1, rcpt.size() - 2);
+      const std::string rcpt = EnvelopeAddress(argv[0]);
       // Outbound recipients whose domain encrypts are judged now, so the
       // client learns at RCPT time (engine/encryption).
       std::string why;

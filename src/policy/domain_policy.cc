@@ -47,7 +47,11 @@ Status ReadText(const std::string& path, std::string* out) {
 
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
-  return at == std::string::npos ? "" : AsciiLower(address.substr(at + 1));
+  if (at == std::string::npos) return "";
+  std::string d = AsciiLower(address.substr(at + 1));
+  // "b.example." is b.example (the MTA delivers it there): policy must agree.
+  while (!d.empty() && d.back() == '.') d.pop_back();
+  return d;
 }
 
 Status PolicySet::Load(const Config& base, PolicySet* out) {

@@ -42,7 +42,8 @@ class PolicySet {
   std::map<std::string, std::vector<std::string>> files_;
 };
 
-// The domain of an address ("" without '@'), lower-case.
+// The domain of an address ("" without '@'), lower-case, without trailing
+// dots (a fully qualified "b.example." is b.example).
 std::string DomainOf(const std::string& address);
 
 }  // namespace smime
