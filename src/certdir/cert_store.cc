@@ -423,9 +423,12 @@ Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
 }
 
 Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
-  static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1";
+  // A few per name: anyone with one trusted certificate can plant look-alike
+  // CAs, so only those that really signed the child are returned.
+  static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
   std::lock_guard<std::mutex> lock(mu_);
   std::string issuer = IssuerText(cert);
+  X509* child = cert;
   for (int depth = 0; depth < 4; ++depth) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
@@ -433,16 +436,22 @@ Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
     StmtPtr s(raw);
     if (!BindText(s.get(), 1, issuer)) return Fail("cannot read intermediates");
     std::string next;
+    X509* parent = nullptr;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       const unsigned char* p = static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0));
       X509Ptr c(d2i_X509(nullptr, &p, sqlite3_column_bytes(s.get(), 0)));
-      if (!c) continue;
-      if (next.empty() && X509_check_issued(c.get(), c.get()) != X509_V_OK)
+      if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
+          X509_verify(child, X509_get0_pubkey(c.get())) != 1)
+        continue;
+      if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());
+        parent = c.get();
+      }
       out->push_back(std::move(c));
     }
-    if (next.empty() || next == issuer) break;
+    if (!parent || next == issuer) break;
     issuer = next;
+    child = parent;
   }
   DrainOpensslErrors();
   return Status::Ok();

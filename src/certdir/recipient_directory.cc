@@ -52,6 +52,7 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
     Status st = source->Find(address, &found);
     if (!st.ok()) out.unavailable.push_back(std::string(source->Name()) + ": " + st.message());
     for (CertCandidate& c : found) {
+      if (c.chain.empty() && hints_ && c.cert) hints_->IssuersOf(c.cert.get(), &c.chain);
       X509StackPtr chain;
       std::string problem = Problem(address, c, rules, trust, now, &chain);
       if (!problem.empty()) {
@@ -79,7 +80,8 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
       const bool unknown =
           rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
       if (rules.revocation == RevocationMode::kHard && unknown) {
-        out.rejected.push_back(Describe(usable[i]) + ": revocation status unknown");
+        // A responder outage is temporary: "try later", not "no certificate".
+        out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown");
         continue;
       }
     }

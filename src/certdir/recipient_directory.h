@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "certdir/cert_source.h"
+#include "certdir/cert_store.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
 
@@ -38,6 +39,9 @@ struct ChoiceRules {
 class RecipientDirectory {
  public:
   void AddSource(std::unique_ptr<CertSource> source) { sources_.push_back(std::move(source)); }
+  // Stored CA certificates (cert add, harvesting) as path hints for
+  // candidates that come without a chain (LDAP).
+  void SetChainHints(std::shared_ptr<const CertStore> store) { hints_ = std::move(store); }
   size_t source_count() const { return sources_.size(); }
 
   // revocation may be null when no domain checks revocation.
@@ -47,6 +51,7 @@ class RecipientDirectory {
 
  private:
   std::vector<std::unique_ptr<CertSource>> sources_;
+  std::shared_ptr<const CertStore> hints_;
 };
 
 }  // namespace smime

@@ -3,10 +3,11 @@
 //
 // add FILE [--address ADDR]: stores the first certificate of a PEM file as
 //   admin-added for each address it names (or ADDR), and the rest of the
-//   file as chain hints; list [ADDR]: every stored row (local and harvested);
-//   remove ADDR [FINGERPRINT]; lookup ADDR [--now EPOCH]: runs the same
-//   selection as the engine (all sources, the domain's rules) and shows the
-//   certificate it would encrypt to and why the others were not taken.
+//   file as chain hints (a file that starts with a CA certificate is stored
+//   as chain hints only, e.g. for LDAP certificates); list [ADDR]: every stored row (local and
+//   harvested); remove ADDR [FINGERPRINT]; lookup ADDR [--now EPOCH]: runs the same selection as
+//   the engine (all sources, the domain's rules) and shows the certificate it would encrypt to and
+//   why the others were not taken.
 // Exit: 0 done/found, 3 lookup found nothing usable, 64 usage, 78 config or
 // store errors.
 #include <openssl/pem.h>
@@ -68,6 +69,16 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
   while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(x);
   DrainOpensslErrors();
   if (certs.empty()) return Fail("no PEM certificate in " + file);
+  if (address.empty() && X509_check_ca(certs[0].get()) > 0) {
+    // A CA chain (e.g. a partner's intermediate): path hints only.
+    std::vector<X509*> cas;
+    for (const X509Ptr& c : certs) cas.push_back(c.get());
+    Status st = rt.cert_store->AddIntermediates(cas);
+    if (!st.ok()) return Fail(st.message());
+    std::printf("stored the CA certificates of %s as chain hints (not trust anchors)\n",
+                file.c_str());
+    return kExitOk;
+  }
   std::vector<std::string> addrs =
       address.empty() ? CertificateAddresses(certs[0].get()) : std::vector<std::string>{address};
   if (addrs.empty()) return Fail(file + ": the certificate names no e-mail address");

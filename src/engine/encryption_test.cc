@@ -26,6 +26,21 @@ using namespace smime::testpki;
 
 namespace {
 
+// Says "revoked" for one serial, "good" for the rest.
+class RevokeOne final : public RevocationChecker {
+ public:
+  explicit RevokeOne(X509* revoked) : revoked_(revoked) {}
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t) override {
+    ChainRevocation r;
+    r.overall.status = X509_cmp(sk_X509_value(chain, 0), revoked_) == 0 ? RevocationStatus::kRevoked
+                                                                        : RevocationStatus::kGood;
+    return r;
+  }
+
+ private:
+  X509* revoked_;
+};
+
 // A source that answers from a fixed list, or fails when told to.
 class FakeSource final : public CertSource {
  public:
@@ -134,6 +149,7 @@ int Reset(void**) {
   b.encrypt = EncryptMode::kRequired;
   rt.domain_rules["b.example"] = b;
   rt.any_encryption = true;
+  rt.revocation = std::make_unique<NotCheckedRevocation>();
   g->source->entries = {
       {"carol@b.example", g->carol.cert.get(), CertTrust::kAdmin, {}},
       {"carol@b.example", g->carol_old.cert.get(), CertTrust::kAdmin, {}},
@@ -228,10 +244,12 @@ struct Sent {
   char cipher[40] = "";  // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
 };
 
-Sent Send(const std::vector<std::string>& rcpts, const Issued* reader) {
-  const std::string msg =
-      "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n"
-      "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret\r\n";
+const char kPlainMessage[] =
+    "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret\r\n";
+
+Sent Send(const std::vector<std::string>& rcpts, const Issued* reader,
+          const std::string& msg = kPlainMessage) {
   Transaction tx;
   ParseRawMessage(msg, &tx);
   tx.direction = Direction::kOutbound;
@@ -310,6 +328,60 @@ void TestTrustLevelAndRevocation(void**) {
   assert_string_equal(Rcpt({}, "dave@b.example").disposition, "reject");  // harvested only
   b.min_trust = CertTrust::kHarvested;
   assert_string_equal(Rcpt({}, "dave@b.example").disposition, "accept");
+
+  // carol's newest certificate revoked: the older valid one is used; never
+  // the revoked one.
+  b.revocation_mode = RevocationMode::kHard;
+  g->rt->revocation = std::make_unique<RevokeOne>(g->carol.cert.get());
+  Sent s = Send({"carol@b.example"}, &g->carol);
+  assert_false(s.decrypted);
+  s = Send({"carol@b.example"}, &g->carol_old);
+  assert_true(s.decrypted);
+  g->rt->revocation = std::make_unique<RevokeOne>(g->dave_ec.cert.get());
+  assert_string_equal(Rcpt({}, "dave@b.example").disposition, "reject");
+  g->rt->revocation = std::make_unique<NotCheckedRevocation>();
+}
+
+void TestLabelAloneIsNotEncryption(void**) {
+  // Claims to be enveloped-data, is not: must still be encrypted.
+  const std::string fake =
+      "From: alice@a.example\r\nContent-Type: application/pkcs7-mime; "
+      "smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "dGhlIHNlY3JldA==\r\n";
+  Sent s = Send({"carol@b.example"}, &g->carol, fake);
+  assert_true(s.decrypted);
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc"));
+}
+
+void TestRevocationOutageIsTemporary(void**) {
+  // No answer from OCSP/CRL under revocation = hard: 451, not "no certificate".
+  class Unavailable final : public RevocationChecker {
+   public:
+    ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+      ChainRevocation r;
+      r.overall.status = RevocationStatus::kUnavailable;
+      return r;
+    }
+  };
+  g->rt->domain_rules["b.example"].revocation_mode = RevocationMode::kHard;
+  g->rt->revocation = std::make_unique<Unavailable>();
+  Verdict v = Rcpt({}, "carol@b.example");
+  assert_string_equal(v.disposition, "tempfail");
+  assert_true(std::strstr(v.reply, "451 4.7.1"));
+}
+
+void TestAcceptOnInternalErrorRefusedWithEncryption(void**) {
+  Config config;
+  assert_true(config
+                  .Parse("authserv_id = mx\ntrust_anchors = " + g->dir +
+                             "/anchors.pem\nstate_dir = " + g->dir +
+                             "\nencrypt = required\ninternal_error_action = accept\n",
+                         "t.conf")
+                  .ok());
+  std::unique_ptr<Runtime> rt;
+  Status st = BuildRuntime(config, &rt);
+  assert_false(st.ok());
+  assert_true(std::strstr(st.message().c_str(), "t.conf:5: internal_error_action = accept"));
 }
 
 }  // namespace
@@ -323,6 +395,9 @@ int main() {
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
       cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),
+      cmocka_unit_test_setup(TestLabelAloneIsNotEncryption, Reset),
+      cmocka_unit_test_setup(TestRevocationOutageIsTemporary, Reset),
+      cmocka_unit_test_setup(TestAcceptOnInternalErrorRefusedWithEncryption, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

@@ -12,6 +12,7 @@
 #include "cms/sign.h"
 #include "engine/encryption.h"
 #include "mime/address.h"
+#include "mime/smime_locator.h"
 #include "mime/smime_writer.h"
 #include "policy/direction.h"
 
@@ -56,6 +57,21 @@ std::string ExistingSmime(const Transaction& tx) {
     return "encrypted";
   }
   return "";
+}
+
+// True only when the body really is CMS EnvelopedData or AuthEnvelopedData:
+// a label alone (or compressed-data, certs-only) must not let content
+// that has to be encrypted pass in clear.
+bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
+  SmimeLayout layout;
+  if (!LocateSmime(WireMessage(tx), limits, &layout).ok() ||
+      layout.kind != SmimeLayout::Kind::kOpaque)
+    return false;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
+  const int nid = cms ? OBJ_obj2nid(CMS_get0_type(cms.get())) : NID_undef;
+  DrainOpensslErrors();
+  return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData;
 }
 
 const char* UnauthorizedReplyCode(UnauthorizedAction a) {
@@ -311,7 +327,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, O
     AppendField(&o->fields, "encryption", "none (" + plan.why + ")");
     return;
   }
-  if (!c->changed && ExistingSmime(tx) == "encrypted") {
+  if (!c->changed && IsEncryptedCms(tx, rt.limits)) {
     AppendField(&o->fields, "encryption", "none (already-encrypted)");
     return;
   }

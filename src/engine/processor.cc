@@ -68,7 +68,8 @@ struct SignerLog {
   std::string chain = "n/a";
   std::string revocation = "not-checked";
   std::string revocation_detail;
-  std::string harvest_error;  // "" unless storing the certificate failed
+  std::string harvest_error;                    // "" unless storing the certificate failed
+  std::vector<std::shared_ptr<X509>> path_cas;  // intermediates of the verified chain
 };
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
@@ -100,6 +101,13 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
     return;
   }
   log->chain = "trusted";
+  // The verified path's intermediates are what harvesting stores as chain
+  // hints, never the unverified extras a message may carry.
+  for (int i = 1; i + 1 < sk_X509_num(chain.chain.get()); ++i) {
+    X509* ca = sk_X509_value(chain.chain.get(), i);
+    X509_up_ref(ca);
+    log->path_cas.emplace_back(ca, X509_free);
+  }
   std::string usage = SigningUsageProblem(cert);
   if (!usage.empty()) {
     r->result = AuthResult::kPolicy;
@@ -214,7 +222,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", "", ""});
+        logs->push_back({r.identifier, "n/a", "not-checked", "", "", {}});
       }
       o->results.push_back(r);
       return;
@@ -236,8 +244,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     // the one kind of evidence good enough to encrypt replies to it.
     if (r.result == AuthResult::kPass && rt.harvest && rt.cert_store) {
       std::vector<X509*> hints;
-      for (int i = 0; cms.certs && i < sk_X509_num(cms.certs.get()); ++i)
-        hints.push_back(sk_X509_value(cms.certs.get(), i));
+      for (const auto& ca : log.path_cas) hints.push_back(ca.get());
       Status hs = rt.cert_store->Harvest(r.identifier, f.cert.get(), f.capabilities, f.signing_time,
                                          tx.queue_id, clock.Now());
       if (hs.ok()) hs = rt.cert_store->AddIntermediates(hints);

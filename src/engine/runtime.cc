@@ -103,6 +103,7 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
     rt->warnings.push_back(st.message() + ": harvesting and the local certificate store are off");
   }
   rt->harvest = config.Bool("harvest_certificates") && rt->cert_store;
+  if (rt->cert_store) rt->directory.SetChainHints(rt->cert_store);
   for (const std::string& name : config.List("certificate_sources")) {
     if (name == "local") {
       if (rt->cert_store) rt->directory.AddSource(std::make_unique<LocalCerts>(rt->cert_store));
@@ -187,6 +188,10 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
     rt->any_encryption = rt->any_encryption || r.encrypt != EncryptMode::kNever;
   st = BuildDirectory(config, rt.get());
   if (!st.ok()) return st;
+  if (rt->any_encryption && rt->internal_error_accept)
+    return Status::Config(config.Get("internal_error_action").origin +
+                          ": internal_error_action = accept would pass mail that must be "
+                          "encrypted in clear when the filter fails; use tempfail");
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {

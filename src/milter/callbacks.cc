@@ -174,27 +174,38 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   return Guard(ctx, "envrcpt", [&] {
     Message* m = EnsureMsg(ctx);
-    if (m && argv && argv[0]) {
-      const std::string rcpt = EnvelopeAddress(argv[0]);
-      // Outbound recipients whose domain encrypts are judged now, so the
-      // client learns at RCPT time (engine/encryption).
-      std::string why;
-      if (m->rt->any_encryption &&
-          DecideDirection(m->tx, m->rt->internal_hosts, m->rt->originating_daemons, &why) ==
-              Direction::kOutbound) {
-        RcptVerdict v = DecideRecipient(*m->rt, m->tx, rcpt, *g_globals.clock);
-        if (v.disposition != Disposition::kAccept) {
-          g_globals.log->Write(Severity::kInfo,
-                               MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
-          smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
-                        const_cast<char*>(v.reply_xcode.c_str()),
-                        const_cast<char*>(v.reply_text.c_str()));
-          return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-        }
-        m->tx.rcpt_classes.push_back(v.cls);
+    if (!m) return Panic(ctx, "envrcpt: cannot allocate context");
+    if (!argv || !argv[0]) return SMFIS_CONTINUE;
+    const std::string rcpt = EnvelopeAddress(argv[0]);
+    // Outbound recipients whose domain encrypts are judged now, so the
+    // client learns at RCPT time (engine/encryption).
+    std::string why;
+    if (m->rt->any_encryption &&
+        DecideDirection(m->tx, m->rt->internal_hosts, m->rt->originating_daemons, &why) ==
+            Direction::kOutbound) {
+      RcptVerdict v;
+      try {
+        v = DecideRecipient(*m->rt, m->tx, rcpt, *g_globals.clock);
+      } catch (const std::exception& e) {
+        // Refuse this recipient only: resetting the transaction (as other
+        // callbacks do) would forget the recipients already judged, and
+        // with them what must be encrypted.
+        v.disposition = Disposition::kTempFail;
+        v.reply_code = "451";
+        v.reply_xcode = "4.3.0";
+        v.reply_text = "Internal error in the S/MIME filter, try again later";
+        v.fields = "rcpt=<" + LogSafe(rcpt, 200) + ">, error=" + LogSafe(e.what(), 200);
       }
-      m->tx.rcpts.push_back(rcpt);
+      if (v.disposition != Disposition::kAccept) {
+        g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
+                      const_cast<char*>(v.reply_xcode.c_str()),
+                      const_cast<char*>(v.reply_text.c_str()));
+        return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+      }
+      m->tx.rcpt_classes.push_back(v.cls);
     }
+    m->tx.rcpts.push_back(rcpt);
     return SMFIS_CONTINUE;
   });
 }

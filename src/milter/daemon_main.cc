@@ -235,7 +235,10 @@ int Main(int argc, char** argv) {
   if (geteuid() == 0)
     for (const char* suffix : {"", "-wal", "-shm"}) {
       const std::string f = cfg.Str("state_dir") + "/certificates.db" + suffix;
-      if (access(f.c_str(), F_OK) == 0 && chown(f.c_str(), pw.pw_uid, pw.pw_gid) != 0)
+      // lchown: state_dir belongs to the service user, who must not be able
+      // to point these names at other files for root to chown. (Opening
+      // and closing the files here would drop SQLite's POSIX locks.)
+      if (lchown(f.c_str(), pw.pw_uid, pw.pw_gid) != 0 && errno != ENOENT)
         log.Write(Severity::kWarning,
                   "cannot give " + f + " to " + user + ": " + std::strerror(errno));
     }

@@ -198,6 +198,21 @@ expect "malformed: userSMIMECertificate value skipped" '^  note uid=mal,.*: user
 expect "anonymous: ou=staff not readable" '^lookup carol@b\.example: ok 0 ms='
 expect "stats: malformed counter" '^stats .* malformed=2$'
 
+# --- the same directory through the engine (smimectl cert lookup) ---------------------
+# LDAP entries carry no chain: the intermediate comes from the store's chain
+# hints (smimectl cert add of a CA file), the anchor from trust_anchors.
+conf "$work/engine.conf" "certificate_sources = ldap"
+"$SMIMECTL" -c "$work/engine.conf" cert lookup alice@a.example --now "$NOW" >"$out" 2>&1
+expect "engine: without the intermediate the LDAP certificate does not chain" \
+  '^rejected: ldap serial 1001: chain: unable to get local issuer certificate'
+"$SMIMECTL" -c "$work/engine.conf" cert add "$pki/inter.crt" >"$out" 2>&1
+expect "engine: a CA file is stored as chain hints" 'as chain hints'
+"$SMIMECTL" -c "$work/engine.conf" cert lookup alice@a.example --now "$NOW" >"$out" 2>&1
+expect "engine: smimectl cert lookup finds alice in LDAP" \
+  '^certificate: ldap serial 1001, .*trust directory \(ldap: uid=alice,ou=people,dc=test\)'
+"$SMIMECTL" -c "$work/engine.conf" cert lookup nobody@a.example --now "$NOW" >"$out" 2>&1
+[ $? = 3 ] && ok "engine: not in LDAP: exit 3" || bad "engine: nobody@a.example found?"
+
 # --- many threads, one source (the milter's case), no cache: the pool at work -------------
 conf "$work/threads.conf" "ldap_cache_size = 0"
 look "$work/threads.conf" @parallel:8 bob@a.example @parallel:4 nobody@a.example alice@a.example
