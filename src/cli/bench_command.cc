@@ -1,5 +1,5 @@
 // cli/bench_command: `smimectl bench [-n N] [--now EPOCH] [--outbound
-// --sasl-user LOGIN] FILE...`: runs the engine on each message N times,
+// --sasl-user LOGIN [--rcpt ADDR]...] FILE...`: runs the engine on each message N times,
 // exactly as `process` does (parse, Process, apply edits), and prints the
 // throughput: inbound verification by default, outbound signing with
 // --outbound. Numbers, not assertions: see docs/performance.md.
@@ -23,11 +23,14 @@ int BenchCommand(const std::string& config_path, const std::vector<std::string>&
   std::vector<std::string> files;
   Direction direction = Direction::kInbound;
   std::string login;
+  std::vector<std::string> rcpts;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--outbound") {
       direction = Direction::kOutbound;
     } else if (args[i] == "--sasl-user" && i + 1 < args.size()) {
       login = args[++i];
+    } else if (args[i] == "--rcpt" && i + 1 < args.size()) {
+      rcpts.push_back(EnvelopeAddress(args[++i]));
     } else if (args[i] == "-n" && i + 1 < args.size()) {
       n = std::strtol(args[++i].c_str(), nullptr, 10);
     } else if (args[i] == "--now" && i + 1 < args.size()) {
@@ -39,7 +42,7 @@ int BenchCommand(const std::string& config_path, const std::vector<std::string>&
   if (files.empty() || n <= 0) {
     std::fprintf(stderr,
                  "smimectl: usage: smimectl bench [-n N] [--now EPOCH] [--outbound --sasl-user "
-                 "LOGIN] FILE...\n");
+                 "LOGIN [--rcpt ADDR]...] FILE...\n");
     return kExitUsage;
   }
   std::unique_ptr<Runtime> rt;
@@ -59,6 +62,7 @@ int BenchCommand(const std::string& config_path, const std::vector<std::string>&
       Transaction tx;
       tx.direction = direction;
       tx.sasl_user = login;
+      tx.rcpts = rcpts;
       ParseRawMessage(raw, &tx);
       Outcome o = Process(*rt, tx, *clock);
       ApplyEdits(o, &tx);
