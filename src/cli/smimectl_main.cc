@@ -30,7 +30,7 @@ const char kUsage[] =
     "                   the per-domain policy that applies to ADDRESS and the\n"
     "                   file:line that set each value\n"
     "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
-    "  bench [-n N] [--now EPOCH] [--outbound --sasl-user LOGIN] FILE...\n"
+    "  bench [-n N] [--now EPOCH] [--outbound --sasl-user LOGIN [--rcpt ADDR]...] FILE...\n"
     "                   run the engine N times per message (verification, or\n"
     "                   signing with --outbound); print messages/s\n"
     "  cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR] [--address ADDR]\n"
