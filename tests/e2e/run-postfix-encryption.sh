@@ -62,22 +62,11 @@
 # Needs root, Postfix and swaks (skips otherwise; CI has them).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run Postfix"; exit 77; }
-for t in postfix swaks openssl perl sendmail; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-MILTER=${SMIME_MILTER:-$build/src/smime-milter}
-make_pki
-chmod 755 "$work"
-mkdir -p "$work/msgs" "$work/state" "$work/keys" "$work/policies" "$work/out"
-chown nobody "$work/state"
-pass=0 failed=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/milter-lib.sh"
+e2e_require Postfix postfix swaks openssl perl sendmail
+e2e_init keys policies out
 
-cp "$pki/alice.key" "$work/keys/alice.key"
-chown nobody "$work/keys/alice.key"
-chmod 600 "$work/keys/alice.key"
+nobody_keys alice
 echo "alice@a.example $pki/alice.crt $work/keys/alice.key chain=$pki/alice.chain.pem" \
   >"$work/identities"
 echo "encrypt = required" >"$work/policies/b.example.conf"
@@ -89,17 +78,6 @@ write_config "$work/milter.conf" "socket = unix:$work/milter.sock" "socket_mode 
   "sign = clear" "signing_identities = $work/identities" "signing_relays = 127.0.0.1/32" \
   "policy_dir = $work/policies"
 
-start_milter() {
-  "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>>"$work/milter.log" &
-  MILTER_PID=$!
-  for _ in $(seq 50); do [ -S "$work/milter.sock" ] && return 0; sleep 0.1; done
-  echo "milter did not start"; cat "$work/milter.log"; return 1
-}
-stop_all() {
-  pf_stop
-  [ -n "${MILTER_PID:-}" ] && kill -TERM "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
-  MILTER_PID=
-}
 trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 ctl() { "$SMIMECTL" -c "$work/milter.conf" "$@"; }
 
@@ -312,13 +290,6 @@ sleep 1  # a duplicate or a late delivery would show up now
 box() { echo "$work/pf/mail/$1/new"; }
 in_box() {  # in_box MAILBOX NAME: the files of message NAME in MAILBOX
   grep -l "^Message-ID: <$2@a.example>" -r "$(box "$1")" 2>/dev/null
-}
-headers_of() { sed '/^\r*$/q' "$1"; }
-top_header() {  # top_header FILE NAME: the (unfolded) field value
-  headers_of "$1" | tr -d '\r' | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
-    /^[ \t]/ { if (p) v = v " " $0; next }
-    { if (p) exit; h = tolower($0); sub(/:.*/, "", h); if (h == n) { p = 1; v = $0; sub(/^[^:]*:[ \t]*/, "", v) } }
-    END { if (p) print v }'
 }
 # body_lines NAME: the non-empty lines of the sent body.
 body_lines() { sed '1,/^\r*$/d' "$work/msgs/$1.eml" | tr -d '\r' | grep -v '^$'; }

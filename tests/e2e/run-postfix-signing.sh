@@ -28,25 +28,12 @@
 # Needs root and Postfix (skips otherwise; CI has both).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run Postfix"; exit 77; }
-for t in postfix swaks openssl perl; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-MILTER=${SMIME_MILTER:-$build/src/smime-milter}
-make_pki
-chmod 755 "$work"
-mkdir -p "$work/msgs" "$work/state" "$work/keys" "$work/policies" "$work/out"
-chown nobody "$work/state"
-pass=0 failed=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/milter-lib.sh"
+e2e_require Postfix postfix swaks openssl perl
+e2e_init keys policies out
 
 # The milter reads the keys as root at start-up and as nobody on reload.
-for id in alice bob; do
-  cp "$pki/$id.key" "$work/keys/$id.key"
-  chown nobody "$work/keys/$id.key"
-  chmod 600 "$work/keys/$id.key"
-done
+nobody_keys alice bob
 cat >"$work/identities" <<EOF
 alice@a.example $pki/alice.crt $work/keys/alice.key chain=$pki/alice.chain.pem
 bob@a.example $pki/bob.crt $work/keys/bob.key chain=$pki/bob.chain.pem
@@ -62,34 +49,7 @@ milter_conf "signing_relays = 127.0.0.1/32"
 cp "$work/milter.conf" "$work/process.conf"  # the same signing setup, for smimectl process
 write_config "$work/verify.conf"
 
-start_milter() {
-  "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>>"$work/milter.log" &
-  MILTER_PID=$!
-  for _ in $(seq 50); do [ -S "$work/milter.sock" ] && return 0; sleep 0.1; done
-  echo "milter did not start"; cat "$work/milter.log"; return 1
-}
-stop_all() {
-  pf_stop
-  [ -n "${MILTER_PID:-}" ] && kill -TERM "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
-  MILTER_PID=
-}
 trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
-# SIGUSR1 and wait for the reload line (as the service user: the keys must
-# stay readable by it).
-reload_milter() {
-  local before
-  before=$(grep -c 'reload: ' "$work/milter.log")
-  kill -USR1 "$MILTER_PID"
-  for _ in $(seq 50); do
-    [ "$(grep -c 'reload: ' "$work/milter.log")" -gt "$before" ] && break
-    sleep 0.1
-  done
-  if grep 'reload: ' "$work/milter.log" | tail -1 | grep -q 'reload: version='; then
-    ok "reload ($1) as the service user"
-  else
-    bad "reload ($1): $(grep 'reload: ' "$work/milter.log" | tail -1)"
-  fi
-}
 
 echo "sign = if-possible" >"$work/policies/b.example.conf"
 start_milter || exit 1
@@ -199,14 +159,6 @@ pf_wait_delivered 12 30 || bad "only $(pf_delivered) of 12 messages delivered"
 sleep 1  # a refused message that was delivered after all would show up now
 
 delivered() { grep -l "^Message-ID: <$1@a.example>" -r "$work/pf/mail" | head -1; }
-headers_of() { sed '/^\r*$/q' "$1"; }
-body_of() { sed '1,/^\r*$/d' "$1"; }
-top_header() {  # top_header FILE NAME: the (unfolded) field value
-  headers_of "$1" | tr -d '\r' | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
-    /^[ \t]/ { if (p) v = v " " $0; next }
-    { if (p) exit; h = tolower($0); sub(/:.*/, "", h); if (h == n) { p = 1; v = $0; sub(/^[^:]*:[ \t]*/, "", v) } }
-    END { if (p) print v }'
-}
 for m in $accepted; do
   rc=$(cat "$work/out/$m.rc" 2>/dev/null || echo 0)
   [ "$rc" = 0 ] || bad "$m: swaks rc=$rc: $(grep '<\*\*' "$work/out/$m.swaks" | head -2)"

@@ -8,32 +8,11 @@
 # (skips otherwise; CI has both).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run Postfix"; exit 77; }
-for t in postfix swaks smtp-source; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-MILTER=${SMIME_MILTER:-$build/src/smime-milter}
-make_pki
-chmod 755 "$work"
-mkdir -p "$work/msgs" "$work/state"
-chown nobody "$work/state"
-pass=0 failed=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/milter-lib.sh"
+e2e_require Postfix postfix swaks smtp-source
+e2e_init
 
 e2e_messages "$work/msgs"
-
-start_milter() {
-  "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>>"$work/milter.log" &
-  MILTER_PID=$!
-  for _ in $(seq 50); do [ -S "$work/milter.sock" ] && return 0; sleep 0.1; done
-  echo "milter did not start"; cat "$work/milter.log"; return 1
-}
-stop_all() {
-  pf_stop
-  [ -n "${MILTER_PID:-}" ] && kill -TERM "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
-  MILTER_PID=
-}
 trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
 write_config "$work/milter.conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" \

@@ -21,24 +21,13 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
 . "$(dirname "$0")/sendmail-lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run Sendmail"; exit 77; }
-for t in swaks smtp-sink m4 cc unshare openssl perl; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
+. "$(dirname "$0")/milter-lib.sh"
+e2e_require Sendmail swaks smtp-sink m4 cc unshare openssl perl
 sm_unpack || { echo "SKIP: cannot download Debian's sendmail packages"; exit 77; }
-MILTER=${SMIME_MILTER:-$build/src/smime-milter}
-make_pki
-chmod 755 "$work"
-mkdir -p "$work/msgs" "$work/state" "$work/keys" "$work/policies" "$work/out"
-chown nobody "$work/state"
-pass=0 failed=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+e2e_init keys policies out
 
 # The milter reads the key as root at start-up and as nobody on reload.
-cp "$pki/alice.key" "$work/keys/alice.key"
-chown nobody "$work/keys/alice.key"
-chmod 600 "$work/keys/alice.key"
+nobody_keys alice
 echo "alice@a.example $pki/alice.crt $work/keys/alice.key chain=$pki/alice.chain.pem" \
   >"$work/identities"
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
@@ -47,11 +36,8 @@ write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode
   "policy_dir = $work/policies"
 write_config "$work/verify.conf"
 
-"$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>"$work/milter.log" &
-MILTER_PID=$!
-trap 'sm_stop; kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -S "$work/milter.sock" ] && break; sleep 0.1; done
-[ -S "$work/milter.sock" ] || { echo "milter did not start"; cat "$work/milter.log"; exit 1; }
+trap 'sm_stop; stop_milter; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+start_milter || exit 1
 sm_setup "$work/sm" "$work/milter.sock"
 sm_start || exit 1
 
@@ -111,12 +97,7 @@ mkmsg inbound 'Alice <alice@a.example>' utf8; send inbound "$SM_PORT" 127.0.0.2
 mkmsg no-identity 'Erin <erin@a.example>' ascii; send no-identity "$SM_SUBMIT" 127.0.0.1
 mkmsg unauth-outside 'Alice <alice@a.example>' ascii; send unauth-outside "$SM_SUBMIT" 127.0.0.2
 echo "sign = opaque" >"$work/policies/a.example.conf"
-before=$(grep -c 'reload: ' "$work/milter.log")
-kill -USR1 "$MILTER_PID"
-for _ in $(seq 50); do [ "$(grep -c 'reload: ' "$work/milter.log")" -gt "$before" ] && break; sleep 0.1; done
-grep 'reload: ' "$work/milter.log" | tail -1 | grep -q 'reload: version=' &&
-  ok "reload (sign = opaque for a.example) as the service user" ||
-  bad "reload: $(grep 'reload: ' "$work/milter.log" | tail -1)"
+reload_milter "sign = opaque for a.example"
 mkmsg opaque-utf8 'Alice <alice@a.example>' utf8; send opaque-utf8 "$SM_SUBMIT" 127.0.0.1
 
 accepted="clear-ascii clear-utf8 clear-large clear-mixed inbound opaque-utf8"
@@ -127,14 +108,6 @@ sm_wait_sent 6 60 || bad "only $(grep -c stat=Sent "$work/sm/maillog") of 6 rela
 sleep 1  # a refused message that was relayed after all would show up now
 
 delivered() { grep -l "^Message-ID: <$1@a.example>" "$work"/sm/sink/* 2>/dev/null | head -1; }
-headers_of() { sed '/^\r*$/q' "$1"; }
-body_of() { sed '1,/^\r*$/d' "$1"; }
-top_header() {  # top_header FILE NAME: the (unfolded) field value
-  headers_of "$1" | tr -d '\r' | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
-    /^[ \t]/ { if (p) v = v " " $0; next }
-    { if (p) exit; h = tolower($0); sub(/:.*/, "", h); if (h == n) { p = 1; v = $0; sub(/^[^:]*:[ \t]*/, "", v) } }
-    END { if (p) print v }'
-}
 verified() {  # verified NAME FILE: openssl and smimectl accept it; content in out/NAME.content
   local v
   if openssl cms -verify -CAfile "$pki/root.crt" -in "$2" -out "$work/out/$1.content" \

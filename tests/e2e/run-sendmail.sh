@@ -8,28 +8,17 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
 . "$(dirname "$0")/sendmail-lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run Sendmail"; exit 77; }
-for t in swaks smtp-sink m4 cc unshare; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
+. "$(dirname "$0")/milter-lib.sh"
+e2e_require Sendmail swaks smtp-sink m4 cc unshare
 sm_unpack || { echo "SKIP: cannot download Debian's sendmail packages"; exit 77; }
-MILTER=${SMIME_MILTER:-$build/src/smime-milter}
-make_pki
-chmod 755 "$work"
-mkdir -p "$work/msgs" "$work/state"
-chown nobody "$work/state"
-pass=0 failed=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+e2e_init
 
 e2e_messages "$work/msgs"
 
 write_config "$work/milter.conf" "socket = local:$work/milter.sock" "socket_mode = 0666" \
   "user = nobody" "internal_hosts = 192.0.2.0/24" "state_dir = $work/state"
-"$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>"$work/milter.log" &
-MILTER_PID=$!
-trap 'sm_stop; kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -S "$work/milter.sock" ] && break; sleep 0.1; done
+trap 'sm_stop; stop_milter; rm -rf "$work"' EXIT
+start_milter || exit 1
 sm_setup "$work/sm" "$work/milter.sock"
 sm_start || exit 1
 
@@ -73,7 +62,7 @@ grep -q 'outbound: .*why=daemon_name=ORIGINATING' "$work/milter.log" && ok "outb
   bad "no outbound log line"
 
 # Milter down: F=T makes Sendmail tempfail instead of passing mail unfiltered.
-kill -TERM "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null
+stop_milter
 rc=0
 swaks --server "127.0.0.1:$SM_PORT" --from sender@a.example --to carol@b.example \
   --data "@$work/msgs/signed.eml" >"$work/down.out" 2>&1 || rc=$?

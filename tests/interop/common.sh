@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# common.sh - helpers sourced by the tests/interop/sign-*.sh scripts.
-# Not executable on its own.
+# common.sh - helpers sourced by the tests/interop/sign-*.sh scripts,
+# selfcheck.sh and run-{signing,encryption}-interop.sh. Not executable on its
+# own.
 #
 # split_message IN DIR
 #   Reads the RFC 5322 message IN (LF or CRLF) and writes, all with CRLF:
@@ -12,6 +13,21 @@
 # wrap_detached DIR SIG.der
 #   Prints DIR/outer + a multipart/signed (micalg=sha-256) made of DIR/inner
 #   and the DER signature SIG.der, all with CRLF line endings.
+#
+# For the run-*-interop.sh checks (after tests/lib.sh):
+# ok / bad / skip MESSAGE
+#   Print an "ok   " / "FAIL " / "skip " line and count it in $pass /
+#   $failed / $skipped (set to 0 here). They always return 0.
+# find_decoders [NSS-TOOL...]
+#   Sets have_gpgsm (gpgsm and gpgconf installed) and have_nss (cmsutil,
+#   certutil and each NSS-TOOL installed) to 1 or 0, with a skip line for a
+#   missing one.
+# crlf            stdin -> stdout, every line ends in CRLF.
+# mt COMMAND ...  runs tests/interop/mimetool.py (see there).
+# root_fpr        prints the SHA-1 fingerprint of $pki/root.crt (AA:BB:...),
+#                 as gpgsm's trustlist.txt wants it.
+# nss_trust_db DB  creates the NSS database DB (sql:DIR) without password,
+#                 trusting $pki/root.crt.
 
 split_message() {
     awk -v outer="$2/outer" -v inner="$2/inner" '
@@ -58,4 +74,34 @@ wrap_detached() {
     printf 'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
     base64 -w 64 "$2" | sed 's/$/\r/'
     printf -- '\r\n--%s--\r\n' "$b"
+}
+
+interop_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+pass=0 failed=0 skipped=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+skip() { skipped=$((skipped + 1)); echo "skip $*"; }
+
+# shellcheck disable=SC2034 # have_gpgsm/have_nss are for the caller
+find_decoders() {
+  local t nss_tools=(cmsutil certutil "$@")
+  have_gpgsm=1 have_nss=1
+  if ! command -v gpgsm >/dev/null || ! command -v gpgconf >/dev/null; then
+    have_gpgsm=0
+    skip "gpgsm: not installed"
+  fi
+  for t in "${nss_tools[@]}"; do
+    command -v "$t" >/dev/null || have_nss=0
+  done
+  if [ "$have_nss" = 0 ]; then
+    skip "nss: $(IFS=/; echo "${nss_tools[*]}") not installed"
+  fi
+}
+
+crlf() { sed 's/\r*$/\r/'; }
+mt() { python3 "$interop_dir/mimetool.py" "$@"; }
+root_fpr() { openssl x509 -in "$pki/root.crt" -noout -fingerprint -sha1 | cut -d= -f2; }
+nss_trust_db() {
+  certutil -N -d "$1" --empty-password &&
+    certutil -A -d "$1" -n smime-milter-test-root -t C,C,C -a -i "$pki/root.crt"
 }

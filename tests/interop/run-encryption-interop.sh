@@ -44,21 +44,18 @@
 # A decrypter whose tool is missing is skipped. Needs python3; exit 77 without.
 # Output: one "ok   ..." / "FAIL ..." / "skip ..." line per check and a
 # summary; exit 1 on any failure.
+# Helpers (ok/bad/skip, find_decoders, crlf, mt = mimetool.py, root_fpr,
+# nss_trust_db) come from common.sh.
 # ok/bad/skip always return 0, so "TEST && ok ... || bad ..." is if/else:
 # shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 make_pki
-pass=0 failed=0 skipped=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-skip() { skipped=$((skipped + 1)); echo "skip $*"; }
 one_line() { tr '\r\n' '  ' | head -c "${1:-300}"; }
 
-have_gpgsm=1 have_nss=1
-command -v gpgsm >/dev/null && command -v gpgconf >/dev/null || { have_gpgsm=0; skip "gpgsm: not installed"; }
-command -v cmsutil >/dev/null && command -v certutil >/dev/null && command -v pk12util >/dev/null ||
-  { have_nss=0; skip "nss: cmsutil/certutil/pk12util not installed"; }
+find_decoders pk12util
 gpgsm_ver=unknown nss_ver=unknown
 [ "$have_gpgsm" = 1 ] && gpgsm_ver=$(gpgsm --version | awk 'NR == 1 {print $3}')
 if [ "$have_nss" = 1 ]; then
@@ -74,101 +71,6 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- helpers
-cat >"$work/mimetool.py" <<'EOF'
-import base64, email, re, sys
-
-def split_head(raw):
-    m = re.search(rb'\r?\n\r?\n', raw)
-    if not m:
-        return raw, b''
-    return raw[:m.start()], raw[m.end():]
-
-def fields(head):
-    out = []
-    for line in re.split(rb'\r?\n', head):
-        if line[:1] in (b' ', b'\t') and out:
-            out[-1][1].append(line)
-        else:
-            out.append((line.split(b':', 1)[0].strip().lower(), [line]))
-    return [(n.decode('latin-1'), b'\r\n'.join(v)) for n, v in out]
-
-def field(head, name):
-    for n, v in fields(head):
-        if n == name:
-            v = re.sub(rb'\r?\n[ \t]', b' ', v)
-            return v.split(b':', 1)[1].strip().decode('latin-1')
-    return ''
-
-def param(value, name):
-    m = re.search(r';\s*' + name + r'\s*=\s*("([^"]*)"|[^;\s]+)', value, re.I)
-    return '' if not m else (m.group(2) if m.group(2) is not None else m.group(1))
-
-def opaque(msg, out):
-    """application/pkcs7-mime, base64: writes the DER to out, prints smime-type."""
-    head, body = split_head(open(msg, 'rb').read())
-    ct = field(head, 'content-type')
-    mt = ct.split(';')[0].strip().lower()
-    if mt not in ('application/pkcs7-mime', 'application/x-pkcs7-mime'):
-        raise SystemExit('content type is ' + (mt or 'missing'))
-    if field(head, 'content-transfer-encoding').lower() != 'base64':
-        raise SystemExit('body is not base64')
-    open(out, 'wb').write(base64.b64decode(re.sub(rb'\s', b'', body), validate=True))
-    print(param(ct, 'smime-type') or '-')
-
-def ctype(entity):
-    head, _ = split_head(open(entity, 'rb').read())
-    print(field(head, 'content-type').split(';')[0].strip().lower() or 'text/plain')
-
-def text(entity, expected):
-    m = email.message_from_bytes(open(entity, 'rb').read())
-    part = next((p for p in m.walk() if p.get_content_type() == 'text/plain'), None)
-    if part is None:
-        raise SystemExit('no text/plain part')
-    cs = part.get_content_charset() or 'us-ascii'
-    got = part.get_payload(decode=True).decode(cs)
-    want = open(expected, 'rb').read().decode('utf-8')
-    if got.replace('\r\n', '\n') != want.replace('\r\n', '\n'):
-        raise SystemExit('decoded text differs (%d vs %d chars)' % (len(got), len(want)))
-
-def attachment(entity, expected):
-    m = email.message_from_bytes(open(entity, 'rb').read())
-    part = next((p for p in m.walk()
-                 if p.get_content_type() == 'application/octet-stream'), None)
-    if part is None:
-        raise SystemExit('no application/octet-stream part')
-    if part.get_payload(decode=True) != open(expected, 'rb').read():
-        raise SystemExit('attachment differs')
-
-def wire(msg):
-    raw = open(msg, 'rb').read()
-    if re.search(rb'\r(?!\n)|(?<!\r)\n', raw):
-        raise SystemExit('bare CR or LF')
-    _, body = split_head(raw)
-    if any(c >= 0x80 for c in body):
-        raise SystemExit('8-bit octets in the body')
-    longest = max(len(l) for l in body.split(b'\r\n'))
-    if longest > 998:
-        raise SystemExit('body line of %d octets' % longest)
-
-def header(a, b, name):
-    fa = [v for n, v in fields(split_head(open(a, 'rb').read())[0]) if n == name]
-    fb = [v for n, v in fields(split_head(open(b, 'rb').read())[0]) if n == name]
-    if not fa or fa != fb:
-        raise SystemExit('%s: %r != %r' % (name, fa, fb))
-
-def flip(src, dst, back):
-    """Copies src to dst with the byte at len - back inverted."""
-    b = bytearray(open(src, 'rb').read())
-    b[len(b) - int(back)] ^= 0xff
-    open(dst, 'wb').write(bytes(b))
-
-cmd = sys.argv[1]
-{'opaque': opaque, 'ctype': ctype, 'text': text, 'attachment': attachment,
- 'wire': wire, 'header': header, 'flip': flip}[cmd](*sys.argv[2:])
-EOF
-mt() { python3 "$work/mimetool.py" "$@"; }
-crlf() { sed 's/\r*$/\r/'; }
-
 # capsig.py: a detached CMS signature whose SMIMECapabilities we choose
 # (openssl cms -sign cannot announce AES-GCM), for the harvesting case.
 # capsig.py CERT.der CHAIN.der KEY.pem CONTENT EPOCH OUT.der CAP-OID...
@@ -323,7 +225,7 @@ gs() {  # gs HOME ARGS...
   GNUPGHOME=$h gpgsm --batch --pinentry-mode loopback --passphrase '' --disable-dirmngr \
     --disable-crl-checks --disable-policy-checks "$@"
 }
-rootfpr=$(openssl x509 -in "$pki/root.crt" -noout -fingerprint -sha1 | cut -d= -f2)
+rootfpr=$(root_fpr)
 setup_gpgsm() {  # setup_gpgsm NAME: $work/gnupg-NAME holding only NAME's key
   local name=$1 h=$work/gnupg-$1 txt d q grip keyid
   mkdir -m 700 "$h"
@@ -367,8 +269,7 @@ setup_nss() {  # setup_nss NAME: NSS db $work/nss-NAME holding only NAME's key
   {
     openssl pkcs12 -export -passout pass: -name "$name" -inkey "$certs/$name.key" \
       -in "$certs/$name.crt" -certfile "$pki/inter.crt" -out "$work/$name-nss.p12" &&
-      certutil -N -d "sql:$db" --empty-password &&
-      certutil -A -d "sql:$db" -n smime-milter-test-root -t C,C,C -a -i "$pki/root.crt" &&
+      nss_trust_db "sql:$db" &&
       pk12util -i "$work/$name-nss.p12" -d "sql:$db" -W ''
   } >"$db.log" 2>&1
 }

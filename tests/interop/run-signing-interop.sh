@@ -26,20 +26,18 @@
 # (MIME splitting/decoding); exit 77 without it.
 # Output: one "ok   ..." / "FAIL ..." line per check and a summary; exit 1 on
 # any failure.
+# Helpers (ok/bad/skip, find_decoders, crlf, mt = mimetool.py, root_fpr,
+# nss_trust_db) come from common.sh.
 # ok/bad/skip always return 0, so "TEST && ok ... || bad ..." is if/else:
 # shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 make_pki
 here=$top/tests/interop
-pass=0 failed=0 skipped=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-skip() { skipped=$((skipped + 1)); echo "skip $*"; }
 
-have_gpgsm=1 have_nss=1
-command -v gpgsm >/dev/null && command -v gpgconf >/dev/null || { have_gpgsm=0; skip "gpgsm: not installed"; }
-command -v cmsutil >/dev/null && command -v certutil >/dev/null || { have_nss=0; skip "nss: cmsutil/certutil not installed"; }
+find_decoders
 
 export GNUPGHOME=$work/gnupg
 cleanup() {
@@ -47,123 +45,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# ---------------------------------------------------------------- helpers
-# mimetool.py: byte-exact MIME handling the shell cannot do reliably.
-cat >"$work/mimetool.py" <<'EOF'
-import base64, email, re, sys
-
-def split_head(raw):
-    m = re.search(rb'\r?\n\r?\n', raw)
-    if not m:
-        return raw, b''
-    return raw[:m.start()], raw[m.end():]
-
-def fields(head):
-    """[(lower-case name, raw field bytes incl. folding)]"""
-    out = []
-    for line in re.split(rb'\r?\n', head):
-        if line[:1] in (b' ', b'\t') and out:
-            out[-1][1].append(line)
-        else:
-            out.append((line.split(b':', 1)[0].strip().lower(), [line]))
-    return [(n.decode('latin-1'), b'\r\n'.join(v)) for n, v in out]
-
-def field(head, name):
-    for n, v in fields(head):
-        if n == name:
-            v = re.sub(rb'\r?\n[ \t]', b' ', v)
-            return v.split(b':', 1)[1].strip().decode('latin-1')
-    return ''
-
-def param(value, name):
-    m = re.search(r';\s*' + name + r'\s*=\s*("([^"]*)"|[^;\s]+)', value, re.I)
-    return '' if not m else (m.group(2) if m.group(2) is not None else m.group(1))
-
-def b64(data):
-    return base64.b64decode(re.sub(rb'\s', b'', data), validate=True)
-
-def split(msg, outdir):
-    """Prints 'clear MICALG', 'opaque SMIME-TYPE' or 'other CONTENT-TYPE';
-    writes outdir/part + outdir/sig.der (clear) or outdir/p7m.der (opaque)."""
-    head, body = split_head(open(msg, 'rb').read())
-    ct = field(head, 'content-type')
-    mt = ct.split(';')[0].strip().lower()
-    if mt == 'multipart/signed':
-        d = b'--' + param(ct, 'boundary').encode()
-        pos = 0 if body.startswith(d) else body.index(b'\r\n' + d) + 2
-        i = body.index(b'\r\n', pos) + 2
-        j = body.index(b'\r\n' + d, i)
-        open(outdir + '/part', 'wb').write(body[i:j])
-        k = body.index(b'\r\n', j + 2) + 2
-        second = body[k:body.index(b'\r\n' + d, k)]
-        shead, sbody = split_head(second)
-        sct = field(shead, 'content-type').split(';')[0].strip().lower()
-        if sct != 'application/pkcs7-signature':
-            raise SystemExit('second part is ' + sct)
-        open(outdir + '/sig.der', 'wb').write(b64(sbody))
-        print('clear', param(ct, 'micalg').lower() or '-')
-    elif mt in ('application/pkcs7-mime', 'application/x-pkcs7-mime'):
-        if field(head, 'content-transfer-encoding').lower() != 'base64':
-            raise SystemExit('opaque body is not base64')
-        open(outdir + '/p7m.der', 'wb').write(b64(body))
-        print('opaque', param(ct, 'smime-type').lower() or '-')
-    else:
-        print('other', mt)
-
-def text(entity, expected):
-    """The (first) text/plain part of the MIME entity decodes to expected."""
-    m = email.message_from_bytes(open(entity, 'rb').read())
-    part = next((p for p in m.walk() if p.get_content_type() == 'text/plain'), None)
-    if part is None:
-        raise SystemExit('no text/plain part')
-    cs = part.get_content_charset() or 'us-ascii'
-    try:
-        got = part.get_payload(decode=True).decode(cs)
-    except (LookupError, UnicodeDecodeError) as e:
-        raise SystemExit('cannot decode as %s: %s' % (cs, e))
-    want = open(expected, 'rb').read().decode('utf-8')
-    if got.replace('\r\n', '\n') != want.replace('\r\n', '\n'):
-        raise SystemExit('decoded text differs (charset %s, %d vs %d chars)'
-                         % (cs, len(got), len(want)))
-
-def attachment(entity, expected):
-    m = email.message_from_bytes(open(entity, 'rb').read())
-    part = next((p for p in m.walk()
-                 if p.get_content_type() == 'application/octet-stream'), None)
-    if part is None:
-        raise SystemExit('no application/octet-stream part')
-    got = part.get_payload(decode=True)
-    want = open(expected, 'rb').read()
-    if got != want:
-        raise SystemExit('attachment differs (%d vs %d bytes)' % (len(got), len(want)))
-
-def wire(msg):
-    """CRLF only; body 7-bit, no line longer than 998 octets."""
-    raw = open(msg, 'rb').read()
-    if re.search(rb'\r(?!\n)|(?<!\r)\n', raw):
-        raise SystemExit('bare CR or LF')
-    _, body = split_head(raw)
-    if any(c >= 0x80 for c in body):
-        raise SystemExit('8-bit octets in the body')
-    longest = max(len(l) for l in body.split(b'\r\n'))
-    if longest > 998:
-        raise SystemExit('body line of %d octets' % longest)
-
-def header(a, b, name):
-    """Field NAME is byte-identical (folding included) in messages a and b."""
-    fa = [v for n, v in fields(split_head(open(a, 'rb').read())[0]) if n == name]
-    fb = [v for n, v in fields(split_head(open(b, 'rb').read())[0]) if n == name]
-    if not fa or fa != fb:
-        raise SystemExit('%s: %r != %r' % (name, fa, fb))
-
-cmd = sys.argv[1]
-{'split': split, 'text': text, 'attachment': attachment, 'wire': wire,
- 'header': header}[cmd](*sys.argv[2:])
-EOF
-mt() { python3 "$work/mimetool.py" "$@"; }
-
-crlf() { sed 's/\r*$/\r/'; }     # stdin -> stdout, every line ends in CRLF
 
 # ---------------------------------------------------------------- messages
 # Each message NAME is a template $work/msg/NAME.eml (From: @FROM@) with the
@@ -239,8 +120,7 @@ signing_conf() {
 # ---------------------------------------------------------------- verifier setup
 if [ "$have_gpgsm" = 1 ]; then
   mkdir -m 700 "$GNUPGHOME"
-  fpr=$(openssl x509 -in "$pki/root.crt" -noout -fingerprint -sha1 | cut -d= -f2)
-  echo "$fpr S relax" >"$GNUPGHOME/trustlist.txt"
+  echo "$(root_fpr) S relax" >"$GNUPGHOME/trustlist.txt"
   # Only the root: the intermediate must come from the signatures.
   gpgsm --batch --disable-dirmngr --import "$pki/root.crt" >/dev/null 2>&1 ||
     bad "gpgsm setup: cannot import root.crt"
@@ -248,9 +128,7 @@ fi
 nssdb=sql:$work/nss
 if [ "$have_nss" = 1 ]; then
   mkdir "$work/nss"
-  { certutil -N -d "$nssdb" --empty-password &&
-    certutil -A -d "$nssdb" -n smime-milter-test-root -t C,C,C -a -i "$pki/root.crt"; } \
-    >"$work/nss.log" 2>&1 || bad "nss setup: $(head -c 300 "$work/nss.log")"
+  nss_trust_db "$nssdb" >"$work/nss.log" 2>&1 || bad "nss setup: $(head -c 300 "$work/nss.log")"
 fi
 gpgsm_time=$(date -u -d "@$NOW" +%Y%m%dT%H%M%S)
 openssl_time=$(date -u -d "@$NOW" '+%b %e %H:%M:%S %Y GMT')
