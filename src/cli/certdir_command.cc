@@ -102,8 +102,8 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
   std::vector<CertStore::Row> rows;
   Status st = args.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(args[0], &rows);
   if (!st.ok()) return Fail(st.message());
-  std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %s\n", "ADDRESS", "TRUST", "SERIAL", "EXPIRES",
-              "LAST-SEEN", "FINGERPRINT", "CAPABILITIES");
+  std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", "ADDRESS", "TRUST", "SERIAL",
+              "EXPIRES", "LAST-SEEN", "FINGERPRINT", "CAPABILITIES", "SEEN-IN");
   for (const CertStore::Row& r : rows) {
     X509Ptr c = Parse(r.der);
     std::string caps;
@@ -111,11 +111,11 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
       const char* sn = OBJ_nid2sn(nid);
       caps += (caps.empty() ? "" : ",") + std::string(sn ? sn : "?");
     }
-    std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %s\n", r.address.c_str(),
+    std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", r.address.c_str(),
                 CertTrustName(r.trust), c ? SerialHex(c.get()).c_str() : "(damaged)",
                 c ? Date(ToTimeT(X509_get0_notAfter(c.get()))).c_str() : "-",
                 Date(r.last_seen).c_str(), r.fingerprint.substr(0, 12).c_str(),
-                caps.empty() ? "-" : caps.c_str());
+                caps.empty() ? "-" : caps.c_str(), r.seen_in.c_str());
   }
   DrainOpensslErrors();
   return kExitOk;

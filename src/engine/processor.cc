@@ -245,8 +245,12 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (r.result == AuthResult::kPass && rt.harvest && rt.cert_store) {
       std::vector<X509*> hints;
       for (const auto& ca : log.path_cas) hints.push_back(ca.get());
+      // Where it was seen: the queue id and the Message-ID, for `cert list`.
+      std::vector<std::string> ids = HeaderValues(tx, "Message-ID");
+      const std::string seen_in =
+          tx.queue_id + (ids.empty() ? "" : " " + SanitizeHeaderText(ids[0], 200));
       Status hs = rt.cert_store->Harvest(r.identifier, f.cert.get(), f.capabilities, f.signing_time,
-                                         tx.queue_id, clock.Now());
+                                         seen_in, clock.Now());
       if (hs.ok()) hs = rt.cert_store->AddIntermediates(hints);
       if (!hs.ok()) log.harvest_error = hs.message();
     }
