@@ -18,6 +18,18 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/common.sh"
 
 [[ $# -eq 3 ]] || { echo "usage: $0 PKIDIR IDENTITY IN.eml" >&2; exit 2; }
+# gpgsm 2.2 now and then cannot use a key it has just imported (a PKCS#12
+# whose random salt it fails to decrypt, or "No secret key" right after the
+# import): try again with a fresh GNUPGHOME, up to five times.
+if [[ -z ${SIGN_GPGSM_ATTEMPT:-} ]]; then
+    out=$(mktemp) err=$(mktemp)
+    for attempt in 1 2 3 4 5; do
+        if SIGN_GPGSM_ATTEMPT=$attempt "$0" "$@" >"$out" 2>"$err"; then
+            cat "$out"; rm -f "$out" "$err"; exit 0
+        fi
+    done
+    cat "$err" >&2; rm -f "$out" "$err"; exit 1
+fi
 pki=$1 id=$2 in=$3
 tmp=$(mktemp -d)
 export GNUPGHOME=$tmp/gnupg
