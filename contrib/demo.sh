@@ -4,7 +4,8 @@
 # start (default): installs what is needed (Debian 12, root), builds,
 # generates a demo PKI on first run, starts smime-milter and a private
 # Postfix on 127.0.0.1 (nothing of the system's mail setup is touched), sends
-# sample mail through them (signed, tampered, forged verdict, outbound) and
+# sample mail through them (signed, tampered, forged verdict; outbound signed,
+# and signed then encrypted to a recipient certificate) and
 # shows the headers the mail arrived with. Both keep running for your own
 # tests until `contrib/demo.sh stop`. Everything lives under ./demo/.
 set -eu
@@ -38,6 +39,8 @@ install -m 600 -o nobody "$demo/pki/alice.key" "$demo/alice.key"
 echo "alice@a.example $demo/pki/alice.crt $demo/alice.key chain=$demo/pki/alice.chain.pem" >"$demo/identities"
 echo "# LOGIN  ADDRESSES" >"$demo/signing-users"
 mkdir -p "$demo/policies"
+# b.example: encrypt when the recipient has a certificate (carol does, below).
+echo "encrypt = opportunistic" >"$demo/policies/b.example.conf"
 cat >"$demo/smime-milter.conf" <<CONF
 # Demo configuration: the test PKI's root is the only S/MIME trust anchor.
 authserv_id = mx.demo.example
@@ -88,13 +91,19 @@ sed -e 's/this is a demo message/this is a changed message/' -e 's/^Message-ID: 
     -e 's/^Subject: .*/Subject: changed in transit, with a forged smime=pass verdict\r/' \
     "$demo/msgs/2-tampered.eml"; } >"$demo/msgs/3-forged-verdict.eml"
 sample outbound 'Alice <alice@a.example>' 'outbound from a trusted relay: signed by the milter'
+sample secret 'Alice <alice@a.example>' 'outbound to carol: signed, then encrypted to her certificate'
+# carol's certificate (and its chain) in the recipient certificate store.
+cat "$demo/pki/carol.crt" "$demo/pki/carol.chain.pem" >"$demo/carol-full.pem"
+src/smimectl -c "$demo/smime-milter.conf" cert add "$demo/carol-full.pem" >/dev/null
 for m in 1-signed 2-tampered 3-forged-verdict; do
   swaks --server "127.0.0.1:$PF_PORT" --from alice@a.example --to carol@b.example \
     --data "@$demo/msgs/$m.eml" --silent 2 || true
 done
 swaks --server "127.0.0.1:$PF_SUBMIT" --local-interface 127.0.0.2 --from alice@a.example \
   --to dave@b.example --data "@$demo/msgs/outbound.eml" --silent 2 || true
-pf_wait_delivered 4 30 || echo "(not all demo messages arrived yet; see $demo/pf/maillog)"
+swaks --server "127.0.0.1:$PF_SUBMIT" --local-interface 127.0.0.2 --from alice@a.example \
+  --to carol@b.example --data "@$demo/msgs/secret.eml" --silent 2 || true
+pf_wait_delivered 5 30 || echo "(not all demo messages arrived yet; see $demo/pf/maillog)"
 
 for f in $(ls -tr "$demo"/pf/mail/*/new/*); do
   echo "=== $(grep -m1 '^Subject:' "$f")"
@@ -106,10 +115,19 @@ for f in $(ls -tr "$demo"/pf/mail/*/new/*); do
       sed 's/^/     /'
     echo "    )"
   fi
+  if grep -q '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$f"; then
+    echo "    (encrypted by the milter; decrypted with carol's key and verified, as her client would:"
+    # The client's view: the outer header with the decrypted entity in place of the content.
+    { sed -n '/^\r*$/q; p' "$f" | grep -vi '^Content-'
+      openssl cms -decrypt -recip "$demo/pki/carol.crt" -inkey "$demo/pki/carol.key" -in "$f"; } |
+      src/smimectl -c "$demo/smime-milter.conf" process --inbound --now "$(date +%s)" 2>&1 >/dev/null |
+      sed 's/^/     /'
+    echo "    )"
+  fi
 done
 echo
 echo "=== milter log"
-sed 's/^/  /' "$demo/milter.log" | tail -6
+sed 's/^/  /' "$demo/milter.log" | tail -7
 cat <<TXT
 
 The milter and Postfix keep running. Send more mail with, for example:
