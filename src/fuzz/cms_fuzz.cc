@@ -1,0 +1,31 @@
+// fuzz/cms_fuzz: CMS SignedData verification on hostile DER.
+//
+// The input is taken as the DER ContentInfo of a signature. VerifySignedData
+// runs on it twice: as opaque signed-data (no detached content) and as a
+// detached signature over a fixed content. Any CmsCheck outcome is fine; a
+// bug is any crash, sanitizer report (ASan/UBSan), leak, hang or exception,
+// or OpenSSL errors left on the thread's queue afterwards (they would leak
+// into the next message).
+#include <openssl/err.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "cms/signed_data.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string der(reinterpret_cast<const char*>(data), size);
+  static const std::string content =
+      "Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Carol,\r\n\r\n"
+      "this message is signed.\r\n";
+  (void)smime::VerifySignedData(der, nullptr, 4);
+  (void)smime::VerifySignedData(der, &content, 4);
+  if (unsigned long e = ERR_peek_error()) {
+    std::fprintf(stderr, "cms_fuzz: OpenSSL error left on the queue: %lx\n", e);
+    std::abort();
+  }
+  return 0;
+}

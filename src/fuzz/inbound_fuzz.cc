@@ -1,0 +1,88 @@
+// fuzz/inbound_fuzz: the inbound engine on a hostile message.
+//
+// The input is one whole message as the MTA hands it over (headers, blank
+// line, body; LF or CRLF). It goes through ParseRawMessage and Process()
+// exactly as `smimectl process --inbound` does it, with a Runtime built once
+// from a minimal configuration: authserv_id, a self-signed test CA as trust
+// anchor (written to a temporary file at start-up), revocation = off and a
+// temporary state_dir (harvested certificates go to a throw-away
+// certificates.db there). Accepted messages get their edits applied and are
+// serialised again. A bug is any crash, sanitizer report (ASan/UBSan), leak,
+// hang or an exception escaping Process(), which promises never to throw.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "config/config.h"
+#include "engine/outcome.h"
+#include "engine/processor.h"
+#include "engine/runtime.h"
+#include "engine/transaction.h"
+#include "testing/test_pki.h"
+
+namespace {
+
+std::string g_dir;  // temporary folder: trust anchor and state_dir (certificates.db)
+
+void RemoveTempDir() {
+  std::error_code ignored;
+  if (!g_dir.empty()) std::filesystem::remove_all(g_dir, ignored);
+}
+
+const smime::Runtime* MakeRuntime() {
+  const char* tmp = getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/inbound_fuzz.XXXXXX";
+  if (!mkdtemp(&templ[0])) {
+    std::perror("inbound_fuzz: mkdtemp");
+    std::abort();
+  }
+  g_dir = templ;
+  std::atexit(RemoveTempDir);
+  const std::string anchors = g_dir + "/anchors.pem", state = g_dir + "/state";
+  if (mkdir(state.c_str(), 0700) != 0) {
+    std::perror("inbound_fuzz: mkdir");
+    std::abort();
+  }
+  smime::testpki::Issued ca = smime::testpki::MakeCa("Fuzz Root CA");
+  std::ofstream(anchors, std::ios::trunc) << smime::testpki::ToPem(ca.cert.get());
+  smime::Config config;
+  std::string text = "authserv_id = mx.fuzz.example\nrevocation = off\n";
+  text += "trust_anchors = " + anchors + "\n";
+  text += "state_dir = " + state + "\n";
+  smime::Status st = config.Parse(text, "fuzz.conf");
+  std::unique_ptr<smime::Runtime> rt;
+  if (st.ok()) st = smime::BuildRuntime(config, &rt);
+  if (!st.ok()) {
+    std::fprintf(stderr, "inbound_fuzz: runtime: %s\n", st.message().c_str());
+    std::abort();
+  }
+  return rt.release();  // lives for the whole process
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const smime::Runtime* rt = MakeRuntime();
+  static const smime::FixedClock clock(smime::testpki::kNow);
+  smime::Transaction tx;
+  tx.direction = smime::Direction::kInbound;
+  tx.mail_from = "sender@a.example";
+  tx.rcpts.push_back("rcpt@b.example");
+  smime::ParseRawMessage(std::string(reinterpret_cast<const char*>(data), size), &tx);
+  smime::Outcome o = smime::Process(*rt, tx, clock);
+  (void)o.LogLine(tx.queue_id);
+  if (o.disposition == smime::Disposition::kAccept) {
+    smime::ApplyEdits(o, &tx);
+    (void)smime::WireMessage(tx);
+  }
+  return 0;
+}
