@@ -255,6 +255,102 @@ check check-live "$conf" "$rpki/good.full.pem" 0 '^depth=0 .*status=good source=
 check check-cache "$conf" "$rpki/good.full.pem" 0 '^depth=0 .*status=good source=ocsp \(cache\)'
 check check-badconf "$(rconf check-bad 'revocation_order = dns')" "$rpki/good.full.pem" 78
 
+# --- delta CRLs are refused (RFC 5280 5.2.4): never the complete list ---
+# xcrl NAME INDEX CRLNUM LASTUPDATE [BASE_CRLNUM]: $work/NAME.crl (DER) signed
+# by inter from a private copy of an index (inter's real database is left
+# alone), nextUpdate in 30 days; with BASE_CRLNUM (hex, like the crlnumber
+# file) it carries a critical deltaCRLIndicator naming that base. openssl
+# 3.0 has no config syntax for deltaCRL's value, hence the generic ASN1: form.
+dnow=$(date -u +%s)
+dts() { date -u -d "@$1" +%Y%m%d%H%M%SZ; }
+xcrl() {
+  local name=$1 index=$2 num=$3 last=$4 delta=${5:-} d=$work/xcrl/$1
+  mkdir -p "$d"
+  cp "$index" "$d/index.txt"
+  echo "$num" >"$d/crlnumber"
+  cat >"$d/ca.cnf" <<EOT
+[ca]
+default_ca = x
+[x]
+database = $d/index.txt
+crlnumber = $d/crlnumber
+certificate = $rpki/inter.crt
+private_key = $rpki/inter.key
+default_md = sha256
+crl_extensions = crl_ext
+[crl_ext]
+authorityKeyIdentifier = keyid
+${delta:+deltaCRL = critical, ASN1:INTEGER:0x$delta}
+EOT
+  openssl ca -batch -config "$d/ca.cnf" -gencrl -crl_lastupdate "$(dts "$last")" \
+    -crl_nextupdate "$(dts $((dnow + 30 * 86400)))" -out "$d/crl.pem" 2>"$d/err" &&
+    openssl crl -in "$d/crl.pem" -outform DER -out "$work/$name.crl"
+}
+: >"$work/empty-index.txt"
+# base: complete, 2 h old, revokes revoked + crlrevoked (inter's index).
+# delta: 1 h old (newer), crlNumber 11 >= base 10, lists nothing.
+# complete-empty: the same as delta but WITHOUT deltaCRLIndicator (control:
+# it shows what the delta would mean if it were taken as the full list).
+if ! xcrl base "$rpki/ca/inter/index.txt" 10 $((dnow - 7200)) ||
+  ! xcrl delta "$work/empty-index.txt" 11 $((dnow - 3600)) 10 ||
+  ! xcrl complete-empty "$work/empty-index.txt" 11 $((dnow - 3600)) ||
+  ! openssl crl -in "$work/delta.crl" -inform DER -noout -text | grep -q 'Delta CRL Indicator: critical'; then
+  bad "delta CRL: could not build the CRLs: $(cat "$work"/xcrl/*/err)"
+else
+  R=$rpki/www/root.crl # so that depth=1 (inter) is good offline too
+  off=('revocation_network = no' 'revocation_order = crl')
+  # Controls: the generated CRLs are sound (signature, times, issuer).
+  check delta-control-empty "$(rconf dc-empty "${off[@]}" "crl_files = $R, $work/complete-empty.crl")" \
+    "$rpki/nosource.full.pem" 0 '^depth=0 .*Nosource.*status=good source=crl'
+  check delta-control-base "$(rconf dc-base "${off[@]}" "crl_files = $R, $work/base.crl")" \
+    "$rpki/crlrevoked.full.pem" 2 '^depth=0 .*Crlrevoked.*status=revoked source=crl'
+  # ...and a newer COMPLETE CRL does supersede the base: exactly what a
+  # delta must not do.
+  check delta-control-newer-complete \
+    "$(rconf dc-newer "${off[@]}" "crl_files = $R, $work/base.crl, $work/complete-empty.crl")" \
+    "$rpki/crlrevoked.full.pem" 0 '^depth=0 .*Crlrevoked.*status=good source=crl'
+  # A delta CRL alone is no usable source: not good.
+  check delta-only "$(rconf d-only "${off[@]}" "crl_files = $R, $work/delta.crl")" \
+    "$rpki/nosource.full.pem" 3 '^depth=0 .*Nosource.*status=(unavailable|unknown) source=crl.*delta-crl-not-supported' \
+    '^depth=1 .*status=good'
+  expect delta-only-message "$(rconf d-only-msg "${off[@]}" "crl_files = $R, $work/delta.crl")" \
+    "$M/nosource.eml" "temperror revocation-status-unknown" "$UNAVAIL"
+  expect delta-only-soft "$(rconf d-only-soft 'revocation = soft' "${off[@]}" "crl_files = $R, $work/delta.crl")" \
+    "$M/nosource.eml" "pass" 'revocation=(unavailable|unknown)'
+  # Base (revoking the leaf) + newer delta (not listing it), both orders: revoked.
+  check delta-base-then-delta "$(rconf d-bd "${off[@]}" "crl_files = $R, $work/base.crl, $work/delta.crl")" \
+    "$rpki/crlrevoked.full.pem" 2 '^depth=0 .*Crlrevoked.*status=revoked source=crl'
+  check delta-delta-then-base "$(rconf d-db "${off[@]}" "crl_files = $R, $work/delta.crl, $work/base.crl")" \
+    "$rpki/crlrevoked.full.pem" 2 '^depth=0 .*Crlrevoked.*status=revoked source=crl'
+  expect delta-base-message "$(rconf d-bd-msg "${off[@]}" "crl_files = $R, $work/delta.crl, $work/base.crl")" \
+    "$M/crlrevoked.eml" "fail certificate-revoked" 'revocation=revoked \(crl\)'
+  # Served by the distribution point (network on): the delta in place of
+  # inter.crl is refused, alone and next to a local base CRL.
+  mv "$rpki/www/inter.crl" "$work/inter.crl.saved"
+  cp "$work/delta.crl" "$rpki/www/inter.crl"
+  n0=$(srv_count crl)
+  check delta-at-dp "$(rconf d-dp 'revocation_order = crl')" "$rpki/crlonly.full.pem" 3 \
+    '^depth=0 .*Crlonly.*status=(unavailable|unknown) source=crl.*delta-crl-not-supported'
+  check delta-at-dp-with-base "$(rconf d-dp-base 'revocation_order = crl' "crl_files = $work/base.crl")" \
+    "$rpki/crlrevoked.full.pem" 2 '^depth=0 .*Crlrevoked.*status=revoked source=crl'
+  if [ "$(srv_count crl)" -gt "$n0" ]; then ok "delta-at-dp: the CRL server was asked"
+  else bad "delta-at-dp: the CRL server was never asked"; fi
+  mv "$work/inter.crl.saved" "$rpki/www/inter.crl"
+  # Carried in the message (no distribution point on the leaf): refused too.
+  mkdir -p "$work/demb"
+  split_message "$work/msg/nosource.plain" "$work/demb"
+  if openssl cms -sign -binary -md sha256 -outform DER -signer "$rpki/nosource.crt" \
+    -inkey "$rpki/nosource.key" -certfile "$rpki/nosource.chain.pem" \
+    -in "$work/demb/inner" -out "$work/demb/sig.der" &&
+    "$PYTHON" "$here/add-crl.py" "$work/demb/sig.der" "$work/delta.crl" >"$work/demb/sig-crl.der"; then
+    wrap_detached "$work/demb" "$work/demb/sig-crl.der" >"$work/msg/nosource-embedded-delta.eml"
+    expect delta-embedded "$(rconf d-emb "${off[@]}" "crl_files = $R")" "$M/nosource-embedded-delta.eml" \
+      "temperror revocation-status-unknown" "$UNAVAIL"
+  else
+    bad "delta-embedded: could not build the message"
+  fi
+fi
+
 # --- the daemon: in-memory OCSP cache and circuit breaker (one process) ---
 if ! command -v miltertest >/dev/null || [ ! -x "$MILTER" ]; then
   echo "skip daemon cases: miltertest or $MILTER missing"
