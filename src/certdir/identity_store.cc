@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "base/text.h"
 #include "certdir/token_key.h"
@@ -96,11 +94,9 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
   id->address = AsciiLower(f[0]);
   id->origin = origin;
-  const size_t at = id->address.find('@');
-  if (at == std::string::npos || at + 1 >= id->address.size() ||
-      id->address.find('@', at + 1) != std::string::npos)
+  if (!IsAddressOrAtDomain(id->address))
     return Status::Config("'" + f[0] + "' is neither an address nor @domain");
-  id->domain_identity = at == 0;
+  id->domain_identity = id->address[0] == '@';
   std::string chain_file, pass_file, module, pin_file;
   for (size_t i = 3; i < f.size(); ++i) {
     size_t eq = f[i].find('=');
@@ -191,27 +187,16 @@ std::string SecretFileProblem(const std::string& path) {
 Status IdentityStore::Load(const std::string& path, bool required, std::time_t now,
                            IdentityStore* out, std::vector<std::string>* warnings) {
   IdentityStore fresh;
-  std::ifstream in(path);
-  if (!in) {
-    if (!required && errno == ENOENT) {
-      *out = std::move(fresh);
-      return Status::Ok();
-    }
-    return Status::Config(path + ": cannot read: " + std::strerror(errno));
-  }
-  std::string line;
+  std::vector<TableLine> lines;
+  Status st = ReadTableFile(path, required, false, &lines);
+  if (!st.ok()) return st;
   std::vector<std::string> warn;
-  for (int n = 1; std::getline(in, line); ++n) {
-    std::istringstream ss(line);
-    std::vector<std::string> f;
-    for (std::string w; ss >> w;) f.push_back(w);
-    if (f.empty() || f[0][0] == '#') continue;
-    const std::string origin = path + ":" + std::to_string(n);
+  for (const TableLine& t : lines) {
     Identity id;
-    Status st = LoadLine(f, origin, now, &id, &warn);
-    if (!st.ok()) return Status::Config(origin + ": " + st.message());
+    st = LoadLine(t.fields, t.origin, now, &id, &warn);
+    if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
     st = fresh.Add(std::move(id));
-    if (!st.ok()) return Status::Config(origin + ": " + st.message());
+    if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
   }
   *out = std::move(fresh);
   warnings->insert(warnings->end(), warn.begin(), warn.end());

@@ -19,7 +19,6 @@
 #include "engine/encryption.h"
 #include "engine/processor.h"
 #include "engine/runtime.h"
-#include "policy/direction.h"
 
 namespace smime {
 
@@ -76,7 +75,7 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
       tx.mail_from = EnvelopeAddress(v);
     } else if (a == "--rcpt") {
       if (!value(&v)) return Usage("--rcpt needs an address");
-      tx.rcpts.push_back(EnvelopeAddress(v));
+      tx.rcpts.push_back(v);  // normalised by AddRecipient
     } else if (a == "--client-ip") {
       if (!value(&tx.client_addr)) return Usage("--client-ip needs an address");
     } else if (a == "--sasl-user") {
@@ -123,26 +122,18 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
 
   // RCPT time, as the milter does it: recipients that must be refused or
   // sent separately are reported and left out of the transaction.
-  std::string why;
   Disposition refused = Disposition::kAccept;
-  if (rt->any_encryption && DecideDirection(tx, rt->internal_hosts, rt->originating_daemons,
-                                            &why) == Direction::kOutbound) {
-    std::vector<std::string> all = std::move(tx.rcpts);
-    tx.rcpts.clear();
-    for (const std::string& r : all) {
-      RcptVerdict v = DecideRecipient(*rt, tx, r, *clock);
-      if (v.disposition != Disposition::kAccept) {
-        std::fprintf(stderr, "smimectl: rcpt <%s>: %s %s %s\n", r.c_str(), v.reply_code.c_str(),
-                     v.reply_xcode.c_str(), v.reply_text.c_str());
-        if (refused != Disposition::kTempFail) refused = v.disposition;
-        continue;
-      }
-      tx.rcpts.push_back(r);
-      tx.rcpt_classes.push_back(v.cls);
-    }
-    if (tx.rcpts.empty() && !all.empty())
-      return refused == Disposition::kReject ? kExitReject : kExitTempFail;
+  const std::vector<std::string> all = std::move(tx.rcpts);
+  tx.rcpts.clear();
+  for (const std::string& r : all) {
+    RcptVerdict v = AddRecipient(*rt, r, *clock, &tx);
+    if (v.disposition == Disposition::kAccept) continue;
+    std::fprintf(stderr, "smimectl: rcpt <%s>: %s %s %s\n", r.c_str(), v.reply_code.c_str(),
+                 v.reply_xcode.c_str(), v.reply_text.c_str());
+    if (refused != Disposition::kTempFail) refused = v.disposition;
   }
+  if (tx.rcpts.empty() && !all.empty() && refused != Disposition::kAccept)
+    return refused == Disposition::kReject ? kExitReject : kExitTempFail;
   Outcome o = Process(*rt, tx, *clock);
 
   StderrLog log("smimectl");

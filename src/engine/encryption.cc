@@ -2,7 +2,9 @@
 #include "engine/encryption.h"
 
 #include <algorithm>
+#include <exception>
 
+#include "policy/direction.h"
 #include "policy/domain_policy.h"
 #include "trust/cert_info.h"
 
@@ -94,16 +96,39 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
   return v;
 }
 
+RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const Clock& clock,
+                         Transaction* tx) {
+  const std::string rcpt = EnvelopeAddress(rcpt_arg);
+  RcptVerdict v;
+  std::string why;
+  if (rt.any_encryption && DecideDirection(*tx, rt.internal_hosts, rt.originating_daemons, &why) ==
+                               Direction::kOutbound) {
+    try {
+      v = DecideRecipient(rt, *tx, rcpt, clock);
+    } catch (const std::exception& e) {
+      v = RcptVerdict();
+      v.disposition = Disposition::kTempFail;
+      v.reply_code = "451";
+      v.reply_xcode = "4.3.0";
+      v.reply_text = "Internal error in the S/MIME filter, try again later";
+      v.fields = "rcpt=<" + LogSafe(rcpt, 200) + ">, error=" + LogSafe(e.what(), 200);
+    }
+    if (v.disposition != Disposition::kAccept) return v;
+    tx->rcpt_classes.push_back(v.cls);
+  }
+  tx->rcpts.push_back(rcpt);
+  return v;
+}
+
 EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock) {
   EncryptionPlan plan;
   std::vector<RcptClass> classes = tx.rcpt_classes;
   if (classes.size() != tx.rcpts.size()) {  // not decided at RCPT time (no MTA): decide now
-    classes.clear();
     Transaction so_far = tx;
     so_far.rcpts.clear();
     so_far.rcpt_classes.clear();
     for (const std::string& r : tx.rcpts) {
-      RcptVerdict v = DecideRecipient(rt, so_far, r, clock);
+      RcptVerdict v = AddRecipient(rt, r, clock, &so_far);
       if (v.disposition != Disposition::kAccept) {
         plan.refuse = true;
         plan.reply_code = v.reply_code == "550" ? "550" : "451";
@@ -112,10 +137,8 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
         plan.reason = "recipient-refused";
         return plan;
       }
-      so_far.rcpts.push_back(r);
-      so_far.rcpt_classes.push_back(v.cls);
-      classes.push_back(v.cls);
     }
+    classes = so_far.rcpt_classes;
   }
   const bool has_encrypt = std::count(classes.begin(), classes.end(), RcptClass::kEncrypt) > 0;
   const bool has_clear = std::count(classes.begin(), classes.end(), RcptClass::kClear) > 0;

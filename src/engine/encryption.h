@@ -39,6 +39,15 @@ struct RcptVerdict {
 RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt,
                             const Clock& clock);
 
+// The RCPT step as the milter and `smimectl process` run it: the address
+// is normalised (EnvelopeAddress); for an outbound transaction when some
+// domain encrypts it is judged (DecideRecipient; a failure of the filter
+// itself refuses this recipient only, 451 4.3.0, so the recipients already
+// judged are not forgotten). On accept it is added to tx->rcpts (and its
+// class to tx->rcpt_classes when judged); on refusal tx is unchanged.
+RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt, const Clock& clock,
+                         Transaction* tx);
+
 struct EncryptionPlan {
   bool encrypt = false;
   std::vector<CertCandidate> certs;         // one per recipient, in tx.rcpts order

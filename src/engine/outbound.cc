@@ -139,18 +139,6 @@ void MoveContentHeaders(const Transaction& tx, Outcome* o, std::vector<MimeHeade
     o->edits.push_back({HeaderEdit::Kind::kDelete, it->first, "", it->second});
 }
 
-bool HasHeader(const Transaction& tx, const char* name) {
-  return std::any_of(tx.headers.begin(), tx.headers.end(),
-                     [&](const Header& h) { return strcasecmp(h.name.c_str(), name) == 0; });
-}
-
-std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
-  std::vector<std::string> v;
-  for (const Header& h : tx.headers)
-    if (strcasecmp(h.name.c_str(), name) == 0) v.push_back(h.value);
-  return v;
-}
-
 // The content that replaces the message's: new Content-* headers (values
 // folded with "\n\t", as HeaderEdit wants) and body.
 struct NewContent {
@@ -382,7 +370,7 @@ void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
   if (!c.changed) return;
   std::vector<MimeHeader> moved;
   MoveContentHeaders(tx, o, &moved);
-  if (!HasHeader(tx, "MIME-Version"))
+  if (HeaderValues(tx, "MIME-Version").empty())
     o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
   for (const MimeHeader& h : c.headers)
     o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, h.value, 0});

@@ -36,13 +36,6 @@ std::string Slug(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
-  std::vector<std::string> v;
-  for (const Header& h : tx.headers)
-    if (strcasecmp(h.name.c_str(), name) == 0) v.push_back(h.value);
-  return v;
-}
-
 SignatureResult Clause(AuthResult result, const std::string& reason, const std::string& part) {
   SignatureResult r;
   r.result = result;

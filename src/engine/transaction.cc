@@ -1,6 +1,8 @@
 // engine/transaction: see transaction.h.
 #include "engine/transaction.h"
 
+#include <strings.h>
+
 #include "mime/smime_locator.h"
 
 namespace smime {
@@ -54,6 +56,13 @@ std::string EnvelopeAddress(const std::string& arg) {
   if (a.find('@') != std::string::npos)
     while (!a.empty() && a.back() == '.') a.pop_back();
   return a;
+}
+
+std::vector<std::string> HeaderValues(const Transaction& tx, const char* name) {
+  std::vector<std::string> v;
+  for (const Header& h : tx.headers)
+    if (strcasecmp(h.name.c_str(), name) == 0) v.push_back(h.value);
+  return v;
 }
 
 }  // namespace smime

@@ -49,6 +49,9 @@ struct Transaction {
 // forms to the same mailbox, so they must get the same treatment.
 std::string EnvelopeAddress(const std::string& arg);
 
+// The raw values of every header named name (case-insensitive), in order.
+std::vector<std::string> HeaderValues(const Transaction& tx, const char* name);
+
 // Splits a whole message (LF or CRLF) into headers and body. Bad header
 // lines (no colon) end the header section, as in RFC 5322 parsers that
 // recover; never fails.

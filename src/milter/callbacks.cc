@@ -13,7 +13,6 @@
 #include "engine/encryption.h"
 #include "engine/processor.h"
 #include "milter/body_spool.h"
-#include "policy/direction.h"
 
 namespace smime {
 
@@ -176,37 +175,15 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
     Message* m = EnsureMsg(ctx);
     if (!m) return Panic(ctx, "envrcpt: cannot allocate context");
     if (!argv || !argv[0]) return SMFIS_CONTINUE;
-    const std::string rcpt = EnvelopeAddress(argv[0]);
     // Outbound recipients whose domain encrypts are judged now, so the
     // client learns at RCPT time (engine/encryption).
-    std::string why;
-    if (m->rt->any_encryption &&
-        DecideDirection(m->tx, m->rt->internal_hosts, m->rt->originating_daemons, &why) ==
-            Direction::kOutbound) {
-      RcptVerdict v;
-      try {
-        v = DecideRecipient(*m->rt, m->tx, rcpt, *g_globals.clock);
-      } catch (const std::exception& e) {
-        // Refuse this recipient only: resetting the transaction (as other
-        // callbacks do) would forget the recipients already judged, and
-        // with them what must be encrypted.
-        v.disposition = Disposition::kTempFail;
-        v.reply_code = "451";
-        v.reply_xcode = "4.3.0";
-        v.reply_text = "Internal error in the S/MIME filter, try again later";
-        v.fields = "rcpt=<" + LogSafe(rcpt, 200) + ">, error=" + LogSafe(e.what(), 200);
-      }
-      if (v.disposition != Disposition::kAccept) {
-        g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
-        smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
-                      const_cast<char*>(v.reply_xcode.c_str()),
-                      const_cast<char*>(v.reply_text.c_str()));
-        return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-      }
-      m->tx.rcpt_classes.push_back(v.cls);
-    }
-    m->tx.rcpts.push_back(rcpt);
-    return SMFIS_CONTINUE;
+    RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
+    if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
+    g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+    smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
+                  const_cast<char*>(v.reply_xcode.c_str()),
+                  const_cast<char*>(v.reply_text.c_str()));
+    return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
   });
 }
 
