@@ -120,9 +120,18 @@ bool MaySignAs(const Runtime& rt, const Transaction& tx, const std::string& from
   return CidrContains(rt.signing_relays, tx.client_addr);
 }
 
+// The message's Content-* headers, in order: they move into the signed or
+// encrypted entity.
+std::vector<MimeHeader> ContentHeaders(const Transaction& tx) {
+  std::vector<MimeHeader> out;
+  for (const Header& h : tx.headers)
+    if (IsContentHeader(h.name)) out.push_back({h.name, h.value});
+  return out;
+}
+
 // Deletes every Content-* header (highest ordinal of each name first, so the
 // ordinals of earlier ones stay valid).
-void MoveContentHeaders(const Transaction& tx, Outcome* o, std::vector<MimeHeader>* moved) {
+void DeleteContentHeaders(const Transaction& tx, Outcome* o) {
   std::vector<std::pair<std::string, int>> doomed;
   std::vector<std::pair<std::string, int>> counts;
   for (const Header& h : tx.headers) {
@@ -131,9 +140,7 @@ void MoveContentHeaders(const Transaction& tx, Outcome* o, std::vector<MimeHeade
     });
     if (it == counts.end()) it = counts.insert(counts.end(), {h.name, 0});
     ++it->second;
-    if (!IsContentHeader(h.name)) continue;
-    moved->push_back({h.name, h.value});
-    doomed.push_back({h.name, it->second});
+    if (IsContentHeader(h.name)) doomed.push_back({h.name, it->second});
   }
   for (auto it = doomed.rbegin(); it != doomed.rend(); ++it)
     o->edits.push_back({HeaderEdit::Kind::kDelete, it->first, "", it->second});
@@ -254,9 +261,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, cons
   for (const std::string& r : tx.rcpts)
     if (rt.RulesFor(DomainOf(r)).recipient_opaque) opaque = true;
 
-  std::vector<MimeHeader> content_headers;
-  Outcome draft;  // only the moved headers matter here; Emit() deletes them
-  MoveContentHeaders(tx, &draft, &content_headers);
+  const std::vector<MimeHeader> content_headers = ContentHeaders(tx);
   SignableEntity entity;
   Status st = BuildSignableEntity(content_headers, tx.body, rt.limits, &entity);
   if (!st.ok())
@@ -333,11 +338,10 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, O
     entity += "\r\n" + c->body;
   } else {
     bool has_type = false;
-    for (const Header& h : tx.headers)
-      if (IsContentHeader(h.name)) {
-        entity += h.name + ":" + h.value + "\r\n";
-        has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
-      }
+    for (const MimeHeader& h : ContentHeaders(tx)) {
+      entity += h.name + ":" + h.value + "\r\n";
+      has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
+    }
     if (!has_type) entity = "Content-Type: text/plain; charset=us-ascii\r\n" + entity;
     entity += "\r\n" + tx.body;
   }
@@ -368,8 +372,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, O
 // Replaces the message's Content-* headers and body with c.
 void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
   if (!c.changed) return;
-  std::vector<MimeHeader> moved;
-  MoveContentHeaders(tx, o, &moved);
+  DeleteContentHeaders(tx, o);
   if (HeaderValues(tx, "MIME-Version").empty())
     o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
   for (const MimeHeader& h : c.headers)
