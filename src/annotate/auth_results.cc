@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -88,6 +89,20 @@ std::string PropertyValue(const std::string& in) {
     q.push_back(c);
   }
   return q + "\"";
+}
+
+std::vector<SignatureResult> HonestClauses(AuthResult verdict,
+                                           std::vector<SignatureResult> results) {
+  auto first = std::find_if(results.begin(), results.end(),
+                            [verdict](const SignatureResult& r) { return r.result == verdict; });
+  if (first != results.end()) std::rotate(results.begin(), first, first + 1);
+  if (verdict != AuthResult::kPass)
+    for (SignatureResult& r : results)
+      if (r.result == AuthResult::kPass) {
+        r.result = AuthResult::kPolicy;
+        r.reason = "other-signature-not-pass";
+      }
+  return results;
 }
 
 std::string BuildAuthResults(const std::string& authserv_id,

@@ -29,6 +29,14 @@ struct SignatureResult {
   std::string comment;     // RFC 8601 comment after the result, e.g. revocation unknown
 };
 
+// The clauses as our header writes them, so that no reader is told pass for
+// a message that is not pass: the first clause is one whose result is the
+// message verdict; when the verdict is not pass, a signer that passed on
+// its own is written as policy with reason "other-signature-not-pass". The
+// other clauses keep their order.
+std::vector<SignatureResult> HonestClauses(AuthResult verdict,
+                                           std::vector<SignatureResult> results);
+
 // Header value (without "Authentication-Results:"), folded with "\n\t".
 std::string BuildAuthResults(const std::string& authserv_id,
                              const std::vector<SignatureResult>& results);

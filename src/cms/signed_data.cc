@@ -59,9 +59,13 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
 CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers) {
   ERR_clear_error();
   if (der.empty()) return Fail(Outcome::kMalformed, "empty-cms");
-  BioPtr in(BIO_new_mem_buf(der.data(), static_cast<int>(der.size())));
-  CmsPtr cms(d2i_CMS_bio(in.get(), nullptr));
+  // Exactly one DER object: bytes after it are a second reading that other
+  // decoders might take for the signature.
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* const end = p + der.size();
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   if (!cms) return Fail(Outcome::kMalformed, "cms-parse-error");
+  if (p != end) return Fail(Outcome::kMalformed, "cms-trailing-data");
 
   const ASN1_OBJECT* type = CMS_get0_type(cms.get());
   if (OBJ_obj2nid(type) != NID_pkcs7_signed) {
@@ -78,6 +82,10 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
   if (n == 0) return Fail(Outcome::kNoSigners, "no-signerinfos");
   if (n > max_signers) return Fail(Outcome::kTooManySigners, "too-many-signers");
 
+  // Mail is id-data (RFC 8551 3.1); a TSTInfo or nested SignedData is not a
+  // signature over a message.
+  if (OBJ_obj2nid(CMS_get0_eContentType(cms.get())) != NID_pkcs7_data)
+    return Fail(Outcome::kMalformed, "econtent-type-not-data");
   ASN1_OCTET_STRING** econtent = CMS_get0_content(cms.get());
   bool has_econtent = econtent && *econtent;
   if (detached && has_econtent) return Fail(Outcome::kForged, "econtent-in-detached-signature");

@@ -219,9 +219,17 @@ void TestContentTypeAttributeMismatch(void**) {
     long len = BIO_get_mem_data(out.get(), &data);
     der.assign(data, static_cast<size_t>(len));
   }
+  // A TSTInfo (or any type but id-data) is never a signature over mail.
   Seen s = Check(der, &content);
-  AssertOutcome(s, Out::kMalformed, "content-type-attribute-mismatch");
-  assert_true(s.first_cert_is_alice);
+  AssertOutcome(s, Out::kMalformed, "econtent-type-not-data");
+}
+
+void TestTrailingBytesAfterCms(void**) {
+  const std::string content = kContent;
+  const std::string der = SignCms(content, g_fx->alice, SignOptions());
+  AssertOutcome(Check(der, &content), Out::kVerified, "");
+  AssertOutcome(Check(der + std::string("\0", 1), &content), Out::kMalformed, "cms-trailing-data");
+  AssertOutcome(Check(der + der, &content), Out::kMalformed, "cms-trailing-data");
 }
 
 void TestSignerCertificateMissing(void**) {
@@ -339,6 +347,7 @@ int main() {
       cmocka_unit_test(TestSecondSignerOverOtherContentFails),
       cmocka_unit_test(TestNoSignedAttributes),
       cmocka_unit_test(TestContentTypeAttributeMismatch),
+      cmocka_unit_test(TestTrailingBytesAfterCms),
       cmocka_unit_test(TestSignerCertificateMissing),
       cmocka_unit_test(TestDigestsReported),
       cmocka_unit_test(TestEcSigner),

@@ -173,6 +173,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   Status st = LocateSmime(WireMessage(tx), rt.limits, &layout);
   if (!st.ok()) {
     o->results.push_back(Clause(AuthResult::kPermError, st.message(), ""));
+    if (!layout.ambiguity.empty()) *note = "ambiguous MIME: " + layout.ambiguity;
     return;
   }
   if (layout.kind == SmimeLayout::Kind::kNone) {
@@ -233,22 +234,26 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     SignerLog log;
     JudgeSigner(rt, rules, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r,
                 &log);
-    // A verified signature from a certificate that passed every rule is
-    // the one kind of evidence good enough to encrypt replies to it.
-    if (r.result == AuthResult::kPass && rt.harvest && rt.cert_store) {
-      std::vector<X509*> hints;
-      for (const auto& ca : log.path_cas) hints.push_back(ca.get());
-      // Where it was seen: the queue id and the Message-ID, for `cert list`.
-      std::vector<std::string> ids = HeaderValues(tx, "Message-ID");
-      const std::string seen_in =
-          tx.queue_id + (ids.empty() ? "" : " " + SanitizeHeaderText(ids[0], 200));
-      Status hs = rt.cert_store->Harvest(r.identifier, f.cert.get(), f.capabilities, f.signing_time,
-                                         seen_in, clock.Now());
-      if (hs.ok()) hs = rt.cert_store->AddIntermediates(hints);
-      if (!hs.ok()) log.harvest_error = hs.message();
-    }
     o->results.push_back(r);
     logs->push_back(log);
+  }
+  // A message that passed every rule is the one kind of evidence good
+  // enough to encrypt replies to its signers; a signer beside one that
+  // failed is not harvested.
+  if (Aggregate(o->results) != AuthResult::kPass || !rt.harvest || !rt.cert_store) return;
+  for (size_t i = 0; i < cms.signers.size() && i < logs->size(); ++i) {
+    SignerLog& log = (*logs)[i];
+    std::vector<X509*> hints;
+    for (const auto& ca : log.path_cas) hints.push_back(ca.get());
+    // Where it was seen: the queue id and the Message-ID, for `cert list`.
+    std::vector<std::string> ids = HeaderValues(tx, "Message-ID");
+    const std::string seen_in =
+        tx.queue_id + (ids.empty() ? "" : " " + SanitizeHeaderText(ids[0], 200));
+    const SignerFacts& f = cms.signers[i];
+    Status hs = rt.cert_store->Harvest(o->results[i].identifier, f.cert.get(), f.capabilities,
+                                       f.signing_time, seen_in, clock.Now());
+    if (hs.ok()) hs = rt.cert_store->AddIntermediates(hints);
+    if (!hs.ok()) log.harvest_error = hs.message();
   }
 }
 
@@ -271,6 +276,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   std::string note;
   VerifyInbound(rt, tx, clock, from, from_problem, o, &logs, &note);
   o->verdict = Aggregate(o->results);
+  o->results = HonestClauses(o->verdict, std::move(o->results));
   o->edits.push_back(
       {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o->results), 0});
 

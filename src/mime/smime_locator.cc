@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "mime/gmime_ptr.h"
+#include "mime/one_reading.h"
 
 namespace smime {
 
@@ -33,66 +34,8 @@ bool IsPkcs7Mime(GMimeContentType* ct) {
          g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
 }
 
-// Case-insensitive find of a lower-case needle.
-size_t FindNoCase(const std::string& hay, const char* needle, size_t from) {
-  const size_t n = std::strlen(needle);
-  for (size_t i = from; i + n <= hay.size(); ++i)
-    if (strncasecmp(hay.c_str() + i, needle, n) == 0) return i;
-  return std::string::npos;
-}
-
 bool IsPkcs7SignatureProtocol(const std::string& protocol) {
   return protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature";
-}
-
-// True when body[pos..] is a boundary delimiter line "--boundary" followed by
-// optional transport padding and CRLF (or "--" for the close delimiter).
-// *line_end receives the offset just after the line's CRLF.
-bool DelimiterAt(const std::string& body, size_t pos, const std::string& delim, bool* close,
-                 size_t* line_end) {
-  if (body.compare(pos, delim.size(), delim) != 0) return false;
-  size_t p = pos + delim.size();
-  *close = body.compare(p, 2, "--") == 0;
-  if (*close) p += 2;
-  while (p < body.size() && (body[p] == ' ' || body[p] == '\t')) ++p;
-  if (p == body.size()) {
-    *line_end = p;
-    return *close;
-  }
-  if (body.compare(p, 2, "\r\n") != 0) return false;
-  *line_end = p + 2;
-  return true;
-}
-
-// Finds the first body part of a multipart body exactly as received: from
-// after the first delimiter line to the CRLF that precedes the next one
-// (RFC 2046 5.1.1: that CRLF belongs to the delimiter).
-bool ExtractFirstPart(const std::string& body, const std::string& boundary, std::string* out) {
-  const std::string delim = "--" + boundary;
-  size_t start = std::string::npos;
-  bool close = false;
-  size_t line_end = 0;
-  if (DelimiterAt(body, 0, delim, &close, &line_end) && !close) {
-    start = line_end;
-  } else {
-    for (size_t p = body.find("\r\n" + delim); p != std::string::npos;
-         p = body.find("\r\n" + delim, p + 2)) {
-      if (DelimiterAt(body, p + 2, delim, &close, &line_end) && !close) {
-        start = line_end;
-        break;
-      }
-    }
-  }
-  if (start == std::string::npos) return false;
-  for (size_t p = body.find("\r\n" + delim, start > 2 ? start - 2 : 0); p != std::string::npos;
-       p = body.find("\r\n" + delim, p + 2)) {
-    if (p + 2 < start) continue;
-    if (DelimiterAt(body, p + 2, delim, &close, &line_end)) {
-      out->assign(body, start, p >= start ? p - start : 0);
-      return true;
-    }
-  }
-  return false;
 }
 
 bool DecodePartContent(GMimeObject* obj, std::string* out) {
@@ -155,52 +98,58 @@ struct Walker {
 }  // namespace
 
 Status PrecheckMimeSize(const std::string& m, const MimeLimits& limits) {
+  EnsureGmimeInitialised();
   const size_t max_parts = static_cast<size_t>(limits.max_parts);
-  // Declared boundaries: every "boundary = value" anywhere (quoted or not).
+  // Every line that could be a Content-Type header (blanks before the colon
+  // included), unfolded and read by GMime's own parser, so a boundary in any
+  // form (quoted, RFC 2231 continuations, encoded) is the boundary GMime
+  // will split on.
   std::unordered_set<std::string> boundaries;
-  std::set<size_t> lengths;
-  for (size_t at = 0; (at = FindNoCase(m, "boundary", at)) != std::string::npos; at += 8) {
-    size_t p = at + 8;
-    while (p < m.size() && (m[p] == ' ' || m[p] == '\t')) ++p;
-    if (p >= m.size() || m[p] != '=') continue;
-    ++p;
-    while (p < m.size() && (m[p] == ' ' || m[p] == '\t')) ++p;
-    std::string b;
-    if (p < m.size() && m[p] == '"') {
-      size_t q = m.find('"', p + 1);
-      if (q == std::string::npos) continue;
-      b = m.substr(p + 1, q - p - 1);
-    } else {
-      size_t q = p;
-      while (q < m.size() && !std::isspace(static_cast<unsigned char>(m[q])) && m[q] != ';') ++q;
-      b = m.substr(p, q - p);
-    }
-    if (b.empty() || b.size() > 200) continue;
-    boundaries.insert(b);
-    lengths.insert(b.size());
-    if (boundaries.size() > max_parts) return Status::Limit("mime-parts-limit");
-  }
-  size_t content_types = 0, delimiters = 0;
+  size_t content_types = 0;
   for (size_t pos = 0; pos < m.size();) {
     size_t nl = m.find('\n', pos);
-    const size_t end = nl == std::string::npos ? m.size() : nl;
+    size_t end = nl == std::string::npos ? m.size() : nl;
     if (end - pos >= 12 && strncasecmp(m.c_str() + pos, "content-type", 12) == 0) {
       size_t p = pos + 12;
       while (p < end && (m[p] == ' ' || m[p] == '\t')) ++p;
-      if (p < end && m[p] == ':') ++content_types;
-    } else if (end - pos >= 3 && m[pos] == '-' && m[pos + 1] == '-') {
-      for (size_t len : lengths)
-        if (end - pos >= 2 + len && boundaries.count(m.substr(pos + 2, len))) {
-          ++delimiters;
-          break;
+      if (p < end && m[p] == ':') {
+        if (++content_types > max_parts) return Status::Limit("mime-parts-limit");
+        std::string value = m.substr(p + 1, end - p - 1);
+        while (end < m.size() && end + 1 < m.size() && (m[end + 1] == ' ' || m[end + 1] == '\t')) {
+          nl = m.find('\n', end + 1);
+          const size_t next = nl == std::string::npos ? m.size() : nl;
+          value += m.substr(end + 1, next - end - 1);
+          end = next;
         }
+        value.erase(std::remove(value.begin(), value.end(), '\r'), value.end());
+        value.erase(std::remove(value.begin(), value.end(), '\0'), value.end());
+        GObjPtr<GMimeContentType> ct(g_mime_content_type_parse(nullptr, value.c_str()));
+        const char* b = ct ? g_mime_content_type_get_parameter(ct.get(), "boundary") : nullptr;
+        if (b && *b) boundaries.insert(b);
+      }
     }
     pos = end + 1;
   }
-  // Every entity has at most one Content-Type; every part follows one
-  // delimiter line, and each multipart adds one close delimiter.
-  if (content_types > max_parts || delimiters > 2 * max_parts)
-    return Status::Limit("mime-parts-limit");
+  if (boundaries.empty()) return Status::Ok();
+  // GMime takes a line for a delimiter when it is "--" boundary ["--"]
+  // followed only by blanks (CR included).
+  size_t delimiters = 0;
+  for (size_t pos = 0; pos < m.size();) {
+    const size_t nl = m.find('\n', pos);
+    const size_t end = nl == std::string::npos ? m.size() : nl;
+    if (end - pos >= 3 && m[pos] == '-' && m[pos + 1] == '-') {
+      size_t e = end;
+      while (e > pos + 2 && (m[e - 1] == ' ' || m[e - 1] == '\t' || m[e - 1] == '\r')) --e;
+      std::string cand = m.substr(pos + 2, e - pos - 2);
+      bool hit = boundaries.count(cand) > 0;
+      if (!hit && cand.size() > 2 && cand.compare(cand.size() - 2, 2, "--") == 0)
+        hit = boundaries.count(cand.substr(0, cand.size() - 2)) > 0;
+      // Every part follows one delimiter line, and each multipart adds one
+      // close delimiter.
+      if (hit && ++delimiters > 2 * max_parts) return Status::Limit("mime-parts-limit");
+    }
+    pos = end + 1;
+  }
   return Status::Ok();
 }
 
@@ -213,6 +162,83 @@ std::string ToCrlf(const std::string& in) {
   }
   return out;
 }
+
+namespace {
+
+std::string GmimeParam(GMimeContentType* ct, const char* name) {
+  const char* v = g_mime_content_type_get_parameter(ct, name);
+  return v ? v : "";
+}
+
+// The one-reading rule for the unsigned frame (mime/one_reading.h): our
+// strict reading of the root headers, and for multipart/signed of the
+// delimiters and the signature part, must exist and agree with GMime's.
+// On success for multipart/signed, *signed_content is part 1 as received.
+Status CheckFrame(const std::string& message, GMimeObject* root, GMimeParser* parser,
+                  SmimeLayout* out) {
+  std::vector<RawField> fields;
+  size_t body_at = 0;
+  Status st = ReadHeaderBlock(message, &fields, &body_at);
+  if (st.ok()) st = CheckEntityFields(fields);
+  if (!st.ok()) return st;
+  if (g_mime_parser_get_headers_end(parser) + 2 != static_cast<gint64>(body_at))
+    return Status::InvalidInput("header-end-differs");
+  const RawField* ctf = FindField(fields, "Content-Type");
+  if (!ctf) return Status::InvalidInput("content-type-missing");
+  ContentTypeValue ct;
+  st = ParseContentTypeStrict(ctf->value, &ct);
+  if (!st.ok()) return st;
+  GMimeContentType* gct = g_mime_object_get_content_type(root);
+  const std::string gtype = Lower(g_mime_content_type_get_media_type(gct));
+  const std::string gsub = Lower(g_mime_content_type_get_media_subtype(gct));
+  if (ct.type != gtype || ct.subtype != gsub) return Status::InvalidInput("content-type-differs");
+  for (const char* p : {"boundary", "protocol", "smime-type"}) {
+    auto it = ct.params.find(p);
+    const std::string ours = it == ct.params.end() ? "" : it->second;
+    if (ours != GmimeParam(gct, p)) return Status::InvalidInput("parameter-differs");
+  }
+  if (out->kind != SmimeLayout::Kind::kClearSigned) return Status::Ok();
+
+  // Some clients decode a multipart's transfer encoding, others ignore it.
+  if (const RawField* cte = FindField(fields, "Content-Transfer-Encoding")) {
+    std::string enc = Lower(cte->value.c_str());
+    enc.erase(0, enc.find_first_not_of(" \t"));
+    enc.erase(enc.find_last_not_of(" \t") + 1);
+    if (enc != "7bit" && enc != "8bit" && enc != "binary")
+      return Status::InvalidInput("multipart-transfer-encoding");
+  }
+  std::vector<std::string_view> parts;
+  st = CutMultipartStrictly(std::string_view(message).substr(body_at), ct.params["boundary"],
+                            &parts);
+  if (!st.ok()) return st;
+  if (static_cast<int>(parts.size()) != g_mime_multipart_get_count(GMIME_MULTIPART(root)))
+    return Status::InvalidInput("part-count-differs");
+  if (parts.size() != 2) return Status::Ok();  // refused as not two parts by the caller
+  // Part 1 is covered by the signature: whatever a reader makes of it, the
+  // signer wrote it. Part 2 is not: it must be a signature for every
+  // reader, never text a client displays.
+  std::vector<RawField> f2;
+  size_t at2 = 0;
+  st = ReadHeaderBlock(parts[1], &f2, &at2);
+  if (st.ok()) st = CheckEntityFields(f2);
+  if (!st.ok()) return st;
+  const RawField* sig = FindField(f2, "Content-Type");
+  ContentTypeValue sct;
+  if (!sig) return Status::InvalidInput("signature-part-type");
+  st = ParseContentTypeStrict(sig->value, &sct);
+  if (!st.ok()) return st;
+  GMimeContentType* gsig =
+      g_mime_object_get_content_type(g_mime_multipart_get_part(GMIME_MULTIPART(root), 1));
+  if (sct.type != "application" ||
+      (sct.subtype != "pkcs7-signature" && sct.subtype != "x-pkcs7-signature") ||
+      !(g_mime_content_type_is_type(gsig, "application", "pkcs7-signature") ||
+        g_mime_content_type_is_type(gsig, "application", "x-pkcs7-signature")))
+    return Status::InvalidInput("signature-part-type");
+  out->signed_content.assign(parts[0].data(), parts[0].size());
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out) {
   *out = SmimeLayout();
@@ -235,21 +261,29 @@ Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLa
   GMimeContentType* ct = g_mime_object_get_content_type(root);
   if (GMIME_IS_MULTIPART_SIGNED(root)) {
     out->protocol = Lower(g_mime_object_get_content_type_parameter(root, "protocol"));
-    if (!IsPkcs7SignatureProtocol(out->protocol)) return Status::Ok();  // e.g. OpenPGP
-    out->kind = SmimeLayout::Kind::kClearSigned;
-    GMimeMultipart* mp = GMIME_MULTIPART(root);
-    const char* boundary = g_mime_multipart_get_boundary(mp);
-    if (!boundary || g_mime_multipart_get_count(mp) != 2)
-      return Status::InvalidInput("multipart-signed-needs-two-parts");
-    size_t split = message.find("\r\n\r\n");
-    if (split == std::string::npos) return Status::InvalidInput("no-body");
-    if (!ExtractFirstPart(message.substr(split + 4), boundary, &out->signed_content))
-      return Status::InvalidInput("signed-part-not-found");
-    if (!DecodePartContent(g_mime_multipart_get_part(mp, 1), &out->cms_der))
-      return Status::InvalidInput("signature-part-unreadable");
+    if (IsPkcs7SignatureProtocol(out->protocol)) out->kind = SmimeLayout::Kind::kClearSigned;
   } else if (IsPkcs7Mime(ct)) {
     out->kind = SmimeLayout::Kind::kOpaque;
     out->smime_type = Lower(g_mime_content_type_get_parameter(ct, "smime-type"));
+  }
+
+  // Only a root GMime reads as S/MIME can lead to pass; its frame must have
+  // one reading before anything is verified.
+  if (out->kind != SmimeLayout::Kind::kNone) {
+    Status frame = CheckFrame(message, root, parser.get(), out);
+    if (!frame.ok()) {
+      out->ambiguity = frame.message();
+      return Status::InvalidInput("ambiguous-mime");
+    }
+  }
+  if (out->kind == SmimeLayout::Kind::kClearSigned &&
+      g_mime_multipart_get_count(GMIME_MULTIPART(root)) != 2)
+    return Status::InvalidInput("multipart-signed-needs-two-parts");
+
+  if (out->kind == SmimeLayout::Kind::kClearSigned) {
+    if (!DecodePartContent(g_mime_multipart_get_part(GMIME_MULTIPART(root), 1), &out->cms_der))
+      return Status::InvalidInput("signature-part-unreadable");
+  } else if (out->kind == SmimeLayout::Kind::kOpaque) {
     if (!DecodePartContent(root, &out->cms_der))
       return Status::InvalidInput("pkcs7-body-unreadable");
   }

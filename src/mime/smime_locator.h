@@ -7,6 +7,10 @@
 // the decoded signature; for top-level application/pkcs7-mime it returns the
 // decoded CMS. Signatures found below the root are listed by IMAP part
 // number so the engine can report them without calling the message signed.
+// Before anything is reported as signed, the unsigned frame (root headers,
+// delimiters, the signature part's headers) must have one reading, the same
+// for GMime, mail clients and our raw cut (mime/one_reading.h); otherwise
+// the status is "ambiguous-mime" and `ambiguity` says why.
 // Failure modes: malformed structure or exceeded limits give a Status with a
 // short machine-readable reason; nothing is thrown for bad input.
 #ifndef SMIME_MIME_SMIME_LOCATOR_H_
@@ -36,6 +40,7 @@ struct SmimeLayout {
   std::string smime_type;      // kOpaque: smime-type parameter, lower-case ("" if absent)
   std::string protocol;        // kClearSigned: protocol parameter, lower-case
   std::vector<std::string> nested_signatures;  // IMAP part numbers, e.g. "2", "1.2"
+  std::string ambiguity;  // why the frame has no single reading (with "ambiguous-mime")
   int parts = 0;
   int depth = 0;
 };

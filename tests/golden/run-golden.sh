@@ -46,6 +46,26 @@ build() {
       head -6 "$in"
       printf 'MIME-Version: 1.0\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary=X\n\n'
       printf -- '--X\nContent-Type: text/plain\n\nhello\n--X\nContent-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\nMIIBAAAAAAAAAAAAAAAA\n--X--\n' ;;
+    frame-*)  # the unsigned frame rewritten so that parsers could read it two ways
+      "$sign" "$pki" "$signer" "$in" | python3 -c '
+import re, sys
+mode = sys.argv[1]
+m = sys.stdin.buffer.read()
+head, body = m.split(b"\r\n\r\n", 1)
+b = re.search(rb"boundary=\"?([^\";\r\n]+)", head).group(1)
+lie = b"Content-Type: text/plain\r\n\r\nPlease pay invoice 4711 to the new account.\r\n"
+if mode == "frame-dup-ct":  # Thunderbird reads the first Content-Type, GMime the last
+    head = b"Content-Type: text/plain\r\n" + head
+elif mode == "frame-2231":  # the boundary twice: plainly and as RFC 2231 continuations
+    head = head.replace(b"boundary=", b"boundary*0=\"X\"; boundary*1=\"Y\"; boundary=", 1)
+elif mode == "frame-comment":  # a boundary= inside a comment
+    head = head.replace(b"multipart/signed;", b"multipart/signed; (boundary=\"X\");", 1)
+elif mode == "frame-epilogue":  # a delimiter after the close delimiter
+    body = body + b"--" + b + b"\r\n" + lie + b"--" + b + b"--\r\n"
+elif mode == "frame-trailing-cr":  # the first delimiter ends in CR CR LF
+    body = body.replace(b"--" + b + b"\r\n", b"--" + b + b"\r\r\n", 1)
+sys.stdout.buffer.write(head + b"\r\n\r\n" + body)
+' "$mode" ;;
     two-signers*)
       sed -n '1,/^$/{/^Content-Type:/d;/^MIME-Version:/d;/^$/d;p}' "$in"
       printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Carol,\r\n' >"$work/$name.inner"
