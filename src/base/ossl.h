@@ -13,6 +13,11 @@
 
 namespace smime {
 
+// Longest buffer handed to OpenSSL's int-length functions (BIO_new_mem_buf,
+// BIO_write, d2i): max_message_size is capped below it, and each CMS entry
+// point refuses more rather than truncating a length.
+constexpr size_t kMaxCmsLength = size_t{1} << 30;
+
 template <typename T, void (*F)(T*)>
 struct OsslDeleter {
   void operator()(T* p) const { F(p); }

@@ -56,6 +56,7 @@ int ContentCipherNid(ContentCipher c) { return EVP_CIPHER_get_nid(CipherOf(c)); 
 
 Status EncryptContent(const std::string& content, const EncryptParams& p, std::string* der) {
   if (p.recipients.empty()) return Status::Internal("encrypt: no recipients");
+  if (content.size() > kMaxCmsLength) return Status::Limit("encrypt: content too large");
   const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
   BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
   if (!in) return Fail("encrypt: out of memory");

@@ -106,6 +106,7 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
   // CMS_final(), in its two halves: digest the content, then sign.
   BioPtr cms_bio(CMS_dataInit(cms.get(), nullptr));
   if (!cms_bio) return Fail("sign: cannot start the content");
+  if (content.size() > kMaxCmsLength) return Status::Limit("sign: content too large");
   const int size = static_cast<int>(content.size());
   if (size > 0 && BIO_write(cms_bio.get(), content.data(), size) != size)
     return Fail("sign: cannot digest the content");

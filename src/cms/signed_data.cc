@@ -59,6 +59,8 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
 CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers) {
   ERR_clear_error();
   if (der.empty()) return Fail(Outcome::kMalformed, "empty-cms");
+  if (der.size() > kMaxCmsLength || (detached && detached->size() > kMaxCmsLength))
+    return Fail(Outcome::kMalformed, "cms-too-large");
   // Exactly one DER object: bytes after it are a second reading that other
   // decoders might take for the signature.
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());

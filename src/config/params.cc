@@ -92,9 +92,9 @@ const std::vector<ParamSpec> kParams = {
      "Log why a message was taken as inbound or outbound."},
     {"match_sender_header", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Match the signer against Sender: instead of From: when Sender: is present."},
-    {"max_message_size", ParamType::kSize, "50M", 1024, int64_t{4} << 30, nullptr,
+    {"max_message_size", ParamType::kSize, "50M", 1024, int64_t{1} << 30, nullptr,
      "Largest message examined; a larger one gets smime=permerror (inbound) and is passed "
-     "on."},
+     "on. At most 1G: OpenSSL's CMS functions take int lengths."},
     {"max_mime_depth", ParamType::kInt, "20", 1, 1000, nullptr,
      "Deepest MIME nesting examined; deeper messages get smime=permerror."},
     {"max_mime_parts", ParamType::kInt, "1000", 1, 100000, nullptr,

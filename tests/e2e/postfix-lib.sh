@@ -23,6 +23,10 @@ e2e_messages() {
     printf 'Authentication-Results: mx.test.;\r\n\tsmime=pass\r\nAuthentication-Results: (x) mx.test; smime=pass\r\n'
     sed 's/^Message-ID: .*/Message-ID: <forged@a.example>\r/' "$d/signed.eml"; } >"$d/forged.eml"
   sed 's/^Message-ID: .*/Message-ID: <outbound@a.example>/' "$d/plain.eml" >"$d/outbound.eml"
+  # Two top-level Content-Types: a client taking the first shows text/plain
+  # (the signed part and the signature as text), GMime takes the last.
+  { printf 'Content-Type: text/plain\r\n'
+    sed 's/^Message-ID: .*/Message-ID: <dupct@a.example>\r/' "$d/signed.eml"; } >"$d/dupct.eml"
 }
 
 free_port() {

@@ -29,7 +29,8 @@ send "$PF_PORT" "$work/msgs/signed.eml" carol@b.example
 send "$PF_PORT" "$work/msgs/tampered.eml" carol@b.example
 send "$PF_PORT" "$work/msgs/forged.eml" carol@b.example
 send "$PF_SUBMIT" "$work/msgs/outbound.eml" dave@b.example
-pf_wait_delivered 4 30 || bad "only $(pf_delivered) of 4 messages delivered"
+send "$PF_PORT" "$work/msgs/dupct.eml" carol@b.example
+pf_wait_delivered 5 30 || bad "only $(pf_delivered) of 5 messages delivered"
 delivered() { grep -l "^Message-ID: <$1@a.example>" -r "$work/pf/mail" | head -1; }
 headers_of() { sed '/^\r*$/q' "$(delivered "$1")"; }
 # Our header must be the first Authentication-Results and come before the
@@ -50,6 +51,12 @@ check_verdict() {  # check_verdict NAME VERDICT
 check_verdict signed pass
 check_verdict tampered fail
 check_verdict forged pass
+check_verdict dupct permerror
+if headers_of dupct | grep -q 'reason=ambiguous-mime' && ! grep -q 'smime=pass' "$(delivered dupct)"; then
+  ok "dupct: two top-level Content-Types are ambiguous-mime, never pass"
+else
+  bad "dupct: expected reason=ambiguous-mime and no smime=pass"; headers_of dupct
+fi
 n=$(headers_of forged | grep -ci '^Authentication-Results:')
 if [ "$n" -eq 2 ] && headers_of forged | grep -q '^Authentication-Results: other.example; dkim=pass'; then
   ok "forged: three forged headers removed, foreign one kept"
@@ -65,7 +72,7 @@ fi
 for qid in $(sed -n 's/.*smime-milter\[[0-9]*\]: \([0-9A-F]*\): verify: .*/\1/p' "$work/milter.log"); do
   grep -q "$qid: .*status=sent" "$work/pf/maillog" || bad "queue id $qid in milter log not delivered"
 done
-[ "$(grep -c ': verify: ' "$work/milter.log")" -eq 3 ] && ok "one verify log line per inbound message" ||
+[ "$(grep -c ': verify: ' "$work/milter.log")" -eq 4 ] && ok "one verify log line per inbound message" ||
   bad "verify lines: $(grep -c ': verify: ' "$work/milter.log")"
 
 # No mail lost: kill the milter while 500 locally submitted messages are in
