@@ -34,7 +34,12 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
     } else {
       size_t colon = line.find(':');
       if (colon == std::string::npos || colon == 0) break;  // not a header: body starts here
-      tx->headers.push_back({line.substr(0, colon), line.substr(colon + 1)});
+      // MTAs hand milters the name without blanks before the colon
+      // ("Authentication-Results :" arrives as "Authentication-Results").
+      size_t name_end = colon;
+      while (name_end > 0 && (line[name_end - 1] == ' ' || line[name_end - 1] == '\t')) --name_end;
+      if (name_end == 0) break;
+      tx->headers.push_back({line.substr(0, name_end), line.substr(colon + 1)});
     }
     pos = eol + 2;
   }

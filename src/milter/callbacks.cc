@@ -19,17 +19,21 @@ namespace smime {
 namespace {
 
 MilterGlobals g_globals;
-// Set at negotiation; the same for every connection of one MTA.
-bool g_leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
-bool g_can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
 
 struct Message {
   std::shared_ptr<const Runtime> rt;
   Transaction tx;
   std::unique_ptr<BodySpool> spool;
+  // Why this transaction can no longer be judged (an internal error at a
+  // RCPT): end of data tempfails instead of deciding on a partial envelope.
+  std::string poisoned;
 };
 
+// Per connection, never process-wide: one milter socket may serve Postfix
+// (protocol 6, leading space kept) and Sendmail or an older Postfix at once.
 struct Connection {
+  bool leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
+  bool can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -77,12 +81,22 @@ bool InternalErrorAccept(SMFICTX* ctx) {
   return rt && rt->internal_error_accept;
 }
 
+// What an internal error leaves behind: the message context, or (at a
+// RCPT) the context kept but poisoned, so the envelope and the recipients
+// already judged are not forgotten by the next RCPT.
+enum class PanicScope { kMessage, kRecipient };
+
 // The internal-error disposition for any failure of the filter itself.
-sfsistat Panic(SMFICTX* ctx, const std::string& what) {
+sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicScope::kMessage) {
   Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
   std::string qid = MacroOr(ctx, "i", "NOQUEUE");
   g_globals.log->Write(o.severity, o.LogLine(qid));
-  if (Connection* c = Conn(ctx)) c->msg.reset();
+  if (Connection* c = Conn(ctx)) {
+    if (scope == PanicScope::kRecipient && c->msg)
+      c->msg->poisoned = what;
+    else
+      c->msg.reset();
+  }
   if (o.disposition == Disposition::kAccept) return SMFIS_ACCEPT;
   smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
                 const_cast<char*>(o.reply_xcode.c_str()), const_cast<char*>(o.reply_text.c_str()));
@@ -90,13 +104,13 @@ sfsistat Panic(SMFICTX* ctx, const std::string& what) {
 }
 
 template <typename F>
-sfsistat Guard(SMFICTX* ctx, const char* where, F&& f) {
+sfsistat Guard(SMFICTX* ctx, const char* where, F&& f, PanicScope scope = PanicScope::kMessage) {
   try {
     return f();
   } catch (const std::exception& e) {
-    return Panic(ctx, std::string(where) + ": " + e.what());
+    return Panic(ctx, std::string(where) + ": " + e.what(), scope);
   } catch (...) {
-    return Panic(ctx, std::string(where) + ": unknown exception");
+    return Panic(ctx, std::string(where) + ": unknown exception", scope);
   }
 }
 
@@ -111,9 +125,9 @@ std::string AddressText(const struct sockaddr* sa) {
 }
 
 // Header values from the MTA use bare LF between folded lines.
-std::string WireValue(const char* value) {
+std::string WireValue(const char* value, bool leading_space) {
   std::string in = value ? value : "";
-  std::string out = g_leading_space ? "" : " ";
+  std::string out = leading_space ? "" : " ";
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out.push_back('\r');
     out.push_back(in[i]);
@@ -129,10 +143,12 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     if ((f0 & actions) != actions) return SMFIS_REJECT;  // the MTA cannot apply our edits
     *pf0 = actions | (f0 & SMFIF_SETSYMLIST);
     unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
-    g_leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
-    g_can_skip = (f1 & SMFIP_SKIP) != 0;
-    if (g_leading_space) steps |= SMFIP_HDR_LEADSPC;
-    if (g_can_skip) steps |= SMFIP_SKIP;
+    Connection* c = EnsureConn(ctx);
+    if (!c) return Panic(ctx, "negotiate: cannot allocate context");
+    c->leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
+    c->can_skip = (f1 & SMFIP_SKIP) != 0;
+    if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
+    if (c->can_skip) steps |= SMFIP_SKIP;
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
@@ -171,20 +187,25 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
 }
 
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
-  return Guard(ctx, "envrcpt", [&] {
-    Message* m = EnsureMsg(ctx);
-    if (!m) return Panic(ctx, "envrcpt: cannot allocate context");
-    if (!argv || !argv[0]) return SMFIS_CONTINUE;
-    // Outbound recipients whose domain encrypts are judged now, so the
-    // client learns at RCPT time (engine/encryption).
-    RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
-    if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
-    g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
-    smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
-                  const_cast<char*>(v.reply_xcode.c_str()),
-                  const_cast<char*>(v.reply_text.c_str()));
-    return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-  });
+  return Guard(
+      ctx, "envrcpt",
+      [&] {
+        Message* m = EnsureMsg(ctx);
+        if (!m) return Panic(ctx, "envrcpt: cannot allocate context");
+        if (!argv || !argv[0]) return SMFIS_CONTINUE;
+        if (!m->poisoned.empty())
+          return Panic(ctx, "envrcpt: " + m->poisoned, PanicScope::kRecipient);
+        // Outbound recipients whose domain encrypts are judged now, so the
+        // client learns at RCPT time (engine/encryption).
+        RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
+        if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
+        g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
+                      const_cast<char*>(v.reply_xcode.c_str()),
+                      const_cast<char*>(v.reply_text.c_str()));
+        return v.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+      },
+      PanicScope::kRecipient);
 }
 
 sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
@@ -192,7 +213,7 @@ sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
   return Guard(ctx, "header", [&] {
     Message* m = EnsureMsg(ctx);
-    Header h{name ? name : "", WireValue(value)};
+    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space)};
     m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
     m->tx.headers.push_back(std::move(h));
     return SMFIS_CONTINUE;
@@ -205,19 +226,19 @@ sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
     Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
     if (!st.ok()) return Panic(ctx, "body: " + st.message());
     // The verdict for an oversized message is already decided; stop the transfer.
-    if (m->spool->truncated() && g_can_skip) return SMFIS_SKIP;
+    if (m->spool->truncated() && EnsureConn(ctx)->can_skip) return SMFIS_SKIP;
     return SMFIS_CONTINUE;
   });
 }
 
-bool ApplyToMta(SMFICTX* ctx, const Outcome& o, std::string* error) {
+bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string* error) {
   for (const HeaderEdit& e : o.edits) {
     int rc;
     if (e.kind == HeaderEdit::Kind::kDelete) {
       rc = smfi_chgheader(ctx, const_cast<char*>(e.name.c_str()), e.index, nullptr);
     } else {
       // With SMFIP_HDR_LEADSPC the MTA writes our value verbatim after the colon.
-      std::string value = (g_leading_space ? " " : "") + e.value;
+      std::string value = (leading_space ? " " : "") + e.value;
       if (e.kind == HeaderEdit::Kind::kAppend)
         rc = smfi_addheader(ctx, const_cast<char*>(e.name.c_str()),
                             const_cast<char*>(value.c_str()));
@@ -251,6 +272,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, std::string* error) {
 sfsistat OnEom(SMFICTX* ctx) {
   return Guard(ctx, "eom", [&] {
     Message* m = EnsureMsg(ctx);
+    if (!m->poisoned.empty()) return Panic(ctx, "eom: earlier " + m->poisoned);
     Transaction& tx = m->tx;
     tx.queue_id = MacroOr(ctx, "i", "NOQUEUE");
     Status st = m->spool->Take(&tx.body);
@@ -262,7 +284,8 @@ sfsistat OnEom(SMFICTX* ctx) {
       std::string error;
       // A verdict that cannot be written (or a forged one that cannot be
       // removed) must not reach the mailbox: tempfail instead.
-      if (!ApplyToMta(ctx, o, &error)) return Panic(ctx, "eom: " + error);
+      if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
+        return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
     sfsistat rc = SMFIS_CONTINUE;

@@ -23,11 +23,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -108,41 +110,108 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
     log->Write(Severity::kWarning, w);
 }
 
-// Repeats the expiry warnings once a day for as long as the daemon runs.
-void DailyWarningLoop(RuntimeHolder* holder, LogSink* log) {
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::hours(24));
-    std::shared_ptr<const Runtime> rt = holder->Get();
-    if (!rt) continue;
-    for (const std::string& w :
-         rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
-      log->Write(Severity::kWarning, w);
+// The daemon's own threads beside libmilter's: reloads on SIGUSR1 and the
+// daily expiry warnings. Each iteration catches everything (a thread that
+// dies of an exception would take the process with it), and Stop() ends and
+// joins both before the holder and the log they use are destroyed.
+// Thread-safe.
+class BackgroundThreads {
+ public:
+  BackgroundThreads(RuntimeHolder* holder, LogSink* log, std::string path)
+      : holder_(holder), log_(log), path_(std::move(path)) {
+    reload_ = std::thread([this] { ReloadLoop(); });
+    daily_ = std::thread([this] { DailyLoop(); });
   }
-}
+  ~BackgroundThreads() { Stop(); }
+  BackgroundThreads(const BackgroundThreads&) = delete;
+  BackgroundThreads& operator=(const BackgroundThreads&) = delete;
 
-void ReloadLoop(RuntimeHolder* holder, LogSink* log, std::string path) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGUSR1);
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
-    std::shared_ptr<const Runtime> fresh;
-    Status st = LoadAll(path, &fresh);
-    if (!st.ok()) {
-      log->Write(Severity::kError,
-                 "reload: failed, keeping the running configuration: " + st.message());
-      continue;
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stop_ = true;
     }
-    std::shared_ptr<const Runtime> old = holder->Get();
-    if (old && old->config.Str("socket") != fresh->config.Str("socket"))
-      log->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
-    holder->Set(fresh);
-    log->Write(Severity::kInfo,
-               std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path);
-    LogIdentityWarnings(*fresh, log);
+    cv_.notify_all();
+    // SIGUSR1 is blocked everywhere and waited for only by the reload
+    // thread: sent to it, it wakes sigwait().
+    pthread_kill(reload_.native_handle(), SIGUSR1);
+    reload_.join();
+    daily_.join();
   }
-}
+
+ private:
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  }
+
+  void ReloadLoop() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (Stopping()) return;
+      try {
+        ReloadOnce();
+      } catch (const std::exception& e) {
+        log_->Write(Severity::kError, std::string("reload: failed, keeping the running "
+                                                  "configuration: internal error: ") +
+                                          e.what());
+      } catch (...) {
+        log_->Write(Severity::kError,
+                    "reload: failed, keeping the running configuration: internal error");
+      }
+    }
+  }
+
+  void ReloadOnce() {
+    std::shared_ptr<const Runtime> fresh;
+    Status st = LoadAll(path_, &fresh);
+    if (!st.ok()) {
+      log_->Write(Severity::kError,
+                  "reload: failed, keeping the running configuration: " + st.message());
+      return;
+    }
+    std::shared_ptr<const Runtime> old = holder_->Get();
+    if (old && old->config.Str("socket") != fresh->config.Str("socket"))
+      log_->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
+    holder_->Set(fresh);
+    log_->Write(Severity::kInfo,
+                std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path_);
+    LogIdentityWarnings(*fresh, log_);
+  }
+
+  // Repeats the expiry warnings once a day for as long as the daemon runs.
+  void DailyLoop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::hours(24), [this] { return stop_; })) return;
+      }
+      try {
+        std::shared_ptr<const Runtime> rt = holder_->Get();
+        if (!rt) continue;
+        for (const std::string& w :
+             rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+          log_->Write(Severity::kWarning, w);
+      } catch (...) {
+        log_->Write(Severity::kError, "daily identity check: internal error");
+      }
+    }
+  }
+
+  RuntimeHolder* const holder_;
+  LogSink* const log_;
+  const std::string path_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread reload_;
+  std::thread daily_;
+};
 
 int Usage() {
   std::fprintf(stderr,
@@ -254,14 +323,14 @@ int Main(int argc, char** argv) {
   holder.Set(rt);
   SystemClock clock;
   SetMilterGlobals({&holder, &log, &clock});
-  std::thread(ReloadLoop, &holder, &log, path).detach();
-  std::thread(DailyWarningLoop, &holder, &log).detach();
+  BackgroundThreads background(&holder, &log, path);
   log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
                                  ", config=" + path + ", socket=" + socket + ", user=" + user +
                                  ", identities=" + std::to_string(rt->identities.size()));
   LogIdentityWarnings(*rt, &log);
   rt.reset();
   int rc = smfi_main();
+  background.Stop();
   log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
                                  path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));
   return rc == MI_SUCCESS ? 0 : kExitOsErr;
