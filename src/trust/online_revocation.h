@@ -37,7 +37,8 @@ struct RevocationOptions {
   long timeout_ms = 5000;
   size_t max_size = 1 << 20;
   bool nonce = false;
-  std::string state_dir;  // caches live in state_dir/crl and state_dir/ocsp
+  long ocsp_max_age = 3600;  // seconds an OCSP answer without nextUpdate is usable
+  std::string state_dir;     // caches live in state_dir/crl and state_dir/ocsp
   int breaker_threshold = 3;
   int breaker_cooldown = 60;
   std::vector<std::string> crl_files;
