@@ -6,12 +6,17 @@
 //  - OCSP at the certificate's AIA URL: the response must be signed by the
 //    issuing CA or by a responder it delegated (issued by it, with the
 //    OCSPSigning EKU); thisUpdate/nextUpdate are checked against the
-//    injectable clock; optional nonce; answers cached in memory and on disk
-//    until nextUpdate.
+//    injectable clock (an answer without nextUpdate only for ocsp_max_age
+//    after thisUpdate); optional nonce; answers cached in memory and on
+//    disk until nextUpdate (or thisUpdate + ocsp_max_age).
 //  - CRLs: local crl_files, CRLs at the distribution points (cached on disk
 //    under state_dir/crl until nextUpdate, written to a temp file and
-//    renamed) and CRLs embedded in the message; only CRLs signed by the
-//    issuer and current at `now` count, and the newest wins.
+//    renamed) and CRLs embedded in the message; only complete CRLs signed
+//    by the issuer, current at `now` and whose scope (RFC 5280 6.3.3:
+//    issuingDistributionPoint, critical extensions) covers the certificate
+//    count, and the newest wins. An embedded CRL counts only next to a
+//    CRL from the certificate's own distribution point and when not older;
+//    alone it gives kUnknown.
 // Every fetch has a deadline and a size limit, and a per-URL circuit breaker
 // stops asking a responder that keeps failing. Entry points: Create (loads
 // crl_files; a bad file stops start-up with its name), Check (thread-safe),
