@@ -335,6 +335,8 @@ std::string MakeCrl(const CrlSpec& spec, const Issued& issuer) {
     Require(X509_CRL_add1_ext_i2d(c, NID_issuing_distribution_point, idp.get(), 1, 0) == 1,
             "issuingDistributionPoint");
   }
+  if (spec.malformed_idp)
+    Require(X509_CRL_add_ext(c, private_ext("2.5.29.28").get(), -1) == 1, "X509_CRL_add_ext");
   if (spec.unknown_critical_ext)
     Require(X509_CRL_add_ext(c, private_ext("1.3.6.1.4.1.55555.1.1").get(), -1) == 1,
             "X509_CRL_add_ext");

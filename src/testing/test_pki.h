@@ -106,6 +106,7 @@ struct CrlSpec {
   int only_some_reasons = 0;                // reason bit mask (bit 1 = keyCompromise, ...)
   bool unknown_critical_ext = false;        // a private critical CRL extension
   bool entry_unknown_critical_ext = false;  // a private critical extension on each entry
+  bool malformed_idp = false;               // an issuingDistributionPoint whose value is a NULL
 };
 std::string MakeCrl(const CrlSpec& spec, const Issued& issuer);
 

@@ -312,6 +312,14 @@ void TestUnknownCriticalExtensions(void**) {
   o = Check(leaf, {});
   Expect(o, RevocationStatus::kUnknown, "critical private CRL extension");
   ExpectDetail(o, "crl-unknown-critical-extension", "CRL extension");
+  // An issuingDistributionPoint that does not parse is not "no IDP".
+  Start(Setup{{"crl"}});
+  CrlSpec bad_idp = Crl({other});
+  bad_idp.malformed_idp = true;
+  g_h->server.bodies[kDp1] = MakeCrl(bad_idp, g_fx->ca);
+  o = Check(leaf, {});
+  Expect(o, RevocationStatus::kUnknown, "malformed issuingDistributionPoint");
+  ExpectDetail(o, "crl-idp-unreadable", "malformed IDP");
   // Control: the same CRL without them.
   Start(Setup{{"crl"}});
   g_h->server.bodies[kDp1] = MakeCrl(Crl({other}), g_fx->ca);
