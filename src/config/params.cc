@@ -107,6 +107,11 @@ const std::vector<ParamSpec> kParams = {
      "For encrypt = required: a recipient without a usable certificate is refused at RCPT "
      "time with 550 5.7.1 (reject) or 450 4.7.1 (tempfail, e.g. while certificates are being "
      "collected)."},
+    {"ocsp_max_age", ParamType::kInt, "3600", 60, 604800, nullptr,
+     "Seconds after its thisUpdate that an OCSP answer without nextUpdate is used (and "
+     "cached); an older one counts as no answer. Such a responder promises fresh data on "
+     "every request, and without ocsp_nonce this limit is what stops a recorded good "
+     "answer from being replayed after a revocation."},
     {"ocsp_nonce", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Send a nonce in OCSP requests and require it back (many responders ignore nonces)."},
     {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,

@@ -22,6 +22,7 @@ Status RevocationOptionsFromConfig(const Config& config, RevocationOptions* ro) 
   ro->timeout_ms = config.Int("revocation_timeout") * 1000;
   ro->max_size = static_cast<size_t>(config.Int("revocation_max_response_size"));
   ro->nonce = config.Bool("ocsp_nonce");
+  ro->ocsp_max_age = static_cast<long>(config.Int("ocsp_max_age"));
   ro->state_dir = config.Str("state_dir");
   ro->breaker_threshold = static_cast<int>(config.Int("revocation_breaker_threshold"));
   ro->breaker_cooldown = static_cast<int>(config.Int("revocation_breaker_cooldown"));

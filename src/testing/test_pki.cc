@@ -171,6 +171,10 @@ X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_
     Require(X509_add1_ext_i2d(x, NID_subject_alt_name, names.get(), 0, X509V3_ADD_REPLACE) == 1,
             "subjectAltName");
   }
+  for (const std::string& u : spec.crl_urls)
+    AddConfExtension(x, issuer, NID_crl_distribution_points, ("URI:" + u).c_str());
+  for (const std::string& u : spec.ocsp_urls)
+    AddConfExtension(x, issuer, NID_info_access, ("OCSP;URI:" + u).c_str());
   AddConfExtension(x, issuer, NID_subject_key_identifier, "hash");
   if (issuer) AddConfExtension(x, issuer, NID_authority_key_identifier, "keyid:always");
 
@@ -259,6 +263,120 @@ std::string Encrypt(const std::string& content, X509* recipient) {
   CmsPtr cms(CMS_encrypt(recips.get(), data.get(), EVP_aes_128_cbc(), CMS_BINARY));
   Require(cms != nullptr, "CMS_encrypt");
   return CmsToDer(cms.get());
+}
+
+std::string MakeCrl(const CrlSpec& spec, const Issued& issuer) {
+  std::unique_ptr<X509_CRL, OsslDeleter<X509_CRL, X509_CRL_free>> crl(X509_CRL_new());
+  Require(crl != nullptr, "X509_CRL_new");
+  X509_CRL* c = crl.get();
+  Require(X509_CRL_set_version(c, X509_CRL_VERSION_2) == 1, "X509_CRL_set_version");
+  Require(X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer.cert.get())) == 1,
+          "X509_CRL_set_issuer_name");
+  std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME, ASN1_TIME_free>> t(
+      ASN1_TIME_set(nullptr, spec.last_update));
+  Require(t && X509_CRL_set1_lastUpdate(c, t.get()) == 1, "lastUpdate");
+  t.reset(ASN1_TIME_set(nullptr, spec.next_update));
+  Require(t && X509_CRL_set1_nextUpdate(c, t.get()) == 1, "nextUpdate");
+  auto private_ext = [](const char* oid) {
+    std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT, ASN1_OBJECT_free>> obj(
+        OBJ_txt2obj(oid, 1));
+    std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>
+        value(ASN1_OCTET_STRING_new());
+    static const unsigned char kNull[] = {0x05, 0x00};
+    Require(obj && value && ASN1_OCTET_STRING_set(value.get(), kNull, 2) == 1, "private ext");
+    ExtensionPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 1, value.get()));
+    Require(ext != nullptr, "X509_EXTENSION_create_by_OBJ");
+    return ext;
+  };
+  for (X509* cert : spec.revoked) {
+    X509_REVOKED* rev = X509_REVOKED_new();
+    Require(rev != nullptr, "X509_REVOKED_new");
+    t.reset(ASN1_TIME_set(nullptr, spec.last_update - 60));
+    Require(t && X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(cert)) == 1 &&
+                X509_REVOKED_set_revocationDate(rev, t.get()) == 1,
+            "X509_REVOKED fields");
+    if (spec.entry_unknown_critical_ext)
+      Require(X509_REVOKED_add_ext(rev, private_ext("1.3.6.1.4.1.55555.1.2").get(), -1) == 1,
+              "X509_REVOKED_add_ext");
+    Require(X509_CRL_add0_revoked(c, rev) == 1, "X509_CRL_add0_revoked");
+  }
+  if (spec.number >= 0) {
+    std::unique_ptr<ASN1_INTEGER, OsslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>> n(
+        ASN1_INTEGER_new());
+    Require(n && ASN1_INTEGER_set(n.get(), spec.number) == 1 &&
+                X509_CRL_add1_ext_i2d(c, NID_crl_number, n.get(), 0, 0) == 1,
+            "cRLNumber");
+  }
+  if (!spec.idp_urls.empty() || spec.only_user || spec.only_ca || spec.only_attr || spec.indirect ||
+      spec.only_some_reasons) {
+    std::unique_ptr<ISSUING_DIST_POINT, OsslDeleter<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free>>
+        idp(ISSUING_DIST_POINT_new());
+    Require(idp != nullptr, "ISSUING_DIST_POINT_new");
+    if (!spec.idp_urls.empty()) {
+      idp->distpoint = DIST_POINT_NAME_new();
+      Require(idp->distpoint != nullptr, "DIST_POINT_NAME_new");
+      idp->distpoint->type = 0;
+      idp->distpoint->name.fullname = GENERAL_NAMES_new();
+      Require(idp->distpoint->name.fullname != nullptr, "GENERAL_NAMES_new");
+      for (const std::string& u : spec.idp_urls)
+        AddGeneralName(idp->distpoint->name.fullname, GEN_URI, u);
+    }
+    idp->onlyuser = spec.only_user ? 0xFF : 0;
+    idp->onlyCA = spec.only_ca ? 0xFF : 0;
+    idp->onlyattr = spec.only_attr ? 0xFF : 0;
+    idp->indirectCRL = spec.indirect ? 0xFF : 0;
+    if (spec.only_some_reasons) {
+      idp->onlysomereasons = ASN1_BIT_STRING_new();
+      Require(idp->onlysomereasons != nullptr, "ASN1_BIT_STRING_new");
+      for (int i = 0; i < 9; ++i)
+        if (spec.only_some_reasons & (1 << i))
+          Require(ASN1_BIT_STRING_set_bit(idp->onlysomereasons, i, 1) == 1, "set_bit");
+    }
+    Require(X509_CRL_add1_ext_i2d(c, NID_issuing_distribution_point, idp.get(), 1, 0) == 1,
+            "issuingDistributionPoint");
+  }
+  if (spec.malformed_idp)
+    Require(X509_CRL_add_ext(c, private_ext("2.5.29.28").get(), -1) == 1, "X509_CRL_add_ext");
+  if (spec.unknown_critical_ext)
+    Require(X509_CRL_add_ext(c, private_ext("1.3.6.1.4.1.55555.1.1").get(), -1) == 1,
+            "X509_CRL_add_ext");
+  Require(X509_CRL_sort(c) == 1, "X509_CRL_sort");
+  Require(X509_CRL_sign(c, issuer.key.get(), EVP_sha256()) > 0, "X509_CRL_sign");
+  unsigned char* buf = nullptr;
+  int len = i2d_X509_CRL(c, &buf);
+  Require(len > 0, "i2d_X509_CRL");
+  std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  OPENSSL_free(buf);
+  return der;
+}
+
+std::string MakeOcspResponse(X509* cert, const Issued& issuer, const OcspSpec& spec) {
+  std::unique_ptr<OCSP_CERTID, OsslDeleter<OCSP_CERTID, OCSP_CERTID_free>> id(
+      OCSP_cert_to_id(EVP_sha1(), cert, issuer.cert.get()));
+  std::unique_ptr<OCSP_BASICRESP, OsslDeleter<OCSP_BASICRESP, OCSP_BASICRESP_free>> bs(
+      OCSP_BASICRESP_new());
+  Require(id && bs, "OCSP_cert_to_id");
+  using GtPtr = std::unique_ptr<ASN1_GENERALIZEDTIME,
+                                OsslDeleter<ASN1_GENERALIZEDTIME, ASN1_GENERALIZEDTIME_free>>;
+  GtPtr this_upd(ASN1_GENERALIZEDTIME_set(nullptr, spec.this_update));
+  GtPtr next_upd(spec.next_update ? ASN1_GENERALIZEDTIME_set(nullptr, spec.next_update) : nullptr);
+  GtPtr rev_time(ASN1_GENERALIZEDTIME_set(nullptr, spec.this_update - 60));
+  Require(this_upd && rev_time && (next_upd || !spec.next_update), "OCSP times");
+  Require(OCSP_basic_add1_status(bs.get(), id.get(), spec.status, OCSP_REVOKED_STATUS_UNSPECIFIED,
+                                 rev_time.get(), this_upd.get(), next_upd.get()) != nullptr,
+          "OCSP_basic_add1_status");
+  Require(
+      OCSP_basic_sign(bs.get(), issuer.cert.get(), issuer.key.get(), EVP_sha256(), nullptr, 0) == 1,
+      "OCSP_basic_sign");
+  std::unique_ptr<OCSP_RESPONSE, OsslDeleter<OCSP_RESPONSE, OCSP_RESPONSE_free>> resp(
+      OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()));
+  Require(resp != nullptr, "OCSP_response_create");
+  unsigned char* buf = nullptr;
+  int len = i2d_OCSP_RESPONSE(resp.get(), &buf);
+  Require(len > 0, "i2d_OCSP_RESPONSE");
+  std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  OPENSSL_free(buf);
+  return der;
 }
 
 std::string ToPem(X509* cert) {

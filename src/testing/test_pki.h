@@ -9,6 +9,7 @@
 #ifndef SMIME_TESTING_TEST_PKI_H_
 #define SMIME_TESTING_TEST_PKI_H_
 
+#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
 #include <ctime>
@@ -43,6 +44,8 @@ struct CertSpec {
   std::vector<int> eku;    // NIDs, e.g. NID_email_protect; empty = no EKU extension
   bool ca = false;         // basicConstraints CA:TRUE (critical)
   KeyKind key = KeyKind::kRsa2048;
+  std::vector<std::string> crl_urls;   // cRLDistributionPoints: one point per URI
+  std::vector<std::string> ocsp_urls;  // authorityInfoAccess OCSP URIs
 };
 
 struct Issued {
@@ -89,6 +92,32 @@ std::string CertsOnly(const std::vector<X509*>& certs);
 
 // EnvelopedData (AES-128-CBC) of content for recipient.
 std::string Encrypt(const std::string& content, X509* recipient);
+
+// A CRL of issuer (v2, SHA-256), as DER. The fields choose the RFC 5280
+// features the revocation checker must judge.
+struct CrlSpec {
+  std::time_t last_update = kNow - 3600;
+  std::time_t next_update = kNow + 7 * 86400;
+  std::vector<X509*> revoked;  // listed by serial, revoked a minute before last_update
+  long number = 1;             // cRLNumber; < 0: none
+  // issuingDistributionPoint: present when any of the following is set.
+  std::vector<std::string> idp_urls;  // distributionPoint fullName URIs
+  bool only_user = false, only_ca = false, only_attr = false, indirect = false;
+  int only_some_reasons = 0;                // reason bit mask (bit 1 = keyCompromise, ...)
+  bool unknown_critical_ext = false;        // a private critical CRL extension
+  bool entry_unknown_critical_ext = false;  // a private critical extension on each entry
+  bool malformed_idp = false;               // an issuingDistributionPoint whose value is a NULL
+};
+std::string MakeCrl(const CrlSpec& spec, const Issued& issuer);
+
+// A successful OCSP response about cert signed by issuer itself (SHA-1
+// CertID, like the checker's request); next_update 0 leaves nextUpdate out.
+struct OcspSpec {
+  int status = V_OCSP_CERTSTATUS_GOOD;
+  std::time_t this_update = kNow - 600;
+  std::time_t next_update = 0;
+};
+std::string MakeOcspResponse(X509* cert, const Issued& issuer, const OcspSpec& spec);
 
 std::string ToPem(X509* cert);
 std::string ToDer(X509* cert);

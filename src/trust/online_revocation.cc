@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "base/ossl.h"
@@ -100,10 +102,58 @@ std::string CrlProblem(X509_CRL* crl, X509* issuer, std::time_t now) {
   return "";
 }
 
-// "" when crl is a complete CRL that covers cert. Delta CRLs, CRLs limited
-// to some reasons or indirect CRLs, and CRLs with critical extensions we do
-// not understand are refused: a newer partial CRL must never be mistaken
-// for the full list (RFC 5280 5.2.4, 5.2.5, 6.3.3).
+using DistPointsPtr =
+    std::unique_ptr<STACK_OF(DIST_POINT), OsslDeleter<STACK_OF(DIST_POINT), CRL_DIST_POINTS_free>>;
+using IdpPtr =
+    std::unique_ptr<ISSUING_DIST_POINT, OsslDeleter<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free>>;
+
+// True when two distribution point names share a name (RFC 5280 6.3.3
+// b.2.i). A fullName is compared name by name (URIs byte for byte); a
+// nameRelativeToCRLIssuer stands for the issuer's DN plus the relative part
+// (dpname, set by DIST_POINT_set_dpname).
+bool DpNamesMatch(const DIST_POINT_NAME* a, const DIST_POINT_NAME* b) {
+  if (a->type == 1 && b->type == 1) return X509_NAME_cmp(a->dpname, b->dpname) == 0;
+  if (a->type == 1) std::swap(a, b);  // a is a fullName now
+  for (int i = 0; i < sk_GENERAL_NAME_num(a->name.fullname); ++i) {
+    GENERAL_NAME* gn = sk_GENERAL_NAME_value(a->name.fullname, i);
+    if (b->type == 1) {
+      if (gn->type == GEN_DIRNAME && X509_NAME_cmp(gn->d.directoryName, b->dpname) == 0)
+        return true;
+      continue;
+    }
+    for (int j = 0; j < sk_GENERAL_NAME_num(b->name.fullname); ++j)
+      if (GENERAL_NAME_cmp(gn, sk_GENERAL_NAME_value(b->name.fullname, j)) == 0) return true;
+  }
+  return false;
+}
+
+// True when the IDP's distribution point is one of cert's distribution
+// points. Points that name only a cRLIssuer belong to indirect CRLs, which
+// are not supported, so they never match.
+bool IdpNamesCert(ISSUING_DIST_POINT* idp, X509_CRL* crl, X509* cert) {
+  if (!DIST_POINT_set_dpname(idp->distpoint, X509_CRL_get_issuer(crl))) return false;
+  DistPointsPtr dps(static_cast<STACK_OF(DIST_POINT)*>(
+      X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
+  for (int i = 0; dps && i < sk_DIST_POINT_num(dps.get()); ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);
+    if (!dp->distpoint || !DIST_POINT_set_dpname(dp->distpoint, X509_get_issuer_name(cert)))
+      continue;
+    if (DpNamesMatch(idp->distpoint, dp->distpoint)) return true;
+  }
+  return false;
+}
+
+// "" when crl is a complete CRL that covers cert (RFC 5280 5.2, 5.3, 6.3.3):
+// - delta CRLs, CRLs limited to some reasons (onlySomeReasons) and indirect
+//   CRLs (indirectCRL, certificateIssuer entries) are refused: a newer
+//   partial CRL must never be mistaken for the full list;
+// - a critical extension we do not understand, on the CRL or on any entry,
+//   makes the whole CRL unusable;
+// - an issuingDistributionPoint limits the scope: its distribution point
+//   name must be one of the certificate's distribution points (a CA that
+//   partitions its CRLs signs every partition; only the one named in the
+//   certificate lists it), and onlyContainsUserCerts / onlyContainsCACerts
+//   / onlyContainsAttributeCerts must fit the certificate.
 std::string CrlScopeProblem(X509_CRL* crl, X509* cert) {
   for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
     X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
@@ -113,17 +163,52 @@ std::string CrlScopeProblem(X509_CRL* crl, X509* cert) {
         nid != NID_crl_number && nid != NID_authority_key_identifier)
       return "crl-unknown-critical-extension";
   }
-  int crit = 0;
-  std::unique_ptr<ISSUING_DIST_POINT, void (*)(ISSUING_DIST_POINT*)> idp(
-      static_cast<ISSUING_DIST_POINT*>(
-          X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, nullptr)),
-      ISSUING_DIST_POINT_free);
+  STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
+  for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+    const STACK_OF(X509_EXTENSION)* exts =
+        X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(entries, i));
+    for (int j = 0; j < sk_X509_EXTENSION_num(exts); ++j) {
+      X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, j);
+      int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+      if (nid == NID_certificate_issuer) return "indirect-crl-not-supported";
+      if (X509_EXTENSION_get_critical(ext) && nid != NID_crl_reason && nid != NID_invalidity_date &&
+          nid != NID_hold_instruction_code)
+        return "crl-entry-unknown-critical-extension";
+    }
+  }
+  int crit = -1;
+  IdpPtr idp(static_cast<ISSUING_DIST_POINT*>(
+      X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, nullptr)));
   DrainOpensslErrors();
-  if (!idp) return "";
-  if (idp->onlysomereasons || idp->indirectCRL || idp->onlyattr) return "partial-crl-not-supported";
-  const bool is_ca = X509_check_ca(cert) != 0;
-  if ((idp->onlyCA && !is_ca) || (idp->onlyuser && is_ca)) return "crl-scope-mismatch";
+  if (!idp) return crit == -1 ? "" : "crl-idp-unreadable";  // -2: twice, >= 0: malformed
+  if (idp->indirectCRL) return "indirect-crl-not-supported";
+  if (idp->onlysomereasons) return "partial-crl-not-supported";
+  const bool is_ca = (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
+  if (idp->onlyattr || (idp->onlyCA && !is_ca) || (idp->onlyuser && is_ca))
+    return "crl-scope-mismatch";
+  if (idp->distpoint && !IdpNamesCert(idp.get(), crl, cert)) {
+    DrainOpensslErrors();
+    return "crl-distribution-point-mismatch";
+  }
   return "";
+}
+
+// The cRLNumber, or -1 when absent or beyond 63 bits.
+int64_t CrlNumber(X509_CRL* crl) {
+  std::unique_ptr<ASN1_INTEGER, OsslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>> n(
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
+  int64_t v = -1;
+  if (!n || ASN1_INTEGER_get_int64(&v, n.get()) != 1 || v < 0) v = -1;
+  DrainOpensslErrors();
+  return v;
+}
+
+// True when a is the same CRL as b or a later one: not issued before it
+// and, when both are numbered, not a lower cRLNumber.
+bool NotOlder(X509_CRL* a, X509_CRL* b) {
+  if (ASN1_TIME_compare(X509_CRL_get0_lastUpdate(a), X509_CRL_get0_lastUpdate(b)) < 0) return false;
+  int64_t na = CrlNumber(a), nb = CrlNumber(b);
+  return na < 0 || nb < 0 || na >= nb;
 }
 
 // True when a was issued after b.
@@ -186,15 +271,18 @@ std::string ResponderProblem(X509* signer, X509* issuer, std::time_t now) {
 
 struct OcspAnswer {
   RevocationStatus status = RevocationStatus::kUnavailable;
-  std::time_t next_update = 0;  // 0: none given
+  std::time_t next_update = 0;  // nextUpdate, else thisUpdate + max_age
   std::string why;              // non-empty: the answer is unusable
 };
 
 // Parses and checks an OCSP response about id: responder authority (the
 // issuer or its delegate, at now), signature, nonce (when req is given),
-// thisUpdate/nextUpdate at now.
+// thisUpdate/nextUpdate at now. An answer without nextUpdate is usable for
+// max_age seconds after its thisUpdate (and cached that long): without a
+// nonce nothing else stops a recorded "good" from being replayed after
+// the revocation.
 OcspAnswer EvaluateOcsp(const std::string& body, OCSP_REQUEST* req, OCSP_CERTID* id, X509* issuer,
-                        STACK_OF(X509) * chain, std::time_t now) {
+                        STACK_OF(X509) * chain, std::time_t now, long max_age) {
   OcspAnswer a;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(body.data());
   std::unique_ptr<OCSP_RESPONSE, void (*)(OCSP_RESPONSE*)> resp(
@@ -233,10 +321,12 @@ OcspAnswer EvaluateOcsp(const std::string& body, OCSP_REQUEST* req, OCSP_CERTID*
   if (!thisupd || ASN1_TIME_cmp_time_t(thisupd, now + kClockSkew) > 0)
     return bad("OCSP response not yet valid");
   if (nextupd && ASN1_TIME_cmp_time_t(nextupd, now) <= 0) return bad("OCSP response expired");
+  if (!nextupd && ASN1_TIME_cmp_time_t(thisupd, now - max_age) < 0)
+    return bad("OCSP response without nextUpdate older than ocsp_max_age");
   a.status = status == V_OCSP_CERTSTATUS_GOOD      ? RevocationStatus::kGood
              : status == V_OCSP_CERTSTATUS_REVOKED ? RevocationStatus::kRevoked
                                                    : RevocationStatus::kUnknown;
-  a.next_update = nextupd ? ToTimeT(nextupd) : 0;
+  a.next_update = nextupd ? ToTimeT(nextupd) : ToTimeT(thisupd) + max_age;
   DrainOpensslErrors();
   return a;
 }
@@ -341,7 +431,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   // A restart keeps OCSP answers: re-verify the stored response.
   std::string stored;
   if (ReadWholeFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
-    OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now);
+    OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now, opts_.ocsp_max_age);
     if (a.why.empty() && a.next_update && a.status != RevocationStatus::kUnknown) {
       std::lock_guard<std::mutex> lock(mu_);
       ocsp_cache_[key] = {a.status, a.next_update};
@@ -388,8 +478,8 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   };
   if (!st.ok()) return unavailable(url + ": " + st.message());
 
-  OcspAnswer a =
-      EvaluateOcsp(body, opts_.nonce ? req.get() : nullptr, id.get(), issuer, chain, now);
+  OcspAnswer a = EvaluateOcsp(body, opts_.nonce ? req.get() : nullptr, id.get(), issuer, chain, now,
+                              opts_.ocsp_max_age);
   if (!a.why.empty()) return unavailable(a.why);
   breaker_.Success(url);
   r.status = a.status;
@@ -489,14 +579,22 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   r.source = "crl";
   CrlPtr best;
   bool best_cached = false, any_source = false;
-  std::string why;
+  std::string why;  // the last problem seen
+  // Unknown when a CRL was there but unusable (expired, partial, out of
+  // scope); unavailable when none could be fetched or verified.
+  RevocationStatus why_status = RevocationStatus::kUnavailable;
   // Takes crl into account; true when it is a current, complete CRL of the issuer.
   auto consider = [&](const CrlPtr& crl, bool cached) {
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0)
       return false;
     any_source = true;
     std::string problem = CrlProblem(crl.get(), issuer, now);
-    if (problem.empty()) problem = CrlScopeProblem(crl.get(), cert);
+    why_status =
+        problem == "crl-expired" ? RevocationStatus::kUnknown : RevocationStatus::kUnavailable;
+    if (problem.empty()) {
+      problem = CrlScopeProblem(crl.get(), cert);
+      why_status = RevocationStatus::kUnknown;
+    }
     if (!problem.empty()) {
       why = problem;
       return false;
@@ -509,7 +607,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   };
   for (const CrlPtr& crl : local_crls_) consider(crl, false);
   const std::vector<std::string> urls = CrlUrls(cert);
-  bool from_dp = false;
+  CrlPtr from_dp;
   for (const std::string& url : urls) {
     any_source = true;
     bool cached = false;
@@ -517,29 +615,41 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
     CrlPtr crl = CrlForUrl(url, issuer, now, &cached, &fail);
     if (!crl) {
       why = fail;
+      why_status = fail.find("crl-expired") != std::string::npos ? RevocationStatus::kUnknown
+                                                                 : RevocationStatus::kUnavailable;
       continue;
     }
     if (consider(crl, cached)) {
-      from_dp = true;
+      from_dp = crl;
       break;  // one current CRL from the issuer's distribution points is enough
     }
   }
-  // A CRL carried in the message is a hint from the sender: it may add a
-  // newer CRL, but it never stands in for the issuer's distribution point
-  // (an attacker would embed one from before the revocation).
-  if (!urls.empty() && !from_dp && !best) embedded = nullptr;
+  // A CRL carried in the message is a hint from the sender: it may replace
+  // the distribution point's CRL by a later one of the same scope, but it
+  // never stands alone (an attacker would carry one from before the
+  // revocation, or one of another partition).
+  bool carried_unused = false;
   for (int i = 0; embedded && i < sk_X509_CRL_num(embedded); ++i) {
     X509_CRL* c = sk_X509_CRL_value(embedded, i);
+    if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(cert)) != 0) continue;
+    if (!from_dp) {
+      carried_unused = true;
+      continue;
+    }
+    if (!NotOlder(c, from_dp.get())) continue;
     X509_CRL_up_ref(c);
     consider(Own(c), false);
   }
   if (!any_source) {
-    r.status = RevocationStatus::kNoSource;
+    // Carried CRLs alone: the sender offered a source we may not use, which
+    // is "unknown" (temporary), not a certificate without any source.
+    r.status = carried_unused ? RevocationStatus::kUnknown : RevocationStatus::kNoSource;
+    if (carried_unused)
+      r.detail = "CRL carried in the message unused: none from the distribution point";
     return r;
   }
   if (!best) {
-    r.status = why.find("expired") != std::string::npos ? RevocationStatus::kUnknown
-                                                        : RevocationStatus::kUnavailable;
+    r.status = why_status;
     r.detail = why.empty() ? "no current CRL" : why;
     return r;
   }

@@ -6,12 +6,17 @@
 //  - OCSP at the certificate's AIA URL: the response must be signed by the
 //    issuing CA or by a responder it delegated (issued by it, with the
 //    OCSPSigning EKU); thisUpdate/nextUpdate are checked against the
-//    injectable clock; optional nonce; answers cached in memory and on disk
-//    until nextUpdate.
+//    injectable clock (an answer without nextUpdate only for ocsp_max_age
+//    after thisUpdate); optional nonce; answers cached in memory and on
+//    disk until nextUpdate (or thisUpdate + ocsp_max_age).
 //  - CRLs: local crl_files, CRLs at the distribution points (cached on disk
 //    under state_dir/crl until nextUpdate, written to a temp file and
-//    renamed) and CRLs embedded in the message; only CRLs signed by the
-//    issuer and current at `now` count, and the newest wins.
+//    renamed) and CRLs embedded in the message; only complete CRLs signed
+//    by the issuer, current at `now` and whose scope (RFC 5280 6.3.3:
+//    issuingDistributionPoint, critical extensions) covers the certificate
+//    count, and the newest wins. An embedded CRL counts only next to a
+//    CRL from the certificate's own distribution point and when not older;
+//    alone it gives kUnknown.
 // Every fetch has a deadline and a size limit, and a per-URL circuit breaker
 // stops asking a responder that keeps failing. Entry points: Create (loads
 // crl_files; a bad file stops start-up with its name), Check (thread-safe),
@@ -37,7 +42,8 @@ struct RevocationOptions {
   long timeout_ms = 5000;
   size_t max_size = 1 << 20;
   bool nonce = false;
-  std::string state_dir;  // caches live in state_dir/crl and state_dir/ocsp
+  long ocsp_max_age = 3600;  // seconds an OCSP answer without nextUpdate is usable
+  std::string state_dir;     // caches live in state_dir/crl and state_dir/ocsp
   int breaker_threshold = 3;
   int breaker_cooldown = 60;
   std::vector<std::string> crl_files;

@@ -19,7 +19,8 @@
 namespace smime {
 
 // kUnknown: a responder or a current CRL exists but gives no answer (OCSP
-// "unknown", CRL expired); kUnavailable: the data could not be fetched or
+// "unknown", CRL expired or out of scope, only CRLs carried in the message);
+// kUnavailable: the data could not be fetched or
 // verified; kNoSource: the certificate publishes no OCSP URL, no CRL
 // distribution point, and no local or embedded CRL covers it.
 enum class RevocationStatus { kGood, kRevoked, kUnknown, kUnavailable, kNoSource, kNotChecked };
@@ -54,7 +55,8 @@ class RevocationChecker {
  public:
   virtual ~RevocationChecker() = default;
   // chain: leaf first, anchor last, already verified. embedded: CRLs carried
-  // in the message (may be null), used only where no newer CRL is found.
+  // in the message (may be null), never a source on their own: used only
+  // as a later replacement of a CRL from the certificate's distribution point.
   // Never throws; failure is a status.
   virtual ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * embedded,
                                 std::time_t now) = 0;

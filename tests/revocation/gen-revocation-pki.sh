@@ -28,6 +28,8 @@
 #     unauth       AIA OCSP on OCSP_PORT+1 (responder signs with rogue-ocsp),
 #                  CDP .../inter.crl (good there)
 #     nosource     neither AIA nor CDP
+#     ocsponly     AIA OCSP on DEAD_PORT, no CDP; revoked in inter.crl (NOT
+#                  in old-inter.crl)
 #     expiredcrl   CDP .../expired.crl: by inter, lastUpdate now-10d,
 #                  nextUpdate now-1d, does not list the leaf
 #
@@ -200,6 +202,7 @@ leaf slow inter "$base:$slow_port/" "$base:$slow_port/slow.crl"
 leaf malformed inter "$base:$bad_port/" "$base:$bad_port/bad.crl"
 leaf unauth inter "$base:$unauth_port/" "$crl"
 leaf nosource inter - -
+leaf ocsponly inter "$base:$dead_port/" -
 leaf expiredcrl inter - "$base:$crl_port/expired.crl"
 cp "$out/root.crt" "$out/trust.pem"
 
@@ -212,6 +215,8 @@ gencrl "$out" inter -crl_lastupdate "$(ts $((now - 2 * day)))" \
 openssl ca -batch -config "$out/ca/inter/ca.cnf" -revoke "$out/revoked.crt" \
   -crl_reason keyCompromise 2>/dev/null
 openssl ca -batch -config "$out/ca/inter/ca.cnf" -revoke "$out/crlrevoked.crt" \
+  -crl_reason keyCompromise 2>/dev/null
+openssl ca -batch -config "$out/ca/inter/ca.cnf" -revoke "$out/ocsponly.crt" \
   -crl_reason keyCompromise 2>/dev/null
 openssl ca -batch -config "$out/ca/root/ca.cnf" -revoke "$out/inter-revoked.crt" \
   -crl_reason cACompromise 2>/dev/null

@@ -45,7 +45,7 @@ case $out in *"Response verify OK"*"good.crt: good"*) ;; *) echo "ERROR: OCSP re
 
 # Messages, one per leaf, From: NAME@r.example, signed by openssl cms.
 sign=$top/tests/interop/sign-openssl.sh
-for n in good revoked crlonly crlrevoked underrevoked dead slow malformed unauth nosource expiredcrl; do
+for n in good revoked crlonly crlrevoked underrevoked dead slow malformed unauth nosource expiredcrl ocsponly; do
   sed "s/^From: .*/From: ${n^} <$n@r.example>/" "$top/tests/golden/message.eml" >"$work/msg/$n.plain"
   "$sign" "$rpki" "$n" "$work/msg/$n.plain" >"$work/msg/$n.eml" || { echo "ERROR: signing $n"; exit 99; }
 done
@@ -63,6 +63,20 @@ if ! openssl cms -sign -binary -md sha256 -outform DER -signer "$rpki/crlrevoked
   echo "ERROR: building the embedded-CRL signature"; exit 99
 fi
 wrap_detached "$work/emb" "$work/emb/sig-crl.der" >"$work/msg/embedded-old-crl.eml"
+# carry NAME CRL OUT: $work/msg/OUT.eml, NAME's message signed again with
+# the DER CRL carried in its SignedData.
+carry() {
+  local d=$work/carry/$3
+  mkdir -p "$d"
+  split_message "$work/msg/$1.plain" "$d" &&
+    openssl cms -sign -binary -md sha256 -outform DER -signer "$rpki/$1.crt" \
+      -inkey "$rpki/$1.key" -certfile "$rpki/$1.chain.pem" -in "$d/inner" -out "$d/sig.der" &&
+    "$PYTHON" "$here/add-crl.py" "$d/sig.der" "$2" >"$d/sig-crl.der" &&
+    wrap_detached "$d" "$d/sig-crl.der" >"$work/msg/$3.eml"
+}
+# ocsponly (OCSP on a dead port, no distribution point, revoked) with the
+# old inter CRL that predates its revocation.
+carry ocsponly "$rpki/old-inter.crl" ocsponly-old-crl || { echo "ERROR: building ocsponly-old-crl"; exit 99; }
 
 pass=0 failed=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
@@ -140,6 +154,10 @@ expect crlrevoked "$(rconf crlrevoked)" "$M/crlrevoked.eml" "fail certificate-re
 expect underrevoked "$(rconf underrevoked)" "$M/underrevoked.eml" "fail certificate-revoked" 'revocation=revoked'
 expect embedded-old-crl "$(rconf embedded)" "$M/embedded-old-crl.eml" "fail certificate-revoked" 'revocation=revoked'
 expect embedded-crl-dp-unreachable "$(rconf embdown 'revocation_order = crl' 'revocation_network = no')" "$M/embedded-old-crl.eml" "temperror revocation-status-unknown" 'revocation=unavailable'
+# OCSP responder down and no distribution point: the carried CRL (from
+# before the revocation) is never the only source.
+expect carried-crl-ocsp-down "$(rconf ocspdown)" "$M/ocsponly-old-crl.eml" \
+  "temperror revocation-status-unknown" 'revocation=unknown \(crl\)'
 expect dead "$(rconf dead)" "$M/dead.eml" "temperror revocation-status-unknown" "$UNAVAIL"
 within "dead bounded" "$BOUND"
 expect slow "$(rconf slow)" "$M/slow.eml" "temperror revocation-status-unknown" "$UNAVAIL"
@@ -256,15 +274,17 @@ check check-cache "$conf" "$rpki/good.full.pem" 0 '^depth=0 .*status=good source
 check check-badconf "$(rconf check-bad 'revocation_order = dns')" "$rpki/good.full.pem" 78
 
 # --- delta CRLs are refused (RFC 5280 5.2.4): never the complete list ---
-# xcrl NAME INDEX CRLNUM LASTUPDATE [BASE_CRLNUM]: $work/NAME.crl (DER) signed
-# by inter from a private copy of an index (inter's real database is left
-# alone), nextUpdate in 30 days; with BASE_CRLNUM (hex, like the crlnumber
-# file) it carries a critical deltaCRLIndicator naming that base. openssl
-# 3.0 has no config syntax for deltaCRL's value, hence the generic ASN1: form.
+# xcrl NAME INDEX CRLNUM LASTUPDATE [BASE_CRLNUM] [IDP_URL]: $work/NAME.crl
+# (DER) signed by inter from a private copy of an index (inter's real
+# database is left alone), nextUpdate in 30 days; with BASE_CRLNUM (hex,
+# like the crlnumber file) it carries a critical deltaCRLIndicator naming
+# that base; with IDP_URL a critical issuingDistributionPoint naming that
+# URL (a partition). openssl 3.0 has no config syntax for deltaCRL's value,
+# hence the generic ASN1: form.
 dnow=$(date -u +%s)
 dts() { date -u -d "@$1" +%Y%m%d%H%M%SZ; }
 xcrl() {
-  local name=$1 index=$2 num=$3 last=$4 delta=${5:-} d=$work/xcrl/$1
+  local name=$1 index=$2 num=$3 last=$4 delta=${5:-} idp=${6:-} d=$work/xcrl/$1
   mkdir -p "$d"
   cp "$index" "$d/index.txt"
   echo "$num" >"$d/crlnumber"
@@ -281,6 +301,9 @@ crl_extensions = crl_ext
 [crl_ext]
 authorityKeyIdentifier = keyid
 ${delta:+deltaCRL = critical, ASN1:INTEGER:0x$delta}
+${idp:+issuingDistributionPoint = critical, @idp}
+${idp:+[idp]}
+${idp:+fullname = URI:$idp}
 EOT
   openssl ca -batch -config "$d/ca.cnf" -gencrl -crl_lastupdate "$(dts "$last")" \
     -crl_nextupdate "$(dts $((dnow + 30 * 86400)))" -out "$d/crl.pem" 2>"$d/err" &&
@@ -349,6 +372,36 @@ else
   else
     bad "delta-embedded: could not build the message"
   fi
+fi
+
+# --- CRL partitions (issuingDistributionPoint, RFC 5280 6.3.3) ---
+# part2: a newer CRL of inter for ANOTHER partition (other.crl), listing
+# nothing; part1: the same for inter.crl's own partition (control).
+crlurl=http://127.0.0.1:$CRL_PORT
+if ! xcrl part2 "$work/empty-index.txt" 20 $((dnow + 60)) '' "$crlurl/other.crl" ||
+  ! xcrl part1 "$work/empty-index.txt" 20 $((dnow + 60)) '' "$crlurl/inter.crl" ||
+  ! openssl crl -in "$work/part2.crl" -inform DER -noout -text | grep -q 'Issuing Distribution Point: critical'; then
+  bad "partitions: could not build the CRLs: $(cat "$work"/xcrl/part*/err)"
+else
+  # Carried in crlrevoked's message, next to inter.crl (which lists it).
+  if carry crlrevoked "$work/part2.crl" crlrevoked-part2 && carry crlrevoked "$work/part1.crl" crlrevoked-part1; then
+    expect carried-other-partition "$(rconf part2-carried 'revocation_order = crl')" "$M/crlrevoked-part2.eml" \
+      "fail certificate-revoked" 'revocation=revoked \(crl\)'
+    # Control: a newer CRL of its own partition is used (the CA's newer word).
+    expect carried-own-partition "$(rconf part1-carried 'revocation_order = crl')" "$M/crlrevoked-part1.eml" \
+      "pass" 'revocation=good \(crl\)'
+  else
+    bad "partitions: could not build the messages"
+  fi
+  # Served at inter.crl's URL: another partition is refused, its own is used.
+  mv "$rpki/www/inter.crl" "$work/inter.crl.saved"
+  cp "$work/part2.crl" "$rpki/www/inter.crl"
+  check partition-mismatch-at-dp "$(rconf part2-dp 'revocation_order = crl')" "$rpki/crlonly.full.pem" 3 \
+    '^depth=0 .*Crlonly.*status=unknown source=crl.*crl-distribution-point-mismatch'
+  cp "$work/part1.crl" "$rpki/www/inter.crl"
+  check partition-match-at-dp "$(rconf part1-dp 'revocation_order = crl')" "$rpki/crlonly.full.pem" 0 \
+    '^depth=0 .*Crlonly.*status=good source=crl'
+  mv "$work/inter.crl.saved" "$rpki/www/inter.crl"
 fi
 
 # --- the daemon: in-memory OCSP cache and circuit breaker (one process) ---
