@@ -1,6 +1,8 @@
 // certdir/recipient_directory: see recipient_directory.h.
 #include "certdir/recipient_directory.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 #include "trust/cert_info.h"
@@ -35,6 +37,8 @@ std::string Problem(const std::string& address, const CertCandidate& c, const Ch
   ChainResult chain = trust.VerifyChain(cert, hints.get(), now);
   sk_X509_zero(hints.get());  // borrowed
   if (!chain.trusted) return "chain: " + chain.reason;
+  std::string weak = PathAlgorithmProblem(chain.chain.get(), rules.algorithms);
+  if (!weak.empty()) return weak;
   *chain_out = std::move(chain.chain);
   return "";
 }
@@ -63,13 +67,20 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
       chains.push_back(std::move(chain));
     }
   }
-  // Newest first; revocation is asked only for the one we would use (and
-  // the next when it is revoked), not for every candidate.
+  // Strongest key first (a newer but weaker certificate does not displace
+  // a stronger one), newest among equals; revocation is asked only for the
+  // one we would use (and the next when it is revoked), not for every
+  // candidate.
   std::vector<size_t> order(usable.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto strength = [&](size_t i) {
+    return EVP_PKEY_get_security_bits(X509_get0_pubkey(usable[i].cert.get()));
+  };
   auto not_before = [&](size_t i) { return ToTimeT(X509_get0_notBefore(usable[i].cert.get())); };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return not_before(a) > not_before(b); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (strength(a) != strength(b)) return strength(a) > strength(b);
+    return not_before(a) > not_before(b);
+  });
   for (size_t i : order) {
     if (rules.revocation != RevocationMode::kOff && revocation) {
       RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now).overall;

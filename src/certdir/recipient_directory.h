@@ -3,9 +3,12 @@
 // Entry point: RecipientDirectory::Choose(). It asks the configured sources
 // in order (local store, harvested certificates, LDAP; see cert_source.h)
 // and keeps only candidates that name the address, are valid now, chain to
-// a trust anchor, allow encryption (key type, keyUsage, EKU), are not
-// revoked and come from a source trusted enough; of those it takes the
-// newest (latest notBefore). Every rejected candidate is listed with its
+// a trust anchor, allow encryption (key type, keyUsage, EKU), meet the
+// algorithm rules along their verified path (trust/path_algorithms.h: the
+// same rules as signers), are not revoked and come from a source trusted
+// enough; of those it takes the strongest (highest security level of the
+// leaf key, EVP_PKEY_get_security_bits), the newest (latest notBefore)
+// among equals. Every rejected candidate is listed with its
 // reason for `smimectl cert lookup` and the log. A source that cannot
 // answer (LDAP down) is reported separately, so the engine can defer rather
 // than treat the recipient as having no certificate. Thread-safe.
@@ -19,6 +22,7 @@
 
 #include "certdir/cert_source.h"
 #include "certdir/cert_store.h"
+#include "trust/path_algorithms.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
 
@@ -34,6 +38,7 @@ struct RecipientChoice {
 struct ChoiceRules {
   CertTrust min_trust = CertTrust::kHarvested;
   RevocationMode revocation = RevocationMode::kHard;
+  AlgorithmRules algorithms;  // allow_sha1, min_rsa_bits of the recipient domain
 };
 
 class RecipientDirectory {

@@ -12,14 +12,17 @@ constexpr int64_t kNoMax = 0;
 
 const std::vector<ParamSpec> kParams = {
     {"allow_sha1", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
-     "Accept SHA-1 message digests in signatures; when no, such signatures get smime=policy."},
+     "Accept SHA-1 as the message digest of signatures and as the signature hash of the "
+     "certificates on the signer's path; when no, such signatures get smime=policy. MD5, MD4 "
+     "and MD2 are never accepted. By recipient domain: the same for recipient certificates."},
     {"authserv_id", ParamType::kString, "", kNoMin, kNoMax, nullptr,
      "authserv-id written into Authentication-Results and used to remove forged ones; empty "
      "means this host's name."},
     {"certificate_sources", ParamType::kList, "local, harvest, ldap", kNoMin, kNoMax, nullptr,
      "Where recipient certificates are looked up, in this order: local (added with smimectl "
      "cert add), harvest (from inbound signatures that verified as pass), ldap (when ldap_uri "
-     "is set). The newest usable certificate of all sources wins."},
+     "is set). The strongest usable certificate of all sources wins (highest security level of its "
+     "key), the newest among equals."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
     {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
@@ -102,7 +105,9 @@ const std::vector<ParamSpec> kParams = {
     {"max_signers", ParamType::kInt, "4", 1, 64, nullptr,
      "Most SignerInfos in one signature; more give smime=permerror."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
-     "Smallest RSA signer key accepted; smaller keys give smime=policy."},
+     "Smallest RSA key (RSASSA-PSS included) accepted on the signer's path: the leaf, every "
+     "intermediate and the anchor's key; smaller keys give smime=policy. By recipient domain: "
+     "the same for recipient certificates (a smaller one is not used)."},
     {"missing_certificate", ParamType::kEnum, "reject", kNoMin, kNoMax, "reject|tempfail",
      "For encrypt = required: a recipient without a usable certificate is refused at RCPT "
      "time with 550 5.7.1 (reject) or 450 4.7.1 (tempfail, e.g. while certificates are being "

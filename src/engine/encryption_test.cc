@@ -1,6 +1,7 @@
 // Unit tests for engine/encryption and the encryption half of
 // engine/outbound: RCPT-time decisions (refusal, 452 for mixed treatment),
-// certificate choice (expired, untrusted, unfit, newest wins, trust level),
+// certificate choice (expired, untrusted, unfit, weak algorithms along the
+// path, strongest then newest wins, trust level),
 // the algorithm rule, and that the enveloped result decrypts with the
 // recipient's key to the signed original. Certificates come from an
 // in-memory source; the clock is pinned.
@@ -83,6 +84,8 @@ CertSpec EncSpec(const std::string& address) {
 struct Fixture {
   Issued root, inter, alice, carol, carol_old, carol_expired, dave_ec, erin_signonly, other_root,
       frank_untrusted;
+  Issued gina_rsa1024, gina_rsa2048, gina_p384;  // newest to oldest
+  Issued weak_inter, hank_under_weak;            // RSA-1024 intermediate
   std::string dir;
   std::unique_ptr<Runtime> rt;
   FakeSource* source = nullptr;  // owned by rt->directory
@@ -110,6 +113,20 @@ int SetUp(void**) {
   g->erin_signonly = MakeLeaf(erin, g->inter);
   g->other_root = MakeCa("Other Root");
   g->frank_untrusted = MakeLeaf(EncSpec("frank@b.example"), g->other_root);
+  CertSpec gina = EncSpec("gina@b.example");
+  gina.key = KeyKind::kRsa1024;
+  g->gina_rsa1024 = MakeLeaf(gina, g->inter);
+  gina.key = KeyKind::kRsa2048;
+  gina.not_before = kNotBefore - 86400 * 10;
+  g->gina_rsa2048 = MakeLeaf(gina, g->inter);
+  gina.key = KeyKind::kEcP384;
+  gina.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT;
+  gina.not_before = kNotBefore - 86400 * 20;
+  g->gina_p384 = MakeLeaf(gina, g->inter);
+  CertSpec weak_ca = CaSpec("Weak Inter");
+  weak_ca.key = KeyKind::kRsa1024;
+  g->weak_inter = MakeLeaf(weak_ca, g->root);
+  g->hank_under_weak = MakeLeaf(EncSpec("hank@b.example"), g->weak_inter);
 
   char templ[] = "/tmp/encryption_test.XXXXXX";
   if (!mkdtemp(templ)) return -1;
@@ -160,8 +177,12 @@ int Reset(void**) {
        {NID_aes_256_gcm, NID_aes_256_cbc}},
       {"erin@b.example", g->erin_signonly.cert.get(), CertTrust::kAdmin, {}},
       {"frank@b.example", g->frank_untrusted.cert.get(), CertTrust::kAdmin, {}},
+      {"gina@b.example", g->gina_rsa1024.cert.get(), CertTrust::kAdmin, {}},
+      {"gina@b.example", g->gina_rsa2048.cert.get(), CertTrust::kAdmin, {}},
+      {"gina@b.example", g->gina_p384.cert.get(), CertTrust::kAdmin, {}},
+      {"hank@b.example", g->hank_under_weak.cert.get(), CertTrust::kAdmin, {}},
   };
-  g->source->chain = {g->inter.cert.get()};
+  g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get()};
   g->source->down = false;
   return 0;
 }
@@ -342,6 +363,41 @@ void TestTrustLevelAndRevocation(void**) {
   g->rt->revocation = std::make_unique<NotCheckedRevocation>();
 }
 
+// Recipient certificates meet the signers' algorithm rules along their path
+// (those of the recipient domain), and the strongest usable one wins over
+// newer weaker ones.
+void TestRecipientAlgorithmRules(void**) {
+  Sent s = Send({"gina@b.example"}, &g->gina_p384);
+  assert_true(s.decrypted);
+  assert_true(s.plain_ok);
+  s = Send({"gina@b.example"}, &g->gina_rsa2048);
+  assert_false(s.decrypted);
+  s = Send({"gina@b.example"}, &g->gina_rsa1024);
+  assert_false(s.decrypted);
+
+  ChoiceRules cr;  // min_rsa_bits 2048, no SHA-1
+  RecipientChoice c = g->rt->directory.Choose("gina@b.example", cr, g->rt->trust, nullptr, kNow);
+  assert_true(c.found);
+  assert_int_equal(X509_cmp(c.chosen.cert.get(), g->gina_p384.cert.get()), 0);
+  assert_int_equal(c.rejected.size(), 1);
+  assert_non_null(std::strstr(c.rejected[0].c_str(), ": weak-key-leaf-rsa-1024"));
+  // Without the P-384 one: RSA-2048, not the newer RSA-1024 one.
+  g->source->entries.erase(g->source->entries.begin() + 8);
+  c = g->rt->directory.Choose("gina@b.example", cr, g->rt->trust, nullptr, kNow);
+  assert_int_equal(X509_cmp(c.chosen.cert.get(), g->gina_rsa2048.cert.get()), 0);
+  // Allowed, the RSA-1024 one is usable but still not the strongest.
+  cr.algorithms.min_rsa_bits = 1024;
+  c = g->rt->directory.Choose("gina@b.example", cr, g->rt->trust, nullptr, kNow);
+  assert_int_equal(c.rejected.size(), 0);
+  assert_int_equal(X509_cmp(c.chosen.cert.get(), g->gina_rsa2048.cert.get()), 0);
+
+  // The intermediate's key counts: hank is refused at RCPT time (encrypt =
+  // required), unless his domain accepts RSA-1024.
+  assert_string_equal(Rcpt({}, "hank@b.example").disposition, "reject");
+  g->rt->domain_rules["b.example"].min_rsa_bits = 1024;
+  assert_string_equal(Rcpt({}, "hank@b.example").disposition, "accept");
+}
+
 void TestLabelAloneIsNotEncryption(void**) {
   // Claims to be enveloped-data, is not: must still be encrypted.
   const std::string fake =
@@ -392,6 +448,7 @@ int main() {
       cmocka_unit_test_setup(TestAddressFormsGetTheSameTreatment, Reset),
       cmocka_unit_test_setup(TestMixedTreatmentDeferred, Reset),
       cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
+      cmocka_unit_test_setup(TestRecipientAlgorithmRules, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
       cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),

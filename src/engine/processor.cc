@@ -15,6 +15,7 @@
 #include "mime/address.h"
 #include "mime/smime_locator.h"
 #include "trust/cert_info.h"
+#include "trust/path_algorithms.h"
 
 namespace smime {
 
@@ -112,14 +113,14 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
     r->reason = "weak-digest-" + Slug(f.digest_name);
     return;
   }
-  int bits = 0;
-  std::string ktype = KeyType(cert, &bits);
-  if (ktype == "rsaEncryption" || ktype == "RSA" || ktype == "RSASSA-PSS") {
-    if (bits < rules.min_rsa_bits) {
-      r->result = AuthResult::kPolicy;
-      r->reason = "weak-key-rsa-" + std::to_string(bits);
-      return;
-    }
+  // Every certificate on the verified path: signature hashes, key types and
+  // sizes, CA extendedKeyUsage (trust/path_algorithms.h).
+  std::string weak =
+      PathAlgorithmProblem(chain.chain.get(), {rules.allow_sha1, rules.min_rsa_bits});
+  if (!weak.empty()) {
+    r->result = AuthResult::kPolicy;
+    r->reason = weak;
+    return;
   }
   // Revocation last among the certificate checks: data is fetched only for
   // chains that verified and certificates that are otherwise acceptable.

@@ -416,7 +416,7 @@ void TestPolicyResults(void**) {
   Issued small = MakeLeaf(spec, g_fx->root);
   s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, small, SignOptions())));
   assert_string_equal(s.verdict, "policy");
-  assert_string_equal(s.reason0, "weak-key-rsa-1024");
+  assert_string_equal(s.reason0, "weak-key-leaf-rsa-1024");
 
   SignOptions sha1;
   sha1.md = EVP_sha1();
@@ -433,6 +433,69 @@ void TestPolicyResults(void**) {
   Issued ec = MakeLeaf(spec, g_fx->root);
   s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, ec, SignOptions())));
   assert_string_equal(s.verdict, "pass");
+}
+
+// Every certificate of the verified path is judged, not only the leaf's
+// key; a weak path is policy and its revocation is never asked.
+void TestWeakPathIsPolicy(void**) {
+  auto fake = std::make_unique<FakeRevocation>(RevocationStatus::kGood, "ocsp");
+  FakeRevocation* seen = fake.get();
+  g_fx->rt->revocation = std::move(fake);
+  // alice@a.example under a CA built from ca_spec (issued by the root).
+  auto via = [](CertSpec ca_spec, CertSpec leaf_spec = SmimeSpec("alice@a.example")) {
+    Issued ca = MakeLeaf(ca_spec, g_fx->root);
+    Issued leaf = MakeLeaf(leaf_spec, ca);
+    SignOptions opt;
+    opt.chain = {ca.cert.get()};
+    return ClearSigned(kFromAlice, kPart1, SignCms(kPart1, leaf, opt));
+  };
+  CertSpec weak_ca = CaSpec("RSA-1024 CA");
+  weak_ca.key = KeyKind::kRsa1024;
+  const std::string weak_msg = via(weak_ca);
+  Seen s = Run(weak_msg);
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "weak-key-intermediate-rsa-1024");
+  assert_int_equal(seen->calls, 0);
+  g_fx->rt->rules.min_rsa_bits = 1024;
+  s = Run(weak_msg);
+  assert_string_equal(s.verdict, "pass");
+  assert_int_equal(seen->calls, 1);
+  g_fx->rt->rules.min_rsa_bits = 2048;
+
+  CertSpec sha1_ca = CaSpec("SHA-1 CA");
+  sha1_ca.signature_md = EVP_sha1();
+  const std::string sha1_msg = via(sha1_ca);
+  s = Run(sha1_msg);
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "weak-signature-intermediate-sha1");
+  g_fx->rt->rules.allow_sha1 = true;
+  s = Run(sha1_msg);
+  assert_string_equal(s.verdict, "pass");
+  g_fx->rt->rules.allow_sha1 = false;
+
+  CertSpec md5_leaf = SmimeSpec("alice@a.example");
+  md5_leaf.signature_md = EVP_md5();
+  s = Run(via(CaSpec("Good CA"), md5_leaf));
+  assert_string_equal(s.reason0, "weak-signature-leaf-md5");
+
+  CertSpec dsa_leaf = SmimeSpec("alice@a.example");
+  dsa_leaf.key = KeyKind::kDsa1024;
+  s = Run(via(CaSpec("Good CA"), dsa_leaf));
+  assert_string_equal(s.reason0, "key-type-leaf-dsa");
+
+  CertSpec p192_leaf = SmimeSpec("alice@a.example");
+  p192_leaf.key = KeyKind::kEcP192;
+  s = Run(via(CaSpec("Good CA"), p192_leaf));
+  assert_string_equal(s.reason0, "weak-curve-leaf-prime192v1");
+
+  CertSpec tls_ca = CaSpec("TLS CA");
+  tls_ca.eku = {NID_server_auth};
+  s = Run(via(tls_ca));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "ca-eku-lacks-emailprotection");
+  assert_true(Contains(s.fields, "chain=trusted, revocation=not-checked"));
+  assert_int_equal(seen->calls, 2);  // only the two passes asked
+  assert_int_equal(s.leftover_error, 0);
 }
 
 void TestTwoSigners(void**) {
@@ -521,6 +584,7 @@ int main() {
       cmocka_unit_test_setup(TestRevocationNotAskedForUntrustedChain, Reset),
       cmocka_unit_test_setup(TestExpiredCertificate, Reset),
       cmocka_unit_test_setup(TestPolicyResults, Reset),
+      cmocka_unit_test_setup(TestWeakPathIsPolicy, Reset),
       cmocka_unit_test_setup(TestTwoSigners, Reset),
       cmocka_unit_test_setup(TestNotSignedAtAll, Reset),
       cmocka_unit_test_setup(TestOutboundIsLeftAlone, Reset),

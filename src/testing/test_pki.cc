@@ -2,6 +2,7 @@
 #include "testing/test_pki.h"
 
 #include <openssl/bn.h>
+#include <openssl/dsa.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -100,7 +101,36 @@ std::string NextSerial() {
 }
 
 const EVP_MD* SigningDigest(EVP_PKEY* key) {
-  return EVP_PKEY_is_a(key, "ED25519") ? nullptr : EVP_sha256();
+  return EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448") ? nullptr : EVP_sha256();
+}
+
+// EVP_PKEY_Q_keygen knows the size parameter of "RSA" only.
+EVP_PKEY* RsaPssKey(int bits) {
+  std::unique_ptr<EVP_PKEY_CTX, OsslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "RSA-PSS", nullptr));
+  EVP_PKEY* key = nullptr;
+  Require(ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
+              EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) == 1 &&
+              EVP_PKEY_keygen(ctx.get(), &key) == 1,
+          "RSA-PSS key");
+  return key;
+}
+
+EVP_PKEY* DsaKey(int bits) {
+  std::unique_ptr<EVP_PKEY_CTX, OsslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>> pctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
+  EVP_PKEY* params = nullptr;
+  Require(pctx && EVP_PKEY_paramgen_init(pctx.get()) == 1 &&
+              EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), bits) == 1 &&
+              EVP_PKEY_paramgen(pctx.get(), &params) == 1,
+          "DSA parameters");
+  EvpPkeyPtr owned_params(params);
+  std::unique_ptr<EVP_PKEY_CTX, OsslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>> kctx(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr));
+  EVP_PKEY* key = nullptr;
+  Require(kctx && EVP_PKEY_keygen_init(kctx.get()) == 1 && EVP_PKEY_keygen(kctx.get(), &key) == 1,
+          "DSA key");
+  return key;
 }
 
 }  // namespace
@@ -110,8 +140,16 @@ EvpPkeyPtr MakeKey(KeyKind kind) {
   switch (kind) {
     case KeyKind::kRsa1024: key = EVP_RSA_gen(1024); break;
     case KeyKind::kRsa2048: key = EVP_RSA_gen(2048); break;
+    case KeyKind::kRsa3072: key = EVP_RSA_gen(3072); break;
+    case KeyKind::kRsaPss2048: key = RsaPssKey(2048); break;
     case KeyKind::kEcP256: key = EVP_EC_gen("P-256"); break;
+    case KeyKind::kEcP384: key = EVP_EC_gen("P-384"); break;
+    case KeyKind::kEcP192: key = EVP_EC_gen("prime192v1"); break;
+    case KeyKind::kEcSecp160r1: key = EVP_EC_gen("secp160r1"); break;
+    case KeyKind::kEcBrainpool256: key = EVP_EC_gen("brainpoolP256r1"); break;
     case KeyKind::kEd25519: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+    case KeyKind::kEd448: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED448"); break;
+    case KeyKind::kDsa1024: key = DsaKey(1024); break;
   }
   Require(key != nullptr, "key generation");
   return EvpPkeyPtr(key);
@@ -178,7 +216,8 @@ X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_
   AddConfExtension(x, issuer, NID_subject_key_identifier, "hash");
   if (issuer) AddConfExtension(x, issuer, NID_authority_key_identifier, "keyid:always");
 
-  Require(X509_sign(x, issuer_key, SigningDigest(issuer_key)) > 0, "X509_sign");
+  const EVP_MD* md = spec.signature_md ? spec.signature_md : SigningDigest(issuer_key);
+  Require(X509_sign(x, issuer_key, md) > 0, "X509_sign");
   return cert;
 }
 
@@ -197,15 +236,16 @@ Issued MakeCa(const std::string& common_name, KeyKind key, std::time_t not_befor
   return ca;
 }
 
-Issued MakeSubCa(const std::string& common_name, const Issued& parent) {
+CertSpec CaSpec(const std::string& common_name) {
   CertSpec spec;
   spec.common_name = common_name;
   spec.ca = true;
   spec.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
-  Issued sub;
-  sub.key = MakeKey(spec.key);
-  sub.cert = MakeCert(spec, sub.key.get(), parent.cert.get(), parent.key.get());
-  return sub;
+  return spec;
+}
+
+Issued MakeSubCa(const std::string& common_name, const Issued& parent) {
+  return MakeLeaf(CaSpec(common_name), parent);
 }
 
 Issued MakeLeaf(const CertSpec& spec, const Issued& ca) {

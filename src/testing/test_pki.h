@@ -27,7 +27,21 @@ constexpr std::time_t kNow = 1780272000;
 constexpr std::time_t kNotBefore = 1735689600;
 constexpr std::time_t kNotAfter = 1798761600;
 
-enum class KeyKind { kRsa1024, kRsa2048, kEcP256, kEd25519 };
+// kDsa1024 and the small curves exist to test that weak keys are refused.
+enum class KeyKind {
+  kRsa1024,
+  kRsa2048,
+  kRsa3072,
+  kRsaPss2048,
+  kEcP256,
+  kEcP384,
+  kEcP192,
+  kEcSecp160r1,
+  kEcBrainpool256,
+  kEd25519,
+  kEd448,
+  kDsa1024
+};
 
 EvpPkeyPtr MakeKey(KeyKind kind);
 
@@ -46,6 +60,9 @@ struct CertSpec {
   KeyKind key = KeyKind::kRsa2048;
   std::vector<std::string> crl_urls;   // cRLDistributionPoints: one point per URI
   std::vector<std::string> ocsp_urls;  // authorityInfoAccess OCSP URIs
+  // Hash the issuer signs this certificate with; nullptr = SHA-256 (none
+  // for EdDSA issuers). EVP_md5()/EVP_sha1() make deliberately weak ones.
+  const EVP_MD* signature_md = nullptr;
 };
 
 struct Issued {
@@ -63,6 +80,10 @@ Issued MakeCa(const std::string& common_name, KeyKind key = KeyKind::kRsa2048,
 
 // An intermediate CA signed by parent.
 Issued MakeSubCa(const std::string& common_name, const Issued& parent);
+
+// The CA profile of MakeCa/MakeSubCa (CA:TRUE, keyCertSign|cRLSign, RSA-2048),
+// to vary before MakeLeaf(spec, parent) issues an intermediate from it.
+CertSpec CaSpec(const std::string& common_name);
 
 // A leaf with a fresh key of spec.key, signed by ca.
 Issued MakeLeaf(const CertSpec& spec, const Issued& ca);

@@ -29,6 +29,8 @@ class TrustStore {
   Status Load(const std::string& path);
   int anchor_count() const { return count_; }
 
+  // OpenSSL's security level is 0 here: key sizes and signature hashes are
+  // judged on the returned chain by PathAlgorithmProblem, not by OpenSSL.
   ChainResult VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const;
 
  private:

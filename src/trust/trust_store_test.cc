@@ -1,6 +1,6 @@
 // Unit tests for trust/: TrustStore loading and chain checks at pinned
-// times, and the certificate facts of cert_info, on certificates built
-// in-process by testing/test_pki.
+// times, the certificate facts of cert_info and the path algorithm rules of
+// path_algorithms, on certificates built in-process by testing/test_pki.
 #include "trust/trust_store.h"
 
 #include <openssl/err.h>
@@ -15,6 +15,7 @@
 #include "base/testing.h"
 #include "testing/test_pki.h"
 #include "trust/cert_info.h"
+#include "trust/path_algorithms.h"
 
 using namespace smime;
 using namespace smime::testpki;
@@ -425,6 +426,194 @@ void TestSameMailbox(void**) {
   assert_false(SameMailbox("\"a@b\"@c.example", "a@b.example", false));
 }
 
+// The verdict of PathAlgorithmProblem on the path TrustStore builds from
+// leaf to anchor (hints as untrusted certificates), or "untrusted: why".
+// Going through VerifyChain proves that OpenSSL lets the weak path through
+// and the reason is ours.
+std::string PathProblem(X509* anchor, X509* leaf, const std::vector<X509*>& hints,
+                        const AlgorithmRules& rules = {}) {
+  static int n = 0;
+  TrustStore ts;
+  if (!ts.Load(WriteFile("anchor" + std::to_string(++n) + ".pem", ToPem(anchor))).ok())
+    return "anchor not loaded";
+  X509StackPtr untrusted = Stack(hints);
+  ChainResult r = ts.VerifyChain(leaf, untrusted.get(), kNow);
+  if (!r.trusted) return "untrusted: " + r.reason;
+  std::string p = PathAlgorithmProblem(r.chain.get(), rules);
+  assert_int_equal(ERR_peek_error(), 0);
+  return p;
+}
+
+Issued LeafOf(const Issued& ca, KeyKind key, const EVP_MD* md = nullptr) {
+  CertSpec spec = SmimeSpec("x@a.example");
+  spec.key = key;
+  spec.signature_md = md;
+  return MakeLeaf(spec, ca);
+}
+
+Issued SubCaOf(const Issued& parent, KeyKind key, const EVP_MD* md = nullptr,
+               std::vector<int> eku = {}) {
+  CertSpec spec = CaSpec("Sub CA");
+  spec.key = key;
+  spec.signature_md = md;
+  spec.eku = std::move(eku);
+  return MakeLeaf(spec, parent);
+}
+
+void TestPathAlgorithmsAcceptStrongPaths(void**) {
+  const Issued& root = g_fx->root;
+  assert_string_equal(PathProblem(root.cert.get(), g_fx->alice.cert.get(), {}).c_str(), "");
+  assert_string_equal(
+      PathProblem(root.cert.get(), g_fx->carol.cert.get(), {g_fx->sub.cert.get()}).c_str(), "");
+  for (KeyKind k : {KeyKind::kRsa3072, KeyKind::kRsaPss2048, KeyKind::kEcP256, KeyKind::kEcP384,
+                    KeyKind::kEd25519, KeyKind::kEd448}) {
+    Issued leaf = LeafOf(root, k);
+    assert_string_equal(PathProblem(root.cert.get(), leaf.cert.get(), {}).c_str(), "");
+  }
+  // EdDSA and EC CAs sign without a weak hash; SHA-512 and SHA-224 are fine.
+  Issued ed_ca = MakeCa("Ed448 Root", KeyKind::kEd448);
+  Issued ed_leaf = LeafOf(ed_ca, KeyKind::kEcP256);
+  assert_string_equal(PathProblem(ed_ca.cert.get(), ed_leaf.cert.get(), {}).c_str(), "");
+  Issued ec_sub = SubCaOf(root, KeyKind::kEcP384, EVP_sha512());
+  Issued ec_leaf = LeafOf(ec_sub, KeyKind::kEcP256, EVP_sha224());
+  assert_string_equal(PathProblem(root.cert.get(), ec_leaf.cert.get(), {ec_sub.cert.get()}).c_str(),
+                      "");
+  // A CA whose EKU includes emailProtection or anyExtendedKeyUsage is fine.
+  Issued smime_sub = SubCaOf(root, KeyKind::kRsa2048, nullptr, {NID_email_protect});
+  Issued any_sub =
+      SubCaOf(root, KeyKind::kRsa2048, nullptr, {NID_server_auth, NID_anyExtendedKeyUsage});
+  for (const Issued* sub : {&smime_sub, &any_sub}) {
+    Issued leaf = LeafOf(*sub, KeyKind::kRsa2048);
+    assert_string_equal(PathProblem(root.cert.get(), leaf.cert.get(), {sub->cert.get()}).c_str(),
+                        "");
+  }
+}
+
+void TestPathSignatureHashes(void**) {
+  const Issued& root = g_fx->root;
+  Issued md5_leaf = LeafOf(root, KeyKind::kRsa2048, EVP_md5());
+  Issued sha1_leaf = LeafOf(root, KeyKind::kRsa2048, EVP_sha1());
+  AlgorithmRules sha1_ok;
+  sha1_ok.allow_sha1 = true;
+  assert_string_equal(PathProblem(root.cert.get(), md5_leaf.cert.get(), {}).c_str(),
+                      "weak-signature-leaf-md5");
+  assert_string_equal(PathProblem(root.cert.get(), md5_leaf.cert.get(), {}, sha1_ok).c_str(),
+                      "weak-signature-leaf-md5");
+  assert_string_equal(PathProblem(root.cert.get(), sha1_leaf.cert.get(), {}).c_str(),
+                      "weak-signature-leaf-sha1");
+  assert_string_equal(PathProblem(root.cert.get(), sha1_leaf.cert.get(), {}, sha1_ok).c_str(), "");
+
+  // The intermediate's own signature (made by the anchor) is judged.
+  Issued sha1_sub = SubCaOf(root, KeyKind::kRsa2048, EVP_sha1());
+  Issued md5_sub = SubCaOf(root, KeyKind::kRsa2048, EVP_md5());
+  Issued under_sha1 = LeafOf(sha1_sub, KeyKind::kRsa2048);
+  Issued under_md5 = LeafOf(md5_sub, KeyKind::kRsa2048);
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_sha1.cert.get(), {sha1_sub.cert.get()}).c_str(),
+      "weak-signature-intermediate-sha1");
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_sha1.cert.get(), {sha1_sub.cert.get()}, sha1_ok).c_str(),
+      "");
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_md5.cert.get(), {md5_sub.cert.get()}, sha1_ok).c_str(),
+      "weak-signature-intermediate-md5");
+
+  // The anchor's self-signature is not judged, whatever its hash.
+  CertSpec spec = CaSpec("MD5 Root");
+  spec.signature_md = EVP_md5();
+  Issued md5_root;
+  md5_root.key = MakeKey(KeyKind::kRsa2048);
+  md5_root.cert = MakeCert(spec, md5_root.key.get(), nullptr, md5_root.key.get());
+  Issued under_md5_root = LeafOf(md5_root, KeyKind::kRsa2048);
+  assert_string_equal(PathProblem(md5_root.cert.get(), under_md5_root.cert.get(), {}).c_str(), "");
+  // Nor is a pinned leaf's own signature: the leaf is the anchor.
+  assert_string_equal(PathProblem(md5_leaf.cert.get(), md5_leaf.cert.get(), {}).c_str(), "");
+}
+
+void TestPathKeys(void**) {
+  const Issued& root = g_fx->root;
+  struct {
+    KeyKind key;
+    const char* leaf_reason;
+  } cases[] = {
+      {KeyKind::kRsa1024, "weak-key-leaf-rsa-1024"},
+      {KeyKind::kDsa1024, "key-type-leaf-dsa"},
+      {KeyKind::kEcP192, "weak-curve-leaf-prime192v1"},
+      {KeyKind::kEcSecp160r1, "weak-curve-leaf-secp160r1"},
+      {KeyKind::kEcBrainpool256, "curve-not-allowed-leaf-brainpoolp256r1"},
+  };
+  for (const auto& c : cases) {
+    Issued leaf = LeafOf(root, c.key);
+    assert_string_equal(PathProblem(root.cert.get(), leaf.cert.get(), {}).c_str(), c.leaf_reason);
+  }
+  AlgorithmRules rsa1024_ok, rsa3072;
+  rsa1024_ok.min_rsa_bits = 1024;
+  rsa3072.min_rsa_bits = 3072;
+  Issued weak = LeafOf(root, KeyKind::kRsa1024);
+  assert_string_equal(PathProblem(root.cert.get(), weak.cert.get(), {}, rsa1024_ok).c_str(), "");
+  Issued pss = LeafOf(root, KeyKind::kRsaPss2048);
+  assert_string_equal(PathProblem(root.cert.get(), pss.cert.get(), {}, rsa3072).c_str(),
+                      "weak-key-leaf-rsa-2048");
+
+  // A weak intermediate key, and a DSA intermediate, under a strong root.
+  Issued weak_sub = SubCaOf(root, KeyKind::kRsa1024);
+  Issued under_weak = LeafOf(weak_sub, KeyKind::kRsa2048);
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_weak.cert.get(), {weak_sub.cert.get()}).c_str(),
+      "weak-key-intermediate-rsa-1024");
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_weak.cert.get(), {weak_sub.cert.get()}, rsa1024_ok)
+          .c_str(),
+      "");
+  Issued dsa_sub = SubCaOf(root, KeyKind::kDsa1024);
+  Issued under_dsa = LeafOf(dsa_sub, KeyKind::kRsa2048);
+  assert_string_equal(
+      PathProblem(root.cert.get(), under_dsa.cert.get(), {dsa_sub.cert.get()}).c_str(),
+      "key-type-intermediate-dsa");
+  // The anchor's key signed the next certificate: it is judged.
+  Issued weak_root = MakeCa("Weak Root", KeyKind::kRsa1024);
+  Issued under_weak_root = LeafOf(weak_root, KeyKind::kRsa2048);
+  assert_string_equal(PathProblem(weak_root.cert.get(), under_weak_root.cert.get(), {}).c_str(),
+                      "weak-key-anchor-rsa-1024");
+  // ... also when the anchor is a pinned intermediate.
+  assert_string_equal(PathProblem(weak_sub.cert.get(), under_weak.cert.get(), {}).c_str(),
+                      "weak-key-anchor-rsa-1024");
+  // A pinned leaf is the leaf.
+  assert_string_equal(PathProblem(weak.cert.get(), weak.cert.get(), {}).c_str(),
+                      "weak-key-leaf-rsa-1024");
+
+  assert_string_equal(KeyProblem(nullptr, {}, "leaf").c_str(), "key-type-leaf-unknown");
+  EvpPkeyPtr x25519(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  assert_string_equal(KeyProblem(x25519.get(), {}, "leaf").c_str(), "key-type-leaf-x25519");
+  X509StackPtr empty = Stack({});
+  assert_string_equal(PathAlgorithmProblem(empty.get(), {}).c_str(), "key-type-leaf-unknown");
+}
+
+void TestPathCaExtendedKeyUsage(void**) {
+  const Issued& root = g_fx->root;
+  Issued tls_sub = SubCaOf(root, KeyKind::kRsa2048, nullptr, {NID_server_auth});
+  Issued leaf = LeafOf(tls_sub, KeyKind::kRsa2048);
+  assert_string_equal(PathProblem(root.cert.get(), leaf.cert.get(), {tls_sub.cert.get()}).c_str(),
+                      "ca-eku-lacks-emailprotection");
+  // The same CA as the (pinned) anchor.
+  assert_string_equal(PathProblem(tls_sub.cert.get(), leaf.cert.get(), {}).c_str(),
+                      "ca-eku-lacks-emailprotection");
+  // A TLS-only root.
+  CertSpec spec = CaSpec("TLS Root");
+  spec.eku = {NID_server_auth, NID_client_auth};
+  Issued tls_root;
+  tls_root.key = MakeKey(KeyKind::kRsa2048);
+  tls_root.cert = MakeCert(spec, tls_root.key.get(), nullptr, tls_root.key.get());
+  Issued under_tls_root = LeafOf(tls_root, KeyKind::kRsa2048);
+  assert_string_equal(PathProblem(tls_root.cert.get(), under_tls_root.cert.get(), {}).c_str(),
+                      "ca-eku-lacks-emailprotection");
+  // The leaf's own EKU is SigningUsageProblem's business, not the path's.
+  CertSpec noeku = SmimeSpec("x@a.example");
+  noeku.eku = {NID_server_auth};
+  Issued tls_leaf = MakeLeaf(noeku, root);
+  assert_string_equal(PathProblem(root.cert.get(), tls_leaf.cert.get(), {}).c_str(), "");
+}
+
 }  // namespace
 
 int main() {
@@ -442,6 +631,10 @@ int main() {
       cmocka_unit_test(TestSerialHex),
       cmocka_unit_test(TestIssuerAndKeyType),
       cmocka_unit_test(TestSameMailbox),
+      cmocka_unit_test(TestPathAlgorithmsAcceptStrongPaths),
+      cmocka_unit_test(TestPathSignatureHashes),
+      cmocka_unit_test(TestPathKeys),
+      cmocka_unit_test(TestPathCaExtendedKeyUsage),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

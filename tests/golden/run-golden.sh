@@ -12,6 +12,7 @@ sign=$top/tests/interop/sign-openssl.sh
 write_config "$work/default.conf"
 write_config "$work/small.conf" "max_message_size = 2048"
 write_config "$work/onesigner.conf" "max_signers = 1"
+write_config "$work/sha1.conf" "allow_sha1 = yes"
 pass=0 failed=0
 
 # build NAME SIGNER MODE FROM > message
@@ -20,7 +21,7 @@ build() {
   sed "s/^From: .*/From: Sender <$from>/" "$here/message.eml" >"$in"
   case $mode in
     none) cat "$in" ;;
-    clear) "$sign" "$pki" "$signer" "$in" ;;
+    clear|clear-allow-sha1) "$sign" "$pki" "$signer" "$in" ;;
     opaque) "$sign" --opaque "$pki" "$signer" "$in" ;;
     clear-sha1) SIGN_MD=sha1 "$sign" "$pki" "$signer" "$in" ;;
     tampered) "$sign" "$pki" "$signer" "$in" | sed 's/this message is signed/this message is changed/' ;;
@@ -82,7 +83,8 @@ while IFS=$'\t' read -r name signer mode from expected; do
     failed=$((failed + 1)); echo "FAIL $name: could not build input: $(head -c 300 "$work/$name.builderr")"; continue
   fi
   conf=$work/default.conf
-  case $mode in big) conf=$work/small.conf ;; two-signers-limit) conf=$work/onesigner.conf ;; esac
+  case $mode in big) conf=$work/small.conf ;; two-signers-limit) conf=$work/onesigner.conf ;;
+    clear-allow-sha1) conf=$work/sha1.conf ;; esac
   got=$(verdict_of "$conf" "$msg")
   case "$got " in
     "$expected "*) ;;

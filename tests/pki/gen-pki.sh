@@ -12,6 +12,9 @@
 #   lookalike-inter.*    same subject DN as inter.crt, other key, by fake-root, 0x04
 #   lookalike-ski-inter.* same DN AND same subjectKeyIdentifier as inter.crt,
 #                        other key, by fake-root, 0x05
+#   sha1-inter.*         intermediate signed by root with SHA-1, 0x06
+#   weak-inter.*         intermediate with an RSA-1024 key, by root, 0x07
+#   tls-inter.*          intermediate whose EKU is serverAuth only, by root, 0x08
 #   NAME.crt NAME.key (PKCS#8, unencrypted) NAME.chain.pem (issuing CA only)
 #   trust.pem            root.crt only (the S/MIME trust anchor)
 #   .done                stamp; if newer than this script, generation is skipped
@@ -35,6 +38,17 @@
 #   lookalike-ski 0x100C RSA2048  by lookalike-ski-inter (AKID matches inter.crt)
 #                                                       err 7 cert signature failure  err 7
 #   carol         0x100D RSA2048  carol@b.example       OK            OK
+# Weak paths (verify passes: these are policy decisions of smime-milter,
+# see docs/verification.md "Algorithms along the path"; NAME.chain.pem holds
+# the issuing intermediate, also passed as -untrusted below):
+#   md5sig        0x100E RSA2048  signed by inter with MD5       OK    OK
+#   sha1sig       0x100F RSA2048  signed by inter with SHA-1     OK    OK
+#   sha1ca        0x1010 RSA2048  by sha1-inter                  OK    OK
+#   weakca        0x1011 RSA2048  by weak-inter                  OK    OK
+#   dsa           0x1012 DSA1024  dsa@a.example                  OK    OK
+#   secp112r1     0x1013 EC secp112r1                            OK    OK
+#   p192          0x1014 EC P-192 (prime192v1)                   OK    OK
+#   tlsca         0x1015 RSA2048  by tls-inter                   OK    err 26 purpose
 # ("weak" passes because openssl verify's default auth level does not check
 #  key size; with -auth_level 2 it fails with err 66 "EE key too small".)
 #
@@ -50,17 +64,24 @@ O="/O=smime-milter tests"
 LEAF_FROM=20250101000000Z LEAF_TO=20300101000000Z
 CA_FROM=20250101000000Z CA_TO=20450101000000Z
 
-genkey() { # genkey FILE rsa2048|rsa1024|p256|ed25519
+genkey() { # genkey FILE rsa2048|rsa1024|p256|p192|secp112r1|dsa1024|ed25519
+    local curve=
+    case $2 in p256) curve=P-256 ;; p192) curve=prime192v1 ;; secp112r1) curve=secp112r1 ;; esac
     case $2 in
         rsa*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${2#rsa}" -out "$1" ;;
-        p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        p256|p192|secp112r1) openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:$curve" \
                   -pkeyopt ec_param_enc:named_curve -out "$1" ;;
+        dsa*) openssl genpkey -genparam -algorithm DSA -pkeyopt "dsa_paramgen_bits:${2#dsa}" \
+                  -out "$1.params"
+              openssl genpkey -paramfile "$1.params" -out "$1"; rm -f "$1.params" ;;
         ed25519) openssl genpkey -algorithm ED25519 -out "$1" ;;
     esac 2>/dev/null
 }
 
 # issue NAME SUBJ SERIAL FROM TO EXTSECTION ISSUER|self
 # Writes $out/NAME.crt from $out/NAME.key; extensions come from $tmp/ext.cnf.
+# The issuer signs with $ISSUE_MD (default sha256; md5 and sha1 for the
+# weak-signature cases: the openssl CLI signs them without complaint).
 issue() {
     local name=$1 subj=$2 serial=$3 from=$4 to=$5 ext=$6 issuer=$7
     : > "$tmp/index.txt"            # fresh database: no uniqueness/serial clashes
@@ -70,7 +91,7 @@ issue() {
     local signer=(-cert "$out/$issuer.crt" -keyfile "$out/$issuer.key")
     [[ $issuer == self ]] && signer=(-selfsign -keyfile "$out/$name.key")
     openssl ca -batch -notext -config "$tmp/ca.cnf" "${signer[@]}" \
-        -startdate "$from" -enddate "$to" -md sha256 \
+        -startdate "$from" -enddate "$to" -md "${ISSUE_MD:-sha256}" \
         -extfile "$tmp/ext.cnf" -extensions "$ext" \
         -in "$tmp/$name.csr" -out "$out/$name.crt" 2>/dev/null
 }
@@ -81,7 +102,7 @@ leaf() {
           from=${7:-$LEAF_FROM} to=${8:-$LEAF_TO}
     local subj=${9:-"$O/CN=${name^}"}
     local ku=digitalSignature,keyEncipherment
-    [[ $kt == p256 ]] && ku=digitalSignature,keyAgreement
+    case $kt in p*|secp*) ku=digitalSignature,keyAgreement ;; dsa*) ku=digitalSignature ;; esac
     if [[ -z $ext ]]; then           # default leaf profile, per-leaf SAN
         ext=leaf_$name
         cat >> "$tmp/ext.cnf" <<EOT
@@ -105,13 +126,16 @@ run_check() {
     # name:expected-default:expected-smimesign (0 = OK, else X509 error number)
     for exp in alice:0:0 bob:0:0 ed:0:0 expired:10:10 notyet:9:9 noeku:0:26 \
                nodigsig:0:26 dnonly:0:0 selfsigned:18:18 weak:0:0 lookalike:20:20 \
-               lookalike-ski:7:7 carol:0:0; do
+               lookalike-ski:7:7 carol:0:0 md5sig:0:0 sha1sig:0:0 sha1ca:0:0 weakca:0:0 \
+               dsa:0:0 secp112r1:0:0 p192:0:0 tlsca:0:26; do
         name=${exp%%:*}
+        extra=()   # the weak-path leaves name their own intermediate
+        case $name in sha1ca|weakca|tlsca) extra=(-untrusted "$out/$name.chain.pem") ;; esac
         for mode in default smimesign; do
             if [[ $mode == default ]]; then want=${exp#*:}; want=${want%%:*}; p=()
             else want=${exp##*:}; p=(-purpose smimesign); fi
             got=$(openssl verify -attime 1780272000 -CAfile "$out/root.crt" \
-                    -untrusted "$out/inter.crt" "${p[@]}" "$out/$name.crt" 2>&1 || true)
+                    -untrusted "$out/inter.crt" "${extra[@]}" "${p[@]}" "$out/$name.crt" 2>&1 || true)
             if [[ $want == 0 ]]; then [[ $got == *": OK" ]] && continue
             else [[ $got == *"error $want at"* ]] && continue; fi
             echo "FAIL $name ($mode): want ${want}, got: $got" >&2; fail=1
@@ -178,6 +202,16 @@ printf '[inter_ski]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = c
 genkey "$out/lookalike-ski-inter.key" rsa2048
 issue lookalike-ski-inter "$O/CN=smime-milter Test Intermediate CA" 05 $CA_FROM $CA_TO inter_ski fake-root
 
+# Weak intermediates under the real root: SHA-1 signed, RSA-1024, TLS-only EKU.
+printf '[inter_tls]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\nextendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
+    >> "$tmp/ext.cnf"
+genkey "$out/sha1-inter.key" rsa2048
+ISSUE_MD=sha1 issue sha1-inter "$O/CN=smime-milter SHA-1 Intermediate CA" 06 $CA_FROM $CA_TO inter root
+genkey "$out/weak-inter.key" rsa1024
+issue weak-inter "$O/CN=smime-milter RSA-1024 Intermediate CA" 07 $CA_FROM $CA_TO inter root
+genkey "$out/tls-inter.key" rsa2048
+issue tls-inter "$O/CN=smime-milter TLS-only Intermediate CA" 08 $CA_FROM $CA_TO inter_tls root
+
 # Non-default leaf profiles.
 cat >> "$tmp/ext.cnf" <<EOT
 [leaf_noeku]
@@ -222,6 +256,14 @@ leaf weak       100A rsa1024 weak@a.example
 leaf lookalike  100B rsa2048 lookalike@a.example lookalike-inter
 leaf lookalike-ski 100C rsa2048 lookalike-ski@a.example lookalike-ski-inter
 leaf carol      100D rsa2048 carol@b.example
+ISSUE_MD=md5  leaf md5sig  100E rsa2048 md5sig@a.example
+ISSUE_MD=sha1 leaf sha1sig 100F rsa2048 sha1sig@a.example
+leaf sha1ca     1010 rsa2048 sha1ca@a.example    sha1-inter
+leaf weakca     1011 rsa2048 weakca@a.example    weak-inter
+leaf dsa        1012 dsa1024 dsa@a.example
+leaf secp112r1  1013 secp112r1 secp112r1@a.example
+leaf p192       1014 p192    p192@a.example
+leaf tlsca      1015 rsa2048 tlsca@a.example     tls-inter
 
 cp "$out/root.crt" "$out/trust.pem"
 touch "$out/.done"
