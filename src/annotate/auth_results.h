@@ -27,6 +27,8 @@ struct SignatureResult {
   std::string serial;      // body.smime-serial, hex; written only with issuer
   std::string issuer;      // body.smime-issuer
   std::string comment;     // RFC 8601 comment after the result, e.g. revocation unknown
+  std::string sender;      // header.sender: the Sender: mailbox when the identity was
+                           // matched against Sender: instead of From: (else empty)
 };
 
 // Header value (without "Authentication-Results:"), folded with "\n\t".
