@@ -138,6 +138,20 @@ bool HasControl(const std::string& s) {
   return false;
 }
 
+// A control character other than TAB and CRLF-WSP folding.
+bool HasStrayControl(const std::string& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c == '\r' && i + 2 < v.size() && v[i + 1] == '\n' &&
+        (v[i + 2] == ' ' || v[i + 2] == '\t')) {
+      ++i;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
+}
+
 // Look-alike at signs and dots a reader takes for the real ones, as UTF-8.
 std::string FoldLookalikes(std::string s) {
   static const struct {
@@ -176,7 +190,10 @@ std::vector<std::string> AddressesIn(const std::string& raw) {
 
 std::string IdentityMailbox(const std::vector<std::string>& values, const std::string& header,
                             std::string* addr) {
-  std::string problem = SingleMailbox(values, addr, header);
+  const std::string problem = SingleMailbox(values, addr, header);
+  // A NUL or control character ends or changes the value for some readers
+  // (GMime stops at a NUL), whatever GMime made of the rest.
+  if (values.size() == 1 && HasStrayControl(values[0])) return header + "-ambiguous";
   if (!problem.empty()) return problem;
   const std::string& v = values[0];
   const MailboxText m = ReadMailbox(v);
