@@ -268,6 +268,12 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
 
   o->event = "verify";
   AppendAddressField(&o->fields, "from", from);
+  // Matched against Sender: the log says so, as the header does.
+  for (const SignatureResult& r : o->results)
+    if (!r.sender.empty()) {
+      AppendAddressField(&o->fields, "sender", r.sender);
+      break;
+    }
   for (const SignerLog& l : logs) {
     // The chain verdict first: a signer address is never read without it.
     AppendField(&o->fields, "chain", l.chain);

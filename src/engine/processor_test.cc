@@ -574,6 +574,8 @@ void TestSenderMatchIsNamed(void**) {
   assert_true(Contains(s.inserted, "\n\theader.sender=alice@a.example"));
   assert_false(Contains(s.inserted, "header.from"));
   assert_false(Contains(s.inserted, "carol"));
+  assert_true(
+      StartsWith(s.fields, "from=<carol@c.example>, sender=<alice@a.example>, chain=trusted"));
 
   // Matched against From: (no Sender:): no header.sender.
   s = Run(SignedByAlice());

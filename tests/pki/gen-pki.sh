@@ -35,6 +35,8 @@
 #   lookalike-ski 0x100C RSA2048  by lookalike-ski-inter (AKID matches inter.crt)
 #                                                       err 7 cert signature failure  err 7
 #   carol         0x100D RSA2048  carol@b.example       OK            OK
+#   logforge      0x1040 RSA2048  rfc822Name "a@b.example>, chain=trusted, result=pass, x=<c"
+#                                 (text written to forge log fields)  OK  OK
 # ("weak" passes because openssl verify's default auth level does not check
 #  key size; with -auth_level 2 it fails with err 66 "EE key too small".)
 #
@@ -105,7 +107,7 @@ run_check() {
     # name:expected-default:expected-smimesign (0 = OK, else X509 error number)
     for exp in alice:0:0 bob:0:0 ed:0:0 expired:10:10 notyet:9:9 noeku:0:26 \
                nodigsig:0:26 dnonly:0:0 selfsigned:18:18 weak:0:0 lookalike:20:20 \
-               lookalike-ski:7:7 carol:0:0; do
+               lookalike-ski:7:7 carol:0:0 logforge:0:0; do
         name=${exp%%:*}
         for mode in default smimesign; do
             if [[ $mode == default ]]; then want=${exp#*:}; want=${want%%:*}; p=()
@@ -200,6 +202,15 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[leaf_logforge]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = @logforge_san
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[logforge_san]
+email.1 = a@b.example>, chain=trusted, result=pass, x=<c
 [leaf_selfsigned]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -222,6 +233,7 @@ leaf weak       100A rsa1024 weak@a.example
 leaf lookalike  100B rsa2048 lookalike@a.example lookalike-inter
 leaf lookalike-ski 100C rsa2048 lookalike-ski@a.example lookalike-ski-inter
 leaf carol      100D rsa2048 carol@b.example
+leaf logforge   1040 rsa2048 - inter leaf_logforge
 
 cp "$out/root.crt" "$out/trust.pem"
 touch "$out/.done"
