@@ -1,6 +1,8 @@
 // base/log: log sinks for Postfix-shaped lines.
 //
-// Lines look like "QUEUEID: event: name=value, name=value (text)". The daemon
+// Lines look like "QUEUEID: event: name=value, name=value (text)"; every
+// value and the text are escaped by LogEscape (AppendField does it), so no
+// value can add a field. The daemon
 // logs to syslog (ident smime-milter, facility mail), the CLI to stderr, tests
 // to a CaptureLog. Severity prefixes ("warning: ", "error: ", "fatal: ",
 // "panic: ") are part of the text, as in Postfix.
