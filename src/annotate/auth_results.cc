@@ -122,6 +122,8 @@ std::string BuildAuthResults(const std::string& authserv_id,
     if (!r.reason.empty()) v += " reason=" + PropertyValue(r.reason);
     if (!r.identifier.empty()) v += "\n\tbody.smime-identifier=" + PropertyValue(r.identifier);
     if (!r.part.empty()) v += " body.smime-part=" + PropertyValue(r.part);
+    // The identity was Sender:'s, not From:'s (RFC 8601 ptype header).
+    if (!r.sender.empty()) v += "\n\theader.sender=" + PropertyValue(r.sender);
     if (!r.serial.empty() && !r.issuer.empty()) {
       v += "\n\tbody.smime-serial=" + PropertyValue(r.serial);
       // Always quoted: DNs contain '=' and ','.

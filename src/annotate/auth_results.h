@@ -3,10 +3,10 @@
 //
 // Entry points: BuildAuthResults() formats our header value (one smime=
 // clause per signature; attacker-chosen certificate text is sanitised,
-// quoted and capped); AuthservIdOf() extracts the authserv-id of an incoming
-// header; SameAuthservId() compares two ids the way forged-header removal
-// needs (case-insensitive, trailing dot ignored). No function fails: hostile
-// input yields an empty or sanitised string.
+// quoted and capped; header.sender when Sender:, not From:, was matched); AuthservIdOf() extracts
+// the authserv-id of an incoming header; SameAuthservId() compares two ids the way forged-header
+// removal needs (case-insensitive, trailing dot ignored). No function fails: hostile input yields
+// an empty or sanitised string.
 #ifndef SMIME_ANNOTATE_AUTH_RESULTS_H_
 #define SMIME_ANNOTATE_AUTH_RESULTS_H_
 
@@ -27,6 +27,8 @@ struct SignatureResult {
   std::string serial;      // body.smime-serial, hex; written only with issuer
   std::string issuer;      // body.smime-issuer
   std::string comment;     // RFC 8601 comment after the result, e.g. revocation unknown
+  std::string sender;      // header.sender: the Sender: mailbox when the identity was
+                           // matched against Sender: instead of From: (else empty)
 };
 
 // The clauses as our header writes them, so that no reader is told pass for

@@ -23,6 +23,22 @@ void TestPassHeader(void**) {
                       "body.smime-issuer=\"CN=Test CA,O=x\"");
 }
 
+void TestSenderMatchIsNamed(void**) {
+  SignatureResult r;
+  r.result = AuthResult::kPass;
+  r.identifier = "alice@a.example";
+  r.part = "TEXT";
+  r.sender = "Alice@A.example";
+  std::string v = BuildAuthResults("mx.example.net", {r});
+  assert_string_equal(v.c_str(),
+                      "mx.example.net;\n\tsmime=pass\n\tbody.smime-identifier=alice@a.example "
+                      "body.smime-part=TEXT\n\theader.sender=Alice@A.example");
+  // Hostile text stays one quoted value.
+  r.sender = "a b\r\n@x";
+  v = BuildAuthResults("mx", {r});
+  assert_non_null(strstr(v.c_str(), "\n\theader.sender=\"a b??@x\""));
+}
+
 void TestNoSignature(void**) {
   assert_string_equal(BuildAuthResults("mx", {}).c_str(), "mx; smime=none");
 }
@@ -60,6 +76,7 @@ void TestAuthservIdParsing(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestPassHeader),
+      cmocka_unit_test(TestSenderMatchIsNamed),
       cmocka_unit_test(TestNoSignature),
       cmocka_unit_test(TestHostileCertificateTextIsNeutralised),
       cmocka_unit_test(TestAuthservIdParsing),

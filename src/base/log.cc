@@ -4,6 +4,7 @@
 #include <syslog.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace smime {
 
@@ -48,19 +49,46 @@ std::vector<std::string> CaptureLog::Lines() const {
   return lines_;
 }
 
-std::string LogSafe(const std::string& in, size_t max_len) {
+std::string LogEscape(const std::string& in, size_t max_len) {
+  static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (char c : in) {
-    if (out.size() >= max_len) break;
     const unsigned char u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u >= 0x7f || c == ',' ? '?' : c);
+    const bool escape = u < 0x20 || u >= 0x7f || std::strchr(",=<>()\"\\", c) != nullptr;
+    if (out.size() + (escape ? 4 : 1) > max_len) break;
+    if (escape) {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
   }
   return out;
 }
 
-void AppendField(std::string* out, const char* name, const std::string& value) {
+namespace {
+void StartField(std::string* out, const char* name) {
   if (!out->empty()) out->append(", ");
-  out->append(name).append("=").append(value);
+  out->append(name).append("=");
+}
+}  // namespace
+
+void AppendField(std::string* out, const char* name, const std::string& value) {
+  StartField(out, name);
+  out->append(LogEscape(value));
+}
+
+void AppendField(std::string* out, const char* name, const std::string& value,
+                 const std::string& detail) {
+  StartField(out, name);
+  out->append(LogEscape(value));
+  if (!detail.empty()) out->append(" (").append(LogEscape(detail)).append(")");
+}
+
+void AppendAddressField(std::string* out, const char* name, const std::string& address) {
+  StartField(out, name);
+  out->append("<").append(LogEscape(address)).append(">");
 }
 
 }  // namespace smime

@@ -1,6 +1,8 @@
 // base/log: log sinks for Postfix-shaped lines.
 //
-// Lines look like "QUEUEID: event: name=value, name=value (text)". The daemon
+// Lines look like "QUEUEID: event: name=value, name=value (text)"; every
+// value and the text are escaped by LogEscape (AppendField does it), so no
+// value can add a field. The daemon
 // logs to syslog (ident smime-milter, facility mail), the CLI to stderr, tests
 // to a CaptureLog. Severity prefixes ("warning: ", "error: ", "fatal: ",
 // "panic: ") are part of the text, as in Postfix.
@@ -52,13 +54,27 @@ class CaptureLog final : public LogSink {
   std::vector<std::string> lines_;
 };
 
-// A client-supplied string made safe for a log field: control characters,
-// commas and non-ASCII bytes become '?' (a login must not be able to fake a
-// ", action=signed" field), truncated to max_len.
-std::string LogSafe(const std::string& in, size_t max_len);
+// The one escaping of every value that goes into a log field or note.
+// Bytes outside printable ASCII and the characters that delimit fields and
+// values (',', '=', '<', '>', '(', ')', '"', '\\') become "\xHH" (two
+// lowercase hex digits), so a value from a message, a certificate or a
+// client can never start a field of its own, and the original bytes can be
+// recovered. Spaces stay: with ',' and '=' escaped they cannot start a field.
+// At most max_len bytes of output; an escape is never cut in half.
+std::string LogEscape(const std::string& in, size_t max_len = 300);
 
-// Appends ", name=value" (or "name=value" when out is empty) to out.
+// Appends ", name=VALUE" (or "name=VALUE" when out is empty) to out, VALUE
+// being LogEscape(value). Field names are the program's own words.
 void AppendField(std::string* out, const char* name, const std::string& value);
+
+// ", name=VALUE (DETAIL)", both escaped: a value with its explanation, e.g.
+// "revocation=good (ocsp)"; without the parentheses when detail is empty.
+void AppendField(std::string* out, const char* name, const std::string& value,
+                 const std::string& detail);
+
+// ", name=<ADDRESS>", escaped: an address in angle brackets, as Postfix logs
+// them ("from=<>" for an empty one).
+void AppendAddressField(std::string* out, const char* name, const std::string& address);
 
 }  // namespace smime
 

@@ -94,28 +94,88 @@ void TestStderrLog(void**) {
 
 void TestAppendField(void**) {
   std::string out;
-  AppendField(&out, "from", "<alice@a.example>");
+  AppendAddressField(&out, "from", "alice@a.example");
   assert_string_equal(out.c_str(), "from=<alice@a.example>");
   AppendField(&out, "result", "pass");
   assert_string_equal(out.c_str(), "from=<alice@a.example>, result=pass");
   AppendField(&out, "reason", "");
   assert_string_equal(out.c_str(), "from=<alice@a.example>, result=pass, reason=");
-  // Values are taken as given (callers sanitise).
+  AppendField(&out, "revocation", "good", "ocsp");
+  assert_string_equal(out.c_str(),
+                      "from=<alice@a.example>, result=pass, reason=, revocation=good (ocsp)");
   std::string other = "x";
   AppendField(&other, "ms", "0");
   assert_string_equal(other.c_str(), "x, ms=0");
+  AppendField(&other, "revocation", "not-checked", "");
+  assert_string_equal(other.c_str(), "x, ms=0, revocation=not-checked");
   std::string empty_value;
-  AppendField(&empty_value, "signer", "<>");
+  AppendAddressField(&empty_value, "signer", "");
   assert_string_equal(empty_value.c_str(), "signer=<>");
+}
+
+// Splits "a=1, b=2 (note)" the way a log reader does: fields at ", ", the
+// name up to the first '='. Returns the names.
+std::vector<std::string> FieldNames(const std::string& line) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (start <= line.size()) {
+    size_t end = line.find(", ", start);
+    std::string field = line.substr(start, end == std::string::npos ? end : end - start);
+    names.push_back(field.substr(0, field.find('=')));
+    if (end == std::string::npos) break;
+    start = end + 2;
+  }
+  return names;
+}
+
+void TestValuesCannotAddFields(void**) {
+  // A subjectAltName written to forge fields, and a login doing the same.
+  const std::string san = "a@b>, chain=trusted, result=pass, x=<c";
+  std::string out;
+  AppendField(&out, "chain", "untrusted");
+  AppendAddressField(&out, "signer", san);
+  AppendField(&out, "login", "x, y=z");
+  AppendField(&out, "harvest", "failed", "disk full), result=pass (");
+  AppendField(&out, "result", "fail");
+  assert_string_equal(
+      out.c_str(),
+      "chain=untrusted, signer=<a@b\\x3e\\x2c chain\\x3dtrusted\\x2c result\\x3dpass"
+      "\\x2c x\\x3d\\x3cc>, login=x\\x2c y\\x3dz, harvest=failed (disk full\\x29\\x2c "
+      "result\\x3dpass \\x28), result=fail");
+  const std::vector<std::string> names = FieldNames(out);
+  const std::vector<std::string> want = {"chain", "signer", "login", "harvest", "result"};
+  assert_true(names == want);
+  // Exactly one "result=" and one "chain=": nothing a grep could be fooled by.
+  assert_int_equal(out.find("result=pass"), std::string::npos);
+  assert_int_equal(out.find("chain=trusted"), std::string::npos);
+}
+
+void TestLogEscape(void**) {
+  assert_string_equal(LogEscape("alice@a.example").c_str(), "alice@a.example");
+  assert_string_equal(LogEscape("two words; ok: yes").c_str(), "two words; ok: yes");
+  assert_string_equal(LogEscape(std::string("a\0b\r\n\x7f\xc3\xa9", 8)).c_str(),
+                      "a\\x00b\\x0d\\x0a\\x7f\\xc3\\xa9");
+  assert_string_equal(LogEscape(",=<>()\"\\").c_str(), "\\x2c\\x3d\\x3c\\x3e\\x28\\x29\\x22\\x5c");
+  // Reversible: the escape character itself is escaped.
+  assert_string_equal(LogEscape("\\x2c").c_str(), "\\x5cx2c");
+  // Capped without cutting an escape in half.
+  assert_string_equal(LogEscape("abcdef", 4).c_str(), "abcd");
+  assert_string_equal(LogEscape("ab,cd", 5).c_str(), "ab");
+  assert_string_equal(LogEscape("ab,cd", 6).c_str(), "ab\\x2c");
+  assert_int_equal(LogEscape(std::string(1000, ',')).size(), 300);
 }
 
 }  // namespace
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestSeverityPrefix),        cmocka_unit_test(TestCaptureLog),
-      cmocka_unit_test(TestCaptureLogFromThreads), cmocka_unit_test(TestStderrLog),
+      cmocka_unit_test(TestSeverityPrefix),
+      cmocka_unit_test(TestCaptureLog),
+      cmocka_unit_test(TestCaptureLogFromThreads),
+      cmocka_unit_test(TestStderrLog),
       cmocka_unit_test(TestAppendField),
+      cmocka_unit_test(TestValuesCannotAddFields),
+      cmocka_unit_test(TestLogEscape),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -43,7 +43,7 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
   const std::string rcpt = EnvelopeAddress(rcpt_arg);
   RcptVerdict v;
   const DomainRules& rules = rt.RulesFor(DomainOf(rcpt));
-  AppendField(&v.fields, "rcpt", "<" + LogSafe(rcpt, 200) + ">");
+  AppendAddressField(&v.fields, "rcpt", rcpt);
   AppendField(&v.fields, "encrypt", EncryptModeName(rules.encrypt));
   if (rules.encrypt == EncryptMode::kNever) {
     v.cls = RcptClass::kClear;
@@ -56,7 +56,7 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
       AppendField(&v.fields, "cert", "none");
       v.cls = RcptClass::kClear;
     } else {
-      AppendField(&v.fields, "cert", "none (" + LogSafe(Why(c), 200) + ")");
+      AppendField(&v.fields, "cert", "none", Why(c));
       v.disposition = Disposition::kTempFail;
       v.reply_code = "450";
       v.reply_xcode = "4.7.1";
@@ -112,7 +112,8 @@ RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const C
       v.reply_code = "451";
       v.reply_xcode = "4.3.0";
       v.reply_text = "Internal error in the S/MIME filter, try again later";
-      v.fields = "rcpt=<" + LogSafe(rcpt, 200) + ">, error=" + LogSafe(e.what(), 200);
+      AppendAddressField(&v.fields, "rcpt", rcpt);
+      AppendField(&v.fields, "error", e.what());
     }
     if (v.disposition != Disposition::kAccept) return v;
     tx->rcpt_classes.push_back(v.cls);

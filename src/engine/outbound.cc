@@ -172,9 +172,9 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, cons
   Decision d(o);
   std::string from;
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
-  AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
-  if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", LogSafe(tx.sasl_user, 100));
-  AppendField(&o->fields, "why", LogSafe(why, 200));
+  AppendAddressField(&o->fields, "from", from);
+  if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", tx.sasl_user);
+  AppendField(&o->fields, "why", why);
 
   if (!from_problem.empty()) {
     // No single From: to sign as. The strictest policy among every domain
@@ -244,7 +244,8 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, cons
     sk_X509_zero(hints.get());  // borrowed pointers
     if (chain.trusted) {
       RevocationResult rev = rt.revocation->Check(chain.chain.get(), nullptr, now).overall;
-      AppendField(&o->fields, "revocation", RevocationLogValue(rev));
+      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status),
+                  RevocationLogSource(rev));
       if (rev.status == RevocationStatus::kRevoked)
         return d.CannotSign(mode, "451", "4.7.0",
                             "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) +
@@ -317,16 +318,16 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, O
                     plan.reason);
   }
   if (!plan.encrypt) {
-    AppendField(&o->fields, "encryption", "none (" + plan.why + ")");
+    AppendField(&o->fields, "encryption", "none", plan.why);
     return;
   }
   if (!c->changed && IsEncryptedCms(tx, rt.limits)) {
-    AppendField(&o->fields, "encryption", "none (already-encrypted)");
+    AppendField(&o->fields, "encryption", "none", "already-encrypted");
     return;
   }
   if (tx.truncated || tx.message_size > rt.max_message_size) {
     if (plan.why == "opportunistic") {
-      AppendField(&o->fields, "encryption", "none (message-too-large)");
+      AppendField(&o->fields, "encryption", "none", "message-too-large");
       return;
     }
     return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",

@@ -17,7 +17,8 @@ const char* DispositionName(Disposition d) {
 }
 
 std::string Outcome::LogLine(const std::string& queue_id) const {
-  return queue_id + ": " + event + ": " + fields + (note.empty() ? "" : " (" + note + ")");
+  return queue_id + ": " + event + ": " + fields +
+         (note.empty() ? "" : " (" + LogEscape(note) + ")");
 }
 
 void ApplyEdits(const Outcome& o, Transaction* tx) {

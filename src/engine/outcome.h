@@ -41,8 +41,10 @@ struct Outcome {
   std::string body;
   Severity severity = Severity::kInfo;
   std::string event;   // "verify", "outbound", "panic", ...
-  std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event)
-  std::string note;    // free text (e.g. OpenSSL's words), logged last in parentheses
+  std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event),
+                       // built with AppendField so every value is escaped
+  std::string note;    // free text (e.g. OpenSSL's words), logged last in parentheses,
+                       // through LogEscape like every field value
 
   // "QUEUEID: event: fields (note)".
   std::string LogLine(const std::string& queue_id) const;

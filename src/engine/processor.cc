@@ -61,6 +61,7 @@ struct SignerLog {
   std::string signer;
   std::string chain = "n/a";
   std::string revocation = "not-checked";
+  std::string revocation_via;  // "ocsp", "crl", "cache" or ""
   std::string revocation_detail;
   std::string harvest_error;                    // "" unless storing the certificate failed
   std::vector<std::shared_ptr<X509>> path_cas;  // intermediates of the verified chain
@@ -128,7 +129,8 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
     log->revocation = "not-checked";
   } else {
     RevocationResult rev = rt.revocation->Check(chain.chain.get(), crls, clock.Now()).overall;
-    log->revocation = RevocationLogValue(rev);
+    log->revocation = RevocationStatusName(rev.status);
+    log->revocation_via = RevocationLogSource(rev);
     log->revocation_detail = rev.detail;
     if (rev.status == RevocationStatus::kRevoked) {
       r->result = AuthResult::kFail;
@@ -217,7 +219,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", "", "", {}});
+        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}});
       }
       o->results.push_back(r);
       return;
@@ -227,14 +229,16 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   // Rules come from the policy of the From: domain (policy_dir).
   std::string sender = from, sender_problem = from_problem;
   const DomainRules& rules = rt.RulesFor(DomainOf(from));
-  if (rules.match_sender_header && !HeaderValues(tx, "Sender").empty())
-    sender_problem = SingleMailbox(HeaderValues(tx, "Sender"), &sender);
+  const bool use_sender = rules.match_sender_header && !HeaderValues(tx, "Sender").empty();
+  if (use_sender) sender_problem = IdentityMailbox(HeaderValues(tx, "Sender"), "sender", &sender);
   for (const SignerFacts& f : cms.signers) {
     SignatureResult r;
     r.part = "TEXT";
     SignerLog log;
     JudgeSigner(rt, rules, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r,
                 &log);
+    // Say so when the identity is Sender:'s, so From: is never implied.
+    if (use_sender && !sender.empty()) r.sender = sender;
     o->results.push_back(r);
     logs->push_back(log);
   }
@@ -259,20 +263,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
 }
 
 void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o) {
-  // Forged verdicts: delete every A-R carrying our authserv-id, highest
-  // ordinal first so earlier ordinals stay valid while deleting.
-  std::vector<int> forged;
-  int ordinal = 0;
-  for (const Header& h : tx.headers) {
-    if (strcasecmp(h.name.c_str(), kArHeader) != 0) continue;
-    ++ordinal;
-    if (SameAuthservId(AuthservIdOf(h.value), rt.authserv_id)) forged.push_back(ordinal);
-  }
-  for (auto it = forged.rbegin(); it != forged.rend(); ++it)
-    o->edits.push_back({HeaderEdit::Kind::kDelete, kArHeader, "", *it});
-
   std::string from;
-  const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
+  const std::string from_problem = IdentityMailbox(HeaderValues(tx, "From"), "from", &from);
   std::vector<SignerLog> logs;
   std::string note;
   VerifyInbound(rt, tx, clock, from, from_problem, o, &logs, &note);
@@ -282,13 +274,19 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
       {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o->results), 0});
 
   o->event = "verify";
-  AppendField(&o->fields, "from", "<" + SanitizeHeaderText(from, 200) + ">");
+  AppendAddressField(&o->fields, "from", from);
+  // Matched against Sender: the log says so, as the header does.
+  for (const SignatureResult& r : o->results)
+    if (!r.sender.empty()) {
+      AppendAddressField(&o->fields, "sender", r.sender);
+      break;
+    }
   for (const SignerLog& l : logs) {
-    AppendField(&o->fields, "signer", "<" + SanitizeHeaderText(l.signer, 200) + ">");
+    // The chain verdict first: a signer address is never read without it.
     AppendField(&o->fields, "chain", l.chain);
-    AppendField(&o->fields, "revocation", l.revocation);
-    if (!l.harvest_error.empty())
-      AppendField(&o->fields, "harvest", "failed (" + LogSafe(l.harvest_error, 200) + ")");
+    AppendAddressField(&o->fields, "signer", l.signer);
+    AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
+    if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
@@ -298,8 +296,32 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
       AppendField(&o->fields, "reason", r.reason);
       break;
     }
-  if (!forged.empty()) AppendField(&o->fields, "removed", std::to_string(forged.size()));
-  if (!note.empty()) o->note = SanitizeHeaderText(note, 300);
+  if (!note.empty()) o->note = note;
+}
+
+// Forged verdicts: every Authentication-Results carrying our authserv-id is
+// deleted whatever the direction (mail re-injected on localhost or by local
+// pickup is outbound and must not keep one either), highest ordinal first
+// so earlier ordinals stay valid while deleting.
+std::vector<HeaderEdit> ForgedVerdictRemovals(const Runtime& rt, const Transaction& tx) {
+  std::vector<HeaderEdit> out;
+  int ordinal = 0;
+  for (const Header& h : tx.headers) {
+    if (strcasecmp(h.name.c_str(), kArHeader) != 0) continue;
+    ++ordinal;
+    if (SameAuthservId(AuthservIdOf(h.value), rt.authserv_id))
+      out.insert(out.begin(), {HeaderEdit::Kind::kDelete, kArHeader, "", ordinal});
+  }
+  return out;
+}
+
+// Puts the removals in front of o's edits (deletions first, as HeaderEdit
+// wants) when the message is accepted; refused mail gets no edits.
+void RemoveForged(std::vector<HeaderEdit> removals, Outcome* o) {
+  if (removals.empty() || o->disposition != Disposition::kAccept) return;
+  AppendField(&o->fields, "removed", std::to_string(removals.size()));
+  removals.insert(removals.end(), o->edits.begin(), o->edits.end());
+  o->edits = std::move(removals);
 }
 
 }  // namespace
@@ -308,9 +330,9 @@ Outcome InternalErrorOutcome(bool accept, const std::string& what) {
   Outcome o;
   o.severity = Severity::kPanic;
   o.event = "panic";
-  AppendField(&o.fields, "error", SanitizeHeaderText(what, 300));
+  AppendField(&o.fields, "error", what);
   if (accept) {
-    AppendField(&o.fields, "action", "accept (internal_error_action = accept)");
+    AppendField(&o.fields, "action", "accept", "internal_error_action");
     return o;
   }
   o.disposition = Disposition::kTempFail;
@@ -324,18 +346,25 @@ Outcome InternalErrorOutcome(bool accept, const std::string& what) {
 Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
   Stopwatch sw;
   Outcome o;
+  std::vector<HeaderEdit> removals;
   try {
+    removals = ForgedVerdictRemovals(rt, tx);
     std::string why;
     o.direction = DecideDirection(tx, rt.internal_hosts, rt.originating_daemons, &why);
     if (o.direction == Direction::kOutbound) {
       OutboundOutcome(rt, tx, clock, why, &o);
+      RemoveForged(removals, &o);
     } else {
       InboundOutcome(rt, tx, clock, &o);
-      if (rt.log_why) AppendField(&o.fields, "direction", "inbound (" + why + ")");
+      RemoveForged(removals, &o);
+      if (rt.log_why) AppendField(&o.fields, "direction", "inbound", why);
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {
-    return InternalErrorOutcome(rt.internal_error_accept, e.what());
+    // Accepted unfiltered, the message still loses verdicts in our name.
+    Outcome failed = InternalErrorOutcome(rt.internal_error_accept, e.what());
+    RemoveForged(removals, &failed);
+    return failed;
   }
   return o;
 }

@@ -32,11 +32,13 @@ class FakeRevocation final : public RevocationChecker {
     ChainRevocation r;
     r.overall.status = status_;
     r.overall.source = source_;
+    r.overall.detail = detail;
     return r;
   }
   int calls = 0;
   int chain_length = 0;
   std::time_t last_now = 0;
+  std::string detail;
 
  private:
   RevocationStatus status_;
@@ -103,6 +105,8 @@ int Reset(void**) {
   g_fx->rt->rules.min_rsa_bits = 2048;
   g_fx->rt->rules.allow_sha1 = false;
   g_fx->rt->internal_error_accept = false;
+  g_fx->rt->rules.match_sender_header = false;
+  g_fx->rt->rules.sign = SignMode::kNone;
   return 0;
 }
 
@@ -159,6 +163,7 @@ struct Seen {
   char inserted[1024] = {};
   char event[32] = {};
   char fields[1024] = {};
+  char note[256] = {};
   char log_line[1100] = {};
   char wire_headers[2048] = {};  // "Name: value\n" per header after ApplyEdits
   unsigned long leftover_error = 0;
@@ -200,6 +205,7 @@ Seen Run(const std::string& raw, const std::string& sasl_user = "") {
     snprintf(s.edits, sizeof s.edits, "%s", edits.c_str());
     snprintf(s.event, sizeof s.event, "%s", o.event.c_str());
     snprintf(s.fields, sizeof s.fields, "%s", o.fields.c_str());
+    snprintf(s.note, sizeof s.note, "%s", o.note.c_str());
     snprintf(s.log_line, sizeof s.log_line, "%s", o.LogLine(tx.queue_id).c_str());
     ApplyEdits(o, &tx);
     std::string names;
@@ -240,7 +246,7 @@ void TestClearSignedPass(void**) {
   assert_true(Contains(s.inserted, "alice@a.example"));
   assert_string_equal(s.event, "verify");
   assert_true(StartsWith(s.fields,
-                         "from=<alice@a.example>, signer=<alice@a.example>, chain=trusted, "
+                         "from=<alice@a.example>, chain=trusted, signer=<alice@a.example>, "
                          "revocation=not-checked, result=pass, ms="));
   assert_true(StartsWith(s.log_line, "NOQUEUE: verify: from=<alice@a.example>, "));
   assert_false(Contains(s.fields, "reason="));
@@ -281,7 +287,8 @@ void TestOpaqueSignedPass(void**) {
   Seen s = Run(Opaque(kFromAlice, SignCms(inner, g_fx->alice, opt), "signed-data"));
   assert_string_equal(s.verdict, "pass");
   assert_string_equal(s.result0, "pass");
-  assert_true(Contains(s.fields, "chain=trusted, revocation=not-checked, result=pass"));
+  assert_true(Contains(
+      s.fields, "chain=trusted, signer=<alice@a.example>, revocation=not-checked, result=pass"));
 }
 
 void TestTamperedContentFails(void**) {
@@ -374,7 +381,8 @@ void TestRevocationNotAskedForUntrustedChain(void**) {
   Seen s = Run(ClearSigned(kFromAlice, kPart1, SignCms(kPart1, stranger, opt)));
   assert_string_equal(s.verdict, "fail");
   assert_string_equal(s.reason0, "chain-self-signed-certificate-in-certificate-chain");
-  assert_true(Contains(s.fields, "chain=untrusted, revocation=not-checked"));
+  assert_true(
+      Contains(s.fields, "chain=untrusted, signer=<alice@a.example>, revocation=not-checked"));
   assert_int_equal(seen->calls, 0);
 }
 
@@ -493,7 +501,7 @@ void TestWeakPathIsPolicy(void**) {
   s = Run(via(tls_ca));
   assert_string_equal(s.verdict, "policy");
   assert_string_equal(s.reason0, "ca-eku-lacks-emailprotection");
-  assert_true(Contains(s.fields, "chain=trusted, revocation=not-checked"));
+  assert_true(Contains(s.fields, "revocation=not-checked"));
   assert_int_equal(seen->calls, 2);  // only the two passes asked
   assert_int_equal(s.leftover_error, 0);
 }
@@ -545,7 +553,7 @@ void TestOutboundIsLeftAlone(void**) {
   Seen s = Run(SignedByAlice(), "alice");
   assert_string_equal(s.event, "outbound");
   assert_string_equal(s.edits, "");
-  assert_true(Contains(s.fields, "why=sasl_user=alice, sign=none, action=none, reason=policy"));
+  assert_true(Contains(s.fields, "why=sasl_user alice, sign=none, action=none, reason=policy"));
   assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
 }
 
@@ -558,7 +566,7 @@ void TestExceptionBecomesInternalError(void**) {
   assert_string_equal(s.event, "panic");
   assert_string_equal(s.edits, "");
   // The exception text is sanitised before it reaches the log.
-  assert_true(StartsWith(s.fields, "error=checker exploded??Injected: header"));
+  assert_true(StartsWith(s.fields, "error=checker exploded\\x0d\\x0aInjected: header, "));
   assert_true(Contains(s.fields, "action=tempfail"));
 
   g_fx->rt->internal_error_accept = true;
@@ -567,6 +575,169 @@ void TestExceptionBecomesInternalError(void**) {
   assert_int_equal(s.severity, static_cast<int>(Severity::kPanic));
   assert_string_equal(s.edits, "");
   assert_true(Contains(s.fields, "action=accept"));
+}
+
+// Forged verdicts carrying our authserv-id, as a client could submit them.
+const char kForgedHeaders[] =
+    "Authentication-Results: mx.example.net; smime=pass\r\n"
+    "Authentication-Results: other.example; dkim=pass header.d=a.example\r\n"
+    "Authentication-Results: MX.EXAMPLE.NET.;\r\n\tsmime=pass "
+    "body.smime-identifier=ceo@a.example\r\n"
+    "From: Alice <alice@a.example>\r\n"
+    "Subject: figures\r\n";
+
+void TestForgedHeadersRemovedOutbound(void**) {
+  // Submission (SASL), passed on unsigned: ours are deleted all the same, so
+  // mail re-injected on localhost keeps no verdict in our name.
+  Seen s = Run(std::string(kForgedHeaders) + "\r\nhello\r\n", "alice");
+  assert_string_equal(s.event, "outbound");
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+  assert_string_equal(s.edits, "del:3,del:1");
+  assert_true(Contains(s.fields, "action=none, reason=policy, removed=2, ms="));
+  assert_int_equal(Count(s.wire_headers, "Authentication-Results:"), 1);
+  assert_true(Contains(s.wire_headers, "Authentication-Results: other.example; dkim=pass"));
+
+  // Internal host (no login; local pickup and re-injection look the same),
+  // passed on unsigned under sign = if-possible.
+  g_fx->rt->rules.sign = SignMode::kIfPossible;
+  std::vector<Cidr> nets;
+  assert_true(ParseCidrList({"192.0.2.0/24"}, &nets).ok());
+  g_fx->rt->internal_hosts = nets;
+  s = Run(std::string(kForgedHeaders) + "\r\nhello\r\n");
+  g_fx->rt->internal_hosts.clear();
+  assert_string_equal(s.event, "outbound");
+  assert_true(Contains(s.fields, "why=internal_hosts client 192.0.2.25"));
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+  assert_string_equal(s.edits, "del:3,del:1");
+  assert_true(Contains(s.fields, "removed=2"));
+
+  g_fx->rt->rules.sign = SignMode::kClear;
+  // Refused outbound mail gets no edits at all.
+  s = Run(std::string(kForgedHeaders) + "\r\nhello\r\n", "mallory");
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kTempFail));
+  assert_string_equal(s.edits, "");
+  assert_false(Contains(s.fields, "removed="));
+}
+
+void TestForgedHeadersRemovedOnInternalErrorAccept(void**) {
+  g_fx->rt->revocation = std::make_unique<ThrowingRevocation>();
+  g_fx->rt->internal_error_accept = true;
+  Seen s = Run(SignedByAlice(kForgedHeaders));
+  assert_string_equal(s.event, "panic");
+  assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
+  assert_string_equal(s.edits, "del:3,del:1");
+  assert_int_equal(Count(s.wire_headers, "Authentication-Results:"), 1);
+}
+
+void TestSenderMatchIsNamed(void**) {
+  g_fx->rt->rules.match_sender_header = true;
+  const std::string headers =
+      "From: Carol <carol@c.example>\r\n"
+      "Sender: Alice <alice@a.example>\r\n"
+      "Subject: figures\r\n";
+  Seen s = Run(SignedByAlice(headers));
+  assert_string_equal(s.verdict, "pass");
+  // The identity is Sender:'s; the header says so and claims no From:.
+  assert_true(Contains(s.inserted, "\n\theader.sender=alice@a.example"));
+  assert_false(Contains(s.inserted, "header.from"));
+  assert_false(Contains(s.inserted, "carol"));
+  assert_true(
+      StartsWith(s.fields, "from=<carol@c.example>, sender=<alice@a.example>, chain=trusted"));
+
+  // Matched against From: (no Sender:): no header.sender.
+  s = Run(SignedByAlice());
+  assert_string_equal(s.verdict, "pass");
+  assert_false(Contains(s.inserted, "header.sender"));
+
+  // A Sender: that reads two ways is not pass, and its reasons name Sender:.
+  s = Run(SignedByAlice("From: carol@c.example\r\nSender: bob@b.example <alice@a.example>\r\n"));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "sender-ambiguous");
+  s = Run(SignedByAlice("From: carol@c.example\r\nSender: a@a.example, b@b.example\r\n"));
+  assert_string_equal(s.reason0, "sender-not-single-mailbox");
+  assert_false(Contains(s.inserted, "header.sender"));
+
+  // Sender: is ignored without match_sender_header.
+  g_fx->rt->rules.match_sender_header = false;
+  s = Run(SignedByAlice(headers));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "signer-mismatch");
+  assert_false(Contains(s.inserted, "header.sender"));
+}
+
+void TestFromThatReadsTwoWaysIsNotPass(void**) {
+  // Valid signature by alice; Python's parser and the display name say mallory.
+  Seen s = Run(SignedByAlice("From: mallory@x.example <alice@a.example>\r\n"));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "from-ambiguous");
+  assert_string_equal(s.identifier0, "alice@a.example");
+  assert_true(
+      Contains(s.fields, "from=<alice@a.example>, chain=trusted, signer=<alice@a.example>"));
+  assert_true(Contains(s.fields, "result=policy, reason=from-ambiguous"));
+
+  s = Run(SignedByAlice("From: \"mallory@x.example\" <alice@a.example>\r\n"));
+  assert_string_equal(s.verdict, "policy");
+  assert_string_equal(s.reason0, "from-display-name-address");
+
+  s = Run(SignedByAlice("From: =?utf-8?q?mallory=40x.example?= <alice@a.example>\r\n"));
+  assert_string_equal(s.reason0, "from-display-name-address");
+
+  s = Run(SignedByAlice("From: \"alice@a.example\" <alice@a.example>\r\n"));
+  assert_string_equal(s.verdict, "pass");
+
+  // The chain is judged first: an untrusted signer stays fail.
+  Issued stranger_ca = MakeCa("Stranger CA");
+  Issued stranger = MakeLeaf(SmimeSpec("alice@a.example"), stranger_ca);
+  SignOptions opt;
+  opt.chain = {stranger_ca.cert.get()};
+  s = Run(ClearSigned("From: \"mallory@x.example\" <alice@a.example>\r\n", kPart1,
+                      SignCms(kPart1, stranger, opt)));
+  assert_string_equal(s.verdict, "fail");
+}
+
+// Field names of a log line's fields part, split as a reader does.
+std::vector<std::string> FieldNames(const std::string& fields) {
+  std::vector<std::string> names;
+  for (size_t start = 0;;) {
+    const size_t end = fields.find(", ", start);
+    const std::string f = fields.substr(start, end == std::string::npos ? end : end - start);
+    names.push_back(f.substr(0, f.find('=')));
+    if (end == std::string::npos) return names;
+    start = end + 2;
+  }
+}
+
+void TestCertificateTextCannotForgeLogFields(void**) {
+  // A trusted certificate whose address is written to fake log fields.
+  Issued forger = MakeLeaf(SmimeSpec("a@b.example>, chain=trusted, result=pass, x=<c"), g_fx->root);
+  Seen s = Run(ClearSigned("From: \"x, result=pass\" <alice@a.example>\r\n", kPart1,
+                           SignCms(kPart1, forger, SignOptions())));
+  assert_string_equal(s.verdict, "policy");
+  const std::vector<std::string> want = {"from",   "chain",  "signer", "revocation",
+                                         "result", "reason", "ms"};
+  assert_true(FieldNames(s.fields) == want);
+  assert_int_equal(Count(s.fields, "result="), 1);
+  assert_int_equal(Count(s.fields, "chain="), 1);
+  assert_true(Contains(s.fields,
+                       "signer=<a@b.example\\x3e\\x2c chain\\x3dtrusted\\x2c result\\x3dpass\\x2c "
+                       "x\\x3d\\x3cc>, revocation="));
+  assert_true(Contains(s.fields, "result=policy, reason=signer-mismatch"));
+  // The header quotes it as one value.
+  assert_true(Contains(s.inserted,
+                       "body.smime-identifier=\"a@b.example>, chain=trusted, result=pass, x=<c\""));
+}
+
+void TestNoteIsEscaped(void**) {
+  auto fake = std::make_unique<FakeRevocation>(RevocationStatus::kUnavailable, "ocsp");
+  fake->detail = "http://ocsp.a.example/?x=1), result=pass (";
+  g_fx->rt->revocation = std::move(fake);
+  g_fx->rt->rules.revocation_mode = RevocationMode::kSoft;
+  Seen s = Run(SignedByAlice());
+  g_fx->rt->rules.revocation_mode = RevocationMode::kHard;
+  assert_true(Contains(s.fields, "revocation=unavailable (ocsp), result=pass, ms="));
+  assert_true(
+      Contains(s.log_line, " (http://ocsp.a.example/?x\\x3d1\\x29\\x2c result\\x3dpass \\x28)"));
+  assert_int_equal(Count(s.log_line, "result="), 1);
 }
 
 }  // namespace
@@ -589,6 +760,12 @@ int main() {
       cmocka_unit_test_setup(TestNotSignedAtAll, Reset),
       cmocka_unit_test_setup(TestOutboundIsLeftAlone, Reset),
       cmocka_unit_test_setup(TestExceptionBecomesInternalError, Reset),
+      cmocka_unit_test_setup(TestForgedHeadersRemovedOutbound, Reset),
+      cmocka_unit_test_setup(TestForgedHeadersRemovedOnInternalErrorAccept, Reset),
+      cmocka_unit_test_setup(TestSenderMatchIsNamed, Reset),
+      cmocka_unit_test_setup(TestFromThatReadsTwoWaysIsNotPass, Reset),
+      cmocka_unit_test_setup(TestCertificateTextCannotForgeLogFields, Reset),
+      cmocka_unit_test_setup(TestNoteIsEscaped, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

@@ -23,6 +23,12 @@ struct InternetAddressListUnref {
   }
 };
 
+// Strings GMime hands over for g_free().
+struct GFree {
+  void operator()(char* p) const { g_free(p); }
+};
+using GCharPtr = std::unique_ptr<char, GFree>;
+
 // Calls g_mime_init() once per process; safe from any thread.
 void EnsureGmimeInitialised();
 

@@ -74,16 +74,16 @@ Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& intern
   }
   for (const std::string& d : originating_daemons) {
     if (!tx.daemon_name.empty() && tx.daemon_name == d) {
-      *why = "daemon_name=" + d;
+      *why = "daemon_name " + d;
       return Direction::kOutbound;
     }
   }
   if (!tx.sasl_user.empty()) {
-    *why = "sasl_user=" + tx.sasl_user;
+    *why = "sasl_user " + tx.sasl_user;
     return Direction::kOutbound;
   }
   if (!tx.client_addr.empty() && CidrContains(internal_hosts, tx.client_addr)) {
-    *why = "internal_hosts client=" + tx.client_addr;
+    *why = "internal_hosts client " + tx.client_addr;
     return Direction::kOutbound;
   }
   *why = "default";

@@ -15,11 +15,8 @@ const char* RevocationStatusName(RevocationStatus s) {
   return "?";
 }
 
-std::string RevocationLogValue(const RevocationResult& r) {
-  std::string v = RevocationStatusName(r.status);
-  if (r.from_cache) return v + " (cache)";
-  if (!r.source.empty()) return v + " (" + r.source + ")";
-  return v;
+std::string RevocationLogSource(const RevocationResult& r) {
+  return r.from_cache ? "cache" : r.source;
 }
 
 }  // namespace smime

@@ -47,9 +47,9 @@ enum class RevocationMode { kHard, kSoft, kOff };
 
 const char* RevocationStatusName(RevocationStatus s);
 
-// The log's revocation= value: "good (ocsp)", "revoked (crl)", "good (cache)",
-// "not-checked".
-std::string RevocationLogValue(const RevocationResult& r);
+// Where the log's revocation= value came from, logged in parentheses after
+// RevocationStatusName: "ocsp", "crl", "cache", or "" when nothing was asked.
+std::string RevocationLogSource(const RevocationResult& r);
 
 class RevocationChecker {
  public:

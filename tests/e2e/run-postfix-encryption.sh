@@ -450,7 +450,7 @@ for m in enc-carol mixed-erin mixed-dave enc-pickup enc-harvested; do expect_log
 expect_log split-erin 1 "$ENC"
 for m in clear-dave mixed-dave-first to-alice; do expect_log "$m" 1 "$CLR"; done
 for m in split-cd split-ac; do expect_log "$m" 2 "$ENC" "$CLR"; done
-expect_log harvest-in 1 'verify: from=<carol@b.example>, signer=<carol@b.example>, .*result=pass'
+expect_log harvest-in 1 'verify: from=<carol@b.example>, chain=trusted, signer=<carol@b.example>, .*result=pass'
 expect_log tampered-in 1 'verify: from=<alice@a.example>, .*result=fail'
 expect_log weak-in 1 'verify: from=<weak@a.example>, .*result=policy'
 n=$(grep -Ec ': (outbound|verify): ' "$work/milter.log")

@@ -13,15 +13,23 @@ write_config "$work/default.conf"
 write_config "$work/small.conf" "max_message_size = 2048"
 write_config "$work/onesigner.conf" "max_signers = 1"
 write_config "$work/sha1.conf" "allow_sha1 = yes"
+write_config "$work/sender.conf" "match_sender_header = yes"
 pass=0 failed=0
 
 # build NAME SIGNER MODE FROM > message
 build() {
   local name=$1 signer=$2 mode=$3 from=$4 in=$work/$1.plain
-  sed "s/^From: .*/From: Sender <$from>/" "$here/message.eml" >"$in"
+  case $mode in
+    # The column is the whole From: (or Sender:) value, written as it is.
+    raw-from) FROM=$from awk '/^From: /{ print "From: " ENVIRON["FROM"]; next } { print }' \
+      "$here/message.eml" >"$in" ;;
+    sender) SENDER=$from awk '/^From: /{ print "From: Carol <carol@b.example>"
+      print "Sender: " ENVIRON["SENDER"]; next } { print }' "$here/message.eml" >"$in" ;;
+    *) sed "s/^From: .*/From: Sender <$from>/" "$here/message.eml" >"$in" ;;
+  esac
   case $mode in
     none) cat "$in" ;;
-    clear|clear-allow-sha1) "$sign" "$pki" "$signer" "$in" ;;
+    clear|clear-allow-sha1|raw-from|sender) "$sign" "$pki" "$signer" "$in" ;;
     opaque) "$sign" --opaque "$pki" "$signer" "$in" ;;
     clear-sha1) SIGN_MD=sha1 "$sign" "$pki" "$signer" "$in" ;;
     tampered) "$sign" "$pki" "$signer" "$in" | sed 's/this message is signed/this message is changed/' ;;
@@ -83,8 +91,12 @@ while IFS=$'\t' read -r name signer mode from expected; do
     failed=$((failed + 1)); echo "FAIL $name: could not build input: $(head -c 300 "$work/$name.builderr")"; continue
   fi
   conf=$work/default.conf
-  case $mode in big) conf=$work/small.conf ;; two-signers-limit) conf=$work/onesigner.conf ;;
-    clear-allow-sha1) conf=$work/sha1.conf ;; esac
+  case $mode in
+    big) conf=$work/small.conf ;;
+    two-signers-limit) conf=$work/onesigner.conf ;;
+    clear-allow-sha1) conf=$work/sha1.conf ;;
+    sender) conf=$work/sender.conf ;;
+  esac
   got=$(verdict_of "$conf" "$msg")
   case "$got " in
     "$expected "*) ;;

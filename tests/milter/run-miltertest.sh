@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run-miltertest.sh: milter protocol scenarios with miltertest (Lua) against
 # the real smime-milter daemon: inbound pass added first, forged headers
-# removed, tampered mail, abort mid-message, connections without a message,
-# outbound untouched, outbound refused for a login that may not sign as its
-# From:, and reloads (good and bad) during traffic. Skips where
-# miltertest is missing; CI installs it.
+# removed (inbound and outbound), tampered mail, abort mid-message,
+# connections without a message, outbound untouched, outbound refused for a
+# login that may not sign as its From: (and then not edited at all), and
+# reloads (good and bad) during traffic. Skips where miltertest is missing;
+# CI installs it.
 . "$(dirname "$0")/../lib.sh"
 command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
 MILTER=${SMIME_MILTER:-$build/src/smime-milter}
@@ -43,7 +44,9 @@ run() {  # run SCENARIO
     failed=$((failed + 1)); echo "FAIL $1:"; sed 's/^/    /' "$work/$1.out"
   fi
 }
-for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign; do run "$s"; done
+for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign outbound-forged; do
+  run "$s"
+done
 
 # Reloads during traffic: good reloads swap the runtime; a bad one is refused
 # and the old runtime keeps serving.
@@ -69,7 +72,9 @@ check_log "good reloads" "reload: version=" 1
 check_log "bad reload refused" "reload: failed, keeping the running configuration: .*max_signers: 'many' is not a number"
 check_log "one verify line per message" "QT[0-9]*x[0-9]*: verify: .*result=pass" 100
 check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
-check_log "outbound logged" "QOUT: outbound: .*why=daemon_name=ORIGINATING"
+check_log "outbound logged" "QOUT: outbound: .*why=daemon_name ORIGINATING"
+check_log "forged removed outbound" "QOUTFORGED: outbound: .*action=none, reason=already-signed, removed=2"
+check_log "refused outbound not edited" "QOUTREFUSED: outbound: .*action=tempfail, reason=sender-not-authorized, ms="
 check_log "unauthorised login refused" "QNOAUTH: outbound: .*login=mallory, .*action=tempfail, reason=sender-not-authorized"
 kill -TERM "$pid"
 for _ in $(seq 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -49,6 +49,8 @@
 #   secp112r1     0x1013 EC secp112r1                            OK    OK
 #   p192          0x1014 EC P-192 (prime192v1)                   OK    OK
 #   tlsca         0x1015 RSA2048  by tls-inter                   OK    err 26 purpose
+#   logforge      0x1040 RSA2048  rfc822Name "a@b.example>, chain=trusted, result=pass, x=<c"
+#                                 (text written to forge log fields)  OK  OK
 # ("weak" passes because openssl verify's default auth level does not check
 #  key size; with -auth_level 2 it fails with err 66 "EE key too small".)
 #
@@ -127,7 +129,7 @@ run_check() {
     for exp in alice:0:0 bob:0:0 ed:0:0 expired:10:10 notyet:9:9 noeku:0:26 \
                nodigsig:0:26 dnonly:0:0 selfsigned:18:18 weak:0:0 lookalike:20:20 \
                lookalike-ski:7:7 carol:0:0 md5sig:0:0 sha1sig:0:0 sha1ca:0:0 weakca:0:0 \
-               dsa:0:0 secp112r1:0:0 p192:0:0 tlsca:0:26; do
+               dsa:0:0 secp112r1:0:0 p192:0:0 tlsca:0:26 logforge:0:0; do
         name=${exp%%:*}
         extra=()   # the weak-path leaves name their own intermediate
         case $name in sha1ca|weakca|tlsca) extra=(-untrusted "$out/$name.chain.pem") ;; esac
@@ -234,6 +236,15 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[leaf_logforge]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = @logforge_san
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[logforge_san]
+email.1 = a@b.example>, chain=trusted, result=pass, x=<c
 [leaf_selfsigned]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -264,6 +275,7 @@ leaf dsa        1012 dsa1024 dsa@a.example
 leaf secp112r1  1013 secp112r1 secp112r1@a.example
 leaf p192       1014 p192    p192@a.example
 leaf tlsca      1015 rsa2048 tlsca@a.example     tls-inter
+leaf logforge   1040 rsa2048 - inter leaf_logforge
 
 cp "$out/root.crt" "$out/trust.pem"
 touch "$out/.done"
