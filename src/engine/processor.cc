@@ -325,6 +325,9 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
     } else {
       InboundOutcome(rt, tx, clock, &o);
       if (rt.log_why) AppendField(&o.fields, "direction", "inbound (" + why + ")");
+      // Verified first (the verdict goes in the outer header), then
+      // encrypted when a recipient's domain asks for it: docs/encryption.md.
+      EncryptForRecipients(rt, tx, clock, &o);
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {

@@ -4,7 +4,9 @@
 // Process() takes a finished Transaction and returns an Outcome; it never
 // throws. Inbound: remove forged Authentication-Results carrying our
 // authserv-id, verify the S/MIME signature per SMIME-RULES.md and add our
-// header at the top. Outbound: engine/outbound applies the signing policy. An unexpected exception
+// header at the top, then encrypt when a recipient's domain asks for it
+// (engine/outbound EncryptForRecipients). Outbound: engine/outbound applies
+// the signing policy, then encryption. An unexpected exception
 // becomes the internal-error disposition (451 4.3.0) with a panic: log.
 #ifndef SMIME_ENGINE_PROCESSOR_H_
 #define SMIME_ENGINE_PROCESSOR_H_
