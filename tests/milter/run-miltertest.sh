@@ -3,7 +3,7 @@
 # the real smime-milter daemon: inbound pass added first, forged headers
 # removed, tampered mail, abort mid-message, connections without a message,
 # outbound untouched, outbound refused for a login that may not sign as its
-# From:, and reloads (good and bad) during traffic. Skips where
+# From:, RCPT spellings refused or reduced (each logged), and reloads (good and bad) during traffic. Skips where
 # miltertest is missing; CI installs it.
 . "$(dirname "$0")/../lib.sh"
 command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
@@ -43,7 +43,7 @@ run() {  # run SCENARIO
     failed=$((failed + 1)); echo "FAIL $1:"; sed 's/^/    /' "$work/$1.out"
   fi
 }
-for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign; do run "$s"; done
+for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign rcpt; do run "$s"; done
 
 # Reloads during traffic: good reloads swap the runtime; a bad one is refused
 # and the old runtime keeps serving.
@@ -70,6 +70,9 @@ check_log "bad reload refused" "reload: failed, keeping the running configuratio
 check_log "one verify line per message" "QT[0-9]*x[0-9]*: verify: .*result=pass" 100
 check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
 check_log "outbound logged" "QOUT: outbound: .*why=daemon_name=ORIGINATING"
+check_log "unclean RCPT refused and logged" "QRCPT: rcpt: to=<carol@b.example (x)>, syntax=whitespace, action=reject"
+check_log "RCPT comment logged" "QRCPT: rcpt: to=<carol@(x)b.example>, syntax=comment, action=reject"
+check_log "clean RCPT logged" "QRCPT: rcpt: to=<carol@b.example>, domain=b.example, encrypt=never, action=accept"
 check_log "unauthorised login refused" "QNOAUTH: outbound: .*login=mallory, .*action=tempfail, reason=sender-not-authorized"
 kill -TERM "$pid"
 for _ in $(seq 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
