@@ -1,8 +1,11 @@
 // Unit tests for engine/encryption and the encryption half of
 // engine/outbound: RCPT-time decisions (refusal, 452 for mixed treatment),
 // certificate choice (expired, untrusted, unfit, newest wins, trust level),
-// the algorithm rule, and that the enveloped result decrypts with the
-// recipient's key to the signed original. Certificates come from an
+// the algorithm rule, that the enveloped result decrypts with the
+// recipient's key to the signed original, that encryption applies in every
+// direction (pickup, relays from outside), that "already encrypted" means
+// exactly one envelope, and that every RCPT spelling (comments, whitespace,
+// U-label and A-label domains) ends encrypted or refused. Certificates come from an
 // in-memory source; the clock is pinned.
 #include "engine/encryption.h"
 
