@@ -26,10 +26,10 @@ const std::vector<ParamSpec> kParams = {
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
     {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
-     "Encryption of outbound mail, keyed by the recipient domain: never, opportunistic "
-     "(encrypt when every recipient of the message has a usable certificate, else send in "
-     "clear) or required (never in clear: a recipient without a usable certificate is refused "
-     "at RCPT time per missing_certificate)."},
+     "Encryption of mail to the recipient domain, in every direction (outbound, inbound, "
+     "sendmail command): never, opportunistic (encrypt when every recipient of the message has "
+     "a usable certificate, else send in clear) or required (never in clear: a recipient "
+     "without a usable certificate is refused at RCPT time per missing_certificate)."},
     {"encryption_algorithm", ParamType::kEnum, "auto", kNoMin, kNoMax,
      "auto|aes256-gcm|aes128-gcm|aes256-cbc|aes128-cbc",
      "Content encryption for mail to this recipient domain: auto uses AES-256-GCM "
@@ -121,7 +121,8 @@ const std::vector<ParamSpec> kParams = {
      "Send a nonce in OCSP requests and require it back (many responders ignore nonces)."},
     {"originating_daemons", ParamType::kList, "ORIGINATING", kNoMin, kNoMax, nullptr,
      "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
-     "outbound."},
+     "outbound (signed). Mail from the sendmail command (Postfix pickup) carries the "
+     "milter_macro_daemon_name of the cleanup service it goes through."},
     {"policy_dir", ParamType::kPath, "/etc/smime-milter/policies", kNoMin, kNoMax, nullptr,
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "

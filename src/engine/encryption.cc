@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <exception>
 
-#include "policy/direction.h"
+#include "mime/rcpt_address.h"
 #include "policy/domain_policy.h"
 #include "trust/cert_info.h"
 
@@ -42,8 +42,10 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
                             const Clock& clock) {
   const std::string rcpt = EnvelopeAddress(rcpt_arg);
   RcptVerdict v;
-  const DomainRules& rules = rt.RulesFor(DomainOf(rcpt));
-  AppendAddressField(&v.fields, "rcpt", rcpt);
+  const std::string domain = DomainOf(rcpt);
+  const DomainRules& rules = rt.RulesFor(domain);
+  AppendAddressField(&v.fields, "to", rcpt);
+  AppendField(&v.fields, "domain", domain);
   AppendField(&v.fields, "encrypt", EncryptModeName(rules.encrypt));
   if (rules.encrypt == EncryptMode::kNever) {
     v.cls = RcptClass::kClear;
@@ -99,26 +101,47 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
 
 RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const Clock& clock,
                          Transaction* tx) {
-  const std::string rcpt = EnvelopeAddress(rcpt_arg);
   RcptVerdict v;
-  std::string why;
-  if (rt.any_encryption && DecideDirection(*tx, rt.internal_hosts, rt.originating_daemons, &why) ==
-                               Direction::kOutbound) {
+  RcptAddress clean;
+  const std::string bad = ParseRcptAddress(rcpt_arg, &clean);
+  if (!bad.empty()) {
+    // Never judged under a domain the MTA might not deliver to.
+    std::string shown = rcpt_arg;
+    if (shown.size() >= 2 && shown.front() == '<' && shown.back() == '>')
+      shown = shown.substr(1, shown.size() - 2);
+    AppendAddressField(&v.fields, "to", shown);
+    AppendField(&v.fields, "syntax", bad);
+    AppendField(&v.fields, "action", "reject");
+    v.disposition = Disposition::kReject;
+    v.reply_code = "550";
+    v.reply_xcode = "5.1.3";
+    v.reply_text = "Bad recipient address syntax (" + bad + "): give one plain <local@domain>";
+    return v;
+  }
+  if (rt.any_encryption) {
+    // Every direction: mail to a domain that requires encryption never
+    // passes in clear, whoever submitted it.
     try {
-      v = DecideRecipient(rt, *tx, rcpt, clock);
+      v = DecideRecipient(rt, *tx, clean.address, clock);
     } catch (const std::exception& e) {
       v = RcptVerdict();
       v.disposition = Disposition::kTempFail;
       v.reply_code = "451";
       v.reply_xcode = "4.3.0";
       v.reply_text = "Internal error in the S/MIME filter, try again later";
-      AppendAddressField(&v.fields, "rcpt", rcpt);
+      AppendAddressField(&v.fields, "to", clean.address);
       AppendField(&v.fields, "error", e.what());
+      AppendField(&v.fields, "action", "tempfail");
     }
     if (v.disposition != Disposition::kAccept) return v;
     tx->rcpt_classes.push_back(v.cls);
+  } else {
+    AppendAddressField(&v.fields, "to", clean.address);
+    AppendField(&v.fields, "domain", clean.domain);
+    AppendField(&v.fields, "encrypt", "never");
+    AppendField(&v.fields, "action", "accept");
   }
-  tx->rcpts.push_back(rcpt);
+  tx->rcpts.push_back(clean.address);
   return v;
 }
 
@@ -134,7 +157,7 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
       if (v.disposition != Disposition::kAccept) {
         plan.refuse = true;
         plan.reply_code = v.reply_code == "550" ? "550" : "451";
-        plan.reply_xcode = v.reply_code == "550" ? "5.7.1" : "4.7.1";
+        plan.reply_xcode = v.reply_code == "550" ? v.reply_xcode : "4.7.1";
         plan.reply_text = v.reply_text;
         plan.reason = "recipient-refused";
         return plan;

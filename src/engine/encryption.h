@@ -1,5 +1,8 @@
-// engine/encryption: which outbound recipients get the message encrypted,
-// to which certificate, and what happens when that is impossible.
+// engine/encryption: which recipients get the message encrypted, to which
+// certificate, and what happens when that is impossible. Encryption follows
+// the recipient's domain whatever the direction of the message: mail
+// submitted with the sendmail command or relayed from outside is encrypted
+// (or refused) exactly like mail from internal hosts.
 //
 // Entry points: DecideRecipient() at RCPT time (the milter's xxfi_envrcpt
 // and `smimectl process` for each --rcpt) and PlanEncryption() at end of
@@ -31,20 +34,26 @@ struct RcptVerdict {
   Disposition disposition = Disposition::kAccept;
   std::string reply_code, reply_xcode, reply_text;
   RcptClass cls = RcptClass::kClear;
-  std::string fields;  // for the log: "rcpt=<..>, encrypt=required, cert=ldap serial 1A"
+  // For the log line "QUEUEID: rcpt: FIELDS": "to=<..>, domain=b.example,
+  // encrypt=required, cert=ldap serial 1A, action=accept".
+  std::string fields;
 };
 
-// tx: the transaction so far (its accepted recipients and their classes).
-// Inbound transactions are never asked.
+// tx: the transaction so far (its accepted recipients and their classes);
+// rcpt: a clean address (AddRecipient has reduced it).
 RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt,
                             const Clock& clock);
 
-// The RCPT step as the milter and `smimectl process` run it: the address
-// is normalised (EnvelopeAddress); for an outbound transaction when some
-// domain encrypts it is judged (DecideRecipient; a failure of the filter
-// itself refuses this recipient only, 451 4.3.0, so the recipients already
-// judged are not forgotten). On accept it is added to tx->rcpts (and its
-// class to tx->rcpt_classes when judged); on refusal tx is unchanged.
+// The RCPT step as the milter and `smimectl process` run it, in every
+// direction: the argument is reduced to one clean address
+// (mime/rcpt_address ParseRcptAddress) or refused with 550 5.1.3 (comments,
+// whitespace, several '@', routing characters: the MTA might deliver it to
+// a domain other than the one the milter would judge); when some domain
+// encrypts it is judged (DecideRecipient; a failure of the filter itself
+// refuses this recipient only, 451 4.3.0, so the recipients already judged
+// are not forgotten). On accept the clean address is added to tx->rcpts
+// (and its class to tx->rcpt_classes when judged); on refusal tx is
+// unchanged. v.fields is the log line for every outcome.
 RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt, const Clock& clock,
                          Transaction* tx);
 

@@ -1,9 +1,12 @@
 // Unit tests for engine/encryption and the encryption half of
 // engine/outbound: RCPT-time decisions (refusal, 452 for mixed treatment),
 // certificate choice (expired, untrusted, unfit, weak algorithms along the
-// path, strongest then newest wins, trust level),
-// the algorithm rule, and that the enveloped result decrypts with the
-// recipient's key to the signed original. Certificates come from an
+// path, strongest then newest wins, trust level), the algorithm rule, that
+// the enveloped result decrypts with the recipient's key to the signed
+// original, that encryption applies in every direction (pickup, relays from
+// outside), that "already encrypted" means exactly one envelope, and that
+// every RCPT spelling (comments, whitespace, U-label and A-label domains)
+// ends encrypted or refused. Certificates come from an
 // in-memory source; the clock is pinned.
 #include "engine/encryption.h"
 
@@ -18,6 +21,7 @@
 #include <string>
 
 #include "base/testing.h"
+#include "cms/encrypt.h"
 #include "engine/processor.h"
 #include "mime/smime_locator.h"
 #include "testing/test_pki.h"
@@ -83,7 +87,7 @@ CertSpec EncSpec(const std::string& address) {
 
 struct Fixture {
   Issued root, inter, alice, carol, carol_old, carol_expired, dave_ec, erin_signonly, other_root,
-      frank_untrusted;
+      frank_untrusted, carol_idn;
   Issued gina_rsa1024, gina_rsa2048, gina_p384;  // newest to oldest
   Issued weak_inter, hank_under_weak;            // RSA-1024 intermediate
   std::string dir;
@@ -127,6 +131,7 @@ int SetUp(void**) {
   weak_ca.key = KeyKind::kRsa1024;
   g->weak_inter = MakeLeaf(weak_ca, g->root);
   g->hank_under_weak = MakeLeaf(EncSpec("hank@b.example"), g->weak_inter);
+  g->carol_idn = MakeLeaf(EncSpec("carol@xn--bcher-kva.example"), g->inter);
 
   char templ[] = "/tmp/encryption_test.XXXXXX";
   if (!mkdtemp(templ)) return -1;
@@ -165,6 +170,7 @@ int Reset(void**) {
   DomainRules b = rt.rules;
   b.encrypt = EncryptMode::kRequired;
   rt.domain_rules["b.example"] = b;
+  rt.domain_rules["xn--bcher-kva.example"] = b;  // as PolicySet names bücher.example.conf
   rt.any_encryption = true;
   rt.revocation = std::make_unique<NotCheckedRevocation>();
   g->source->entries = {
@@ -181,6 +187,7 @@ int Reset(void**) {
       {"gina@b.example", g->gina_rsa2048.cert.get(), CertTrust::kAdmin, {}},
       {"gina@b.example", g->gina_p384.cert.get(), CertTrust::kAdmin, {}},
       {"hank@b.example", g->hank_under_weak.cert.get(), CertTrust::kAdmin, {}},
+      {"carol@xn--bcher-kva.example", g->carol_idn.cert.get(), CertTrust::kAdmin, {}},
   };
   g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get()};
   g->source->down = false;
@@ -262,24 +269,27 @@ struct Sent {
   char media_type[80] = "";
   bool decrypted = false;
   bool plain_ok = false;
-  char cipher[40] = "";  // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
+  char cipher[40] = "";   // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
+  bool ar_first = false;  // our Authentication-Results is the first header
 };
 
 const char kPlainMessage[] =
     "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n"
     "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret\r\n";
 
-Sent Send(const std::vector<std::string>& rcpts, const Issued* reader,
-          const std::string& msg = kPlainMessage) {
+// The whole path as the milter runs it: AddRecipient for each RCPT (the
+// refused ones are left out, as the MTA does), then Process. tx_setup
+// shapes the transaction (direction, client, daemon name).
+template <typename Setup>
+Sent SendVia(Setup tx_setup, const std::vector<std::string>& rcpts, const Issued* reader,
+             const std::string& msg = kPlainMessage, int* refused = nullptr) {
   Transaction tx;
   ParseRawMessage(msg, &tx);
-  tx.direction = Direction::kOutbound;
-  tx.sasl_user = "alice";
+  tx_setup(&tx);
   FixedClock clock(kNow);
   for (const std::string& r : rcpts) {
-    RcptVerdict v = DecideRecipient(*g->rt, tx, r, clock);
-    tx.rcpts.push_back(r);
-    tx.rcpt_classes.push_back(v.cls);
+    RcptVerdict v = AddRecipient(*g->rt, r, clock, &tx);
+    if (v.disposition != Disposition::kAccept && refused) ++*refused;
   }
   Outcome o = Process(*g->rt, tx, clock);
   Sent s;
@@ -304,8 +314,19 @@ Sent Send(const std::vector<std::string>& rcpts, const Issued* reader,
   long len = BIO_get_mem_data(out.get(), &data);
   std::string plain(data ? data : "", static_cast<size_t>(len > 0 ? len : 0));
   s.plain_ok = plain.find("the secret") != std::string::npos;
+  s.ar_first = !tx.headers.empty() && tx.headers[0].name == "Authentication-Results";
   DrainOpensslErrors();
   return s;
+}
+
+Sent Send(const std::vector<std::string>& rcpts, const Issued* reader,
+          const std::string& msg = kPlainMessage) {
+  return SendVia(
+      [](Transaction* tx) {
+        tx->direction = Direction::kOutbound;
+        tx->sasl_user = "alice";
+      },
+      rcpts, reader, msg);
 }
 
 void TestRequiredEncryptsNewestValidCertificate(void**) {
@@ -440,6 +461,166 @@ void TestAcceptOnInternalErrorRefusedWithEncryption(void**) {
   assert_true(std::strstr(st.message().c_str(), "t.conf:5: internal_error_action = accept"));
 }
 
+// Encryption follows the recipient's domain whatever the direction: mail
+// submitted with the sendmail command (Postfix pickup: no client address,
+// {daemon_name} not in originating_daemons) or relayed from outside is
+// "inbound", and must still never reach a required domain in clear.
+void TestEveryDirectionEncrypts(void**) {
+  auto pickup = [](Transaction* tx) { tx->daemon_name = "pickup"; };
+  auto outside = [](Transaction* tx) { tx->client_addr = "192.0.2.99"; };
+  auto forced = [](Transaction* tx) { tx->direction = Direction::kInbound; };
+  for (int i = 0; i < 3; ++i) {
+    Sent s = i == 0   ? SendVia(pickup, {"<carol@b.example>"}, &g->carol)
+             : i == 1 ? SendVia(outside, {"<carol@b.example>"}, &g->carol)
+                      : SendVia(forced, {"<carol@b.example>"}, &g->carol);
+    assert_string_equal(s.disposition, "accept");
+    assert_true(std::strstr(s.media_type, "application/pkcs7-mime; smime-type=enveloped-data"));
+    assert_true(s.decrypted);
+    assert_true(s.plain_ok);
+    // Verified first: the verdict (none: unsigned) stays in the outer header.
+    assert_true(s.ar_first);
+    assert_true(std::strstr(s.fields, "result=none"));
+    assert_true(std::strstr(s.fields, "encryption=aes256-cbc, recipients=1, encrypt_why=required"));
+  }
+  // No certificate: refused at RCPT, and at end of data when no RCPT step
+  // ran (Process on its own re-judges the recipients), never clear.
+  int refused = 0;
+  Sent s = SendVia(pickup, {"<nobody@b.example>"}, nullptr, kPlainMessage, &refused);
+  assert_int_equal(refused, 1);
+  Transaction tx;
+  ParseRawMessage(kPlainMessage, &tx);
+  tx.client_addr = "192.0.2.99";
+  tx.rcpts = {"nobody@b.example"};
+  FixedClock clock(kNow);
+  Outcome o = Process(*g->rt, tx, clock);
+  assert_string_equal(DispositionName(o.disposition), "reject");
+  assert_false(o.replace_body);
+  assert_string_equal(o.reply_code.c_str(), "550");
+  // Inbound mail to a domain that does not encrypt is only verified.
+  s = SendVia(outside, {"<x@c.example>"}, nullptr);
+  assert_string_equal(s.disposition, "accept");
+  assert_true(std::strstr(s.fields, "encryption=none (clear)"));
+  assert_string_equal(s.media_type, "");
+}
+
+std::string EnvelopeFor(const Issued& reader) {
+  EncryptParams p;
+  p.recipients.push_back({reader.cert.get(), RsaKeyTransport::kPkcs1});
+  std::string der;
+  if (!EncryptContent("Content-Type: text/plain\r\n\r\nold secret\r\n", p, &der).ok()) return "";
+  return der;
+}
+
+const char kEnvelopeHeaders[] =
+    "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n"
+    "Content-Transfer-Encoding: base64\r\n";
+
+// "Already encrypted" is exactly one EnvelopedData and nothing else.
+void TestAlreadyEncryptedMeansExactly(void**) {
+  const std::string der = EnvelopeFor(g->carol);
+  assert_false(der.empty());
+  Sent s =
+      Send({"carol@b.example"}, nullptr, kEnvelopeHeaders + ("\r\n" + testpki::Base64Lines(der)));
+  assert_true(std::strstr(s.fields, "encryption=none (already-encrypted)"));
+  assert_false(s.decrypted);
+  // Bytes after the DER (inside the base64): encrypted again, all of it.
+  const std::string trailing = der + "PS: the secret in clear";
+  s = Send({"carol@b.example"}, &g->carol,
+           kEnvelopeHeaders + ("\r\n" + testpki::Base64Lines(trailing)));
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc"));
+  assert_true(s.decrypted);  // carol's new envelope around the whole content
+  // Text after the base64, or a second Content-Type: not exactly one envelope either.
+  s = Send({"carol@b.example"}, &g->carol,
+           kEnvelopeHeaders + ("\r\n" + testpki::Base64Lines(der) + "\r\nthe secret\r\n"));
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc"));
+  assert_true(s.plain_ok);
+  s = Send({"carol@b.example"}, &g->carol,
+           kEnvelopeHeaders + ("Content-Type: text/plain\r\n\r\n" + testpki::Base64Lines(der)));
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc"));
+  // Padding in the middle (two base64 blobs glued): refused as base64.
+  s = Send(
+      {"carol@b.example"}, &g->carol,
+      kEnvelopeHeaders + ("\r\n" + testpki::Base64Lines(der) + testpki::Base64Lines("the secret")));
+  assert_true(std::strstr(s.fields, "encryption=aes256-cbc"));
+  assert_true(s.decrypted);
+}
+
+struct RcptLog {
+  char disposition[16] = "";
+  char reply[200] = "";
+  char fields[300] = "";
+  char added[100] = "";
+};
+
+RcptLog AddOne(const std::string& arg) {
+  Transaction tx;
+  tx.client_addr = "192.0.2.99";  // inbound: recipients are judged all the same
+  FixedClock clock(kNow);
+  RcptVerdict v = AddRecipient(*g->rt, arg, clock, &tx);
+  RcptLog out;
+  std::snprintf(out.disposition, sizeof out.disposition, "%s", DispositionName(v.disposition));
+  std::snprintf(out.reply, sizeof out.reply, "%s %s %s", v.reply_code.c_str(),
+                v.reply_xcode.c_str(), v.reply_text.c_str());
+  std::snprintf(out.fields, sizeof out.fields, "%s", v.fields.c_str());
+  if (!tx.rcpts.empty()) std::snprintf(out.added, sizeof out.added, "%s", tx.rcpts[0].c_str());
+  return out;
+}
+
+// Each spelling Postfix would deliver to carol@b.example (or to carol's
+// IDN domain) ends encrypted or refused, never judged under another domain.
+void TestRcptSpellingsEncryptedOrRefused(void**) {
+  for (const char* bad : {"<carol@b.example (x)>", "<carol@ b.example>", "<carol@(x)b.example>",
+                          "<carol @b.example>", "<carol%b.example@c.example>",
+                          "<b.example!carol@c.example>", "<carol@c.example@b.example>"}) {
+    RcptLog r = AddOne(bad);
+    assert_string_equal(r.disposition, "reject");
+    assert_true(std::strstr(r.reply, "550 5.1.3 Bad recipient address syntax"));
+    assert_true(std::strstr(r.fields, "syntax="));
+    assert_true(std::strstr(r.fields, "action=reject"));
+    assert_string_equal(r.added, "");
+  }
+  RcptLog r = AddOne("<carol@b.example (x)>");
+  assert_string_equal(r.fields,
+                      "to=<carol@b.example \\x28x\\x29>, syntax=whitespace, action=reject");
+  // Clean spellings reduce to the address the MTA delivers to.
+  r = AddOne("<@relay.example:carol@B.Example.>");
+  assert_string_equal(r.disposition, "accept");
+  assert_string_equal(r.added, "carol@b.example");
+  assert_true(std::strstr(r.fields,
+                          "to=<carol@b.example>, domain=b.example, encrypt=required, "
+                          "cert=fake serial "));
+  assert_true(std::strstr(r.fields, ", action=accept"));
+  // U-labels and A-labels: one domain, one policy, one certificate.
+  for (const char* idn : {"<carol@b\xc3\xbc"
+                          "cher.example>",
+                          "<carol@XN--BCHER-KVA.example.>",
+                          "<carol@B\xc3\x9c"
+                          "CHER.example>"}) {
+    r = AddOne(idn);
+    assert_string_equal(r.disposition, "accept");
+    assert_string_equal(r.added, "carol@xn--bcher-kva.example");
+    assert_true(std::strstr(r.fields, "domain=xn--bcher-kva.example, encrypt=required"));
+  }
+  r = AddOne(
+      "<nobody@b\xc3\xbc"
+      "cher.example>");
+  assert_string_equal(r.disposition, "reject");
+  assert_true(std::strstr(r.reply, "550 5.7.1 No usable S/MIME certificate"));
+  Sent s = SendVia([](Transaction* tx) { tx->client_addr = "192.0.2.99"; },
+                   {"<carol@b\xc3\xbc"
+                    "cher.example>"},
+                   &g->carol_idn);
+  assert_true(s.decrypted);
+  assert_true(s.plain_ok);
+  // Nothing encrypts: every RCPT still gets its log line; bad syntax still refused.
+  g->rt->any_encryption = false;
+  r = AddOne("<carol@B.example>");
+  assert_string_equal(r.fields,
+                      "to=<carol@b.example>, domain=b.example, encrypt=never, action=accept");
+  assert_string_equal(AddOne("<carol@ b.example>").disposition, "reject");
+}
+
 }  // namespace
 
 int main() {
@@ -455,6 +636,9 @@ int main() {
       cmocka_unit_test_setup(TestLabelAloneIsNotEncryption, Reset),
       cmocka_unit_test_setup(TestRevocationOutageIsTemporary, Reset),
       cmocka_unit_test_setup(TestAcceptOnInternalErrorRefusedWithEncryption, Reset),
+      cmocka_unit_test_setup(TestEveryDirectionEncrypts, Reset),
+      cmocka_unit_test_setup(TestAlreadyEncryptedMeansExactly, Reset),
+      cmocka_unit_test_setup(TestRcptSpellingsEncryptedOrRefused, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

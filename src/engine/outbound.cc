@@ -59,18 +59,74 @@ std::string ExistingSmime(const Transaction& tx) {
   return "";
 }
 
-// True only when the body really is CMS EnvelopedData or AuthEnvelopedData:
-// a label alone (or compressed-data, certs-only) must not let content
-// that has to be encrypted pass in clear.
+// Strict base64: the alphabet, '=' padding only at the very end, and
+// whitespace between; anything else (or a wrong length) is not base64.
+bool StrictBase64Decode(const std::string& in, std::string* out) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string chars;
+  for (char c : in) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    chars.push_back(c);
+  }
+  if (chars.empty() || chars.size() % 4 != 0) return false;
+  size_t pad = 0;
+  while (pad < 2 && chars[chars.size() - 1 - pad] == '=') ++pad;
+  out->clear();
+  unsigned int acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i + pad < chars.size(); ++i) {
+    const size_t v = kAlphabet.find(chars[i]);
+    if (v == std::string::npos) return false;  // includes a '=' before the end
+    acc = (acc << 6) | static_cast<unsigned int>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+// The single value of header name, or false when it is absent or repeated.
+bool SingleHeader(const Transaction& tx, const char* name, std::string* value) {
+  const std::vector<std::string> v = HeaderValues(tx, name);
+  if (v.size() != 1) return false;
+  *value = v[0];
+  return true;
+}
+
+// True only when the message is exactly one CMS EnvelopedData or
+// AuthEnvelopedData and nothing else: one Content-Type, application/
+// pkcs7-mime at the top level; one Content-Transfer-Encoding, base64; a body
+// of nothing but base64 and whitespace, decoding to the very bytes GMime
+// decodes, which parse as one DER ContentInfo of an enveloped type with no
+// byte after it. A label alone (or compressed-data, certs-only, an
+// envelope followed by clear text) must not let content that has to be
+// encrypted pass in clear.
 bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
+  std::string type, cte;
+  if (!SingleHeader(tx, "Content-Type", &type) ||
+      !SingleHeader(tx, "Content-Transfer-Encoding", &cte))
+    return false;
+  const std::string t = MediaType(tx);
+  if (t != "application/pkcs7-mime" && t != "application/x-pkcs7-mime") return false;
+  cte.erase(
+      std::remove_if(cte.begin(), cte.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
+      cte.end());
+  if (strcasecmp(cte.c_str(), "base64") != 0) return false;
+  std::string der;
+  if (!StrictBase64Decode(tx.body, &der)) return false;
   SmimeLayout layout;
   if (!LocateSmime(WireMessage(tx), limits, &layout).ok() ||
-      layout.kind != SmimeLayout::Kind::kOpaque)
+      layout.kind != SmimeLayout::Kind::kOpaque || layout.cms_der != der)
     return false;
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
-  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = p + der.size();
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   const int nid = cms ? OBJ_obj2nid(CMS_get0_type(cms.get())) : NID_undef;
   DrainOpensslErrors();
+  if (!cms || p != end) return false;  // trailing bytes after the DER
   return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData;
 }
 
@@ -383,6 +439,15 @@ void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
 }
 
 }  // namespace
+
+void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                          Outcome* o) {
+  if (o->disposition != Disposition::kAccept) return;
+  NewContent c;
+  EncryptStep(rt, tx, clock, o, &c);
+  if (o->disposition != Disposition::kAccept) return;
+  Emit(tx, c, o);
+}
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
                      const std::string& why, Outcome* o) {

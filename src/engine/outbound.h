@@ -10,7 +10,9 @@
 // When signing is required but impossible the outcome is a tempfail or
 // reject with a precise reply and an error log, never unsigned mail; only
 // sign = if-possible (or unauthorized_sender = unsigned) lets it go unsigned,
-// and the log says why.
+// and the log says why. Then the recipients' domains decide encryption
+// (engine/encryption); "already encrypted" means exactly one base64
+// EnvelopedData/AuthEnvelopedData with nothing after it.
 #ifndef SMIME_ENGINE_OUTBOUND_H_
 #define SMIME_ENGINE_OUTBOUND_H_
 
@@ -25,6 +27,14 @@ namespace smime {
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
                      const std::string& why, Outcome* o);
+
+// Encryption alone (no signing), for mail that is not outbound: Process()
+// calls it after the inbound verdict, so mail to a domain that requires
+// encryption is encrypted (or refused) in every direction. The content
+// (Content-* headers and body) is encrypted as received, signature
+// included; the header edits already in o (the Authentication-Results)
+// stay in the outer header. Does nothing when o is already a refusal.
+void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o);
 
 }  // namespace smime
 

@@ -356,6 +356,9 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
       RemoveForged(removals, &o);
     } else {
       InboundOutcome(rt, tx, clock, &o);
+      // Verified first (the verdict goes in the outer header), then
+      // encrypted when a recipient's domain asks for it: docs/encryption.md.
+      EncryptForRecipients(rt, tx, clock, &o);
       RemoveForged(removals, &o);
       if (rt.log_why) AppendField(&o.fields, "direction", "inbound", why);
     }

@@ -4,11 +4,13 @@
 // Process() takes a finished Transaction and returns an Outcome; it never
 // throws. In every direction it removes forged Authentication-Results
 // carrying our authserv-id (unless the message is refused). Inbound: verify
-// the S/MIME signature per SMIME-RULES.md (the From: or Sender: that must
-// match the signer read by mime/address IdentityMailbox) and add our header
-// at the top. Outbound: engine/outbound applies the signing policy. An
-// unexpected exception becomes the internal-error disposition (451 4.3.0)
-// with a panic: log.
+// the S/MIME signature by the rules of docs/verification.md (the From: or
+// Sender: that must match the signer read by mime/address IdentityMailbox)
+// and add our header at the top. Outbound: engine/outbound applies the
+// signing policy. Then, in either direction, encrypt when a recipient's
+// domain asks for it (engine/outbound EncryptForRecipients). An unexpected
+// exception becomes the internal-error disposition (451 4.3.0) with a
+// panic: log.
 #ifndef SMIME_ENGINE_PROCESSOR_H_
 #define SMIME_ENGINE_PROCESSOR_H_
 

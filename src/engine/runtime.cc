@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "certdir/ldap_source.h"
+#include "mime/rcpt_address.h"
 #include "trust/online_revocation.h"
 
 namespace smime {
@@ -79,7 +80,7 @@ DomainRules RulesFromConfig(const Config& config) {
 
 const DomainRules& Runtime::RulesFor(const std::string& domain) const {
   if (domain_rules.empty()) return rules;
-  for (std::string d = domain; !d.empty();) {
+  for (std::string d = DomainForm(domain); !d.empty();) {
     auto it = domain_rules.find(d);
     if (it != domain_rules.end()) return it->second;
     size_t dot = d.find('.');

@@ -77,8 +77,9 @@ struct Runtime {
   std::map<std::string, DomainRules> domain_rules;  // domains with a policy file
   PolicySet policies;
 
-  // The rules for a sender domain: its own policy file, else the nearest
-  // parent's, else the defaults.
+  // The rules for a domain (sender or recipient; any letter case, U- or
+  // A-labels): its own policy file, else the nearest parent's, else the
+  // defaults.
   const DomainRules& RulesFor(const std::string& domain) const;
   std::unique_ptr<RevocationChecker> revocation;
 

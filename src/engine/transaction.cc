@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include "mime/rcpt_address.h"
 #include "mime/smime_locator.h"
 
 namespace smime {
@@ -56,6 +57,8 @@ std::string WireMessage(const Transaction& tx) {
 }
 
 std::string EnvelopeAddress(const std::string& arg) {
+  RcptAddress clean;
+  if (ParseRcptAddress(arg, &clean).empty()) return clean.address;
   std::string a = arg;
   if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
   if (a.find('@') != std::string::npos)

@@ -33,7 +33,7 @@ struct Transaction {
   std::string queue_id = "NOQUEUE";
   std::string mail_from;
   std::vector<std::string> rcpts;
-  std::vector<RcptClass> rcpt_classes;  // parallel to rcpts once decided (outbound only)
+  std::vector<RcptClass> rcpt_classes;  // parallel to rcpts once decided (when any domain encrypts)
   std::string client_addr;
   std::string sasl_user;
   std::string daemon_name;
@@ -43,10 +43,12 @@ struct Transaction {
   bool truncated = false;   // the body exceeded the spool limit and was not kept whole
 };
 
-// An envelope address as policy and certificate lookups want it: without
-// the angle brackets of the SMTP command, without trailing dots on the
-// domain ("<carol@b.example.>" -> "carol@b.example"). The MTA delivers both
-// forms to the same mailbox, so they must get the same treatment.
+// An envelope address as policy and certificate lookups want it: the
+// clean form of mime/rcpt_address ParseRcptAddress ("<carol@B.Example.>" ->
+// "carol@b.example", U-label domains as A-labels); an address that is not
+// clean only loses its angle brackets and the trailing dots of its domain.
+// Recipients are never judged from an unclean form: AddRecipient refuses
+// them (engine/encryption).
 std::string EnvelopeAddress(const std::string& arg);
 
 // The raw values of every header named name (case-insensitive), in order.

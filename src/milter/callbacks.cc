@@ -195,11 +195,12 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
         if (!argv || !argv[0]) return SMFIS_CONTINUE;
         if (!m->poisoned.empty())
           return Panic(ctx, "envrcpt: " + m->poisoned, PanicScope::kRecipient);
-        // Outbound recipients whose domain encrypts are judged now, so the
-        // client learns at RCPT time (engine/encryption).
+        // Every recipient is reduced to the address the MTA delivers to (or
+        // refused) and, when its domain encrypts, judged now, whatever the
+        // direction, so the client learns at RCPT time (engine/encryption).
         RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
-        if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
         g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
         smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
                       const_cast<char*>(v.reply_xcode.c_str()),
                       const_cast<char*>(v.reply_text.c_str()));

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -13,18 +12,11 @@
 #include <sstream>
 
 #include "base/text.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
 namespace {
-
-bool ValidDomain(const std::string& d) {
-  if (d.empty() || d.front() == '.' || d.back() == '.' || d.find("..") != std::string::npos)
-    return false;
-  for (char c : d)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') return false;
-  return true;
-}
 
 // Parent domains of d, nearest first: a.b.c -> b.c, c.
 std::vector<std::string> Parents(const std::string& d) {
@@ -48,10 +40,9 @@ Status ReadText(const std::string& path, std::string* out) {
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
   if (at == std::string::npos) return "";
-  std::string d = AsciiLower(address.substr(at + 1));
-  // "b.example." is b.example (the MTA delivers it there): policy must agree.
-  while (!d.empty() && d.back() == '.') d.pop_back();
-  return d;
+  // "b.example." is b.example and "bücher.example" is xn--bcher-kva.example
+  // (the MTA delivers them there): policy must agree.
+  return DomainForm(address.substr(at + 1));
 }
 
 Status PolicySet::Load(const Config& base, PolicySet* out) {
@@ -70,6 +61,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
   std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
   if (!d) return Status::Config(dir + ": cannot read: " + std::strerror(errno));
   std::vector<std::string> domains;
+  std::map<std::string, std::string> file_of;  // canonical domain -> file name
   bool have_default = false;
   while (struct dirent* e = readdir(d.get())) {
     std::string name = e->d_name;
@@ -77,11 +69,20 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
     std::string domain = name.substr(0, name.size() - 5);
     if (domain == "default") {
       have_default = true;
-    } else if (domain != AsciiLower(domain) || !ValidDomain(domain)) {
-      return Status::Config(dir + "/" + name +
-                            ": a policy file is named DOMAIN.conf (lower-case) or default.conf");
     } else {
-      domains.push_back(domain);
+      // One form for file names and lookups: A-label lower case, so that
+      // bücher.example.conf and xn--bcher-kva.example.conf are one domain.
+      std::string canonical;
+      const std::string why = CanonicalDomain(domain, &canonical);
+      if (!why.empty() || domain.back() == '.')
+        return Status::Config(
+            dir + "/" + name + ": a policy file is named DOMAIN.conf or default.conf: '" + domain +
+            "' is not a domain name (" + (why.empty() ? "trailing-dot" : why) + ")");
+      auto [it, fresh] = file_of.emplace(canonical, name);
+      if (!fresh)
+        return Status::Config(dir + "/" + name + ": same domain (" + canonical + ") as " + dir +
+                              "/" + it->second);
+      domains.push_back(canonical);
     }
   }
   std::string text;
@@ -107,7 +108,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
       files = p.files_[parent];
       break;
     }
-    const std::string path = dir + "/" + domain + ".conf";
+    const std::string path = dir + "/" + file_of[domain];
     Status s = ReadText(path, &text);
     if (s.ok()) s = layered.ApplyPolicy(text, path);
     if (!s.ok()) return s;
@@ -121,7 +122,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
 
 const Config& PolicySet::ForDomain(const std::string& domain,
                                    std::vector<std::string>* files) const {
-  std::string d = AsciiLower(domain);
+  const std::string d = DomainForm(domain);
   std::vector<std::string> candidates{d};
   for (const std::string& parent : Parents(d)) candidates.push_back(parent);
   for (const std::string& c : candidates) {

@@ -7,8 +7,12 @@
 // configuration, default.conf, then the files of the parent domains from the
 // top down (example.com.conf before b.example.com.conf), then the domain's
 // own file. Every value keeps its origin (file:line) for `smimectl policy
-// explain`. Entry points: PolicySet::Load (start-up and reload: any error
-// names file:line and stops), ForDomain (lookup, never fails).
+// explain`. Domains are compared in one form, IDNA2008 A-labels in lower
+// case (mime/rcpt_address CanonicalDomain): file names are converted at load
+// (bücher.example.conf is xn--bcher-kva.example) and so is every lookup key.
+// Entry points: PolicySet::Load (start-up and reload: any error names
+// file:line and stops; a file name that is not a domain, or two files for
+// one domain, name the file and the reason), ForDomain (lookup, never fails).
 #ifndef SMIME_POLICY_DOMAIN_POLICY_H_
 #define SMIME_POLICY_DOMAIN_POLICY_H_
 
@@ -27,12 +31,12 @@ class PolicySet {
   // policy_dir was set explicitly.
   static Status Load(const Config& base, PolicySet* out);
 
-  // The layered configuration for domain (case-insensitive); files, when
+  // The layered configuration for domain (any letter case, U- or A-labels); files, when
   // given, receives the policy files that apply, least specific first.
   const Config& ForDomain(const std::string& domain,
                           std::vector<std::string>* files = nullptr) const;
 
-  // Domains that have their own file, lower-case.
+  // Domains that have their own file, in A-label lower-case form.
   std::vector<std::string> Domains() const;
 
  private:
@@ -42,8 +46,8 @@ class PolicySet {
   std::map<std::string, std::vector<std::string>> files_;
 };
 
-// The domain of an address ("" without '@'), lower-case, without trailing
-// dots (a fully qualified "b.example." is b.example).
+// The domain of an address ("" without '@') in A-label lower-case form,
+// without trailing dots (a fully qualified "b.example." is b.example).
 std::string DomainOf(const std::string& address);
 
 }  // namespace smime

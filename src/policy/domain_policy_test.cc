@@ -63,16 +63,77 @@ void TestErrors(void**) {
   Write("bad.org.conf", "revocation = maybe\n");
   assert_non_null(strstr(Load(&p).c_str(), "bad.org.conf:1: revocation: 'maybe' is not one of"));
   unlink((std::string(g_dir) + "/bad.org.conf").c_str());
-  Write("Upper.org.conf", "revocation = off\n");
-  assert_non_null(strstr(Load(&p).c_str(), "a policy file is named DOMAIN.conf"));
-  unlink((std::string(g_dir) + "/Upper.org.conf").c_str());
+  // A file name that is not a domain name: start-up error naming file and reason.
+  Write("a_b.org.conf", "revocation = off\n");
+  assert_string_equal(Load(&p).c_str(),
+                      (std::string(g_dir) + "/a_b.org.conf: a policy file is named DOMAIN.conf or "
+                                            "default.conf: 'a_b.org' is not a domain name "
+                                            "(bad-character)")
+                          .c_str());
+  unlink((std::string(g_dir) + "/a_b.org.conf").c_str());
+  Write("xn--zz.org.conf", "revocation = off\n");
+  assert_non_null(strstr(Load(&p).c_str(), "xn--zz.org.conf: a policy file is named"));
+  assert_non_null(strstr(Load(&p).c_str(), "(bad-idna: "));
+  unlink((std::string(g_dir) + "/xn--zz.org.conf").c_str());
+  Write("trailing.org..conf", "revocation = off\n");
+  assert_non_null(strstr(Load(&p).c_str(), "is not a domain name (trailing-dot)"));
+  unlink((std::string(g_dir) + "/trailing.org..conf").c_str());
+  // One domain in two spellings.
+  Write(
+      "b\xc3\xbc"
+      "cher.example.conf",
+      "revocation = off\n");
+  Write("xn--bcher-kva.example.conf", "revocation = soft\n");
+  const std::string dup = Load(&p);
+  assert_non_null(strstr(dup.c_str(), "same domain (xn--bcher-kva.example) as"));
+  unlink((std::string(g_dir) + "/xn--bcher-kva.example.conf").c_str());
+  unlink((std::string(g_dir) + "/b\xc3\xbc"
+                               "cher.example.conf")
+             .c_str());
   assert_string_equal(Load(&p).c_str(), "");
+}
+
+// File names and lookups in one form: letter case, U-labels and A-labels
+// all find the same file.
+void TestDomainForms(void**) {
+  Write("Upper.org.conf", "revocation = off\n");
+  Write(
+      "b\xc3\xbc"
+      "cher.example.conf",
+      "min_rsa_bits = 4096\n");
+  PolicySet p;
+  assert_string_equal(Load(&p).c_str(), "");
+  assert_string_equal(p.ForDomain("upper.org").Str("revocation").c_str(), "off");
+  assert_string_equal(p.ForDomain("UPPER.ORG.").Str("revocation").c_str(), "off");
+  assert_int_equal(p.ForDomain("xn--bcher-kva.example").Int("min_rsa_bits"), 4096);
+  assert_int_equal(p.ForDomain("B\xc3\x9c"
+                               "CHER.example")
+                       .Int("min_rsa_bits"),
+                   4096);
+  assert_int_equal(p.ForDomain("mail.b\xc3\xbc"
+                               "cher.example")
+                       .Int("min_rsa_bits"),
+                   4096);
+  assert_int_equal(p.ForDomain("buecher.example").Int("min_rsa_bits"), 2048);
+  const std::vector<std::string> domains = p.Domains();
+  assert_int_equal(domains.size(), 4);  // with TestLayers' example.com and b.example.com
+  assert_string_equal(domains[2].c_str(), "upper.org");
+  assert_string_equal(domains[3].c_str(), "xn--bcher-kva.example");
+  unlink((std::string(g_dir) + "/Upper.org.conf").c_str());
+  unlink((std::string(g_dir) + "/b\xc3\xbc"
+                               "cher.example.conf")
+             .c_str());
 }
 
 void TestDomainOf(void**) {
   assert_string_equal(DomainOf("a@B.Example").c_str(), "b.example");
   assert_string_equal(DomainOf("\"x@y\"@c.example").c_str(), "c.example");
   assert_string_equal(DomainOf("nodomain").c_str(), "");
+  assert_string_equal(DomainOf("x@B\xc3\xbc"
+                               "cher.Example.")
+                          .c_str(),
+                      "xn--bcher-kva.example");
+  assert_string_equal(DomainOf("x@XN--BCHER-KVA.example").c_str(), "xn--bcher-kva.example");
 }
 
 }  // namespace
@@ -82,6 +143,7 @@ int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestLayers),
       cmocka_unit_test(TestErrors),
+      cmocka_unit_test(TestDomainForms),
       cmocka_unit_test(TestDomainOf),
   };
   int rc = cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -73,6 +73,39 @@ write_config "$work/shipped.conf" "policy_dir = $top/policies"
 expect "shipped policies/ examples load" 0 "allow_sha1 = yes  # $top/policies/example.com.conf" \
   "$SMIMECTL" -c "$work/shipped.conf" policy explain a@www.example.com
 
+# Encryption follows the recipient's domain in every direction: mail that
+# is not outbound (the sendmail command through Postfix pickup, or a relay
+# outside internal_hosts: no client address, no login, no originating
+# daemon) to an encrypt = required domain is encrypted to the recipient.
+mkdir -p "$work/encpolicies" "$work/encstate"
+printf 'encrypt = required\n' >"$work/encpolicies/b.example.conf"
+write_config "$work/enc.conf" "policy_dir = $work/encpolicies" "state_dir = $work/encstate"
+cat "$pki/carol.crt" "$pki/carol.chain.pem" >"$work/carol-add.pem"
+expect "cert add carol for encryption" 0 "added carol@b.example" \
+  "$SMIMECTL" -c "$work/enc.conf" cert add "$work/carol-add.pem"
+for how in "" "--inbound"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$SMIMECTL" -c "$work/enc.conf" process $how --now "$NOW" --rcpt '<carol@B.Example.>' \
+    "$work/alice.plain" >"$work/enc.out" 2>"$work/enc.err" || rc=$?
+  if [ "$rc" = 0 ] && grep -q '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$work/enc.out" &&
+     grep -q 'verify: .*result=none.*encryption=aes256-cbc, recipients=1, encrypt_why=required' "$work/enc.err" &&
+     ! grep -q 'this message is signed' "$work/enc.out" &&
+     openssl cms -decrypt -inkey "$pki/carol.key" -recip "$pki/carol.crt" -in "$work/enc.out" 2>/dev/null |
+       grep -q 'this message is signed'; then
+    pass=$((pass + 1)); echo "ok   inbound-direction mail ${how:-(auto)} to a required domain is encrypted to carol"
+  else
+    failed=$((failed + 1)); echo "FAIL inbound-direction encryption ${how:-(auto)}: rc=$rc $(head -c 300 "$work/enc.err")"
+  fi
+done
+# RCPT spellings the MTA would clean up into carol@b.example: refused, never judged elsewhere.
+expect "comment in RCPT refused 550 5.1.3" 77 "550 5.1.3 Bad recipient address syntax (whitespace)" \
+  "$SMIMECTL" -c "$work/enc.conf" process --now "$NOW" --rcpt '<carol@b.example (x)>' "$work/alice.plain"
+expect "RCPT comment before the domain refused" 77 "550 5.1.3 Bad recipient address syntax (comment)" \
+  "$SMIMECTL" -c "$work/enc.conf" process --now "$NOW" --rcpt '<carol@(x)b.example>' "$work/alice.plain"
+expect "required recipient without certificate refused, any direction" 77 "550 5.7.1 No usable S/MIME certificate for erin@b.example" \
+  "$SMIMECTL" -c "$work/enc.conf" process --inbound --now "$NOW" --rcpt erin@b.example "$work/alice.plain"
+
 expect "bench runs the engine and reports throughput" 0 "2 runs, " \
   "$SMIMECTL" -c "$work/good.conf" bench -n 2 --now "$NOW" "$work/alice.eml"
 if "$SMIMECTL" -c "$work/good.conf" bench -n 2 --now "$NOW" "$work/alice.eml" | grep -q 'verdict=pass,'; then

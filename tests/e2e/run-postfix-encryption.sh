@@ -21,7 +21,12 @@
 #   and dave@c.example (never) gets 452 4.5.3, carol still gets her copy
 #   encrypted (swaks does not retry: dave gets nothing from it).
 # - the sendmail command (pickup, non_smtpd_milters) to carol alone:
-#   encrypted as well. Only one recipient there: Postfix's cleanup cannot
+#   encrypted as well, although that mail is *inbound* here (its cleanup
+#   service has the default milter_macro_daemon_name, and loopback is not
+#   in internal_hosts): encryption follows the recipient domain in every
+#   direction, so the delivered copy is enveloped-data decrypting to the
+#   original (unsigned) text, and the milter logs a verify: line with the
+#   encryption. Only one recipient there: Postfix's cleanup cannot
 #   refuse a single recipient of a non-SMTP submission ("milter
 #   configuration error: can't reject recipient in non-smtpd(8)
 #   submission"), so a 452 4.5.3 or 550 5.7.1 on that path leaves the whole
@@ -29,8 +34,8 @@
 #   recipient sets are therefore tested through the relay hop below.
 # - Postfix as the client: a relay smtpd service without milter whose mail
 #   goes (content_filter=smtp:[127.0.0.1]:HOP2) through Postfix's own smtp
-#   client to a second smtpd service with the milter (HOP2, client 127.0.0.1:
-#   internal_hosts, so outbound). Both hops are services of the one test
+#   client to a second smtpd service with the milter (HOP2, marked
+#   ORIGINATING, so outbound). Both hops are services of the one test
 #   Postfix (syslog names postfix/relay and postfix/hop2), which stands for
 #   two MTAs in a row. So Postfix's smtp client gets the 452 4.5.3
 #   at RCPT, delivers the accepted recipients, defers the other and re-sends
@@ -45,6 +50,12 @@
 #   erin nothing. The test waits for these before changing certificates
 #   (a certificate removed between RCPT and end of data gives 451 4.7.1
 #   certificate-lost and a retry, which would blur the counts).
+# - RCPT spellings: comments and whitespace inside the address
+#   (<carol@b.example (x)>, <carol@ b.example>, <carol@(x)b.example>),
+#   which Postfix (strict_rfc821_envelopes = no) would deliver to
+#   carol@b.example, get 550 5.1.3 from the milter; a policy file named by
+#   its U-label (bücher.example.conf, encrypt = required) applies to
+#   RCPT TO:<nobody@xn--bcher-kva.example> (550 5.7.1, no certificate).
 # - Harvest: after `smimectl cert remove carol@b.example` mail to carol is
 #   refused again; a message signed by carol (tests/interop/sign-openssl.sh)
 #   arriving from outside (127.0.0.2) verifies as pass, after which
@@ -57,7 +68,8 @@
 #   once in the expected form (every file in carol's mailbox encrypted, none
 #   for erin or frank, the queue empty in the end); exactly one milter
 #   outbound/verify line per milter transaction (found by Postfix queue ID)
-#   and one rcpt: line per refused RCPT; the files in state_dir stay owned by
+#   and a rcpt: line for every RCPT (one refusing line per refused RCPT,
+#   with its reason); the files in state_dir stay owned by
 #   nobody after smimectl (run as root) wrote to certificates.db.
 # Needs root, Postfix and swaks (skips otherwise; CI has them).
 . "$(dirname "$0")/../lib.sh"
@@ -72,9 +84,10 @@ echo "alice@a.example $pki/alice.crt $work/keys/alice.key chain=$pki/alice.chain
 echo "encrypt = required" >"$work/policies/b.example.conf"
 echo "encrypt = never" >"$work/policies/c.example.conf"
 printf 'encrypt = required\nmissing_certificate = tempfail\n' >"$work/policies/d.example.conf"
+echo "encrypt = required" >"$work/policies/bücher.example.conf"
 echo "encrypt = opportunistic" >"$work/policies/a.example.conf"
 write_config "$work/milter.conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" \
-  "user = nobody" "state_dir = $work/state" "internal_hosts = 127.0.0.1/32" \
+  "user = nobody" "state_dir = $work/state" "internal_hosts = 192.0.2.0/24" \
   "sign = clear" "signing_identities = $work/identities" "signing_relays = 127.0.0.1/32" \
   "policy_dir = $work/policies"
 
@@ -100,6 +113,7 @@ cat >>"$work/pf/etc/master.cf" <<CF
   -o content_filter=smtp:[127.0.0.1]:$PF_HOP2
 127.0.0.1:$PF_HOP2 inet n - n - - smtpd
   -o syslog_name=postfix/hop2
+  -o milter_macro_daemon_name=ORIGINATING
 CF
 touch -d '-1 minute' "$work/pf"/etc/*
 pf_start || exit 1
@@ -202,6 +216,16 @@ send clear-dave "$PF_SUBMIT" 127.0.0.1 dave@c.example
 expect_accepted clear-dave
 mkmsg enc-pickup 'Carol <carol@b.example>'
 sendmail -C "$work/pf/etc" -f alice@a.example carol@b.example <"$work/msgs/enc-pickup.eml"
+# RCPT spellings Postfix would clean up into carol@b.example, and an IDN policy.
+for spelling in 'carol@b.example (x)' 'carol@ b.example' 'carol@(x)b.example'; do
+  mkmsg spelled 'Carol <carol@b.example>'
+  send spelled "$PF_SUBMIT" 127.0.0.1 "$spelling"
+  expect_reply spelled "$spelling" 550 5.1.3 "Bad recipient address syntax"
+done
+mkmsg idn-nocert 'Nobody <nobody@xn--bcher-kva.example>'
+send idn-nocert "$PF_SUBMIT" 127.0.0.1 nobody@xn--bcher-kva.example
+expect_reply idn-nocert nobody@xn--bcher-kva.example 550 5.7.1 \
+  "No usable S/MIME certificate for nobody@xn--bcher-kva.example"
 
 # 3. Postfix as the client, through the relay hop.
 mkmsg split-cd 'Carol <carol@b.example>, Dave <dave@c.example>'
@@ -294,8 +318,9 @@ in_box() {  # in_box MAILBOX NAME: the files of message NAME in MAILBOX
 # body_lines NAME: the non-empty lines of the sent body.
 body_lines() { sed '1,/^\r*$/d' "$work/msgs/$1.eml" | tr -d '\r' | grep -v '^$'; }
 
-# encrypted MAILBOX NAME: exactly one copy, enveloped-data for carol only,
-# decrypting to alice's verifying multipart/signed of the original body.
+# encrypted MAILBOX NAME [plain]: exactly one copy, enveloped-data for carol
+# only, decrypting to alice's verifying multipart/signed of the original
+# body (with "plain": to the original text/plain message, not signed).
 encrypted() {
   local n f d=$work/out/$2.${1//\//-}
   n=$(in_box "$1" "$2" | wc -l)
@@ -318,6 +343,15 @@ encrypted() {
     ok "$2 -> $1: openssl cms -decrypt with carol's key"
   else
     bad "$2 -> $1: openssl cms -decrypt: $(head -2 "$d.err")"; return
+  fi
+  if [ "${3:-}" = plain ]; then
+    if [[ $(top_header "$d.dec" Content-Type) == text/plain* ]] &&
+       [ "$(sed '1,/^\r*$/d' "$d.dec" | tr -d '\r' | grep -v '^$')" = "$(body_lines "$2")" ]; then
+      ok "$2 -> $1: decrypted content is the original text/plain body"
+    else
+      bad "$2 -> $1: decrypted content: $(top_header "$d.dec" Content-Type)"
+    fi
+    return
   fi
   if [[ $(top_header "$d.dec" Content-Type) == multipart/signed*application/pkcs7-signature* ]] &&
      openssl cms -verify -CAfile "$pki/root.crt" -in "$d.dec" -out "$d.content" \
@@ -360,9 +394,11 @@ none() {  # none MAILBOX NAME
   [ "$n" -eq 0 ] && ok "$2: nothing delivered to $1" || bad "$2: $n copies delivered to $1"
 }
 
-for m in enc-carol mixed-erin mixed-dave enc-pickup split-cd split-ac split-erin enc-harvested; do
+for m in enc-carol mixed-erin mixed-dave split-cd split-ac split-erin enc-harvested; do
   encrypted b/carol "$m"
 done
+encrypted b/carol enc-pickup plain  # inbound (pickup), encrypted all the same
+none b/carol spelled
 for m in clear-dave mixed-dave-first split-cd; do cleartext c/dave "$m"; done
 for m in split-ac to-alice; do cleartext a/alice "$m"; done
 none b/carol mixed-dave-first
@@ -416,7 +452,7 @@ for pair in split-cd:dave@c.example split-ac:carol@b.example; do
 done
 
 # Milter log: one outbound/verify line per milter transaction (queue ID of
-# each message-id, without the relay hop's), one rcpt: line per refused RCPT.
+# each message-id, without the relay hop's), a rcpt: line for every RCPT.
 milter_qids() {  # milter_qids NAME
   sed -n "s/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1@a.example>.*/\1/p" \
     "$work/pf/maillog" | while read -r q; do
@@ -446,7 +482,8 @@ expect_log() {  # expect_log NAME TRANSACTIONS REGEX...: one line per transactio
 }
 ENC='action=signed, format=clear, digest=sha256, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
 CLR='action=signed, format=clear, digest=sha256, encryption=none \(clear\), ms=[0-9]+$'
-for m in enc-carol mixed-erin mixed-dave enc-pickup enc-harvested; do expect_log "$m" 1 "$ENC"; done
+for m in enc-carol mixed-erin mixed-dave enc-harvested; do expect_log "$m" 1 "$ENC"; done
+expect_log enc-pickup 1 'verify: from=<alice@a.example>, result=none, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
 expect_log split-erin 1 "$ENC"
 for m in clear-dave mixed-dave-first to-alice; do expect_log "$m" 1 "$CLR"; done
 for m in split-cd split-ac; do expect_log "$m" 2 "$ENC" "$CLR"; done
@@ -458,19 +495,28 @@ n=$(grep -Ec ': (outbound|verify): ' "$work/milter.log")
   bad "$n outbound/verify log lines for $total_tx milter transactions"
 rcpt_line() {  # rcpt_line RCPT ACTION COUNT
   local n
-  n=$(grep -Ec ": rcpt: rcpt=<$1>, encrypt=[a-z]+, .*action=$2$" "$work/milter.log")
-  [ "$n" -eq "$3" ] && ok "$3 rcpt: line(s) for $1 with action=$2" ||
-    bad "$n rcpt: lines for $1 with action=$2 (want $3): $(grep ": rcpt: rcpt=<$1>" "$work/milter.log" | tr '\n' ';')"
+  n=$(grep -Fc ": rcpt: to=<$1>, $2" "$work/milter.log")
+  [ "$n" -eq "$3" ] && ok "$3 rcpt: line(s) for $1 with $2" ||
+    bad "$n rcpt: lines for $1 with $2 (want $3): $(grep -F ": rcpt: to=<$1>" "$work/milter.log" | tr '\n' ';')"
 }
-rcpt_line carol@b.example reject 2                     # nocert-carol, removed-carol
-rcpt_line frank@d.example tempfail 1                   # nocert-frank
-rcpt_line erin@b.example reject 2                      # mixed-erin, split-erin
-rcpt_line dave@c.example defer-separate-transaction 2  # mixed-dave, split-cd
-rcpt_line carol@b.example defer-separate-transaction 2 # mixed-dave-first, split-ac
-n=$(grep -c ': rcpt: ' "$work/milter.log")
-[ "$n" -eq 9 ] && ok "9 rcpt: lines for 9 refused RCPTs" || bad "$n rcpt: lines (want 9)"
-grep -q ': rcpt: rcpt=<carol@b.example>, encrypt=required, cert=none (.*), action=reject' "$work/milter.log" &&
-  ok "rcpt: line says why (cert=none (...))" || bad "rcpt: line without the reason"
+R='domain=b.example, encrypt=required, cert=none (none found), action=reject'
+rcpt_line carol@b.example "$R" 2                       # nocert-carol, removed-carol
+rcpt_line frank@d.example 'domain=d.example, encrypt=required, cert=none (none found), action=tempfail' 1
+rcpt_line erin@b.example "$R" 2                        # mixed-erin, split-erin
+rcpt_line dave@c.example 'domain=c.example, encrypt=never, action=defer-separate-transaction' 2 # mixed-dave, split-cd
+rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local serial 100D, action=defer-separate-transaction' 2 # mixed-dave-first, split-ac
+rcpt_line 'carol@b.example (x)' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@(x)b.example' 'syntax=comment, action=reject' 1
+rcpt_line nobody@xn--bcher-kva.example 'domain=xn--bcher-kva.example, encrypt=required, cert=none (none found), action=reject' 1
+n=$(grep ': rcpt: ' "$work/milter.log" | grep -vc 'action=accept$')
+[ "$n" -eq 13 ] && ok "13 refusing rcpt: lines for 13 refused RCPTs" || bad "$n refusing rcpt: lines (want 13)"
+# Every RCPT that reached the milter has its line: the accepted ones too,
+# the pickup submission's included.
+q=$(milter_qids enc-pickup)
+grep -q "$q: rcpt: to=<carol@b.example>, domain=b.example, encrypt=required, cert=local serial 100D, action=accept" \
+  "$work/milter.log" && ok "enc-pickup: rcpt: line for the accepted recipient" ||
+  bad "enc-pickup: no rcpt: line for queue ID $q"
 grep -Eq 'panic:|fatal:|error:' "$work/milter.log" && bad "panic, fatal or error in milter log: $(grep -E 'panic:|fatal:|error:' "$work/milter.log" | head -3)"
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,9 +3,9 @@
 # the real smime-milter daemon: inbound pass added first, forged headers
 # removed (inbound and outbound), tampered mail, abort mid-message,
 # connections without a message, outbound untouched, outbound refused for a
-# login that may not sign as its From: (and then not edited at all), and
-# reloads (good and bad) during traffic. Skips where miltertest is missing;
-# CI installs it.
+# login that may not sign as its From: (and then not edited at all), RCPT
+# spellings refused or reduced (each logged), and reloads (good and bad)
+# during traffic. Skips where miltertest is missing; CI installs it.
 . "$(dirname "$0")/../lib.sh"
 command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
 MILTER=${SMIME_MILTER:-$build/src/smime-milter}
@@ -44,7 +44,8 @@ run() {  # run SCENARIO
     failed=$((failed + 1)); echo "FAIL $1:"; sed 's/^/    /' "$work/$1.out"
   fi
 }
-for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign outbound-forged; do
+for s in inbound-pass forged-headers tampered abort no-message outbound outbound-sign \
+  outbound-forged rcpt; do
   run "$s"
 done
 
@@ -75,6 +76,9 @@ check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
 check_log "outbound logged" "QOUT: outbound: .*why=daemon_name ORIGINATING"
 check_log "forged removed outbound" "QOUTFORGED: outbound: .*action=none, reason=already-signed, removed=2"
 check_log "refused outbound not edited" "QOUTREFUSED: outbound: .*action=tempfail, reason=sender-not-authorized, ms="
+check_log "unclean RCPT refused and logged" "QRCPT: rcpt: to=<carol@b.example \\\\x28x\\\\x29>, syntax=whitespace, action=reject"
+check_log "RCPT comment logged" "QRCPT: rcpt: to=<carol@\\\\x28x\\\\x29b.example>, syntax=comment, action=reject"
+check_log "clean RCPT logged" "QRCPT: rcpt: to=<carol@b.example>, domain=b.example, encrypt=never, action=accept"
 check_log "unauthorised login refused" "QNOAUTH: outbound: .*login=mallory, .*action=tempfail, reason=sender-not-authorized"
 kill -TERM "$pid"
 for _ in $(seq 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
