@@ -122,8 +122,15 @@ class Mutant:
 
 # --- mutations: fn(m, rng) -> description, or None when not applicable -----
 
+class NotApplicable(Exception):
+    pass
+
+
 def _ct(m):
-    return m.index_of(b'content-type')
+    i = m.index_of(b'content-type')
+    if i is None:  # merged into another field by an earlier mutation
+        raise NotApplicable()
+    return i
 
 
 def _with_decoy(m, rng, boundary):
@@ -168,7 +175,7 @@ def ct_dup_other(m, rng):
     before = rng.random() < 0.5
     m.fields.insert(i if before else i + 1, b'Content-Type:' + value)
     what = 'other Content-Type %s the real one: %s' % ('before' if before else 'after',
-                                                        value.decode().strip())
+                                                        value.decode(errors='replace').strip())
     if decoy and rng.random() < 0.85:
         what += '; ' + _with_decoy(m, rng, decoy)
     return what
@@ -213,6 +220,8 @@ def ct_rfc2231(m, rng):
     i = _ct(m)
     v = m.field_value(b'content-type')
     plain = re.search(rb';\s*boundary="?[^";\s]+"?', v, re.I)
+    if plain is None:  # already rewritten by an earlier mutation
+        return None
     b = m.boundary
     h = len(b) // 2
     forms = {
@@ -317,7 +326,7 @@ def ws_colon(m, rng):
         return 'whitespace %r before the colon' % sp
     # A second, differently written Content-Type with whitespace before the colon.
     m.fields.insert(i + rng.choice([0, 1]), b'Content-Type' + sp + b': text/plain')
-    return 'extra "Content-Type%s: text/plain"' % sp.decode()
+    return 'extra "Content-Type%s: text/plain"' % sp.decode(errors='replace')
 
 
 def name_case(m, rng):
@@ -325,7 +334,7 @@ def name_case(m, rng):
     name, value = m.fields[i].split(b':', 1)
     new = rng.choice([b'content-type', b'CONTENT-TYPE', b'Content-type', b'cOnTeNt-TyPe'])
     m.fields[i] = new + b':' + value
-    return 'header name %s' % new.decode()
+    return 'header name %s' % new.decode(errors='replace')
 
 
 def type_case(m, rng):
@@ -334,7 +343,7 @@ def type_case(m, rng):
     sub = rng.choice([lambda t: t.upper(), lambda t: t.title(), lambda t: t.replace(b'/', b' / ')])
     t = v.split(b';')[0]
     m.set_value(i, sub(t) + v[len(t):])
-    return 'media type written as %s' % sub(t).decode().strip()
+    return 'media type written as %s' % sub(t).decode(errors='replace').strip()
 
 
 def mime_version(m, rng):
@@ -362,16 +371,18 @@ def cte(m, rng):
     values = [b'base64', b'quoted-printable', b'7bit', b'binary', b'x-unknown', b'8bit']
     if m.kind == 'opaque':
         j = m.index_of(b'content-transfer-encoding')
+        if j is None:
+            return None
         v = rng.choice(values[1:])
         if rng.random() < 0.5:
             m.fields.insert(rng.choice([j, j + 1]), b'Content-Transfer-Encoding: ' + v)
-            return 'second Content-Transfer-Encoding: %s' % v.decode()
+            return 'second Content-Transfer-Encoding: %s' % v.decode(errors='replace')
         m.fields[j] = b'Content-Transfer-Encoding: ' + rng.choice([b'BASE64', b' base64 (x)', v])
-        return 'Content-Transfer-Encoding rewritten: %s' % m.fields[j].decode()
+        return 'Content-Transfer-Encoding rewritten: %s' % m.fields[j].decode(errors='replace')
     vs = rng.sample(values, rng.choice([1, 2]))
     for v in vs:
         m.fields.insert(rng.choice([i, i + 1]), b'Content-Transfer-Encoding: ' + v)
-    return 'top-level Content-Transfer-Encoding: %s' % b', '.join(vs).decode()
+    return 'top-level Content-Transfer-Encoding: %s' % b', '.join(vs).decode(errors='replace')
 
 
 def header_bytes(m, rng):
@@ -554,9 +565,12 @@ def boundary_param(m, rng):
     v = m.field_value(b'content-type')
     b = m.boundary
     new = rng.choice([b[:-1], b[:-4], b + b'x', b[2:], b.upper() if b.upper() != b else b + b'-'])
-    m.set_value(i, re.sub(rb'boundary="?[^";\s]+"?', lambda _: b'boundary="' + new + b'"', v,
-                          count=1, flags=re.I))
-    return 'boundary parameter %s (delimiters keep %s)' % (new.decode(), b.decode())
+    v2 = re.sub(rb'boundary="?[^";\s]+"?', lambda _: b'boundary="' + new + b'"', v, count=1,
+                flags=re.I)
+    if v2 == v:
+        return None
+    m.set_value(i, v2)
+    return 'boundary parameter %s (delimiters keep %s)' % (new.decode(errors='replace'), b.decode(errors='replace'))
 
 
 def sig_part_header(m, rng):
@@ -573,7 +587,7 @@ def sig_part_header(m, rng):
         head_end = p.content.index(CRLF + CRLF)
         p.content = p.content[:head_end] + CRLF + add + p.content[head_end:]
         where = 'last'
-    return 'signature part header %s (%s)' % (add.decode(), where)
+    return 'signature part header %s (%s)' % (add.decode(errors='replace'), where)
 
 
 def opaque_body(m, rng):
@@ -600,13 +614,21 @@ MUTATIONS = {f.__name__: f for f in [
     epilogue_bytes, boundary_param, sig_part_header, opaque_body]}
 
 
+def _apply(m, name, seed):
+    try:
+        what = MUTATIONS[name](m, random.Random(seed))
+    except NotApplicable:
+        return None
+    if what is not None:
+        m.steps.append((name, seed, what))
+    return what
+
+
 def replay(base, steps):
     """Applies [(name, seed)] to a fresh model of base; returns the Mutant."""
     m = Mutant(base)
     for name, seed in steps:
-        what = MUTATIONS[name](m, random.Random(seed))
-        if what is not None:
-            m.steps.append((name, seed, what))
+        _apply(m, name, seed)
     return m
 
 
@@ -619,8 +641,5 @@ def make(base, seed, count=None):
     while len(m.steps) < want and tries < 50:
         tries += 1
         name = rng.choice(names)
-        step_seed = rng.getrandbits(48)
-        what = MUTATIONS[name](m, random.Random(step_seed))
-        if what is not None:
-            m.steps.append((name, step_seed, what))
+        _apply(m, name, rng.getrandbits(48))
     return m

@@ -66,4 +66,4 @@ keep=()
 [ -n "${SMIME_DIFF_KEEP:-}" ] && keep=(--keep "$SMIME_DIFF_KEEP")
 python3 "$here/differential.py" --smimectl "$SMIMECTL" --config "$work/test.conf" --now "$NOW" \
   --gmime "$gmime_text" --work "$work" --count "${SMIME_DIFF_COUNT:-300}" \
-  --seed "${SMIME_DIFF_SEED:-1}" --jobs "${SMIME_DIFF_JOBS:-2}" "${keep[@]}" "${bases[@]}"
+  --seed "${SMIME_DIFF_SEED:-1}" --jobs "${SMIME_DIFF_JOBS:-2}" --shrink "${SMIME_DIFF_SHRINK:-50}" "${keep[@]}" "${bases[@]}"
