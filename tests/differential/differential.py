@@ -146,8 +146,13 @@ class Gmime:
 
 
 def verdict(args, path):
-    r = subprocess.run([args.smimectl, '-c', args.config, 'process', '--inbound', '--now',
-                        str(args.now), '--report', path], capture_output=True)
+    try:
+        r = subprocess.run([args.smimectl, '-c', args.config, 'process', '--inbound', '--now',
+                            str(args.now), '--report', path], capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return 'hang', 'no answer in 60 s'
+    if r.returncode < 0:
+        return 'crash', 'signal %d' % -r.returncode
     try:
         report = json.loads(r.stdout)
     except ValueError:
@@ -192,6 +197,18 @@ def shrink(args, gmime, unwrap, base, reference, m, path):
     return best
 
 
+def keep(folder, stem, data, report):
+    """Writes folder/stem.eml (and .txt with report); returns the path without .eml."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, stem)
+    with open(path + '.eml', 'wb') as f:
+        f.write(data)
+    if report:
+        with open(path + '.txt', 'w') as f:
+            f.write('\n'.join(report) + '\n')
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ('--smimectl', '--config', '--gmime', '--work'):
@@ -200,7 +217,8 @@ def main():
     ap.add_argument('--count', type=int, default=300)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--jobs', type=int, default=2)
-    ap.add_argument('--keep', help='also copy one example per disagreement class here')
+    ap.add_argument('--keep', help='write failing mutants and one shrunk example per kind of '
+                    'disagreement here')
     ap.add_argument('--shrink', type=int, default=50,
                     help='shrink the first SHRINK disagreements to their needed mutations')
     ap.add_argument('bases', nargs='+')
@@ -283,6 +301,13 @@ def main():
         v, why = verdicts[i]
         for step in {s[0] for s in m.steps}:
             per_mutation[step][0 if v == 'pass' else 1] += 1
+        if v in ('crash', 'hang'):
+            failed += 1
+            if args.keep:
+                path = keep(args.keep, 'smimectl-%s-%d' % (v, n), data, []) + '.eml'
+            print('FAIL smimectl %s on %s (%s): %s' % (v, path, why,
+                                                       '; '.join(st[2] for st in m.steps)))
+            continue
         if v != 'pass':
             passed += 1
             continue
@@ -332,6 +357,8 @@ def main():
         if fine_key not in fine or len(sdata) < len(fine[fine_key][0]):
             fine[fine_key] = (sdata, sreport)
         if disagreements <= 20:
+            if args.keep:
+                out = keep(args.keep, 'disagreement-%d' % disagreements, data, report)
             print('FAIL disagreement %s.eml: %s' % (out, '; '.join(s[2] for s in m.steps)))
             print('     ' + '\n     '.join(report[len(m.steps) + 1:]))
 
@@ -343,19 +370,14 @@ def main():
     print('disagreement classes (mutations; readers that differ): %d' % len(classes))
     for (steps, bad), (descs, data, report) in sorted(classes.items()):
         print('  %s; %s: e.g. %s' % ('+'.join(steps), ','.join(bad), descs[:200]))
-    if args.keep:
-        os.makedirs(args.keep, exist_ok=True)
+    if args.keep and fine:
         index = []
         for k, ((descs, bad), (data, report)) in enumerate(sorted(fine.items())):
-            stem = os.path.join(args.keep, 'finding-%03d' % (k + 1))
-            with open(stem + '.eml', 'wb') as f:
-                f.write(data)
-            with open(stem + '.txt', 'w') as f:
-                f.write('\n'.join(report) + '\n')
+            stem = keep(args.keep, 'finding-%03d' % (k + 1), data, report)
             index.append('%s\t%s\t%s' % (os.path.basename(stem), ','.join(bad), ' + '.join(descs)))
         with open(os.path.join(args.keep, 'index.tsv'), 'w') as f:
             f.write('\n'.join(index) + '\n')
-        print('%d examples written to %s (index.tsv)' % (len(fine), args.keep))
+        print('%d shrunk examples written to %s (index.tsv)' % (len(fine), args.keep))
     # A run that cannot fail is no test: both sides must be exercised.
     if not passing:
         failed += 1

@@ -6,8 +6,9 @@
 # checks that for every mutant `smimectl process` calls pass, Python's email
 # package (policy.default and compat32) and GMime all show the text the
 # signer signed. SMIME_DIFF_COUNT mutants (default 300), seed
-# SMIME_DIFF_SEED (default 1); SMIME_DIFF_KEEP=DIR keeps one example per
-# disagreement class there.
+# SMIME_DIFF_SEED (default 1); failing mutants and one shrunk example per
+# kind of disagreement go to SMIME_DIFF_KEEP (default tests/.work/differential
+# in the build tree, emptied first; a folder you name is not emptied).
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../interop/common.sh
 . "$top/tests/interop/common.sh"
@@ -62,8 +63,14 @@ for b in text:clear mixed:clear qp:clear text:opaque; do
   bases+=("$name-$mode=$work/$name-$mode.eml:$work/$name-$mode/inner")
 done
 
-keep=()
-[ -n "${SMIME_DIFF_KEEP:-}" ] && keep=(--keep "$SMIME_DIFF_KEEP")
+# Failing mutants must outlive $work (removed on exit). Only our own
+# default folder is emptied first, never one the caller names.
+keep=${SMIME_DIFF_KEEP:-}
+if [ -z "$keep" ]; then
+  keep=$build/tests/.work/differential
+  rm -rf "$keep"
+fi
 python3 "$here/differential.py" --smimectl "$SMIMECTL" --config "$work/test.conf" --now "$NOW" \
   --gmime "$gmime_text" --work "$work" --count "${SMIME_DIFF_COUNT:-300}" \
-  --seed "${SMIME_DIFF_SEED:-1}" --jobs "${SMIME_DIFF_JOBS:-2}" --shrink "${SMIME_DIFF_SHRINK:-50}" "${keep[@]}" "${bases[@]}"
+  --seed "${SMIME_DIFF_SEED:-1}" --jobs "${SMIME_DIFF_JOBS:-2}" --shrink "${SMIME_DIFF_SHRINK:-50}" \
+  --keep "$keep" "${bases[@]}"
