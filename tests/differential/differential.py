@@ -8,15 +8,19 @@
 # first text/* leaf, depth first, following only part 1 of a multipart/
 # signed, transfer- and charset-decoded; an application/pkcs7-mime leaf is
 # unwrapped (its eContent, through `openssl cms`) and read again by the same
-# reader. A reader that shows anything else for a pass is a disagreement:
-# the mutant is written to WORK/disagreement-N.eml with its mutations.
+# reader. A reader that shows anything else for a pass is a disagreement.
+# Disagreements are shrunk (mutations dropped while the mutant stays pass
+# and in disagreement) and classified by the mutations they need.
 #
 # usage: differential.py --smimectl BIN --config CONF --now T --gmime BIN
-#        --work DIR --count N [--seed S] [--jobs J] [--keep DIR]
+#        --work DIR --keep DIR [--count N] [--seed S] [--jobs J] [--shrink N]
 #        NAME=SIGNED.eml:ENTITY ...
-# Prints "ok"/"FAIL" lines, counts per mutation, and ends with
-# "N passed, N failed" (mutants checked; coverage checks count as one each).
-# Exit status 0 only when nothing failed.
+# KEEP receives disagreement-N.eml/.txt (the first 20), smimectl-crash-N.eml
+# or smimectl-hang-N.eml, and finding-NNN.eml/.txt with index.tsv (one shrunk
+# example per kind of disagreement). Prints "ok"/"FAIL" lines, the verdicts,
+# per mutation how many mutants were pass, not pass and in disagreement, and
+# ends with "N passed, N failed" (bases and mutants; a coverage check that
+# fails counts once). Exit status 0 only when nothing failed.
 import argparse
 import base64
 import collections
@@ -176,29 +180,8 @@ def differing(shown, reference):
     return [r for r in READERS if shown[r][0] != 'text' or norm(shown[r][1]) != reference]
 
 
-def shrink(args, gmime, unwrap, base, reference, m, path):
-    """Drops mutations while the mutant stays pass and some reader still
-    differs; returns the smallest Mutant found (m itself if none smaller)."""
-    steps = [(s[0], s[1]) for s in m.steps]
-    best = m
-    changed = True
-    while changed and len(steps) > 1:
-        changed = False
-        for k in range(len(steps)):
-            trial = mutate.replay(base, steps[:k] + steps[k + 1:])
-            data = trial.bytes()
-            with open(path, 'wb') as f:
-                f.write(data)
-            if verdict(args, path)[0] != 'pass':
-                continue
-            if differing(shown_by(data, gmime.texts([path])[0], unwrap), reference):
-                steps, best, changed = steps[:k] + steps[k + 1:], trial, True
-                break
-    return best
-
-
 def keep(folder, stem, data, report):
-    """Writes folder/stem.eml (and .txt with report); returns the path without .eml."""
+    """Writes folder/stem.eml (and .txt with report); returns the .eml path."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, stem)
     with open(path + '.eml', 'wb') as f:
@@ -206,189 +189,194 @@ def keep(folder, stem, data, report):
     if report:
         with open(path + '.txt', 'w') as f:
             f.write('\n'.join(report) + '\n')
-    return path
+    return path + '.eml'
+
+
+def describe(name, m, shown, bad, structure, reference):
+    lines = ['base %s, verdict pass; mutations:' % name]
+    lines += ['  %s (seed %d): %s' % st for st in m.steps]
+    lines.append('gmime structure: %s' % structure)
+    lines += ['%-16s %s %s: %r' % (r, 'BAD' if r in bad else 'ok ', shown[r][0], shown[r][1][:160])
+              for r in READERS]
+    lines.append('signed text: %r' % reference[:160])
+    return lines
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.unwrap = Unwrapper(args.work)
+        self.gmime = Gmime(args.gmime, args.work, self.unwrap)
+        self.passed = self.failed = 0
+        self.bases = {}      # name -> signed message bytes
+        self.reference = {}  # name -> normalised signed text
+
+    def ok(self, text):
+        self.passed += 1
+        print('ok   ' + text)
+
+    def fail(self, text):
+        self.failed += 1
+        print('FAIL ' + text)
+
+    def read(self, data, path):
+        """What each reader shows of the message data (stored at path)."""
+        gm = self.gmime.texts([path])[0]
+        return shown_by(data, gm, self.unwrap), gm[2]
+
+    def check_base(self, name, signed, entity):
+        """The readers agree on the signed entity alone (the reference) and
+        on the unmutated message, which must be pass."""
+        raw = open(signed, 'rb').read()
+        epath = os.path.join(self.args.work, 'entity-%s.eml' % name)
+        with open(epath, 'wb') as f:
+            f.write(open(entity, 'rb').read())
+        shown, _ = self.read(open(epath, 'rb').read(), epath)
+        texts = {norm(t) for _, t in shown.values()}
+        if len(texts) != 1 or {k for k, _ in shown.values()} != {'text'} or not min(texts):
+            return self.fail('base %s: readers disagree on the signed entity: %r' % (name, shown))
+        reference = texts.pop()
+        v, why = verdict(self.args, signed)
+        if v != 'pass':
+            return self.fail('base %s: the unmutated message is %s %s, not pass' % (name, v, why))
+        bad = differing(self.read(raw, signed)[0], reference)
+        if bad:
+            return self.fail('base %s: unmutated message shown differently by %s' % (name, bad))
+        self.bases[name], self.reference[name] = raw, reference
+        self.ok('base %s: pass, all readers show the signed text' % name)
+
+    def shrink(self, name, m):
+        """Drops mutations while the mutant stays pass and some reader still
+        differs; returns the smallest Mutant found (m itself if none smaller)."""
+        path = os.path.join(self.args.work, 'shrink.eml')
+        steps = [(st[0], st[1]) for st in m.steps]
+        changed = True
+        while changed and len(steps) > 1:
+            changed = False
+            for k in range(len(steps)):
+                trial = mutate.replay(self.bases[name], steps[:k] + steps[k + 1:])
+                data = trial.bytes()
+                with open(path, 'wb') as f:
+                    f.write(data)
+                if verdict(self.args, path)[0] != 'pass':
+                    continue
+                if differing(self.read(data, path)[0], self.reference[name]):
+                    steps, m, changed = steps[:k] + steps[k + 1:], trial, True
+                    break
+        return m
+
+    def mutants(self):
+        args = self.args
+        names = sorted(self.bases)
+        todo = []  # (n, base name, Mutant, path, bytes)
+        for n in range(args.count):
+            name = names[n % len(names)]
+            m = mutate.make(self.bases[name], args.seed * 1000003 + n)
+            path = os.path.join(args.work, 'm%06d.eml' % n)
+            data = m.bytes()
+            with open(path, 'wb') as f:
+                f.write(data)
+            todo.append((n, name, m, path, data))
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            verdicts = list(pool.map(lambda t: verdict(args, t[3]), todo))
+        passing = [i for i, (v, _) in enumerate(verdicts) if v == 'pass']
+        gm = dict(zip(passing, self.gmime.texts([todo[i][3] for i in passing]) if passing else []))
+
+        per_mutation = collections.defaultdict(lambda: [0, 0, 0])  # pass, not pass, disagreements
+        classes = {}  # (mutation names, readers) -> (descriptions, bytes)
+        fine = {}     # (mutation descriptions, readers) -> (bytes, report), for --keep
+        disagreements = 0
+        for i, (n, name, m, path, data) in enumerate(todo):
+            v, why = verdicts[i]
+            names_used = {st[0] for st in m.steps}
+            for step in names_used:
+                per_mutation[step][0 if v == 'pass' else 1] += 1
+            if v in ('crash', 'hang'):
+                kept = keep(args.keep, 'smimectl-%s-%d' % (v, n), data, [])
+                self.fail('smimectl %s (%s) on %s: %s' % (v, why, kept,
+                                                          '; '.join(st[2] for st in m.steps)))
+                continue
+            if v != 'pass':
+                self.passed += 1
+                continue
+            shown = shown_by(data, gm[i], self.unwrap)
+            bad = differing(shown, self.reference[name])
+            if not bad:
+                self.passed += 1
+                continue
+            disagreements += 1
+            for step in names_used:
+                per_mutation[step][2] += 1
+            report = describe(name, m, shown, bad, gm[i][2], self.reference[name])
+            if disagreements <= 20:
+                kept = keep(args.keep, 'disagreement-%d' % disagreements, data, report)
+                self.fail('disagreement %s: %s\n     %s' % (
+                    kept, '; '.join(st[2] for st in m.steps),
+                    '\n     '.join(report[len(m.steps) + 1:])))
+            else:
+                self.failed += 1
+            # Classified by the mutations still needed after shrinking.
+            small = self.shrink(name, m) if disagreements <= args.shrink else m
+            sdata = small.bytes()
+            spath = os.path.join(args.work, 'small.eml')
+            with open(spath, 'wb') as f:
+                f.write(sdata)
+            sshown, structure = self.read(sdata, spath)
+            sbad = differing(sshown, self.reference[name]) or bad
+            sreport = describe(name, small, sshown, sbad, structure, self.reference[name])
+            key = (tuple(sorted({st[0] for st in small.steps})), tuple(sbad))
+            if key not in classes or len(sdata) < len(classes[key][1]):
+                classes[key] = (' + '.join(st[2] for st in small.steps), sdata)
+            key = (tuple(sorted(st[2].split(';')[0] for st in small.steps)), tuple(sbad))
+            if key not in fine or len(sdata) < len(fine[key][0]):
+                fine[key] = (sdata, sreport)
+
+        counts = collections.Counter(v if v == 'pass' else '%s %s' % (v, why)
+                                     for v, why in verdicts)
+        print('verdicts: ' + ', '.join('%s=%d' % kv for kv in sorted(counts.items())))
+        print('%-18s %6s %9s %13s' % ('mutation', 'pass', 'not pass', 'disagreements'))
+        for step in sorted(mutate.MUTATIONS):
+            print('%-18s %6d %9d %13d' % ((step,) + tuple(per_mutation.get(step, (0, 0, 0)))))
+        if classes:
+            print('disagreement classes (mutations; readers that differ): %d' % len(classes))
+            for (steps, bad), (descs, _) in sorted(classes.items()):
+                print('  %s; %s: e.g. %s' % ('+'.join(steps), ','.join(bad), descs[:200]))
+            index = []
+            for k, ((descs, bad), (data, report)) in enumerate(sorted(fine.items())):
+                kept = keep(args.keep, 'finding-%03d' % (k + 1), data, report)
+                index.append('%s\t%s\t%s' % (os.path.basename(kept), ','.join(bad),
+                                              ' + '.join(descs)))
+            with open(os.path.join(args.keep, 'index.tsv'), 'w') as f:
+                f.write('\n'.join(index) + '\n')
+            print('%d shrunk examples in %s (index.tsv)' % (len(fine), args.keep))
+        # A run that cannot fail is no test: both sides must be exercised.
+        if not passing:
+            self.fail('coverage: no mutant was pass, nothing was compared')
+        if len(passing) == len(todo):
+            self.fail('coverage: every mutant was pass, nothing was refused')
+        print('%d mutants: %d pass, %d not pass, %d disagreements' % (
+            len(todo), len(passing), len(todo) - len(passing), disagreements))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    for a in ('--smimectl', '--config', '--gmime', '--work'):
+    for a in ('--smimectl', '--config', '--gmime', '--work', '--keep'):
         ap.add_argument(a, required=True)
     ap.add_argument('--now', type=int, required=True)
     ap.add_argument('--count', type=int, default=300)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--jobs', type=int, default=2)
-    ap.add_argument('--keep', help='write failing mutants and one shrunk example per kind of '
-                    'disagreement here')
     ap.add_argument('--shrink', type=int, default=50,
-                    help='shrink the first SHRINK disagreements to their needed mutations')
-    ap.add_argument('bases', nargs='+')
-    args = ap.parse_args()
-    unwrap = Unwrapper(args.work)
-    gmime = Gmime(args.gmime, args.work, unwrap)
-    passed = failed = 0
-    raw_of = {}
-
-    bases = []
-    for spec in args.bases:
+                    help='shrink the first SHRINK disagreements to the mutations they need')
+    ap.add_argument('bases', nargs='+', help='NAME=SIGNED.eml:ENTITY')
+    run = Run(ap.parse_args())
+    for spec in run.args.bases:
         name, paths = spec.split('=', 1)
-        signed, entity = paths.split(':', 1)
-        bases.append((name, open(signed, 'rb').read(), open(entity, 'rb').read(), signed))
-        raw_of[name] = bases[-1][1]
-
-    # The reference: what each reader shows of the signed entity alone. The
-    # readers must agree on it and on the unmutated message, which must pass.
-    reference = {}
-    for name, raw, entity, signed in bases:
-        epath = os.path.join(args.work, 'entity-%s.eml' % name)
-        with open(epath, 'wb') as f:
-            f.write(entity)
-        shown = {
-            'python-default': python_text(entity, email.policy.default, unwrap),
-            'python-compat32': python_text(entity, email.policy.compat32, unwrap),
-            'gmime': gmime.texts([epath])[0][:2],
-        }
-        texts = {norm(t) for k, t in shown.values()}
-        kinds = {k for k, t in shown.values()}
-        v, why = verdict(args, signed)
-        if len(texts) != 1 or kinds != {'text'} or not texts.pop().strip():
-            failed += 1
-            print('FAIL base %s: readers disagree on the signed entity itself: %r' % (name, shown))
-            continue
-        reference[name] = norm(shown['gmime'][1])
-        if v != 'pass':
-            failed += 1
-            print('FAIL base %s: unmutated message is %s %s, not pass' % (name, v, why))
-            continue
-        base_shown = {
-            'python-default': python_text(raw, email.policy.default, unwrap),
-            'python-compat32': python_text(raw, email.policy.compat32, unwrap),
-            'gmime': gmime.texts([signed])[0][:2],
-        }
-        bad = [r for r in READERS if norm(base_shown[r][1]) != reference[name]]
-        if bad:
-            failed += 1
-            print('FAIL base %s: unmutated message shown differently by %s' % (name, bad))
-            continue
-        passed += 1
-        print('ok   base %s: pass, all readers show the signed text' % name)
-    if failed:
-        print('%d passed, %d failed' % (passed, failed))
-        return 1
-
-    # Mutants: COUNT in total, bases in turn, seed derived from --seed.
-    mutants = []
-    for n in range(args.count):
-        name, raw, _, _ = bases[n % len(bases)]
-        m = mutate.make(raw, args.seed * 1000003 + n)
-        path = os.path.join(args.work, 'm%06d.eml' % n)
-        data = m.bytes()
-        with open(path, 'wb') as f:
-            f.write(data)
-        mutants.append((n, name, m, path, data))
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        verdicts = list(pool.map(lambda t: verdict(args, t[3]), mutants))
-
-    passing = [i for i, (v, _) in enumerate(verdicts) if v == 'pass']
-    gm = gmime.texts([mutants[i][3] for i in passing]) if passing else []
-    per_mutation = collections.defaultdict(lambda: [0, 0, 0])  # pass, not pass, disagreements
-    verdict_count = collections.Counter('%s %s' % v if v[0] != 'pass' else 'pass'
-                                        for v in verdicts)
-    classes = {}
-    fine = {}  # by mutation descriptions, for --keep
-    disagreements = 0
-    gm_by_index = dict(zip(passing, gm))
-    for i, (n, name, m, path, data) in enumerate(mutants):
-        v, why = verdicts[i]
-        for step in {s[0] for s in m.steps}:
-            per_mutation[step][0 if v == 'pass' else 1] += 1
-        if v in ('crash', 'hang'):
-            failed += 1
-            if args.keep:
-                path = keep(args.keep, 'smimectl-%s-%d' % (v, n), data, []) + '.eml'
-            print('FAIL smimectl %s on %s (%s): %s' % (v, path, why,
-                                                       '; '.join(st[2] for st in m.steps)))
-            continue
-        if v != 'pass':
-            passed += 1
-            continue
-        shown = shown_by(data, gm_by_index[i], unwrap)
-        bad = differing(shown, reference[name])
-        if not bad:
-            passed += 1
-            continue
-        failed += 1
-        disagreements += 1
-        for step in {s[0] for s in m.steps}:
-            per_mutation[step][2] += 1
-        out = os.path.join(args.work, 'disagreement-%d' % disagreements)
-        with open(out + '.eml', 'wb') as f:
-            f.write(data)
-        report = ['mutant %d of base %s, verdict pass; mutations:' % (n, name)]
-        report += ['  %s (seed %d): %s' % s for s in m.steps]
-        report += ['gmime structure: %s' % gm_by_index[i][2]]
-        for r in READERS:
-            k, t = shown[r]
-            report.append('%-16s %s %s: %r' % (r, 'ok ' if r not in bad else 'BAD', k, t[:160]))
-        report.append('signed text: %r' % reference[name][:160])
-        with open(out + '.txt', 'w') as f:
-            f.write('\n'.join(report) + '\n')
-        # Class: the mutations still needed after shrinking, and who differs.
-        small = m
-        if disagreements <= args.shrink:
-            small = shrink(args, gmime, unwrap, raw_of[name], reference[name], m,
-                           out + '-shrink.eml')
-        sdata = small.bytes()
-        spath = out + '-small.eml'
-        with open(spath, 'wb') as f:
-            f.write(sdata)
-        sgm = gmime.texts([spath])[0]
-        sshown = shown_by(sdata, sgm, unwrap)
-        sbad = differing(sshown, reference[name])
-        sreport = ['base %s, verdict pass; mutations:' % name]
-        sreport += ['  %s (seed %d): %s' % st for st in small.steps]
-        sreport += ['gmime structure: %s' % sgm[2]]
-        sreport += ['%-16s %s %s: %r' % (r, 'ok ' if r not in sbad else 'BAD', sshown[r][0],
-                                         sshown[r][1][:160]) for r in READERS]
-        sreport.append('signed text: %r' % reference[name][:160])
-        key = (tuple(sorted({st[0] for st in small.steps})), tuple(sbad))
-        if key not in classes or len(sdata) < len(classes[key][1]):
-            classes[key] = (' + '.join(st[2] for st in small.steps), sdata, sreport)
-        fine_key = (tuple(sorted(st[2].split(';')[0] for st in small.steps)), tuple(sbad))
-        if fine_key not in fine or len(sdata) < len(fine[fine_key][0]):
-            fine[fine_key] = (sdata, sreport)
-        if disagreements <= 20:
-            if args.keep:
-                out = keep(args.keep, 'disagreement-%d' % disagreements, data, report)
-            print('FAIL disagreement %s.eml: %s' % (out, '; '.join(s[2] for s in m.steps)))
-            print('     ' + '\n     '.join(report[len(m.steps) + 1:]))
-
-    print('verdicts: ' + ', '.join('%s=%d' % kv for kv in sorted(verdict_count.items())))
-    print('%-18s %6s %9s %13s' % ('mutation', 'pass', 'not pass', 'disagreements'))
-    for step in sorted(mutate.MUTATIONS):
-        p, np, d = per_mutation.get(step, (0, 0, 0))
-        print('%-18s %6d %9d %13d' % (step, p, np, d))
-    print('disagreement classes (mutations; readers that differ): %d' % len(classes))
-    for (steps, bad), (descs, data, report) in sorted(classes.items()):
-        print('  %s; %s: e.g. %s' % ('+'.join(steps), ','.join(bad), descs[:200]))
-    if args.keep and fine:
-        index = []
-        for k, ((descs, bad), (data, report)) in enumerate(sorted(fine.items())):
-            stem = keep(args.keep, 'finding-%03d' % (k + 1), data, report)
-            index.append('%s\t%s\t%s' % (os.path.basename(stem), ','.join(bad), ' + '.join(descs)))
-        with open(os.path.join(args.keep, 'index.tsv'), 'w') as f:
-            f.write('\n'.join(index) + '\n')
-        print('%d shrunk examples written to %s (index.tsv)' % (len(fine), args.keep))
-    # A run that cannot fail is no test: both sides must be exercised.
-    if not passing:
-        failed += 1
-        print('FAIL coverage: no mutant was pass, nothing was compared')
-    if len(passing) == len(mutants):
-        failed += 1
-        print('FAIL coverage: every mutant was pass, nothing was refused')
-    print('%d mutants: %d pass, %d not pass, %d disagreements' % (
-        len(mutants), len(passing), len(mutants) - len(passing), disagreements))
-    print('%d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 else 1
+        run.check_base(name, *paths.split(':', 1))
+    if run.failed == 0:
+        run.mutants()
+    print('%d passed, %d failed' % (run.passed, run.failed))
+    return 0 if run.failed == 0 else 1
 
 
 if __name__ == '__main__':
