@@ -30,6 +30,7 @@ import email.policy
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -327,7 +328,8 @@ class Run:
             key = (tuple(sorted({st[0] for st in small.steps})), tuple(sbad))
             if key not in classes or len(sdata) < len(classes[key][1]):
                 classes[key] = (' + '.join(st[2] for st in small.steps), sdata)
-            key = (tuple(sorted(st[2].split(';')[0] for st in small.steps)), tuple(sbad))
+            key = (tuple(sorted(re.sub(r'; decoy \w+ \w+', '', st[2]) for st in small.steps)),
+                   tuple(sbad))
             if key not in fine or len(sdata) < len(fine[key][0]):
                 fine[key] = (sdata, sreport)
 
