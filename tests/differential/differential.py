@@ -284,8 +284,8 @@ class Run:
         gm = dict(zip(passing, self.gmime.texts([todo[i][3] for i in passing]) if passing else []))
 
         per_mutation = collections.defaultdict(lambda: [0, 0, 0])  # pass, not pass, disagreements
-        classes = {}  # (mutation names, readers) -> (descriptions, bytes)
-        fine = {}     # (mutation descriptions, readers) -> (bytes, report), for --keep
+        classes = {}  # (mutation names, readers) -> (descriptions, score)
+        fine = {}     # (mutation descriptions, readers) -> (bytes, report, score), for --keep
         disagreements = 0
         for i, (n, name, m, path, data) in enumerate(todo):
             v, why = verdicts[i]
@@ -325,13 +325,16 @@ class Run:
             sshown, structure = self.read(sdata, spath)
             sbad = differing(sshown, self.reference[name]) or bad
             sreport = describe(name, small, sshown, sbad, structure, self.reference[name])
+            # The example kept: one where a reader shows the decoy if any, else the smallest.
+            score = (not any(mutate.DECOY_TEXT.decode() in t for _, t in sshown.values()),
+                     len(sdata))
             key = (tuple(sorted({st[0] for st in small.steps})), tuple(sbad))
-            if key not in classes or len(sdata) < len(classes[key][1]):
-                classes[key] = (' + '.join(st[2] for st in small.steps), sdata)
+            if key not in classes or score < classes[key][1]:
+                classes[key] = (' + '.join(st[2] for st in small.steps), score)
             key = (tuple(sorted(re.sub(r'; decoy \w+ \w+', '', st[2]) for st in small.steps)),
                    tuple(sbad))
-            if key not in fine or len(sdata) < len(fine[key][0]):
-                fine[key] = (sdata, sreport)
+            if key not in fine or score < fine[key][2]:
+                fine[key] = (sdata, sreport, score)
 
         counts = collections.Counter(v if v == 'pass' else '%s %s' % (v, why)
                                      for v, why in verdicts)
@@ -344,7 +347,7 @@ class Run:
             for (steps, bad), (descs, _) in sorted(classes.items()):
                 print('  %s; %s: e.g. %s' % ('+'.join(steps), ','.join(bad), descs[:200]))
             index = []
-            for k, ((descs, bad), (data, report)) in enumerate(sorted(fine.items())):
+            for k, ((descs, bad), (data, report, _)) in enumerate(sorted(fine.items())):
                 kept = keep(args.keep, 'finding-%03d' % (k + 1), data, report)
                 index.append('%s\t%s\t%s' % (os.path.basename(kept), ','.join(bad),
                                               ' + '.join(descs)))
