@@ -246,6 +246,22 @@ class Run:
         self.bases[name], self.reference[name] = raw, reference
         self.ok('base %s: pass, all readers show the signed text' % name)
 
+    def check_readers(self):
+        """Control: every reader shows the decoy of a plain decoy message and the
+        comparison flags it, so a reader that broke cannot hide disagreements."""
+        data = (b'From: <a@a.example>\r\nMIME-Version: 1.0\r\n' + b'Content-Type: multipart/mixed; '
+                b'boundary="' + mutate.DECOY_BOUNDARY + b'"\r\n\r\n' +
+                mutate.decoy_multipart(mutate.DECOY_BOUNDARY))
+        path = os.path.join(self.args.work, 'control.eml')
+        with open(path, 'wb') as f:
+            f.write(data)
+        shown, _ = self.read(data, path)
+        want = mutate.DECOY_TEXT.decode()
+        wrong = [r for r in READERS if shown[r][0] != 'text' or norm(shown[r][1]) != want]
+        if wrong or len(differing(shown, next(iter(self.reference.values())))) != len(READERS):
+            return self.fail('control: readers do not show a plain decoy message: %r' % shown)
+        self.ok('control: every reader shows a plain decoy message and it counts as different')
+
     def shrink(self, name, m):
         """Drops mutations while the mutant stays pass and some reader still
         differs; returns the smallest Mutant found (m itself if none smaller)."""
@@ -378,6 +394,8 @@ def main():
     for spec in run.args.bases:
         name, paths = spec.split('=', 1)
         run.check_base(name, *paths.split(':', 1))
+    if run.failed == 0:
+        run.check_readers()
     if run.failed == 0:
         run.mutants()
     print('%d passed, %d failed' % (run.passed, run.failed))
