@@ -570,7 +570,8 @@ def boundary_param(m, rng):
     if v2 == v:
         return None
     m.set_value(i, v2)
-    return 'boundary parameter %s (delimiters keep %s)' % (new.decode(errors='replace'), b.decode(errors='replace'))
+    return 'boundary parameter %s (delimiters keep %s)' % (new.decode(errors='replace'),
+                                                           b.decode(errors='replace'))
 
 
 def sig_part_header(m, rng):
