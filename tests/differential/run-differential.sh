@@ -70,7 +70,7 @@ if [ -z "$keep" ]; then
   keep=$build/tests/.work/differential
   rm -rf "$keep"
 fi
-python3 "$here/differential.py" --smimectl "$SMIMECTL" --config "$work/test.conf" --now "$NOW" \
+PYTHONDONTWRITEBYTECODE=1 python3 "$here/differential.py" --smimectl "$SMIMECTL" --config "$work/test.conf" --now "$NOW" \
   --gmime "$gmime_text" --work "$work" --count "${SMIME_DIFF_COUNT:-300}" \
   --seed "${SMIME_DIFF_SEED:-1}" --jobs "${SMIME_DIFF_JOBS:-2}" --shrink "${SMIME_DIFF_SHRINK:-50}" \
   --keep "$keep" "${bases[@]}"
