@@ -25,6 +25,13 @@ const std::vector<ParamSpec> kParams = {
      "key), the newest among equals."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
+    {"eom_deadline", ParamType::kInt, "240", 1, 3600, nullptr,
+     "Seconds the end-of-data step may spend waiting on the network in all (revocation of "
+     "every signer's chain, OCSP then CRL, recipient certificate lookups); each fetch waits "
+     "at most what is left, none starts after it, and what it cuts short counts as revocation "
+     "status unknown or certificate directory unavailable (temporary). Keep it below the "
+     "MTA's end-of-data timeout: Postfix milter_content_timeout (300 s), Sendmail T=E (5m); "
+     "the rest is left for signing and encrypting the message."},
     {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
      "Encryption of mail to the recipient domain, in every direction (outbound, inbound, "
      "sendmail command): never, opportunistic (encrypt when every recipient of the message has "
@@ -127,6 +134,13 @@ const std::vector<ParamSpec> kParams = {
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
      "folder means no policies unless policy_dir is set explicitly."},
+    {"rcpt_deadline", ParamType::kInt, "20", 1, 600, nullptr,
+     "Seconds one RCPT may spend waiting on the network in all (certificate sources such as "
+     "LDAP, revocation of the chosen certificate's chain, the next certificate when it is "
+     "revoked); each lookup or fetch waits at most what is left and none starts after it. "
+     "A recipient of an encrypt = required domain whose lookup it cuts short gets 451 4.7.1. "
+     "Keep it below the MTA's per-command timeout: Postfix milter_command_timeout (30 s), "
+     "Sendmail T=R (10 s by default: raise it, see docs/encryption.md)."},
     {"recipient_signing", ParamType::kEnum, "any", kNoMin, kNoMax, "any|opaque",
      "For mail to this recipient domain: opaque makes signed mail use opaque signing "
      "(application/pkcs7-mime), for partners behind gateways that rewrite mail and break "

@@ -35,7 +35,8 @@ namespace {
 class RevokeOne final : public RevocationChecker {
  public:
   explicit RevokeOne(X509* revoked) : revoked_(revoked) {}
-  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     ChainRevocation r;
     r.overall.status = X509_cmp(sk_X509_value(chain, 0), revoked_) == 0 ? RevocationStatus::kRevoked
                                                                         : RevocationStatus::kGood;
@@ -56,7 +57,8 @@ class FakeSource final : public CertSource {
     std::vector<int> caps;
   };
   const char* Name() const override { return "fake"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override {
+  Status Find(const std::string& address, const Deadline&,
+              std::vector<CertCandidate>* out) const override {
     if (down) return Status::Io("timeout");
     for (const Entry& e : entries) {
       if (strcasecmp(e.address.c_str(), address.c_str()) != 0) continue;  // as sources must
@@ -434,7 +436,8 @@ void TestRevocationOutageIsTemporary(void**) {
   // No answer from OCSP/CRL under revocation = hard: 451, not "no certificate".
   class Unavailable final : public RevocationChecker {
    public:
-    ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+    ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                          const Deadline&) override {
       ChainRevocation r;
       r.overall.status = RevocationStatus::kUnavailable;
       return r;

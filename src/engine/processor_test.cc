@@ -25,7 +25,8 @@ class FakeRevocation final : public RevocationChecker {
  public:
   explicit FakeRevocation(RevocationStatus status, std::string source = "")
       : status_(status), source_(std::move(source)) {}
-  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t now) override {
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t now,
+                        const Deadline&) override {
     ++calls;
     chain_length = chain ? sk_X509_num(chain) : -1;
     last_now = now;
@@ -48,7 +49,8 @@ class FakeRevocation final : public RevocationChecker {
 // A checker that breaks its promise never to throw.
 class ThrowingRevocation final : public RevocationChecker {
  public:
-  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     throw std::runtime_error("checker exploded\r\nInjected: header");
   }
 };
