@@ -367,12 +367,17 @@ ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
     out.certs.push_back({SubjectText(cert), r});
   }
   // Worst first: revoked, then unavailable, unknown, no source; good only if all are.
+  // Among the unavailable, one the deadline cut short is named: it is why
+  // the chain got no answer in time.
   static const RevocationStatus kOrder[] = {
       RevocationStatus::kRevoked, RevocationStatus::kUnavailable, RevocationStatus::kUnknown,
       RevocationStatus::kNoSource};
+  bool any_deadline = false;
+  for (const CertRevocation& c : out.certs) any_deadline = any_deadline || c.result.deadline;
   for (RevocationStatus s : kOrder) {
     for (const CertRevocation& c : out.certs) {
-      if (c.result.status == s) {
+      if (c.result.status == s &&
+          (s != RevocationStatus::kUnavailable || !any_deadline || c.result.deadline)) {
         out.overall = c.result;
         if (&c != &out.certs.front() && !out.overall.detail.empty())
           out.overall.detail = "intermediate " + c.subject + ": " + out.overall.detail;
