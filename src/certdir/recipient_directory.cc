@@ -55,7 +55,10 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
     std::vector<CertCandidate> found;
     Status st = source->Find(address, deadline, &found);
     if (!st.ok()) {
-      out.unavailable.push_back(std::string(source->Name()) + ": " + st.message());
+      // "ldap: why", once, whether or not the source names itself already.
+      const std::string name = std::string(source->Name()) + ": ";
+      out.unavailable.push_back(
+          st.message().compare(0, name.size(), name) == 0 ? st.message() : name + st.message());
       out.deadline = out.deadline || deadline.expired();
     }
     for (CertCandidate& c : found) {
@@ -96,7 +99,7 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
       if (rules.revocation == RevocationMode::kHard && unknown) {
         // A responder outage is temporary: "try later", not "no certificate".
         out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
-                                  (rev.deadline ? " (deadline)" : ""));
+                                  (rev.deadline ? ": deadline reached" : ""));
         out.deadline = out.deadline || rev.deadline;
         continue;
       }
