@@ -27,9 +27,9 @@
 // passed; such failures say "deadline reached" and, not being the
 // directory's fault, do not count for the breaker. After breaker_threshold
 // other failures in a row, lookups fail at once for breaker_cooldown
-// seconds. An attribute value that is not a
-// certificate is skipped (LdapLookupInfo::notes, LdapStats::malformed_values)
-// and the others are still returned; a size-limited answer is used as far as
+// seconds. An attribute value that is not a certificate is skipped
+// (LdapLookupInfo::notes, LdapStats::malformed_values) and the others are
+// still returned; a size-limited answer is used as far as
 // it goes (LdapLookupInfo::truncated). Write errors on a closed connection
 // can raise SIGPIPE: the process must ignore it (libmilter does).
 #ifndef SMIME_CERTDIR_LDAP_SOURCE_H_
