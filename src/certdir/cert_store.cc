@@ -490,11 +490,14 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
 
 }  // namespace
 
-Status LocalCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+// The store is a local file: no network wait for a deadline to bound.
+Status LocalCerts::Find(const std::string& address, const Deadline&,
+                        std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kAdmin, out);
 }
 
-Status HarvestedCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+Status HarvestedCerts::Find(const std::string& address, const Deadline&,
+                            std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kHarvested, out);
 }
 

@@ -137,7 +137,8 @@ class LocalCerts final : public CertSource {
  public:
   explicit LocalCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
   const char* Name() const override { return "local"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;
@@ -150,7 +151,8 @@ class HarvestedCerts final : public CertSource {
  public:
   explicit HarvestedCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
   const char* Name() const override { return "harvest"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;

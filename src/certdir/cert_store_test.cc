@@ -171,10 +171,10 @@ Cands Find(bool local, const char* address) {
   std::vector<CertCandidate> cands;
   if (local) {
     LocalCerts src(g->store);
-    out.res = R(src.Find(address, &cands));
+    out.res = R(src.Find(address, Deadline(), &cands));
   } else {
     HarvestedCerts src(g->store);
-    out.res = R(src.Find(address, &cands));
+    out.res = R(src.Find(address, Deadline(), &cands));
   }
   for (const CertCandidate& c : cands) {
     if (out.n == 8) break;
@@ -482,7 +482,7 @@ void ReadLoop(const CertStore* store, std::atomic<bool>* stop, ThreadResult* res
   HarvestedCerts src(std::shared_ptr<const CertStore>(store, [](const CertStore*) {}));
   while (!stop->load()) {
     std::vector<CertCandidate> out;
-    res->Record(src.Find(ManyAddress(0), &out));
+    res->Record(src.Find(ManyAddress(0), Deadline(), &out));
   }
 }
 

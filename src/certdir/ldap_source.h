@@ -11,7 +11,8 @@
 //
 // Entry points: LdapOptionsFromConfig (start-up/reload: parameters ldap_* to
 // options, errors name file:line), LdapSource::Create (reads the bind
-// password file) and Find/Lookup (per recipient, from many threads at once).
+// password file) and Find/Lookup (per recipient, from many threads at once,
+// each within the milter step's Deadline).
 // Connections are kept in a small pool (one per concurrent lookup, idle ones
 // reused; a connection that failed is dropped and the next lookup connects
 // again, trying the URIs in order). Answers are cached, found ones for
@@ -21,10 +22,14 @@
 // Failure modes: a directory that is down, refuses the bind or the search,
 // or does not answer within timeout_ms (connect, StartTLS, bind and search
 // together) gives a non-OK Status within that deadline, never a hang; it is
-// not cached. After breaker_threshold such failures in a row, lookups fail
-// at once for breaker_cooldown seconds. An attribute value that is not a
-// certificate is skipped (LdapLookupInfo::notes, LdapStats::malformed_values)
-// and the others are still returned; a size-limited answer is used as far as
+// not cached. A lookup waits at most what is left of the step's Deadline
+// (when that is less than timeout_ms) and none is started once it has
+// passed; such failures say "deadline reached" and, not being the
+// directory's fault, do not count for the breaker. After breaker_threshold
+// other failures in a row, lookups fail at once for breaker_cooldown
+// seconds. An attribute value that is not a certificate is skipped
+// (LdapLookupInfo::notes, LdapStats::malformed_values) and the others are
+// still returned; a size-limited answer is used as far as
 // it goes (LdapLookupInfo::truncated). Write errors on a closed connection
 // can raise SIGPIPE: the process must ignore it (libmilter does).
 #ifndef SMIME_CERTDIR_LDAP_SOURCE_H_
@@ -98,8 +103,11 @@ struct LdapSearchResult {
   std::vector<LdapEntry> entries;
   bool truncated = false;  // size limit reached: more entries matched
 };
-// Runs one search with the given filter; used by tests in place of the network.
-using LdapSearchFn = std::function<Status(const std::string& filter, LdapSearchResult* out)>;
+// Runs one search with the given filter, waiting at most timeout_ms (the
+// lookup's timeout, shortened to what is left of the step's deadline); used
+// by tests in place of the network.
+using LdapSearchFn =
+    std::function<Status(const std::string& filter, long timeout_ms, LdapSearchResult* out)>;
 
 // How one Lookup went (for smimectl and logs).
 struct LdapLookupInfo {
@@ -158,17 +166,18 @@ class LdapSource final : public CertSource {
   ~LdapSource() override;
 
   const char* Name() const override { return "ldap"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
   // Find, and how it went in *info (may be nullptr).
-  Status Lookup(const std::string& address, std::vector<CertCandidate>* out,
-                LdapLookupInfo* info) const;
+  Status Lookup(const std::string& address, std::vector<CertCandidate>* out, LdapLookupInfo* info,
+                const Deadline& deadline = Deadline()) const;
   LdapStats Stats() const;
 
   struct Pool;  // libldap connections (ldap_source.cc)
 
  private:
   LdapSource(const LdapOptions& options, const Clock* clock, LdapSearchFn search);
-  Status SearchDirectory(const std::string& filter, LdapSearchResult* out) const;
+  Status SearchDirectory(const std::string& filter, long timeout_ms, LdapSearchResult* out) const;
 
   const LdapOptions options_;
   std::string password_;  // cleansed in the destructor

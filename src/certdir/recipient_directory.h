@@ -11,7 +11,9 @@
 // among equals. Every rejected candidate is listed with its
 // reason for `smimectl cert lookup` and the log. A source that cannot
 // answer (LDAP down) is reported separately, so the engine can defer rather
-// than treat the recipient as having no certificate. Thread-safe.
+// than treat the recipient as having no certificate. The milter step's
+// Deadline bounds every source and revocation check; a choice it cut short
+// says so (RecipientChoice::deadline). Thread-safe.
 #ifndef SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
 #define SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
 
@@ -33,6 +35,7 @@ struct RecipientChoice {
   CertCandidate chosen;                  // when found
   std::vector<std::string> rejected;     // "ldap serial 1A: certificate has expired", ...
   std::vector<std::string> unavailable;  // "ldap: timeout after 5 s", ...
+  bool deadline = false;                 // the step's deadline caused an unavailable one
 };
 
 struct ChoiceRules {
@@ -49,10 +52,11 @@ class RecipientDirectory {
   void SetChainHints(std::shared_ptr<const CertStore> store) { hints_ = std::move(store); }
   size_t source_count() const { return sources_.size(); }
 
-  // revocation may be null when no domain checks revocation.
+  // revocation may be null when no domain checks revocation. deadline: the
+  // milter step's (none by default: CLI lookups).
   RecipientChoice Choose(const std::string& address, const ChoiceRules& rules,
-                         const TrustStore& trust, RevocationChecker* revocation,
-                         std::time_t now) const;
+                         const TrustStore& trust, RevocationChecker* revocation, std::time_t now,
+                         const Deadline& deadline = Deadline()) const;
 
  private:
   std::vector<std::unique_ptr<CertSource>> sources_;

@@ -26,7 +26,8 @@ namespace {
 class FakeRevocation final : public RevocationChecker {
  public:
   explicit FakeRevocation(RevocationStatus s) : status_(s) {}
-  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     ChainRevocation r;
     r.overall.status = status_;
     return r;

@@ -355,23 +355,29 @@ Status OnlineRevocationChecker::Create(const RevocationOptions& opts,
 }
 
 ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
-                                               STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                               STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                               const Deadline& deadline) {
   ChainRevocation out;
   int n = chain ? sk_X509_num(chain) : 0;
   out.overall.status = RevocationStatus::kGood;
   for (int i = 0; i + 1 < n; ++i) {
     X509* cert = sk_X509_value(chain, i);
     X509* issuer = sk_X509_value(chain, i + 1);
-    RevocationResult r = CheckOne(cert, issuer, chain, embedded, now);
+    RevocationResult r = CheckOne(cert, issuer, chain, embedded, now, deadline);
     out.certs.push_back({SubjectText(cert), r});
   }
   // Worst first: revoked, then unavailable, unknown, no source; good only if all are.
+  // Among the unavailable, one the deadline cut short is named: it is why
+  // the chain got no answer in time.
   static const RevocationStatus kOrder[] = {
       RevocationStatus::kRevoked, RevocationStatus::kUnavailable, RevocationStatus::kUnknown,
       RevocationStatus::kNoSource};
+  bool any_deadline = false;
+  for (const CertRevocation& c : out.certs) any_deadline = any_deadline || c.result.deadline;
   for (RevocationStatus s : kOrder) {
     for (const CertRevocation& c : out.certs) {
-      if (c.result.status == s) {
+      if (c.result.status == s &&
+          (s != RevocationStatus::kUnavailable || !any_deadline || c.result.deadline)) {
         out.overall = c.result;
         if (&c != &out.certs.front() && !out.overall.detail.empty())
           out.overall.detail = "intermediate " + c.subject + ": " + out.overall.detail;
@@ -386,12 +392,13 @@ ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
 }
 
 RevocationResult OnlineRevocationChecker::CheckOne(X509* cert, X509* issuer, STACK_OF(X509) * chain,
-                                                   STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                                   STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                                   const Deadline& deadline) {
   RevocationResult last;
   last.status = RevocationStatus::kNoSource;
   for (const std::string& method : opts_.order) {
-    RevocationResult r =
-        method == "ocsp" ? ViaOcsp(cert, issuer, chain, now) : ViaCrl(cert, issuer, embedded, now);
+    RevocationResult r = method == "ocsp" ? ViaOcsp(cert, issuer, chain, now, deadline)
+                                          : ViaCrl(cert, issuer, embedded, now, deadline);
     if (r.status == RevocationStatus::kNoSource) continue;
     if (r.status == RevocationStatus::kGood || r.status == RevocationStatus::kRevoked) return r;
     last = r;
@@ -400,7 +407,7 @@ RevocationResult OnlineRevocationChecker::CheckOne(X509* cert, X509* issuer, STA
 }
 
 RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STACK_OF(X509) * chain,
-                                                  std::time_t now) {
+                                                  std::time_t now, const Deadline& deadline) {
   RevocationResult r;
   r.source = "ocsp";
   std::vector<std::string> urls = OcspUrls(cert);
@@ -446,6 +453,12 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
     r.detail = "OCSP not asked: revocation_network = no";
     return r;
   }
+  if (deadline.expired()) {  // no fetch starts after the step's deadline
+    r.status = RevocationStatus::kUnavailable;
+    r.deadline = true;
+    r.detail = "deadline reached: OCSP " + url + " not asked";
+    return r;
+  }
   if (!breaker_.Allow(url, now)) {
     r.status = RevocationStatus::kUnavailable;
     r.detail = "responder " + url + " failing, circuit open";
@@ -465,7 +478,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   http.post_body.assign(reinterpret_cast<char*>(rq), rqlen > 0 ? rqlen : 0);
   OPENSSL_free(rq);
   http.content_type = "application/ocsp-request";
-  http.timeout_ms = opts_.timeout_ms;
+  http.timeout_ms = deadline.Cap(opts_.timeout_ms);
   http.max_size = opts_.max_size;
   std::string body;
   Status st = fetcher_->Fetch(http, &body);
@@ -476,6 +489,14 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
     DrainOpensslErrors();
     return r;
   };
+  // A fetch that fails once the deadline has passed waited only what was
+  // left of it: the deadline ended it, not the responder.
+  if (!st.ok() && deadline.expired()) {
+    r.status = RevocationStatus::kUnavailable;  // not the responder's fault: breaker untouched
+    r.deadline = true;
+    r.detail = "deadline reached: " + url + ": " + st.message();
+    return r;
+  }
   if (!st.ok()) return unavailable(url + ": " + st.message());
 
   OcspAnswer a = EvaluateOcsp(body, opts_.nonce ? req.get() : nullptr, id.get(), issuer, chain, now,
@@ -494,11 +515,11 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   return r;
 }
 
-OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::string& url,
-                                                                   X509* issuer, std::time_t now,
-                                                                   bool* from_cache,
-                                                                   std::string* why) {
+OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
+    const std::string& url, X509* issuer, std::time_t now, const Deadline& deadline,
+    bool* from_cache, std::string* why, bool* cut_short) {
   *from_cache = false;
+  *cut_short = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = crl_cache_.find(url);
@@ -524,15 +545,25 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::st
     *why = url + ": not fetched: revocation_network = no";
     return nullptr;
   }
+  if (deadline.expired()) {  // no fetch starts after the step's deadline
+    *cut_short = true;
+    *why = "deadline reached: CRL " + url + " not fetched";
+    return nullptr;
+  }
   if (!breaker_.Allow(url, now)) {
     *why = "CRL server " + url + " failing, circuit open";
     return nullptr;
   }
   HttpRequest http;
   http.url = url;
-  http.timeout_ms = opts_.timeout_ms;
+  http.timeout_ms = deadline.Cap(opts_.timeout_ms);
   http.max_size = opts_.max_size;
   Status st = fetcher_->Fetch(http, &data);
+  if (!st.ok() && deadline.expired()) {  // the deadline ended it: breaker untouched
+    *cut_short = true;
+    *why = "deadline reached: " + url + ": " + st.message();
+    return nullptr;
+  }
   if (!st.ok()) {
     breaker_.Failure(url, now);
     *why = url + ": " + st.message();
@@ -574,12 +605,14 @@ Status OnlineRevocationChecker::StoreCrl(const std::string& url, X509_CRL* crl, 
 }
 
 RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
-                                                 STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                                 STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                                 const Deadline& deadline) {
   RevocationResult r;
   r.source = "crl";
   CrlPtr best;
   bool best_cached = false, any_source = false;
-  std::string why;  // the last problem seen
+  std::string why;            // the last problem seen
+  bool why_deadline = false;  // ... was the step's deadline
   // Unknown when a CRL was there but unusable (expired, partial, out of
   // scope); unavailable when none could be fetched or verified.
   RevocationStatus why_status = RevocationStatus::kUnavailable;
@@ -597,6 +630,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
     }
     if (!problem.empty()) {
       why = problem;
+      why_deadline = false;
       return false;
     }
     if (!best || Newer(crl.get(), best.get())) {
@@ -610,11 +644,12 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   CrlPtr from_dp;
   for (const std::string& url : urls) {
     any_source = true;
-    bool cached = false;
+    bool cached = false, cut_short = false;
     std::string fail;
-    CrlPtr crl = CrlForUrl(url, issuer, now, &cached, &fail);
+    CrlPtr crl = CrlForUrl(url, issuer, now, deadline, &cached, &fail, &cut_short);
     if (!crl) {
       why = fail;
+      why_deadline = cut_short;
       why_status = fail.find("crl-expired") != std::string::npos ? RevocationStatus::kUnknown
                                                                  : RevocationStatus::kUnavailable;
       continue;
@@ -651,6 +686,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   if (!best) {
     r.status = why_status;
     r.detail = why.empty() ? "no current CRL" : why;
+    r.deadline = why_deadline && why_status == RevocationStatus::kUnavailable;
     return r;
   }
   X509_REVOKED* revoked = nullptr;
