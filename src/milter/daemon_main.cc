@@ -36,6 +36,7 @@
 #include "base/clock.h"
 #include "base/defaults.h"
 #include "base/log.h"
+#include "base/safe_file.h"
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
@@ -52,6 +53,9 @@ Status LoadAll(const std::string& path, std::shared_ptr<const Runtime>* out) {
   Config config;
   Status st = config.Load(path);
   if (!st.ok()) return st;
+  // Files of the service user (state_dir, keys) are trusted like root's
+  // (base/safe_file.h), also while checking as root.
+  SetServiceAccountByName(config.Str("user"));
   std::unique_ptr<Runtime> rt;
   st = BuildRuntime(config, &rt);
   if (!st.ok()) return st;
