@@ -70,7 +70,7 @@ Status OpenJudged(int dirfd, const std::string& shown, const char* name, int fla
   if (!fd.valid()) {
     const int err = errno;
     if (IsLinkRefusal(err)) return LinkRefused(shown);
-    return Errno("cannot open", shown, err);
+    return Errno("cannot read", shown, err);
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat", shown, errno);
@@ -308,6 +308,32 @@ Status CheckStateFile(const std::string& path, bool* exists) {
     if (::chmod(self.c_str(), st.st_mode & 0700) != 0)
       return Errno("cannot remove group and world access from", path, errno);
   }
+  return Status::Ok();
+}
+
+Status ChownOpened(const std::string& path, mode_t type, uid_t uid, gid_t gid, int mode,
+                   bool* exists) {
+  *exists = false;
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::Ok();
+    return Errno("cannot open", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat", path, errno);
+  if (S_ISLNK(st.st_mode)) return LinkRefused(path);
+  if ((st.st_mode & S_IFMT) != type)
+    return Status::Config("refusing " + path + ": not a " +
+                          (type == S_IFSOCK ? "socket" : "regular file"));
+  if (type == S_IFREG && st.st_nlink != 1)
+    return Status::Config("refusing " + path + " " + OwnerAndMode(st) + ": it has " +
+                          std::to_string(st.st_nlink) + " hard links");
+  *exists = true;
+  if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) != 0)
+    return Errno("cannot change the owner of", path, errno);
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (mode >= 0 && ::chmod(self.c_str(), static_cast<mode_t>(mode)) != 0)
+    return Errno("cannot change the mode of", path, errno);
   return Status::Ok();
 }
 

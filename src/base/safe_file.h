@@ -120,6 +120,16 @@ Status ReplaceFile(const std::string& path, const std::string& data, mode_t mode
 // protect). A missing file is fine (*exists false).
 Status CheckStateFile(const std::string& path, bool* exists);
 
+// Root's chown (and chmod) of a file in a folder another account can write
+// (the certificate store in state_dir, the milter socket): the file at path
+// is opened as itself (O_PATH|O_NOFOLLOW, which also keeps SQLite's locks),
+// must be of type (S_IFREG: also one link only; S_IFSOCK), and exactly that
+// file is given to uid:gid and, when mode >= 0, set to mode - a name swapped
+// for a link meanwhile redirects nothing. A missing file is OK with
+// *exists false.
+Status ChownOpened(const std::string& path, mode_t type, uid_t uid, gid_t gid, int mode,
+                   bool* exists);
+
 }  // namespace smime
 
 #endif  // SMIME_BASE_SAFE_FILE_H_
