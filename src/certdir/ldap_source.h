@@ -149,8 +149,8 @@ class LdapResultCache {
 
 class LdapSource final : public CertSource {
  public:
-  // Checks the options, reads the bind password file (must pass
-  // ReadSecretFile in base/safe_file.h). Does not contact the directory. clock (not owned,
+  // Checks the options, reads the bind password file (ReadSecretFile in
+  // base/safe_file.h). Does not contact the directory. clock (not owned,
   // must outlive the source; nullptr = system clock) times the cache and
   // the breaker; search replaces the network (tests; nullptr = libldap).
   static Status Create(const LdapOptions& options, std::unique_ptr<LdapSource>* out,

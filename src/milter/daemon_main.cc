@@ -299,13 +299,14 @@ int Main(int argc, char** argv) {
     // Not root: the socket is already ours and cannot be given away. As
     // root, the socket folder may belong to the service user: change the
     // socket itself, never what a link put in its place points at.
-    bool exists = false;
-    Status own = geteuid() == 0 ? ChownOpened(unix_path, S_IFSOCK, pw.pw_uid, pw.pw_gid,
-                                              static_cast<int>(mode), &exists)
-                                : Status::Ok();
-    if (own.ok() && !exists && geteuid() == 0) own = Status::Io(unix_path + ": gone");
-    if (own.ok() && geteuid() != 0 && chmod(unix_path.c_str(), mode) != 0)
+    Status own = Status::Ok();
+    if (geteuid() == 0) {
+      bool exists = false;
+      own = ChownOpened(unix_path, S_IFSOCK, pw.pw_uid, pw.pw_gid, static_cast<int>(mode), &exists);
+      if (own.ok() && !exists) own = Status::Io("no socket there");
+    } else if (chmod(unix_path.c_str(), mode) != 0) {
       own = Status::Io(std::strerror(errno));
+    }
     if (!own.ok())
       return Fatal(&log, "cannot set owner/mode of " + unix_path + ": " + own.message(),
                    kExitOsErr);
