@@ -122,6 +122,24 @@ void SplitPath(const std::string& path, std::string* dir, std::string* name) {
   }
 }
 
+// Root writing into the service user's folder (`smimectl revocation
+// refresh` as root) gives what it creates to the service user, who must go
+// on reading and replacing it; nothing is given away elsewhere.
+void GiveToService(int fd, uid_t folder_owner) {
+  const uid_t service = g_service_uid;
+  if (::geteuid() != 0 || service == kNoAccount || folder_owner != service) return;
+  if (::fchown(fd, service, static_cast<gid_t>(-1)) != 0) return;  // best effort: root keeps it
+}
+
+// The owner of the folder holding dir (kNoAccount when it cannot be told).
+uid_t ParentOwner(const std::string& dir) {
+  std::string parent, name;
+  SplitPath(dir, &parent, &name);
+  UniqueFd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat st;
+  return fd.valid() && ::fstat(fd.get(), &st) == 0 ? st.st_uid : kNoAccount;
+}
+
 }  // namespace
 
 void SetServiceAccount(uid_t uid) { g_service_uid = uid; }
@@ -206,10 +224,12 @@ Status CreateNewFile(const std::string& path, mode_t mode, UniqueFd* out) {
 Status OpenStateDir(const std::string& dir, bool follow_link, bool create, UniqueFd* out) {
   const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow_link ? 0 : O_NOFOLLOW);
   UniqueFd fd(::open(dir.c_str(), flags));
+  bool created = false;
   if (!fd.valid() && errno == ENOENT && create) {
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return Errno("cannot create folder", dir, errno);
+    created = ::mkdir(dir.c_str(), 0700) == 0;
+    if (!created && errno != EEXIST) return Errno("cannot create folder", dir, errno);
     fd = UniqueFd(::open(dir.c_str(), flags));
+    if (created && fd.valid()) GiveToService(fd.get(), ParentOwner(dir));
   }
   if (!fd.valid()) {
     const int err = errno;
@@ -259,6 +279,8 @@ Status ReplaceFileAt(int dirfd, const std::string& dir, const std::string& name,
     if (!fd.valid() && errno != EEXIST) break;
   }
   if (!fd.valid()) return Errno("cannot create a temporary file in", dir, errno);
+  struct stat folder;
+  if (::fstat(dirfd, &folder) == 0) GiveToService(fd.get(), folder.st_uid);
   auto fail = [&](const char* what) {
     const int err = errno;
     ::unlinkat(dirfd, tmp.c_str(), 0);

@@ -97,7 +97,8 @@ Status CreateNewFile(const std::string& path, mode_t mode, UniqueFd* out);
 
 // Opens the folder dir (O_DIRECTORY; with follow_link false also O_NOFOLLOW
 // on its last component), creating it with mode 0700 when create is set and
-// it is missing, and judges it: a trusted owner, and not world-writable
+// it is missing (as root in a folder of the service user: given to the
+// service user), and judges it: a trusted owner, and not world-writable
 // without the sticky bit (anyone could plant names there).
 Status OpenStateDir(const std::string& dir, bool follow_link, bool create, UniqueFd* out);
 
@@ -108,7 +109,9 @@ Status ReadStateFileAt(int dirfd, const std::string& dir, const std::string& nam
 // Replaces name (no '/') in the open folder dirfd with data: a new temporary
 // file in the same folder (O_EXCL, mode), written, fsync'ed, renamed over
 // name (a symbolic link there is replaced, never followed). dir names the
-// folder in messages. A failure leaves name as it was and no temporary.
+// folder in messages. A failure leaves name as it was and no temporary. Root
+// writing into a folder of the service user gives the file to the service
+// user (who goes on reading and replacing it).
 Status ReplaceFileAt(int dirfd, const std::string& dir, const std::string& name,
                      const std::string& data, mode_t mode = 0600);
 // The same for a path (its folder opened following links).

@@ -207,6 +207,34 @@ void TestOwner(void**) {
   assert_false(TrustedOwner(other));
 }
 
+// Root (smimectl) writing caches into the service user's folder leaves
+// files and folders the service user can go on using; elsewhere root keeps
+// them.
+void TestRootGivesToService(void**) {
+  if (geteuid() != 0) skip();
+  const uid_t service = 12345;
+  SetServiceAccount(service);
+  assert_int_equal(chown(g_dir->c_str(), service, service), 0);
+  UniqueFd dir;
+  Status st = OpenStateDir(P("crl"), false, true, &dir);
+  assert_int_equal(static_cast<int>(st.code()), kOk);
+  struct stat s;
+  assert_int_equal(lstat(P("crl").c_str(), &s), 0);
+  assert_int_equal(s.st_uid, service);
+  st = ReplaceFileAt(dir.get(), P("crl"), "x.crl", "data");
+  assert_int_equal(static_cast<int>(st.code()), kOk);
+  assert_int_equal(lstat(P("crl/x.crl").c_str(), &s), 0);
+  assert_int_equal(s.st_uid, service);
+  assert_int_equal(s.st_mode & 07777, 0600);
+  // A root-owned folder: root keeps what it writes.
+  assert_int_equal(mkdir(P("rootdir").c_str(), 0700), 0);
+  st = ReplaceFile(P("rootdir/y"), "data");
+  assert_int_equal(static_cast<int>(st.code()), kOk);
+  assert_int_equal(lstat(P("rootdir/y").c_str(), &s), 0);
+  assert_int_equal(s.st_uid, 0);
+  ClearServiceAccount();
+}
+
 void TestCreatedModes(void**) {
   const mode_t old = umask(022);
   UniqueFd fd;
@@ -315,6 +343,7 @@ int main() {
       cmocka_unit_test_setup_teardown(TestHardLinkRefused, SetUp, TearDown),
       cmocka_unit_test_setup_teardown(TestNotRegularRefused, SetUp, TearDown),
       cmocka_unit_test_setup_teardown(TestOwner, SetUp, TearDown),
+      cmocka_unit_test_setup_teardown(TestRootGivesToService, SetUp, TearDown),
       cmocka_unit_test_setup_teardown(TestCreatedModes, SetUp, TearDown),
       cmocka_unit_test_setup_teardown(TestReplace, SetUp, TearDown),
       cmocka_unit_test_setup_teardown(TestStateDir, SetUp, TearDown),

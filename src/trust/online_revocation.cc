@@ -662,7 +662,11 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
 Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
                                                   std::vector<std::string>* report) {
   const std::string dir = opts_.state_dir + "/crl";
-  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  // Listed through the folder judged by OpenStateDir (never a link).
+  UniqueFd dirfd;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(nullptr, closedir);
+  if (OpenStateDir(dir, false, false, &dirfd).ok()) d.reset(fdopendir(dirfd.get()));
+  if (d) dirfd.release();  // the DIR owns it now
   if (!d) {
     report->push_back("no CRL cache in " + dir);
     return Status::Ok();
