@@ -122,15 +122,6 @@ void SplitPath(const std::string& path, std::string* dir, std::string* name) {
   }
 }
 
-// Root writing into the service user's folder (`smimectl revocation
-// refresh` as root) gives what it creates to the service user, who must go
-// on reading and replacing it; nothing is given away elsewhere.
-void GiveToService(int fd, uid_t folder_owner) {
-  const uid_t service = g_service_uid;
-  if (::geteuid() != 0 || service == kNoAccount || folder_owner != service) return;
-  if (::fchown(fd, service, static_cast<gid_t>(-1)) != 0) return;  // best effort: root keeps it
-}
-
 // The owner of the folder holding dir (kNoAccount when it cannot be told).
 uid_t ParentOwner(const std::string& dir) {
   std::string parent, name;
@@ -141,6 +132,12 @@ uid_t ParentOwner(const std::string& dir) {
 }
 
 }  // namespace
+
+void GiveToService(int fd, uid_t folder_owner) {
+  const uid_t service = g_service_uid;
+  if (::geteuid() != 0 || service == kNoAccount || folder_owner != service) return;
+  if (::fchown(fd, service, static_cast<gid_t>(-1)) != 0) return;  // best effort: root keeps it
+}
 
 void SetServiceAccount(uid_t uid) { g_service_uid = uid; }
 bool SetServiceAccountByName(const std::string& user) {

@@ -43,6 +43,10 @@ bool SetServiceAccountByName(const std::string& user);
 void ClearServiceAccount();
 // True for root, the effective user and the service account.
 bool TrustedOwner(uid_t uid);
+// Root writing into a folder of the service user (folder_owner; smimectl
+// run as root) gives what it creates (fd) to the service user, who must go
+// on reading and replacing it; otherwise nothing changes. Best effort.
+void GiveToService(int fd, uid_t folder_owner);
 // The account name of uid, else the number.
 std::string OwnerName(uid_t uid);
 

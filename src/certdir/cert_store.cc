@@ -238,8 +238,12 @@ Status CheckFiles(const std::string& path) {
   if (exists) return Status::Ok();
   // O_EXCL|O_NOFOLLOW: nothing planted meanwhile is opened; 0600 is then
   // set exactly, whatever the umask.
+  // Created by root (smimectl) in the service user's folder, it is given to
+  // the service user, so that the running daemon can go on writing to it.
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.valid()) {
+    struct stat folder;
+    if (::fstat(dirfd.get(), &folder) == 0) GiveToService(fd.get(), folder.st_uid);
     if (::fchmod(fd.get(), 0600) == 0) return Status::Ok();
     return Status::Io("cannot set the mode of " + path + ": " + std::strerror(errno));
   }

@@ -19,7 +19,8 @@
 // statement (atomic also against other processes); a write waits up to
 // kBusyTimeoutMs for another process's write lock, then fails with kIo.
 //
-// Files (docs/SECURITY.md): a missing database is created mode 0600; the
+// Files (docs/SECURITY.md): a missing database is created mode 0600 (by
+// root in a folder of the service user: given to the service user); the
 // database and its -wal, -shm and -journal files are refused (kConfig) when
 // a symbolic link, not a regular file, hard-linked or owned by an account
 // other than root, the effective user or the service user, and so is a

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/safe_file.h"
 #include "base/testing.h"
 #include "cms/sign.h"
 #include "cms/signer_attributes.h"
@@ -713,6 +714,29 @@ void TestLinksAndModes(void**) {
   f = OpenFacts("open/certificates.db");
   assert_int_equal(f.open_code, kOk);
   g->store.reset();
+
+  // Root (smimectl cert add) creating the store in the service user's
+  // state_dir gives it to the service user; SQLite's -wal follows.
+  if (geteuid() != 0) return;
+  const uid_t service = 12345;
+  SetServiceAccount(service);
+  const std::string svc = d + "/svc";
+  assert_int_equal(mkdir(svc.c_str(), 0700), 0);
+  assert_int_equal(chown(svc.c_str(), service, service), 0);
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "/etc/a.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(lstat((svc + "/certificates.db").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  assert_int_equal(lstat((svc + "/certificates.db-wal").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  g->store.reset();
+  // Another account's database is refused once it is not the service user.
+  ClearServiceAccount();
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "owner 12345"));
 }
 
 // --- cms/signer_attributes --------------------------------------------------
