@@ -2,13 +2,18 @@
 // certdir/cert_source.h.
 #include "certdir/cert_store.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "trust/cert_info.h"
 
@@ -209,14 +214,61 @@ Status CertStore::Fail(const std::string& what) const {
   return Status::Io(std::move(m));
 }
 
+namespace {
+
+// SQLite opens by path, and root opens this store too (`smime-milter -n`,
+// smimectl) in a folder the service user owns: before it does, the folder
+// must not be world-writable without the sticky bit, and the database and
+// its journals must not be symbolic links, hard links or someone else's
+// files (base/safe_file.h). A missing database is created here, mode 0600
+// whatever the umask; SQLite gives its -wal and -shm files the database's
+// mode (and, as root, its owner).
+Status CheckFiles(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  UniqueFd dirfd;
+  Status st = OpenStateDir(dir, true, false, &dirfd);
+  if (!st.ok()) return st;
+  bool exists = false;
+  for (const char* suffix : {"-wal", "-shm", "-journal", ""}) {
+    st = CheckStateFile(path + suffix, &exists);
+    if (!st.ok()) return st;
+  }
+  if (exists) return Status::Ok();
+  // O_EXCL|O_NOFOLLOW: nothing planted meanwhile is opened; 0600 is then
+  // set exactly, whatever the umask.
+  // Created by root (smimectl) in the service user's folder, it is given to
+  // the service user, so that the running daemon can go on writing to it.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.valid()) {
+    struct stat folder;
+    if (::fstat(dirfd.get(), &folder) == 0) GiveToService(fd.get(), folder.st_uid);
+    if (::fchmod(fd.get(), 0600) == 0) return Status::Ok();
+    return Status::Io("cannot set the mode of " + path + ": " + std::strerror(errno));
+  }
+  if (errno != EEXIST) return Status::Io("cannot create " + path + ": " + std::strerror(errno));
+  // Another process created it meanwhile: judge what it made.
+  return CheckStateFile(path, &exists);
+}
+
+}  // namespace
+
 Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
   std::shared_ptr<CertStore> store(new CertStore());
   store->path_ = path;
   if (path.empty()) return Status::Config("certificate store: no path");
+  Status safe = CheckFiles(path);
+  if (!safe.ok()) {
+    const std::string m = "certificate store " + path + ": " + safe.message();
+    return safe.code() == Status::Code::kConfig ? Status::Config(m) : Status::Io(m);
+  }
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  // NOFOLLOW: SQLite itself refuses a database path that is a symbolic link.
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+      nullptr);
   store->db_.reset(raw);  // closed on every path, also when open failed
   if (rc != SQLITE_OK) return store->Fail("cannot open");
   Status st = store->Init();

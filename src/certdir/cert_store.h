@@ -19,8 +19,17 @@
 // statement (atomic also against other processes); a write waits up to
 // kBusyTimeoutMs for another process's write lock, then fails with kIo.
 //
+// Files (docs/SECURITY.md): a missing database is created mode 0600 (by
+// root in a folder of the service user: given to the service user); the
+// database and its -wal, -shm and -journal files are refused (kConfig) when
+// a symbolic link, not a regular file, hard-linked or owned by an account
+// other than root, the effective user or the service user, and so is a
+// world-writable folder without the sticky bit - root opens this store too,
+// in a folder the service user owns.
+//
 // Failure modes, each a Status naming the file: a path that cannot be opened
-// or created (missing folder, not writable), a file that is not a database
+// or created (missing folder, not writable), a refused file or folder (see
+// above), a file that is not a database
 // or is corrupt, a schema newer than this build knows (kConfig), a database
 // locked by another process for longer than the busy timeout (kIo); a
 // certificate that does not name the address, or cannot be encoded

@@ -3,12 +3,16 @@
 // and Harvest and read back through List, Lookup and the two CertSources;
 // capabilities follow the newest signingTime, admin rows stay admin,
 // certificates must name the address, two threads (and two connections)
-// write at once, data survives a reopen, and bad files give a Status.
+// write at once, data survives a reopen, and bad files give a Status;
+// symbolic and hard links, FIFOs and a world-writable folder are refused,
+// new files are 0600 under umask 022.
 #include "certdir/cert_store.h"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -16,10 +20,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/safe_file.h"
 #include "base/testing.h"
 #include "cms/sign.h"
 #include "cms/signer_attributes.h"
@@ -601,6 +607,138 @@ void TestBadFiles(void**) {
   assert_int_equal(c.n, 0);
 }
 
+// Root opens the store in a folder the service user owns: links and
+// someone else's files are refused before SQLite sees the path, new files
+// are 0600 whatever the umask (base/safe_file.h, docs/SECURITY.md).
+struct FileFacts {
+  int open_code = -1;
+  char msg[400] = "";
+  unsigned mode = 0;
+  char victim[64] = "";
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+FileFacts OpenFacts(const std::string& name) {
+  FileFacts f;
+  Res r = OpenStore(name.c_str());
+  f.open_code = r.code;
+  std::snprintf(f.msg, sizeof f.msg, "%s", r.msg);
+  struct stat st;
+  if (lstat((g->dir + "/" + name).c_str(), &st) == 0) f.mode = st.st_mode & 07777;
+  std::snprintf(f.victim, sizeof f.victim, "%s", Slurp(g->dir + "/victim").c_str());
+  return f;
+}
+
+void TestLinksAndModes(void**) {
+  const std::string d = g->dir;
+  {
+    std::ofstream v(d + "/victim", std::ios::binary);
+    v << "root:secret:1:2:3\n";
+  }
+  chmod((d + "/victim").c_str(), 0600);
+  // certificates.db pointing at another file: refused, the file untouched.
+  assert_int_equal(symlink((d + "/victim").c_str(), (d + "/link.db").c_str()), 0);
+  FileFacts f = OpenFacts("link.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "link.db"));
+  assert_non_null(strstr(f.msg, "symbolic link"));
+  assert_null(g->store.get());
+  assert_string_equal(f.victim, "root:secret:1:2:3\n");
+  // A dangling link would have made SQLite create the target.
+  assert_int_equal(symlink((d + "/created-by-root").c_str(), (d + "/dangling.db").c_str()), 0);
+  f = OpenFacts("dangling.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_int_equal(access((d + "/created-by-root").c_str(), F_OK), -1);
+  // A -wal (or -shm, -journal) link next to a good database.
+  f = OpenFacts("wal.db");
+  assert_int_equal(f.open_code, kOk);
+  g->store.reset();
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string side = d + "/wal.db" + suffix;
+    unlink(side.c_str());
+    assert_int_equal(symlink((d + "/victim").c_str(), side.c_str()), 0);
+    f = OpenFacts("wal.db");
+    assert_int_equal(f.open_code, kConfigCode);
+    assert_non_null(strstr(f.msg, (std::string("wal.db") + suffix).c_str()));
+    assert_string_equal(f.victim, "root:secret:1:2:3\n");
+    unlink(side.c_str());
+  }
+  // A hard link to another file.
+  assert_int_equal(link((d + "/victim").c_str(), (d + "/hard.db").c_str()), 0);
+  f = OpenFacts("hard.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "hard links"));
+  assert_string_equal(f.victim, "root:secret:1:2:3\n");
+  // A FIFO does not hang the check.
+  assert_int_equal(mkfifo((d + "/fifo.db").c_str(), 0600), 0);
+  f = OpenFacts("fifo.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "not a regular file"));
+
+  // New files are 0600 under umask 022; so are SQLite's -wal and -shm.
+  const mode_t old_umask = umask(022);
+  f = OpenFacts("fresh.db");
+  assert_int_equal(f.open_code, kOk);
+  assert_int_equal(f.mode, 0600);
+  Res r = Add("alice@a.example", g->alice.cert.get(), "/etc/a.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  struct stat st;
+  assert_int_equal(lstat((d + "/fresh.db-wal").c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(lstat((d + "/fresh.db-shm").c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  g->store.reset();
+  // A database left world-readable by an older version is tightened.
+  assert_int_equal(chmod((d + "/fresh.db").c_str(), 0644), 0);
+  f = OpenFacts("fresh.db");
+  assert_int_equal(f.open_code, kOk);
+  assert_int_equal(f.mode, 0600);
+  g->store.reset();
+  umask(old_umask);
+
+  // A world-writable folder without the sticky bit: anyone could plant names.
+  const std::string open_dir = d + "/open";
+  assert_int_equal(mkdir(open_dir.c_str(), 0700), 0);
+  assert_int_equal(chmod(open_dir.c_str(), 0777), 0);
+  f = OpenFacts("open/certificates.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "world-writable"));
+  assert_int_equal(access((open_dir + "/certificates.db").c_str(), F_OK), -1);
+  assert_int_equal(chmod(open_dir.c_str(), 01777), 0);
+  f = OpenFacts("open/certificates.db");
+  assert_int_equal(f.open_code, kOk);
+  g->store.reset();
+
+  // Root (smimectl cert add) creating the store in the service user's
+  // state_dir gives it to the service user; SQLite's -wal follows.
+  if (geteuid() != 0) return;
+  const uid_t service = 12345;
+  SetServiceAccount(service);
+  const std::string svc = d + "/svc";
+  assert_int_equal(mkdir(svc.c_str(), 0700), 0);
+  assert_int_equal(chown(svc.c_str(), service, service), 0);
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "/etc/a.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(lstat((svc + "/certificates.db").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  assert_int_equal(lstat((svc + "/certificates.db-wal").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  g->store.reset();
+  // Another account's database is refused once it is not the service user.
+  ClearServiceAccount();
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "owner 12345"));
+}
+
 // --- cms/signer_attributes --------------------------------------------------
 
 struct AttrFacts {
@@ -692,7 +830,8 @@ int main() {
       cmocka_unit_test(TestAddFindRemoveList),  cmocka_unit_test(TestHarvestSigningTime),
       cmocka_unit_test(TestAdminNotDowngraded), cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),  cmocka_unit_test(TestReopenKeepsData),
-      cmocka_unit_test(TestBadFiles),           cmocka_unit_test(TestSignerAttributes),
+      cmocka_unit_test(TestBadFiles),           cmocka_unit_test(TestLinksAndModes),
+      cmocka_unit_test(TestSignerAttributes),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

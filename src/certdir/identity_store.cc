@@ -3,13 +3,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
-#include <pwd.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "certdir/token_key.h"
 #include "cms/sign.h"
@@ -37,20 +36,16 @@ int PassphraseCallback(char* buf, int size, int, void* userdata) {
 }
 
 Status ReadPassphrase(const std::string& path, std::string* pass) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  if (!ReadWholeFile(path, pass)) return Status::Io("cannot read passphrase file " + path);
-  size_t nl = pass->find_first_of("\r\n");
-  if (nl != std::string::npos) pass->resize(nl);
+  Status st = ReadSecretLine(path, pass);
+  if (!st.ok()) return st;
   if (pass->empty()) return Status::Config("passphrase file " + path + " is empty");
   return Status::Ok();
 }
 
 Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr* key) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
   std::string pem;
-  if (!ReadWholeFile(path, &pem)) return Status::Io("cannot read key file " + path);
+  Status read = ReadSecretFile(path, &pem);
+  if (!read.ok()) return read;
   const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
   std::string pass;
   if (encrypted && pass_file.empty())
@@ -170,19 +165,6 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
 }
 
 }  // namespace
-
-std::string SecretFileProblem(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return "";
-  struct passwd* pw = getpwuid(st.st_uid);
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-  return "refusing " + path + " (owner " +
-         (pw ? std::string(pw->pw_name) : std::to_string(st.st_uid)) + ", mode " + mode +
-         "): a private key or passphrase must not be group- or world-accessible; chmod 600 "
-         "and chown it to the service user";
-}
 
 Status IdentityStore::Load(const std::string& path, bool required, std::time_t now,
                            IdentityStore* out, std::vector<std::string>* warnings) {

@@ -11,15 +11,17 @@
 // on a PKCS#11 token, reached through the named module with the user PIN in
 // pin_file (see certdir/token_key.h); all other checks are the same. Entry
 // points: IdentityStore::Load (start-up and reload) and Find (per message,
-// never fails). Load is strict: a key or PIN file that is group- or
-// world-accessible, a key encrypted without a passphrase, a token key
-// without its module or PIN file, with a wrong PIN or not on the token, a
-// key that does not match its certificate, or cannot sign (e.g. Ed25519 in
-// CMS before OpenSSL 3.2); a certificate without the address it is listed
-// for, or unfit for S/MIME signing - each stops start-up with file:line and
-// a reason. Expiry is not a load error (one expiring identity must not stop
-// a reload); the engine refuses to sign with an expired identity and
-// ExpiryWarnings() reports the ones about to expire.
+// never fails). Load is strict: a key, passphrase or PIN file that fails
+// ReadSecretFile (base/safe_file.h: a symbolic link, group- or
+// world-accessible, not owned by root or the service user), a key
+// encrypted without a passphrase, a token key without its module or PIN
+// file, with a wrong PIN or not on the token, a key that does not match its
+// certificate, or cannot sign (e.g. Ed25519 in CMS before OpenSSL 3.2); a
+// certificate without the address it is listed for, or unfit for S/MIME
+// signing - each stops start-up with file:line and a reason. Expiry is not
+// a load error (one expiring identity must not stop a reload); the engine
+// refuses to sign with an expired identity and ExpiryWarnings() reports the
+// ones about to expire.
 #ifndef SMIME_CERTDIR_IDENTITY_STORE_H_
 #define SMIME_CERTDIR_IDENTITY_STORE_H_
 
@@ -69,10 +71,6 @@ class IdentityStore {
  private:
   std::map<std::string, Identity> by_address_;
 };
-
-// "" when the file at path may hold a private key or passphrase: not group-
-// or world-accessible; otherwise the refusal, naming owner and mode.
-std::string SecretFileProblem(const std::string& path);
 
 }  // namespace smime
 

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "certdir/identity_store.h"
 #include "config/config.h"
@@ -267,16 +268,8 @@ std::string FilterProblem(const std::string& f) {
 }
 
 Status ReadPassword(const std::string& path, std::string* out) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Config("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  const size_t nl = text.find_first_of("\r\n");
-  out->assign(text, 0, nl == std::string::npos ? text.size() : nl);
-  OPENSSL_cleanse(&text[0], text.size());
+  Status st = ReadSecretLine(path, out);
+  if (!st.ok()) return Status::Config(st.message());
   if (out->empty())
     return Status::Config(path + " is empty: put the bind password on its first line");
   return Status::Ok();

@@ -64,7 +64,7 @@ struct LdapOptions {
   std::string filter = "(mail=%s)";  // every %s is replaced by the escaped address
   std::vector<std::string> attributes = {"userCertificate;binary", "userSMIMECertificate"};
   std::string bind_dn;             // "" = anonymous
-  std::string bind_password_file;  // with bind_dn; first line, mode 0600 (SecretFileProblem)
+  std::string bind_password_file;  // with bind_dn; first line, mode 0600 (ReadSecretFile)
   bool starttls = false;           // StartTLS on ldap:// (TLS settings from ldap.conf)
   int timeout_ms = 5000;           // one lookup: connect, StartTLS, bind and search
   int size_limit = 20;             // most entries per search
@@ -157,8 +157,8 @@ class LdapResultCache {
 
 class LdapSource final : public CertSource {
  public:
-  // Checks the options, reads the bind password file (must pass
-  // SecretFileProblem). Does not contact the directory. clock (not owned,
+  // Checks the options, reads the bind password file (ReadSecretFile in
+  // base/safe_file.h). Does not contact the directory. clock (not owned,
   // must outlive the source; nullptr = system clock) times the cache and
   // the breaker; search replaces the network (tests; nullptr = libldap).
   static Status Create(const LdapOptions& options, std::unique_ptr<LdapSource>* out,

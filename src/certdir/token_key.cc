@@ -21,6 +21,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/safe_file.h"
 #include "certdir/identity_store.h"
 #include "cms/sign.h"
 
@@ -86,12 +87,8 @@ int RefusePinPrompt(UI* ui, UI_STRING*) {
 }
 
 Status ReadPin(const std::string& path, std::string* pin) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Io("cannot read PIN file " + path + ": " + std::strerror(errno));
-  std::getline(in, *pin);
-  if (!pin->empty() && pin->back() == '\r') pin->pop_back();
+  Status st = ReadSecretLine(path, pin);
+  if (!st.ok()) return st;
   if (pin->empty()) return Status::Config("PIN file " + path + " is empty");
   return Status::Ok();
 }

@@ -21,9 +21,10 @@
 //
 // Failure modes (Status::Config, one line with the remedy): the ENGINE is
 // not installed; the module is missing or not a PKCS#11 library; no or an
-// unsafe PIN file (group- or world-accessible, see SecretFileProblem); a PIN
-// in the URI (pin-value, pin-source: use the PIN file); wrong or locked PIN;
-// no private key at the URI. The token never prompts for a PIN.
+// unsafe PIN file (a link, group- or world-accessible, another account's:
+// see ReadSecretFile in base/safe_file.h); a PIN in the URI (pin-value,
+// pin-source: use the PIN file); wrong or locked PIN; no private key at the
+// URI. The token never prompts for a PIN.
 #ifndef SMIME_CERTDIR_TOKEN_KEY_H_
 #define SMIME_CERTDIR_TOKEN_KEY_H_
 

@@ -207,7 +207,11 @@ const std::vector<ParamSpec> kParams = {
      "Message bodies up to this size stay in memory; larger ones are spooled to a private "
      "unlinked file under state_dir."},
     {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
-     "Folder for caches and spooled message bodies; owned by the service user."},
+     "Folder for the certificate store (certificates.db), the CRL and OCSP caches (crl/, "
+     "ocsp/) and spooled message bodies; owned by the service user, mode 0700, never "
+     "world-writable without the sticky bit (refused). Files in it are created mode 0600; a "
+     "symbolic link, a hard link or another account's file there is refused, also when root "
+     "runs smime-milter -n or smimectl (docs/SECURITY.md)."},
     {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
      nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/ossl.h"
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "trust/cert_info.h"
 
@@ -46,26 +47,24 @@ std::string Sha256Hex(const std::string& data) {
   return Hex(md, n);
 }
 
-// Writes atomically: a reader sees the old file or the new one, never half.
-bool WriteFileAtomic(const std::string& path, const std::string& data) {
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> tmp(tmpl.begin(), tmpl.end());
-  tmp.push_back('\0');
-  int fd = mkstemp(tmp.data());  // unique per writer: threads and processes may race
-  if (fd < 0) return false;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  bool ok = close(fd) == 0 && off == data.size();
-  if (ok && std::rename(tmp.data(), path.c_str()) == 0) return true;
-  unlink(tmp.data());
-  return false;
+// The caches state_dir/crl and state_dir/ocsp (base/safe_file.h): the
+// folder is created 0700 and never followed when it is a link, files are
+// replaced atomically (a reader sees the old file or the new one, never
+// half) with mode 0600, and a cache file that is a link, has other links or
+// a foreign owner reads as missing.
+bool ReadCacheFile(const std::string& dir, const std::string& name, std::string* out) {
+  UniqueFd d;
+  return OpenStateDir(dir, false, false, &d).ok() && ReadStateFileAt(d.get(), dir, name, out).ok();
 }
 
-void MakeDir(const std::string& dir) { mkdir(dir.c_str(), 0700); }
+bool WriteCacheFiles(const std::string& dir,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
+  UniqueFd d;
+  if (!OpenStateDir(dir, false, true, &d).ok()) return false;
+  for (const auto& f : files)
+    if (!ReplaceFileAt(d.get(), dir, f.first, f.second).ok()) return false;
+  return true;
+}
 
 X509_CRL* ParseCrl(const std::string& data) {
   BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
@@ -437,7 +436,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   }
   // A restart keeps OCSP answers: re-verify the stored response.
   std::string stored;
-  if (ReadWholeFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
+  if (ReadCacheFile(opts_.state_dir + "/ocsp", key + ".der", &stored)) {
     OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now, opts_.ocsp_max_age);
     if (a.why.empty() && a.next_update && a.status != RevocationStatus::kUnknown) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -508,8 +507,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   if (a.next_update && r.status != RevocationStatus::kUnknown) {
     std::lock_guard<std::mutex> lock(mu_);
     ocsp_cache_[key] = {r.status, a.next_update};
-    MakeDir(opts_.state_dir + "/ocsp");
-    WriteFileAtomic(opts_.state_dir + "/ocsp/" + key + ".der", body);  // best effort
+    WriteCacheFiles(opts_.state_dir + "/ocsp", {{key + ".der", body}});  // best effort
   }
   DrainOpensslErrors();
   return r;
@@ -528,9 +526,8 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
       return it->second;
     }
   }
-  const std::string base = opts_.state_dir + "/crl/" + Sha256Hex(url);
   std::string data;
-  if (ReadWholeFile(base + ".crl", &data)) {
+  if (ReadCacheFile(opts_.state_dir + "/crl", Sha256Hex(url) + ".crl", &data)) {
     if (X509_CRL* c = ParseCrl(data)) {
       CrlPtr crl = Own(c);
       if (CrlProblem(crl.get(), issuer, now).empty()) {
@@ -592,14 +589,15 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
 
 Status OnlineRevocationChecker::StoreCrl(const std::string& url, X509_CRL* crl, X509* issuer) {
   const std::string dir = opts_.state_dir + "/crl";
-  MakeDir(dir);
-  const std::string base = dir + "/" + Sha256Hex(url);
+  const std::string base = Sha256Hex(url);
   BioPtr pem(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(pem.get(), issuer);
   char* p = nullptr;
   long n = BIO_get_mem_data(pem.get(), &p);
-  if (!WriteFileAtomic(base + ".crl", Der(crl)) || !WriteFileAtomic(base + ".url", url + "\n") ||
-      !WriteFileAtomic(base + ".issuer.pem", std::string(p, n > 0 ? static_cast<size_t>(n) : 0)))
+  if (!WriteCacheFiles(
+          dir, {{base + ".crl", Der(crl)},
+                {base + ".url", url + "\n"},
+                {base + ".issuer.pem", std::string(p, n > 0 ? static_cast<size_t>(n) : 0)}}))
     return Status::Io("cannot write CRL cache in " + dir);
   return Status::Ok();
 }
@@ -700,7 +698,11 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
 Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
                                                   std::vector<std::string>* report) {
   const std::string dir = opts_.state_dir + "/crl";
-  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  // Listed through the folder judged by OpenStateDir (never a link).
+  UniqueFd dirfd;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(nullptr, closedir);
+  if (OpenStateDir(dir, false, false, &dirfd).ok()) d.reset(fdopendir(dirfd.get()));
+  if (d) dirfd.release();  // the DIR owns it now
   if (!d) {
     report->push_back("no CRL cache in " + dir);
     return Status::Ok();
@@ -709,12 +711,13 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
   while (struct dirent* e = readdir(d.get())) {
     std::string name = e->d_name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".url") == 0)
-      bases.push_back(dir + "/" + name.substr(0, name.size() - 4));
+      bases.push_back(name.substr(0, name.size() - 4));
   }
   int failed = 0;
   for (const std::string& base : bases) {
     std::string url, issuer_pem, data;
-    if (!ReadWholeFile(base + ".url", &url) || !ReadWholeFile(base + ".issuer.pem", &issuer_pem))
+    if (!ReadCacheFile(dir, base + ".url", &url) ||
+        !ReadCacheFile(dir, base + ".issuer.pem", &issuer_pem))
       continue;
     while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
     BioPtr bio(BIO_new_mem_buf(issuer_pem.data(), static_cast<int>(issuer_pem.size())));
@@ -735,7 +738,7 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
     std::string problem = CrlProblem(fresh.get(), issuer.get(), now);
     std::string old;
     CrlPtr cached;
-    if (ReadWholeFile(base + ".crl", &old))
+    if (ReadCacheFile(dir, base + ".crl", &old))
       if (X509_CRL* oc = ParseCrl(old)) cached = Own(oc);
     if (!problem.empty()) {
       ++failed;

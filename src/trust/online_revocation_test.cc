@@ -8,6 +8,7 @@
 // waiting.
 #include "trust/online_revocation.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -555,6 +556,88 @@ void TestDeadlineSparesBreakerAndCache(void**) {
   assert_int_equal(g_h->server.fetches, 4);
 }
 
+// Mode and type of every entry of dir: "name=mode" sorted, links as "name=link".
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  if (!d) return out;
+  while (struct dirent* e = readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (lstat((dir + "/" + name).c_str(), &st) != 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    out.push_back(name + "=" + (S_ISLNK(st.st_mode) ? "link" : mode));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+unsigned DirMode(const std::string& dir) {
+  struct stat st;
+  return lstat(dir.c_str(), &st) == 0 ? st.st_mode & 07777 : 07777;
+}
+
+// The caches hold who mails whom (docs/SECURITY.md): folders 0700, files
+// 0600 under umask 022, no temporaries left; a cache file replaced by a link
+// is not read (a fetch instead) and is then replaced, its target untouched.
+void TestCacheFiles(void**) {
+  const mode_t old_umask = umask(022);
+  X509* leaf = g_fx->leaf_dp1.cert.get();
+  Start(Setup{{"crl"}});
+  const std::string crl = MakeCrl(Partition(kDp1, {}), g_fx->ca);
+  g_h->server.bodies[kDp1] = crl;
+  Outcome o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "CRL fetched");
+  assert_int_equal(o.fetches, 1);
+  const std::string dir = g_h->state_dir + "/crl";
+  assert_int_equal(DirMode(dir), 0700);
+  std::vector<std::string> e = Entries(dir);
+  assert_int_equal(e.size(), 3);
+  std::string stem;
+  for (const std::string& s : e) {
+    if (s.find("=0600") == std::string::npos) fail_msg("not 0600: %s", s.c_str());
+    if (s.find(".url=") != std::string::npos) stem = s.substr(0, s.find(".url="));
+  }
+  assert_false(stem.empty());
+  // Control: a restart uses the disk cache.
+  Start(Setup{{"crl"}}, true);
+  o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "disk cache");
+  assert_int_equal(o.fetches, 0);
+  // The cached CRL replaced by a link to a file holding the same CRL.
+  const std::string elsewhere = g_fx->dir + "/elsewhere.crl";
+  std::ofstream(elsewhere, std::ios::binary | std::ios::trunc) << crl;
+  const std::string cached = dir + "/" + stem + ".crl";
+  assert_int_equal(unlink(cached.c_str()), 0);
+  assert_int_equal(symlink(elsewhere.c_str(), cached.c_str()), 0);
+  Start(Setup{{"crl"}}, true);
+  o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "link not read, fetched");
+  assert_int_equal(o.fetches, 1);
+  struct stat st;
+  assert_int_equal(lstat(cached.c_str(), &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(lstat(elsewhere.c_str(), &st), 0);
+  assert_int_equal(st.st_size, static_cast<off_t>(crl.size()));
+  assert_int_equal(Entries(dir).size(), 3);
+
+  // OCSP answers likewise.
+  X509* oleaf = g_fx->leaf_ocsp.cert.get();
+  Start(Setup{{"ocsp"}});
+  g_h->server.bodies[kOcsp] = MakeOcspResponse(oleaf, g_fx->ca, OcspSpec());
+  o = Check(oleaf, {});
+  Expect(o, RevocationStatus::kGood, "OCSP fetched");
+  const std::string odir = g_h->state_dir + "/ocsp";
+  assert_int_equal(DirMode(odir), 0700);
+  e = Entries(odir);
+  assert_int_equal(e.size(), 1);
+  if (e[0].find(".der=0600") == std::string::npos) fail_msg("OCSP cache: %s", e[0].c_str());
+  umask(old_umask);
+}
+
 }  // namespace
 
 int main() {
@@ -570,6 +653,7 @@ int main() {
       cmocka_unit_test(TestOcspMaxAgeCache),
       cmocka_unit_test(TestDeadlineCutsChain),
       cmocka_unit_test(TestDeadlineSparesBreakerAndCache),
+      cmocka_unit_test(TestCacheFiles),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }
