@@ -241,6 +241,11 @@ void LoadReal(TokenEngine& eng, TokenKey* key, bool* pin_asked) {
     if (key->problem.empty()) key->problem = "not found";
     return;
   }
+  // libp11 keeps this very EVP_PKEY in its cache, and with it a functional
+  // reference to the ENGINE (for its EVP_PKEY_METHODs, which the stand-in
+  // does not use): that would keep ENGINE_finish from ever finishing the
+  // module, so a restart would find the same stale keys again.
+  EVP_PKEY_set1_engine(loaded.get(), nullptr);
   if (!EVP_PKEY_is_a(loaded.get(), "RSA") && !EVP_PKEY_is_a(loaded.get(), "EC")) {
     key->problem = std::string("a ") + EVP_PKEY_get0_type_name(loaded.get()) +
                    " key (token keys must be RSA or EC)";
@@ -300,6 +305,22 @@ bool RestartModule(TokenEngine& eng, TokenKey* first, bool* first_pin_asked) {
   return eng.initialised;
 }
 
+// An OpenSSL error library of our own, so that the caller's error text
+// (which keeps only reason strings) says what happened.
+int UnusableKeyLib() {
+  static const int lib = [] {
+    static ERR_STRING_DATA reasons[] = {
+        {ERR_PACK(0, 0, 1),
+         "token key unusable: token away or its PIN no longer accepted; the module is "
+         "restarted at most every 5 s until the key is found again"},
+        {0, nullptr}};
+    const int l = ERR_get_next_error_library();
+    ERR_load_strings(l, reasons);
+    return l;
+  }();
+  return lib;
+}
+
 // Runs op with key's libp11 key; after a failure restarts the module (at
 // most once per kTokenRetrySeconds) and runs op once more. Caller (the
 // signer) holds op_mu. Returns op's result, or `failed`.
@@ -327,8 +348,7 @@ Result WithRealKey(TokenKey* key, Result failed, Op op) {
     }
     if (key->problem.empty()) key->problem = why;
   }
-  ERR_raise_data(ERR_LIB_USER, ERR_R_OPERATION_FAIL, "token key %s unusable: %s", key->uri.c_str(),
-                 key->problem.empty() ? "signature failed" : key->problem.c_str());
+  ERR_raise(UnusableKeyLib(), 1);
   return failed;
 }
 

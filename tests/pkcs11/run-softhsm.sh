@@ -147,5 +147,96 @@ expect78 "token key of another certificate refused" "does not belong to the cert
 expect78 "pin_file on a key file refused" "pkcs11_module and pin_file are for token keys" \
   "$line $pki/alice.key pin_file=$work/pin"
 
+# --- the daemon: reloads and token outages -----------------------------------
+# A reload must present the PIN file's PIN to the token as start-up does
+# (libp11 alone skips the login once logged in); a signature that fails
+# because the token went away restarts the module (at most every
+# kTokenRetrySeconds = 5 s), so signing resumes when the token returns.
+# SoftHSM2 cannot unplug a token, but moving its token directory away
+# breaks the open object handles the way a removal does (signatures fail
+# with "Object handle invalid"), and only a fresh start of the module finds
+# the token again once it is back.
+MILTER=${SMIME_MILTER:-$build/src/smime-milter}
+if ! command -v miltertest >/dev/null; then
+  echo "SKIP (daemon part): miltertest not installed"
+else
+  chmod 755 "$work"
+  mkdir -p "$work/msgs" "$work/state"
+  sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml" \
+    >"$work/msgs/alice.eml"
+  printf 'alice@a.example %s %s=alice pkcs11_module=%s pin_file=%s chain=%s\n' "$pki/alice.crt" \
+    "$tok" "$module" "$work/pin" "$pki/alice.chain.pem" >"$work/identities"
+  # The daemon reads the PIN file and uses the token as the service user
+  # after start-up (reloads, restarts of the module).
+  chmod 644 "$work/identities" "$work/signing-users" "$work/softhsm2.conf"
+  chmod 755 "$work/policies"
+  chown -R nobody "$work/tokens" "$work/pin" "$work/state" 2>/dev/null || true
+  conf "$work/milter.conf" clear "socket = unix:$work/milter.sock" "socket_mode = 0666" \
+    "user = nobody" "state_dir = $work/state"
+  chmod 644 "$work/milter.conf"
+  "$MILTER" -c "$work/milter.conf" -f -e >/dev/null 2>"$work/milter.log" &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 50); do [ -S "$work/milter.sock" ] && break; sleep 0.1; done
+  # miltertest 1.0 overflows its stack on a replaced body larger than its
+  # read buffer (a signed message is), so a signature is judged by the
+  # daemon's log line alone; a refusal by miltertest as well.
+  send() {  # send QID signed|tempfail LABEL
+    local rc=0
+    miltertest -s "$top/tests/pkcs11/sign.lua" -D sock="unix:$work/milter.sock" \
+      -D msgdir="$work/msgs" -D helper="$top/tests/milter/helper.lua" -D qid="$1" \
+      -D expect="$2" >"$work/$1.out" 2>&1 || rc=$?
+    [ "$2" = signed ] && rc=0
+    if [ "$rc" -eq 0 ] && grep -q "$1: outbound: .*action=$2" "$work/milter.log"; then
+      ok "$3"
+    else
+      bad "$3: $(head -c 300 "$work/$1.out"); log: $(grep "$1:" "$work/milter.log" | head -c 300)"
+    fi
+  }
+  reload() {  # reload: SIGUSR1, then waits for the daemon's answer
+    local before
+    before=$(grep -c "reload: " "$work/milter.log")
+    kill -USR1 "$pid"
+    for _ in $(seq 100); do
+      [ "$(grep -c "reload: " "$work/milter.log")" -gt "$before" ] && return
+      sleep 0.1
+    done
+  }
+  log_has() {  # log_has LABEL PATTERN
+    if grep -q -- "$2" "$work/milter.log"; then ok "$1"; else bad "$1: no '$2' in the log"; fi
+  }
+  send QSIGN1 signed "the daemon signs with the token key"
+  # (a) a reload with a wrong PIN fails, naming the PIN file, and the
+  # running configuration keeps signing.
+  printf '999999\n' >"$work/pin"
+  reload
+  log_has "reload with a wrong PIN refused, naming the PIN file" \
+    "reload: failed, keeping the running configuration: $work/identities:1: wrong PIN in $work/pin"
+  send QSIGN2 signed "the old configuration signs after the refused reload"
+  printf '123456\n' >"$work/pin"
+  reload
+  log_has "reload with the right PIN accepted" "reload: version="
+  send QSIGN3 signed "the new configuration signs"
+  # (b) the token goes away: signing tempfails (never unsigned) ...
+  mv "$work/tokens" "$work/tokens.away"
+  mkdir "$work/tokens" && chown nobody "$work/tokens" 2>/dev/null
+  send QGONE1 tempfail "signing tempfails while the token is away"
+  log_has "the failure names the token key" "QGONE1: outbound: .*reason=signing-failed.*token key unusable: token away or its PIN"
+  send QGONE2 tempfail "and again, within the retry interval"
+  # ... and resumes once it is back, without a restart of the daemon.
+  rmdir "$work/tokens" && mv "$work/tokens.away" "$work/tokens"
+  send QBACK0 tempfail "within 5 s of the last retry the module is not restarted"
+  sleep 5.5
+  send QBACK1 signed "signing resumes when the token is back"
+  send QBACK2 signed "and goes on"
+  if kill -0 "$pid" 2>/dev/null && [ "$(grep -c "starting: " "$work/milter.log")" -eq 1 ]; then
+    ok "no restart of the daemon"
+  else
+    bad "the daemon restarted or died"
+  fi
+  if grep -q "panic:" "$work/milter.log"; then bad "panic in the log: $(grep panic: "$work/milter.log")"; fi
+  [ "$failed" -eq 0 ] || { echo "the daemon's log:"; sed 's/^/    /' "$work/milter.log"; }
+fi
+
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
