@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -40,7 +41,18 @@ struct EngineFreer {
 using EnginePtr = std::unique_ptr<ENGINE, EngineFreer>;
 using UiMethodPtr = std::unique_ptr<UI_METHOD, OsslDeleter<UI_METHOD, UI_destroy_method>>;
 
-struct TokenKey;
+// A libp11 key and what it takes to find it again. Owned by the engine,
+// so that a restart reaches every libp11 key: each must be freed before the
+// module is finalised, libp11's data of it goes with the module.
+struct RealKey {
+  std::string uri;
+  std::string pin;         // for logging in again after a restart
+  std::string public_der;  // SubjectPublicKeyInfo: a restart must find the same key
+  EvpPkeyPtr real;         // null while unusable
+  std::string problem;     // why real is null
+
+  ~RealKey() { OPENSSL_cleanse(pin.data(), pin.size()); }
+};
 
 // The process's pkcs11 ENGINE with one module. Owned jointly by every
 // TokenKey, so the module is finalised only after the last of them is freed.
@@ -52,47 +64,44 @@ struct TokenEngine {
   ino_t module_ino = 0;
   std::mutex op_mu;  // serialises every use: ctrl, load, restart, sign
   // Guarded by op_mu:
-  std::vector<std::weak_ptr<TokenKey>> keys;  // every key loaded, for restarts
+  std::list<RealKey> keys;  // every key loaded and not yet freed
   std::chrono::steady_clock::time_point last_retry{};
   bool retried = false;
-  // libp11 keys of freed TokenKeys, freed under op_mu by the next user (a
-  // libp11 key must go before the module restarts, and a key may be freed
-  // by the very thread that holds op_mu). Guarded by orphans_mu.
-  std::mutex orphans_mu;
-  std::vector<EvpPkeyPtr> orphans;
-
-  // Caller holds op_mu (or is the last owner).
-  void FreeOrphans() {
-    std::vector<EvpPkeyPtr> gone;
-    {
-      std::lock_guard<std::mutex> lock(orphans_mu);
-      gone.swap(orphans);
-    }
-  }
 
   ~TokenEngine() {
-    FreeOrphans();
+    keys.clear();                                  // the libp11 keys before the module
     if (initialised) ENGINE_finish(engine.get());  // C_Finalize
   }
 };
 
-// One loaded token key. The stand-in key handed out holds it; it holds the
-// libp11 key (which a restart replaces) and its share of the engine.
+// Set while this thread holds some TokenEngine's op_mu (LoadTokenKey, and
+// the signer around the stand-in's method), so that a key freed on this
+// thread meanwhile does not wait for the lock it holds.
+thread_local bool t_holds_op_mu = false;
+class OpMuHeld {
+ public:
+  OpMuHeld() : was_(t_holds_op_mu) { t_holds_op_mu = true; }
+  ~OpMuHeld() { t_holds_op_mu = was_; }
+  OpMuHeld(const OpMuHeld&) = delete;
+  OpMuHeld& operator=(const OpMuHeld&) = delete;
+
+ private:
+  const bool was_;
+};
+
+// One identity's token key, held by its stand-in (ex_data): its entry in the
+// engine's list and its share of the engine.
 struct TokenKey {
   std::shared_ptr<TokenEngine> engine;  // declared first: destroyed last
-  std::string uri;
-  std::string pin_file;
-  std::string pin;         // for logging in again after a restart
-  std::string public_der;  // SubjectPublicKeyInfo: a restart must find the same key
-  EvpPkeyPtr real;         // guarded by engine->op_mu; null while unusable
-  std::string problem;     // guarded by engine->op_mu: why real is null
+  std::list<RealKey>::iterator entry;
 
   ~TokenKey() {
-    if (real) {
-      std::lock_guard<std::mutex> lock(engine->orphans_mu);
-      engine->orphans.push_back(std::move(real));
+    if (t_holds_op_mu) {
+      engine->keys.erase(entry);
+    } else {
+      std::lock_guard<std::mutex> lock(engine->op_mu);
+      engine->keys.erase(entry);
     }
-    OPENSSL_cleanse(pin.data(), pin.size());
   }
 };
 
@@ -219,7 +228,7 @@ int EcRefIndex() {
 
 // Finds key->uri on the token again with key->pin; on failure key->real is
 // null and key->problem says why. Caller holds op_mu.
-void LoadReal(TokenEngine& eng, TokenKey* key, bool* pin_asked) {
+void LoadReal(TokenEngine& eng, RealKey* key, bool* pin_asked) {
   key->real.reset();
   key->problem.clear();
   UiMethodPtr no_prompt(UI_create_method("smime-milter: no PIN prompt"));
@@ -272,36 +281,23 @@ void LoadReal(TokenEngine& eng, TokenKey* key, bool* pin_asked) {
 // may be null) before the others, so that first's PIN is the one its token
 // is logged in with. Caller holds op_mu. False when the module cannot be
 // started at all.
-bool RestartModule(TokenEngine& eng, TokenKey* first, bool* first_pin_asked) {
-  std::vector<std::shared_ptr<TokenKey>> live;
-  for (auto it = eng.keys.begin(); it != eng.keys.end();) {
-    std::shared_ptr<TokenKey> k = it->lock();
-    if (!k) {
-      it = eng.keys.erase(it);
-      continue;
-    }
-    k->real.reset();  // every libp11 key goes before the module does
-    if (k.get() != first) live.push_back(std::move(k));
-    ++it;
-  }
-  if (first) first->real.reset();
-  eng.FreeOrphans();
+bool RestartModule(TokenEngine& eng, RealKey* first, bool* first_pin_asked) {
+  for (RealKey& k : eng.keys) k.real.reset();  // every libp11 key before the module
   DrainOpensslErrors();
   if (eng.initialised) ENGINE_finish(eng.engine.get());
   eng.initialised = ENGINE_init(eng.engine.get()) == 1;
   const std::string detail = eng.initialised ? "" : DrainOpensslErrors();
   if (eng.initialised && first) LoadReal(eng, first, first_pin_asked);
-  for (const auto& k : live) {
+  for (RealKey& k : eng.keys) {
+    if (&k == first) continue;
     bool asked = false;
     if (eng.initialised)
-      LoadReal(eng, k.get(), &asked);
+      LoadReal(eng, &k, &asked);
     else
-      k->problem = "cannot start module " + eng.module + " (" + detail + ")";
+      k.problem = "cannot start module " + eng.module + " (" + detail + ")";
   }
   if (!eng.initialised && first)
     first->problem = "cannot start module " + eng.module + " (" + detail + ")";
-  // `live` may hold the last reference to a key whose identity store went
-  // away meanwhile: its libp11 key becomes an orphan, freed next time.
   return eng.initialised;
 }
 
@@ -321,33 +317,68 @@ int UnusableKeyLib() {
   return lib;
 }
 
-// Runs op with key's libp11 key; after a failure restarts the module (at
-// most once per kTokenRetrySeconds) and runs op once more. Caller (the
-// signer) holds op_mu. Returns op's result, or `failed`.
+// Takes the error queue (codes only: the callers' text keeps only reasons).
+std::vector<unsigned long> TakeErrors() {
+  std::vector<unsigned long> out;
+  while (unsigned long e = ERR_get_error()) out.push_back(e);
+  return out;
+}
+void PutBackErrors(const std::vector<unsigned long>& errors) {
+  for (unsigned long e : errors) ERR_raise(ERR_GET_LIB(e), ERR_GET_REASON(e));
+}
+
+// True when libp11's errors say the token, its session, its login or the
+// object handles are gone (libp11's words for CKR_SESSION_HANDLE_INVALID,
+// CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT and their kin): what a fresh
+// start of the module can cure, unlike a mechanism the token lacks.
+bool TokenGone(const std::vector<unsigned long>& errors) {
+  static const char* const kGone[] = {"handle invalid",     "Session closed",  "Device removed",
+                                      "Device error",       "token present",   "not recognized",
+                                      "User not logged in", "not initialized", "General Error",
+                                      "Device memory",      "Function failed"};
+  for (unsigned long e : errors) {
+    const char* reason = ERR_reason_error_string(e);
+    if (!reason) continue;
+    for (const char* g : kGone)
+      if (strcasestr(reason, g)) return true;
+  }
+  return false;
+}
+
+// Runs op with key's libp11 key. When that fails because the token went
+// away (or the key is unusable since an earlier restart), restarts the
+// module, at most once per kTokenRetrySeconds, and runs op once more.
+// Caller (the signer) holds op_mu. Returns op's result, or `failed` with
+// the reasons on OpenSSL's error queue.
 template <class Result, class Op>
-Result WithRealKey(TokenKey* key, Result failed, Op op) {
+Result WithRealKey(TokenKey* token_key, Result failed, Op op) {
+  OpMuHeld held;
+  TokenEngine& eng = *token_key->engine;
+  RealKey* key = &*token_key->entry;
+  std::vector<unsigned long> errors;
   if (key->real) {
     Result r = op(key->real.get());
     if (r != failed) return r;
+    errors = TakeErrors();
+    if (!TokenGone(errors)) {
+      PutBackErrors(errors);
+      return failed;
+    }
   }
-  TokenEngine& eng = *key->engine;
-  eng.FreeOrphans();
   const auto now = std::chrono::steady_clock::now();
   if (!eng.retried || now - eng.last_retry >= std::chrono::seconds(kTokenRetrySeconds)) {
     eng.retried = true;
     eng.last_retry = now;
-    const std::string why = DrainOpensslErrors();
     bool asked = false;
     RestartModule(eng, nullptr, &asked);
     if (key->real) {
       Result r = op(key->real.get());
-      if (r != failed) {
-        DrainOpensslErrors();
-        return r;
-      }
+      DrainOpensslErrors();
+      if (r != failed) return r;
     }
-    if (key->problem.empty()) key->problem = why;
   }
+  DrainOpensslErrors();
+  PutBackErrors(errors);
   ERR_raise(UnusableKeyLib(), 1);
   return failed;
 }
@@ -421,10 +452,11 @@ const EC_KEY_METHOD* ProxyEcMethod() {
 
 // The stand-in for key->real (which must be set), holding key.
 Status MakeStandIn(const std::shared_ptr<TokenKey>& key, EvpPkeyPtr* out) {
+  EVP_PKEY* const real_key = key->entry->real.get();
   EvpPkeyPtr pkey(EVP_PKEY_new());
   if (!pkey) return Status::Internal("out of memory");
-  if (EVP_PKEY_is_a(key->real.get(), "RSA")) {
-    const RSA* real = EVP_PKEY_get0_RSA(key->real.get());
+  if (EVP_PKEY_is_a(real_key, "RSA")) {
+    const RSA* real = EVP_PKEY_get0_RSA(real_key);
     const BIGNUM *n = nullptr, *e = nullptr;
     if (real) RSA_get0_key(real, &n, &e, nullptr);
     std::unique_ptr<RSA, OsslDeleter<RSA, RSA_free>> rsa(RSA_new());
@@ -446,7 +478,7 @@ Status MakeStandIn(const std::shared_ptr<TokenKey>& key, EvpPkeyPtr* out) {
       return Status::Internal("cannot wrap the RSA key");
     rsa.release();
   } else {
-    const EC_KEY* real = EVP_PKEY_get0_EC_KEY(key->real.get());
+    const EC_KEY* real = EVP_PKEY_get0_EC_KEY(real_key);
     std::unique_ptr<EC_KEY, OsslDeleter<EC_KEY, EC_KEY_free>> ec(EC_KEY_new());
     if (!real || !ec || !ProxyEcMethod() || !EC_KEY_get0_group(real) ||
         EC_KEY_set_group(ec.get(), EC_KEY_get0_group(real)) != 1)
@@ -521,39 +553,38 @@ Status LoadTokenKey(const std::string& uri, const std::string& module, const std
     return s;
   }
   const std::string token_and_pin = TokenAndPin(module, uri, pin);
-  auto fresh = std::make_shared<TokenKey>();
-  fresh->engine = engine;
-  fresh->uri = uri;
-  fresh->pin_file = pin_file;
-  fresh->pin = std::move(pin);
-  OPENSSL_cleanse(pin.data(), pin.size());
   bool pin_asked = false;
   std::string detail;
-  {
-    std::lock_guard<std::mutex> lock(engine->op_mu);
-    engine->FreeOrphans();
-    bool others = false;
-    for (const auto& k : engine->keys) others = others || !k.expired();
-    // libp11 presents a PIN only to a token it is not logged in to: with
-    // keys alive, only a fresh start of the module proves this one.
-    if (others && !(pass && pass->Proven(token_and_pin))) {
-      if (!RestartModule(*engine, fresh.get(), &pin_asked) && fresh->problem.empty())
-        fresh->problem = "cannot start module " + module;
-    } else {
-      LoadReal(*engine, fresh.get(), &pin_asked);
-    }
-    if (fresh->real) engine->keys.push_back(fresh);
-    detail = fresh->problem;
-  }
-  if (!fresh->real) return LoadFailure(uri, module, pin_file, pin_asked, detail);
-  if (pass) pass->MarkProven(token_and_pin);
-
   EvpPkeyPtr stand_in;
   {
     std::lock_guard<std::mutex> lock(engine->op_mu);
-    s = MakeStandIn(fresh, &stand_in);
+    OpMuHeld held;
+    // libp11 presents a PIN only to a token it is not logged in to: with
+    // keys alive, only a fresh start of the module proves this one.
+    const bool prove = !engine->keys.empty() && !(pass && pass->Proven(token_and_pin));
+    auto entry = engine->keys.emplace(engine->keys.end());
+    entry->uri = uri;
+    entry->pin = std::move(pin);
+    if (prove) {
+      RestartModule(*engine, &*entry, &pin_asked);
+    } else {
+      LoadReal(*engine, &*entry, &pin_asked);
+    }
+    if (!entry->real) {
+      detail = entry->problem;
+      engine->keys.erase(entry);
+    } else {
+      auto token_key = std::make_shared<TokenKey>();
+      token_key->engine = engine;
+      token_key->entry = entry;
+      s = MakeStandIn(token_key, &stand_in);
+    }
   }
+  OPENSSL_cleanse(pin.data(), pin.size());
+  if (!detail.empty() || (!stand_in && s.ok()))
+    return LoadFailure(uri, module, pin_file, pin_asked, detail);
   if (!s.ok()) return Status::Config("token key " + uri + ": " + s.message());
+  if (pass) pass->MarkProven(token_and_pin);
   // SignContent takes the engine's lock around the forwarded signature.
   if (!SerializeSigningWith(stand_in.get(), &engine->op_mu))
     return Status::Internal("cannot attach the signing lock to key " + uri + ": " +
