@@ -20,10 +20,13 @@
 //    wrong PIN would succeed while the next start-up fails. The first key of
 //    each token and PIN in a TokenLoadPass (one IdentityStore::Load) restarts
 //    the module when keys are already alive, so its PIN is really presented;
-//  - when a signature fails (token removed, session or object handle
-//    invalid): at most once per signature and once per kTokenRetrySeconds,
-//    then the signature is tried once more. While the token is away every
-//    signature fails (the caller's tempfail path).
+//  - when a signature fails with an error that says the token went away
+//    (removed, device error, session or object handle invalid, user not
+//    logged in), or the key is unusable since an earlier restart: at most
+//    once per signature and once per kTokenRetrySeconds, then the signature
+//    is tried once more. While the token is away every signature fails (the
+//    caller's tempfail path). Other failures (a mechanism the token lacks)
+//    are returned as they are.
 // After a restart every live key logs in with its own PIN again (kept in
 // memory, cleansed when the key is freed); a key whose token or PIN fails
 // stays unusable until a later retry succeeds.

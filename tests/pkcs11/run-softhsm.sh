@@ -8,9 +8,13 @@
 # (clear, opaque, RSA-PSS; 20 in a row with bench); the output must verify with `openssl cms -verify` and pass our own inbound
 # check. Then the refusals, each exit 78 with a clear message: wrong PIN,
 # no such object, a PIN file others can read, no pkcs11_module, no PIN file,
-# a PIN in the URI. Skips (77) only without softhsm2-util, pkcs11-tool or
-# libp11's OpenSSL engine (Debian: softhsm2, opensc,
-# libengine-pkcs11-openssl; contrib/install-deps.sh installs them).
+# a PIN in the URI. Then the daemon (with miltertest): a reload with a
+# wrong PIN in the PIN file fails naming it while the running configuration
+# keeps signing, and a token outage tempfails signing until the token is
+# back, then signing resumes without a restart. Skips (77) only without
+# softhsm2-util, pkcs11-tool or libp11's OpenSSL engine (Debian: softhsm2,
+# opensc, libengine-pkcs11-openssl; contrib/install-deps.sh installs them);
+# without miltertest only the daemon part is skipped.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
