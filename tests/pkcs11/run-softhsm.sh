@@ -166,15 +166,32 @@ if ! command -v miltertest >/dev/null; then
 else
   chmod 755 "$work"
   mkdir -p "$work/msgs" "$work/state"
-  sed 's/^From: .*/From: Alice <alice@a.example>/' "$top/tests/golden/message.eml" \
-    >"$work/msgs/alice.eml"
-  printf 'alice@a.example %s %s=alice pkcs11_module=%s pin_file=%s chain=%s\n' "$pki/alice.crt" \
-    "$tok" "$module" "$work/pin" "$pki/alice.chain.pem" >"$work/identities"
+  for name in alice bob; do
+    sed "s/^From: .*/From: ${name^} <$name@a.example>/" "$top/tests/golden/message.eml" \
+      >"$work/msgs/$name.eml"
+  done
+  # alice (RSA) on the first token, bob (EC) on a second one with its own PIN.
+  softhsm2-util --init-token --free --label "smime two" --so-pin 87654321 --pin 654321 \
+    >/dev/null || { echo "FAIL cannot create a second SoftHSM2 token"; exit 1; }
+  openssl pkey -in "$pki/bob.key" -outform DER -out "$work/bob.key.der"
+  for t in "$work/bob.key.der privkey" "$work/bob.crt.der cert"; do
+    pkcs11-tool --module "$module" --token-label "smime two" --login --pin 654321 \
+      --write-object "${t% *}" --type "${t#* }" --label bob --id 02 >/dev/null ||
+      { echo "FAIL cannot import bob into the second token"; exit 1; }
+  done
+  rm -f "$work/bob.key.der"
+  printf '654321\n' >"$work/pin2"
+  {
+    printf 'alice@a.example %s %s=alice pkcs11_module=%s pin_file=%s chain=%s\n' "$pki/alice.crt" \
+      "$tok" "$module" "$work/pin" "$pki/alice.chain.pem"
+    printf 'bob@a.example %s pkcs11:token=smime%%20two;object=bob pkcs11_module=%s pin_file=%s chain=%s\n' \
+      "$pki/bob.crt" "$module" "$work/pin2" "$pki/bob.chain.pem"
+  } >"$work/identities"
   # The daemon reads the PIN file and uses the token as the service user
   # after start-up (reloads, restarts of the module).
   chmod 644 "$work/identities" "$work/signing-users" "$work/softhsm2.conf"
   chmod 755 "$work/policies"
-  chown -R nobody "$work/tokens" "$work/pin" "$work/state" 2>/dev/null || true
+  chown -R nobody "$work/tokens" "$work/pin" "$work/pin2" "$work/state" 2>/dev/null || true
   conf "$work/milter.conf" clear "socket = unix:$work/milter.sock" "socket_mode = 0666" \
     "user = nobody" "state_dir = $work/state"
   chmod 644 "$work/milter.conf"
@@ -185,11 +202,11 @@ else
   # miltertest 1.0 overflows its stack on a replaced body larger than its
   # read buffer (a signed message is), so a signature is judged by the
   # daemon's log line alone; a refusal by miltertest as well.
-  send() {  # send QID signed|tempfail LABEL
+  send() {  # send QID signed|tempfail LABEL [WHO]
     local rc=0
     miltertest -s "$top/tests/pkcs11/sign.lua" -D sock="unix:$work/milter.sock" \
       -D msgdir="$work/msgs" -D helper="$top/tests/milter/helper.lua" -D qid="$1" \
-      -D expect="$2" >"$work/$1.out" 2>&1 || rc=$?
+      -D expect="$2" -D who="${4:-alice}" >"$work/$1.out" 2>&1 || rc=$?
     [ "$2" = signed ] && rc=0
     if [ "$rc" -eq 0 ] && grep -q "$1: outbound: .*action=$2" "$work/milter.log"; then
       ok "$3"
@@ -210,6 +227,7 @@ else
     if grep -q -- "$2" "$work/milter.log"; then ok "$1"; else bad "$1: no '$2' in the log"; fi
   }
   send QSIGN1 signed "the daemon signs with the token key"
+  send QBOB1 signed "the daemon signs with the EC key on the second token" bob
   # (a) a reload with a wrong PIN fails, naming the PIN file, and the
   # running configuration keeps signing.
   printf '999999\n' >"$work/pin"
@@ -217,10 +235,17 @@ else
   log_has "reload with a wrong PIN refused, naming the PIN file" \
     "reload: failed, keeping the running configuration: $work/identities:1: wrong PIN in $work/pin"
   send QSIGN2 signed "the old configuration signs after the refused reload"
+  send QBOB2 signed "with both tokens" bob
   printf '123456\n' >"$work/pin"
+  printf '999999\n' >"$work/pin2"
   reload
-  log_has "reload with the right PIN accepted" "reload: version="
+  log_has "a wrong PIN for the second token refused, naming its file" \
+    "reload: failed, keeping the running configuration: $work/identities:2: wrong PIN in $work/pin2"
+  printf '654321\n' >"$work/pin2"
+  reload
+  log_has "reload with the right PINs accepted" "reload: version="
   send QSIGN3 signed "the new configuration signs"
+  send QBOB3 signed "on both tokens" bob
   # (b) the token goes away: signing tempfails (never unsigned) ...
   mv "$work/tokens" "$work/tokens.away"
   mkdir "$work/tokens" && chown nobody "$work/tokens" 2>/dev/null
@@ -233,6 +258,7 @@ else
   sleep 5.5
   send QBACK1 signed "signing resumes when the token is back"
   send QBACK2 signed "and goes on"
+  send QBOB4 signed "on the second token as well" bob
   if kill -0 "$pid" 2>/dev/null && [ "$(grep -c "starting: " "$work/milter.log")" -eq 1 ]; then
     ok "no restart of the daemon"
   else
