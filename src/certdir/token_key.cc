@@ -12,6 +12,7 @@
 #include <openssl/ec.h>
 #include <openssl/engine.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/ui.h>
 #include <strings.h>
@@ -502,8 +503,9 @@ Status MakeStandIn(const std::shared_ptr<TokenKey>& key, EvpPkeyPtr* out) {
   return Status::Ok();
 }
 
-// What a TokenLoadPass remembers of a load: the module, the token part of
-// the URI (every path attribute but object, id and type) and the PIN.
+// What a TokenLoadPass remembers of a load: a SHA-256 of the module, the
+// token part of the URI (every path attribute but object, id and type) and
+// the PIN, so that the pass holds no PIN.
 std::string TokenAndPin(const std::string& module, const std::string& uri, const std::string& pin) {
   std::string path = uri.substr(7);
   path = path.substr(0, path.find('?'));
@@ -517,9 +519,18 @@ std::string TokenAndPin(const std::string& module, const std::string& uri, const
     attrs.push_back(a);
   }
   std::sort(attrs.begin(), attrs.end());
-  std::string out = module;
-  for (const std::string& x : attrs) out += '\n' + x;
-  return out + '\n' + pin;
+  std::unique_ptr<EVP_MD_CTX, OsslDeleter<EVP_MD_CTX, EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // Each part with its terminating NUL, so that no two splits collide.
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx.get(), module.c_str(), module.size() + 1) == 1;
+  for (const std::string& x : attrs)
+    ok = ok && EVP_DigestUpdate(ctx.get(), x.c_str(), x.size() + 1) == 1;
+  ok = ok && EVP_DigestUpdate(ctx.get(), pin.c_str(), pin.size() + 1) == 1 &&
+       EVP_DigestFinal_ex(ctx.get(), md, &len) == 1;
+  // Without a digest nothing counts as proven: every key proves its PIN.
+  return ok ? std::string(reinterpret_cast<const char*>(md), len) : std::string();
 }
 
 }  // namespace
@@ -564,7 +575,7 @@ Status LoadTokenKey(const std::string& uri, const std::string& module, const std
     const bool prove = !engine->keys.empty() && !(pass && pass->Proven(token_and_pin));
     auto entry = engine->keys.emplace(engine->keys.end());
     entry->uri = uri;
-    entry->pin = std::move(pin);
+    entry->pin = pin;
     if (prove) {
       RestartModule(*engine, &*entry, &pin_asked);
     } else {
@@ -593,16 +604,13 @@ Status LoadTokenKey(const std::string& uri, const std::string& module, const std
   return Status::Ok();
 }
 
-TokenLoadPass::~TokenLoadPass() {
-  for (std::string& p : proven_) OPENSSL_cleanse(p.data(), p.size());
-}
-
 bool TokenLoadPass::Proven(const std::string& token_and_pin) const {
+  if (token_and_pin.empty()) return false;
   return std::find(proven_.begin(), proven_.end(), token_and_pin) != proven_.end();
 }
 
 void TokenLoadPass::MarkProven(const std::string& token_and_pin) {
-  if (!Proven(token_and_pin)) proven_.push_back(token_and_pin);
+  if (!token_and_pin.empty() && !Proven(token_and_pin)) proven_.push_back(token_and_pin);
 }
 
 }  // namespace smime

@@ -61,19 +61,16 @@ bool IsTokenKeyUri(const std::string& key_field);
 constexpr int kTokenRetrySeconds = 5;
 
 // The tokens and PINs proven during one load of the identities: each is
-// presented to its token once per pass, not once per key. Not thread-safe.
+// presented to its token once per pass, not once per key. Holds digests,
+// never a PIN. Not thread-safe.
 class TokenLoadPass {
  public:
-  TokenLoadPass() = default;
-  ~TokenLoadPass();
-  TokenLoadPass(const TokenLoadPass&) = delete;
-  TokenLoadPass& operator=(const TokenLoadPass&) = delete;
-
+  // token_and_pin: LoadTokenKey's digest of module, token and PIN.
   bool Proven(const std::string& token_and_pin) const;
   void MarkProven(const std::string& token_and_pin);
 
  private:
-  std::vector<std::string> proven_;  // cleansed on destruction: they hold PINs
+  std::vector<std::string> proven_;
 };
 
 // Loads the private key at uri from the token behind the PKCS#11 module,
