@@ -306,11 +306,11 @@ bool RestartModule(TokenEngine& eng, RealKey* first, bool* first_pin_asked) {
 // (which keeps only reason strings) says what happened.
 int UnusableKeyLib() {
   static const int lib = [] {
-    static ERR_STRING_DATA reasons[] = {
-        {ERR_PACK(0, 0, 1),
-         "token key unusable: token away or its PIN no longer accepted; the module is "
-         "restarted at most every 5 s until the key is found again"},
-        {0, nullptr}};
+    static const std::string text =
+        "token key unusable: token away or its PIN no longer accepted; the module is "
+        "restarted at most every " +
+        std::to_string(kTokenRetrySeconds) + " s until the key is found again";
+    static ERR_STRING_DATA reasons[] = {{ERR_PACK(0, 0, 1), text.c_str()}, {0, nullptr}};
     const int l = ERR_get_next_error_library();
     ERR_load_strings(l, reasons);
     return l;

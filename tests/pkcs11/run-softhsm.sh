@@ -249,12 +249,16 @@ else
   # (b) the token goes away: signing tempfails (never unsigned) ...
   mv "$work/tokens" "$work/tokens.away"
   mkdir "$work/tokens" && chown nobody "$work/tokens" 2>/dev/null
+  gone_at=$(date +%s%N)
   send QGONE1 tempfail "signing tempfails while the token is away"
   log_has "the failure names the token key" "QGONE1: outbound: .*reason=signing-failed.*token key unusable: token away or its PIN"
   send QGONE2 tempfail "and again, within the retry interval"
   # ... and resumes once it is back, without a restart of the daemon.
   rmdir "$work/tokens" && mv "$work/tokens.away" "$work/tokens"
-  send QBACK0 tempfail "within 5 s of the last retry the module is not restarted"
+  # (Judged only when this machine got here well within the 5 s.)
+  if [ $(($(date +%s%N) - gone_at)) -lt 4000000000 ]; then
+    send QBACK0 tempfail "within 5 s of the last retry the module is not restarted"
+  fi
   sleep 5.5
   send QBACK1 signed "signing resumes when the token is back"
   send QBACK2 signed "and goes on"
