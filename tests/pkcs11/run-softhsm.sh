@@ -268,6 +268,10 @@ else
   else
     bad "the daemon restarted or died"
   fi
+  # Stopping frees every token key and then the module: no deadlock.
+  kill -TERM "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  log_has "the daemon stops cleanly" "stopping: version="
   if grep -q "panic:" "$work/milter.log"; then bad "panic in the log: $(grep panic: "$work/milter.log")"; fi
   [ "$failed" -eq 0 ] || { echo "the daemon's log:"; sed 's/^/    /' "$work/milter.log"; }
 fi
