@@ -85,7 +85,7 @@ Status ProbeSign(const Identity& id, std::time_t now) {
 }
 
 Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
-                Identity* id, std::vector<std::string>* warnings) {
+                TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
   id->address = AsciiLower(f[0]);
   id->origin = origin;
@@ -129,7 +129,8 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   id->not_before = ToTimeT(X509_get0_notBefore(id->cert.get()));
   id->not_after = ToTimeT(X509_get0_notAfter(id->cert.get()));
 
-  st = token ? LoadTokenKey(f[2], module, pin_file, &id->key) : ReadKey(f[2], pass_file, &id->key);
+  st = token ? LoadTokenKey(f[2], module, pin_file, pass, &id->key)
+             : ReadKey(f[2], pass_file, &id->key);
   if (!st.ok()) return st;
   if (X509_check_private_key(id->cert.get(), id->key.get()) != 1) {
     DrainOpensslErrors();
@@ -173,9 +174,10 @@ Status IdentityStore::Load(const std::string& path, bool required, std::time_t n
   Status st = ReadTableFile(path, required, false, &lines);
   if (!st.ok()) return st;
   std::vector<std::string> warn;
+  TokenLoadPass pass;  // each token's PIN is proven once per load (token_key.h)
   for (const TableLine& t : lines) {
     Identity id;
-    st = LoadLine(t.fields, t.origin, now, &id, &warn);
+    st = LoadLine(t.fields, t.origin, now, &pass, &id, &warn);
     if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
     st = fresh.Add(std::move(id));
     if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
