@@ -42,8 +42,9 @@ class CertSource {
  public:
   virtual ~CertSource() = default;
   virtual const char* Name() const = 0;
-  // Appends every certificate the source holds for address (compared
-  // case-insensitively). A source that cannot answer now (directory down,
+  // Appends every certificate the source holds for address (compared in
+  // mime/rcpt_address AddressForm: ASCII case-insensitively, the domain as
+  // IDNA2008 A-labels). A source that cannot answer now (directory down,
   // deadline) returns a non-OK Status; "nothing found" is OK with no
   // candidates.
   virtual Status Find(const std::string& address, std::vector<CertCandidate>* out) const = 0;

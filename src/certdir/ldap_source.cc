@@ -17,6 +17,7 @@
 #include "base/text.h"
 #include "certdir/identity_store.h"
 #include "config/config.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
@@ -576,7 +577,15 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   LdapLookupInfo scratch;
   if (!info) info = &scratch;
   *info = LdapLookupInfo();
-  const std::string key = AsciiLower(address);
+  // The directory is asked for the A-label domain, the only form the
+  // standard mail attribute (IA5String, RFC 4524) can hold; the local part
+  // goes as given (the attribute matches case-insensitively, custom filters
+  // may not). The cache keys on the one address form.
+  const size_t at = address.rfind('@');
+  const std::string query = at == std::string::npos
+                                ? address
+                                : address.substr(0, at + 1) + DomainForm(address.substr(at + 1));
+  const std::string key = AddressForm(address);
   std::vector<LdapResultCache::Cert> certs;
   auto emit = [&] {
     for (LdapResultCache::Cert& c : certs) {
@@ -608,7 +617,7 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   }
   ++searches_;
   LdapSearchResult result;
-  const std::string filter = BuildLdapFilter(options_.filter, address);
+  const std::string filter = BuildLdapFilter(options_.filter, query);
   Status st = search_ ? search_(filter, &result) : SearchDirectory(filter, &result);
   if (!st.ok()) {
     ++failures_;
