@@ -581,10 +581,7 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   // standard mail attribute (IA5String, RFC 4524) can hold; the local part
   // goes as given (the attribute matches case-insensitively, custom filters
   // may not). The cache keys on the one address form.
-  const size_t at = address.rfind('@');
-  const std::string query = at == std::string::npos
-                                ? address
-                                : address.substr(0, at + 1) + DomainForm(address.substr(at + 1));
+  const std::string query = WithDomainForm(address);
   const std::string key = AddressForm(address);
   std::vector<LdapResultCache::Cert> certs;
   auto emit = [&] {

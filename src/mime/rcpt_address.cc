@@ -135,6 +135,12 @@ std::string AddressForm(const std::string& address) {
   return AsciiLower(address.substr(0, at)) + "@" + DomainForm(address.substr(at + 1));
 }
 
+std::string WithDomainForm(const std::string& address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos) return address;
+  return address.substr(0, at + 1) + DomainForm(address.substr(at + 1));
+}
+
 std::string ParseRcptAddress(const std::string& arg, RcptAddress* out) {
   *out = RcptAddress();
   std::string s = arg;

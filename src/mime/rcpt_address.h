@@ -48,6 +48,11 @@ std::string CanonicalAddress(const std::string& address, std::string* out);
 // garbage simply matches nothing it should not).
 std::string AddressForm(const std::string& address);
 
+// address with only its domain (after the last '@') through DomainForm,
+// the local part as given: what is asked of sources whose own matching
+// may be case-sensitive (LDAP filters). Unchanged without an '@'.
+std::string WithDomainForm(const std::string& address);
+
 struct RcptAddress {
   std::string local;    // as it goes on the wire: dot-atom, or quoted-string when needed
   std::string domain;   // CanonicalDomain form; "" only for the bare "postmaster"

@@ -72,6 +72,8 @@ void TestAddressForms(void**) {
   // Never fails: what is not a domain is only lower-cased.
   assert_string_equal(AddressForm("Hans@A_B.Example.").c_str(), "hans@a_b.example");
   assert_string_equal(AddressForm("Hans").c_str(), "hans");
+  assert_string_equal(WithDomainForm("Hans@BÜCHER.example.").c_str(), "Hans@xn--bcher-kva.example");
+  assert_string_equal(WithDomainForm("Hans").c_str(), "Hans");
   // A look-alike in another script is another domain.
   assert_string_equal(AddressForm("hans@b\xd1\x83"
                                   "cher.example")
