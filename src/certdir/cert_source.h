@@ -43,8 +43,9 @@ class CertSource {
  public:
   virtual ~CertSource() = default;
   virtual const char* Name() const = 0;
-  // Appends every certificate the source holds for address (compared
-  // case-insensitively). A source that cannot answer now (directory down,
+  // Appends every certificate the source holds for address (compared in
+  // mime/rcpt_address AddressForm: ASCII case-insensitively, the domain as
+  // IDNA2008 A-labels). A source that cannot answer now (directory down,
   // timeout) returns a non-OK Status; "nothing found" is OK with no
   // candidates. A network source waits no longer than deadline (the
   // milter step's; Deadline() for none) and asks nothing once it has

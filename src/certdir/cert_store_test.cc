@@ -37,7 +37,7 @@ using namespace smime::testpki;
 namespace {
 
 struct Fixture {
-  Issued ca, alice, alice2, bob, many;
+  Issued ca, alice, alice2, bob, many, hans;
   std::string dir;
   std::shared_ptr<CertStore> store;
 };
@@ -63,6 +63,9 @@ int SetUp(void**) {
   for (int i = 1; i < kMany; ++i) m.san_emails.push_back(ManyAddress(i));
   m.key = KeyKind::kEcP256;
   g->many = MakeLeaf(m, g->ca);
+  CertSpec h = SmimeSpec("hans@xn--bcher-kva.example");  // rfc822Name: A-labels (RFC 5280)
+  h.key = KeyKind::kEcP256;
+  g->hans = MakeLeaf(h, g->ca);
   const char* tmp = getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/cert_store_test.XXXXXX";
   if (!mkdtemp(&templ[0])) return -1;
@@ -739,6 +742,117 @@ void TestLinksAndModes(void**) {
   assert_non_null(strstr(f.msg, "owner 12345"));
 }
 
+void TestIdnAddressesInOneForm(void**) {
+  Res r = OpenStore("idn.db");
+  assert_int_equal(r.code, kOk);
+  // Added under the U-label spelling, stored under the A-label one.
+  r = Add("Hans@Bücher.Example.", g->hans.cert.get(), "/etc/smime/hans.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  Rows rows = Facts(nullptr);
+  assert_int_equal(rows.n, 1);
+  assert_string_equal(rows.row[0].address, "hans@xn--bcher-kva.example");
+  // Found by either spelling, through Lookup and the CertSources.
+  assert_int_equal(Facts("hans@BÜCHER.example").n, 1);
+  assert_int_equal(Facts("hans@xn--bcher-kva.example").n, 1);
+  assert_int_equal(Find(true, "hans@bücher.example").n, 1);
+  assert_int_equal(Find(true, "hans@XN--BCHER-KVA.example").n, 1);
+  assert_int_equal(Find(true, "hans@bucher.example").n, 0);
+  // Harvest with the address as the certificate spells it meets the same row.
+  r = Harvest("hans@xn--bcher-kva.example", g->hans.cert.get(), {NID_aes_256_cbc}, kNow,
+              "<h@bücher.example>", kNow + 5);
+  assert_int_equal(r.code, kOk);
+  rows = Facts(nullptr);
+  assert_int_equal(rows.n, 1);
+  assert_int_equal(rows.row[0].last_seen, kNow + 5);
+  // A certificate for another domain is still refused.
+  r = Add("hans@bücher.example", g->alice.cert.get(), "x", kNow);
+  assert_int_equal(r.code, kInvalid);
+  int removed = 0;
+  r = Remove("HANS@bücher.example.", "", &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(Facts(nullptr).n, 0);
+}
+
+// A schema-1 file written before addresses had one form: its U-label and
+// trailing-dot rows move to the A-label form at Open, duplicates merge.
+void TestSchemaOneAddressesMigrate(void**) {
+  const std::string path = g->dir + "/v1.db";
+  {
+    sqlite3* db = nullptr;
+    assert_int_equal(
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+  }
+  const std::string der = ToDer(g->hans.cert.get());
+  std::string hex;
+  for (unsigned char c : der) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", c);
+    hex += b;
+  }
+  const std::string fp = CertFingerprint(g->hans.cert.get());
+  const std::string alice_fp = CertFingerprint(g->alice.cert.get());
+  const std::string alice_hex = [] {
+    std::string h, d = ToDer(g->alice.cert.get());
+    for (unsigned char c : d) {
+      char b[3];
+      std::snprintf(b, sizeof b, "%02x", c);
+      h += b;
+    }
+    return h;
+  }();
+  const std::string sql =
+      "CREATE TABLE certificates (address TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+      " der BLOB NOT NULL, trust INTEGER NOT NULL, source TEXT NOT NULL,"
+      " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, seen_in TEXT NOT NULL DEFAULT '',"
+      " signing_time INTEGER NOT NULL DEFAULT 0, capabilities TEXT NOT NULL DEFAULT '',"
+      " PRIMARY KEY (address, fingerprint));"
+      "CREATE TABLE intermediates (fingerprint TEXT PRIMARY KEY, subject TEXT NOT NULL,"
+      " der BLOB NOT NULL);"
+      // The same certificate harvested under the A-label and added by an
+      // administrator under the U-label spelling: one admin row remains.
+      "INSERT INTO certificates VALUES ('hans@xn--bcher-kva.example', '" +
+      fp + "', x'" + hex +
+      "', 1, 'harvest', 200, 900, '<m@x>', 800, '427');"
+      "INSERT INTO certificates VALUES ('hans@bücher.example', '" +
+      fp + "', x'" + hex +
+      "', 3, 'local', 100, 500, '/etc/hans.pem', 0, '');"
+      // Only a trailing-dot spelling: moved.
+      "INSERT INTO certificates VALUES ('alice@a.example.', '" +
+      alice_fp + "', x'" + alice_hex +
+      "', 3, 'local', 100, 100, '/etc/alice.pem', 0, '');"
+      "PRAGMA user_version=1;";
+  {
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+    sqlite3_close_v2(db);
+    assert_int_equal(rc, SQLITE_OK);
+  }
+  Res r = OpenStore("v1.db");
+  assert_int_equal(r.code, kOk);
+  Rows rows = Facts(nullptr);
+  assert_int_equal(rows.n, 2);
+  assert_string_equal(rows.row[0].address, "alice@a.example");
+  assert_string_equal(rows.row[1].address, "hans@xn--bcher-kva.example");
+  assert_int_equal(rows.row[1].trust, static_cast<int>(CertTrust::kAdmin));
+  assert_string_equal(rows.row[1].source, "local");
+  assert_string_equal(rows.row[1].seen_in, "/etc/hans.pem");
+  assert_int_equal(rows.row[1].first_seen, 100);
+  assert_int_equal(rows.row[1].last_seen, 900);
+  assert_int_equal(rows.row[1].signing_time, 800);
+  assert_string_equal(rows.row[1].caps, "427");
+  assert_int_equal(Find(true, "hans@bücher.example").n, 1);
+  assert_int_equal(Find(true, "alice@a.example").n, 1);
+  g->store.reset();
+  SqlOut v = Sql(path, "PRAGMA user_version");
+  assert_int_equal(atoi(v.value), 2);
+}
+
 // --- cms/signer_attributes --------------------------------------------------
 
 struct AttrFacts {
@@ -826,12 +940,19 @@ void TestSignerAttributes(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestTrustNames),         cmocka_unit_test(TestFingerprints),
-      cmocka_unit_test(TestAddFindRemoveList),  cmocka_unit_test(TestHarvestSigningTime),
-      cmocka_unit_test(TestAdminNotDowngraded), cmocka_unit_test(TestAddressNotInCert),
-      cmocka_unit_test(TestTwoThreadsHarvest),  cmocka_unit_test(TestReopenKeepsData),
-      cmocka_unit_test(TestBadFiles),           cmocka_unit_test(TestLinksAndModes),
+      cmocka_unit_test(TestTrustNames),
+      cmocka_unit_test(TestFingerprints),
+      cmocka_unit_test(TestAddFindRemoveList),
+      cmocka_unit_test(TestHarvestSigningTime),
+      cmocka_unit_test(TestAdminNotDowngraded),
+      cmocka_unit_test(TestAddressNotInCert),
+      cmocka_unit_test(TestTwoThreadsHarvest),
+      cmocka_unit_test(TestReopenKeepsData),
+      cmocka_unit_test(TestBadFiles),
+      cmocka_unit_test(TestLinksAndModes),
       cmocka_unit_test(TestSignerAttributes),
+      cmocka_unit_test(TestIdnAddressesInOneForm),
+      cmocka_unit_test(TestSchemaOneAddressesMigrate),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

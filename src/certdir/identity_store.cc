@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "certdir/token_key.h"
 #include "cms/sign.h"
+#include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -87,10 +88,14 @@ Status ProbeSign(const Identity& id, std::time_t now) {
 Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
                 TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
-  id->address = AsciiLower(f[0]);
   id->origin = origin;
-  if (!IsAddressOrAtDomain(id->address))
+  if (!IsAddressOrAtDomain(f[0]))
     return Status::Config("'" + f[0] + "' is neither an address nor @domain");
+  // Keyed in the one address form (A-label domain), so a From: in U-labels
+  // finds an identity listed in A-labels and the other way round.
+  const std::string why = CanonicalAddress(f[0], &id->address);
+  if (!why.empty())
+    return Status::Config("'" + f[0] + "': the domain is not a domain name (" + why + ")");
   id->domain_identity = id->address[0] == '@';
   std::string chain_file, pass_file, module, pin_file;
   for (size_t i = 3; i < f.size(); ++i) {
@@ -188,6 +193,7 @@ Status IdentityStore::Load(const std::string& path, bool required, std::time_t n
 }
 
 Status IdentityStore::Add(Identity id) {
+  id.address = AddressForm(id.address);
   auto it = by_address_.find(id.address);
   if (it != by_address_.end())
     return Status::Config(id.address + " already defined at " + it->second.origin);
@@ -197,7 +203,7 @@ Status IdentityStore::Add(Identity id) {
 }
 
 const Identity* IdentityStore::Find(const std::string& address) const {
-  const std::string a = AsciiLower(address);
+  const std::string a = AddressForm(address);
   auto it = by_address_.find(a);
   if (it != by_address_.end()) return &it->second;
   size_t at = a.rfind('@');

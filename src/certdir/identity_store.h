@@ -6,6 +6,10 @@
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  pkcs11:URI  pkcs11_module=FILE pin_file=FILE [chain=FILE]
 //
+// ADDRESS and DOMAIN may be written with U-labels or A-labels (bücher.example
+// or xn--bcher-kva.example): both are stored in the A-label form, so one
+// identity listed twice in the two forms is a duplicate.
+//
 // The certificate file holds the signer certificate first and, optionally,
 // its chain. A KEY-FILE starting with "pkcs11:" is an RFC 7512 URI of a key
 // on a PKCS#11 token, reached through the named module with the user PIN in
@@ -36,8 +40,10 @@
 namespace smime {
 
 struct Identity {
-  std::string address;  // lower-case "alice@example.com", or "@example.com" for a domain
-  std::string origin;   // file:line
+  // mime/rcpt_address AddressForm: "alice@example.com", "@example.com" for
+  // a domain, "alice@xn--bcher-kva.example" for alice@bücher.example
+  std::string address;
+  std::string origin;  // file:line
   X509Ptr cert;
   std::vector<X509Ptr> chain;  // intermediates, leaf excluded
   EvpPkeyPtr key;              // from a file or a token; SignContent serialises token keys itself
@@ -55,12 +61,14 @@ class IdentityStore {
   static Status Load(const std::string& path, bool required, std::time_t now, IdentityStore* out,
                      std::vector<std::string>* warnings);
 
-  // Adds an identity that was loaded elsewhere (tests, tokens); fails when
-  // its address is already present.
+  // Adds an identity that was loaded elsewhere (tests, tokens), its
+  // address put into AddressForm; fails when that address is already
+  // present.
   Status Add(Identity id);
 
   // The identity for a sender address: its own entry, else its domain's
-  // (@domain); nullptr when neither exists.
+  // (@domain); nullptr when neither exists. Addresses compare in
+  // AddressForm (ASCII case-insensitive, domains as A-labels).
   const Identity* Find(const std::string& address) const;
 
   // One line per identity that expires within days of now (or has expired).

@@ -18,6 +18,7 @@
 #include "base/text.h"
 #include "certdir/identity_store.h"
 #include "config/config.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
@@ -573,7 +574,12 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   LdapLookupInfo scratch;
   if (!info) info = &scratch;
   *info = LdapLookupInfo();
-  const std::string key = AsciiLower(address);
+  // The directory is asked for the A-label domain, the only form the
+  // standard mail attribute (IA5String, RFC 4524) can hold; the local part
+  // goes as given (the attribute matches case-insensitively, custom filters
+  // may not). The cache keys on the one address form.
+  const std::string query = WithDomainForm(address);
+  const std::string key = AddressForm(address);
   std::vector<LdapResultCache::Cert> certs;
   auto emit = [&] {
     for (LdapResultCache::Cert& c : certs) {
@@ -609,7 +615,7 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   }
   ++searches_;
   LdapSearchResult result;
-  const std::string filter = BuildLdapFilter(options_.filter, address);
+  const std::string filter = BuildLdapFilter(options_.filter, query);
   const long timeout_ms = deadline.Cap(options_.timeout_ms);
   Status st =
       search_ ? search_(filter, timeout_ms, &result) : SearchDirectory(filter, timeout_ms, &result);

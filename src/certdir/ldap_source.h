@@ -2,7 +2,9 @@
 //
 // LdapSource asks a directory (OpenLDAP's libldap: OpenLDAP, Active
 // Directory, any LDAPv3 server) for the entries whose filter (ldap_filter,
-// "%s" replaced by the address, escaped per RFC 4515) matches under
+// "%s" replaced by the address with its domain in IDNA2008 A-label form,
+// "bob@xn--bcher-kva.example" for bob@bücher.example, the local part as
+// given; escaped per RFC 4515) matches under
 // ldap_base, and returns the certificates in their certificate attributes:
 // userCertificate;binary holds one DER certificate, userSMIMECertificate a
 // PKCS#7/CMS certs-only SignedData (certificates are taken out of it; CA
@@ -125,7 +127,8 @@ struct LdapStats {
   uint64_t malformed_values = 0;  // attribute values skipped
 };
 
-// A bounded TTL cache of lookup answers by lower-cased address. When full,
+// A bounded TTL cache of lookup answers by address (mime/rcpt_address
+// AddressForm, so both spellings of a domain share one entry). When full,
 // expired entries go first, then the least recently used. Thread-safe.
 class LdapResultCache {
  public:

@@ -245,6 +245,24 @@ void TestCache(void**) {
   assert_int_equal(s.failures, 2);
 }
 
+// The directory is asked for the A-label domain (the mail attribute is an
+// IA5String); both spellings of the domain share one cache entry.
+void TestIdnDomainQueriedAsALabel(void**) {
+  HandClock clock;
+  FakeDirectory dir;
+  dir.answer.entries.push_back(
+      Entry("uid=hans,dc=test", {{"userCertificate;binary", ToDer(g_fx->alice.cert.get())}}));
+  std::unique_ptr<LdapSource> src;
+  assert_true(LdapSource::Create(TestOptions(), &src, &clock, dir.Fn()).ok());
+  bool cached = false;
+  assert_int_equal(CountFound(*src, "Hans@BÜCHER.example.", &cached), 1);
+  assert_false(cached);
+  assert_string_equal(dir.last_filter.c_str(), "(mail=Hans@xn--bcher-kva.example)");
+  assert_int_equal(CountFound(*src, "hans@xn--bcher-kva.example", &cached), 1);
+  assert_true(cached);
+  assert_int_equal(dir.calls, 1);
+}
+
 void TestCacheBounded(void**) {
   HandClock clock;
   FakeDirectory dir;
@@ -476,6 +494,7 @@ int main() {
       cmocka_unit_test(TestBreaker),
       cmocka_unit_test(TestDeadline),
       cmocka_unit_test(TestOptionsFromConfig),
+      cmocka_unit_test(TestIdnDomainQueriedAsALabel),
   };
   return cmocka_run_group_tests(tests, Setup, Teardown);
 }

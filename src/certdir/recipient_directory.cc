@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -45,9 +46,12 @@ std::string Problem(const std::string& address, const CertCandidate& c, const Ch
 
 }  // namespace
 
-RecipientChoice RecipientDirectory::Choose(const std::string& address, const ChoiceRules& rules,
+RecipientChoice RecipientDirectory::Choose(const std::string& typed, const ChoiceRules& rules,
                                            const TrustStore& trust, RevocationChecker* revocation,
                                            std::time_t now, const Deadline& deadline) const {
+  // Sources are asked with the domain in its one form (an RCPT already is;
+  // `smimectl cert lookup` may be typed with U-labels).
+  const std::string address = WithDomainForm(typed);
   RecipientChoice out;
   std::vector<CertCandidate> usable;
   std::vector<X509StackPtr> chains;

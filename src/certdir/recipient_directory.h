@@ -2,7 +2,9 @@
 //
 // Entry point: RecipientDirectory::Choose(). It asks the configured sources
 // in order (local store, harvested certificates, LDAP; see cert_source.h)
-// and keeps only candidates that name the address, are valid now, chain to
+// with the address's domain in IDNA2008 A-label form (mime/rcpt_address
+// WithDomainForm) and keeps only candidates that name the address (domains
+// compared in that form, trust/cert_info SameMailbox), are valid now, chain to
 // a trust anchor, allow encryption (key type, keyUsage, EKU), meet the
 // algorithm rules along their verified path (trust/path_algorithms.h: the
 // same rules as signers), are not revoked and come from a source trusted

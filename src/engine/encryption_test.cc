@@ -113,7 +113,7 @@ CertSpec EncSpec(const std::string& address) {
 
 struct Fixture {
   Issued root, inter, alice, carol, carol_old, carol_expired, dave_ec, erin_signonly, other_root,
-      frank_untrusted, carol_idn;
+      frank_untrusted, carol_idn, hans_ulabel;
   Issued gina_rsa1024, gina_rsa2048, gina_p384;  // newest to oldest
   Issued weak_inter, hank_under_weak;            // RSA-1024 intermediate
   Issued online_inter, ivan_online;              // both with OCSP and a CRL distribution point
@@ -167,6 +167,8 @@ int SetUp(void**) {
   ivan.ocsp_urls = {"http://ocsp.test/ivan"};
   ivan.crl_urls = {"http://crl.test/ivan.crl"};
   g->ivan_online = MakeLeaf(ivan, g->online_inter);
+  // An rfc822Name with the U-labels (not what RFC 5280 allows, but issued).
+  g->hans_ulabel = MakeLeaf(EncSpec("hans@bücher.example"), g->inter);
 
   char templ[] = "/tmp/encryption_test.XXXXXX";
   if (!mkdtemp(templ)) return -1;
@@ -230,6 +232,7 @@ int Reset(void**) {
       {"hank@b.example", g->hank_under_weak.cert.get(), CertTrust::kAdmin, {}},
       {"carol@xn--bcher-kva.example", g->carol_idn.cert.get(), CertTrust::kAdmin, {}},
       {"ivan@b.example", g->ivan_online.cert.get(), CertTrust::kAdmin, {}},
+      {"hans@xn--bcher-kva.example", g->hans_ulabel.cert.get(), CertTrust::kAdmin, {}},
   };
   g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get(), g->online_inter.cert.get()};
   g->source->down = false;
@@ -459,6 +462,34 @@ void TestRecipientAlgorithmRules(void**) {
   assert_string_equal(Rcpt({}, "hank@b.example").disposition, "reject");
   g->rt->domain_rules["b.example"].min_rsa_bits = 1024;
   assert_string_equal(Rcpt({}, "hank@b.example").disposition, "accept");
+}
+
+// Recipient certificates are matched with the domain in one form: the
+// A-label RCPT finds the certificate that names the U-labels, and a lookup
+// typed with the U-labels (smimectl cert lookup) finds the A-label one.
+void TestCertificateDomainInOneForm(void**) {
+  Verdict v = Rcpt({}, "<hans@bücher.example>");
+  assert_string_equal(v.disposition, "accept");
+  assert_int_equal(v.cls, static_cast<int>(RcptClass::kEncrypt));
+  Sent s = Send({"hans@xn--bcher-kva.example"}, &g->hans_ulabel);
+  assert_true(s.decrypted);
+  assert_true(s.plain_ok);
+  ChoiceRules cr;
+  RecipientChoice c =
+      g->rt->directory.Choose("carol@BÜCHER.example.", cr, g->rt->trust, nullptr, kNow);
+  assert_true(c.found);
+  assert_int_equal(X509_cmp(c.chosen.cert.get(), g->carol_idn.cert.get()), 0);
+  // A look-alike domain (Cyrillic u) is another recipient.
+  assert_string_equal(Rcpt({},
+                           "<hans@b\xd1\x83"
+                           "cher.example>")
+                          .disposition,
+                      "accept");
+  c = g->rt->directory.Choose(
+      "hans@b\xd1\x83"
+      "cher.example",
+      cr, g->rt->trust, nullptr, kNow);
+  assert_false(c.found);
 }
 
 void TestLabelAloneIsNotEncryption(void**) {
@@ -793,6 +824,7 @@ int main() {
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
       cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),
+      cmocka_unit_test_setup(TestCertificateDomainInOneForm, Reset),
       cmocka_unit_test_setup(TestLabelAloneIsNotEncryption, Reset),
       cmocka_unit_test_setup(TestRevocationOutageIsTemporary, Reset),
       cmocka_unit_test_setup(TestAcceptOnInternalErrorRefusedWithEncryption, Reset),
