@@ -85,7 +85,8 @@ Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issue
   X509_ALGOR* sig = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, nullptr, &sig);
   f.sig_nid = sig ? OBJ_obj2nid(sig->algorithm) : 0;
-  CmsCheck c = VerifySignedData(der, detached ? &content : nullptr, 4);
+  const std::string_view view(content);
+  CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, 4);
   f.verify_outcome = static_cast<int>(c.outcome);
   return f;
 }

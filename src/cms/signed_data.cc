@@ -56,7 +56,8 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
 
 }  // namespace
 
-CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers) {
+CmsCheck VerifySignedData(const std::string& der, const std::string_view* detached,
+                          int max_signers) {
   ERR_clear_error();
   if (der.empty()) return Fail(Outcome::kMalformed, "empty-cms");
   if (der.size() > kMaxCmsLength || (detached && detached->size() > kMaxCmsLength))

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/ossl.h"
@@ -49,7 +50,8 @@ struct CmsCheck {
 
 // der: the CMS ContentInfo. detached: the signed content for multipart/signed
 // (bytes as received), or nullptr for opaque signed-data.
-CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers);
+CmsCheck VerifySignedData(const std::string& der, const std::string_view* detached,
+                          int max_signers);
 
 }  // namespace smime
 

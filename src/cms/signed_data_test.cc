@@ -57,7 +57,8 @@ struct Seen {
 Seen Check(const std::string& der, const std::string* detached, int max_signers = 4) {
   Seen s;
   {
-    CmsCheck c = VerifySignedData(der, detached, max_signers);
+    const std::string_view view = detached ? std::string_view(*detached) : std::string_view();
+    CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, max_signers);
     s.leftover_error = ERR_peek_error();
     s.outcome = c.outcome;
     snprintf(s.reason, sizeof s.reason, "%s", c.reason.c_str());

@@ -347,7 +347,8 @@ Sent SendVia(Setup tx_setup, const std::vector<std::string>& rcpts, const Issued
       std::snprintf(s.media_type, sizeof s.media_type, "%s", h.value.c_str() + 1);
   if (!reader) return s;
   SmimeLayout layout;
-  if (!LocateSmime(WireMessage(tx), MimeLimits(), &layout).ok()) return s;
+  const std::string wire = WireMessage(tx);
+  if (!LocateSmime(wire, MimeLimits(), &layout).ok()) return s;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
   if (!cms) return s;

@@ -175,7 +175,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     return;
   }
   SmimeLayout layout;
-  Status st = LocateSmime(WireMessage(tx), rt.limits, &layout);
+  const std::string wire = WireMessage(tx);  // layout.signed_content points into it
+  Status st = LocateSmime(wire, rt.limits, &layout);
   if (!st.ok()) {
     o->results.push_back(Clause(AuthResult::kPermError, st.message(), ""));
     if (!layout.ambiguity.empty()) *note = "ambiguous MIME: " + layout.ambiguity;
