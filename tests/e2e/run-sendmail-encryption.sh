@@ -20,9 +20,9 @@
 #   encrypted and erin nothing;
 # - SMTPUTF8: Debian 12's Sendmail is built without USE_EAI (checked:
 #   `sendmail -d0.1` lists the compile options), so it does not announce
-#   SMTPUTF8 and refuses MAIL FROM:<..> SMTPUTF8 with 555 5.5.4; if the
-#   build had USE_EAI the U-label RCPT would be tested over SMTPUTF8
-#   instead. Without it Sendmail still passes a raw UTF-8 RCPT
+#   SMTPUTF8 and refuses MAIL FROM:<..> SMTPUTF8 with 555 5.5.4 (a build
+#   with USE_EAI fails the test: SMTPUTF8 is then to be turned on and
+#   tested here). Without it Sendmail still passes a raw UTF-8 RCPT
 #   (<nobody@bücher.example>, no SMTPUTF8) to the milter, which judges it
 #   as its A-label: the same 550 5.7.1 as <nobody@xn--bcher-kva.example>;
 # - the sendmail command through a Mail Submission Program (submit.cf from
@@ -175,13 +175,10 @@ if [ "$eai" = no ]; then
     bad "raw UTF-8 RCPT: $(idn_reply 'RCPT TO:<nobody@bücher.example>' 2)"
   n_ulabel=1
 else
-  idn_reply 'RCPT TO:<nobody@bücher.example>' 1 | grep -Eq "^$R5" &&
-    ok "RCPT TO:<nobody@bücher.example> over SMTPUTF8 refused like its A-label" ||
-    bad "SMTPUTF8 U-label RCPT: $(idn_reply 'RCPT TO:<nobody@bücher.example>' 1)"
-  idn_reply 'RCPT TO:<nobody@bücher.example>' 2 | grep -Eq "^$R5" &&
-    ok "raw UTF-8 RCPT TO:<nobody@bücher.example> (no SMTPUTF8) refused like its A-label" ||
-    bad "raw UTF-8 RCPT: $(idn_reply 'RCPT TO:<nobody@bücher.example>' 2)"
-  n_ulabel=2
+  # sm_setup does not turn SMTPUTF8 on (confSMTP_UTF8): say so rather than
+  # pass without testing it.
+  bad "this Sendmail has USE_EAI: define confSMTP_UTF8 in sendmail-lib.sh and test the U-label RCPT over SMTPUTF8"
+  n_ulabel=1
 fi
 idn_reply 'RCPT TO:<nobody@xn--bcher-kva.example>' | grep -Eq "^$R5" &&
   ok "RCPT TO:<nobody@xn--bcher-kva.example> refused: 550 5.7.1" ||
