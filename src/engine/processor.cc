@@ -65,6 +65,9 @@ struct SignerLog {
   std::string revocation_detail;
   std::string harvest_error;                    // "" unless storing the certificate failed
   std::vector<std::shared_ptr<X509>> path_cas;  // intermediates of the verified chain
+  // What our store supplied: "certificate", "intermediates", both
+  // ("certificate+intermediates") or "".
+  std::string from_store;
 };
 
 // The store's certificates for the author (From:, and Sender: when it may
@@ -97,7 +100,7 @@ X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::s
 // above each of them (admin-added and harvested intermediates), as untrusted
 // hints too: the anchors alone decide trust.
 ChainResult VerifyWithStoreHints(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
-                                 std::time_t now) {
+                                 std::time_t now, bool* used_store) {
   ChainResult first = rt.trust.VerifyChain(cert, certs, now);
   if (first.trusted || !rt.cert_store) return first;
   std::vector<X509Ptr> found;
@@ -114,6 +117,7 @@ ChainResult VerifyWithStoreHints(const Runtime& rt, X509* cert, STACK_OF(X509) *
   for (X509Ptr& c : found)
     if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
   ChainResult second = rt.trust.VerifyChain(cert, hints.get(), now);
+  *used_store = second.trusted;
   return second.trusted ? std::move(second) : std::move(first);
 }
 
@@ -138,7 +142,10 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->identifier = !matched.empty() ? matched : (addrs.empty() ? "" : addrs[0]);
   log->signer = r->identifier;
 
-  ChainResult chain = VerifyWithStoreHints(rt, cert, certs, clock.Now());
+  bool store_hints = false;
+  ChainResult chain = VerifyWithStoreHints(rt, cert, certs, clock.Now(), &store_hints);
+  if (f.cert_from_candidates) log->from_store = "certificate";
+  if (store_hints) log->from_store += log->from_store.empty() ? "intermediates" : "+intermediates";
   if (!chain.trusted) {
     log->chain = "untrusted";
     r->result = AuthResult::kFail;
@@ -279,7 +286,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}});
+        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}, ""});
       }
       o->results.push_back(r);
       return;
@@ -346,6 +353,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     // The chain verdict first: a signer address is never read without it.
     AppendField(&o->fields, "chain", l.chain);
     AppendAddressField(&o->fields, "signer", l.signer);
+    if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
     AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
     if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
     if (!l.revocation_detail.empty())

@@ -598,6 +598,7 @@ void TestChainCompletedFromStore(void**) {
   s = Run(leaf_msg);
   assert_string_equal(s.verdict, "pass");
   assert_string_equal(s.identifier0, "dora@a.example");
+  assert_true(Contains(s.fields, "from_store=intermediates"));
   // No certificate at all: still missing until the signer's is stored...
   s = Run(bare_msg);
   assert_string_equal(s.reason0, "signer-certificate-missing");
@@ -606,6 +607,13 @@ void TestChainCompletedFromStore(void**) {
   s = Run(bare_msg);
   assert_string_equal(s.verdict, "pass");
   assert_string_equal(s.identifier0, "dora@a.example");
+  assert_true(Contains(s.fields, "from_store=certificate+intermediates"));
+  // A message that brings its own chain needs nothing from the store.
+  SignOptions full;
+  full.chain = {inter.cert.get()};
+  s = Run(ClearSigned(from, kPart1, SignCms(kPart1, dora, full)));
+  assert_string_equal(s.verdict, "pass");
+  assert_false(Contains(s.fields, "from_store"));
 
   // Store certificates are never anchors: a chain to a root we do not trust
   // still fails, whatever the store holds of it.
