@@ -4,7 +4,8 @@
 // rules of SMIME-RULES.md rule 2 (detached signatures carry no eContent,
 // opaque ones do; at least one SignerInfo; signed attributes with a
 // content-type equal to the eContentType) and checks every SignerInfo's
-// signature over the content. It does NOT judge certificates: chain, key
+// signature over the content (with a signer certificate from the caller's
+// candidates when the message lacks it). It does NOT judge certificates: chain, key
 // usage and identity belong to trust/ and the engine. Every failure is a
 // CmsCheck outcome with a short reason; OpenSSL errors are drained into
 // `detail` so none leak into the next message.
