@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run-load-faults.sh: load with faults through a throwaway Postfix on
 # 127.0.0.1 with the real smime-milter. SMIME_LOAD_COUNT messages (default
-# 2,000; the 10,000-message run is recorded in docs/SECURITY.md) of eight
-# kinds, round robin:
+# 10,000, about 4 minutes on a 2-core machine; a multiple of 20, at least
+# 400, e.g. 2,000 for a quick run) of eight kinds, round robin:
 #   in-good   signed by good@r.example (revocation PKI, OCSP) -> dave@c.example
 #   in-crl    signed by crlonly@r.example (CRL only)          -> dave@c.example
 #   in-tamp   in-good with its signed body changed            -> dave@c.example
@@ -34,12 +34,15 @@
 # Asserted: every Message-ID delivered exactly once or still in the Postfix
 # queue (none lost, none twice; the queue is waited for); every copy for
 # carol@b.example and alice@a.example is enveloped-data with no line of the
-# plaintext; each kind got its expected verdict at least once and a signed
-# good message never got fail; the faults were really met (Postfix logged
-# the dead milter, slapd/responder outages and the full state_dir were
-# noticed by the milter); the milter's RSS and open files, sampled idle
-# (queue drained) after the first 1,000 messages (COUNT/20*2 when smaller)
-# of its last lifetime and again after the last message, are flat:
+# plaintext; each kind's verdicts are all in its allowed set (temperror for
+# good signatures only, from the responder outage) and the expected one is
+# among them; every out-sign copy is multipart/signed; the faults were
+# really met (Postfix logged the dead milter; the milter logged RCPTs
+# tempfailed while slapd was down, signatures without a revocation status,
+# none of them pass, and spool writes failing in the full state_dir); no
+# other internal error. The milter's RSS and open files, sampled idle
+# (queue drained) after segment 15 (1,000 messages into its last lifetime
+# at the default count) and after the last message, are flat:
 # RSS_last <= RSS_first * 1.2 + 8 MB and fds_last <= fds_first + 4 (why:
 # docs/SECURITY.md, "Load with faults").
 # Needs root (mount, Postfix), Postfix, python3, openssl, slapd; skips (77)
@@ -61,7 +64,7 @@ done
 SLAPD=$(command -v slapd || command -v /usr/sbin/slapd || true)
 SLAPADD=$(command -v slapadd || command -v /usr/sbin/slapadd || true)
 [ -n "$SLAPD" ] && [ -n "$SLAPADD" ] || cannot_run "slapd not installed (Debian: slapd)"
-COUNT=${SMIME_LOAD_COUNT:-2000}
+COUNT=${SMIME_LOAD_COUNT:-10000}
 [ "$COUNT" -ge 400 ] && [ $((COUNT % 20)) -eq 0 ] || { echo "SMIME_LOAD_COUNT: a multiple of 20, >= 400"; exit 2; }
 SEG=$((COUNT / 20))
 e2e_init keys policies msgs srv
@@ -272,11 +275,21 @@ responders_down() {
   srv_stop_all
   rm -rf "$state/ocsp" "$state/crl"
 }
-sample() {  # sample LABEL: "RSS_KB FDS" of the running milter, queue drained
-  local rss fds
+# sample LABEL: "RSS_KB FDS" of the running milter, queue drained; the
+# fewest open files of five looks 0.5 s apart (a session Postfix is just
+# closing is not a leak), and what they are, for the log.
+sample() {
+  local rss fds n kinds
+  fds=100000
+  for _ in 1 2 3 4 5; do
+    n=$(find "/proc/$MILTER_PID/fd" -mindepth 1 | wc -l)
+    [ "$n" -lt "$fds" ] && fds=$n
+    sleep 0.5
+  done
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$MILTER_PID/status")
-  fds=$(find "/proc/$MILTER_PID/fd" -mindepth 1 | wc -l)
-  echo "info $1: pid $MILTER_PID after $sent messages: VmRSS $rss kB, $fds open files" >&2
+  kinds=$(find "/proc/$MILTER_PID/fd" -mindepth 1 -exec readlink {} \; | sed 's/:.*//; s|^/.*|file|' |
+    sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
+  echo "info $1: pid $MILTER_PID after $sent messages: VmRSS $rss kB, $fds open files (${kinds%, })" >&2
   echo "$rss $fds"
 }
 fill_state() {  # fills state_dir's filesystem to the last block (as root)
@@ -315,9 +328,40 @@ sleep 2
 read -r rss2 fds2 < <(sample "last sample")
 echo "info $COUNT messages in $(($(date +%s) - t0)) s"
 
+# --- one pass over the Maildirs ----------------------------------------------------
+# report.tsv: per delivered file: mailbox (a, b, c), Message-ID, the first
+# smime= of the first Authentication-Results (ours: mx.test), whether a line
+# of the plaintext is anywhere in the file (1) or not (0), and the top-level
+# Content-Type (unfolded, tabs made spaces).
+find "$work/pf/mail" -path '*/new/*' -type f -print0 |
+  xargs -0 awk -v base="$work/pf/mail/" -v secret="$secret_line" '
+    function flush() {
+      if (file != "") printf "%s\t%s\t%s\t%s\t%s\n", box, id, v, clear, ct
+    }
+    FNR == 1 {
+      flush(); file = FILENAME; box = substr(FILENAME, length(base) + 1, 1)
+      id = "-"; v = "-"; ct = "-"; clear = 0; inhead = 1; cur = ""; nar = 0
+    }
+    { sub(/\r$/, "") }
+    index($0, secret) || index($0, "this message is signed") { clear = 1 }
+    !inhead { next }
+    /^$/ { inhead = 0; next }
+    /^[ \t]/ {
+      if (cur == "ar" && v == "-" && match($0, /smime=[a-z]+/)) v = substr($0, RSTART + 6, RLENGTH - 6)
+      if (cur == "ct") { l = $0; gsub(/\t/, " ", l); ct = ct l }
+      next
+    }
+    {
+      cur = ""; h = tolower($0); sub(/:.*/, "", h)
+      if (h == "message-id" && id == "-" && match($0, /<load-[^@]*/)) id = substr($0, RSTART + 1, RLENGTH - 1)
+      else if (h == "authentication-results" && ++nar == 1 && $0 ~ /^Authentication-Results: mx\.test;/) {
+        cur = "ar"; if (match($0, /smime=[a-z]+/)) v = substr($0, RSTART + 6, RLENGTH - 6)
+      } else if (h == "content-type" && ct == "-") { cur = "ct"; ct = $0; sub(/^[^:]*:[ \t]*/, "", ct); gsub(/\t/, " ", ct) }
+    }
+    END { flush() }' >"$work/report.tsv"
+
 # --- every Message-ID delivered exactly once, or still queued -------------------
-grep -rh '^Message-ID: <load-' "$work/pf/mail" | tr -d '\r' | sed 's/^Message-ID: <\([^@]*\)@.*/\1/' |
-  sort >"$work/delivered.ids"
+cut -f2 "$work/report.tsv" | sort >"$work/delivered.ids"
 : >"$work/queued.ids"
 for qid in $(postqueue -c "$work/pf/etc" -p 2>/dev/null | awk '/^[0-9A-F]/ {sub(/[*!]$/, "", $1); print $1}'); do
   postcat -c "$work/pf/etc" -q "$qid" 2>/dev/null | tr -d '\r' |
@@ -327,59 +371,46 @@ seq 0 $((COUNT - 1)) | awk '{k = split("in-good in-crl in-tamp in-plain in-enc o
   print "load-" $1 "-" n[$1 % k + 1]}' | sort >"$work/all.ids"
 dups=$(uniq -d "$work/delivered.ids" | wc -l)
 lost=$(sort -u "$work/delivered.ids" "$work/queued.ids" | comm -23 "$work/all.ids" - | wc -l)
+stray=$(sort -u "$work/delivered.ids" | comm -13 "$work/all.ids" - | wc -l)
 nq=$(grep -c . "$work/queued.ids" || true)
 nd=$(sort -u "$work/delivered.ids" | wc -l)
-if [ "$lost" -eq 0 ] && [ "$dups" -eq 0 ]; then
+if [ "$lost" -eq 0 ] && [ "$dups" -eq 0 ] && [ "$stray" -eq 0 ]; then
   ok "$COUNT messages: $nd delivered exactly once, $nq still queued, none lost"
 else
-  bad "$lost lost, $dups delivered twice ($nd delivered, $nq queued)"
+  bad "$lost lost, $dups delivered twice, $stray files without a known Message-ID ($nd delivered, $nq queued)"
   sort -u "$work/delivered.ids" "$work/queued.ids" | comm -23 "$work/all.ids" - | head -5
 fi
 [ "$nq" -eq 0 ] || echo "info still queued: $(head -3 "$work/queued.ids" | tr '\n' ' ')"
 
 # --- encrypt = required: never in clear ------------------------------------------
-clear_copies=0 enc=0
-for f in $(find "$work/pf/mail/b" "$work/pf/mail/a" -path '*/new/*' -type f); do
-  if top_header "$f" Content-Type | grep -q 'application/pkcs7-mime' && ! grep -qF "$secret_line" "$f" &&
-     ! grep -q 'this message is signed' "$f"; then
-    enc=$((enc + 1))
-  else
-    clear_copies=$((clear_copies + 1))
-    [ "$clear_copies" -le 2 ] && echo "info in clear: $f"
-  fi
-done
+# Every file in the mailboxes of a.example and b.example (both required).
+read -r enc clear_copies < <(awk -F'\t' '$1 == "a" || $1 == "b" {
+    if ($5 ~ /^application\/pkcs7-mime/ && $4 == 0) e++; else c++ } END { print e + 0, c + 0 }' "$work/report.tsv")
 want_enc=$(grep -Ec -- '-(in-enc|out-ldap|out-store)$' "$work/delivered.ids" || true)
 if [ "$clear_copies" -eq 0 ] && [ "$enc" -eq "$want_enc" ] && [ "$enc" -gt 0 ]; then
   ok "encrypt = required: all $enc copies for carol and alice are enveloped-data, none in clear"
 else
   bad "encrypt = required: $clear_copies copies in clear, $enc encrypted (want $want_enc)"
+  awk -F'\t' '($1 == "a" || $1 == "b") && !($5 ~ /^application\/pkcs7-mime/ && $4 == 0)' "$work/report.tsv" | head -3
 fi
 
 # --- verdicts per kind --------------------------------------------------------------
-verdicts() {  # verdicts KIND: "smime=VERDICT" of each delivered copy of KIND, counted
-  grep -rl -- "^Message-ID: <load-[0-9]*-$1@" "$work/pf/mail" | while read -r f; do
-    top_header "$f" Authentication-Results | grep -o 'smime=[a-z]*' | head -1
-  done | sort | uniq -c | tr '\n' ' '
-}
-for k in in-good in-crl in-tamp in-plain; do
-  v=$(verdicts "$k")
-  echo "info $k: $v"
-  case $k in
-    in-good | in-crl) want=pass ;;
-    in-tamp) want=fail ;;
-    in-plain) want=none ;;
-  esac
-  if grep -q "smime=$want" <<<"$v" && { [ "$want" = fail ] || ! grep -q 'smime=fail' <<<"$v"; }; then
-    ok "$k: smime=$want seen, no other verdict than expected faults allow ($v)"
+# Each kind's verdicts, counted; every one must be in the kind's allowed set
+# (temperror for good signatures only: revocation = hard while the OCSP and
+# CRL servers were down), and the expected one must be there.
+for k in in-good:pass:temperror in-crl:pass:temperror in-tamp:fail in-plain:none in-enc:pass:temperror; do
+  IFS=: read -r kind want also <<<"$k"
+  v=$(awk -F'\t' -v k="$kind" '$2 ~ ("-" k "$") { n[$3]++ } END { for (x in n) printf "%s=%d ", x, n[x] }' \
+    "$work/report.tsv")
+  others=$(tr ' ' '\n' <<<"$v" | grep . | grep -v "^$want=" | grep -v "^${also:-none-allowed}=" || true)
+  if grep -q "$want=" <<<"$v" && [ -z "$others" ]; then
+    ok "$kind: verdicts $v"
   else
-    bad "$k: expected smime=$want (and never fail for a good signature): $v"
+    bad "$kind: expected smime=$want${also:+ (or $also)}, got: $v"
   fi
 done
-signed_out=0
-for f in $(grep -rl -- '^Message-ID: <load-[0-9]*-out-sign@' "$work/pf/mail"); do
-  top_header "$f" Content-Type | grep -q 'multipart/signed' && signed_out=$((signed_out + 1))
-done
-n_out=$(grep -c -- '-out-sign$' "$work/delivered.ids" || true)
+read -r signed_out n_out < <(awk -F'\t' '$2 ~ /-out-sign$/ { n++; if ($5 ~ /^multipart\/signed/) s++ }
+  END { print s + 0, n + 0 }' "$work/report.tsv")
 [ "$signed_out" -eq "$n_out" ] && [ "$n_out" -gt 0 ] && ok "out-sign: all $n_out delivered copies signed" ||
   bad "out-sign: $signed_out of $n_out signed"
 
