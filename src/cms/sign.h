@@ -15,6 +15,7 @@
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/ossl.h"
@@ -36,6 +37,13 @@ struct SignParams {
 
 // On success *der is the DER ContentInfo; on failure *der is untouched.
 Status SignContent(const std::string& content, const SignParams& p, std::string* der);
+
+// The same for content given as pieces (their concatenation is signed),
+// without copying it: detached, *prefix is the whole ContentInfo and
+// *suffix empty; opaque, the ContentInfo is *prefix, the pieces, *suffix
+// (cms/der_splice). On failure both are untouched.
+Status SignPieces(const std::vector<std::string_view>& content, const SignParams& p,
+                  std::string* prefix, std::string* suffix);
 
 // Makes every later SignContent with key hold *mu while it signs, for keys
 // whose backend must not be used from two threads at once (certdir/

@@ -5,7 +5,8 @@
 #include <openssl/rand.h>
 #include <strings.h>
 
-#include "mime/gmime_ptr.h"
+#include "base/text.h"
+#include "mime/view_stream.h"
 
 namespace smime {
 
@@ -15,7 +16,7 @@ namespace {
 // signature: RFC 5322 allows 998, Sendmail's SMTP mailers wrap at 990.
 constexpr size_t kMaxLine = 990;
 
-bool HasEightBit(const std::string& s) {
+bool HasEightBit(std::string_view s) {
   for (char ch : s)
     if (static_cast<unsigned char>(ch) >= 0x80 || ch == 0) return true;
   return false;
@@ -23,12 +24,12 @@ bool HasEightBit(const std::string& s) {
 
 // A line starting "From " is rewritten to ">From " by mbox delivery (Postfix
 // local(8) among others), which breaks a signature; RFC 2049 section 3.
-bool HasFromLine(const std::string& s) {
-  return s.rfind("From ", 0) == 0 || s.find("\nFrom ") != std::string::npos;
+bool HasFromLine(std::string_view s) {
+  return s.substr(0, 5) == "From " || s.find("\nFrom ") != std::string_view::npos;
 }
 
 // s has canonical CRLF line ends.
-bool NeedsEncoding(const std::string& s) {
+bool NeedsEncoding(std::string_view s) {
   if (HasEightBit(s) || HasFromLine(s)) return true;
   size_t line = 0;
   for (char c : s) {
@@ -134,7 +135,7 @@ void Encode7Bit(GMimeObject* obj) {
     SetQuotedPrintable(part, ArmoredQuotedPrintable(text));
 }
 
-bool ValidUtf8(const std::string& s) {
+bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -147,9 +148,17 @@ bool ValidUtf8(const std::string& s) {
   return true;
 }
 
+bool IsCanonical(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
+  }
+  return true;
+}
+
 // Every line end becomes CRLF: bare CR and bare LF are not allowed in mail
 // (RFC 5322 2.3) and relays "repair" them, which would break the signature.
-std::string CanonicalLineEnds(const std::string& in) {
+std::string CanonicalLineEnds(std::string_view in) {
   std::string out;
   out.reserve(in.size() + in.size() / 50);
   for (size_t i = 0; i < in.size(); ++i) {
@@ -176,6 +185,16 @@ bool IsContentHeader(const std::string& name) {
   return name.size() > 8 && strncasecmp(name.c_str(), "Content-", 8) == 0;
 }
 
+std::string_view SignableEntity::body() const {
+  if (borrowed) return *borrowed;
+  if (serialised) {
+    GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(serialised.get()));
+    return a ? std::string_view(reinterpret_cast<const char*>(a->data), a->len)
+             : std::string_view();
+  }
+  return owned;
+}
+
 Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
                            const MimeLimits& limits, SignableEntity* out) {
   std::string head;
@@ -185,23 +204,37 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     head += h.name + ":" + h.value + "\r\n";
   }
   head = CanonicalLineEnds(head);
-  const std::string canon_body = CanonicalLineEnds(body);
+  // The body is used in place unless its line ends need repair.
+  std::string repaired;
+  const bool canonical = IsCanonical(body);
+  if (!canonical) repaired = CanonicalLineEnds(body);
+  const std::string_view canon_body = canonical ? std::string_view(body) : repaired;
   const bool encode = NeedsEncoding(canon_body) || NeedsEncoding(head);
   if (!has_type) {
     const char* charset = !encode ? "us-ascii" : ValidUtf8(canon_body) ? "utf-8" : "unknown-8bit";
     head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
   }
-  std::string entity = head + "\r\n" + canon_body;
+  head += "\r\n";
+  out->serialised.reset();
+  out->reencoded = false;
+  out->eight_bit_kept = false;
   if (!encode) {
-    out->bytes = std::move(entity);
-    out->reencoded = false;
+    out->head = std::move(head);
+    out->borrowed = canonical ? &body : nullptr;
+    out->owned = std::move(repaired);
     return Status::Ok();
   }
 
+  // One contiguous copy for the limits check and GMime, which reads it in
+  // place; the caller's body is not needed by what comes out.
+  std::string entity = head;
+  entity.reserve(head.size() + canon_body.size());
+  entity.append(canon_body);
+  std::string().swap(repaired);
   Status pre = PrecheckMimeSize(entity, limits);
   if (!pre.ok()) return pre;
   EnsureGmimeInitialised();
-  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
+  GObjPtr<GMimeStream> stream(NewViewStream(entity.data(), entity.size()));
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
@@ -212,15 +245,20 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   GObjPtr<GMimeStream> mem(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(obj.get(), fo.get(), mem.get()) < 0)
     return Status::Internal("mime-serialise-failed");
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  out->bytes = CanonicalLineEnds(
-      bytes ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "");
+  out->head.clear();
+  out->borrowed = nullptr;
+  out->owned.clear();
+  out->serialised = std::move(mem);
+  if (!IsCanonical(out->body())) {
+    out->owned = CanonicalLineEnds(out->body());
+    out->serialised.reset();
+  }
   out->reencoded = true;
-  out->eight_bit_kept = HasEightBit(out->bytes);
+  out->eight_bit_kept = HasEightBit(out->body());
   return Status::Ok();
 }
 
-std::string NewBoundary(const std::string& avoid) {
+std::string NewBoundary(const std::vector<std::string_view>& avoid) {
   static const char kHex[] = "0123456789abcdef";
   for (;;) {
     unsigned char r[16];
@@ -230,21 +268,18 @@ std::string NewBoundary(const std::string& avoid) {
       b.push_back(kHex[c >> 4]);
       b.push_back(kHex[c & 15]);
     }
-    if (avoid.find(b) == std::string::npos) return b;
+    bool found = false;
+    for (std::string_view a : avoid) found = found || a.find(b) != std::string_view::npos;
+    if (!found) return b;
   }
 }
 
 std::string Base64Lines(const std::string& data) {
   std::string out;
-  const size_t chunk = 57;  // 57 bytes -> 76 base64 characters
-  unsigned char buf[80];
-  for (size_t i = 0; i < data.size(); i += chunk) {
-    size_t n = std::min(chunk, data.size() - i);
-    int len = EVP_EncodeBlock(buf, reinterpret_cast<const unsigned char*>(data.data() + i),
-                              static_cast<int>(n));
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
-    out += "\r\n";
-  }
+  out.reserve(Base64LineWriter::EncodedSize(data.size()));
+  Base64LineWriter w(&out);
+  w.Write(data);
+  w.Finish();
   return out;
 }
 
@@ -253,12 +288,13 @@ std::string ClearSignedContentType(const std::string& micalg, const std::string&
          ";\n\tboundary=\"" + boundary + "\"";
 }
 
-std::string ClearSignedBody(const std::string& entity, const std::string& der,
-                            const std::string& boundary) {
-  std::string b = "This is an S/MIME signed message.\r\n\r\n--" + boundary + "\r\n";
-  b += entity;
+std::string ClearSignedOpening(const std::string& boundary) {
+  return "This is an S/MIME signed message.\r\n\r\n--" + boundary + "\r\n";
+}
+
+std::string ClearSignedClosing(const std::string& der, const std::string& boundary) {
   // The CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1).
-  b += "\r\n--" + boundary + "\r\n";
+  std::string b = "\r\n--" + boundary + "\r\n";
   b += "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n";
   b += "Content-Transfer-Encoding: base64\r\n";
   b += "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n";
@@ -266,6 +302,11 @@ std::string ClearSignedBody(const std::string& entity, const std::string& der,
   b += Base64Lines(der);
   b += "\r\n--" + boundary + "--\r\n";
   return b;
+}
+
+std::string ClearSignedBody(const std::string& entity, const std::string& der,
+                            const std::string& boundary) {
+  return ClearSignedOpening(boundary) + entity + ClearSignedClosing(der, boundary);
 }
 
 std::string OpaqueSignedContentType() {
