@@ -52,28 +52,46 @@ std::string DecodedContent(GMimePart* part) {
 }
 
 // Quoted-printable of data with every line that would start "From " written
-// "=46rom " (the same text to a reader), in GMime's LF line ends.
-std::string ArmoredQuotedPrintable(const std::string& data) {
+// "=46rom " (the same text to a reader), in GMime's LF line ends, as a
+// memory stream. Memory: encoded in slices (GMime's worst-case output size
+// for the whole would be 3.5 times the data) and armored into the stream's
+// own array, which the part then keeps without another copy.
+// data is let go of once encoded.
+GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
   GMimeEncoding enc;
   g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-  std::string qp(g_mime_encoding_outlen(&enc, data.size()) + 16, '\0');
-  size_t n = g_mime_encoding_flush(&enc, data.data(), data.size(), &qp[0]);
-  qp.resize(n);
-  std::string out;
-  out.reserve(qp.size() + 16);
+  std::string qp;
+  qp.reserve(data.size() + data.size() / 8 + 64);
+  constexpr size_t kSlice = 1 << 16;
+  std::string buf;
+  for (size_t at = 0;; at += kSlice) {
+    const size_t n = std::min(kSlice, data.size() - std::min(at, data.size()));
+    const bool last = at + kSlice >= data.size();
+    buf.resize(g_mime_encoding_outlen(&enc, n) + 16);
+    const char* in = n ? data.data() + at : "";
+    const size_t w = last ? g_mime_encoding_flush(&enc, in, n, &buf[0])
+                          : g_mime_encoding_step(&enc, in, n, &buf[0]);
+    qp.append(buf, 0, w);
+    if (last) break;
+  }
+  std::string().swap(data);
+  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(qp.size() + 16));
+  size_t from = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < qp.size(); ++i) {
     if ((i == 0 || qp[i - 1] == '\n') && qp.compare(i, 5, "From ") == 0) {
-      out += "=46";
-      continue;  // the 'F' is replaced; "rom " follows
+      g_byte_array_append(out, reinterpret_cast<const guint8*>(qp.data() + from),
+                          static_cast<guint>(i - from));
+      g_byte_array_append(out, reinterpret_cast<const guint8*>("=46"), 3);
+      from = i + 1;  // the 'F' is replaced; "rom " follows
     }
-    out.push_back(qp[i]);
   }
-  return out;
+  g_byte_array_append(out, reinterpret_cast<const guint8*>(qp.data() + from),
+                      static_cast<guint>(qp.size() - from));
+  return GObjPtr<GMimeStream>(g_mime_stream_mem_new_with_byte_array(out));
 }
 
 // Sets a leaf part's content to text already encoded as quoted-printable.
-void SetQuotedPrintable(GMimePart* part, const std::string& qp) {
-  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(qp.data(), qp.size()));
+void SetQuotedPrintable(GMimePart* part, GObjPtr<GMimeStream> stream) {
   GObjPtr<GMimeDataWrapper> w(
       g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE));
   g_mime_part_set_content(part, w.get());
@@ -129,10 +147,11 @@ void Encode7Bit(GMimeObject* obj) {
   g_mime_object_encode(obj, GMIME_ENCODING_CONSTRAINT_7BIT);
   const GMimeContentEncoding after = g_mime_part_get_content_encoding(part);
   if (after == GMIME_CONTENT_ENCODING_BASE64) return;
-  const std::string text = DecodedContent(part);
+  std::string text = DecodedContent(part);
   // GMime allows 998-octet lines in 7bit; we want kMaxLine (see above).
-  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text))
-    SetQuotedPrintable(part, ArmoredQuotedPrintable(text));
+  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text)) {
+    SetQuotedPrintable(part, ArmoredQuotedPrintable(std::move(text)));
+  }
 }
 
 bool ValidUtf8(std::string_view s) {
