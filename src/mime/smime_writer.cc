@@ -60,10 +60,28 @@ std::string DecodedContent(GMimePart* part) {
 GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
   GMimeEncoding enc;
   g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-  std::string qp;
-  qp.reserve(data.size() + data.size() / 8 + 64);
+  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(data.size() + data.size() / 8 + 64));
+  // Complete lines are armored and moved out as they come; pending holds
+  // the line still open (quoted-printable lines are short).
+  std::string pending, buf;
+  auto flush_lines = [&](bool all) {
+    size_t from = 0;  // start of the bytes not yet copied
+    size_t end = all ? pending.size() : pending.rfind('\n');
+    if (end == std::string::npos) return;
+    if (!all) ++end;
+    for (size_t i = 0; i < end; ++i) {
+      if ((i == 0 || pending[i - 1] == '\n') && pending.compare(i, 5, "From ") == 0) {
+        g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
+                            static_cast<guint>(i - from));
+        g_byte_array_append(out, reinterpret_cast<const guint8*>("=46"), 3);
+        from = i + 1;  // the 'F' is replaced; "rom " follows
+      }
+    }
+    g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
+                        static_cast<guint>(end - from));
+    pending.erase(0, end);
+  };
   constexpr size_t kSlice = 1 << 16;
-  std::string buf;
   for (size_t at = 0;; at += kSlice) {
     const size_t n = std::min(kSlice, data.size() - std::min(at, data.size()));
     const bool last = at + kSlice >= data.size();
@@ -71,22 +89,10 @@ GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
     const char* in = n ? data.data() + at : "";
     const size_t w = last ? g_mime_encoding_flush(&enc, in, n, &buf[0])
                           : g_mime_encoding_step(&enc, in, n, &buf[0]);
-    qp.append(buf, 0, w);
+    pending.append(buf, 0, w);
+    flush_lines(last);
     if (last) break;
   }
-  std::string().swap(data);
-  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(qp.size() + 16));
-  size_t from = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < qp.size(); ++i) {
-    if ((i == 0 || qp[i - 1] == '\n') && qp.compare(i, 5, "From ") == 0) {
-      g_byte_array_append(out, reinterpret_cast<const guint8*>(qp.data() + from),
-                          static_cast<guint>(i - from));
-      g_byte_array_append(out, reinterpret_cast<const guint8*>("=46"), 3);
-      from = i + 1;  // the 'F' is replaced; "rom " follows
-    }
-  }
-  g_byte_array_append(out, reinterpret_cast<const guint8*>(qp.data() + from),
-                      static_cast<guint>(qp.size() - from));
   return GObjPtr<GMimeStream>(g_mime_stream_mem_new_with_byte_array(out));
 }
 
@@ -244,16 +250,22 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     return Status::Ok();
   }
 
-  // One contiguous copy for the limits check and GMime, which reads it in
-  // place; the caller's body is not needed by what comes out.
-  std::string entity = head;
-  entity.reserve(head.size() + canon_body.size());
-  entity.append(canon_body);
-  std::string().swap(repaired);
-  Status pre = PrecheckMimeSize(entity, limits);
-  if (!pre.ok()) return pre;
+  {
+    // The limits check reads one contiguous copy, freed before parsing.
+    std::string entity = head;
+    entity.reserve(head.size() + canon_body.size());
+    entity.append(canon_body);
+    Status pre = PrecheckMimeSize(entity, limits);
+    if (!pre.ok()) return pre;
+  }
   EnsureGmimeInitialised();
-  GObjPtr<GMimeStream> stream(NewViewStream(entity.data(), entity.size()));
+  // GMime reads the header and the body in place, as one stream of two
+  // views (their substreams, the parts' contents, are views too).
+  GObjPtr<GMimeStream> stream(g_mime_stream_cat_new());
+  GObjPtr<GMimeStream> head_view(NewViewStream(head.data(), head.size()));
+  GObjPtr<GMimeStream> body_view(NewViewStream(canon_body.data(), canon_body.size()));
+  g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), head_view.get());
+  g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), body_view.get());
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
