@@ -1,7 +1,9 @@
 // cms/encrypt: CMS EnvelopedData / AuthEnvelopedData for outbound mail.
 //
-// Entry point: EncryptContent(). One content-encryption key for all
-// recipients (one RecipientInfo each): RSA key transport (PKCS#1 v1.5 by
+// Entry points: EncryptContent(), and EncryptToBase64Lines() for the
+// message body, which never holds the content twice (docs/performance.md).
+// One content-encryption key for all recipients (one RecipientInfo each):
+// RSA key transport (PKCS#1 v1.5 by
 // default, RSAES-OAEP with SHA-256 selectable) or ECDH key agreement for EC
 // certificates. AES-GCM produces AuthEnvelopedData (RFC 5083/5084), AES-CBC
 // EnvelopedData. On failure the Status names the recipient or step and

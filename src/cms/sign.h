@@ -1,6 +1,7 @@
 // cms/sign: create CMS SignedData for outbound mail.
 //
-// Entry point: SignContent(). The content is signed exactly as given (the
+// Entry points: SignContent(), and SignPieces() for content in pieces that
+// must not be copied (docs/performance.md). The content is signed exactly as given (the
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
