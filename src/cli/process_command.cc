@@ -118,11 +118,15 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     ss << std::cin.rdbuf();
     raw = ss.str();
   } else {
-    std::ifstream in(file, std::ios::binary);
+    // Read at its size: a stream buffer and its copy would hold it twice.
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (!in) return Usage("cannot read " + file);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    raw = ss.str();
+    const std::streamoff size = in.tellg();
+    in.seekg(0);
+    if (size > 0) {
+      raw.resize(static_cast<size_t>(size));
+      if (!in.read(&raw[0], size)) return Usage("cannot read " + file);
+    }
   }
   const bool lf_only = raw.find('\r') == std::string::npos;
   ParseRawMessage(raw, &tx);
