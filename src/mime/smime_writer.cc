@@ -54,9 +54,9 @@ std::string DecodedContent(GMimePart* part) {
 // Quoted-printable of data with every line that would start "From " written
 // "=46rom " (the same text to a reader), in GMime's LF line ends, as a
 // memory stream. Memory: encoded in slices (GMime's worst-case output size
-// for the whole would be 3.5 times the data) and armored into the stream's
-// own array, which the part then keeps without another copy.
-// data is let go of once encoded.
+// for the whole would be 3.5 times the data) and armored line by line into
+// the stream's own array, which the part then keeps without another copy;
+// data (taken over) is freed on return.
 GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
   GMimeEncoding enc;
   g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
