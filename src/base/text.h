@@ -2,7 +2,9 @@
 #ifndef SMIME_BASE_TEXT_H_
 #define SMIME_BASE_TEXT_H_
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -29,6 +31,29 @@ struct TableLine {
 // required; any other failure is a Status naming the file.
 Status ReadTableFile(const std::string& path, bool required, bool commas_separate,
                      std::vector<TableLine>* out);
+
+// Base64 in 76-column CRLF lines (S/MIME bodies), streamed: the bytes given
+// to Write() in any slicing encode as their concatenation would. Appends to
+// *out; the caller may take what is there between writes.
+class Base64LineWriter {
+ public:
+  explicit Base64LineWriter(std::string* out) : out_(out) {}
+  void Write(std::string_view data);
+  void Finish();  // the last, shorter line; nothing for no input
+
+  // The encoded size of n bytes.
+  static size_t EncodedSize(size_t n);
+
+ private:
+  std::string* out_;
+  unsigned char pending_[57];
+  size_t npending_ = 0;
+};
+
+// Encodes the last n bytes of *buf as base64 lines over *buf itself, whose
+// size must be Base64LineWriter::EncodedSize(n): the encoding grows faster
+// than it reads, so it never overwrites bytes not yet read (no second copy).
+void Base64LinesInPlace(std::string* buf, size_t n);
 
 }  // namespace smime
 

@@ -30,12 +30,22 @@ int Usage(const std::string& why) {
   return kExitUsage;
 }
 
-std::string StripCr(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i)
-    if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) out.push_back(s[i]);
-  return out;
+// Writes s, without the CR of each CRLF when strip_cr, in slices (no
+// second copy of a large body).
+void WriteOut(const std::string& s, bool strip_cr) {
+  if (!strip_cr) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    return;
+  }
+  std::string chunk;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) chunk.push_back(s[i]);
+    if (chunk.size() >= 65536) {
+      std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+      chunk.clear();
+    }
+  }
+  std::fwrite(chunk.data(), 1, chunk.size(), stdout);
 }
 
 }  // namespace
@@ -108,11 +118,15 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     ss << std::cin.rdbuf();
     raw = ss.str();
   } else {
-    std::ifstream in(file, std::ios::binary);
+    // Read at its size: a stream buffer and its copy would hold it twice.
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
     if (!in) return Usage("cannot read " + file);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    raw = ss.str();
+    const std::streamoff size = in.tellg();
+    in.seekg(0);
+    if (size > 0) {
+      raw.resize(static_cast<size_t>(size));
+      if (!in.read(&raw[0], size)) return Usage("cannot read " + file);
+    }
   }
   const bool lf_only = raw.find('\r') == std::string::npos;
   ParseRawMessage(raw, &tx);
@@ -145,10 +159,17 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
   if (report) {
     std::printf("%s\n", OutcomeJson(o, tx.queue_id).c_str());
   } else if (o.disposition == Disposition::kAccept) {
+    // The new body moves into the transaction (the old one is freed), and
+    // the message is written as WireMessage would join it, body apart.
+    if (o.replace_body) {
+      tx.body = std::move(o.body);
+      o.replace_body = false;
+    }
     ApplyEdits(o, &tx);
-    std::string out = WireMessage(tx);
-    if (lf_only) out = StripCr(out);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::string body;
+    body.swap(tx.body);
+    WriteOut(WireMessage(tx), lf_only);
+    WriteOut(body, lf_only);
   } else {
     std::fprintf(stderr, "smimectl: %s %s %s\n", o.reply_code.c_str(), o.reply_xcode.c_str(),
                  o.reply_text.c_str());

@@ -6,6 +6,12 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "base/text.h"
+#include "cms/der_splice.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -26,6 +32,37 @@ const EVP_CIPHER* CipherOf(ContentCipher c) {
     case ContentCipher::kAes128Cbc: return EVP_aes_128_cbc();
   }
   return EVP_aes_256_cbc();
+}
+
+// A write-only BIO appending to the std::string in its data pointer: the
+// ciphertext sink, so it lands where the caller wants it (not in a memory
+// BIO that i2d would copy again).
+int SinkWrite(BIO* b, const char* data, int len) {
+  if (len < 0) return -1;
+  static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<size_t>(len));
+  return len;
+}
+
+long SinkCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int SinkCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* SinkMethod() {
+  static const std::unique_ptr<BIO_METHOD, void (*)(BIO_METHOD*)> method(
+      [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "string sink");
+        if (m && (BIO_meth_set_write(m, SinkWrite) != 1 || BIO_meth_set_ctrl(m, SinkCtrl) != 1 ||
+                  BIO_meth_set_create(m, SinkCreate) != 1)) {
+          BIO_meth_free(m);
+          m = nullptr;
+        }
+        return m;
+      }(),
+      BIO_meth_free);
+  return method.get();
 }
 
 }  // namespace
@@ -58,12 +95,15 @@ bool IsAuthenticated(ContentCipher c) {
 
 int ContentCipherNid(ContentCipher c) { return EVP_CIPHER_get_nid(CipherOf(c)); }
 
-Status EncryptContent(const std::string& content, const EncryptParams& p, std::string* der) {
+namespace {
+
+// Encrypts what content emits; the ciphertext is appended to *buf, and the
+// ContentInfo is *prefix + that ciphertext + *suffix.
+Status Envelope(const ContentWriter& content, size_t size, const EncryptParams& p, std::string* buf,
+                std::string* prefix, std::string* suffix) {
   if (p.recipients.empty()) return Status::Internal("encrypt: no recipients");
-  if (content.size() > kMaxCmsLength) return Status::Limit("encrypt: content too large");
+  if (size > kMaxCmsLength) return Status::Limit("encrypt: content too large");
   const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
-  BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-  if (!in) return Fail("encrypt: out of memory");
   // An AEAD cipher makes CMS_encrypt build AuthEnvelopedData.
   CmsPtr cms(CMS_encrypt(nullptr, nullptr, CipherOf(p.cipher), flags));
   if (!cms) return Fail("encrypt: cannot create EnvelopedData");
@@ -92,12 +132,80 @@ Status EncryptContent(const std::string& content, const EncryptParams& p, std::s
         return Fail("encrypt: cannot select the SHA-256 KDF for " + SubjectText(cert));
     }
   }
-  if (CMS_final(cms.get(), in.get(), nullptr, flags) != 1) return Fail("encrypt: failed");
-  unsigned char* out = nullptr;
-  int len = i2d_CMS_ContentInfo(cms.get(), &out);
-  if (len <= 0) return Fail("encrypt: cannot encode");
-  der->assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
-  OPENSSL_free(out);
+  // CMS_final() in its parts, with our sink under the cipher: the
+  // ciphertext is put back around the DER by SplitDerAround.
+  const BIO_METHOD* method = SinkMethod();
+  BIO* sink = method ? BIO_new(method) : nullptr;
+  if (!sink) return Fail("encrypt: out of memory");
+  BIO_set_data(sink, buf);
+  const size_t start = buf->size();
+  BioPtr chain(CMS_dataInit(cms.get(), sink));
+  if (!chain) {
+    BIO_free(sink);
+    return Fail("encrypt: cannot start the content");
+  }
+  size_t written = 0;
+  const bool ok = content([&](std::string_view piece) {
+    for (size_t at = 0; at < piece.size();) {
+      const int n = static_cast<int>(std::min<size_t>(piece.size() - at, 1 << 20));
+      if (BIO_write(chain.get(), piece.data() + at, n) != n) return false;
+      at += static_cast<size_t>(n);
+    }
+    written += piece.size();
+    return true;
+  });
+  if (!ok || written > kMaxCmsLength) {
+    buf->resize(start);
+    return ok ? Status::Limit("encrypt: content too large")
+              : Fail("encrypt: cannot write the content");
+  }
+  if (BIO_flush(chain.get()) != 1) {
+    buf->resize(start);
+    return Fail("encrypt: cannot finish the content");
+  }
+  ASN1_OCTET_STRING** slot = CMS_get0_content(cms.get());
+  if (!slot || CMS_set_detached(cms.get(), 1) != 1 || CMS_dataFinal(cms.get(), chain.get()) != 1) {
+    buf->resize(start);
+    return Fail("encrypt: failed");
+  }
+  Status st = SplitDerAround(cms.get(), slot, buf->size() - start, prefix, suffix);
+  if (!st.ok()) buf->resize(start);
+  return st;
+}
+
+}  // namespace
+
+Status EncryptContent(const std::string& content, const EncryptParams& p, std::string* der) {
+  std::string ciphertext, prefix, suffix;
+  Status st =
+      Envelope([&](const std::function<bool(std::string_view)>& emit) { return emit(content); },
+               content.size(), p, &ciphertext, &prefix, &suffix);
+  if (!st.ok()) return st;
+  *der = prefix + ciphertext + suffix;
+  return Status::Ok();
+}
+
+Status EncryptToBase64Lines(const ContentWriter& content, size_t size, const EncryptParams& p,
+                            std::string* base64) {
+  // Reserved for the final size (the ciphertext is at most a block longer
+  // than the content; the rest is recipients and algorithm parameters), so
+  // the buffer is not reallocated; pages are only used once written.
+  std::string buf;
+  buf.reserve(Base64LineWriter::EncodedSize(size + 16 + 65536 + 2048 * p.recipients.size()));
+  std::string prefix, suffix;
+  Status st = Envelope(content, size, p, &buf, &prefix, &suffix);
+  if (!st.ok()) return st;
+  const size_t c = buf.size();
+  const size_t der = prefix.size() + c + suffix.size();
+  const size_t total = Base64LineWriter::EncodedSize(der);
+  buf.resize(total);
+  // The DER at the end of the buffer, then encoded forward over it.
+  char* at = &buf[total - der];
+  std::memmove(at + prefix.size(), buf.data(), c);
+  std::memcpy(at, prefix.data(), prefix.size());
+  std::memcpy(at + prefix.size() + c, suffix.data(), suffix.size());
+  Base64LinesInPlace(&buf, der);
+  *base64 = std::move(buf);
   return Status::Ok();
 }
 

@@ -1,7 +1,9 @@
 // cms/encrypt: CMS EnvelopedData / AuthEnvelopedData for outbound mail.
 //
-// Entry point: EncryptContent(). One content-encryption key for all
-// recipients (one RecipientInfo each): RSA key transport (PKCS#1 v1.5 by
+// Entry points: EncryptContent(), and EncryptToBase64Lines() for the
+// message body, which never holds the content twice (docs/performance.md).
+// One content-encryption key for all recipients (one RecipientInfo each):
+// RSA key transport (PKCS#1 v1.5 by
 // default, RSAES-OAEP with SHA-256 selectable) or ECDH key agreement for EC
 // certificates (ephemeral-static, dhSinglePass-stdDH-sha256kdf-scheme, the
 // AES key wrap of the content key's size: RFC 5753, RFC 8551 2.7).
@@ -12,7 +14,9 @@
 #ifndef SMIME_CMS_ENCRYPT_H_
 #define SMIME_CMS_ENCRYPT_H_
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/ossl.h"
@@ -44,6 +48,19 @@ struct EncryptParams {
 // content: the MIME entity to protect (CRLF). On success *der is the DER
 // ContentInfo; on failure it is untouched.
 Status EncryptContent(const std::string& content, const EncryptParams& p, std::string* der);
+
+// Content produced in pieces: calls emit with each (false from emit means
+// stop and fail); returns false when it cannot produce the content.
+using ContentWriter = std::function<bool(const std::function<bool(std::string_view)>& emit)>;
+
+// The same encryption for content the writer produces (size: its length,
+// to reserve), giving the ContentInfo as base64 in 76-column CRLF lines,
+// the body of an application/pkcs7-mime entity. Memory: the ciphertext goes
+// straight into *base64, and is encoded there in place (base/text
+// Base64LinesInPlace), so the content is never held twice. On failure
+// *base64 is untouched.
+Status EncryptToBase64Lines(const ContentWriter& content, size_t size, const EncryptParams& p,
+                            std::string* base64);
 
 }  // namespace smime
 

@@ -7,6 +7,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "cms/der_splice.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -136,6 +137,16 @@ bool SerializeSigningWith(EVP_PKEY* key, std::mutex* mu) {
 }
 
 Status SignContent(const std::string& content, const SignParams& p, std::string* der) {
+  std::string prefix, suffix;
+  Status st = SignPieces({content}, p, &prefix, &suffix);
+  if (!st.ok()) return st;
+  if (!p.detached) prefix += content + suffix;
+  *der = std::move(prefix);
+  return Status::Ok();
+}
+
+Status SignPieces(const std::vector<std::string_view>& content, const SignParams& p,
+                  std::string* prefix, std::string* suffix) {
   if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
   // A key marked by SerializeSigningWith is locked while OpenSSL uses it:
   // CMS_add1_signer (which may set up its context) and CMS_dataFinal (which
@@ -146,7 +157,9 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
   std::unique_lock<std::mutex> serial;
   if (key_mu) serial = std::unique_lock<std::mutex>(*key_mu);
   const EVP_MD* md = EffectiveDigest(p.key, p.md);
-  const unsigned int base = CMS_PARTIAL | CMS_BINARY | (p.detached ? CMS_DETACHED : 0u);
+  // Always made detached: the content only passes through the digest; an
+  // opaque signature gets it back around the DER (SplitDerAround).
+  const unsigned int base = CMS_PARTIAL | CMS_BINARY | CMS_DETACHED;
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, base));
   if (!cms) return Fail("sign: cannot create SignedData");
 
@@ -174,18 +187,28 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
   // CMS_final(), in its two halves: digest the content, then sign.
   BioPtr cms_bio(CMS_dataInit(cms.get(), nullptr));
   if (!cms_bio) return Fail("sign: cannot start the content");
-  if (content.size() > kMaxCmsLength) return Status::Limit("sign: content too large");
-  const int size = static_cast<int>(content.size());
-  if (size > 0 && BIO_write(cms_bio.get(), content.data(), size) != size)
-    return Fail("sign: cannot digest the content");
+  size_t total = 0;
+  for (std::string_view piece : content) total += piece.size();
+  if (total > kMaxCmsLength) return Status::Limit("sign: content too large");
+  for (std::string_view piece : content) {
+    const int size = static_cast<int>(piece.size());
+    if (size > 0 && BIO_write(cms_bio.get(), piece.data(), size) != size)
+      return Fail("sign: cannot digest the content");
+  }
   (void)BIO_flush(cms_bio.get());
   if (key_mu) serial.lock();
   if (CMS_dataFinal(cms.get(), cms_bio.get()) != 1) return Fail("sign: signing failed");
   if (serial.owns_lock()) serial.unlock();
+  if (!p.detached) {
+    ASN1_OCTET_STRING** slot = CMS_get0_content(cms.get());
+    if (!slot) return Fail("sign: no content slot");
+    return SplitDerAround(cms.get(), slot, total, prefix, suffix);
+  }
   unsigned char* out = nullptr;
   int len = i2d_CMS_ContentInfo(cms.get(), &out);
   if (len <= 0) return Fail("sign: cannot encode SignedData");
-  der->assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+  prefix->assign(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+  suffix->clear();
   OPENSSL_free(out);
   return Status::Ok();
 }

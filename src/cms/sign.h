@@ -1,6 +1,7 @@
 // cms/sign: create CMS SignedData for outbound mail.
 //
-// Entry point: SignContent(). The content is signed exactly as given (the
+// Entry points: SignContent(), and SignPieces() for content in pieces that
+// must not be copied (docs/performance.md). The content is signed exactly as given (the
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
@@ -18,6 +19,7 @@
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/ossl.h"
@@ -43,6 +45,13 @@ struct SignParams {
 
 // On success *der is the DER ContentInfo; on failure *der is untouched.
 Status SignContent(const std::string& content, const SignParams& p, std::string* der);
+
+// The same for content given as pieces (their concatenation is signed),
+// without copying it: detached, *prefix is the whole ContentInfo and
+// *suffix empty; opaque, the ContentInfo is *prefix, the pieces, *suffix
+// (cms/der_splice). On failure both are untouched.
+Status SignPieces(const std::vector<std::string_view>& content, const SignParams& p,
+                  std::string* prefix, std::string* suffix);
 
 // Makes every later SignContent with key hold *mu while it signs, for keys
 // whose backend must not be used from two threads at once (certdir/

@@ -3,13 +3,18 @@
 // our capabilities only (GCM first), SMIMEEncryptionKeyPreference and
 // Microsoft's twin naming the encryption certificate, the chosen RSA
 // scheme, and verifies with cms/signed_data over exactly the bytes given.
+// An opaque signature over content in pieces is spliced around it
+// (cms/der_splice) into exactly the DER OpenSSL would write, for every
+// length form.
 #include "cms/sign.h"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/testing.h"
@@ -252,6 +257,49 @@ void TestEncryptionKeyPreference(void**) {
   assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
 }
 
+// prefix + content + suffix: one ContentInfo, no byte after it, which
+// OpenSSL re-encodes to the same bytes (so every length is right), whose
+// eContent is the content and whose signature verifies over it.
+void TestOpaqueSplicedAtEveryLengthForm(void**) {
+  SignParams p;
+  p.cert = g->rsa.cert.get();
+  p.key = g->rsa.key.get();
+  p.chain.push_back(g->inter.cert.get());
+  p.detached = false;
+  p.signing_time = kNow;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{255}, size_t{256},
+                      size_t{65535}, size_t{65536}, size_t{70001}, (size_t{1} << 24) + 3}) {
+    std::string content(size, 'x');
+    for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + i % 26);
+    const std::string_view v(content);
+    const size_t cut = size / 3;
+    std::string prefix, suffix;
+    assert_true(SignPieces({v.substr(0, cut), v.substr(cut, 1), v.substr(std::min(size, cut + 1))},
+                           p, &prefix, &suffix)
+                    .ok());
+    const std::string der = prefix + content + suffix;
+    const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+    CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &q, static_cast<long>(der.size())));
+    assert_non_null(cms.get());
+    assert_ptr_equal(q, reinterpret_cast<const unsigned char*>(der.data()) + der.size());
+    unsigned char* again = nullptr;
+    const int len = i2d_CMS_ContentInfo(cms.get(), &again);
+    assert_int_equal(len, der.size());
+    assert_memory_equal(again, der.data(), der.size());
+    OPENSSL_free(again);
+    ASN1_OCTET_STRING** e = CMS_get0_content(cms.get());
+    assert_true(e && *e);
+    assert_int_equal(ASN1_STRING_length(*e), size);
+    assert_true(size == 0 || std::memcmp(ASN1_STRING_get0_data(*e), content.data(), size) == 0);
+    CmsCheck c = VerifySignedData(der, nullptr, 4);
+    assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
+    // SignContent gives the same structure in one string.
+    std::string whole;
+    assert_true(SignContent(content, p, &whole).ok());
+    assert_int_equal(whole.size(), der.size());
+  }
+}
+
 void TestMicalgNames(void**) {
   assert_string_equal(MicalgName(EVP_sha256()).c_str(), "sha-256");
   assert_string_equal(MicalgName(EVP_sha512()).c_str(), "sha-512");
@@ -262,9 +310,13 @@ void TestMicalgNames(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestDetachedRsaAttributes),    cmocka_unit_test(TestOpaqueEcdsaAndPss),
-      cmocka_unit_test(TestEd25519NeedsNewerOpenssl), cmocka_unit_test(TestCapabilitiesGcmFirst),
-      cmocka_unit_test(TestEncryptionKeyPreference),  cmocka_unit_test(TestMicalgNames),
+      cmocka_unit_test(TestDetachedRsaAttributes),
+      cmocka_unit_test(TestOpaqueEcdsaAndPss),
+      cmocka_unit_test(TestEd25519NeedsNewerOpenssl),
+      cmocka_unit_test(TestCapabilitiesGcmFirst),
+      cmocka_unit_test(TestEncryptionKeyPreference),
+      cmocka_unit_test(TestOpaqueSplicedAtEveryLengthForm),
+      cmocka_unit_test(TestMicalgNames),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <string_view>
 
+#include "base/text.h"
 #include "cms/encrypt.h"
 #include "cms/sign.h"
 #include "engine/encryption.h"
@@ -61,22 +64,30 @@ std::string ExistingSmime(const Transaction& tx) {
 
 // Strict base64: the alphabet, '=' padding only at the very end, and
 // whitespace between; anything else (or a wrong length) is not base64.
+// Read in place (no copy without the whitespace).
 bool StrictBase64Decode(const std::string& in, std::string* out) {
   static const std::string kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string chars;
-  for (char c : in) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    chars.push_back(c);
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t count = 0;
+  for (char c : in) count += blank(c) ? 0 : 1;
+  if (count == 0 || count % 4 != 0) return false;
+  size_t pad = 0;  // '=' among the last two characters
+  for (size_t i = in.size(), seen = 0; i > 0 && seen < 2; --i) {
+    if (blank(in[i - 1])) continue;
+    ++seen;
+    if (in[i - 1] != '=') break;
+    ++pad;
   }
-  if (chars.empty() || chars.size() % 4 != 0) return false;
-  size_t pad = 0;
-  while (pad < 2 && chars[chars.size() - 1 - pad] == '=') ++pad;
   out->clear();
+  out->reserve(count / 4 * 3);
   unsigned int acc = 0;
   int bits = 0;
-  for (size_t i = 0; i + pad < chars.size(); ++i) {
-    const size_t v = kAlphabet.find(chars[i]);
+  size_t index = 0;
+  for (char c : in) {
+    if (blank(c)) continue;
+    if (index++ + pad >= count) break;
+    const size_t v = kAlphabet.find(c);
     if (v == std::string::npos) return false;  // includes a '=' before the end
     acc = (acc << 6) | static_cast<unsigned int>(v);
     bits += 6;
@@ -115,13 +126,17 @@ bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
       std::remove_if(cte.begin(), cte.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
       cte.end());
   if (strcasecmp(cte.c_str(), "base64") != 0) return false;
-  std::string der;
-  if (!StrictBase64Decode(tx.body, &der)) return false;
+  // GMime's reading first, with the wire form let go of before our own
+  // decoding (docs/performance.md): at most the body, the wire form and one
+  // decoded copy at a time.
   SmimeLayout layout;
-  const std::string wire = WireMessage(tx);
-  if (!LocateSmime(wire, limits, &layout).ok() || layout.kind != SmimeLayout::Kind::kOpaque ||
-      layout.cms_der != der)
-    return false;
+  {
+    const std::string wire = WireMessage(tx);
+    if (!LocateSmime(wire, limits, &layout).ok() || layout.kind != SmimeLayout::Kind::kOpaque)
+      return false;
+  }
+  std::string der;
+  if (!StrictBase64Decode(tx.body, &der) || layout.cms_der != der) return false;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* end = p + der.size();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
@@ -204,11 +219,75 @@ void DeleteContentHeaders(const Transaction& tx, Outcome* o) {
 }
 
 // The content that replaces the message's: new Content-* headers (values
-// folded with "\n\t", as HeaderEdit wants) and body.
+// folded with "\n\t", as HeaderEdit wants) and body. Memory (docs/
+// performance.md): a signed body is not built until it is needed; it is the
+// concatenation of pieces, views into the strings here and into the
+// message's own body (or the base64 lines of that concatenation, for an
+// opaque signature), which encryption reads straight into the cipher and
+// Emit writes once into the outcome.
 struct NewContent {
   bool changed = false;
   std::vector<MimeHeader> headers;
-  std::string body;
+  std::string body;  // the body, when pieces is empty
+  std::vector<std::string_view> pieces;
+  bool base64 = false;  // the body is Base64Lines of the pieces
+  // What the pieces view.
+  SignableEntity entity;
+  std::string before, after;
+
+  size_t BodySize() const {
+    if (pieces.empty()) return body.size();
+    size_t n = 0;
+    for (std::string_view p : pieces) n += p.size();
+    return base64 ? Base64LineWriter::EncodedSize(n) : n;
+  }
+
+  // Hands the body to emit in slices; false when emit fails.
+  bool WriteBody(const std::function<bool(std::string_view)>& emit) const {
+    if (pieces.empty()) return emit(body);
+    if (!base64) {
+      for (std::string_view p : pieces)
+        if (!emit(p)) return false;
+      return true;
+    }
+    std::string chunk;
+    Base64LineWriter w(&chunk);
+    for (std::string_view p : pieces) {
+      for (size_t at = 0; at < p.size(); at += 1 << 16) {
+        w.Write(p.substr(at, 1 << 16));
+        if (!emit(chunk)) return false;
+        chunk.clear();
+      }
+    }
+    w.Finish();
+    return emit(chunk);
+  }
+
+  // The body as one string, built once; the pieces' storage is released.
+  std::string TakeBody() {
+    if (pieces.empty()) return std::move(body);
+    std::string out;
+    out.reserve(BodySize());
+    if (!base64) {
+      for (std::string_view p : pieces) out.append(p);
+    } else {
+      Base64LineWriter w(&out);
+      for (std::string_view p : pieces) w.Write(p);
+      w.Finish();
+    }
+    Replace(std::string());
+    return out;
+  }
+
+  // Sets the body to b and lets go of the pieces and what they viewed.
+  void Replace(std::string b) {
+    body = std::move(b);
+    pieces.clear();
+    base64 = false;
+    entity = SignableEntity();
+    std::string().swap(before);
+    std::string().swap(after);
+  }
 };
 
 // "\n\t"-folded header value as it goes on the wire inside an entity.
@@ -321,7 +400,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (rt.RulesFor(DomainOf(r)).recipient_opaque) opaque = true;
 
   const std::vector<MimeHeader> content_headers = ContentHeaders(tx);
-  SignableEntity entity;
+  SignableEntity& entity = c->entity;
   Status st = BuildSignableEntity(content_headers, tx.body, rt.limits, &entity);
   if (!st.ok())
     return d.CannotSign(mode, "554", "5.6.0", "Cannot sign malformed MIME: " + st.message(),
@@ -335,10 +414,11 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.rsa_padding = rules.rsa_padding;
   p.detached = !opaque;
   p.signing_time = now;
-  std::string der;
-  st = SignContent(entity.bytes, p, &der);
+  std::string prefix, suffix;
+  st = SignPieces({entity.head, entity.body()}, p, &prefix, &suffix);
   if (!st.ok()) {
     o->note = st.message();
+    c->Replace(std::string());
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Signing failed, try again later",
                     "signing-failed");
   }
@@ -348,11 +428,17 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     c->headers = {{"Content-Type", OpaqueSignedContentType()},
                   {"Content-Transfer-Encoding", "base64"},
                   {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
-    c->body = Base64Lines(der);
+    // The DER is prefix, the entity, suffix: encoded as it goes.
+    c->before = std::move(prefix);
+    c->after = std::move(suffix);
+    c->pieces = {c->before, entity.head, entity.body(), c->after};
+    c->base64 = true;
   } else {
-    const std::string boundary = NewBoundary(entity.bytes);
+    const std::string boundary = NewBoundary({entity.head, entity.body()});
     c->headers = {{"Content-Type", ClearSignedContentType(MicalgName(p.md), boundary)}};
-    c->body = ClearSignedBody(entity.bytes, der, boundary);
+    c->before = ClearSignedOpening(boundary);
+    c->after = ClearSignedClosing(prefix, boundary);
+    c->pieces = {c->before, entity.head, entity.body(), c->after};
   }
   AppendField(&o->fields, "action", "signed");
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
@@ -391,25 +477,32 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",
                     "message-too-large");
   }
-  std::string entity;
+  // The entity to encrypt: Content-* headers, blank line, body, handed to
+  // the cipher in pieces (the body is never copied first).
+  std::string head;
   if (c->changed) {
-    for (const MimeHeader& h : c->headers) entity += h.name + ": " + WireFolded(h.value) + "\r\n";
-    entity += "\r\n" + c->body;
+    for (const MimeHeader& h : c->headers) head += h.name + ": " + WireFolded(h.value) + "\r\n";
   } else {
     bool has_type = false;
     for (const MimeHeader& h : ContentHeaders(tx)) {
-      entity += h.name + ":" + h.value + "\r\n";
+      head += h.name + ":" + h.value + "\r\n";
       has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
     }
-    if (!has_type) entity = "Content-Type: text/plain; charset=us-ascii\r\n" + entity;
-    entity += "\r\n" + tx.body;
+    if (!has_type) head = "Content-Type: text/plain; charset=us-ascii\r\n" + head;
   }
+  head += "\r\n";
+  const size_t size = head.size() + (c->changed ? c->BodySize() : tx.body.size());
   EncryptParams p;
   p.cipher = plan.cipher;
   for (size_t i = 0; i < plan.certs.size(); ++i)
     p.recipients.push_back({plan.certs[i].cert.get(), plan.transports[i]});
-  std::string der;
-  Status st = EncryptContent(entity, p, &der);
+  std::string base64;
+  Status st = EncryptToBase64Lines(
+      [&](const std::function<bool(std::string_view)>& emit) {
+        if (!emit(head)) return false;
+        return c->changed ? c->WriteBody(emit) : emit(tx.body);
+      },
+      size, p, &base64);
   if (!st.ok()) {
     o->note = st.message();
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Encryption failed, try again later",
@@ -422,22 +515,22 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                                      "; name=\"smime.p7m\""},
                 {"Content-Transfer-Encoding", "base64"},
                 {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
-  c->body = Base64Lines(der);
+  c->Replace(std::move(base64));
   AppendField(&o->fields, "encryption", ContentCipherName(plan.cipher));
   AppendField(&o->fields, "recipients", std::to_string(plan.certs.size()));
   AppendField(&o->fields, "encrypt_why", plan.why);
 }
 
 // Replaces the message's Content-* headers and body with c.
-void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
-  if (!c.changed) return;
+void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
+  if (!c->changed) return;
   DeleteContentHeaders(tx, o);
   if (HeaderValues(tx, "MIME-Version").empty())
     o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
-  for (const MimeHeader& h : c.headers)
+  for (const MimeHeader& h : c->headers)
     o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, h.value, 0});
   o->replace_body = true;
-  o->body = c.body;
+  o->body = c->TakeBody();
 }
 
 }  // namespace
@@ -448,7 +541,7 @@ void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock&
   NewContent c;
   EncryptStep(rt, tx, clock, deadline, o, &c);
   if (o->disposition != Disposition::kAccept) return;
-  Emit(tx, c, o);
+  Emit(tx, &c, o);
 }
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
@@ -459,7 +552,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   if (o->disposition != Disposition::kAccept) return;
   EncryptStep(rt, tx, clock, deadline, o, &c);
   if (o->disposition != Disposition::kAccept) return;
-  Emit(tx, c, o);
+  Emit(tx, &c, o);
 }
 
 }  // namespace smime

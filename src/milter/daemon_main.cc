@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -353,4 +354,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace smime
 
-int main(int argc, char** argv) { return smime::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Message-sized buffers are mapped and given back to the system when
+  // freed: glibc would otherwise raise this threshold after the first large
+  // free and keep later message buffers in the heap (docs/performance.md,
+  // "Memory per message").
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  return smime::Main(argc, argv);
+}

@@ -43,6 +43,31 @@ bool DecodePartContent(GMimeObject* obj, std::string* out) {
   if (!GMIME_IS_PART(obj)) return false;
   GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(obj));
   if (!content) return false;
+  // Base64 (every CMS part we read) is decoded in slices straight into
+  // *out, as GMime's own decoding filter would: no second whole copy
+  // (docs/performance.md, "Memory per message").
+  GMimeStream* raw = g_mime_data_wrapper_get_stream(content);
+  if (raw && g_mime_data_wrapper_get_encoding(content) == GMIME_CONTENT_ENCODING_BASE64 &&
+      g_mime_stream_reset(raw) == 0) {
+    GMimeEncoding enc;
+    g_mime_encoding_init_decode(&enc, GMIME_CONTENT_ENCODING_BASE64);
+    const gint64 length = g_mime_stream_length(raw);
+    out->clear();
+    if (length > 0) out->reserve(static_cast<size_t>(length) / 4 * 3 + 3);
+    char in[1 << 16];
+    std::string buf;
+    for (;;) {
+      const ssize_t n = g_mime_stream_read(raw, in, sizeof in);
+      if (n < 0) return false;
+      if (n == 0) break;
+      buf.resize(g_mime_encoding_outlen(&enc, static_cast<size_t>(n)) + 8);
+      out->append(buf, 0, g_mime_encoding_step(&enc, in, static_cast<size_t>(n), &buf[0]));
+    }
+    buf.resize(g_mime_encoding_outlen(&enc, 0) + 8);
+    out->append(buf, 0, g_mime_encoding_flush(&enc, "", 0, &buf[0]));
+    g_mime_stream_reset(raw);
+    return true;
+  }
   GObjPtr<GMimeStream> mem(g_mime_stream_mem_new());
   if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
   GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));

@@ -5,7 +5,8 @@
 #include <openssl/rand.h>
 #include <strings.h>
 
-#include "mime/gmime_ptr.h"
+#include "base/text.h"
+#include "mime/view_stream.h"
 
 namespace smime {
 
@@ -15,7 +16,7 @@ namespace {
 // signature: RFC 5322 allows 998, Sendmail's SMTP mailers wrap at 990.
 constexpr size_t kMaxLine = 990;
 
-bool HasEightBit(const std::string& s) {
+bool HasEightBit(std::string_view s) {
   for (char ch : s)
     if (static_cast<unsigned char>(ch) >= 0x80 || ch == 0) return true;
   return false;
@@ -23,12 +24,12 @@ bool HasEightBit(const std::string& s) {
 
 // A line starting "From " is rewritten to ">From " by mbox delivery (Postfix
 // local(8) among others), which breaks a signature; RFC 2049 section 3.
-bool HasFromLine(const std::string& s) {
-  return s.rfind("From ", 0) == 0 || s.find("\nFrom ") != std::string::npos;
+bool HasFromLine(std::string_view s) {
+  return s.substr(0, 5) == "From " || s.find("\nFrom ") != std::string_view::npos;
 }
 
 // s has canonical CRLF line ends.
-bool NeedsEncoding(const std::string& s) {
+bool NeedsEncoding(std::string_view s) {
   if (HasEightBit(s) || HasFromLine(s)) return true;
   size_t line = 0;
   for (char c : s) {
@@ -51,28 +52,52 @@ std::string DecodedContent(GMimePart* part) {
 }
 
 // Quoted-printable of data with every line that would start "From " written
-// "=46rom " (the same text to a reader), in GMime's LF line ends.
-std::string ArmoredQuotedPrintable(const std::string& data) {
+// "=46rom " (the same text to a reader), in GMime's LF line ends, as a
+// memory stream. Memory: encoded in slices (GMime's worst-case output size
+// for the whole would be 3.5 times the data) and armored line by line into
+// the stream's own array, which the part then keeps without another copy;
+// data (taken over) is freed on return.
+GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
   GMimeEncoding enc;
   g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-  std::string qp(g_mime_encoding_outlen(&enc, data.size()) + 16, '\0');
-  size_t n = g_mime_encoding_flush(&enc, data.data(), data.size(), &qp[0]);
-  qp.resize(n);
-  std::string out;
-  out.reserve(qp.size() + 16);
-  for (size_t i = 0; i < qp.size(); ++i) {
-    if ((i == 0 || qp[i - 1] == '\n') && qp.compare(i, 5, "From ") == 0) {
-      out += "=46";
-      continue;  // the 'F' is replaced; "rom " follows
+  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(data.size() + data.size() / 8 + 64));
+  // Complete lines are armored and moved out as they come; pending holds
+  // the line still open (quoted-printable lines are short).
+  std::string pending, buf;
+  auto flush_lines = [&](bool all) {
+    size_t from = 0;  // start of the bytes not yet copied
+    size_t end = all ? pending.size() : pending.rfind('\n');
+    if (end == std::string::npos) return;
+    if (!all) ++end;
+    for (size_t i = 0; i < end; ++i) {
+      if ((i == 0 || pending[i - 1] == '\n') && pending.compare(i, 5, "From ") == 0) {
+        g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
+                            static_cast<guint>(i - from));
+        g_byte_array_append(out, reinterpret_cast<const guint8*>("=46"), 3);
+        from = i + 1;  // the 'F' is replaced; "rom " follows
+      }
     }
-    out.push_back(qp[i]);
+    g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
+                        static_cast<guint>(end - from));
+    pending.erase(0, end);
+  };
+  constexpr size_t kSlice = 1 << 16;
+  for (size_t at = 0;; at += kSlice) {
+    const size_t n = std::min(kSlice, data.size() - std::min(at, data.size()));
+    const bool last = at + kSlice >= data.size();
+    buf.resize(g_mime_encoding_outlen(&enc, n) + 16);
+    const char* in = n ? data.data() + at : "";
+    const size_t w = last ? g_mime_encoding_flush(&enc, in, n, &buf[0])
+                          : g_mime_encoding_step(&enc, in, n, &buf[0]);
+    pending.append(buf, 0, w);
+    flush_lines(last);
+    if (last) break;
   }
-  return out;
+  return GObjPtr<GMimeStream>(g_mime_stream_mem_new_with_byte_array(out));
 }
 
 // Sets a leaf part's content to text already encoded as quoted-printable.
-void SetQuotedPrintable(GMimePart* part, const std::string& qp) {
-  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(qp.data(), qp.size()));
+void SetQuotedPrintable(GMimePart* part, GObjPtr<GMimeStream> stream) {
   GObjPtr<GMimeDataWrapper> w(
       g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE));
   g_mime_part_set_content(part, w.get());
@@ -128,13 +153,14 @@ void Encode7Bit(GMimeObject* obj) {
   g_mime_object_encode(obj, GMIME_ENCODING_CONSTRAINT_7BIT);
   const GMimeContentEncoding after = g_mime_part_get_content_encoding(part);
   if (after == GMIME_CONTENT_ENCODING_BASE64) return;
-  const std::string text = DecodedContent(part);
+  std::string text = DecodedContent(part);
   // GMime allows 998-octet lines in 7bit; we want kMaxLine (see above).
-  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text))
-    SetQuotedPrintable(part, ArmoredQuotedPrintable(text));
+  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text)) {
+    SetQuotedPrintable(part, ArmoredQuotedPrintable(std::move(text)));
+  }
 }
 
-bool ValidUtf8(const std::string& s) {
+bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -147,9 +173,17 @@ bool ValidUtf8(const std::string& s) {
   return true;
 }
 
+bool IsCanonical(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
+  }
+  return true;
+}
+
 // Every line end becomes CRLF: bare CR and bare LF are not allowed in mail
 // (RFC 5322 2.3) and relays "repair" them, which would break the signature.
-std::string CanonicalLineEnds(const std::string& in) {
+std::string CanonicalLineEnds(std::string_view in) {
   std::string out;
   out.reserve(in.size() + in.size() / 50);
   for (size_t i = 0; i < in.size(); ++i) {
@@ -176,6 +210,16 @@ bool IsContentHeader(const std::string& name) {
   return name.size() > 8 && strncasecmp(name.c_str(), "Content-", 8) == 0;
 }
 
+std::string_view SignableEntity::body() const {
+  if (borrowed) return *borrowed;
+  if (serialised) {
+    GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(serialised.get()));
+    return a ? std::string_view(reinterpret_cast<const char*>(a->data), a->len)
+             : std::string_view();
+  }
+  return owned;
+}
+
 Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
                            const MimeLimits& limits, SignableEntity* out) {
   std::string head;
@@ -185,23 +229,43 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     head += h.name + ":" + h.value + "\r\n";
   }
   head = CanonicalLineEnds(head);
-  const std::string canon_body = CanonicalLineEnds(body);
+  // The body is used in place unless its line ends need repair.
+  std::string repaired;
+  const bool canonical = IsCanonical(body);
+  if (!canonical) repaired = CanonicalLineEnds(body);
+  const std::string_view canon_body = canonical ? std::string_view(body) : repaired;
   const bool encode = NeedsEncoding(canon_body) || NeedsEncoding(head);
   if (!has_type) {
     const char* charset = !encode ? "us-ascii" : ValidUtf8(canon_body) ? "utf-8" : "unknown-8bit";
     head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
   }
-  std::string entity = head + "\r\n" + canon_body;
+  head += "\r\n";
+  out->serialised.reset();
+  out->reencoded = false;
+  out->eight_bit_kept = false;
   if (!encode) {
-    out->bytes = std::move(entity);
-    out->reencoded = false;
+    out->head = std::move(head);
+    out->borrowed = canonical ? &body : nullptr;
+    out->owned = std::move(repaired);
     return Status::Ok();
   }
 
-  Status pre = PrecheckMimeSize(entity, limits);
-  if (!pre.ok()) return pre;
+  {
+    // The limits check reads one contiguous copy, freed before parsing.
+    std::string entity = head;
+    entity.reserve(head.size() + canon_body.size());
+    entity.append(canon_body);
+    Status pre = PrecheckMimeSize(entity, limits);
+    if (!pre.ok()) return pre;
+  }
   EnsureGmimeInitialised();
-  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
+  // GMime reads the header and the body in place, as one stream of two
+  // views (their substreams, the parts' contents, are views too).
+  GObjPtr<GMimeStream> stream(g_mime_stream_cat_new());
+  GObjPtr<GMimeStream> head_view(NewViewStream(head.data(), head.size()));
+  GObjPtr<GMimeStream> body_view(NewViewStream(canon_body.data(), canon_body.size()));
+  g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), head_view.get());
+  g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), body_view.get());
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
@@ -212,15 +276,20 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   GObjPtr<GMimeStream> mem(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(obj.get(), fo.get(), mem.get()) < 0)
     return Status::Internal("mime-serialise-failed");
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  out->bytes = CanonicalLineEnds(
-      bytes ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "");
+  out->head.clear();
+  out->borrowed = nullptr;
+  out->owned.clear();
+  out->serialised = std::move(mem);
+  if (!IsCanonical(out->body())) {
+    out->owned = CanonicalLineEnds(out->body());
+    out->serialised.reset();
+  }
   out->reencoded = true;
-  out->eight_bit_kept = HasEightBit(out->bytes);
+  out->eight_bit_kept = HasEightBit(out->body());
   return Status::Ok();
 }
 
-std::string NewBoundary(const std::string& avoid) {
+std::string NewBoundary(const std::vector<std::string_view>& avoid) {
   static const char kHex[] = "0123456789abcdef";
   for (;;) {
     unsigned char r[16];
@@ -230,21 +299,18 @@ std::string NewBoundary(const std::string& avoid) {
       b.push_back(kHex[c >> 4]);
       b.push_back(kHex[c & 15]);
     }
-    if (avoid.find(b) == std::string::npos) return b;
+    bool found = false;
+    for (std::string_view a : avoid) found = found || a.find(b) != std::string_view::npos;
+    if (!found) return b;
   }
 }
 
 std::string Base64Lines(const std::string& data) {
   std::string out;
-  const size_t chunk = 57;  // 57 bytes -> 76 base64 characters
-  unsigned char buf[80];
-  for (size_t i = 0; i < data.size(); i += chunk) {
-    size_t n = std::min(chunk, data.size() - i);
-    int len = EVP_EncodeBlock(buf, reinterpret_cast<const unsigned char*>(data.data() + i),
-                              static_cast<int>(n));
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
-    out += "\r\n";
-  }
+  out.reserve(Base64LineWriter::EncodedSize(data.size()));
+  Base64LineWriter w(&out);
+  w.Write(data);
+  w.Finish();
   return out;
 }
 
@@ -253,12 +319,13 @@ std::string ClearSignedContentType(const std::string& micalg, const std::string&
          ";\n\tboundary=\"" + boundary + "\"";
 }
 
-std::string ClearSignedBody(const std::string& entity, const std::string& der,
-                            const std::string& boundary) {
-  std::string b = "This is an S/MIME signed message.\r\n\r\n--" + boundary + "\r\n";
-  b += entity;
+std::string ClearSignedOpening(const std::string& boundary) {
+  return "This is an S/MIME signed message.\r\n\r\n--" + boundary + "\r\n";
+}
+
+std::string ClearSignedClosing(const std::string& der, const std::string& boundary) {
   // The CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1).
-  b += "\r\n--" + boundary + "\r\n";
+  std::string b = "\r\n--" + boundary + "\r\n";
   b += "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n";
   b += "Content-Transfer-Encoding: base64\r\n";
   b += "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n";
@@ -266,6 +333,11 @@ std::string ClearSignedBody(const std::string& entity, const std::string& der,
   b += Base64Lines(der);
   b += "\r\n--" + boundary + "--\r\n";
   return b;
+}
+
+std::string ClearSignedBody(const std::string& entity, const std::string& der,
+                            const std::string& boundary) {
+  return ClearSignedOpening(boundary) + entity + ClearSignedClosing(der, boundary);
 }
 
 std::string OpaqueSignedContentType() {

@@ -13,9 +13,11 @@
 #define SMIME_MIME_SMIME_WRITER_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "mime/gmime_ptr.h"
 #include "mime/smime_locator.h"
 
 namespace smime {
@@ -25,8 +27,19 @@ struct MimeHeader {
   std::string value;  // raw, after the colon, CRLF folding kept
 };
 
+// The MIME entity to sign (CRLF): head() then body(). Memory: the body is
+// the caller's own string when it needed no change (it must then outlive
+// the entity), else the one re-encoded copy (docs/performance.md).
 struct SignableEntity {
-  std::string bytes;       // the MIME entity to sign: headers, blank line, body (CRLF)
+  std::string head;  // Content-* header lines and the blank line; empty when re-encoded
+  std::string_view body() const;
+  std::string Bytes() const { return head + std::string(body()); }  // one copy, for tests
+  size_t size() const { return head.size() + body().size(); }
+
+  const std::string* borrowed = nullptr;  // the caller's body, unchanged
+  std::string owned;                      // line ends repaired
+  GObjPtr<GMimeStream> serialised;        // re-encoded by GMime (a memory stream)
+
   bool reencoded = false;  // some content was 8-bit, binary, had long lines or "From " lines
   // 8-bit bytes remain where no transfer encoding may apply: raw UTF-8 in
   // Content-* parameters or in the header of a forwarded message.
@@ -37,14 +50,18 @@ struct SignableEntity {
 // into the signed entity; all other headers stay outside the signature.
 bool IsContentHeader(const std::string& name);
 
-// content_headers: the message's Content-* headers in order; body: CRLF.
+// content_headers: the message's Content-* headers in order; body: CRLF
+// (kept by reference when it needs no change).
 // A missing Content-Type becomes text/plain with charset us-ascii (7-bit
 // body), utf-8 (valid UTF-8) or unknown-8bit (RFC 1428).
 Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
                            const MimeLimits& limits, SignableEntity* out);
 
-// A fresh random boundary that does not occur in avoid.
-std::string NewBoundary(const std::string& avoid);
+// A fresh random boundary that occurs in none of avoid.
+std::string NewBoundary(const std::vector<std::string_view>& avoid);
+inline std::string NewBoundary(const std::string& avoid) {
+  return NewBoundary(std::vector<std::string_view>{avoid});
+}
 
 // base64 in 76-column CRLF lines.
 std::string Base64Lines(const std::string& data);
@@ -53,6 +70,10 @@ std::string Base64Lines(const std::string& data);
 std::string ClearSignedContentType(const std::string& micalg, const std::string& boundary);
 std::string ClearSignedBody(const std::string& entity, const std::string& der,
                             const std::string& boundary);
+// The same body in three parts around the entity, so that it need not be
+// copied: opening + entity + closing is ClearSignedBody(entity, der, boundary).
+std::string ClearSignedOpening(const std::string& boundary);
+std::string ClearSignedClosing(const std::string& der, const std::string& boundary);
 
 // Content-Type value of an opaque signed message (RFC 8551 3.5.2); its body
 // is Base64Lines(der) with Content-Transfer-Encoding base64.

@@ -4,8 +4,11 @@
 #include "mime/smime_writer.h"
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/testing.h"
+#include "base/text.h"
 #include "mime/gmime_ptr.h"
 
 using namespace smime;
@@ -27,15 +30,15 @@ Built Build(const std::vector<MimeHeader>& headers, const std::string& body) {
   Status st = BuildSignableEntity(headers, body, MimeLimits(), &e);
   b.ok = st.ok();
   b.reencoded = e.reencoded;
-  b.bytes = e.bytes;
+  b.bytes = e.Bytes();
   b.seven_bit = true;
   b.crlf_only = true;
   size_t line = 0;
-  for (size_t i = 0; i < e.bytes.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(e.bytes[i]);
+  for (size_t i = 0; i < b.bytes.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(b.bytes[i]);
     if (c >= 0x80 || c == 0) b.seven_bit = false;
-    if (c == '\n' && (i == 0 || e.bytes[i - 1] != '\r')) b.crlf_only = false;
-    if (c == '\r' && (i + 1 >= e.bytes.size() || e.bytes[i + 1] != '\n')) b.crlf_only = false;
+    if (c == '\n' && (i == 0 || b.bytes[i - 1] != '\r')) b.crlf_only = false;
+    if (c == '\r' && (i + 1 >= b.bytes.size() || b.bytes[i + 1] != '\n')) b.crlf_only = false;
     if (c == '\n') {
       b.longest = std::max(b.longest, line);
       line = 0;
@@ -196,6 +199,52 @@ void TestFraming(void**) {
   assert_int_equal(Base64Lines(std::string(100, 'a')).find("\r\n"), 76);
 }
 
+// Memory: a body that needs no change is signed in place (the entity
+// views it); one whose line ends are repaired, or that is re-encoded, is
+// the entity's own copy.
+void TestEntityBorrowsUnchangedBody(void**) {
+  const std::vector<MimeHeader> h = {{"Content-Type", " text/plain"}};
+  const std::string body = "plain\r\ntext\r\n";
+  SignableEntity e;
+  assert_true(BuildSignableEntity(h, body, MimeLimits(), &e).ok());
+  assert_ptr_equal(e.body().data(), body.data());
+  assert_string_equal(e.head.c_str(), "Content-Type: text/plain\r\n\r\n");
+  assert_int_equal(e.size(), e.head.size() + body.size());
+  const std::string bare = "plain\ntext\n";
+  assert_true(BuildSignableEntity(h, bare, MimeLimits(), &e).ok());
+  assert_true(e.body().data() != bare.data());
+  assert_string_equal(std::string(e.body()).c_str(), "plain\r\ntext\r\n");
+  const std::string eight = "caf\xc3\xa9\r\n";
+  assert_true(BuildSignableEntity(h, eight, MimeLimits(), &e).ok());
+  assert_true(e.reencoded);
+  assert_true(e.head.empty());
+  assert_true(e.Bytes().find("Content-Transfer-Encoding:") != std::string::npos);
+  // Moving the entity keeps its body.
+  SignableEntity moved = std::move(e);
+  assert_true(moved.Bytes().find("Content-Transfer-Encoding:") != std::string::npos);
+}
+
+// Streamed and in-place base64 are Base64Lines, whatever the slicing.
+void TestBase64WriterAndInPlace(void**) {
+  for (size_t n = 0; n < 400; n += (n < 130 ? 1 : 37)) {
+    std::string data(n, '\0');
+    for (size_t i = 0; i < n; ++i) data[i] = static_cast<char>(i * 31 + 7);
+    const std::string want = Base64Lines(data);
+    assert_int_equal(Base64LineWriter::EncodedSize(n), want.size());
+    for (size_t slice : {size_t{1}, size_t{5}, size_t{56}, size_t{57}, size_t{58}, size_t{1000}}) {
+      std::string got;
+      Base64LineWriter w(&got);
+      for (size_t at = 0; at < n; at += slice) w.Write(std::string_view(data).substr(at, slice));
+      w.Finish();
+      assert_string_equal(got.c_str(), want.c_str());
+    }
+    std::string buf(want.size() - n, '?');
+    buf += data;
+    Base64LinesInPlace(&buf, n);
+    assert_string_equal(buf.c_str(), want.c_str());
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -208,6 +257,8 @@ int main() {
       cmocka_unit_test(TestNulAndNestedSignatureAndLimits),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
       cmocka_unit_test(TestFraming),
+      cmocka_unit_test(TestEntityBorrowsUnchangedBody),
+      cmocka_unit_test(TestBase64WriterAndInPlace),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
