@@ -19,10 +19,10 @@ for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm
   [ -r "$m" ] && { module=$m; break; }
 done
 if [ -z "$module" ] || ! command -v softhsm2-util >/dev/null; then
-  echo "SKIP: softhsm2 not installed"; exit 77
+  skip_or_fail "softhsm2 not installed"
 fi
-command -v pkcs11-tool >/dev/null || { echo "SKIP: pkcs11-tool (opensc) not installed"; exit 77; }
-openssl engine pkcs11 >/dev/null 2>&1 || { echo "SKIP: OpenSSL engine pkcs11 (libengine-pkcs11-openssl) not installed"; exit 77; }
+command -v pkcs11-tool >/dev/null || skip_or_fail "pkcs11-tool (opensc) not installed"
+openssl engine pkcs11 >/dev/null 2>&1 || skip_or_fail "OpenSSL engine pkcs11 (libengine-pkcs11-openssl) not installed"
 make_pki
 pass=0 failed=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
