@@ -505,9 +505,9 @@ rcpt_line frank@d.example 'domain=d.example, encrypt=required, cert=none (none f
 rcpt_line erin@b.example "$R" 2                        # mixed-erin, split-erin
 rcpt_line dave@c.example 'domain=c.example, encrypt=never, action=defer-separate-transaction' 2 # mixed-dave, split-cd
 rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local serial 100D, action=defer-separate-transaction' 2 # mixed-dave-first, split-ac
-rcpt_line 'carol@b.example (x)' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@b.example \x28x\x29' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
-rcpt_line 'carol@(x)b.example' 'syntax=comment, action=reject' 1
+rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
 rcpt_line nobody@xn--bcher-kva.example 'domain=xn--bcher-kva.example, encrypt=required, cert=none (none found), action=reject' 1
 n=$(grep ': rcpt: ' "$work/milter.log" | grep -vc 'action=accept$')
 [ "$n" -eq 13 ] && ok "13 refusing rcpt: lines for 13 refused RCPTs" || bad "$n refusing rcpt: lines (want 13)"
