@@ -8,13 +8,13 @@
 # the test CA's private keys), the unpacked Sendmail, objects, test
 # programs, logs. This removes everything the source tree does not hold:
 # in a git checkout, every file under those folders that git neither tracks
-# nor would add (ignored files); elsewhere (a tree unpacked from a tarball)
-# the known build and test leftovers. Then it refuses (exit 1, names the
+# nor would add (ignored files), and everywhere (also in a tree unpacked
+# from a tarball) the known build and test leftovers. Then it refuses (exit 1, names the
 # files) a tree that still holds a PEM private key, a *.key file, an object
 # file or an executable binary, so a new leftover cannot slip in unnoticed.
 set -eu
-src=$1
-dist=$2
+src=$(cd "$1" && pwd)
+dist=$(cd "$2" && pwd)
 dirs="tests contrib docs policies man"
 
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -25,21 +25,22 @@ if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   (cd "$dist" && find $dirs -type f -o -type l) | sort | comm -23 - "$keep" |
     while IFS= read -r f; do rm -f "$dist/$f"; done
-else
-  # shellcheck disable=SC2086
-  (cd "$dist" && find $dirs \( -name '.pki*' -o -name '.sendmail-root' -o -name '.work' -o -name '.deps' \
-    -o -name '.dirstamp' -o -name '*.o' -o -name '*.a' -o -name '*.trs' -o -name '*.log' \) -prune \
-    -exec rm -rf {} +)
-  rm -f "$dist/tests/ldap/ldap_lookup"
 fi
+# The known leftovers, also where git is absent or the file not ignored.
+# shellcheck disable=SC2086
+(cd "$dist" && find $dirs \( -name '.pki*' -o -name '.sendmail-root' -o -name '.work' -o -name '.deps' \
+  -o -name '.dirstamp' -o -name '*.o' -o -name '*.a' -o -name '*.trs' -o -name '*.log' \) -prune \
+  -exec rm -rf {} +)
+rm -f "$dist/tests/ldap/ldap_lookup"
 # Folders left empty by the removal.
 # shellcheck disable=SC2086
 (cd "$dist" && find $dirs -depth -type d -empty -delete)
 
-bad=$( (cd "$dist" && find . -type f \( -name '*.key' -o -name '*.o' -o -name '*.a' -o -name '*.trs' \) -print
-  cd "$dist" && grep -rlE '^-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----$' . || true
-  cd "$dist" && find . -type f -perm -u+x -exec sh -c \
-    'for f; do [ "$(head -c 4 "$f" | od -An -c | tr -d " ")" = "177ELF" ] && echo "$f"; done' sh {} +) |
+cd "$dist"
+bad=$( (find . -type f \( -name '*.key' -o -name '*.o' -o -name '*.a' -o -name '*.trs' \) -print
+  grep -rlE '^-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----$' . || true
+  find . -type f -perm -u+x -exec sh -c \
+    'for f; do [ "$(head -c 4 "$f" | od -An -c | tr -d " ")" = "177ELF" ] && echo "$f"; done; true' sh {} +) |
   sort -u)
 if [ -n "$bad" ]; then
   echo "dist-hook: refusing to ship private keys or build leftovers:" >&2
