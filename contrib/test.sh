@@ -61,23 +61,6 @@ show_failures() {
   done
 }
 
-# strict_scan DIR: in strict mode, fails (and names them) when a test under
-# DIR ended as SKIP or printed a skip line although it passed: skips added
-# without tests/skip.sh are caught here too.
-strict_scan() {
-  test_strict || return 0
-  found=$(
-    find "$1" -name '*.trs' -exec grep -l '^:test-result: SKIP' {} + 2>/dev/null | sed 's/$/: SKIP/'
-    find "$1" -name '*.log' ! -name test-suite.log ! -name config.log -exec \
-      grep -HE '^(SKIP|skip)([: ]|$)|^\[  SKIPPED \]' {} + 2>/dev/null
-  ) || true
-  if [ -n "$found" ]; then
-    echo "strict mode: skips are failures:"
-    echo "$found"
-    return 1
-  fi
-}
-
 # sanitizer_reports DIR: fails and prints every report the sanitizers wrote
 # to DIR (log_path), so a report is caught even where a test ignores the
 # exit status of the program that made it.
@@ -141,7 +124,7 @@ unit_tests() { make -s --no-print-directory -C "$top" print-unit-tests; }
 # distcheck proves the tarball complete and the tests clean of writes to the
 # source folder; the end-to-end suites already ran in check, so by default it
 # runs these (with the daemon: miltertest) and DISTCHECK_TESTS=all runs all.
-distcheck_shell_tests="tests/golden/run-golden.sh tests/cli/run-cli.sh tests/cli/run-cert-import.sh
+distcheck_shell_tests="tests/ci/check-strict.sh tests/golden/run-golden.sh tests/cli/run-cli.sh tests/cli/run-cert-import.sh
   tests/docs/check-parameters-doc.sh tests/style/check-format.sh tests/milter/run-miltertest.sh
   tests/corpus/run-corpus.sh"
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # tests/skip.sh: the one way a shell test skips (sourced by tests/lib.sh and
-# by the tests that do not use it; works under sh, bash and set -u).
+# by the tests that do not use it, and by contrib/test.sh; works under sh,
+# bash and set -u).
 #
 # Strict mode (CI=true or SMIME_TEST_STRICT=1; SMIME_TEST_STRICT=0 turns it
 # off even under CI) makes every skip a failure: CI must never go green on a
@@ -15,6 +16,11 @@
 #   Prints "skip MESSAGE" and returns 0; in strict mode prints "FAIL
 #   (strict): MESSAGE" and exits 1. Call it from the test's own shell, not
 #   from a subshell (the exit would only end the subshell).
+# strict_scan DIR: in strict mode, fails (status 1, naming them) when a test
+#   under DIR (a build tree after make check) ended as SKIP (.trs) or printed
+#   a skip line ("SKIP...", "skip ...", cmocka's "[  SKIPPED ]") in its log
+#   although it passed: skips that bypass the helpers above are caught too.
+#   Outside strict mode it returns 0.
 
 test_strict() {
   case "${SMIME_TEST_STRICT:-}" in
@@ -39,4 +45,19 @@ skip_part() {
     exit 1
   fi
   echo "skip $*"
+}
+
+strict_scan() {
+  local found
+  test_strict || return 0
+  found=$(
+    find "$1" -name '*.trs' -exec grep -l '^:test-result: SKIP' {} + 2>/dev/null | sed 's/$/: SKIP/'
+    find "$1" -name '*.log' ! -name test-suite.log ! -name config.log -exec \
+      grep -HE '^(SKIP|skip)([: ]|$)|^\[  SKIPPED \]' {} + 2>/dev/null
+  ) || true
+  if [ -n "$found" ]; then
+    echo "strict mode: skips are failures:"
+    echo "$found"
+    return 1
+  fi
 }
