@@ -149,6 +149,9 @@ stage_asan() {
   return "$rc"
 }
 
+# ignore_noninstrumented_modules: libmilter (not built here) destroys its
+# own mutex at exit while its signal thread may hold it; the interceptors
+# then only judge calls from our code. tests/sanitizers/tsan.supp says the rest.
 stage_tsan() {
   unpack tsan || return 1
   reports=$ci/tsan/reports
@@ -158,7 +161,7 @@ stage_tsan() {
   ../src/configure -q --enable-werror \
     CXXFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' LDFLAGS='-fsanitize=thread' &&
     make -j"$jobs" >/dev/null &&
-    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan" \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ci/tsan/src/tests/sanitizers/tsan.supp:log_path=$reports/tsan" \
     make -j"$jobs" check TESTS="$(unit_tests) tests/milter/run-miltertest.sh" || rc=$?
   [ "$rc" -eq 0 ] || show_failures "$ci/tsan/build"
   sanitizer_reports "$reports" || rc=1
