@@ -24,7 +24,7 @@
 #
 # SMIME_TEST_STAGES="build check" runs only the named stages (dist, asan,
 # tsan and fuzz need build; asan, tsan and fuzz build from dist's tarball).
-# Sanitizer and fuzz builds go to build-ci/ (removed at the start of a run).
+# Sanitizer and fuzz builds go to build-ci/NAME (made afresh by each stage).
 # Strict mode (CI=true or SMIME_TEST_STRICT=1, tests/skip.sh): a skipped
 # test, or a skip line inside a passing one, fails the stage.
 # Exit status: 0 when every stage passed, else 1 (after running the other
@@ -51,9 +51,9 @@ fi
 
 has_stage() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# show_failures DIR: the logs of the failed tests under DIR.
+# show_failures DIR...: the logs of the failed tests under DIR.
 show_failures() {
-  for trs in $(find "$1" -name '*.trs' 2>/dev/null); do
+  for trs in $(find "$@" -name '*.trs' 2>/dev/null); do
     if grep -q '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs"; then
       echo "==== ${trs%.trs}.log"
       cat "${trs%.trs}.log"
@@ -80,8 +80,10 @@ stage_build() {
 stage_check() {
   rc=0
   make -j"$jobs" check || rc=$?
-  [ "$rc" -eq 0 ] || show_failures "$top"
-  strict_scan "$top" || rc=1
+  # Not build-ci/ (the other stages) nor a distcheck tree.
+  [ "$rc" -eq 0 ] || show_failures "$top/src" "$top/tests"
+  strict_scan "$top/src" || rc=1
+  strict_scan "$top/tests" || rc=1
   return "$rc"
 }
 
