@@ -61,6 +61,13 @@ show_failures() {
   done
 }
 
+# reports_dir NAME: a folder for sanitizer reports that every user can write
+# to (the milter drops privileges to nobody, and build-ci/ may lie in a folder
+# only root can enter: a report nobody cannot write is lost without a word).
+reports_dir() {
+  d=$(mktemp -d "${TMPDIR:-/tmp}/smime-$1-reports.XXXXXX") && chmod 1777 "$d" && echo "$d"
+}
+
 # sanitizer_reports DIR: fails and prints every report the sanitizers wrote
 # to DIR (log_path), so a report is caught even where a test ignores the
 # exit status of the program that made it.
@@ -68,8 +75,10 @@ sanitizer_reports() {
   if [ -n "$(ls -A "$1" 2>/dev/null)" ]; then
     echo "sanitizer reports:"
     for f in "$1"/*; do echo "==== $f"; cat "$f"; done
+    rm -rf "$1"
     return 1
   fi
+  rm -rf "$1"
 }
 
 tarball=""
@@ -132,8 +141,7 @@ distcheck_shell_tests="tests/ci/check-strict.sh tests/golden/run-golden.sh tests
 
 stage_asan() {
   unpack asan || return 1
-  reports=$ci/asan/reports
-  mkdir -p "$reports" && chmod 1777 "$reports"
+  reports=$(reports_dir asan) || return 1
   cd "$ci/asan/build"
   rc=0
   ../src/configure -q --enable-werror \
@@ -156,8 +164,7 @@ stage_asan() {
 # then only judge calls from our code. tests/sanitizers/tsan.supp says the rest.
 stage_tsan() {
   unpack tsan || return 1
-  reports=$ci/tsan/reports
-  mkdir -p "$reports" && chmod 1777 "$reports"
+  reports=$(reports_dir tsan) || return 1
   cd "$ci/tsan/build"
   rc=0
   ../src/configure -q --enable-werror \
