@@ -1,10 +1,13 @@
 // base/clock: injectable wall clock and monotonic timer.
 //
 // The engine never calls time() directly: certificate validity is checked at
-// Clock::Now(), which tests and `smimectl process --now` pin.
+// Clock::Now(), which tests and `smimectl process --now` pin. Deadlines
+// (base/deadline.h) run on Clock::Monotonic(), real time unless a test
+// moves it by hand (ManualClock), so no test has to wait for a timeout.
 #ifndef SMIME_BASE_CLOCK_H_
 #define SMIME_BASE_CLOCK_H_
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 
@@ -15,6 +18,11 @@ class Clock {
   virtual ~Clock() = default;
   // Seconds since the epoch, used for certificate validity checks.
   virtual std::time_t Now() const = 0;
+  // Monotonic time for deadlines. Real by default, also when Now() is
+  // pinned: a pinned clock must not stop network waits from being bounded.
+  virtual std::chrono::steady_clock::time_point Monotonic() const {
+    return std::chrono::steady_clock::now();
+  }
 };
 
 class SystemClock final : public Clock {
@@ -29,6 +37,22 @@ class FixedClock final : public Clock {
 
  private:
   std::time_t t_;
+};
+
+// For tests: Now() is pinned and monotonic time moves only by Advance(), as
+// a fake network does when it "takes" some time. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(std::time_t now) : now_(now) {}
+  std::time_t Now() const override { return now_; }
+  std::chrono::steady_clock::time_point Monotonic() const override {
+    return std::chrono::steady_clock::time_point() + std::chrono::milliseconds(elapsed_ms_.load());
+  }
+  void Advance(long ms) { elapsed_ms_ += ms; }
+
+ private:
+  std::time_t now_;
+  std::atomic<long> elapsed_ms_{0};
 };
 
 // Elapsed milliseconds since construction, for the log's ms= field.

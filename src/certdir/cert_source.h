@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/deadline.h"
 #include "base/ossl.h"
 #include "base/status.h"
 
@@ -42,11 +43,16 @@ class CertSource {
  public:
   virtual ~CertSource() = default;
   virtual const char* Name() const = 0;
-  // Appends every certificate the source holds for address (compared
-  // case-insensitively). A source that cannot answer now (directory down,
-  // deadline) returns a non-OK Status; "nothing found" is OK with no
-  // candidates.
-  virtual Status Find(const std::string& address, std::vector<CertCandidate>* out) const = 0;
+  // Appends every certificate the source holds for address (compared in
+  // mime/rcpt_address AddressForm: ASCII case-insensitively, the domain as
+  // IDNA2008 A-labels). A source that cannot answer now (directory down,
+  // timeout) returns a non-OK Status; "nothing found" is OK with no
+  // candidates. A network source waits no longer than deadline (the
+  // milter step's; Deadline() for none) and asks nothing once it has
+  // passed, whose failure message then says "deadline"; local sources
+  // ignore it.
+  virtual Status Find(const std::string& address, const Deadline& deadline,
+                      std::vector<CertCandidate>* out) const = 0;
 };
 
 }  // namespace smime

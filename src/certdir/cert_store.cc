@@ -2,14 +2,20 @@
 // certdir/cert_source.h.
 #include "certdir/cert_store.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "base/safe_file.h"
 #include "base/text.h"
+#include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -49,7 +55,7 @@ const char kSourceHarvest[] = "harvest";
 // Version 1. Later versions add steps to CertStore::Init's migration.
 const char kSchemaV1[] =
     "CREATE TABLE IF NOT EXISTS certificates ("
-    " address TEXT NOT NULL,"                    // lower-case
+    " address TEXT NOT NULL,"                    // AddressForm (version 2)
     " fingerprint TEXT NOT NULL,"                // SHA-256 of der, lower-case hex
     " der BLOB NOT NULL,"                        // the certificate
     " trust INTEGER NOT NULL,"                   // CertTrust
@@ -209,14 +215,61 @@ Status CertStore::Fail(const std::string& what) const {
   return Status::Io(std::move(m));
 }
 
+namespace {
+
+// SQLite opens by path, and root opens this store too (`smime-milter -n`,
+// smimectl) in a folder the service user owns: before it does, the folder
+// must not be world-writable without the sticky bit, and the database and
+// its journals must not be symbolic links, hard links or someone else's
+// files (base/safe_file.h). A missing database is created here, mode 0600
+// whatever the umask; SQLite gives its -wal and -shm files the database's
+// mode (and, as root, its owner).
+Status CheckFiles(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  UniqueFd dirfd;
+  Status st = OpenStateDir(dir, true, false, &dirfd);
+  if (!st.ok()) return st;
+  bool exists = false;
+  for (const char* suffix : {"-wal", "-shm", "-journal", ""}) {
+    st = CheckStateFile(path + suffix, &exists);
+    if (!st.ok()) return st;
+  }
+  if (exists) return Status::Ok();
+  // O_EXCL|O_NOFOLLOW: nothing planted meanwhile is opened; 0600 is then
+  // set exactly, whatever the umask.
+  // Created by root (smimectl) in the service user's folder, it is given to
+  // the service user, so that the running daemon can go on writing to it.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.valid()) {
+    struct stat folder;
+    if (::fstat(dirfd.get(), &folder) == 0) GiveToService(fd.get(), folder.st_uid);
+    if (::fchmod(fd.get(), 0600) == 0) return Status::Ok();
+    return Status::Io("cannot set the mode of " + path + ": " + std::strerror(errno));
+  }
+  if (errno != EEXIST) return Status::Io("cannot create " + path + ": " + std::strerror(errno));
+  // Another process created it meanwhile: judge what it made.
+  return CheckStateFile(path, &exists);
+}
+
+}  // namespace
+
 Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
   std::shared_ptr<CertStore> store(new CertStore());
   store->path_ = path;
   if (path.empty()) return Status::Config("certificate store: no path");
+  Status safe = CheckFiles(path);
+  if (!safe.ok()) {
+    const std::string m = "certificate store " + path + ": " + safe.message();
+    return safe.code() == Status::Code::kConfig ? Status::Config(m) : Status::Io(m);
+  }
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  // NOFOLLOW: SQLite itself refuses a database path that is a symbolic link.
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+      nullptr);
   store->db_.reset(raw);  // closed on every path, also when open failed
   if (rc != SQLITE_OK) return store->Fail("cannot open");
   Status st = store->Init();
@@ -267,7 +320,11 @@ Status CertStore::Init() {
       st = Fail("cannot create the schema");
     version = 1;
   }
-  // Later: if (st.ok() && version == 1) { ALTER TABLE ...; version = 2; }
+  if (st.ok() && version == 1) {
+    st = NormalizeAddresses();
+    version = 2;
+  }
+  // Later: if (st.ok() && version == 2) { ALTER TABLE ...; version = 3; }
   if (st.ok()) {
     const std::string set = "PRAGMA user_version=" + std::to_string(version);
     if (sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
@@ -277,6 +334,63 @@ Status CertStore::Init() {
     st = Fail("cannot commit the schema");
   if (!st.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   return st;
+}
+
+Status CertStore::NormalizeAddresses() {
+  // Version 1 stored addresses ASCII lower-cased only: a U-label domain
+  // ("bob@bücher.example") or a trailing dot stayed as written and would no
+  // longer be found. Each such row moves to its AddressForm; when that row
+  // already exists for the certificate, the two merge (higher trust and its
+  // origin, earliest first_seen, latest last_seen, newest capabilities).
+  sqlite3* db = db_.get();
+  std::vector<std::pair<sqlite3_int64, std::string>> moves;  // rowid, new address
+  {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT rowid, address FROM certificates", -1, &raw, nullptr) !=
+        SQLITE_OK)
+      return Fail("cannot read addresses to normalise");
+    StmtPtr s(raw);
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      const std::string address = ColumnText(s.get(), 1);
+      const std::string form = AddressForm(address);
+      if (form != address) moves.emplace_back(sqlite3_column_int64(s.get(), 0), form);
+    }
+    if (rc != SQLITE_DONE) return Fail("cannot read addresses to normalise");
+  }
+  static const char kMerge[] =
+      "UPDATE certificates SET"
+      " source = CASE WHEN o.trust > certificates.trust THEN o.source ELSE certificates.source END,"
+      " seen_in = CASE WHEN o.trust > certificates.trust THEN o.seen_in"
+      "   ELSE certificates.seen_in END,"
+      " trust = max(certificates.trust, o.trust),"
+      " first_seen = min(certificates.first_seen, o.first_seen),"
+      " last_seen = max(certificates.last_seen, o.last_seen),"
+      " capabilities = CASE WHEN o.signing_time > certificates.signing_time"
+      "   THEN o.capabilities ELSE certificates.capabilities END,"
+      " signing_time = max(certificates.signing_time, o.signing_time)"
+      " FROM (SELECT * FROM certificates WHERE rowid = ?1) AS o"
+      " WHERE certificates.address = ?2 AND certificates.fingerprint = o.fingerprint";
+  static const char kMove[] = "UPDATE certificates SET address = ?2 WHERE rowid = ?1";
+  static const char kDrop[] = "DELETE FROM certificates WHERE rowid = ?1";
+  // Runs sql with ?1 = rowid (and ?2 = form); *changed = rows changed.
+  auto run = [&](const char* sql, sqlite3_int64 rowid, const std::string* form, int* changed) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return false;
+    StmtPtr s(raw);
+    if (sqlite3_bind_int64(s.get(), 1, rowid) != SQLITE_OK ||
+        (form && !BindText(s.get(), 2, *form)) || sqlite3_step(s.get()) != SQLITE_DONE)
+      return false;
+    *changed = sqlite3_changes(db);
+    return true;
+  };
+  for (const auto& [rowid, form] : moves) {
+    int merged = 0, changed = 0;
+    if (!run(kMerge, rowid, &form, &merged) ||
+        !(merged > 0 ? run(kDrop, rowid, nullptr, &changed) : run(kMove, rowid, &form, &changed)))
+      return Fail("cannot normalise addresses");
+  }
+  return Status::Ok();
 }
 
 Status CertStore::Add(const std::string& address, X509* cert, const std::string& origin,
@@ -295,7 +409,7 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
   if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot add");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, AsciiLower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+  if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kAdmin)) != SQLITE_OK ||
       !BindText(s.get(), 5, kSourceLocal) || !BindTime(s.get(), 6, now) ||
@@ -327,7 +441,7 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
   if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot harvest");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, AsciiLower(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
+  if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
       !BindText(s.get(), 5, kSourceHarvest) || !BindTime(s.get(), 6, now) ||
@@ -354,7 +468,7 @@ Status CertStore::Remove(const std::string& address, const std::string& fingerpr
   if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
     return Fail("cannot remove");
   StmtPtr s(raw);
-  if (!BindText(s.get(), 1, AsciiLower(address)) || (!fp.empty() && !BindText(s.get(), 2, fp)))
+  if (!BindText(s.get(), 1, AddressForm(address)) || (!fp.empty() && !BindText(s.get(), 2, fp)))
     return Fail("cannot remove");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot remove " + address);
   if (removed) *removed = sqlite3_changes(db_.get());
@@ -396,7 +510,7 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
 Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
 
 Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
-  return Query(" WHERE address = ?1", AsciiLower(address), out);
+  return Query(" WHERE address = ?1", AddressForm(address), out);
 }
 
 Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
@@ -490,11 +604,14 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
 
 }  // namespace
 
-Status LocalCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+// The store is a local file: no network wait for a deadline to bound.
+Status LocalCerts::Find(const std::string& address, const Deadline&,
+                        std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kAdmin, out);
 }
 
-Status HarvestedCerts::Find(const std::string& address, std::vector<CertCandidate>* out) const {
+Status HarvestedCerts::Find(const std::string& address, const Deadline&,
+                            std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kHarvested, out);
 }
 

@@ -10,7 +10,7 @@
 //
 // Entry points: CertStore::Open (creates the file and schema when missing,
 // WAL journal, busy timeout so `smimectl` and the daemon can use it at once,
-// PRAGMA user_version = schema version for later migrations), then Add,
+// PRAGMA user_version = schema version, older schemas migrated), then Add,
 // Harvest, Remove, List, Lookup; LocalCerts/HarvestedCerts::Find per
 // recipient. Threads: one connection per CertStore (opened
 // SQLITE_OPEN_FULLMUTEX), and every call holds the store's mutex for its
@@ -19,8 +19,17 @@
 // statement (atomic also against other processes); a write waits up to
 // kBusyTimeoutMs for another process's write lock, then fails with kIo.
 //
+// Files (docs/SECURITY.md): a missing database is created mode 0600 (by
+// root in a folder of the service user: given to the service user); the
+// database and its -wal, -shm and -journal files are refused (kConfig) when
+// a symbolic link, not a regular file, hard-linked or owned by an account
+// other than root, the effective user or the service user, and so is a
+// world-writable folder without the sticky bit - root opens this store too,
+// in a folder the service user owns.
+//
 // Failure modes, each a Status naming the file: a path that cannot be opened
-// or created (missing folder, not writable), a file that is not a database
+// or created (missing folder, not writable), a refused file or folder (see
+// above), a file that is not a database
 // or is corrupt, a schema newer than this build knows (kConfig), a database
 // locked by another process for longer than the busy timeout (kIo); a
 // certificate that does not name the address, or cannot be encoded
@@ -53,7 +62,7 @@ std::string CertFingerprint(X509* cert);
 std::string NormalizeFingerprint(const std::string& text);
 
 struct CertStoreRow {
-  std::string address;                      // lower-case
+  std::string address;                      // mime/rcpt_address AddressForm
   std::string fingerprint;                  // CertFingerprint form
   std::string der;                          // the certificate
   CertTrust trust = CertTrust::kHarvested;  // kAdmin or kHarvested
@@ -70,7 +79,9 @@ struct CertStoreRow {
 class CertStore {
  public:
   using Row = CertStoreRow;
-  static constexpr int kSchemaVersion = 1;
+  // 1: the table; 2: every address in mime/rcpt_address AddressForm
+  // (IDNA2008 A-label domains), version-1 rows moved or merged at Open.
+  static constexpr int kSchemaVersion = 2;
   static constexpr int kBusyTimeoutMs = 5000;
 
   // Opens (creating when missing) the database at path.
@@ -113,7 +124,10 @@ class CertStore {
   // Stored intermediates that issued cert, and their issuers (4 levels).
   Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const;
 
-  // The rows for address (compared case-insensitively), same order.
+  // The rows for address, same order. Every method takes an address in
+  // any spelling and uses its AddressForm (ASCII lower case, IDNA2008
+  // A-label domain): "bob@bücher.example" finds the rows stored for
+  // bob@xn--bcher-kva.example, which is also how Add and Harvest store it.
   Status Lookup(const std::string& address, std::vector<Row>* out) const;
 
  private:
@@ -122,6 +136,7 @@ class CertStore {
   };
   CertStore() = default;
   Status Init();
+  Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
   Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
   Status Fail(const std::string& what) const;  // needs mu_ held
 
@@ -137,7 +152,8 @@ class LocalCerts final : public CertSource {
  public:
   explicit LocalCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
   const char* Name() const override { return "local"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;
@@ -150,7 +166,8 @@ class HarvestedCerts final : public CertSource {
  public:
   explicit HarvestedCerts(std::shared_ptr<const CertStore> store) : store_(std::move(store)) {}
   const char* Name() const override { return "harvest"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;

@@ -3,12 +3,16 @@
 // and Harvest and read back through List, Lookup and the two CertSources;
 // capabilities follow the newest signingTime, admin rows stay admin,
 // certificates must name the address, two threads (and two connections)
-// write at once, data survives a reopen, and bad files give a Status.
+// write at once, data survives a reopen, and bad files give a Status;
+// symbolic and hard links, FIFOs and a world-writable folder are refused,
+// new files are 0600 under umask 022.
 #include "certdir/cert_store.h"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -16,10 +20,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/safe_file.h"
 #include "base/testing.h"
 #include "cms/sign.h"
 #include "cms/signer_attributes.h"
@@ -31,7 +37,7 @@ using namespace smime::testpki;
 namespace {
 
 struct Fixture {
-  Issued ca, alice, alice2, bob, many;
+  Issued ca, alice, alice2, bob, many, hans;
   std::string dir;
   std::shared_ptr<CertStore> store;
 };
@@ -57,6 +63,9 @@ int SetUp(void**) {
   for (int i = 1; i < kMany; ++i) m.san_emails.push_back(ManyAddress(i));
   m.key = KeyKind::kEcP256;
   g->many = MakeLeaf(m, g->ca);
+  CertSpec h = SmimeSpec("hans@xn--bcher-kva.example");  // rfc822Name: A-labels (RFC 5280)
+  h.key = KeyKind::kEcP256;
+  g->hans = MakeLeaf(h, g->ca);
   const char* tmp = getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/cert_store_test.XXXXXX";
   if (!mkdtemp(&templ[0])) return -1;
@@ -171,10 +180,10 @@ Cands Find(bool local, const char* address) {
   std::vector<CertCandidate> cands;
   if (local) {
     LocalCerts src(g->store);
-    out.res = R(src.Find(address, &cands));
+    out.res = R(src.Find(address, Deadline(), &cands));
   } else {
     HarvestedCerts src(g->store);
-    out.res = R(src.Find(address, &cands));
+    out.res = R(src.Find(address, Deadline(), &cands));
   }
   for (const CertCandidate& c : cands) {
     if (out.n == 8) break;
@@ -482,7 +491,7 @@ void ReadLoop(const CertStore* store, std::atomic<bool>* stop, ThreadResult* res
   HarvestedCerts src(std::shared_ptr<const CertStore>(store, [](const CertStore*) {}));
   while (!stop->load()) {
     std::vector<CertCandidate> out;
-    res->Record(src.Find(ManyAddress(0), &out));
+    res->Record(src.Find(ManyAddress(0), Deadline(), &out));
   }
 }
 
@@ -601,6 +610,249 @@ void TestBadFiles(void**) {
   assert_int_equal(c.n, 0);
 }
 
+// Root opens the store in a folder the service user owns: links and
+// someone else's files are refused before SQLite sees the path, new files
+// are 0600 whatever the umask (base/safe_file.h, docs/SECURITY.md).
+struct FileFacts {
+  int open_code = -1;
+  char msg[400] = "";
+  unsigned mode = 0;
+  char victim[64] = "";
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+FileFacts OpenFacts(const std::string& name) {
+  FileFacts f;
+  Res r = OpenStore(name.c_str());
+  f.open_code = r.code;
+  std::snprintf(f.msg, sizeof f.msg, "%s", r.msg);
+  struct stat st;
+  if (lstat((g->dir + "/" + name).c_str(), &st) == 0) f.mode = st.st_mode & 07777;
+  std::snprintf(f.victim, sizeof f.victim, "%s", Slurp(g->dir + "/victim").c_str());
+  return f;
+}
+
+void TestLinksAndModes(void**) {
+  const std::string d = g->dir;
+  {
+    std::ofstream v(d + "/victim", std::ios::binary);
+    v << "root:secret:1:2:3\n";
+  }
+  chmod((d + "/victim").c_str(), 0600);
+  // certificates.db pointing at another file: refused, the file untouched.
+  assert_int_equal(symlink((d + "/victim").c_str(), (d + "/link.db").c_str()), 0);
+  FileFacts f = OpenFacts("link.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "link.db"));
+  assert_non_null(strstr(f.msg, "symbolic link"));
+  assert_null(g->store.get());
+  assert_string_equal(f.victim, "root:secret:1:2:3\n");
+  // A dangling link would have made SQLite create the target.
+  assert_int_equal(symlink((d + "/created-by-root").c_str(), (d + "/dangling.db").c_str()), 0);
+  f = OpenFacts("dangling.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_int_equal(access((d + "/created-by-root").c_str(), F_OK), -1);
+  // A -wal (or -shm, -journal) link next to a good database.
+  f = OpenFacts("wal.db");
+  assert_int_equal(f.open_code, kOk);
+  g->store.reset();
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string side = d + "/wal.db" + suffix;
+    unlink(side.c_str());
+    assert_int_equal(symlink((d + "/victim").c_str(), side.c_str()), 0);
+    f = OpenFacts("wal.db");
+    assert_int_equal(f.open_code, kConfigCode);
+    assert_non_null(strstr(f.msg, (std::string("wal.db") + suffix).c_str()));
+    assert_string_equal(f.victim, "root:secret:1:2:3\n");
+    unlink(side.c_str());
+  }
+  // A hard link to another file.
+  assert_int_equal(link((d + "/victim").c_str(), (d + "/hard.db").c_str()), 0);
+  f = OpenFacts("hard.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "hard links"));
+  assert_string_equal(f.victim, "root:secret:1:2:3\n");
+  // A FIFO does not hang the check.
+  assert_int_equal(mkfifo((d + "/fifo.db").c_str(), 0600), 0);
+  f = OpenFacts("fifo.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "not a regular file"));
+
+  // New files are 0600 under umask 022; so are SQLite's -wal and -shm.
+  const mode_t old_umask = umask(022);
+  f = OpenFacts("fresh.db");
+  assert_int_equal(f.open_code, kOk);
+  assert_int_equal(f.mode, 0600);
+  Res r = Add("alice@a.example", g->alice.cert.get(), "/etc/a.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  struct stat st;
+  assert_int_equal(lstat((d + "/fresh.db-wal").c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(lstat((d + "/fresh.db-shm").c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  g->store.reset();
+  // A database left world-readable by an older version is tightened.
+  assert_int_equal(chmod((d + "/fresh.db").c_str(), 0644), 0);
+  f = OpenFacts("fresh.db");
+  assert_int_equal(f.open_code, kOk);
+  assert_int_equal(f.mode, 0600);
+  g->store.reset();
+  umask(old_umask);
+
+  // A world-writable folder without the sticky bit: anyone could plant names.
+  const std::string open_dir = d + "/open";
+  assert_int_equal(mkdir(open_dir.c_str(), 0700), 0);
+  assert_int_equal(chmod(open_dir.c_str(), 0777), 0);
+  f = OpenFacts("open/certificates.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "world-writable"));
+  assert_int_equal(access((open_dir + "/certificates.db").c_str(), F_OK), -1);
+  assert_int_equal(chmod(open_dir.c_str(), 01777), 0);
+  f = OpenFacts("open/certificates.db");
+  assert_int_equal(f.open_code, kOk);
+  g->store.reset();
+
+  // Root (smimectl cert add) creating the store in the service user's
+  // state_dir gives it to the service user; SQLite's -wal follows.
+  if (geteuid() != 0) return;
+  const uid_t service = 12345;
+  SetServiceAccount(service);
+  const std::string svc = d + "/svc";
+  assert_int_equal(mkdir(svc.c_str(), 0700), 0);
+  assert_int_equal(chown(svc.c_str(), service, service), 0);
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "/etc/a.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(lstat((svc + "/certificates.db").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  assert_int_equal(lstat((svc + "/certificates.db-wal").c_str(), &st), 0);
+  assert_int_equal(st.st_uid, service);
+  g->store.reset();
+  // Another account's database is refused once it is not the service user.
+  ClearServiceAccount();
+  f = OpenFacts("svc/certificates.db");
+  assert_int_equal(f.open_code, kConfigCode);
+  assert_non_null(strstr(f.msg, "owner 12345"));
+}
+
+void TestIdnAddressesInOneForm(void**) {
+  Res r = OpenStore("idn.db");
+  assert_int_equal(r.code, kOk);
+  // Added under the U-label spelling, stored under the A-label one.
+  r = Add("Hans@Bücher.Example.", g->hans.cert.get(), "/etc/smime/hans.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  Rows rows = Facts(nullptr);
+  assert_int_equal(rows.n, 1);
+  assert_string_equal(rows.row[0].address, "hans@xn--bcher-kva.example");
+  // Found by either spelling, through Lookup and the CertSources.
+  assert_int_equal(Facts("hans@BÜCHER.example").n, 1);
+  assert_int_equal(Facts("hans@xn--bcher-kva.example").n, 1);
+  assert_int_equal(Find(true, "hans@bücher.example").n, 1);
+  assert_int_equal(Find(true, "hans@XN--BCHER-KVA.example").n, 1);
+  assert_int_equal(Find(true, "hans@bucher.example").n, 0);
+  // Harvest with the address as the certificate spells it meets the same row.
+  r = Harvest("hans@xn--bcher-kva.example", g->hans.cert.get(), {NID_aes_256_cbc}, kNow,
+              "<h@bücher.example>", kNow + 5);
+  assert_int_equal(r.code, kOk);
+  rows = Facts(nullptr);
+  assert_int_equal(rows.n, 1);
+  assert_int_equal(rows.row[0].last_seen, kNow + 5);
+  // A certificate for another domain is still refused.
+  r = Add("hans@bücher.example", g->alice.cert.get(), "x", kNow);
+  assert_int_equal(r.code, kInvalid);
+  int removed = 0;
+  r = Remove("HANS@bücher.example.", "", &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(Facts(nullptr).n, 0);
+}
+
+// A schema-1 file written before addresses had one form: its U-label and
+// trailing-dot rows move to the A-label form at Open, duplicates merge.
+void TestSchemaOneAddressesMigrate(void**) {
+  const std::string path = g->dir + "/v1.db";
+  {
+    sqlite3* db = nullptr;
+    assert_int_equal(
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+  }
+  const std::string der = ToDer(g->hans.cert.get());
+  std::string hex;
+  for (unsigned char c : der) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", c);
+    hex += b;
+  }
+  const std::string fp = CertFingerprint(g->hans.cert.get());
+  const std::string alice_fp = CertFingerprint(g->alice.cert.get());
+  const std::string alice_hex = [] {
+    std::string h, d = ToDer(g->alice.cert.get());
+    for (unsigned char c : d) {
+      char b[3];
+      std::snprintf(b, sizeof b, "%02x", c);
+      h += b;
+    }
+    return h;
+  }();
+  const std::string sql =
+      "CREATE TABLE certificates (address TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+      " der BLOB NOT NULL, trust INTEGER NOT NULL, source TEXT NOT NULL,"
+      " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, seen_in TEXT NOT NULL DEFAULT '',"
+      " signing_time INTEGER NOT NULL DEFAULT 0, capabilities TEXT NOT NULL DEFAULT '',"
+      " PRIMARY KEY (address, fingerprint));"
+      "CREATE TABLE intermediates (fingerprint TEXT PRIMARY KEY, subject TEXT NOT NULL,"
+      " der BLOB NOT NULL);"
+      // The same certificate harvested under the A-label and added by an
+      // administrator under the U-label spelling: one admin row remains.
+      "INSERT INTO certificates VALUES ('hans@xn--bcher-kva.example', '" +
+      fp + "', x'" + hex +
+      "', 1, 'harvest', 200, 900, '<m@x>', 800, '427');"
+      "INSERT INTO certificates VALUES ('hans@bücher.example', '" +
+      fp + "', x'" + hex +
+      "', 3, 'local', 100, 500, '/etc/hans.pem', 0, '');"
+      // Only a trailing-dot spelling: moved.
+      "INSERT INTO certificates VALUES ('alice@a.example.', '" +
+      alice_fp + "', x'" + alice_hex +
+      "', 3, 'local', 100, 100, '/etc/alice.pem', 0, '');"
+      "PRAGMA user_version=1;";
+  {
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+    sqlite3_close_v2(db);
+    assert_int_equal(rc, SQLITE_OK);
+  }
+  Res r = OpenStore("v1.db");
+  assert_int_equal(r.code, kOk);
+  Rows rows = Facts(nullptr);
+  assert_int_equal(rows.n, 2);
+  assert_string_equal(rows.row[0].address, "alice@a.example");
+  assert_string_equal(rows.row[1].address, "hans@xn--bcher-kva.example");
+  assert_int_equal(rows.row[1].trust, static_cast<int>(CertTrust::kAdmin));
+  assert_string_equal(rows.row[1].source, "local");
+  assert_string_equal(rows.row[1].seen_in, "/etc/hans.pem");
+  assert_int_equal(rows.row[1].first_seen, 100);
+  assert_int_equal(rows.row[1].last_seen, 900);
+  assert_int_equal(rows.row[1].signing_time, 800);
+  assert_string_equal(rows.row[1].caps, "427");
+  assert_int_equal(Find(true, "hans@bücher.example").n, 1);
+  assert_int_equal(Find(true, "alice@a.example").n, 1);
+  g->store.reset();
+  SqlOut v = Sql(path, "PRAGMA user_version");
+  assert_int_equal(atoi(v.value), 2);
+}
+
 // --- cms/signer_attributes --------------------------------------------------
 
 struct AttrFacts {
@@ -688,11 +940,19 @@ void TestSignerAttributes(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestTrustNames),         cmocka_unit_test(TestFingerprints),
-      cmocka_unit_test(TestAddFindRemoveList),  cmocka_unit_test(TestHarvestSigningTime),
-      cmocka_unit_test(TestAdminNotDowngraded), cmocka_unit_test(TestAddressNotInCert),
-      cmocka_unit_test(TestTwoThreadsHarvest),  cmocka_unit_test(TestReopenKeepsData),
-      cmocka_unit_test(TestBadFiles),           cmocka_unit_test(TestSignerAttributes),
+      cmocka_unit_test(TestTrustNames),
+      cmocka_unit_test(TestFingerprints),
+      cmocka_unit_test(TestAddFindRemoveList),
+      cmocka_unit_test(TestHarvestSigningTime),
+      cmocka_unit_test(TestAdminNotDowngraded),
+      cmocka_unit_test(TestAddressNotInCert),
+      cmocka_unit_test(TestTwoThreadsHarvest),
+      cmocka_unit_test(TestReopenKeepsData),
+      cmocka_unit_test(TestBadFiles),
+      cmocka_unit_test(TestLinksAndModes),
+      cmocka_unit_test(TestSignerAttributes),
+      cmocka_unit_test(TestIdnAddressesInOneForm),
+      cmocka_unit_test(TestSchemaOneAddressesMigrate),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

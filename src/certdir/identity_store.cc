@@ -3,16 +3,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
-#include <pwd.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "certdir/token_key.h"
 #include "cms/sign.h"
+#include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -37,20 +37,16 @@ int PassphraseCallback(char* buf, int size, int, void* userdata) {
 }
 
 Status ReadPassphrase(const std::string& path, std::string* pass) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  if (!ReadWholeFile(path, pass)) return Status::Io("cannot read passphrase file " + path);
-  size_t nl = pass->find_first_of("\r\n");
-  if (nl != std::string::npos) pass->resize(nl);
+  Status st = ReadSecretLine(path, pass);
+  if (!st.ok()) return st;
   if (pass->empty()) return Status::Config("passphrase file " + path + " is empty");
   return Status::Ok();
 }
 
 Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr* key) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
   std::string pem;
-  if (!ReadWholeFile(path, &pem)) return Status::Io("cannot read key file " + path);
+  Status read = ReadSecretFile(path, &pem);
+  if (!read.ok()) return read;
   const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
   std::string pass;
   if (encrypted && pass_file.empty())
@@ -90,12 +86,16 @@ Status ProbeSign(const Identity& id, std::time_t now) {
 }
 
 Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
-                Identity* id, std::vector<std::string>* warnings) {
+                TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
-  id->address = AsciiLower(f[0]);
   id->origin = origin;
-  if (!IsAddressOrAtDomain(id->address))
+  if (!IsAddressOrAtDomain(f[0]))
     return Status::Config("'" + f[0] + "' is neither an address nor @domain");
+  // Keyed in the one address form (A-label domain), so a From: in U-labels
+  // finds an identity listed in A-labels and the other way round.
+  const std::string why = CanonicalAddress(f[0], &id->address);
+  if (!why.empty())
+    return Status::Config("'" + f[0] + "': the domain is not a domain name (" + why + ")");
   id->domain_identity = id->address[0] == '@';
   std::string chain_file, pass_file, module, pin_file;
   for (size_t i = 3; i < f.size(); ++i) {
@@ -134,7 +134,8 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   id->not_before = ToTimeT(X509_get0_notBefore(id->cert.get()));
   id->not_after = ToTimeT(X509_get0_notAfter(id->cert.get()));
 
-  st = token ? LoadTokenKey(f[2], module, pin_file, &id->key) : ReadKey(f[2], pass_file, &id->key);
+  st = token ? LoadTokenKey(f[2], module, pin_file, pass, &id->key)
+             : ReadKey(f[2], pass_file, &id->key);
   if (!st.ok()) return st;
   if (X509_check_private_key(id->cert.get(), id->key.get()) != 1) {
     DrainOpensslErrors();
@@ -171,19 +172,6 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
 
 }  // namespace
 
-std::string SecretFileProblem(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return "";
-  struct passwd* pw = getpwuid(st.st_uid);
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-  return "refusing " + path + " (owner " +
-         (pw ? std::string(pw->pw_name) : std::to_string(st.st_uid)) + ", mode " + mode +
-         "): a private key or passphrase must not be group- or world-accessible; chmod 600 "
-         "and chown it to the service user";
-}
-
 Status IdentityStore::Load(const std::string& path, bool required, std::time_t now,
                            IdentityStore* out, std::vector<std::string>* warnings) {
   IdentityStore fresh;
@@ -191,9 +179,10 @@ Status IdentityStore::Load(const std::string& path, bool required, std::time_t n
   Status st = ReadTableFile(path, required, false, &lines);
   if (!st.ok()) return st;
   std::vector<std::string> warn;
+  TokenLoadPass pass;  // each token's PIN is proven once per load (token_key.h)
   for (const TableLine& t : lines) {
     Identity id;
-    st = LoadLine(t.fields, t.origin, now, &id, &warn);
+    st = LoadLine(t.fields, t.origin, now, &pass, &id, &warn);
     if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
     st = fresh.Add(std::move(id));
     if (!st.ok()) return Status::Config(t.origin + ": " + st.message());
@@ -204,6 +193,7 @@ Status IdentityStore::Load(const std::string& path, bool required, std::time_t n
 }
 
 Status IdentityStore::Add(Identity id) {
+  id.address = AddressForm(id.address);
   auto it = by_address_.find(id.address);
   if (it != by_address_.end())
     return Status::Config(id.address + " already defined at " + it->second.origin);
@@ -213,7 +203,7 @@ Status IdentityStore::Add(Identity id) {
 }
 
 const Identity* IdentityStore::Find(const std::string& address) const {
-  const std::string a = AsciiLower(address);
+  const std::string a = AddressForm(address);
   auto it = by_address_.find(a);
   if (it != by_address_.end()) return &it->second;
   size_t at = a.rfind('@');

@@ -6,20 +6,26 @@
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  pkcs11:URI  pkcs11_module=FILE pin_file=FILE [chain=FILE]
 //
+// ADDRESS and DOMAIN may be written with U-labels or A-labels (bücher.example
+// or xn--bcher-kva.example): both are stored in the A-label form, so one
+// identity listed twice in the two forms is a duplicate.
+//
 // The certificate file holds the signer certificate first and, optionally,
 // its chain. A KEY-FILE starting with "pkcs11:" is an RFC 7512 URI of a key
 // on a PKCS#11 token, reached through the named module with the user PIN in
 // pin_file (see certdir/token_key.h); all other checks are the same. Entry
 // points: IdentityStore::Load (start-up and reload) and Find (per message,
-// never fails). Load is strict: a key or PIN file that is group- or
-// world-accessible, a key encrypted without a passphrase, a token key
-// without its module or PIN file, with a wrong PIN or not on the token, a
-// key that does not match its certificate, or cannot sign (e.g. Ed25519 in
-// CMS before OpenSSL 3.2); a certificate without the address it is listed
-// for, or unfit for S/MIME signing - each stops start-up with file:line and
-// a reason. Expiry is not a load error (one expiring identity must not stop
-// a reload); the engine refuses to sign with an expired identity and
-// ExpiryWarnings() reports the ones about to expire.
+// never fails). Load is strict: a key, passphrase or PIN file that fails
+// ReadSecretFile (base/safe_file.h: a symbolic link, group- or
+// world-accessible, not owned by root or the service user), a key
+// encrypted without a passphrase, a token key without its module or PIN
+// file, with a wrong PIN or not on the token, a key that does not match its
+// certificate, or cannot sign (e.g. Ed25519 in CMS before OpenSSL 3.2); a
+// certificate without the address it is listed for, or unfit for S/MIME
+// signing - each stops start-up with file:line and a reason. Expiry is not
+// a load error (one expiring identity must not stop a reload); the engine
+// refuses to sign with an expired identity and ExpiryWarnings() reports the
+// ones about to expire.
 #ifndef SMIME_CERTDIR_IDENTITY_STORE_H_
 #define SMIME_CERTDIR_IDENTITY_STORE_H_
 
@@ -34,8 +40,10 @@
 namespace smime {
 
 struct Identity {
-  std::string address;  // lower-case "alice@example.com", or "@example.com" for a domain
-  std::string origin;   // file:line
+  // mime/rcpt_address AddressForm: "alice@example.com", "@example.com" for
+  // a domain, "alice@xn--bcher-kva.example" for alice@bücher.example
+  std::string address;
+  std::string origin;  // file:line
   X509Ptr cert;
   std::vector<X509Ptr> chain;  // intermediates, leaf excluded
   EvpPkeyPtr key;              // from a file or a token; SignContent serialises token keys itself
@@ -53,12 +61,14 @@ class IdentityStore {
   static Status Load(const std::string& path, bool required, std::time_t now, IdentityStore* out,
                      std::vector<std::string>* warnings);
 
-  // Adds an identity that was loaded elsewhere (tests, tokens); fails when
-  // its address is already present.
+  // Adds an identity that was loaded elsewhere (tests, tokens), its
+  // address put into AddressForm; fails when that address is already
+  // present.
   Status Add(Identity id);
 
   // The identity for a sender address: its own entry, else its domain's
-  // (@domain); nullptr when neither exists.
+  // (@domain); nullptr when neither exists. Addresses compare in
+  // AddressForm (ASCII case-insensitive, domains as A-labels).
   const Identity* Find(const std::string& address) const;
 
   // One line per identity that expires within days of now (or has expired).
@@ -69,10 +79,6 @@ class IdentityStore {
  private:
   std::map<std::string, Identity> by_address_;
 };
-
-// "" when the file at path may hold a private key or passphrase: not group-
-// or world-accessible; otherwise the refusal, naming owner and mode.
-std::string SecretFileProblem(const std::string& path);
 
 }  // namespace smime
 

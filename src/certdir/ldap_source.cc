@@ -14,9 +14,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "certdir/identity_store.h"
 #include "config/config.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
@@ -267,16 +269,8 @@ std::string FilterProblem(const std::string& f) {
 }
 
 Status ReadPassword(const std::string& path, std::string* out) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Config("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  const size_t nl = text.find_first_of("\r\n");
-  out->assign(text, 0, nl == std::string::npos ? text.size() : nl);
-  OPENSSL_cleanse(&text[0], text.size());
+  Status st = ReadSecretLine(path, out);
+  if (!st.ok()) return Status::Config(st.message());
   if (out->empty())
     return Status::Config(path + " is empty: put the bind password on its first line");
   return Status::Ok();
@@ -534,9 +528,12 @@ Status LdapSource::Create(const LdapOptions& options, std::unique_ptr<LdapSource
   return Status::Ok();
 }
 
-Status LdapSource::SearchDirectory(const std::string& filter, LdapSearchResult* out) const {
+Status LdapSource::SearchDirectory(const std::string& filter, long timeout_ms,
+                                   LdapSearchResult* out) const {
   const SteadyTime deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  LdapOptions o = options_;
+  o.timeout_ms = static_cast<int>(timeout_ms);  // what failure messages report
   for (int attempt = 0;; ++attempt) {
     *out = LdapSearchResult();
     LdapPtr ld = attempt == 0 ? pool_->Take() : nullptr;
@@ -545,7 +542,7 @@ Status LdapSource::SearchDirectory(const std::string& filter, LdapSearchResult* 
       std::string errors;
       for (const std::string& uri : options_.uris) {
         if (RemainingMs(deadline) <= 0) break;
-        LdapError e = Connect(options_, password_, uri, deadline, &ld);
+        LdapError e = Connect(o, password_, uri, deadline, &ld);
         if (e.code == 0) break;
         errors += (errors.empty() ? "" : "; ") + e.status.message();
       }
@@ -554,7 +551,7 @@ Status LdapSource::SearchDirectory(const std::string& filter, LdapSearchResult* 
         return Status::Io("ldap: " + errors);
       }
     }
-    LdapError e = SearchOn(ld.get(), options_, filter, deadline, out);
+    LdapError e = SearchOn(ld.get(), o, filter, deadline, out);
     if (e.code == 0) {
       pool_->Give(std::move(ld));
       return Status::Ok();
@@ -567,16 +564,22 @@ Status LdapSource::SearchDirectory(const std::string& filter, LdapSearchResult* 
   }
 }
 
-Status LdapSource::Find(const std::string& address, std::vector<CertCandidate>* out) const {
-  return Lookup(address, out, nullptr);
+Status LdapSource::Find(const std::string& address, const Deadline& deadline,
+                        std::vector<CertCandidate>* out) const {
+  return Lookup(address, out, nullptr, deadline);
 }
 
 Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>* out,
-                          LdapLookupInfo* info) const {
+                          LdapLookupInfo* info, const Deadline& deadline) const {
   LdapLookupInfo scratch;
   if (!info) info = &scratch;
   *info = LdapLookupInfo();
-  const std::string key = AsciiLower(address);
+  // The directory is asked for the A-label domain, the only form the
+  // standard mail attribute (IA5String, RFC 4524) can hold; the local part
+  // goes as given (the attribute matches case-insensitively, custom filters
+  // may not). The cache keys on the one address form.
+  const std::string query = WithDomainForm(address);
+  const std::string key = AddressForm(address);
   std::vector<LdapResultCache::Cert> certs;
   auto emit = [&] {
     for (LdapResultCache::Cert& c : certs) {
@@ -598,6 +601,10 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
     emit();
     return Status::Ok();
   }
+  if (deadline.expired()) {  // no lookup starts after the step's deadline
+    ++failures_;
+    return Status::Io("ldap: deadline reached: directory not asked");
+  }
   const bool use_breaker = options_.breaker_cooldown > 0;
   if (use_breaker && !breaker_.Allow("directory", now)) {
     ++failures_;
@@ -608,10 +615,19 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   }
   ++searches_;
   LdapSearchResult result;
-  const std::string filter = BuildLdapFilter(options_.filter, address);
-  Status st = search_ ? search_(filter, &result) : SearchDirectory(filter, &result);
+  const std::string filter = BuildLdapFilter(options_.filter, query);
+  const long timeout_ms = deadline.Cap(options_.timeout_ms);
+  Status st =
+      search_ ? search_(filter, timeout_ms, &result) : SearchDirectory(filter, timeout_ms, &result);
   if (!st.ok()) {
     ++failures_;
+    // Failed once the deadline has passed: it waited only what was left of
+    // it, so the deadline ended it and the directory is not blamed.
+    if (deadline.expired()) {
+      std::string why = st.message();
+      if (why.compare(0, 6, "ldap: ") == 0) why.erase(0, 6);
+      return Status::Io("ldap: deadline reached: " + why);
+    }
     if (use_breaker) breaker_.Failure("directory", clock_->Now());
     return st;
   }

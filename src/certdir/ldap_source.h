@@ -2,7 +2,9 @@
 //
 // LdapSource asks a directory (OpenLDAP's libldap: OpenLDAP, Active
 // Directory, any LDAPv3 server) for the entries whose filter (ldap_filter,
-// "%s" replaced by the address, escaped per RFC 4515) matches under
+// "%s" replaced by the address with its domain in IDNA2008 A-label form,
+// "bob@xn--bcher-kva.example" for bob@bücher.example, the local part as
+// given; escaped per RFC 4515) matches under
 // ldap_base, and returns the certificates in their certificate attributes:
 // userCertificate;binary holds one DER certificate, userSMIMECertificate a
 // PKCS#7/CMS certs-only SignedData (certificates are taken out of it; CA
@@ -11,7 +13,8 @@
 //
 // Entry points: LdapOptionsFromConfig (start-up/reload: parameters ldap_* to
 // options, errors name file:line), LdapSource::Create (reads the bind
-// password file) and Find/Lookup (per recipient, from many threads at once).
+// password file) and Find/Lookup (per recipient, from many threads at once,
+// each within the milter step's Deadline).
 // Connections are kept in a small pool (one per concurrent lookup, idle ones
 // reused; a connection that failed is dropped and the next lookup connects
 // again, trying the URIs in order). Answers are cached, found ones for
@@ -21,10 +24,14 @@
 // Failure modes: a directory that is down, refuses the bind or the search,
 // or does not answer within timeout_ms (connect, StartTLS, bind and search
 // together) gives a non-OK Status within that deadline, never a hang; it is
-// not cached. After breaker_threshold such failures in a row, lookups fail
-// at once for breaker_cooldown seconds. An attribute value that is not a
-// certificate is skipped (LdapLookupInfo::notes, LdapStats::malformed_values)
-// and the others are still returned; a size-limited answer is used as far as
+// not cached. A lookup waits at most what is left of the step's Deadline
+// (when that is less than timeout_ms) and none is started once it has
+// passed; such failures say "deadline reached" and, not being the
+// directory's fault, do not count for the breaker. After breaker_threshold
+// other failures in a row, lookups fail at once for breaker_cooldown
+// seconds. An attribute value that is not a certificate is skipped
+// (LdapLookupInfo::notes, LdapStats::malformed_values) and the others are
+// still returned; a size-limited answer is used as far as
 // it goes (LdapLookupInfo::truncated). Write errors on a closed connection
 // can raise SIGPIPE: the process must ignore it (libmilter does).
 #ifndef SMIME_CERTDIR_LDAP_SOURCE_H_
@@ -59,7 +66,7 @@ struct LdapOptions {
   std::string filter = "(mail=%s)";  // every %s is replaced by the escaped address
   std::vector<std::string> attributes = {"userCertificate;binary", "userSMIMECertificate"};
   std::string bind_dn;             // "" = anonymous
-  std::string bind_password_file;  // with bind_dn; first line, mode 0600 (SecretFileProblem)
+  std::string bind_password_file;  // with bind_dn; first line, mode 0600 (ReadSecretFile)
   bool starttls = false;           // StartTLS on ldap:// (TLS settings from ldap.conf)
   int timeout_ms = 5000;           // one lookup: connect, StartTLS, bind and search
   int size_limit = 20;             // most entries per search
@@ -98,8 +105,11 @@ struct LdapSearchResult {
   std::vector<LdapEntry> entries;
   bool truncated = false;  // size limit reached: more entries matched
 };
-// Runs one search with the given filter; used by tests in place of the network.
-using LdapSearchFn = std::function<Status(const std::string& filter, LdapSearchResult* out)>;
+// Runs one search with the given filter, waiting at most timeout_ms (the
+// lookup's timeout, shortened to what is left of the step's deadline); used
+// by tests in place of the network.
+using LdapSearchFn =
+    std::function<Status(const std::string& filter, long timeout_ms, LdapSearchResult* out)>;
 
 // How one Lookup went (for smimectl and logs).
 struct LdapLookupInfo {
@@ -117,7 +127,8 @@ struct LdapStats {
   uint64_t malformed_values = 0;  // attribute values skipped
 };
 
-// A bounded TTL cache of lookup answers by lower-cased address. When full,
+// A bounded TTL cache of lookup answers by address (mime/rcpt_address
+// AddressForm, so both spellings of a domain share one entry). When full,
 // expired entries go first, then the least recently used. Thread-safe.
 class LdapResultCache {
  public:
@@ -149,8 +160,8 @@ class LdapResultCache {
 
 class LdapSource final : public CertSource {
  public:
-  // Checks the options, reads the bind password file (must pass
-  // SecretFileProblem). Does not contact the directory. clock (not owned,
+  // Checks the options, reads the bind password file (ReadSecretFile in
+  // base/safe_file.h). Does not contact the directory. clock (not owned,
   // must outlive the source; nullptr = system clock) times the cache and
   // the breaker; search replaces the network (tests; nullptr = libldap).
   static Status Create(const LdapOptions& options, std::unique_ptr<LdapSource>* out,
@@ -158,17 +169,18 @@ class LdapSource final : public CertSource {
   ~LdapSource() override;
 
   const char* Name() const override { return "ldap"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override;
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
   // Find, and how it went in *info (may be nullptr).
-  Status Lookup(const std::string& address, std::vector<CertCandidate>* out,
-                LdapLookupInfo* info) const;
+  Status Lookup(const std::string& address, std::vector<CertCandidate>* out, LdapLookupInfo* info,
+                const Deadline& deadline = Deadline()) const;
   LdapStats Stats() const;
 
   struct Pool;  // libldap connections (ldap_source.cc)
 
  private:
   LdapSource(const LdapOptions& options, const Clock* clock, LdapSearchFn search);
-  Status SearchDirectory(const std::string& filter, LdapSearchResult* out) const;
+  Status SearchDirectory(const std::string& filter, long timeout_ms, LdapSearchResult* out) const;
 
   const LdapOptions options_;
   std::string password_;  // cleansed in the destructor

@@ -3,14 +3,16 @@
 // userSMIMECertificate, garbage), LdapSource::Lookup over a fake search
 // function (candidates, skipped values, cache with a hand-moved clock:
 // positive and negative TTL, failures not cached, LRU bound; the circuit
-// breaker) and LdapOptionsFromConfig's file:line errors. The real slapd
-// test is tests/ldap/run-ldap.sh.
+// breaker; the milter step's deadline: a search gets only what is left of it,
+// none starts after it, neither trips the breaker) and LdapOptionsFromConfig's
+// file:line errors. The real slapd test is tests/ldap/run-ldap.sh.
 #include "certdir/ldap_source.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -50,16 +52,26 @@ int Teardown(void**) {
   return 0;
 }
 
-// A search function that counts calls and answers from a script.
+// A search function that counts calls and answers from a script. With a
+// clock, each search "takes" delay_ms: it moves the clock by that much, or
+// by the search's timeout and fails when the delay is longer.
 struct FakeDirectory {
   int calls = 0;
   std::string last_filter;
+  long last_timeout_ms = -1;
   bool fail = false;
   LdapSearchResult answer;
+  ManualClock* clock = nullptr;
+  long delay_ms = 0;
   LdapSearchFn Fn() {
-    return [this](const std::string& filter, LdapSearchResult* out) {
+    return [this](const std::string& filter, long timeout_ms, LdapSearchResult* out) {
       ++calls;
       last_filter = filter;
+      last_timeout_ms = timeout_ms;
+      if (clock) clock->Advance(std::min(delay_ms, timeout_ms));
+      if (delay_ms > timeout_ms)
+        return Status::Io("ldap: search: no answer within the deadline of " +
+                          std::to_string(timeout_ms) + " ms");
       if (fail) return Status::Io("ldap: fake directory down");
       *out = answer;
       return Status::Ok();
@@ -185,7 +197,7 @@ void TestLookupCandidates(void**) {
   // Injection attempt reaches the directory escaped.
   assert_int_equal(CountFound(*src, "*)(uid=*"), 2);  // the fake answers anything
   assert_string_equal(dir.last_filter.c_str(), "(mail=\\2a\\29\\28uid=\\2a)");
-  assert_false(src->Find("", &found).ok());
+  assert_false(src->Find("", Deadline(), &found).ok());
 }
 
 void TestCache(void**) {
@@ -231,6 +243,24 @@ void TestCache(void**) {
   assert_int_equal(s.cache_hits, 2);
   assert_int_equal(s.negative_hits, 1);
   assert_int_equal(s.failures, 2);
+}
+
+// The directory is asked for the A-label domain (the mail attribute is an
+// IA5String); both spellings of the domain share one cache entry.
+void TestIdnDomainQueriedAsALabel(void**) {
+  HandClock clock;
+  FakeDirectory dir;
+  dir.answer.entries.push_back(
+      Entry("uid=hans,dc=test", {{"userCertificate;binary", ToDer(g_fx->alice.cert.get())}}));
+  std::unique_ptr<LdapSource> src;
+  assert_true(LdapSource::Create(TestOptions(), &src, &clock, dir.Fn()).ok());
+  bool cached = false;
+  assert_int_equal(CountFound(*src, "Hans@BÜCHER.example.", &cached), 1);
+  assert_false(cached);
+  assert_string_equal(dir.last_filter.c_str(), "(mail=Hans@xn--bcher-kva.example)");
+  assert_int_equal(CountFound(*src, "hans@xn--bcher-kva.example", &cached), 1);
+  assert_true(cached);
+  assert_int_equal(dir.calls, 1);
 }
 
 void TestCacheBounded(void**) {
@@ -298,7 +328,7 @@ void TestBreaker(void**) {
   assert_int_equal(CountFound(*src, "b@x"), -1);
   assert_int_equal(dir.calls, 2);
   std::vector<CertCandidate> found;
-  Status st = src->Find("c@x", &found);  // open: not asked
+  Status st = src->Find("c@x", Deadline(), &found);  // open: not asked
   assert_false(st.ok());
   assert_true(st.message().find("unavailable") != std::string::npos);
   assert_int_equal(dir.calls, 2);
@@ -307,6 +337,51 @@ void TestBreaker(void**) {
   assert_int_equal(CountFound(*src, "c@x"), 0);  // half open: asked, closes again
   assert_int_equal(CountFound(*src, "d@x"), 0);
   assert_int_equal(dir.calls, 4);
+}
+
+// The milter step's deadline (base/deadline.h) over a directory that never
+// answers in time: the search gets what is left of the deadline instead of
+// its own 5 s; once the deadline has passed nothing is asked; neither
+// failure is held against the directory; cached answers still come.
+void TestDeadline(void**) {
+  ManualClock clock(kNow);
+  FakeDirectory dir;
+  dir.clock = &clock;
+  dir.delay_ms = 60000;
+  dir.answer.entries.push_back(
+      Entry("uid=alice,dc=test", {{"userCertificate;binary", ToDer(g_fx->alice.cert.get())}}));
+  LdapOptions o = TestOptions();
+  o.breaker_threshold = 1;  // any failure held against the directory opens it
+  o.breaker_cooldown = 30;
+  std::unique_ptr<LdapSource> src;
+  assert_true(LdapSource::Create(o, &src, &clock, dir.Fn()).ok());
+  assert_int_equal(o.timeout_ms, 5000);
+
+  const Deadline step = Deadline::After(clock, 1500);
+  std::vector<CertCandidate> found;
+  Status st = src->Lookup("bob@a.example", &found, nullptr, step);
+  assert_false(st.ok());
+  assert_int_equal(dir.last_timeout_ms, 1500);  // capped by the deadline
+  assert_true(step.expired());
+  assert_true(st.message().find("ldap: deadline reached: search") == 0);
+
+  st = src->Lookup("carol@a.example", &found, nullptr, step);
+  assert_false(st.ok());
+  assert_int_equal(dir.calls, 1);  // not asked after the deadline
+  assert_string_equal(st.message().c_str(), "ldap: deadline reached: directory not asked");
+  assert_int_equal(src->Stats().failures, 2);
+
+  // The breaker stayed closed: without a deadline the directory is asked,
+  // with its own timeout.
+  dir.delay_ms = 10;
+  assert_int_equal(CountFound(*src, "alice@a.example"), 1);
+  assert_int_equal(dir.calls, 2);
+  assert_int_equal(dir.last_timeout_ms, 5000);
+  // A cached answer costs no wait: it comes even after the deadline.
+  found.clear();
+  assert_true(src->Lookup("alice@a.example", &found, nullptr, step).ok());
+  assert_int_equal(found.size(), 1);
+  assert_int_equal(dir.calls, 2);
 }
 
 std::string TempDir() {
@@ -410,10 +485,16 @@ void TestOptionsFromConfig(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestEscape),           cmocka_unit_test(TestDecode),
-      cmocka_unit_test(TestLookupCandidates), cmocka_unit_test(TestCache),
-      cmocka_unit_test(TestCacheBounded),     cmocka_unit_test(TestCacheOff),
-      cmocka_unit_test(TestBreaker),          cmocka_unit_test(TestOptionsFromConfig),
+      cmocka_unit_test(TestEscape),
+      cmocka_unit_test(TestDecode),
+      cmocka_unit_test(TestLookupCandidates),
+      cmocka_unit_test(TestCache),
+      cmocka_unit_test(TestCacheBounded),
+      cmocka_unit_test(TestCacheOff),
+      cmocka_unit_test(TestBreaker),
+      cmocka_unit_test(TestDeadline),
+      cmocka_unit_test(TestOptionsFromConfig),
+      cmocka_unit_test(TestIdnDomainQueriedAsALabel),
   };
   return cmocka_run_group_tests(tests, Setup, Teardown);
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -45,16 +46,25 @@ std::string Problem(const std::string& address, const CertCandidate& c, const Ch
 
 }  // namespace
 
-RecipientChoice RecipientDirectory::Choose(const std::string& address, const ChoiceRules& rules,
+RecipientChoice RecipientDirectory::Choose(const std::string& typed, const ChoiceRules& rules,
                                            const TrustStore& trust, RevocationChecker* revocation,
-                                           std::time_t now) const {
+                                           std::time_t now, const Deadline& deadline) const {
+  // Sources are asked with the domain in its one form (an RCPT already is;
+  // `smimectl cert lookup` may be typed with U-labels).
+  const std::string address = WithDomainForm(typed);
   RecipientChoice out;
   std::vector<CertCandidate> usable;
   std::vector<X509StackPtr> chains;
   for (const auto& source : sources_) {
     std::vector<CertCandidate> found;
-    Status st = source->Find(address, &found);
-    if (!st.ok()) out.unavailable.push_back(std::string(source->Name()) + ": " + st.message());
+    Status st = source->Find(address, deadline, &found);
+    if (!st.ok()) {
+      // "ldap: why", once, whether or not the source names itself already.
+      const std::string name = std::string(source->Name()) + ": ";
+      out.unavailable.push_back(
+          st.message().compare(0, name.size(), name) == 0 ? st.message() : name + st.message());
+      out.deadline = out.deadline || deadline.expired();
+    }
     for (CertCandidate& c : found) {
       if (c.chain.empty() && hints_ && c.cert) hints_->IssuersOf(c.cert.get(), &c.chain);
       X509StackPtr chain;
@@ -83,7 +93,7 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
   });
   for (size_t i : order) {
     if (rules.revocation != RevocationMode::kOff && revocation) {
-      RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now).overall;
+      RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now, deadline).overall;
       if (rev.status == RevocationStatus::kRevoked) {
         out.rejected.push_back(Describe(usable[i]) + ": revoked");
         continue;
@@ -92,7 +102,9 @@ RecipientChoice RecipientDirectory::Choose(const std::string& address, const Cho
           rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
       if (rules.revocation == RevocationMode::kHard && unknown) {
         // A responder outage is temporary: "try later", not "no certificate".
-        out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown");
+        out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
+                                  (rev.deadline ? ": deadline reached" : ""));
+        out.deadline = out.deadline || rev.deadline;
         continue;
       }
     }

@@ -2,7 +2,9 @@
 //
 // Entry point: RecipientDirectory::Choose(). It asks the configured sources
 // in order (local store, harvested certificates, LDAP; see cert_source.h)
-// and keeps only candidates that name the address, are valid now, chain to
+// with the address's domain in IDNA2008 A-label form (mime/rcpt_address
+// WithDomainForm) and keeps only candidates that name the address (domains
+// compared in that form, trust/cert_info SameMailbox), are valid now, chain to
 // a trust anchor, allow encryption (key type, keyUsage, EKU), meet the
 // algorithm rules along their verified path (trust/path_algorithms.h: the
 // same rules as signers), are not revoked and come from a source trusted
@@ -11,7 +13,9 @@
 // among equals. Every rejected candidate is listed with its
 // reason for `smimectl cert lookup` and the log. A source that cannot
 // answer (LDAP down) is reported separately, so the engine can defer rather
-// than treat the recipient as having no certificate. Thread-safe.
+// than treat the recipient as having no certificate. The milter step's
+// Deadline bounds every source and revocation check; a choice it cut short
+// says so (RecipientChoice::deadline). Thread-safe.
 #ifndef SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
 #define SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
 
@@ -33,6 +37,7 @@ struct RecipientChoice {
   CertCandidate chosen;                  // when found
   std::vector<std::string> rejected;     // "ldap serial 1A: certificate has expired", ...
   std::vector<std::string> unavailable;  // "ldap: timeout after 5 s", ...
+  bool deadline = false;                 // the step's deadline caused an unavailable one
 };
 
 struct ChoiceRules {
@@ -49,10 +54,11 @@ class RecipientDirectory {
   void SetChainHints(std::shared_ptr<const CertStore> store) { hints_ = std::move(store); }
   size_t source_count() const { return sources_.size(); }
 
-  // revocation may be null when no domain checks revocation.
+  // revocation may be null when no domain checks revocation. deadline: the
+  // milter step's (none by default: CLI lookups).
   RecipientChoice Choose(const std::string& address, const ChoiceRules& rules,
-                         const TrustStore& trust, RevocationChecker* revocation,
-                         std::time_t now) const;
+                         const TrustStore& trust, RevocationChecker* revocation, std::time_t now,
+                         const Deadline& deadline = Deadline()) const;
 
  private:
   std::vector<std::unique_ptr<CertSource>> sources_;

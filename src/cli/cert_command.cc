@@ -9,7 +9,8 @@
 // loads OpenSSL's "legacy" provider (next to "default") so that old bundles
 // (RC2-40, 3DES: `openssl pkcs12 -export -legacy`, Windows exports) decrypt;
 // the milter never loads it. The passphrase is the first line of
-// --passphrase-file (which must pass SecretFileProblem), else empty. The
+// --passphrase-file (read by ReadSecretFile, base/safe_file.h: no link, not
+// group- or world-accessible), else empty. The
 // certificate that matches the key is the signer, every other certificate
 // goes after it (in issuing order) into ADDR.crt; the key is written as an
 // unencrypted PKCS#8 PEM ADDR.key, created with mode 0600 (never readable by
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include "base/ossl.h"
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "certdir/identity_store.h"
 #include "cli/commands.h"
@@ -66,27 +68,6 @@ using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, ProviderUnloader>;
 
 struct FreeDeleter {
   void operator()(char* p) const { std::free(p); }
-};
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now and reports the result (a late write error shows here).
-  bool Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
 };
 
 // Wipes a string holding secret material when it goes out of scope.
@@ -117,17 +98,10 @@ int Fail(const std::string& why) {
   return kExitConfig;
 }
 
-// The first line of a passphrase file that passes SecretFileProblem.
+// The first line of a passphrase file, read by ReadSecretFile (base/safe_file.h).
 Status ReadPassphrase(const std::string& path, std::string* pass) {
-  std::string problem = SecretFileProblem(path);
-  if (!problem.empty()) return Status::Config(problem);
-  if (!ReadWholeFile(path, pass))
-    return Status::Io("cannot read passphrase file " + path + ": " + std::strerror(errno));
-  const size_t nl = pass->find_first_of("\r\n");
-  if (nl != std::string::npos) {
-    OPENSSL_cleanse(pass->data() + nl, pass->size() - nl);
-    pass->resize(nl);
-  }
+  Status st = ReadSecretLine(path, pass);
+  if (!st.ok()) return st;
   if (pass->empty())
     return Status::Config("passphrase file " + path +
                           " is empty (omit --passphrase-file for a bundle without passphrase)");
@@ -179,38 +153,20 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
-// Writes data to path with exactly mode. Without overwrite the file is
-// created with O_EXCL (an existing file, or one that appears meanwhile, is an
-// error); with overwrite a temporary file in the same folder, created 0600,
-// is renamed over path. Either way the file never has more than mode, and a
-// failed write leaves nothing behind.
+// Writes data to path with exactly mode (base/safe_file.h). Without
+// overwrite the file is created with O_EXCL (an existing file or link, or one
+// that appears meanwhile, is an error); with overwrite a temporary file in the
+// same folder, created 0600, is renamed over path. Either way the file never
+// has more than mode, and a failed write leaves nothing behind.
 Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode, bool overwrite) {
-  std::string target = path;
-  std::string tmp;
-  int raw = -1;
-  if (overwrite) {
-    const size_t slash = path.rfind('/');
-    tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".XXXXXX";
-    raw = ::mkstemp(tmp.data());  // mode 0600
-    target = tmp;
-  } else {
-    raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  }
-  if (raw < 0) return Status::Io("cannot create " + target + ": " + std::strerror(errno));
-  Fd fd(raw);
-  auto fail = [&](const char* what) {
+  if (overwrite) return ReplaceFile(path, data, mode);
+  UniqueFd fd;
+  Status st = CreateNewFile(path, mode, &fd);
+  if (!st.ok()) return st;
+  if (!WriteAll(fd.get(), data) || ::fsync(fd.get()) != 0 || !fd.Close()) {
     const int err = errno;
-    ::unlink(target.c_str());
-    return Status::Io(std::string(what) + " " + target + ": " + std::strerror(err));
-  };
-  if (::fchmod(fd.get(), mode) != 0) return fail("cannot set the mode of");
-  if (!WriteAll(fd.get(), data)) return fail("cannot write");
-  if (::fsync(fd.get()) != 0) return fail("cannot write");
-  if (!fd.Close()) return fail("cannot write");
-  if (overwrite && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::Io("cannot replace " + path + ": " + std::strerror(err));
+    ::unlink(path.c_str());
+    return Status::Io("cannot write " + path + ": " + std::strerror(err));
   }
   return Status::Ok();
 }
@@ -342,6 +298,7 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   const std::string identities =
       cst.ok() ? config.Str("signing_identities") : "the signing_identities file";
   const std::string user = (cst.ok() ? config : Config::Defaults()).Str("user");
+  SetServiceAccountByName(user);
   if (out_dir.empty()) out_dir = DirName(identities);
 
   Secret pass;

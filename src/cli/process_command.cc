@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/safe_file.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "engine/encryption.h"
@@ -42,6 +43,8 @@ std::string StripCr(const std::string& s) {
 int LoadRuntime(const std::string& config_path, std::unique_ptr<Runtime>* rt) {
   Config config;
   Status st = config.Load(config_path);
+  // Files of the service user (state_dir, keys) are trusted like root's.
+  if (st.ok()) SetServiceAccountByName(config.Str("user"));
   if (st.ok()) st = BuildRuntime(config, rt);
   if (!st.ok()) {
     std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());

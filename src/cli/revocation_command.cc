@@ -81,7 +81,7 @@ int RevocationCommand(const std::string& config_path, const std::vector<std::str
     std::printf("chain: not trusted (%s); revocation not checked\n", chain.reason.c_str());
     return kExitUnknown;
   }
-  ChainRevocation cr = checker->Check(chain.chain.get(), nullptr, now);
+  ChainRevocation cr = checker->Check(chain.chain.get(), nullptr, now, Deadline());
   for (size_t i = 0; i < cr.certs.size(); ++i) {
     const RevocationResult& r = cr.certs[i].result;
     std::printf("depth=%zu subject=\"%s\" status=%s source=%s (%s)%s%s\n", i,

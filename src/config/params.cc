@@ -43,6 +43,13 @@ const std::vector<ParamSpec> kParams = {
     {"encryption_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|oaep",
      "RSA key transport for this recipient domain: pkcs1 (PKCS#1 v1.5, every client) or "
      "oaep (RSAES-OAEP with SHA-256)."},
+    {"eom_deadline", ParamType::kInt, "240", 1, 3600, nullptr,
+     "Seconds the end-of-data step may spend waiting on the network in all (revocation of "
+     "every signer's chain, OCSP then CRL, recipient certificate lookups); each fetch waits "
+     "at most what is left, none starts after it, and what it cuts short counts as revocation "
+     "status unknown or certificate directory unavailable (temporary). Keep it below the "
+     "MTA's end-of-data timeout: Postfix milter_content_timeout (300 s), Sendmail T=E (5m); "
+     "the rest is left for signing and encrypting the message."},
     {"harvest_certificates", ParamType::kBool, "yes", kNoMin, kNoMax, nullptr,
      "Store the signer certificate and SMIMECapabilities of every inbound signature that "
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
@@ -84,8 +91,9 @@ const std::vector<ParamSpec> kParams = {
      "Use StartTLS on ldap:// URIs (certificate checks per ldap.conf, e.g. TLS_CACERT); "
      "ldaps:// URIs use TLS anyway."},
     {"ldap_timeout", ParamType::kInt, "5", 1, 120, nullptr,
-     "Deadline in seconds for one LDAP lookup (connect, StartTLS, bind and search); a "
-     "directory that is down or slower gives a temporary failure."},
+     "Timeout in seconds for one LDAP lookup (connect, StartTLS, bind and search); a "
+     "directory that is down or slower gives a temporary failure. The lookup also ends at the "
+     "deadline of the milter step that makes it (rcpt_deadline, eom_deadline)."},
     {"ldap_uri", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "LDAP servers for recipient certificates (ldap://HOST[:PORT], ldaps://, ldapi://), tried "
      "in order; empty turns LDAP lookups off."},
@@ -127,6 +135,13 @@ const std::vector<ParamSpec> kParams = {
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
      "folder means no policies unless policy_dir is set explicitly."},
+    {"rcpt_deadline", ParamType::kInt, "20", 1, 600, nullptr,
+     "Seconds one RCPT may spend waiting on the network in all (certificate sources such as "
+     "LDAP, revocation of the chosen certificate's chain, the next certificate when it is "
+     "revoked); each lookup or fetch waits at most what is left and none starts after it. "
+     "A recipient of an encrypt = required domain whose lookup it cuts short gets 451 4.7.1. "
+     "Keep it below the MTA's per-command timeout: Postfix milter_command_timeout (30 s), "
+     "Sendmail T=R (10 s by default: raise it; docs/verification.md, Deadlines)."},
     {"recipient_signing", ParamType::kEnum, "any", kNoMin, kNoMax, "any|opaque",
      "For mail to this recipient domain: opaque makes signed mail use opaque signing "
      "(application/pkcs7-mime), for partners behind gateways that rewrite mail and break "
@@ -149,7 +164,8 @@ const std::vector<ParamSpec> kParams = {
      "Revocation methods in the order asked: ocsp, crl, or both; the next is asked when one "
      "gives no definite answer."},
     {"revocation_timeout", ParamType::kInt, "5", 1, 120, nullptr,
-     "Deadline in seconds for one OCSP or CRL fetch."},
+     "Timeout in seconds for one OCSP or CRL fetch; it also ends at the deadline of the milter "
+     "step that makes it (rcpt_deadline, eom_deadline)."},
     {"sign", ParamType::kEnum, "none", kNoMin, kNoMax, "none|clear|opaque|if-possible",
      "Signing of outbound mail, keyed by the From: domain: none, clear (multipart/signed), "
      "opaque (application/pkcs7-mime) or if-possible (clear when the sender has a usable "
@@ -191,7 +207,11 @@ const std::vector<ParamSpec> kParams = {
      "Message bodies up to this size stay in memory; larger ones are spooled to a private "
      "unlinked file under state_dir."},
     {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
-     "Folder for caches and spooled message bodies; owned by the service user."},
+     "Folder for the certificate store (certificates.db), the CRL and OCSP caches (crl/, "
+     "ocsp/) and spooled message bodies; owned by the service user, mode 0700, never "
+     "world-writable without the sticky bit (refused). Files in it are created mode 0600; a "
+     "symbolic link, a hard link or another account's file there is refused, also when root "
+     "runs smime-milter -n or smimectl (docs/SECURITY.md)."},
     {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
      nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "

@@ -22,12 +22,12 @@ const char* EncryptModeName(EncryptMode m) {
 }
 
 RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::string& rcpt,
-                       const Clock& clock) {
+                       const Clock& clock, const Deadline& deadline) {
   ChoiceRules cr;
   cr.min_trust = rules.min_trust;
   cr.revocation = rules.revocation_mode;
   cr.algorithms = {rules.allow_sha1, rules.min_rsa_bits};
-  return rt.directory.Choose(rcpt, cr, rt.trust, rt.revocation.get(), clock.Now());
+  return rt.directory.Choose(rcpt, cr, rt.trust, rt.revocation.get(), clock.Now(), deadline);
 }
 
 std::string Why(const RecipientChoice& c) {
@@ -39,7 +39,7 @@ std::string Why(const RecipientChoice& c) {
 }  // namespace
 
 RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt_arg,
-                            const Clock& clock) {
+                            const Clock& clock, const Deadline& deadline) {
   const std::string rcpt = EnvelopeAddress(rcpt_arg);
   RcptVerdict v;
   const std::string domain = DomainOf(rcpt);
@@ -50,7 +50,7 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
   if (rules.encrypt == EncryptMode::kNever) {
     v.cls = RcptClass::kClear;
   } else {
-    RecipientChoice c = Lookup(rt, rules, rcpt, clock);
+    RecipientChoice c = Lookup(rt, rules, rcpt, clock, deadline);
     if (c.found) {
       AppendField(&v.fields, "cert", c.chosen.source + " serial " + SerialHex(c.chosen.cert.get()));
       v.cls = rules.encrypt == EncryptMode::kRequired ? RcptClass::kEncrypt : RcptClass::kFlexible;
@@ -66,6 +66,8 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
         v.reply_code = "451";
         v.reply_text = "Certificate directory unavailable; encryption to " + rcpt +
                        " is required, try again later";
+        v.deadline = c.deadline;
+        if (c.deadline) AppendField(&v.fields, "reason", "deadline");
         AppendField(&v.fields, "action", "tempfail");
         return v;
       }
@@ -99,8 +101,11 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
   return v;
 }
 
-RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const Clock& clock,
-                         Transaction* tx) {
+namespace {
+
+// AddRecipient within a given deadline.
+RcptVerdict AddRecipientWithin(const Runtime& rt, const std::string& rcpt_arg, const Clock& clock,
+                               const Deadline& deadline, Transaction* tx) {
   RcptVerdict v;
   RcptAddress clean;
   const std::string bad = ParseRcptAddress(rcpt_arg, &clean);
@@ -122,7 +127,7 @@ RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const C
     // Every direction: mail to a domain that requires encryption never
     // passes in clear, whoever submitted it.
     try {
-      v = DecideRecipient(rt, *tx, clean.address, clock);
+      v = DecideRecipient(rt, *tx, clean.address, clock, deadline);
     } catch (const std::exception& e) {
       v = RcptVerdict();
       v.disposition = Disposition::kTempFail;
@@ -145,7 +150,17 @@ RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const C
   return v;
 }
 
-EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock) {
+}  // namespace
+
+RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt_arg, const Clock& clock,
+                         Transaction* tx) {
+  // One deadline for everything this RCPT waits for, so the reply comes
+  // before the MTA's milter_command_timeout (docs/encryption.md).
+  return AddRecipientWithin(rt, rcpt_arg, clock, Deadline::After(clock, rt.rcpt_deadline_ms), tx);
+}
+
+EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                              const Deadline& deadline) {
   EncryptionPlan plan;
   std::vector<RcptClass> classes = tx.rcpt_classes;
   if (classes.size() != tx.rcpts.size()) {  // not decided at RCPT time (no MTA): decide now
@@ -153,13 +168,13 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
     so_far.rcpts.clear();
     so_far.rcpt_classes.clear();
     for (const std::string& r : tx.rcpts) {
-      RcptVerdict v = AddRecipient(rt, r, clock, &so_far);
+      RcptVerdict v = AddRecipientWithin(rt, r, clock, deadline, &so_far);
       if (v.disposition != Disposition::kAccept) {
         plan.refuse = true;
         plan.reply_code = v.reply_code == "550" ? "550" : "451";
         plan.reply_xcode = v.reply_code == "550" ? v.reply_xcode : "4.7.1";
         plan.reply_text = v.reply_text;
-        plan.reason = "recipient-refused";
+        plan.reason = v.deadline ? "deadline" : "recipient-refused";
         return plan;
       }
     }
@@ -185,13 +200,13 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
   for (const std::string& rcpt_arg : tx.rcpts) {
     const std::string r = EnvelopeAddress(rcpt_arg);
     const DomainRules& rules = rt.RulesFor(DomainOf(r));
-    RecipientChoice c = Lookup(rt, rules, r, clock);
+    RecipientChoice c = Lookup(rt, rules, r, clock, deadline);
     if (!c.found) {
       plan.refuse = true;
       plan.reply_code = "451";
       plan.reply_xcode = "4.7.1";
       plan.reply_text = "The S/MIME certificate of " + r + " is no longer usable, try again later";
-      plan.reason = "certificate-lost";
+      plan.reason = c.deadline ? "deadline" : "certificate-lost";
       return plan;
     }
     ContentCipher cipher = rules.cipher;

@@ -17,6 +17,12 @@
 // A recipient that does not fit the transaction's treatment so far gets
 // 452 4.5.3, so the client sends it again in a separate transaction;
 // nothing is dropped and a required recipient never receives clear text.
+//
+// Each step has one deadline for all its network waits (LDAP lookups,
+// revocation checks; base/deadline.h): AddRecipient creates it from
+// rcpt_deadline, Process (engine/processor) from eom_deadline and passes it
+// to PlanEncryption. A lookup it cuts short is "cannot answer": 451 4.7.1
+// for a required recipient (log: reason=deadline), never clear text.
 #ifndef SMIME_ENGINE_ENCRYPTION_H_
 #define SMIME_ENGINE_ENCRYPTION_H_
 
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/deadline.h"
 #include "engine/outcome.h"
 #include "engine/runtime.h"
 #include "engine/transaction.h"
@@ -37,12 +44,14 @@ struct RcptVerdict {
   // For the log line "QUEUEID: rcpt: FIELDS": "to=<..>, domain=b.example,
   // encrypt=required, cert=ldap serial 1A, action=accept".
   std::string fields;
+  bool deadline = false;  // refused because the step's deadline cut a lookup short
 };
 
 // tx: the transaction so far (its accepted recipients and their classes);
-// rcpt: a clean address (AddRecipient has reduced it).
+// rcpt: a clean address (AddRecipient has reduced it); deadline: the
+// step's (none by default).
 RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt,
-                            const Clock& clock);
+                            const Clock& clock, const Deadline& deadline = Deadline());
 
 // The RCPT step as the milter and `smimectl process` run it, in every
 // direction: the argument is reduced to one clean address
@@ -53,7 +62,8 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
 // refuses this recipient only, 451 4.3.0, so the recipients already judged
 // are not forgotten). On accept the clean address is added to tx->rcpts
 // (and its class to tx->rcpt_classes when judged); on refusal tx is
-// unchanged. v.fields is the log line for every outcome.
+// unchanged. v.fields is the log line for every outcome. The step's
+// deadline is rt.rcpt_deadline_ms from now (clock.Monotonic()).
 RcptVerdict AddRecipient(const Runtime& rt, const std::string& rcpt, const Clock& clock,
                          Transaction* tx);
 
@@ -69,7 +79,10 @@ struct EncryptionPlan {
   std::string why;  // log: "required", "opportunistic", "not-all-certificates", ...
 };
 
-EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock);
+// deadline: the end-of-data step's (none by default). Recipients not judged
+// at RCPT time (`smimectl process` without an MTA) are judged now, within it.
+EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                              const Deadline& deadline = Deadline());
 
 }  // namespace smime
 

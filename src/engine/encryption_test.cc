@@ -6,14 +6,19 @@
 // original, that encryption applies in every direction (pickup, relays from
 // outside), that "already encrypted" means exactly one envelope, and that
 // every RCPT spelling (comments, whitespace, U-label and A-label domains)
-// ends encrypted or refused. Certificates come from an
-// in-memory source; the clock is pinned.
+// ends encrypted or refused, and that one deadline per step (rcpt_deadline,
+// eom_deadline) bounds the chain of slow LDAP and OCSP/CRL waits with 451
+// for a required recipient. Certificates come from an in-memory source (or
+// LdapSource over a fake search); the clock is pinned, and slow fakes move
+// a ManualClock instead of waiting.
 #include "engine/encryption.h"
 
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,6 +26,7 @@
 #include <string>
 
 #include "base/testing.h"
+#include "certdir/ldap_source.h"
 #include "cms/encrypt.h"
 #include "engine/processor.h"
 #include "mime/smime_locator.h"
@@ -35,7 +41,8 @@ namespace {
 class RevokeOne final : public RevocationChecker {
  public:
   explicit RevokeOne(X509* revoked) : revoked_(revoked) {}
-  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     ChainRevocation r;
     r.overall.status = X509_cmp(sk_X509_value(chain, 0), revoked_) == 0 ? RevocationStatus::kRevoked
                                                                         : RevocationStatus::kGood;
@@ -56,7 +63,8 @@ class FakeSource final : public CertSource {
     std::vector<int> caps;
   };
   const char* Name() const override { return "fake"; }
-  Status Find(const std::string& address, std::vector<CertCandidate>* out) const override {
+  Status Find(const std::string& address, const Deadline&,
+              std::vector<CertCandidate>* out) const override {
     if (down) return Status::Io("timeout");
     for (const Entry& e : entries) {
       if (strcasecmp(e.address.c_str(), address.c_str()) != 0) continue;  // as sources must
@@ -79,6 +87,24 @@ class FakeSource final : public CertSource {
   bool down = false;
 };
 
+// A network where every request "takes" delay_ms: the clock moves by that
+// much, or by the request's timeout, which then fails, when it is longer.
+class SlowFetcher final : public HttpFetcher {
+ public:
+  SlowFetcher(ManualClock* clock, long delay_ms, std::vector<long>* timeouts)
+      : clock_(clock), delay_ms_(delay_ms), timeouts_(timeouts) {}
+  Status Fetch(const HttpRequest& req, std::string*) override {
+    timeouts_->push_back(req.timeout_ms);
+    clock_->Advance(std::min(delay_ms_, req.timeout_ms));
+    return Status::Io("timeout after " + std::to_string(req.timeout_ms) + " ms");
+  }
+
+ private:
+  ManualClock* clock_;
+  long delay_ms_;
+  std::vector<long>* timeouts_;
+};
+
 CertSpec EncSpec(const std::string& address) {
   CertSpec s = SmimeSpec(address);
   s.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
@@ -87,9 +113,10 @@ CertSpec EncSpec(const std::string& address) {
 
 struct Fixture {
   Issued root, inter, alice, carol, carol_old, carol_expired, dave_ec, erin_signonly, other_root,
-      frank_untrusted, carol_idn;
+      frank_untrusted, carol_idn, hans_ulabel;
   Issued gina_rsa1024, gina_rsa2048, gina_p384;  // newest to oldest
   Issued weak_inter, hank_under_weak;            // RSA-1024 intermediate
+  Issued online_inter, ivan_online;              // both with OCSP and a CRL distribution point
   std::string dir;
   std::unique_ptr<Runtime> rt;
   FakeSource* source = nullptr;  // owned by rt->directory
@@ -132,6 +159,16 @@ int SetUp(void**) {
   g->weak_inter = MakeLeaf(weak_ca, g->root);
   g->hank_under_weak = MakeLeaf(EncSpec("hank@b.example"), g->weak_inter);
   g->carol_idn = MakeLeaf(EncSpec("carol@xn--bcher-kva.example"), g->inter);
+  CertSpec online_ca = CaSpec("Online Inter");
+  online_ca.ocsp_urls = {"http://ocsp.test/inter"};
+  online_ca.crl_urls = {"http://crl.test/inter.crl"};
+  g->online_inter = MakeLeaf(online_ca, g->root);
+  CertSpec ivan = EncSpec("ivan@b.example");
+  ivan.ocsp_urls = {"http://ocsp.test/ivan"};
+  ivan.crl_urls = {"http://crl.test/ivan.crl"};
+  g->ivan_online = MakeLeaf(ivan, g->online_inter);
+  // An rfc822Name with the U-labels (not what RFC 5280 allows, but issued).
+  g->hans_ulabel = MakeLeaf(EncSpec("hans@bücher.example"), g->inter);
 
   char templ[] = "/tmp/encryption_test.XXXXXX";
   if (!mkdtemp(templ)) return -1;
@@ -164,6 +201,12 @@ int TearDown(void**) {
 
 int Reset(void**) {
   Runtime& rt = *g->rt;
+  auto source = std::make_unique<FakeSource>();
+  g->source = source.get();
+  rt.directory = RecipientDirectory();
+  rt.directory.AddSource(std::move(source));
+  rt.rcpt_deadline_ms = 20000;
+  rt.eom_deadline_ms = 240000;
   rt.rules = DomainRules();
   rt.rules.revocation_mode = RevocationMode::kOff;
   rt.domain_rules.clear();
@@ -188,8 +231,10 @@ int Reset(void**) {
       {"gina@b.example", g->gina_p384.cert.get(), CertTrust::kAdmin, {}},
       {"hank@b.example", g->hank_under_weak.cert.get(), CertTrust::kAdmin, {}},
       {"carol@xn--bcher-kva.example", g->carol_idn.cert.get(), CertTrust::kAdmin, {}},
+      {"ivan@b.example", g->ivan_online.cert.get(), CertTrust::kAdmin, {}},
+      {"hans@xn--bcher-kva.example", g->hans_ulabel.cert.get(), CertTrust::kAdmin, {}},
   };
-  g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get()};
+  g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get(), g->online_inter.cert.get()};
   g->source->down = false;
   return 0;
 }
@@ -419,6 +464,34 @@ void TestRecipientAlgorithmRules(void**) {
   assert_string_equal(Rcpt({}, "hank@b.example").disposition, "accept");
 }
 
+// Recipient certificates are matched with the domain in one form: the
+// A-label RCPT finds the certificate that names the U-labels, and a lookup
+// typed with the U-labels (smimectl cert lookup) finds the A-label one.
+void TestCertificateDomainInOneForm(void**) {
+  Verdict v = Rcpt({}, "<hans@bücher.example>");
+  assert_string_equal(v.disposition, "accept");
+  assert_int_equal(v.cls, static_cast<int>(RcptClass::kEncrypt));
+  Sent s = Send({"hans@xn--bcher-kva.example"}, &g->hans_ulabel);
+  assert_true(s.decrypted);
+  assert_true(s.plain_ok);
+  ChoiceRules cr;
+  RecipientChoice c =
+      g->rt->directory.Choose("carol@BÜCHER.example.", cr, g->rt->trust, nullptr, kNow);
+  assert_true(c.found);
+  assert_int_equal(X509_cmp(c.chosen.cert.get(), g->carol_idn.cert.get()), 0);
+  // A look-alike domain (Cyrillic u) is another recipient.
+  assert_string_equal(Rcpt({},
+                           "<hans@b\xd1\x83"
+                           "cher.example>")
+                          .disposition,
+                      "accept");
+  c = g->rt->directory.Choose(
+      "hans@b\xd1\x83"
+      "cher.example",
+      cr, g->rt->trust, nullptr, kNow);
+  assert_false(c.found);
+}
+
 void TestLabelAloneIsNotEncryption(void**) {
   // Claims to be enveloped-data, is not: must still be encrypted.
   const std::string fake =
@@ -434,7 +507,8 @@ void TestRevocationOutageIsTemporary(void**) {
   // No answer from OCSP/CRL under revocation = hard: 451, not "no certificate".
   class Unavailable final : public RevocationChecker {
    public:
-    ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+    ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                          const Deadline&) override {
       ChainRevocation r;
       r.overall.status = RevocationStatus::kUnavailable;
       return r;
@@ -621,6 +695,123 @@ void TestRcptSpellingsEncryptedOrRefused(void**) {
   assert_string_equal(AddOne("<carol@ b.example>").disposition, "reject");
 }
 
+// Online revocation for b.example (hard) over responders that never answer
+// in time: every fetch is given its revocation_timeout of 5 s, or less.
+std::vector<long>* UseSlowResponders(ManualClock* clock) {
+  static std::vector<long> timeouts;
+  timeouts.clear();
+  RevocationOptions ro;
+  ro.state_dir = g->dir;
+  std::unique_ptr<OnlineRevocationChecker> checker;
+  if (!OnlineRevocationChecker::Create(ro, std::make_unique<SlowFetcher>(clock, 60000, &timeouts),
+                                       &checker)
+           .ok())
+    fail_msg("OnlineRevocationChecker::Create");
+  g->rt->revocation = std::move(checker);
+  g->rt->domain_rules["b.example"].revocation_mode = RevocationMode::kHard;
+  return &timeouts;
+}
+
+struct RcptResult {
+  char disposition[16] = "";
+  char reply[200] = "";
+  char fields[600] = "";
+};
+
+// One RCPT as the milter runs it (AddRecipient creates the step's deadline).
+RcptResult AddRcpt(const std::string& rcpt, const Clock& clock) {
+  RcptResult out;
+  Transaction tx;
+  tx.direction = Direction::kOutbound;
+  RcptVerdict v = AddRecipient(*g->rt, rcpt, clock, &tx);
+  std::snprintf(out.disposition, sizeof out.disposition, "%s", DispositionName(v.disposition));
+  std::snprintf(out.reply, sizeof out.reply, "%s %s", v.reply_code.c_str(), v.reply_xcode.c_str());
+  std::snprintf(out.fields, sizeof out.fields, "%s", v.fields.c_str());
+  return out;
+}
+
+// The certificate's chain has four fetches (OCSP and CRL for ivan and for
+// its intermediate): 20 s of waiting. rcpt_deadline = 12 s cuts the third
+// to the 2 s left and starts no fourth; the RCPT is 451, never accepted
+// for clear text, and the log says deadline.
+void TestRcptDeadlineCutsRevocationChain(void**) {
+  ManualClock clock(kNow);
+  std::vector<long>* timeouts = UseSlowResponders(&clock);
+  g->rt->rcpt_deadline_ms = 60000;  // room for all four: not the deadline's doing
+  RcptResult r = AddRcpt("ivan@b.example", clock);
+  assert_string_equal(r.disposition, "tempfail");
+  assert_string_equal(r.reply, "451 4.7.1");
+  assert_true(*timeouts == std::vector<long>({5000, 5000, 5000, 5000}));
+  assert_null(std::strstr(r.fields, "deadline"));
+
+  timeouts = UseSlowResponders(&clock);  // fresh breakers
+  g->rt->rcpt_deadline_ms = 12000;
+  const auto start = clock.Monotonic();
+  r = AddRcpt("ivan@b.example", clock);
+  assert_string_equal(r.disposition, "tempfail");
+  assert_string_equal(r.reply, "451 4.7.1");
+  assert_true(*timeouts == std::vector<long>({5000, 5000, 2000}));
+  assert_int_equal(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.Monotonic() - start).count(),
+      12000);
+  if (!std::strstr(r.fields, "revocation status unknown: deadline reached)"))
+    fail_msg("%s", r.fields);
+  assert_non_null(std::strstr(r.fields, "reason=deadline, action=tempfail"));
+}
+
+// LDAP as the certificate source, a directory that never answers in time
+// (ldap_timeout 5 s) and rcpt_deadline = 3 s: the search is given 3 s, the
+// required recipient gets 451 and the log says deadline. Each RCPT has a
+// deadline of its own: the next one gets the full 3 s again.
+void TestRcptDeadlineCutsLdap(void**) {
+  ManualClock clock(kNow);
+  std::vector<long> timeouts;
+  LdapSearchFn slow = [&](const std::string&, long timeout_ms, LdapSearchResult*) {
+    timeouts.push_back(timeout_ms);
+    clock.Advance(timeout_ms);
+    return Status::Io("ldap: search: no answer within the deadline of " +
+                      std::to_string(timeout_ms) + " ms");
+  };
+  LdapOptions o;
+  o.uris = {"ldap://127.0.0.1:1"};
+  o.base = "dc=test";
+  std::unique_ptr<LdapSource> ldap;
+  assert_true(LdapSource::Create(o, &ldap, &clock, slow).ok());
+  g->rt->directory = RecipientDirectory();
+  g->rt->directory.AddSource(std::move(ldap));
+  g->rt->rcpt_deadline_ms = 3000;
+  for (const char* rcpt : {"carol@b.example", "dave@b.example"}) {
+    RcptResult r = AddRcpt(rcpt, clock);
+    assert_string_equal(r.disposition, "tempfail");
+    assert_string_equal(r.reply, "451 4.7.1");
+    if (!std::strstr(r.fields, "cert=none (ldap: deadline reached: search: no answer within"))
+      fail_msg("%s", r.fields);
+    assert_non_null(std::strstr(r.fields, "reason=deadline"));
+  }
+  assert_true(timeouts == std::vector<long>({3000, 3000}));
+}
+
+// End of data: the recipient was accepted at RCPT time; at end of data its
+// certificate's revocation is asked again and the responders hang. The
+// eom_deadline (7 s) ends it: 451, never sent in clear, reason=deadline.
+void TestEomDeadlineRefusesEncryption(void**) {
+  ManualClock clock(kNow);
+  std::vector<long>* timeouts = UseSlowResponders(&clock);
+  g->rt->eom_deadline_ms = 7000;
+  Transaction tx;
+  ParseRawMessage(kPlainMessage, &tx);
+  tx.direction = Direction::kOutbound;
+  tx.sasl_user = "alice";
+  tx.rcpts = {"ivan@b.example"};
+  tx.rcpt_classes = {RcptClass::kEncrypt};
+  Outcome o = Process(*g->rt, tx, clock);
+  assert_int_equal(static_cast<int>(o.disposition), static_cast<int>(Disposition::kTempFail));
+  assert_string_equal(o.reply_code.c_str(), "451");
+  assert_false(o.replace_body);
+  assert_true(*timeouts == std::vector<long>({5000, 2000}));
+  assert_non_null(std::strstr(o.fields.c_str(), "reason=deadline"));
+}
+
 }  // namespace
 
 int main() {
@@ -633,12 +824,16 @@ int main() {
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
       cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),
+      cmocka_unit_test_setup(TestCertificateDomainInOneForm, Reset),
       cmocka_unit_test_setup(TestLabelAloneIsNotEncryption, Reset),
       cmocka_unit_test_setup(TestRevocationOutageIsTemporary, Reset),
       cmocka_unit_test_setup(TestAcceptOnInternalErrorRefusedWithEncryption, Reset),
       cmocka_unit_test_setup(TestEveryDirectionEncrypts, Reset),
       cmocka_unit_test_setup(TestAlreadyEncryptedMeansExactly, Reset),
       cmocka_unit_test_setup(TestRcptSpellingsEncryptedOrRefused, Reset),
+      cmocka_unit_test_setup(TestRcptDeadlineCutsRevocationChain, Reset),
+      cmocka_unit_test_setup(TestRcptDeadlineCutsLdap, Reset),
+      cmocka_unit_test_setup(TestEomDeadlineRefusesEncryption, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

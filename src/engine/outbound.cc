@@ -223,8 +223,8 @@ std::string WireFolded(const std::string& v) {
 // Signing per the From: domain's policy. On return either o is final (a
 // refusal: disposition set) or *c holds the signed content (c->changed) or
 // nothing changed (fields say why).
-void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, const std::string& why,
-              Outcome* o, NewContent* c) {
+void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
+              const Deadline& deadline, const std::string& why, Outcome* o, NewContent* c) {
   Decision d(o);
   std::string from;
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
@@ -299,7 +299,8 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, cons
     ChainResult chain = rt.trust.VerifyChain(id->cert.get(), hints.get(), now);
     sk_X509_zero(hints.get());  // borrowed pointers
     if (chain.trusted) {
-      RevocationResult rev = rt.revocation->Check(chain.chain.get(), nullptr, now).overall;
+      RevocationResult rev =
+          rt.revocation->Check(chain.chain.get(), nullptr, now, deadline).overall;
       AppendField(&o->fields, "revocation", RevocationStatusName(rev.status),
                   RevocationLogSource(rev));
       if (rev.status == RevocationStatus::kRevoked)
@@ -363,10 +364,10 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock, cons
 
 // Encryption per the recipients' domains (engine/encryption). On return o
 // is final (a refusal) or *c holds the enveloped content, or is unchanged.
-void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o,
-                 NewContent* c) {
+void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                 const Deadline& deadline, Outcome* o, NewContent* c) {
   if (!rt.any_encryption) return;
-  EncryptionPlan plan = PlanEncryption(rt, tx, clock);
+  EncryptionPlan plan = PlanEncryption(rt, tx, clock, deadline);
   Decision d(o);
   if (plan.refuse) {
     return d.Refuse(plan.reply_code[0] == '5' ? Disposition::kReject : Disposition::kTempFail,
@@ -441,21 +442,21 @@ void Emit(const Transaction& tx, const NewContent& c, Outcome* o) {
 }  // namespace
 
 void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                          Outcome* o) {
+                          const Deadline& deadline, Outcome* o) {
   if (o->disposition != Disposition::kAccept) return;
   NewContent c;
-  EncryptStep(rt, tx, clock, o, &c);
+  EncryptStep(rt, tx, clock, deadline, o, &c);
   if (o->disposition != Disposition::kAccept) return;
   Emit(tx, c, o);
 }
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                     const std::string& why, Outcome* o) {
+                     const Deadline& deadline, const std::string& why, Outcome* o) {
   o->event = "outbound";
   NewContent c;
-  SignStep(rt, tx, clock, why, o, &c);
+  SignStep(rt, tx, clock, deadline, why, o, &c);
   if (o->disposition != Disposition::kAccept) return;
-  EncryptStep(rt, tx, clock, o, &c);
+  EncryptStep(rt, tx, clock, deadline, o, &c);
   if (o->disposition != Disposition::kAccept) return;
   Emit(tx, c, o);
 }

@@ -12,13 +12,16 @@
 // sign = if-possible (or unauthorized_sender = unsigned) lets it go unsigned,
 // and the log says why. Then the recipients' domains decide encryption
 // (engine/encryption); "already encrypted" means exactly one base64
-// EnvelopedData/AuthEnvelopedData with nothing after it.
+// EnvelopedData/AuthEnvelopedData with nothing after it. Revocation checks
+// and certificate lookups wait no longer than deadline, the end-of-data
+// step's (Process creates it from eom_deadline).
 #ifndef SMIME_ENGINE_OUTBOUND_H_
 #define SMIME_ENGINE_OUTBOUND_H_
 
 #include <string>
 
 #include "base/clock.h"
+#include "base/deadline.h"
 #include "engine/outcome.h"
 #include "engine/runtime.h"
 #include "engine/transaction.h"
@@ -26,7 +29,7 @@
 namespace smime {
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                     const std::string& why, Outcome* o);
+                     const Deadline& deadline, const std::string& why, Outcome* o);
 
 // Encryption alone (no signing), for mail that is not outbound: Process()
 // calls it after the inbound verdict, so mail to a domain that requires
@@ -34,7 +37,8 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
 // (Content-* headers and body) is encrypted as received, signature
 // included; the header edits already in o (the Authentication-Results)
 // stay in the outer header. Does nothing when o is already a refusal.
-void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o);
+void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                          const Deadline& deadline, Outcome* o);
 
 }  // namespace smime
 

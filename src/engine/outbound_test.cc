@@ -4,7 +4,9 @@
 // every refusal is checked for its disposition, reply and log reason.
 #include "engine/outbound.h"
 
+#include <openssl/pem.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,7 +28,8 @@ namespace {
 class FakeRevocation final : public RevocationChecker {
  public:
   explicit FakeRevocation(RevocationStatus s) : status_(s) {}
-  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     ChainRevocation r;
     r.overall.status = status_;
     return r;
@@ -37,7 +40,7 @@ class FakeRevocation final : public RevocationChecker {
 };
 
 struct Fixture {
-  Issued root, inter, alice, bob_ec, domain;
+  Issued root, inter, alice, bob_ec, domain, hans;
   std::string dir;
   std::unique_ptr<Runtime> rt;
 };
@@ -72,12 +75,16 @@ int SetUp(void**) {
   ec.key = KeyKind::kEcP256;
   g_fx->bob_ec = MakeLeaf(ec, g_fx->inter);
   g_fx->domain = MakeLeaf(SmimeSpec("postmaster@d.example"), g_fx->inter);
+  // An IDN mailbox: the certificate names it in A-labels (RFC 5280), the
+  // signing_users entry and the identity are written in U-labels.
+  g_fx->hans = MakeLeaf(SmimeSpec("hans@xn--bcher-kva.example"), g_fx->inter);
   g_fx->dir = TempDir();
   if (g_fx->dir.empty()) return -1;
   std::ofstream(g_fx->dir + "/anchors.pem") << ToPem(g_fx->root.cert.get());
   std::ofstream(g_fx->dir + "/users") << "# login  addresses\n"
                                          "alice  alice@a.example\n"
-                                         "bob    bob@a.example, @d.example\n";
+                                         "bob    bob@a.example, @d.example\n"
+                                         "hans   @BÜCHER.example\n";
   Config config;
   Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g_fx->dir +
                                "/anchors.pem\nsigning_users = " + g_fx->dir +
@@ -90,6 +97,7 @@ int SetUp(void**) {
   if (!rt.identities.Add(MakeIdentity("alice@a.example", g_fx->alice)).ok()) return -1;
   if (!rt.identities.Add(MakeIdentity("bob@a.example", g_fx->bob_ec)).ok()) return -1;
   if (!rt.identities.Add(MakeIdentity("@d.example", g_fx->domain)).ok()) return -1;
+  if (!rt.identities.Add(MakeIdentity("hans@Bücher.example", g_fx->hans)).ok()) return -1;
   return 0;
 }
 
@@ -362,11 +370,85 @@ void TestNoSignPolicy(void**) {
   assert_true(Has(s.fields, "sign=none, action=none, reason=policy"));
 }
 
+// Domains in one form: a From: in U-labels or A-labels finds the identity
+// and the signing_users entry whatever spelling they were written in, and
+// our own verification matches it against the A-label rfc822Name.
+void TestIdnSenderSignsAndVerifies(void**) {
+  Seen s = Run("From: hans@bücher.example\r\nSubject: idn\r\n\r\nhallo\r\n", "hans");
+  assert_string_equal(s.disposition, "accept");
+  assert_true(s.replaced);
+  assert_true(Has(s.fields, "identity=hans@xn--bcher-kva.example, action=signed"));
+  assert_string_equal(s.verdict, "pass");
+  s = Run("From: Hans <hans@XN--BCHER-KVA.example>\r\n\r\nhallo\r\n", "hans");
+  assert_true(Has(s.fields, "identity=hans@xn--bcher-kva.example, action=signed"));
+  assert_string_equal(s.verdict, "pass");
+  // Another domain that only looks alike (Cyrillic u) is not authorised.
+  s =
+      Run("From: hans@b\xd1\x83"
+          "cher.example\r\n\r\nhallo\r\n",
+          "hans");
+  assert_string_equal(s.disposition, "tempfail");
+  assert_true(Has(s.fields, "reason=sender-not-authorized"));
+}
+
+// Written here as "local@domain cert key": the identity file keys each
+// line on the A-label form, so the two spellings of one mailbox are one
+// identity (a duplicate), and a domain that is not a domain name stops
+// loading with file:line.
+std::string LoadIdentities(const std::string& lines, IdentityStore* store) {
+  const std::string path = g_fx->dir + "/identities";
+  std::ofstream(path) << lines;
+  std::vector<std::string> warnings;
+  Status st = IdentityStore::Load(path, true, kNow, store, &warnings);
+  unlink(path.c_str());
+  return st.ok() ? "" : st.message();
+}
+
+void TestIdentityFileIdnForms(void**) {
+  const std::string crt = g_fx->dir + "/hans.crt", key = g_fx->dir + "/hans.key";
+  std::ofstream(crt) << ToPem(g_fx->hans.cert.get());
+  {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    assert_int_equal(PEM_write_bio_PrivateKey(bio.get(), g_fx->hans.key.get(), nullptr, nullptr, 0,
+                                              nullptr, nullptr),
+                     1);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    std::ofstream(key) << std::string(data, static_cast<size_t>(n));
+  }
+  chmod(key.c_str(), 0600);
+  IdentityStore store;
+  std::string err = LoadIdentities("Hans@BÜCHER.example. " + crt + " " + key + "\n", &store);
+  assert_string_equal(err.c_str(), "");
+  const Identity* id = store.Find("hans@xn--bcher-kva.example");
+  assert_non_null(id);
+  assert_string_equal(id->address.c_str(), "hans@xn--bcher-kva.example");
+  assert_ptr_equal(store.Find("HANS@bücher.example"), id);
+  assert_null(store.Find("hans@bucher.example"));
+  err = LoadIdentities("hans@bücher.example " + crt + " " + key + "\nhans@xn--bcher-kva.example " +
+                           crt + " " + key + "\n",
+                       &store);
+  assert_true(Has(err.c_str(), ":2: hans@xn--bcher-kva.example already defined at "));
+  err = LoadIdentities("hans@b_cher.example " + crt + " " + key + "\n", &store);
+  assert_true(Has(err.c_str(),
+                  ":1: 'hans@b_cher.example': the domain is not a domain name (bad-character)"));
+  // signing_users refuses the same way.
+  const std::string users = g_fx->dir + "/users-bad";
+  std::ofstream(users) << "hans @b_cher.example\n";
+  SigningUsers su;
+  Status st = SigningUsers::Load(users, true, &su);
+  unlink(users.c_str());
+  assert_false(st.ok());
+  assert_true(Has(st.message().c_str(), "the domain is not a domain name (bad-character)"));
+  unlink(crt.c_str());
+  unlink(key.c_str());
+}
+
 void TestExpiryWarnings(void**) {
   const IdentityStore& ids = g_fx->rt->identities;
   assert_int_equal(ids.ExpiryWarnings(kNow, 30).size(), 0);
   std::vector<std::string> w = ids.ExpiryWarnings(kNotAfter - 10 * 86400, 30);
-  assert_int_equal(w.size(), 3);
+  assert_int_equal(w.size(), 4);
   assert_true(Has(w[0].c_str(), "expires at 2027-01-01T00:00:00Z, in 10 days"));
   w = ids.ExpiryWarnings(kNotAfter + 1, 30);
   assert_true(Has(w[0].c_str(), "expired at"));
@@ -391,6 +473,8 @@ int main() {
       cmocka_unit_test_setup(TestClaimedSignatureDoesNotBypassAuthorization, Reset),
       cmocka_unit_test_setup(TestLoginCannotForgeLogFields, Reset),
       cmocka_unit_test_setup(TestNoSignPolicy, Reset),
+      cmocka_unit_test_setup(TestIdnSenderSignsAndVerifies, Reset),
+      cmocka_unit_test_setup(TestIdentityFileIdnForms, Reset),
       cmocka_unit_test_setup(TestExpiryWarnings, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

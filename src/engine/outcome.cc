@@ -43,7 +43,7 @@ void ApplyEdits(const Outcome& o, Transaction* tx) {
       size_t at = e.kind == HeaderEdit::Kind::kAppend
                       ? tx->headers.size()
                       : std::min<size_t>(static_cast<size_t>(e.index), tx->headers.size());
-      tx->headers.insert(tx->headers.begin() + static_cast<long>(at), Header{e.name, value});
+      tx->headers.insert(tx->headers.begin() + static_cast<long>(at), Header{e.name, value, ""});
     }
   }
 }

@@ -70,9 +70,9 @@ struct SignerLog {
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
 void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock,
-                 const SignerFacts& f, STACK_OF(X509) * certs, STACK_OF(X509_CRL) * crls,
-                 const std::string& sender, const std::string& sender_problem, SignatureResult* r,
-                 SignerLog* log) {
+                 const Deadline& deadline, const SignerFacts& f, STACK_OF(X509) * certs,
+                 STACK_OF(X509_CRL) * crls, const std::string& sender,
+                 const std::string& sender_problem, SignatureResult* r, SignerLog* log) {
   X509* cert = f.cert.get();
   if (!cert) {
     r->result = AuthResult::kPermError;
@@ -128,7 +128,8 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   if (rules.revocation_mode == RevocationMode::kOff) {
     log->revocation = "not-checked";
   } else {
-    RevocationResult rev = rt.revocation->Check(chain.chain.get(), crls, clock.Now()).overall;
+    RevocationResult rev =
+        rt.revocation->Check(chain.chain.get(), crls, clock.Now(), deadline).overall;
     log->revocation = RevocationStatusName(rev.status);
     log->revocation_via = RevocationLogSource(rev);
     log->revocation_detail = rev.detail;
@@ -166,8 +167,9 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
 
 // from/from_problem: the single From: mailbox and, when there is none, why.
 void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                   const std::string& from, const std::string& from_problem, Outcome* o,
-                   std::vector<SignerLog>* logs, std::string* note) {
+                   const Deadline& deadline, const std::string& from,
+                   const std::string& from_problem, Outcome* o, std::vector<SignerLog>* logs,
+                   std::string* note) {
   if (tx.message_size > rt.max_message_size || tx.truncated) {
     o->results.push_back(Clause(AuthResult::kPermError, "message-too-large", ""));
     return;
@@ -235,8 +237,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     SignatureResult r;
     r.part = "TEXT";
     SignerLog log;
-    JudgeSigner(rt, rules, clock, f, cms.certs.get(), cms.crls.get(), sender, sender_problem, &r,
-                &log);
+    JudgeSigner(rt, rules, clock, deadline, f, cms.certs.get(), cms.crls.get(), sender,
+                sender_problem, &r, &log);
     // Say so when the identity is Sender:'s, so From: is never implied.
     if (use_sender && !sender.empty()) r.sender = sender;
     o->results.push_back(r);
@@ -262,12 +264,13 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   }
 }
 
-void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock, Outcome* o) {
+void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
+                    const Deadline& deadline, Outcome* o) {
   std::string from;
   const std::string from_problem = IdentityMailbox(HeaderValues(tx, "From"), "from", &from);
   std::vector<SignerLog> logs;
   std::string note;
-  VerifyInbound(rt, tx, clock, from, from_problem, o, &logs, &note);
+  VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
   o->verdict = Aggregate(o->results);
   o->results = HonestClauses(o->verdict, std::move(o->results));
   o->edits.push_back(
@@ -345,6 +348,8 @@ Outcome InternalErrorOutcome(bool accept, const std::string& what) {
 
 Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
   Stopwatch sw;
+  // One deadline for every network wait of this end-of-data step.
+  const Deadline deadline = Deadline::After(clock, rt.eom_deadline_ms);
   Outcome o;
   std::vector<HeaderEdit> removals;
   try {
@@ -352,13 +357,13 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
     std::string why;
     o.direction = DecideDirection(tx, rt.internal_hosts, rt.originating_daemons, &why);
     if (o.direction == Direction::kOutbound) {
-      OutboundOutcome(rt, tx, clock, why, &o);
+      OutboundOutcome(rt, tx, clock, deadline, why, &o);
       RemoveForged(removals, &o);
     } else {
-      InboundOutcome(rt, tx, clock, &o);
+      InboundOutcome(rt, tx, clock, deadline, &o);
       // Verified first (the verdict goes in the outer header), then
       // encrypted when a recipient's domain asks for it: docs/encryption.md.
-      EncryptForRecipients(rt, tx, clock, &o);
+      EncryptForRecipients(rt, tx, clock, deadline, &o);
       RemoveForged(removals, &o);
       if (rt.log_why) AppendField(&o.fields, "direction", "inbound", why);
     }

@@ -8,9 +8,14 @@
 // Sender: that must match the signer read by mime/address IdentityMailbox)
 // and add our header at the top. Outbound: engine/outbound applies the
 // signing policy. Then, in either direction, encrypt when a recipient's
-// domain asks for it (engine/outbound EncryptForRecipients). An unexpected
-// exception becomes the internal-error disposition (451 4.3.0) with a
-// panic: log.
+// domain asks for it (engine/outbound EncryptForRecipients). All network
+// waits of one call (revocation of every signer's chain, recipient lookups)
+// share one deadline, rt.eom_deadline_ms from the start (base/deadline.h),
+// so the answer comes before the MTA's milter_content_timeout; what it cuts
+// short is revocation status unknown (smime=temperror under revocation =
+// hard; log revocation=unavailable (deadline)) or 451 4.7.1 for encryption
+// (log reason=deadline). An unexpected exception becomes the internal-error
+// disposition (451 4.3.0) with a panic: log.
 #ifndef SMIME_ENGINE_PROCESSOR_H_
 #define SMIME_ENGINE_PROCESSOR_H_
 

@@ -1,6 +1,7 @@
 // Unit tests for engine/processor: whole messages signed in-process by
 // testing/test_pki go through Process() with a pinned clock; the Outcome's
-// verdict, reasons, header edits and log fields are checked.
+// verdict, reasons, header edits and log fields are checked. The
+// eom_deadline test makes slow OCSP/CRL responders move a ManualClock.
 #include "engine/processor.h"
 
 #include <openssl/err.h>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
 #include "testing/test_pki.h"
@@ -25,7 +27,8 @@ class FakeRevocation final : public RevocationChecker {
  public:
   explicit FakeRevocation(RevocationStatus status, std::string source = "")
       : status_(status), source_(std::move(source)) {}
-  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t now) override {
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) *, std::time_t now,
+                        const Deadline&) override {
     ++calls;
     chain_length = chain ? sk_X509_num(chain) : -1;
     last_now = now;
@@ -48,7 +51,8 @@ class FakeRevocation final : public RevocationChecker {
 // A checker that breaks its promise never to throw.
 class ThrowingRevocation final : public RevocationChecker {
  public:
-  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override {
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
     throw std::runtime_error("checker exploded\r\nInjected: header");
   }
 };
@@ -169,15 +173,15 @@ struct Seen {
   unsigned long leftover_error = 0;
 };
 
-Seen Run(const std::string& raw, const std::string& sasl_user = "") {
+Seen Run(const std::string& raw, const std::string& sasl_user = "", const Clock* clock = nullptr) {
   Seen s;
   {
     Transaction tx;
     ParseRawMessage(raw, &tx);
     tx.client_addr = "192.0.2.25";
     tx.sasl_user = sasl_user;
-    FixedClock clock(kNow);
-    Outcome o = Process(*g_fx->rt, tx, clock);
+    FixedClock fixed(kNow);
+    Outcome o = Process(*g_fx->rt, tx, clock ? *clock : fixed);
     s.leftover_error = ERR_peek_error();
     s.disposition = static_cast<int>(o.disposition);
     s.severity = static_cast<int>(o.severity);
@@ -740,6 +744,61 @@ void TestNoteIsEscaped(void**) {
   assert_int_equal(Count(s.log_line, "result="), 1);
 }
 
+// Responders that never answer in time: every request is given its
+// timeout (or less) and fails; the clock moves by that much.
+class SlowFetcher final : public HttpFetcher {
+ public:
+  SlowFetcher(ManualClock* clock, std::vector<long>* timeouts)
+      : clock_(clock), timeouts_(timeouts) {}
+  Status Fetch(const HttpRequest& req, std::string*) override {
+    timeouts_->push_back(req.timeout_ms);
+    clock_->Advance(req.timeout_ms);
+    return Status::Io("timeout after " + std::to_string(req.timeout_ms) + " ms");
+  }
+
+ private:
+  ManualClock* clock_;
+  std::vector<long>* timeouts_;
+};
+
+// Two signers, each with OCSP and a CRL: four fetches of 5 s. With
+// eom_deadline = 7 s the second fetch gets the 2 s left and the second
+// signer's are not started: both signers' revocation is unknown
+// (temperror under revocation = hard) and the log says deadline.
+void TestEomDeadlineCutsSigners(void**) {
+  CertSpec spec = SmimeSpec("alice@a.example");
+  spec.ocsp_urls = {"http://ocsp.test/alice"};
+  spec.crl_urls = {"http://crl.test/alice.crl"};
+  Issued alice = MakeLeaf(spec, g_fx->root);
+  spec = SmimeSpec("bob@b.example");
+  spec.ocsp_urls = {"http://ocsp.test/bob"};
+  spec.crl_urls = {"http://crl.test/bob.crl"};
+  Issued bob = MakeLeaf(spec, g_fx->root);
+  const std::string der = AddSigner(SignCms(kPart1, alice, SignOptions()), bob);
+
+  ManualClock clock(kNow);
+  std::vector<long> timeouts;
+  RevocationOptions ro;
+  ro.state_dir = "/nonexistent";  // nothing is cached: every answer fails
+  std::unique_ptr<OnlineRevocationChecker> checker;
+  assert_true(OnlineRevocationChecker::Create(ro, std::make_unique<SlowFetcher>(&clock, &timeouts),
+                                              &checker)
+                  .ok());
+  g_fx->rt->revocation = std::move(checker);
+  g_fx->rt->rules.revocation_mode = RevocationMode::kHard;
+  g_fx->rt->eom_deadline_ms = 7000;
+  Seen s = Run(ClearSigned(kFromAlice, kPart1, der), "", &clock);
+  g_fx->rt->eom_deadline_ms = 240000;
+  assert_true(timeouts == std::vector<long>({5000, 2000}));
+  assert_string_equal(s.verdict, "temperror");
+  assert_string_equal(s.result0, "temperror");
+  assert_string_equal(s.reason0, "revocation-status-unknown");
+  assert_string_equal(s.result1, "temperror");
+  assert_string_equal(s.reason1, "revocation-status-unknown");
+  assert_int_equal(Count(s.fields, "revocation=unavailable (deadline)"), 2);
+  assert_true(Contains(s.note, "deadline reached"));
+}
+
 }  // namespace
 
 int main() {
@@ -766,6 +825,7 @@ int main() {
       cmocka_unit_test_setup(TestFromThatReadsTwoWaysIsNotPass, Reset),
       cmocka_unit_test_setup(TestCertificateTextCannotForgeLogFields, Reset),
       cmocka_unit_test_setup(TestNoteIsEscaped, Reset),
+      cmocka_unit_test_setup(TestEomDeadlineCutsSigners, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

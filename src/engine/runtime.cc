@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "certdir/ldap_source.h"
@@ -91,6 +92,46 @@ const DomainRules& Runtime::RulesFor(const std::string& domain) const {
 
 namespace {
 
+// The MTA's defaults for how long it waits on one milter reply: Postfix
+// milter_command_timeout (RCPT) and milter_content_timeout (end of data).
+constexpr int64_t kPostfixCommandTimeout = 30;
+constexpr int64_t kPostfixContentTimeout = 300;
+
+// Warnings for waits that cannot fit: a step deadline the MTA does not wait
+// for, or one fetch timeout longer than the deadline of a step that makes
+// that fetch (it is then cut at the deadline). ldap/revocation/encryption:
+// whether LDAP lookups, revocation checks and encryption are on.
+void DeadlineWarnings(const Config& config, bool ldap, bool revocation, bool encryption,
+                      std::vector<std::string>* out) {
+  const int64_t rcpt = config.Int("rcpt_deadline"), eom = config.Int("eom_deadline");
+  if (rcpt >= kPostfixCommandTimeout)
+    out->push_back(config.Get("rcpt_deadline").origin + ": rcpt_deadline = " +
+                   std::to_string(rcpt) + " s is not below Postfix's milter_command_timeout (" +
+                   std::to_string(kPostfixCommandTimeout) +
+                   " s by default): the MTA may give up on a RCPT before the filter answers; "
+                   "lower rcpt_deadline or raise milter_command_timeout above it");
+  if (eom >= kPostfixContentTimeout)
+    out->push_back(config.Get("eom_deadline").origin + ": eom_deadline = " + std::to_string(eom) +
+                   " s is not below Postfix's milter_content_timeout (" +
+                   std::to_string(kPostfixContentTimeout) +
+                   " s by default): the MTA may give up on a message before the filter "
+                   "answers; lower eom_deadline or raise milter_content_timeout above it");
+  auto longer = [&](const char* timeout, const char* step) {
+    const int64_t t = config.Int(timeout), d = config.Int(step);
+    if (t <= d) return;
+    std::string origin = config.Get(timeout).origin;
+    if (origin == "default") origin = config.Get(step).origin;
+    out->push_back(origin + ": " + timeout + " = " + std::to_string(t) + " s is longer than " +
+                   step + " = " + std::to_string(d) + " s: such a wait is cut at the deadline");
+  };
+  if (ldap && encryption) {
+    longer("ldap_timeout", "rcpt_deadline");
+    longer("ldap_timeout", "eom_deadline");
+  }
+  if (revocation && encryption) longer("revocation_timeout", "rcpt_deadline");
+  if (revocation) longer("revocation_timeout", "eom_deadline");
+}
+
 // Opens the certificate store and lines up the sources of
 // certificate_sources. Without a usable store, harvesting is off; that is
 // an error only when some domain encrypts.
@@ -156,6 +197,8 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));
   rt->spool_memory_limit = static_cast<size_t>(config.Int("spool_memory_limit"));
   rt->max_signers = static_cast<int>(config.Int("max_signers"));
+  rt->rcpt_deadline_ms = static_cast<long>(config.Int("rcpt_deadline")) * 1000;
+  rt->eom_deadline_ms = static_cast<long>(config.Int("eom_deadline")) * 1000;
   st = PolicySet::Load(config, &rt->policies);
   if (!st.ok()) return st;
   rt->rules = RulesFromConfig(rt->policies.ForDomain(""));
@@ -194,6 +237,10 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
     return Status::Config(config.Get("internal_error_action").origin +
                           ": internal_error_action = accept would pass mail that must be "
                           "encrypted in clear when the filter fails; use tempfail");
+  const bool ldap = !config.List("ldap_uri").empty() &&
+                    std::count(config.List("certificate_sources").begin(),
+                               config.List("certificate_sources").end(), "ldap") > 0;
+  DeadlineWarnings(config, ldap, any_online, rt->any_encryption, &rt->warnings);
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {

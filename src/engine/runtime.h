@@ -73,7 +73,10 @@ struct Runtime {
   size_t max_message_size = 0;
   size_t spool_memory_limit = 0;
   int max_signers = 4;
-  DomainRules rules;  // the main configuration's (and default.conf's) rules
+  // One deadline per milter step for all its network waits (base/deadline.h).
+  long rcpt_deadline_ms = 20000;  // rcpt_deadline: each RCPT
+  long eom_deadline_ms = 240000;  // eom_deadline: end of data (Process)
+  DomainRules rules;              // the main configuration's (and default.conf's) rules
   std::map<std::string, DomainRules> domain_rules;  // domains with a policy file
   PolicySet policies;
 

@@ -34,13 +34,20 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
       tx->headers.back().value += "\r\n" + line;
     } else {
       size_t colon = line.find(':');
-      if (colon == std::string::npos || colon == 0) break;  // not a header: body starts here
+      if (colon == std::string::npos || colon == 0) {  // not a header: body starts here
+        tx->no_header_separator = true;
+        break;
+      }
       // MTAs hand milters the name without blanks before the colon
       // ("Authentication-Results :" arrives as "Authentication-Results").
       size_t name_end = colon;
       while (name_end > 0 && (line[name_end - 1] == ' ' || line[name_end - 1] == '\t')) --name_end;
-      if (name_end == 0) break;
-      tx->headers.push_back({line.substr(0, name_end), line.substr(colon + 1)});
+      if (name_end == 0) {
+        tx->no_header_separator = true;
+        break;
+      }
+      tx->headers.push_back({line.substr(0, name_end), line.substr(colon + 1),
+                             name_end == colon ? "" : line.substr(0, colon)});
     }
     pos = eol + 2;
   }
@@ -50,8 +57,9 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
 std::string WireMessage(const Transaction& tx) {
   std::string out;
   out.reserve(tx.body.size() + 4096);
-  for (const Header& h : tx.headers) out += h.name + ":" + h.value + "\r\n";
-  out += "\r\n";
+  for (const Header& h : tx.headers)
+    out += (h.spelled_name.empty() ? h.name : h.spelled_name) + ":" + h.value + "\r\n";
+  if (!tx.no_header_separator) out += "\r\n";
   out += tx.body;
   return out;
 }

@@ -26,6 +26,11 @@ enum class RcptClass { kFlexible, kEncrypt, kClear };
 struct Header {
   std::string name;
   std::string value;  // raw, after the colon; continuation lines joined by CRLF
+  // The name as written when it had blanks before the colon ("Subject :"),
+  // else empty. MTAs hand milters the bare name (so `name` is what deletes
+  // and matches), but deliver the line as written: the wire form keeps it,
+  // so the one-reading check sees what a reader will (docs/verification.md).
+  std::string spelled_name;
 };
 
 struct Transaction {
@@ -41,6 +46,10 @@ struct Transaction {
   std::string body;         // CRLF line ends, as on the wire
   size_t message_size = 0;  // header + body bytes as received
   bool truncated = false;   // the body exceeded the spool limit and was not kept whole
+  // The header section ended at a line that is not a field, without the
+  // blank line (raw input only; an MTA reports just the end of headers).
+  // The wire form then has no blank line either, as delivered.
+  bool no_header_separator = false;
 };
 
 // An envelope address as policy and certificate lookups want it: the

@@ -1,6 +1,7 @@
 // milter/body_spool: see body_spool.h.
 #include "milter/body_spool.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +29,9 @@ Status BodySpool::Append(const char* data, size_t len) {
     std::string tmpl = dir_ + "/body.XXXXXX";
     std::vector<char> path(tmpl.begin(), tmpl.end());
     path.push_back('\0');
-    fd_ = mkstemp(path.data());
+    // mkostemp: O_CREAT|O_EXCL (a name planted in state_dir, link or not, is
+    // never opened), mode 0600 whatever the umask.
+    fd_ = mkostemp(path.data(), O_CLOEXEC);
     if (fd_ < 0)
       return Status::Io("cannot create spool file in " + dir_ + ": " + std::strerror(errno));
     unlink(path.data());

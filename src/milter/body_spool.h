@@ -1,8 +1,8 @@
 // milter/body_spool: collects a message body from the MTA's chunks.
 //
 // Bodies stay in memory up to memory_limit bytes; beyond that they move to
-// a private temp file under state_dir that is unlinked as soon as it is
-// created (nothing is left behind by a crash). Beyond max_size bytes the
+// a private temp file under state_dir (created O_EXCL, mode 0600) that is
+// unlinked as soon as it is created (nothing is left behind by a crash). Beyond max_size bytes the
 // rest is counted but not kept, and truncated() says so: the engine then
 // gives a defined verdict instead of verifying a partial body.
 // Append/Take return a Status; an I/O error (disk full) is a Status, which

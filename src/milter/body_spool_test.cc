@@ -1,7 +1,9 @@
-// Unit tests for milter/body_spool: memory, spill to an unlinked file, limit.
+// Unit tests for milter/body_spool: memory, spill to an unlinked file of
+// mode 0600 (under umask 022), limit.
 #include "milter/body_spool.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -22,6 +24,26 @@ int FilesIn(const char* dir) {
   return n;
 }
 
+// The mode of this process's open spool file in dir (found through
+// /proc/self/fd: it is unlinked), or -1.
+int SpoolFileMode(const std::string& dir) {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int mode = -1;
+  while (struct dirent* e = readdir(d)) {
+    char target[4096];
+    const std::string link = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    target[n] = '\0';
+    struct stat st;
+    if (std::string(target).rfind(dir + "/body.", 0) == 0 && stat(link.c_str(), &st) == 0)
+      mode = static_cast<int>(st.st_mode & 07777);
+  }
+  closedir(d);
+  return mode;
+}
+
 void TestStaysInMemory(void**) {
   BodySpool spool("/nonexistent", 100, 1000);
   assert_true(spool.Append("hello ", 6).ok());
@@ -37,6 +59,7 @@ void TestSpillsToUnlinkedFile(void**) {
   char dir[] = "/tmp/spool-test.XXXXXX";
   assert_non_null(mkdtemp(dir));
   std::string expect;
+  const mode_t old_umask = umask(022);
   {
     BodySpool spool(dir, 16, 1 << 20);
     for (int i = 0; i < 100; ++i) {
@@ -46,10 +69,13 @@ void TestSpillsToUnlinkedFile(void**) {
     }
     assert_true(spool.on_disk());
     assert_int_equal(FilesIn(dir), 0);  // unlinked at once: a crash leaves nothing
+    // Private while it had a name, whatever the umask (docs/SECURITY.md).
+    assert_int_equal(SpoolFileMode(dir), 0600);
     std::string body;
     assert_true(spool.Take(&body).ok());
     assert_true(body == expect);
   }
+  umask(old_umask);
   rmdir(dir);
 }
 

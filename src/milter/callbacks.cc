@@ -214,7 +214,7 @@ sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
   return Guard(ctx, "header", [&] {
     Message* m = EnsureMsg(ctx);
-    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space)};
+    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
     m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
     m->tx.headers.push_back(std::move(h));
     return SMFIS_CONTINUE;

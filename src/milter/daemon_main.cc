@@ -36,6 +36,7 @@
 #include "base/clock.h"
 #include "base/defaults.h"
 #include "base/log.h"
+#include "base/safe_file.h"
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
@@ -52,6 +53,9 @@ Status LoadAll(const std::string& path, std::shared_ptr<const Runtime>* out) {
   Config config;
   Status st = config.Load(path);
   if (!st.ok()) return st;
+  // Files of the service user (state_dir, keys) are trusted like root's
+  // (base/safe_file.h), also while checking as root.
+  SetServiceAccountByName(config.Str("user"));
   std::unique_ptr<Runtime> rt;
   st = BuildRuntime(config, &rt);
   if (!st.ok()) return st;
@@ -292,24 +296,34 @@ int Main(int argc, char** argv) {
   std::string unix_path = UnixSocketPath(socket);
   if (!unix_path.empty()) {
     mode_t mode = static_cast<mode_t>(std::strtol(cfg.Str("socket_mode").c_str(), nullptr, 8));
-    // Not root: the socket is already ours and cannot be given away.
-    bool owned = geteuid() != 0 || chown(unix_path.c_str(), pw.pw_uid, pw.pw_gid) == 0;
-    if (!owned || chmod(unix_path.c_str(), mode) != 0)
-      return Fatal(&log, "cannot set owner/mode of " + unix_path + ": " + std::strerror(errno),
+    // Not root: the socket is already ours and cannot be given away. As
+    // root, the socket folder may belong to the service user: change the
+    // socket itself, never what a link put in its place points at.
+    Status own = Status::Ok();
+    if (geteuid() == 0) {
+      bool exists = false;
+      own = ChownOpened(unix_path, S_IFSOCK, pw.pw_uid, pw.pw_gid, static_cast<int>(mode), &exists);
+      if (own.ok() && !exists) own = Status::Io("no socket there");
+    } else if (chmod(unix_path.c_str(), mode) != 0) {
+      own = Status::Io(std::strerror(errno));
+    }
+    if (!own.ok())
+      return Fatal(&log, "cannot set owner/mode of " + unix_path + ": " + own.message(),
                    kExitOsErr);
   }
   SetNoDelayOnListeners();
   // The certificate store was opened (and maybe created) as root; the
   // service user writes to it from now on (harvesting, reloads).
   if (geteuid() == 0)
-    for (const char* suffix : {"", "-wal", "-shm"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       const std::string f = cfg.Str("state_dir") + "/certificates.db" + suffix;
-      // lchown: state_dir belongs to the service user, who must not be able
-      // to point these names at other files for root to chown. (Opening
-      // and closing the files here would drop SQLite's POSIX locks.)
-      if (lchown(f.c_str(), pw.pw_uid, pw.pw_gid) != 0 && errno != ENOENT)
-        log.Write(Severity::kWarning,
-                  "cannot give " + f + " to " + user + ": " + std::strerror(errno));
+      // state_dir belongs to the service user, who must not be able to point
+      // these names at other files (link or hard link) for root to chown;
+      // ChownOpened keeps SQLite's POSIX locks (base/safe_file.h).
+      bool exists = false;
+      Status own = ChownOpened(f, S_IFREG, pw.pw_uid, pw.pw_gid, -1, &exists);
+      if (!own.ok())
+        log.Write(Severity::kWarning, "cannot give " + f + " to " + user + ": " + own.message());
     }
   st = DropPrivileges(pw);
   if (!st.ok()) return Fatal(&log, st.message(), kExitOsErr);

@@ -100,7 +100,7 @@ Status ParseContentTypeStrict(std::string_view v, ContentTypeValue* out) {
   bool quoted = false;
   for (size_t i = 0; i < v.size(); ++i) {
     if (quoted && v[i] == '\\') {
-      ++i;
+      return Ambiguous("content-type-quoted-pair");
     } else if (v[i] == '"') {
       quoted = !quoted;
     } else if (!quoted && (v[i] == '(' || v[i] == ')')) {
@@ -167,6 +167,27 @@ Status ParseContentTypeStrict(std::string_view v, ContentTypeValue* out) {
     if (!out->params.emplace(base, value).second)
       return Ambiguous("content-type-duplicate-parameter");
   }
+}
+
+Status ReadTransferEncoding(const std::vector<RawField>& fields, std::string* encoding) {
+  encoding->clear();
+  const RawField* f = FindField(fields, "Content-Transfer-Encoding");
+  if (!f) return Status::Ok();
+  std::string v = Lower(f->value);
+  v.erase(0, v.find_first_not_of(" \t"));
+  v.erase(v.find_last_not_of(" \t") + 1);
+  if (v != "7bit" && v != "8bit" && v != "binary" && v != "base64" && v != "quoted-printable")
+    return Ambiguous("content-transfer-encoding-syntax");
+  *encoding = v;
+  return Status::Ok();
+}
+
+Status CheckLineBreaks(std::string_view b) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '\0') return Ambiguous("frame-nul");
+    if (b[i] == '\r' && (i + 1 == b.size() || b[i + 1] != '\n')) return Ambiguous("frame-bare-cr");
+  }
+  return Status::Ok();
 }
 
 Status CutMultipartStrictly(std::string_view body, const std::string& boundary,

@@ -57,8 +57,21 @@ struct ContentTypeValue {
 
 // Parses "type/subtype *(; name=value)". Refused: comments, a parameter
 // named twice in any form (plain, name*, name*0...), RFC 2231 forms of
-// boundary, protocol, micalg and smime-type, text that is not a parameter.
+// boundary, protocol, micalg and smime-type, quoted-pairs (backslash
+// escapes, which some readers keep and others remove), text that is not a
+// parameter.
 Status ParseContentTypeStrict(std::string_view value, ContentTypeValue* out);
+
+// The Content-Transfer-Encoding value, lower case, or "" when fields have
+// none. Refused: anything but one of 7bit, 8bit, binary, base64 and
+// quoted-printable, optionally between blanks (a comment such as
+// "base64 (x)" makes some readers give up decoding).
+Status ReadTransferEncoding(const std::vector<RawField>& fields, std::string* encoding);
+
+// Refuses a NUL or a CR that is not followed by LF in bytes of the frame
+// that readers split into lines differently (Python's email ends a line at
+// a bare CR, GMime does not).
+Status CheckLineBreaks(std::string_view frame_bytes);
 
 // Cuts a multipart body into its parts at "--boundary" lines. Every line
 // that any parser could take for a delimiter (a line start after CRLF, a

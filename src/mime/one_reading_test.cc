@@ -86,6 +86,9 @@ void TestParameterFormsAreAmbiguous(void**) {
   assert_string_equal(
       Locate(Message(proto + " (boundary=\"X\"); boundary=\"BND\"\r\n", Body())).c_str(),
       "content-type-comment");
+  // A backslash escape: GMime removes it, Python's compat32 keeps it.
+  assert_string_equal(Locate(Message(proto + "; boundary=\"\\B\\N\\D\"\r\n", Body())).c_str(),
+                      "content-type-quoted-pair");
   // Quoted and unquoted spellings of one value are one reading.
   assert_string_equal(Locate(Message(proto + "; boundary=BND\r\n", Body())).c_str(), "");
 }
@@ -143,6 +146,29 @@ void TestOpaqueFrame(void**) {
   assert_string_equal(l.ambiguity.c_str(), "duplicate-content-transfer-encoding");
 }
 
+void TestTransferEncodingAndLineBreaks(void**) {
+  const std::string ct =
+      "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n";
+  SmimeLayout l;
+  assert_false(LocateSmime(Message(ct + "Content-Transfer-Encoding: base64 (x)\r\n", "AAEC\r\n"),
+                           MimeLimits(), &l)
+                   .ok());
+  assert_string_equal(l.ambiguity.c_str(), "content-transfer-encoding-syntax");
+  assert_false(LocateSmime(Message(ct + "Content-Transfer-Encoding: base64\r\n", "\rAAEC\r\n"),
+                           MimeLimits(), &l)
+                   .ok());
+  assert_string_equal(l.ambiguity.c_str(), "frame-bare-cr");
+  // In the preamble of a multipart/signed, and in the signature part.
+  assert_string_equal(Locate(Message(kCt, "pre\ramble\r\n" + Body())).c_str(), "frame-bare-cr");
+  assert_string_equal(Locate(Message(kCt, Body() + std::string("epi\0logue\r\n", 12))).c_str(),
+                      "frame-nul");
+  // Part 1 is the signer's: a bare CR there is not the frame's business.
+  const std::string cr_in_part1 = std::string("--BND\r\n") +
+                                  "Content-Type: text/plain\r\n\r\na\rb\r\n" + "\r\n--BND\r\n" +
+                                  kPart2 + "\r\n--BND--\r\n";
+  assert_string_equal(Locate(Message(kCt, cr_in_part1)).c_str(), "");
+}
+
 void TestParseContentTypeStrict(void**) {
   ContentTypeValue ct;
   assert_true(ParseContentTypeStrict(" Text/Plain ; charset=\"utf-8\"; format=flowed;", &ct).ok());
@@ -187,6 +213,7 @@ int main() {
       cmocka_unit_test(TestDelimiterLinesMustBeClean),
       cmocka_unit_test(TestSignaturePartMustBeASignature),
       cmocka_unit_test(TestOpaqueFrame),
+      cmocka_unit_test(TestTransferEncodingAndLineBreaks),
       cmocka_unit_test(TestParseContentTypeStrict),
       cmocka_unit_test(TestPartBombWithContinuations),
   };

@@ -117,6 +117,30 @@ std::string DomainForm(const std::string& domain) {
   return out;
 }
 
+std::string CanonicalAddress(const std::string& address, std::string* out) {
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos) return "no-at";
+  std::string domain;
+  const std::string why = CanonicalDomain(address.substr(at + 1), &domain);
+  if (!why.empty()) return why;
+  *out = AsciiLower(address.substr(0, at)) + "@" + domain;
+  return "";
+}
+
+std::string AddressForm(const std::string& address) {
+  std::string out;
+  if (CanonicalAddress(address, &out).empty()) return out;
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos) return AsciiLower(address);
+  return AsciiLower(address.substr(0, at)) + "@" + DomainForm(address.substr(at + 1));
+}
+
+std::string WithDomainForm(const std::string& address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos) return address;
+  return address.substr(0, at + 1) + DomainForm(address.substr(at + 1));
+}
+
 std::string ParseRcptAddress(const std::string& arg, RcptAddress* out) {
   *out = RcptAddress();
   std::string s = arg;

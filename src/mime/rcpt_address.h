@@ -11,6 +11,13 @@
 //  - DomainForm(): CanonicalDomain, or for text that is not a valid domain
 //    its ASCII lower-case form without trailing dots (never fails; for
 //    lookups, where garbage simply matches no policy file).
+//  - CanonicalAddress() / AddressForm(): a mailbox ("local@domain") or a
+//    "@domain" entry in the one form every store and comparison keys on:
+//    local part ASCII lower-case (other bytes kept), domain by
+//    CanonicalDomain. Signing identities, signing_users, the recipient
+//    certificate store, LDAP lookups and the certificate-address match of
+//    trust/cert_info SameMailbox all use it, so "bob@bücher.example" and
+//    "bob@XN--BCHER-KVA.example." are one mailbox everywhere.
 //  - ParseRcptAddress(): reduces the argument of an SMTP RCPT command (or
 //    a --rcpt of smimectl) to one clean address, or refuses it. Postfix
 //    (strict_rfc821_envelopes = no) strips comments and whitespace and
@@ -29,6 +36,22 @@ namespace smime {
 std::string CanonicalDomain(const std::string& domain, std::string* out);
 
 std::string DomainForm(const std::string& domain);
+
+// address: "local@domain" (split at the last '@') or "@domain". Returns ""
+// on success (*out = AsciiLower(local) + "@" + CanonicalDomain(domain)),
+// else a short reason: "no-at" or the domain's (CanonicalDomain). For
+// configuration files, which refuse a domain that is not a domain name.
+std::string CanonicalAddress(const std::string& address, std::string* out);
+
+// CanonicalAddress, or for text it refuses the ASCII lower-case form with
+// the domain through DomainForm (never fails; for lookups and keys, where
+// garbage simply matches nothing it should not).
+std::string AddressForm(const std::string& address);
+
+// address with only its domain (after the last '@') through DomainForm,
+// the local part as given: what is asked of sources whose own matching
+// may be case-sensitive (LDAP filters). Unchanged without an '@'.
+std::string WithDomainForm(const std::string& address);
 
 struct RcptAddress {
   std::string local;    // as it goes on the wire: dot-atom, or quoted-string when needed

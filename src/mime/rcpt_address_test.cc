@@ -51,6 +51,36 @@ void TestCanonicalDomain(void**) {
   assert_string_equal(DomainForm("A_B.example.").c_str(), "a_b.example");
 }
 
+std::string Address(const char* a) {
+  std::string out;
+  const std::string why = CanonicalAddress(a, &out);
+  return why.empty() ? out : "INVALID:" + why;
+}
+
+void TestAddressForms(void**) {
+  // Stores and comparisons key on one form: either spelling, one mailbox.
+  assert_string_equal(Address("Hans@Bücher.Example.").c_str(), "hans@xn--bcher-kva.example");
+  assert_string_equal(Address("hans@XN--BCHER-KVA.example").c_str(), "hans@xn--bcher-kva.example");
+  assert_string_equal(Address("@BÜCHER.example").c_str(), "@xn--bcher-kva.example");
+  assert_string_equal(Address("Jürgen@B.Example").c_str(), "jürgen@b.example");
+  assert_string_equal(Address("\"a@b\"@C.example").c_str(), "\"a@b\"@c.example");
+  assert_string_equal(Address("hans").c_str(), "INVALID:no-at");
+  assert_string_equal(Address("hans@a_b.example").c_str(), "INVALID:bad-character");
+  assert_string_equal(Address("hans@xn--zz.example").c_str(),
+                      "INVALID:bad-idna: string contains invalid punycode data");
+  assert_string_equal(AddressForm("Hans@BÜCHER.example.").c_str(), "hans@xn--bcher-kva.example");
+  // Never fails: what is not a domain is only lower-cased.
+  assert_string_equal(AddressForm("Hans@A_B.Example.").c_str(), "hans@a_b.example");
+  assert_string_equal(AddressForm("Hans").c_str(), "hans");
+  assert_string_equal(WithDomainForm("Hans@BÜCHER.example.").c_str(), "Hans@xn--bcher-kva.example");
+  assert_string_equal(WithDomainForm("Hans").c_str(), "Hans");
+  // A look-alike in another script is another domain.
+  assert_string_equal(AddressForm("hans@b\xd1\x83"
+                                  "cher.example")
+                          .c_str(),
+                      "hans@xn--bcher-eze.example");
+}
+
 void TestCleanAddresses(void**) {
   assert_string_equal(Reduce("<bob@b.example>").c_str(), "bob@b.example");
   assert_string_equal(Reduce("bob@b.example").c_str(), "bob@b.example");
@@ -118,6 +148,7 @@ void TestRefused(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestCanonicalDomain),
+      cmocka_unit_test(TestAddressForms),
       cmocka_unit_test(TestCleanAddresses),
       cmocka_unit_test(TestRefused),
   };

@@ -197,19 +197,17 @@ Status CheckFrame(const std::string& message, GMimeObject* root, GMimeParser* pa
     const std::string ours = it == ct.params.end() ? "" : it->second;
     if (ours != GmimeParam(gct, p)) return Status::InvalidInput("parameter-differs");
   }
-  if (out->kind != SmimeLayout::Kind::kClearSigned) return Status::Ok();
+  std::string enc;
+  st = ReadTransferEncoding(fields, &enc);
+  if (!st.ok()) return st;
+  const std::string_view body = std::string_view(message).substr(body_at);
+  if (out->kind != SmimeLayout::Kind::kClearSigned) return CheckLineBreaks(body);
 
   // Some clients decode a multipart's transfer encoding, others ignore it.
-  if (const RawField* cte = FindField(fields, "Content-Transfer-Encoding")) {
-    std::string enc = Lower(cte->value.c_str());
-    enc.erase(0, enc.find_first_not_of(" \t"));
-    enc.erase(enc.find_last_not_of(" \t") + 1);
-    if (enc != "7bit" && enc != "8bit" && enc != "binary")
-      return Status::InvalidInput("multipart-transfer-encoding");
-  }
+  if (!enc.empty() && enc != "7bit" && enc != "8bit" && enc != "binary")
+    return Status::InvalidInput("multipart-transfer-encoding");
   std::vector<std::string_view> parts;
-  st = CutMultipartStrictly(std::string_view(message).substr(body_at), ct.params["boundary"],
-                            &parts);
+  st = CutMultipartStrictly(body, ct.params["boundary"], &parts);
   if (!st.ok()) return st;
   if (static_cast<int>(parts.size()) != g_mime_multipart_get_count(GMIME_MULTIPART(root)))
     return Status::InvalidInput("part-count-differs");
@@ -219,7 +217,15 @@ Status CheckFrame(const std::string& message, GMimeObject* root, GMimeParser* pa
   // reader, never text a client displays.
   std::vector<RawField> f2;
   size_t at2 = 0;
+  // Everything but part 1 is frame: no bytes that readers split differently.
+  const size_t p1_begin = static_cast<size_t>(parts[0].data() - body.data());
+  const size_t p1_end = p1_begin + parts[0].size();
+  st = CheckLineBreaks(body.substr(0, p1_begin));
+  if (st.ok()) st = CheckLineBreaks(body.substr(p1_end));
+  if (!st.ok()) return st;
+  std::string sig_enc;
   st = ReadHeaderBlock(parts[1], &f2, &at2);
+  if (st.ok()) st = ReadTransferEncoding(f2, &sig_enc);
   if (st.ok()) st = CheckEntityFields(f2);
   if (!st.ok()) return st;
   const RawField* sig = FindField(f2, "Content-Type");

@@ -2,6 +2,7 @@
 #include "policy/signing_users.h"
 
 #include "base/text.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
@@ -15,9 +16,13 @@ Status SigningUsers::Load(const std::string& path, bool required, SigningUsers* 
     if (f.size() < 2) return Status::Config(t.origin + ": expected LOGIN ADDRESS|@DOMAIN ...");
     std::vector<std::string>& list = fresh.allowed_[f[0]];
     for (size_t i = 1; i < f.size(); ++i) {
-      std::string a = AsciiLower(f[i]);
-      if (!IsAddressOrAtDomain(a))
+      if (!IsAddressOrAtDomain(f[i]))
         return Status::Config(t.origin + ": '" + f[i] + "' is neither an address nor @domain");
+      std::string a;
+      const std::string why = CanonicalAddress(f[i], &a);
+      if (!why.empty())
+        return Status::Config(t.origin + ": '" + f[i] + "': the domain is not a domain name (" +
+                              why + ")");
       list.push_back(a);
     }
   }
@@ -29,7 +34,7 @@ bool SigningUsers::MayUse(const std::string& login, const std::string& address) 
   if (login.empty()) return false;
   auto it = allowed_.find(login);
   if (it == allowed_.end()) return false;
-  const std::string a = AsciiLower(address);
+  const std::string a = AddressForm(address);
   const size_t at = a.rfind('@');
   if (at == std::string::npos) return false;
   for (const std::string& e : it->second)

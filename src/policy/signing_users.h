@@ -6,8 +6,11 @@
 //   LOGIN  ADDRESS|@DOMAIN [ADDRESS|@DOMAIN ...]     (commas optional)
 //
 // @DOMAIN allows every address of that domain. Entry points: Load (start-up
-// and reload; a malformed line stops with file:line) and MayUse (per
-// message, never fails). Logins compare exactly; addresses case-insensitively.
+// and reload; a malformed line, or a domain that is not a domain name,
+// stops with file:line) and MayUse (per message, never fails). Logins
+// compare exactly; addresses in mime/rcpt_address AddressForm (ASCII
+// case-insensitive, domains as IDNA2008 A-labels, so an entry
+// @bücher.example allows From: bob@xn--bcher-kva.example and the reverse).
 #ifndef SMIME_POLICY_SIGNING_USERS_H_
 #define SMIME_POLICY_SIGNING_USERS_H_
 
@@ -30,7 +33,7 @@ class SigningUsers {
   size_t size() const { return allowed_.size(); }
 
  private:
-  std::map<std::string, std::vector<std::string>> allowed_;  // login -> lower-case entries
+  std::map<std::string, std::vector<std::string>> allowed_;  // login -> AddressForm entries
 };
 
 }  // namespace smime

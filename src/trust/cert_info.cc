@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/ossl.h"
+#include "mime/rcpt_address.h"
 
 namespace smime {
 
@@ -99,8 +100,9 @@ bool SameMailbox(const std::string& a, const std::string& b, bool local_case_sen
   size_t at_a = a.rfind('@'), at_b = b.rfind('@');
   if (at_a == std::string::npos || at_b == std::string::npos) return false;
   std::string la = a.substr(0, at_a), lb = b.substr(0, at_b);
-  std::string da = a.substr(at_a + 1), db = b.substr(at_b + 1);
-  if (da.size() != db.size() || strcasecmp(da.c_str(), db.c_str()) != 0) return false;
+  // One domain form (IDNA2008 A-label, lower case): a From: in U-labels and
+  // an rfc822Name in A-labels (RFC 5280 4.2.1.6) name the same mailbox.
+  if (DomainForm(a.substr(at_a + 1)) != DomainForm(b.substr(at_b + 1))) return false;
   if (local_case_sensitive) return la == lb;
   return la.size() == lb.size() && strcasecmp(la.c_str(), lb.c_str()) == 0;
 }

@@ -37,8 +37,11 @@ std::string SubjectText(X509* cert);
 // "id-ecPublicKey", "ED25519") and size in bits.
 std::string KeyType(X509* cert, int* bits);
 
-// True when the two addresses are the same mailbox: domains compare
-// case-insensitively, local parts per local_case_sensitive.
+// True when the two addresses are the same mailbox: domains compare in
+// IDNA2008 A-label lower-case form (mime/rcpt_address DomainForm, so
+// "bücher.example", "XN--BCHER-KVA.example" and "bücher.example." are one
+// domain), local parts exactly or ASCII case-insensitively per
+// local_case_sensitive.
 bool SameMailbox(const std::string& a, const std::string& b, bool local_case_sensitive);
 
 // Seconds since the epoch; 0 for a missing or unparseable time.

@@ -36,6 +36,9 @@ CurlFetcher::CurlFetcher() {
 
 Status CurlFetcher::Fetch(const HttpRequest& req, std::string* body) {
   body->clear();
+  // libcurl reads a timeout of 0 as "none": a request without time left
+  // (the step's deadline has passed) is not sent at all.
+  if (req.timeout_ms <= 0) return Status::Io("no time left for the request");
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return Status::Internal("curl_easy_init failed");
   Sink sink{body, req.max_size};

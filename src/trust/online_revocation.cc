@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/ossl.h"
+#include "base/safe_file.h"
 #include "base/text.h"
 #include "trust/cert_info.h"
 
@@ -46,26 +47,24 @@ std::string Sha256Hex(const std::string& data) {
   return Hex(md, n);
 }
 
-// Writes atomically: a reader sees the old file or the new one, never half.
-bool WriteFileAtomic(const std::string& path, const std::string& data) {
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> tmp(tmpl.begin(), tmpl.end());
-  tmp.push_back('\0');
-  int fd = mkstemp(tmp.data());  // unique per writer: threads and processes may race
-  if (fd < 0) return false;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  bool ok = close(fd) == 0 && off == data.size();
-  if (ok && std::rename(tmp.data(), path.c_str()) == 0) return true;
-  unlink(tmp.data());
-  return false;
+// The caches state_dir/crl and state_dir/ocsp (base/safe_file.h): the
+// folder is created 0700 and never followed when it is a link, files are
+// replaced atomically (a reader sees the old file or the new one, never
+// half) with mode 0600, and a cache file that is a link, has other links or
+// a foreign owner reads as missing.
+bool ReadCacheFile(const std::string& dir, const std::string& name, std::string* out) {
+  UniqueFd d;
+  return OpenStateDir(dir, false, false, &d).ok() && ReadStateFileAt(d.get(), dir, name, out).ok();
 }
 
-void MakeDir(const std::string& dir) { mkdir(dir.c_str(), 0700); }
+bool WriteCacheFiles(const std::string& dir,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
+  UniqueFd d;
+  if (!OpenStateDir(dir, false, true, &d).ok()) return false;
+  for (const auto& f : files)
+    if (!ReplaceFileAt(d.get(), dir, f.first, f.second).ok()) return false;
+  return true;
+}
 
 X509_CRL* ParseCrl(const std::string& data) {
   BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
@@ -355,23 +354,29 @@ Status OnlineRevocationChecker::Create(const RevocationOptions& opts,
 }
 
 ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
-                                               STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                               STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                               const Deadline& deadline) {
   ChainRevocation out;
   int n = chain ? sk_X509_num(chain) : 0;
   out.overall.status = RevocationStatus::kGood;
   for (int i = 0; i + 1 < n; ++i) {
     X509* cert = sk_X509_value(chain, i);
     X509* issuer = sk_X509_value(chain, i + 1);
-    RevocationResult r = CheckOne(cert, issuer, chain, embedded, now);
+    RevocationResult r = CheckOne(cert, issuer, chain, embedded, now, deadline);
     out.certs.push_back({SubjectText(cert), r});
   }
   // Worst first: revoked, then unavailable, unknown, no source; good only if all are.
+  // Among the unavailable, one the deadline cut short is named: it is why
+  // the chain got no answer in time.
   static const RevocationStatus kOrder[] = {
       RevocationStatus::kRevoked, RevocationStatus::kUnavailable, RevocationStatus::kUnknown,
       RevocationStatus::kNoSource};
+  bool any_deadline = false;
+  for (const CertRevocation& c : out.certs) any_deadline = any_deadline || c.result.deadline;
   for (RevocationStatus s : kOrder) {
     for (const CertRevocation& c : out.certs) {
-      if (c.result.status == s) {
+      if (c.result.status == s &&
+          (s != RevocationStatus::kUnavailable || !any_deadline || c.result.deadline)) {
         out.overall = c.result;
         if (&c != &out.certs.front() && !out.overall.detail.empty())
           out.overall.detail = "intermediate " + c.subject + ": " + out.overall.detail;
@@ -386,12 +391,13 @@ ChainRevocation OnlineRevocationChecker::Check(STACK_OF(X509) * chain,
 }
 
 RevocationResult OnlineRevocationChecker::CheckOne(X509* cert, X509* issuer, STACK_OF(X509) * chain,
-                                                   STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                                   STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                                   const Deadline& deadline) {
   RevocationResult last;
   last.status = RevocationStatus::kNoSource;
   for (const std::string& method : opts_.order) {
-    RevocationResult r =
-        method == "ocsp" ? ViaOcsp(cert, issuer, chain, now) : ViaCrl(cert, issuer, embedded, now);
+    RevocationResult r = method == "ocsp" ? ViaOcsp(cert, issuer, chain, now, deadline)
+                                          : ViaCrl(cert, issuer, embedded, now, deadline);
     if (r.status == RevocationStatus::kNoSource) continue;
     if (r.status == RevocationStatus::kGood || r.status == RevocationStatus::kRevoked) return r;
     last = r;
@@ -400,7 +406,7 @@ RevocationResult OnlineRevocationChecker::CheckOne(X509* cert, X509* issuer, STA
 }
 
 RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STACK_OF(X509) * chain,
-                                                  std::time_t now) {
+                                                  std::time_t now, const Deadline& deadline) {
   RevocationResult r;
   r.source = "ocsp";
   std::vector<std::string> urls = OcspUrls(cert);
@@ -430,7 +436,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   }
   // A restart keeps OCSP answers: re-verify the stored response.
   std::string stored;
-  if (ReadWholeFile(opts_.state_dir + "/ocsp/" + key + ".der", &stored)) {
+  if (ReadCacheFile(opts_.state_dir + "/ocsp", key + ".der", &stored)) {
     OcspAnswer a = EvaluateOcsp(stored, nullptr, id.get(), issuer, chain, now, opts_.ocsp_max_age);
     if (a.why.empty() && a.next_update && a.status != RevocationStatus::kUnknown) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -444,6 +450,12 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   if (!opts_.network) {
     r.status = RevocationStatus::kUnavailable;
     r.detail = "OCSP not asked: revocation_network = no";
+    return r;
+  }
+  if (deadline.expired()) {  // no fetch starts after the step's deadline
+    r.status = RevocationStatus::kUnavailable;
+    r.deadline = true;
+    r.detail = "deadline reached: OCSP " + url + " not asked";
     return r;
   }
   if (!breaker_.Allow(url, now)) {
@@ -465,7 +477,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   http.post_body.assign(reinterpret_cast<char*>(rq), rqlen > 0 ? rqlen : 0);
   OPENSSL_free(rq);
   http.content_type = "application/ocsp-request";
-  http.timeout_ms = opts_.timeout_ms;
+  http.timeout_ms = deadline.Cap(opts_.timeout_ms);
   http.max_size = opts_.max_size;
   std::string body;
   Status st = fetcher_->Fetch(http, &body);
@@ -476,6 +488,14 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
     DrainOpensslErrors();
     return r;
   };
+  // A fetch that fails once the deadline has passed waited only what was
+  // left of it: the deadline ended it, not the responder.
+  if (!st.ok() && deadline.expired()) {
+    r.status = RevocationStatus::kUnavailable;  // not the responder's fault: breaker untouched
+    r.deadline = true;
+    r.detail = "deadline reached: " + url + ": " + st.message();
+    return r;
+  }
   if (!st.ok()) return unavailable(url + ": " + st.message());
 
   OcspAnswer a = EvaluateOcsp(body, opts_.nonce ? req.get() : nullptr, id.get(), issuer, chain, now,
@@ -487,18 +507,17 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   if (a.next_update && r.status != RevocationStatus::kUnknown) {
     std::lock_guard<std::mutex> lock(mu_);
     ocsp_cache_[key] = {r.status, a.next_update};
-    MakeDir(opts_.state_dir + "/ocsp");
-    WriteFileAtomic(opts_.state_dir + "/ocsp/" + key + ".der", body);  // best effort
+    WriteCacheFiles(opts_.state_dir + "/ocsp", {{key + ".der", body}});  // best effort
   }
   DrainOpensslErrors();
   return r;
 }
 
-OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::string& url,
-                                                                   X509* issuer, std::time_t now,
-                                                                   bool* from_cache,
-                                                                   std::string* why) {
+OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
+    const std::string& url, X509* issuer, std::time_t now, const Deadline& deadline,
+    bool* from_cache, std::string* why, bool* cut_short) {
   *from_cache = false;
+  *cut_short = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = crl_cache_.find(url);
@@ -507,9 +526,8 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::st
       return it->second;
     }
   }
-  const std::string base = opts_.state_dir + "/crl/" + Sha256Hex(url);
   std::string data;
-  if (ReadWholeFile(base + ".crl", &data)) {
+  if (ReadCacheFile(opts_.state_dir + "/crl", Sha256Hex(url) + ".crl", &data)) {
     if (X509_CRL* c = ParseCrl(data)) {
       CrlPtr crl = Own(c);
       if (CrlProblem(crl.get(), issuer, now).empty()) {
@@ -524,15 +542,25 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::st
     *why = url + ": not fetched: revocation_network = no";
     return nullptr;
   }
+  if (deadline.expired()) {  // no fetch starts after the step's deadline
+    *cut_short = true;
+    *why = "deadline reached: CRL " + url + " not fetched";
+    return nullptr;
+  }
   if (!breaker_.Allow(url, now)) {
     *why = "CRL server " + url + " failing, circuit open";
     return nullptr;
   }
   HttpRequest http;
   http.url = url;
-  http.timeout_ms = opts_.timeout_ms;
+  http.timeout_ms = deadline.Cap(opts_.timeout_ms);
   http.max_size = opts_.max_size;
   Status st = fetcher_->Fetch(http, &data);
+  if (!st.ok() && deadline.expired()) {  // the deadline ended it: breaker untouched
+    *cut_short = true;
+    *why = "deadline reached: " + url + ": " + st.message();
+    return nullptr;
+  }
   if (!st.ok()) {
     breaker_.Failure(url, now);
     *why = url + ": " + st.message();
@@ -561,25 +589,28 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(const std::st
 
 Status OnlineRevocationChecker::StoreCrl(const std::string& url, X509_CRL* crl, X509* issuer) {
   const std::string dir = opts_.state_dir + "/crl";
-  MakeDir(dir);
-  const std::string base = dir + "/" + Sha256Hex(url);
+  const std::string base = Sha256Hex(url);
   BioPtr pem(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(pem.get(), issuer);
   char* p = nullptr;
   long n = BIO_get_mem_data(pem.get(), &p);
-  if (!WriteFileAtomic(base + ".crl", Der(crl)) || !WriteFileAtomic(base + ".url", url + "\n") ||
-      !WriteFileAtomic(base + ".issuer.pem", std::string(p, n > 0 ? static_cast<size_t>(n) : 0)))
+  if (!WriteCacheFiles(
+          dir, {{base + ".crl", Der(crl)},
+                {base + ".url", url + "\n"},
+                {base + ".issuer.pem", std::string(p, n > 0 ? static_cast<size_t>(n) : 0)}}))
     return Status::Io("cannot write CRL cache in " + dir);
   return Status::Ok();
 }
 
 RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
-                                                 STACK_OF(X509_CRL) * embedded, std::time_t now) {
+                                                 STACK_OF(X509_CRL) * embedded, std::time_t now,
+                                                 const Deadline& deadline) {
   RevocationResult r;
   r.source = "crl";
   CrlPtr best;
   bool best_cached = false, any_source = false;
-  std::string why;  // the last problem seen
+  std::string why;            // the last problem seen
+  bool why_deadline = false;  // ... was the step's deadline
   // Unknown when a CRL was there but unusable (expired, partial, out of
   // scope); unavailable when none could be fetched or verified.
   RevocationStatus why_status = RevocationStatus::kUnavailable;
@@ -597,6 +628,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
     }
     if (!problem.empty()) {
       why = problem;
+      why_deadline = false;
       return false;
     }
     if (!best || Newer(crl.get(), best.get())) {
@@ -610,11 +642,12 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   CrlPtr from_dp;
   for (const std::string& url : urls) {
     any_source = true;
-    bool cached = false;
+    bool cached = false, cut_short = false;
     std::string fail;
-    CrlPtr crl = CrlForUrl(url, issuer, now, &cached, &fail);
+    CrlPtr crl = CrlForUrl(url, issuer, now, deadline, &cached, &fail, &cut_short);
     if (!crl) {
       why = fail;
+      why_deadline = cut_short;
       why_status = fail.find("crl-expired") != std::string::npos ? RevocationStatus::kUnknown
                                                                  : RevocationStatus::kUnavailable;
       continue;
@@ -651,6 +684,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   if (!best) {
     r.status = why_status;
     r.detail = why.empty() ? "no current CRL" : why;
+    r.deadline = why_deadline && why_status == RevocationStatus::kUnavailable;
     return r;
   }
   X509_REVOKED* revoked = nullptr;
@@ -664,7 +698,11 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
 Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
                                                   std::vector<std::string>* report) {
   const std::string dir = opts_.state_dir + "/crl";
-  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  // Listed through the folder judged by OpenStateDir (never a link).
+  UniqueFd dirfd;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(nullptr, closedir);
+  if (OpenStateDir(dir, false, false, &dirfd).ok()) d.reset(fdopendir(dirfd.get()));
+  if (d) dirfd.release();  // the DIR owns it now
   if (!d) {
     report->push_back("no CRL cache in " + dir);
     return Status::Ok();
@@ -673,12 +711,13 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
   while (struct dirent* e = readdir(d.get())) {
     std::string name = e->d_name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".url") == 0)
-      bases.push_back(dir + "/" + name.substr(0, name.size() - 4));
+      bases.push_back(name.substr(0, name.size() - 4));
   }
   int failed = 0;
   for (const std::string& base : bases) {
     std::string url, issuer_pem, data;
-    if (!ReadWholeFile(base + ".url", &url) || !ReadWholeFile(base + ".issuer.pem", &issuer_pem))
+    if (!ReadCacheFile(dir, base + ".url", &url) ||
+        !ReadCacheFile(dir, base + ".issuer.pem", &issuer_pem))
       continue;
     while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
     BioPtr bio(BIO_new_mem_buf(issuer_pem.data(), static_cast<int>(issuer_pem.size())));
@@ -699,7 +738,7 @@ Status OnlineRevocationChecker::RefreshCachedCrls(std::time_t now,
     std::string problem = CrlProblem(fresh.get(), issuer.get(), now);
     std::string old;
     CrlPtr cached;
-    if (ReadWholeFile(base + ".crl", &old))
+    if (ReadCacheFile(dir, base + ".crl", &old))
       if (X509_CRL* oc = ParseCrl(old)) cached = Own(oc);
     if (!problem.empty()) {
       ++failed;

@@ -17,8 +17,13 @@
 //    count, and the newest wins. An embedded CRL counts only next to a
 //    CRL from the certificate's own distribution point and when not older;
 //    alone it gives kUnknown.
-// Every fetch has a deadline and a size limit, and a per-URL circuit breaker
-// stops asking a responder that keeps failing. Entry points: Create (loads
+// Every fetch has a timeout (timeout_ms) and a size limit, and a per-URL
+// circuit breaker stops asking a responder that keeps failing. Check also
+// honours the step's Deadline: each fetch waits at most what is left of it,
+// and once it has passed no fetch starts (cached answers, local and
+// carried CRLs still count); such a certificate is kUnavailable with
+// RevocationResult::deadline set, and a fetch the deadline cut short is not
+// held against the responder's breaker. Entry points: Create (loads
 // crl_files; a bad file stops start-up with its name), Check (thread-safe),
 // RefreshCachedCrls (`smimectl crl fetch`).
 #ifndef SMIME_TRUST_ONLINE_REVOCATION_H_
@@ -55,8 +60,8 @@ class OnlineRevocationChecker final : public RevocationChecker {
   static Status Create(const RevocationOptions& opts, std::unique_ptr<HttpFetcher> fetcher,
                        std::unique_ptr<OnlineRevocationChecker>* out);
 
-  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * embedded,
-                        std::time_t now) override;
+  ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * embedded, std::time_t now,
+                        const Deadline& deadline) override;
 
   // Fetches every CRL in the disk cache again and keeps it when it is
   // signed by the cached issuer and not older; one report line per URL.
@@ -68,12 +73,16 @@ class OnlineRevocationChecker final : public RevocationChecker {
  private:
   OnlineRevocationChecker(const RevocationOptions& opts, std::unique_ptr<HttpFetcher> fetcher);
   RevocationResult CheckOne(X509* cert, X509* issuer, STACK_OF(X509) * chain,
-                            STACK_OF(X509_CRL) * embedded, std::time_t now);
-  RevocationResult ViaOcsp(X509* cert, X509* issuer, STACK_OF(X509) * chain, std::time_t now);
-  RevocationResult ViaCrl(X509* cert, X509* issuer, STACK_OF(X509_CRL) * embedded, std::time_t now);
-  // The current CRL for url (memory, disk, then network); null with *why on failure.
-  CrlPtr CrlForUrl(const std::string& url, X509* issuer, std::time_t now, bool* from_cache,
-                   std::string* why);
+                            STACK_OF(X509_CRL) * embedded, std::time_t now,
+                            const Deadline& deadline);
+  RevocationResult ViaOcsp(X509* cert, X509* issuer, STACK_OF(X509) * chain, std::time_t now,
+                           const Deadline& deadline);
+  RevocationResult ViaCrl(X509* cert, X509* issuer, STACK_OF(X509_CRL) * embedded, std::time_t now,
+                          const Deadline& deadline);
+  // The current CRL for url (memory, disk, then network); null with *why on
+  // failure (*cut_short: because of the deadline).
+  CrlPtr CrlForUrl(const std::string& url, X509* issuer, std::time_t now, const Deadline& deadline,
+                   bool* from_cache, std::string* why, bool* cut_short);
   Status StoreCrl(const std::string& url, X509_CRL* crl, X509* issuer);
 
   RevocationOptions opts_;

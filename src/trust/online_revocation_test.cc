@@ -1,15 +1,20 @@
 // Unit tests for trust/online_revocation: CRL scope (RFC 5280 6.3.3), CRLs
 // carried in the message, and the age limit of OCSP answers without
-// nextUpdate. Real CRLs and OCSP responses are built in-process by
-// testing/test_pki at the pinned time kNow and served by a fake HTTP
-// fetcher that answers by URL and counts requests.
+// nextUpdate, and the milter step's deadline over a chain of slow fetches
+// (each capped by what is left, none after it, the breaker untouched).
+// Real CRLs and OCSP responses are built in-process by testing/test_pki at
+// the pinned time kNow and served by a fake HTTP fetcher that answers by
+// URL and counts requests; a slow one moves a ManualClock instead of
+// waiting.
 #include "trust/online_revocation.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -30,6 +35,8 @@ namespace {
 const char kDp1[] = "http://crl.test/part1.crl";
 const char kDp2[] = "http://crl.test/part2.crl";
 const char kOcsp[] = "http://ocsp.test/";
+const char kOcspSub[] = "http://ocsp.test/sub";
+const char kDpSub[] = "http://crl.test/sub.crl";
 constexpr std::time_t kDay = 86400;
 
 struct Fixture {
@@ -39,15 +46,22 @@ struct Fixture {
   Issued leaf_none;  // neither
   Issued other;      // another leaf of ca, listed in some CRLs
   Issued sub_dp1;    // a CA certificate under ca, distribution point kDp1
+  Issued sub_both;   // a CA under ca with OCSP (kOcspSub) and a distribution point (kDpSub)
+  Issued leaf_both;  // under sub_both, with OCSP (kOcsp) and a distribution point (kDp1)
   std::string dir;   // scratch folder: one state_dir per checker
   int dirs = 0;
 };
 Fixture* g_fx = nullptr;
 
 // What a request to a URL returns: the body, or a refused connection.
+// With a clock, every request "takes" delay_ms: the clock moves by that
+// much, or by the request's timeout, which then fails, when it is longer.
 struct Server {
   std::map<std::string, std::string> bodies;
   int fetches = 0;
+  ManualClock* clock = nullptr;
+  long delay_ms = 0;
+  std::vector<long> timeouts;  // timeout_ms of every request
 };
 
 class FakeFetcher final : public HttpFetcher {
@@ -55,6 +69,10 @@ class FakeFetcher final : public HttpFetcher {
   explicit FakeFetcher(Server* server) : server_(server) {}
   Status Fetch(const HttpRequest& req, std::string* body) override {
     ++server_->fetches;
+    server_->timeouts.push_back(req.timeout_ms);
+    if (server_->clock) server_->clock->Advance(std::min(server_->delay_ms, req.timeout_ms));
+    if (server_->delay_ms > req.timeout_ms)
+      return Status::Io("timeout after " + std::to_string(req.timeout_ms) + " ms");
     auto it = server_->bodies.find(req.url);
     if (it == server_->bodies.end()) return Status::Io("connection refused");
     *body = it->second;
@@ -87,6 +105,7 @@ void Start(const Setup& s, bool keep_state = false) {
   Server server = keep_state && g_h ? g_h->server : Server();
   g_h.reset(new Harness);
   g_h->server = server;
+  g_h->server.clock = nullptr;  // the test that wants one sets it
   g_h->state_dir = state.empty() ? g_fx->dir + "/state" + std::to_string(++g_fx->dirs) : state;
   mkdir(g_h->state_dir.c_str(), 0700);
   RevocationOptions o;
@@ -108,6 +127,7 @@ struct Outcome {
   RevocationStatus status = RevocationStatus::kNotChecked;
   bool from_cache = false;
   int fetches = 0;  // requests during this check
+  bool deadline = false;
   char detail[256] = {};
 };
 
@@ -126,7 +146,7 @@ Outcome Check(X509* cert, const std::vector<std::string>& carried, std::time_t n
     }
     int before = g_h->server.fetches;
     ChainRevocation r =
-        g_h->checker->Check(chain.get(), carried.empty() ? nullptr : crls.get(), now);
+        g_h->checker->Check(chain.get(), carried.empty() ? nullptr : crls.get(), now, Deadline());
     o.status = r.overall.status;
     o.from_cache = r.overall.from_cache;
     o.fetches = g_h->server.fetches - before;
@@ -167,6 +187,23 @@ CrlSpec Partition(const char* url, std::vector<X509*> revoked, std::time_t last 
   return c;
 }
 
+// Checks leaf_both -> sub_both -> ca within deadline.
+Outcome CheckBoth(const Deadline& deadline) {
+  Outcome o;
+  {
+    X509StackPtr chain =
+        Stack({g_fx->leaf_both.cert.get(), g_fx->sub_both.cert.get(), g_fx->ca.cert.get()});
+    int before = g_h->server.fetches;
+    ChainRevocation r = g_h->checker->Check(chain.get(), nullptr, kNow, deadline);
+    o.status = r.overall.status;
+    o.from_cache = r.overall.from_cache;
+    o.deadline = r.overall.deadline;
+    o.fetches = g_h->server.fetches - before;
+    std::snprintf(o.detail, sizeof o.detail, "%s", r.overall.detail.c_str());
+  }
+  return o;
+}
+
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
 int SetUp(void**) {
@@ -186,6 +223,14 @@ int SetUp(void**) {
   sub.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
   sub.crl_urls = {kDp1};
   g_fx->sub_dp1 = MakeLeaf(sub, g_fx->ca);
+  sub.common_name = "Revocation Test Sub CA 2";
+  sub.crl_urls = {kDpSub};
+  sub.ocsp_urls = {kOcspSub};
+  g_fx->sub_both = MakeLeaf(sub, g_fx->ca);
+  CertSpec both = SmimeSpec("both@r.example");
+  both.crl_urls = {kDp1};
+  both.ocsp_urls = {kOcsp};
+  g_fx->leaf_both = MakeLeaf(both, g_fx->sub_both);
   const char* tmp = getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/online_revocation_test.XXXXXX";
   if (!mkdtemp(&templ[0])) return -1;
@@ -440,15 +485,175 @@ void TestOcspMaxAgeCache(void**) {
   ExpectDetail(o, "ocsp_max_age", "past ocsp_max_age");
 }
 
+// The milter step's deadline over responders that never answer in time
+// (every request would take a minute; revocation_timeout is 5 s). The chain
+// leaf -> sub CA -> root has four fetches (OCSP, then CRL, for the leaf and
+// for the sub CA): 20 s without a deadline; a 12 s deadline gives the third
+// only the 2 s left and starts no fourth. The clock only moves by hand.
+void TestDeadlineCutsChain(void**) {
+  ManualClock clock(kNow);
+  Start(Setup{});
+  g_h->server.clock = &clock;
+  g_h->server.delay_ms = 60000;
+  Outcome o = CheckBoth(Deadline());
+  ExpectNoAnswer(o, "no deadline");
+  assert_int_equal(o.fetches, 4);
+  assert_true(g_h->server.timeouts == std::vector<long>({5000, 5000, 5000, 5000}));
+  assert_false(o.deadline);
+
+  Start(Setup{});  // fresh breakers
+  g_h->server.clock = &clock;
+  g_h->server.delay_ms = 60000;
+  const Deadline step = Deadline::After(clock, 12000);
+  o = CheckBoth(step);
+  Expect(o, RevocationStatus::kUnavailable, "12 s deadline");
+  assert_int_equal(o.fetches, 3);
+  assert_true(g_h->server.timeouts == std::vector<long>({5000, 5000, 2000}));
+  assert_true(o.deadline);
+  ExpectDetail(o, "deadline reached", "12 s deadline");
+  assert_true(step.expired());
+  // Once it has passed, nothing is fetched at all.
+  o = CheckBoth(step);
+  Expect(o, RevocationStatus::kUnavailable, "after the deadline");
+  assert_int_equal(o.fetches, 0);
+  assert_true(o.deadline);
+  ExpectDetail(o, "deadline reached: CRL http://crl.test/part1.crl not fetched", "after");
+}
+
+// A fetch the deadline cut short is not the responder's failure: three of
+// them leave its breaker (threshold 3) closed. Cached answers still count
+// after the deadline.
+void TestDeadlineSparesBreakerAndCache(void**) {
+  ManualClock clock(kNow);
+  X509* leaf = g_fx->leaf_ocsp.cert.get();
+  Start(Setup{{"ocsp"}});
+  g_h->server.clock = &clock;
+  g_h->server.delay_ms = 60000;
+  g_h->server.bodies[kOcsp] = MakeOcspResponse(leaf, g_fx->ca, OcspSpec());
+  for (int i = 0; i < 3; ++i) {
+    const Deadline step = Deadline::After(clock, 1000);
+    ChainRevocation r;
+    {
+      X509StackPtr chain = Stack({leaf, g_fx->ca.cert.get()});
+      r = g_h->checker->Check(chain.get(), nullptr, kNow, step);
+    }
+    assert_true(r.overall.status == RevocationStatus::kUnavailable);
+    assert_true(r.overall.deadline);
+  }
+  assert_true(g_h->server.timeouts == std::vector<long>({1000, 1000, 1000}));
+  g_h->server.delay_ms = 20;  // the responder answers now
+  Outcome o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "breaker still closed");
+  assert_int_equal(o.fetches, 1);
+  const Deadline passed = Deadline::After(clock, 0);
+  ChainRevocation r;
+  {
+    X509StackPtr chain = Stack({leaf, g_fx->ca.cert.get()});
+    r = g_h->checker->Check(chain.get(), nullptr, kNow, passed);
+  }
+  assert_true(r.overall.status == RevocationStatus::kGood);
+  assert_true(r.overall.from_cache);
+  assert_int_equal(g_h->server.fetches, 4);
+}
+
+// Mode and type of every entry of dir: "name=mode" sorted, links as "name=link".
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+  if (!d) return out;
+  while (struct dirent* e = readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (lstat((dir + "/" + name).c_str(), &st) != 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    out.push_back(name + "=" + (S_ISLNK(st.st_mode) ? "link" : mode));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+unsigned DirMode(const std::string& dir) {
+  struct stat st;
+  return lstat(dir.c_str(), &st) == 0 ? st.st_mode & 07777 : 07777;
+}
+
+// The caches hold who mails whom (docs/SECURITY.md): folders 0700, files
+// 0600 under umask 022, no temporaries left; a cache file replaced by a link
+// is not read (a fetch instead) and is then replaced, its target untouched.
+void TestCacheFiles(void**) {
+  const mode_t old_umask = umask(022);
+  X509* leaf = g_fx->leaf_dp1.cert.get();
+  Start(Setup{{"crl"}});
+  const std::string crl = MakeCrl(Partition(kDp1, {}), g_fx->ca);
+  g_h->server.bodies[kDp1] = crl;
+  Outcome o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "CRL fetched");
+  assert_int_equal(o.fetches, 1);
+  const std::string dir = g_h->state_dir + "/crl";
+  assert_int_equal(DirMode(dir), 0700);
+  std::vector<std::string> e = Entries(dir);
+  assert_int_equal(e.size(), 3);
+  std::string stem;
+  for (const std::string& s : e) {
+    if (s.find("=0600") == std::string::npos) fail_msg("not 0600: %s", s.c_str());
+    if (s.find(".url=") != std::string::npos) stem = s.substr(0, s.find(".url="));
+  }
+  assert_false(stem.empty());
+  // Control: a restart uses the disk cache.
+  Start(Setup{{"crl"}}, true);
+  o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "disk cache");
+  assert_int_equal(o.fetches, 0);
+  // The cached CRL replaced by a link to a file holding the same CRL.
+  const std::string elsewhere = g_fx->dir + "/elsewhere.crl";
+  std::ofstream(elsewhere, std::ios::binary | std::ios::trunc) << crl;
+  const std::string cached = dir + "/" + stem + ".crl";
+  assert_int_equal(unlink(cached.c_str()), 0);
+  assert_int_equal(symlink(elsewhere.c_str(), cached.c_str()), 0);
+  Start(Setup{{"crl"}}, true);
+  o = Check(leaf, {});
+  Expect(o, RevocationStatus::kGood, "link not read, fetched");
+  assert_int_equal(o.fetches, 1);
+  struct stat st;
+  assert_int_equal(lstat(cached.c_str(), &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(lstat(elsewhere.c_str(), &st), 0);
+  assert_int_equal(st.st_size, static_cast<off_t>(crl.size()));
+  assert_int_equal(Entries(dir).size(), 3);
+
+  // OCSP answers likewise.
+  X509* oleaf = g_fx->leaf_ocsp.cert.get();
+  Start(Setup{{"ocsp"}});
+  g_h->server.bodies[kOcsp] = MakeOcspResponse(oleaf, g_fx->ca, OcspSpec());
+  o = Check(oleaf, {});
+  Expect(o, RevocationStatus::kGood, "OCSP fetched");
+  const std::string odir = g_h->state_dir + "/ocsp";
+  assert_int_equal(DirMode(odir), 0700);
+  e = Entries(odir);
+  assert_int_equal(e.size(), 1);
+  if (e[0].find(".der=0600") == std::string::npos) fail_msg("OCSP cache: %s", e[0].c_str());
+  umask(old_umask);
+}
+
 }  // namespace
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestOtherPartitionCarried),     cmocka_unit_test(TestOtherPartitionServed),
-      cmocka_unit_test(TestIdpNameWithoutCertDp),      cmocka_unit_test(TestIdpScopeFlags),
-      cmocka_unit_test(TestUnknownCriticalExtensions), cmocka_unit_test(TestCarriedCrlNeverAlone),
-      cmocka_unit_test(TestCarriedCrlWithDp),          cmocka_unit_test(TestOcspMaxAge),
+      cmocka_unit_test(TestOtherPartitionCarried),
+      cmocka_unit_test(TestOtherPartitionServed),
+      cmocka_unit_test(TestIdpNameWithoutCertDp),
+      cmocka_unit_test(TestIdpScopeFlags),
+      cmocka_unit_test(TestUnknownCriticalExtensions),
+      cmocka_unit_test(TestCarriedCrlNeverAlone),
+      cmocka_unit_test(TestCarriedCrlWithDp),
+      cmocka_unit_test(TestOcspMaxAge),
       cmocka_unit_test(TestOcspMaxAgeCache),
+      cmocka_unit_test(TestDeadlineCutsChain),
+      cmocka_unit_test(TestDeadlineSparesBreakerAndCache),
+      cmocka_unit_test(TestCacheFiles),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

@@ -16,6 +16,7 @@ const char* RevocationStatusName(RevocationStatus s) {
 }
 
 std::string RevocationLogSource(const RevocationResult& r) {
+  if (r.deadline) return "deadline";
   return r.from_cache ? "cache" : r.source;
 }
 

@@ -5,8 +5,10 @@
 // us call arbitrary URLs). OnlineRevocationChecker (online_revocation.h)
 // asks OCSP and CRLs; NotCheckedRevocation says honestly that nothing was
 // checked (`revocation = off`). Outbound encryption checks recipient
-// certificates through the same interface. Implementations honour a
-// deadline and never block a message indefinitely; they are thread-safe.
+// certificates through the same interface. Implementations honour the
+// step's Deadline (base/deadline.h): no fetch waits past it and none starts
+// after it, so a check never blocks a message beyond it; they are
+// thread-safe.
 #ifndef SMIME_TRUST_REVOCATION_H_
 #define SMIME_TRUST_REVOCATION_H_
 
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/deadline.h"
 #include "base/ossl.h"
 
 namespace smime {
@@ -30,6 +33,9 @@ struct RevocationResult {
   std::string source;  // "ocsp", "crl" or "" when none consulted
   bool from_cache = false;
   std::string detail;  // why, for the log ("timeout after 5000 ms", ...)
+  // The step's deadline cut the check short (status kUnavailable); logged
+  // as the source: "revocation=unavailable (deadline)".
+  bool deadline = false;
 };
 
 struct CertRevocation {
@@ -48,7 +54,8 @@ enum class RevocationMode { kHard, kSoft, kOff };
 const char* RevocationStatusName(RevocationStatus s);
 
 // Where the log's revocation= value came from, logged in parentheses after
-// RevocationStatusName: "ocsp", "crl", "cache", or "" when nothing was asked.
+// RevocationStatusName: "ocsp", "crl", "cache", "deadline" (cut short by the
+// step's deadline), or "" when nothing was asked.
 std::string RevocationLogSource(const RevocationResult& r);
 
 class RevocationChecker {
@@ -57,14 +64,18 @@ class RevocationChecker {
   // chain: leaf first, anchor last, already verified. embedded: CRLs carried
   // in the message (may be null), never a source on their own: used only
   // as a later replacement of a CRL from the certificate's distribution point.
-  // Never throws; failure is a status.
+  // deadline: the step's (Deadline() for none); answers already cached are
+  // still used after it. Never throws; failure is a status.
   virtual ChainRevocation Check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * embedded,
-                                std::time_t now) = 0;
+                                std::time_t now, const Deadline& deadline) = 0;
 };
 
 class NotCheckedRevocation final : public RevocationChecker {
  public:
-  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t) override { return {}; }
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
+    return {};
+  }
 };
 
 }  // namespace smime

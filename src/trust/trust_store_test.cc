@@ -424,6 +424,18 @@ void TestSameMailbox(void**) {
   // The domain is after the last '@' (quoted local parts may contain one).
   assert_true(SameMailbox("\"a@b\"@c.example", "\"a@b\"@C.example", true));
   assert_false(SameMailbox("\"a@b\"@c.example", "a@b.example", false));
+  // Domains in one form (IDNA2008 A-labels): a From: in U-labels and an
+  // rfc822Name in A-labels are one mailbox, either way round, any case.
+  assert_true(SameMailbox("hans@xn--bcher-kva.example", "hans@bücher.example", true));
+  assert_true(SameMailbox("hans@BÜCHER.example", "hans@XN--BCHER-KVA.EXAMPLE", false));
+  assert_true(SameMailbox("hans@bücher.example.", "hans@bücher.example", true));
+  assert_false(SameMailbox("Hans@bücher.example", "hans@xn--bcher-kva.example", true));
+  // A look-alike in another script (Cyrillic u) is another domain.
+  assert_false(
+      SameMailbox("hans@b\xd1\x83"
+                  "cher.example",
+                  "hans@xn--bcher-kva.example", false));
+  assert_false(SameMailbox("hans@bucher.example", "hans@bücher.example", false));
 }
 
 // The verdict of PathAlgorithmProblem on the path TrustStore builds from

@@ -30,6 +30,24 @@ expect "missing anchors named" 78 "none.pem: trust anchors:" "$SMIMECTL" -c "$wo
 expect "junk anchors named" 78 "junk.pem: no PEM certificate found" "$SMIMECTL" -c "$work/junkanchor.conf" config check
 expect "missing config" 78 "cannot open" "$SMIMECTL" -c "$work/absent.conf" config check
 expect "config check ok" 0 "ok (1 trust anchors" "$SMIMECTL" -c "$work/good.conf" config check
+# Waits that cannot fit the MTA's milter timeouts are warned about, with
+# the file:line of the parameter (write_config puts 4 lines first).
+write_config "$work/deadline.conf" "rcpt_deadline = 30" "eom_deadline = 300"
+expect "rcpt_deadline not below milter_command_timeout" 0 \
+  "deadline.conf:5: rcpt_deadline = 30 s is not below Postfix's milter_command_timeout (30 s" \
+  "$SMIMECTL" -c "$work/deadline.conf" config check
+expect "eom_deadline not below milter_content_timeout" 0 \
+  "deadline.conf:6: eom_deadline = 300 s is not below Postfix's milter_content_timeout (300 s" \
+  "$SMIMECTL" -c "$work/deadline.conf" config check
+write_config "$work/fetch.conf" "revocation = hard" "eom_deadline = 10" "revocation_timeout = 15"
+expect "fetch timeout longer than the step deadline" 0 \
+  "fetch.conf:6: revocation_timeout = 15 s is longer than eom_deadline = 10 s" \
+  "$SMIMECTL" -c "$work/fetch.conf" config check
+if "$SMIMECTL" -c "$work/good.conf" config check 2>&1 | grep -q deadline; then
+  failed=$((failed + 1)); echo "FAIL the defaults fit: no deadline warning wanted"
+else
+  pass=$((pass + 1)); echo "ok   the default deadlines fit without a warning"
+fi
 expect "config dump origin" 0 "authserv_id = mx.test  # $work/good.conf:1" "$SMIMECTL" -c "$work/good.conf" config dump
 expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, why=forced, sign=none, action=none, reason=policy" \
   "$SMIMECTL" -c "$work/good.conf" process --outbound --from a@b.example "$work/lf.eml"

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         threads.emplace_back([&] {
           for (int n = 0; n < 10; ++n) {
             std::vector<smime::CertCandidate> found;
-            if (source->Find(item, &found).ok()) {
+            if (source->Find(item, smime::Deadline(), &found).ok()) {
               ++good;
               certs += static_cast<int>(found.size());
             } else {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-daemon-cli.sh: smime-milter's start-up checks: -n validates and
 # exits, configuration errors name file:line, an account of uid 0 is
-# refused, and the daemon serves over an inet socket (TCP_NODELAY path)
+# refused, keys and certificates.db are never followed through links or
+# taken from another account, and the daemon serves over an inet socket (TCP_NODELAY path)
 # as it does over a unix one.
 . "$(dirname "$0")/../lib.sh"
 MILTER=${SMIME_MILTER:-$build/src/smime-milter}
@@ -42,6 +43,39 @@ chmod 644 "$work/alice.key"
 expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner root, mode 0644)" \
   "$MILTER" -n -c "$work/id.conf"
 chmod 600 "$work/alice.key"
+# As root (-n, the unit's ExecStartPre) nothing is followed or trusted that
+# another account could have put there (docs/SECURITY.md).
+ln -s "$work/alice.key" "$work/alice-link.key"
+echo "alice@a.example $pki/alice.crt $work/alice-link.key chain=$pki/alice.chain.pem" >"$work/identities-link"
+write_config "$work/idlink.conf" "user = nobody" "signing_identities = $work/identities-link"
+expect "key named through a symbolic link refused" 78 "identities-link:1: refusing $work/alice-link.key: a symbolic link" \
+  "$MILTER" -n -c "$work/idlink.conf"
+if [ "$(id -u)" -eq 0 ]; then
+  chown 4242 "$work/alice.key"
+  expect "key of another account refused" 78 "refusing $work/alice.key (owner 4242, mode 0600): owned by an account other than root or the service user" \
+    "$MILTER" -n -c "$work/id.conf"
+  chown nobody "$work/alice.key"
+  expect "key of the service user accepted" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
+  chown root "$work/alice.key"
+  # certificates.db pointing at a file root must not touch.
+  rm -f "$work"/certificates.db*
+  printf 'root:x:0:0\n' >"$work/victim" && chmod 600 "$work/victim"
+  ln -s "$work/victim" "$work/certificates.db"
+  expect "certificates.db symbolic link refused" 0 "certificate store $work/certificates.db: refusing $work/certificates.db: a symbolic link" \
+    "$MILTER" -n -c "$work/ok.conf"
+  if [ "$(cat "$work/victim")" = "root:x:0:0" ] && [ -L "$work/certificates.db" ]; then
+    pass=$((pass + 1)); echo "ok   link target untouched"
+  else
+    failed=$((failed + 1)); echo "FAIL link target changed"
+  fi
+  rm -f "$work/certificates.db"
+  expect "-n creates the store" 0 "ok (1 trust anchors" "$MILTER" -n -c "$work/ok.conf"
+  mode=$(stat -c %a "$work/certificates.db")
+  [ "$mode" = 600 ] && { pass=$((pass + 1)); echo "ok   certificates.db created 0600"; } ||
+    { failed=$((failed + 1)); echo "FAIL certificates.db mode $mode"; }
+else
+  echo "skip ownership cases: not root"
+fi
 expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"

@@ -162,6 +162,13 @@ expect dead "$(rconf dead)" "$M/dead.eml" "temperror revocation-status-unknown" 
 within "dead bounded" "$BOUND"
 expect slow "$(rconf slow)" "$M/slow.eml" "temperror revocation-status-unknown" "$UNAVAIL"
 within "slow bounded" "$BOUND"
+# One deadline for all waits of the message (eom_deadline): the slow
+# responder's fetch gets the 3 s left, not its revocation_timeout of 10 s,
+# and nothing is fetched after it (without the deadline: OCSP, then CRL,
+# 20 s).
+expect slow-eom-deadline "$(rconf slowdl 'revocation_timeout = 10' 'eom_deadline = 3')" "$M/slow.eml" \
+  "temperror revocation-status-unknown" 'revocation=unavailable \(deadline\)'
+within "slow cut at eom_deadline" 6000
 expect malformed "$(rconf malformed)" "$M/malformed.eml" "temperror revocation-status-unknown" "$UNAVAIL"
 within "malformed bounded" "$BOUND"
 # OCSP answer signed by a key inter never authorised: ignored. OCSP only, so
