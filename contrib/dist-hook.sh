@@ -31,7 +31,7 @@ fi
 (cd "$dist" && find $dirs \( -name '.pki*' -o -name '.sendmail-root' -o -name '.work' -o -name '.deps' \
   -o -name '.dirstamp' -o -name '*.o' -o -name '*.a' -o -name '*.trs' -o -name '*.log' \) -prune \
   -exec rm -rf {} +)
-rm -f "$dist/tests/ldap/ldap_lookup"
+rm -f "$dist/tests/ldap/ldap_lookup" "$dist/tests/differential/gmime_text"
 # Folders left empty by the removal.
 # shellcheck disable=SC2086
 (cd "$dist" && find $dirs -depth -type d -empty -delete)

@@ -74,7 +74,7 @@ if [ "$(id -u)" -eq 0 ]; then
   [ "$mode" = 600 ] && { pass=$((pass + 1)); echo "ok   certificates.db created 0600"; } ||
     { failed=$((failed + 1)); echo "FAIL certificates.db mode $mode"; }
 else
-  echo "skip ownership cases: not root"
+  skip_part "ownership cases: not root"
 fi
 expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
