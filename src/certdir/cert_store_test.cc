@@ -918,7 +918,8 @@ AttrFacts SignedWithoutAttributes() {
 void TestSignerAttributes(void**) {
   AttrFacts f = SignedBySignContent(kNow);
   assert_int_equal(f.sign_ok, 1);
-  assert_string_equal(f.caps, "427,423,419");  // aes256-cbc, aes192-cbc, aes128-cbc
+  // aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc
+  assert_string_equal(f.caps, "901,895,427,419");
   assert_int_equal(f.signing_time, kNow);
   // 2052: GeneralizedTime (RFC 5652 11.3).
   f = SignedBySignContent(2600000000);

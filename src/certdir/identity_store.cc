@@ -130,7 +130,11 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   if (!chain_file.empty()) st = ReadCertificates(chain_file, &certs);
   if (!st.ok()) return st;
   id->cert = std::move(certs[0]);
-  for (size_t i = 1; i < certs.size(); ++i) id->chain.push_back(std::move(certs[i]));
+  // Signatures carry the chain below the trust anchor (RFC 8550 2.3): a
+  // self-signed root in the file is not sent.
+  for (size_t i = 1; i < certs.size(); ++i)
+    if (X509_self_signed(certs[i].get(), 0) != 1) id->chain.push_back(std::move(certs[i]));
+  DrainOpensslErrors();
   id->not_before = ToTimeT(X509_get0_notBefore(id->cert.get()));
   id->not_after = ToTimeT(X509_get0_notAfter(id->cert.get()));
 

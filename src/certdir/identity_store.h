@@ -11,12 +11,12 @@
 // identity listed twice in the two forms is a duplicate.
 //
 // The certificate file holds the signer certificate first and, optionally,
-// its chain. A KEY-FILE starting with "pkcs11:" is an RFC 7512 URI of a key
-// on a PKCS#11 token, reached through the named module with the user PIN in
-// pin_file (see certdir/token_key.h); all other checks are the same. Entry
-// points: IdentityStore::Load (start-up and reload) and Find (per message,
-// never fails). Load is strict: a key, passphrase or PIN file that fails
-// ReadSecretFile (base/safe_file.h: a symbolic link, group- or
+// its chain; a self-signed root there is not sent with signatures (RFC 8550
+// 2.3: the chain stops below the trust anchor). A KEY-FILE starting with "pkcs11:" is an RFC 7512
+// URI of a key on a PKCS#11 token, reached through the named module with the user PIN in pin_file
+// (see certdir/token_key.h); all other checks are the same. Entry points: IdentityStore::Load
+// (start-up and reload) and Find (per message, never fails). Load is strict: a key, passphrase or
+// PIN file that fails ReadSecretFile (base/safe_file.h: a symbolic link, group- or
 // world-accessible, not owned by root or the service user), a key
 // encrypted without a passphrase, a token key without its module or PIN
 // file, with a wrong PIN or not on the token, a key that does not match its

@@ -12,7 +12,8 @@
 // --passphrase-file (read by ReadSecretFile, base/safe_file.h: no link, not
 // group- or world-accessible), else empty. The
 // certificate that matches the key is the signer, every other certificate
-// goes after it (in issuing order) into ADDR.crt; the key is written as an
+// except self-signed roots (RFC 8550 2.3: the chain stops below the trust
+// anchor) goes after it (in issuing order) into ADDR.crt; the key is written as an
 // unencrypted PKCS#8 PEM ADDR.key, created with mode 0600 (never readable by
 // others, not even briefly). ADDR is the certificate's first address unless
 // --address names another one it holds (or @DOMAIN). DIR defaults to the
@@ -174,7 +175,8 @@ Status WriteNewFile(const std::string& path, const std::string& data, mode_t mod
 struct Bundle {
   EvpPkeyPtr key;
   X509Ptr cert;
-  std::vector<X509Ptr> chain;
+  std::vector<X509Ptr> chain;  // intermediates only
+  size_t roots_dropped = 0;    // self-signed certificates of the bundle left out
 };
 
 // Decodes and decrypts the PKCS#12 file; legacy_note explains a missing
@@ -226,7 +228,17 @@ Status ParseBundle(const std::string& path, const std::string& pass, const std::
   if (!out->cert) return Status::InvalidInput(path + " holds no certificate for its private key");
   std::vector<X509Ptr> rest;
   while (others && sk_X509_num(others.get()) > 0) rest.emplace_back(sk_X509_shift(others.get()));
-  out->chain = OrderChain(out->cert.get(), std::move(rest));
+  // RFC 8550 2.3: a signature carries the path up to, not including, the
+  // trust anchor; a self-signed root only adds bytes (and tempts readers to
+  // trust it), so it is left out of the written chain.
+  for (X509Ptr& c : OrderChain(out->cert.get(), std::move(rest))) {
+    if (X509_self_signed(c.get(), 0) == 1) {
+      ++out->roots_dropped;
+      continue;
+    }
+    out->chain.push_back(std::move(c));
+  }
+  DrainOpensslErrors();
   return Status::Ok();
 }
 
@@ -400,6 +412,11 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
                  list.c_str());
   std::printf("wrote %s (certificate, %zu chain certificate%s)\n", crt_path.c_str(), b.chain.size(),
               b.chain.size() == 1 ? "" : "s");
+  if (b.roots_dropped > 0)
+    std::printf(
+        "left out %zu self-signed root certificate%s of the bundle (signatures carry the "
+        "chain up to, not including, the trust anchor)\n",
+        b.roots_dropped, b.roots_dropped == 1 ? "" : "s");
   std::printf("wrote %s (private key, unencrypted, mode 0600)\n", key_path.c_str());
   std::printf("add this line to %s:\n", identities.c_str());
   std::printf("%s %s %s\n", address.c_str(), crt_path.c_str(), key_path.c_str());

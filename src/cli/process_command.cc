@@ -116,6 +116,7 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
   }
   const bool lf_only = raw.find('\r') == std::string::npos;
   ParseRawMessage(raw, &tx);
+  std::string().swap(raw);  // the transaction holds the message now
 
   std::unique_ptr<Clock> clock;
   if (have_now)

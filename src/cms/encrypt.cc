@@ -1,6 +1,7 @@
 // cms/encrypt: see encrypt.h.
 #include "cms/encrypt.h"
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
@@ -21,6 +22,7 @@ const EVP_CIPHER* CipherOf(ContentCipher c) {
     case ContentCipher::kAes256Gcm: return EVP_aes_256_gcm();
     case ContentCipher::kAes128Gcm: return EVP_aes_128_gcm();
     case ContentCipher::kAes256Cbc: return EVP_aes_256_cbc();
+    case ContentCipher::kAes192Cbc: return EVP_aes_192_cbc();
     case ContentCipher::kAes128Cbc: return EVP_aes_128_cbc();
   }
   return EVP_aes_256_cbc();
@@ -29,8 +31,9 @@ const EVP_CIPHER* CipherOf(ContentCipher c) {
 }  // namespace
 
 bool ParseContentCipher(const std::string& name, ContentCipher* out) {
-  for (ContentCipher c : {ContentCipher::kAes256Gcm, ContentCipher::kAes128Gcm,
-                          ContentCipher::kAes256Cbc, ContentCipher::kAes128Cbc})
+  for (ContentCipher c :
+       {ContentCipher::kAes256Gcm, ContentCipher::kAes128Gcm, ContentCipher::kAes256Cbc,
+        ContentCipher::kAes192Cbc, ContentCipher::kAes128Cbc})
     if (name == ContentCipherName(c)) {
       *out = c;
       return true;
@@ -43,6 +46,7 @@ const char* ContentCipherName(ContentCipher c) {
     case ContentCipher::kAes256Gcm: return "aes256-gcm";
     case ContentCipher::kAes128Gcm: return "aes128-gcm";
     case ContentCipher::kAes256Cbc: return "aes256-cbc";
+    case ContentCipher::kAes192Cbc: return "aes192-cbc";
     case ContentCipher::kAes128Cbc: return "aes128-cbc";
   }
   return "?";
@@ -78,6 +82,14 @@ Status EncryptContent(const std::string& content, const EncryptParams& p, std::s
           EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) <= 0 ||
           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0)
         return Fail("encrypt: cannot select RSAES-OAEP");
+    }
+    if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_AGREE) {
+      // RFC 8551 2.7 / RFC 5753: dhSinglePass-stdDH-sha256kdf-scheme; OpenSSL
+      // would pick the sha1 KDF when none is set. The key wrap follows the
+      // content cipher's key size (aes256-wrap for AES-256).
+      EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
+      if (!pctx || EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0)
+        return Fail("encrypt: cannot select the SHA-256 KDF for " + SubjectText(cert));
     }
   }
   if (CMS_final(cms.get(), in.get(), nullptr, flags) != 1) return Fail("encrypt: failed");

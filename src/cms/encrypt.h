@@ -3,7 +3,10 @@
 // Entry point: EncryptContent(). One content-encryption key for all
 // recipients (one RecipientInfo each): RSA key transport (PKCS#1 v1.5 by
 // default, RSAES-OAEP with SHA-256 selectable) or ECDH key agreement for EC
-// certificates. AES-GCM produces AuthEnvelopedData (RFC 5083/5084), AES-CBC
+// certificates (ephemeral-static, dhSinglePass-stdDH-sha256kdf-scheme, the
+// AES key wrap of the content key's size: RFC 5753, RFC 8551 2.7).
+// X25519/X448 recipients are not supported (OpenSSL 3.0's CMS cannot).
+// AES-GCM produces AuthEnvelopedData (RFC 5083/5084), AES-CBC
 // EnvelopedData. On failure the Status names the recipient or step and
 // carries OpenSSL's words; nothing is partially written.
 #ifndef SMIME_CMS_ENCRYPT_H_
@@ -17,7 +20,7 @@
 
 namespace smime {
 
-enum class ContentCipher { kAes256Gcm, kAes128Gcm, kAes256Cbc, kAes128Cbc };
+enum class ContentCipher { kAes256Gcm, kAes128Gcm, kAes256Cbc, kAes192Cbc, kAes128Cbc };
 enum class RsaKeyTransport { kPkcs1, kOaep };
 
 // "aes256-gcm" etc., as in encryption_algorithm; false for other names.

@@ -7,6 +7,8 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "trust/cert_info.h"
+
 namespace smime {
 
 namespace {
@@ -20,12 +22,12 @@ Status Fail(const std::string& what) {
   return Status::Internal(what + (detail.empty() ? "" : ": " + detail));
 }
 
-// Our preferred content-encryption algorithms, strongest first (RFC 8551
-// 2.5.2): what we can decrypt and what deployed clients read.
+// Our preferred content-encryption algorithms, most preferred first (RFC
+// 8551 2.5.2, 2.7.1): GCM first so that peers answer in AuthEnvelopedData.
 bool AddCapabilities(CMS_SignerInfo* si) {
   STACK_OF(X509_ALGOR)* raw = nullptr;
   AlgorStackPtr algs(nullptr, FreeAlgors);
-  const int nids[] = {NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc};
+  const int nids[] = {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_128_cbc};
   for (int nid : nids) {
     if (CMS_add_simple_smimecap(&raw, nid, -1) != 1) {
       FreeAlgors(raw);
@@ -41,6 +43,67 @@ bool AddCapabilities(CMS_SignerInfo* si) {
 int SerialLockIndex() {
   static const int index = EVP_PKEY_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
+}
+
+// DER of IssuerAndSerialNumber for cert, with the outer tag replaced by tag
+// (0x30: SEQUENCE; 0xA0: [0] IMPLICIT). Empty on failure.
+std::string IssuerAndSerial(X509* cert, unsigned char tag) {
+  unsigned char* name = nullptr;
+  unsigned char* serial = nullptr;
+  const int nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
+  const int sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
+  std::string body;
+  if (nl > 0 && sl > 0) {
+    body.assign(reinterpret_cast<const char*>(name), static_cast<size_t>(nl));
+    body.append(reinterpret_cast<const char*>(serial), static_cast<size_t>(sl));
+  }
+  OPENSSL_free(name);
+  OPENSSL_free(serial);
+  if (body.empty()) return "";
+  std::string out(1, static_cast<char>(tag));
+  size_t len = body.size();
+  if (len < 0x80) {
+    out.push_back(static_cast<char>(len));
+  } else {
+    std::string digits;
+    for (; len > 0; len >>= 8) digits.insert(digits.begin(), static_cast<char>(len & 0xff));
+    out.push_back(static_cast<char>(0x80 | digits.size()));
+    out += digits;
+  }
+  return out + body;
+}
+
+using ObjectPtr = std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT, ASN1_OBJECT_free>>;
+using AttributePtr =
+    std::unique_ptr<X509_ATTRIBUTE, OsslDeleter<X509_ATTRIBUTE, X509_ATTRIBUTE_free>>;
+
+// A signed attribute nid whose single value is der as it stands, whatever
+// its tag (V_ASN1_OTHER: OpenSSL writes such a value unchanged).
+bool AddRawAttribute(CMS_SignerInfo* si, int nid, const std::string& der) {
+  ASN1_STRING* value = ASN1_STRING_type_new(V_ASN1_OTHER);
+  if (!value || ASN1_STRING_set(value, der.data(), static_cast<int>(der.size())) != 1) {
+    ASN1_STRING_free(value);
+    return false;
+  }
+  AttributePtr attr(X509_ATTRIBUTE_create(nid, V_ASN1_OTHER, value));  // owns value
+  if (!attr) {
+    ASN1_STRING_free(value);
+    return false;
+  }
+  return CMS_signed_add1_attr(si, attr.get()) == 1;
+}
+
+// RFC 8551 2.5.3 SMIMEEncryptionKeyPreference (issuerAndSerialNumber [0])
+// and Microsoft's 1.3.6.1.4.1.311.16.4 (a plain IssuerAndSerialNumber, read
+// by Outlook), both naming the certificate replies should be encrypted to.
+bool AddEncryptionKeyPreference(CMS_SignerInfo* si, X509* cert) {
+  const std::string pref = IssuerAndSerial(cert, 0xA0);
+  const std::string ms = IssuerAndSerial(cert, 0x30);
+  if (pref.empty() || ms.empty()) return false;
+  ObjectPtr ms_oid(OBJ_txt2obj("1.3.6.1.4.1.311.16.4", 1));
+  return ms_oid && AddRawAttribute(si, NID_id_smime_aa_encrypKeyPref, pref) &&
+         CMS_signed_add1_attr_by_OBJ(si, ms_oid.get(), V_ASN1_SEQUENCE, ms.data(),
+                                     static_cast<int>(ms.size())) == 1;
 }
 
 bool AddSigningTime(CMS_SignerInfo* si, std::time_t t) {
@@ -100,6 +163,11 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
   if (serial.owns_lock()) serial.unlock();
   if (!AddCapabilities(si)) return Fail("sign: cannot add SMIMECapabilities");
   if (!AddSigningTime(si, p.signing_time)) return Fail("sign: cannot add signingTime");
+  X509* enc = p.encryption_cert                        ? p.encryption_cert
+              : EncryptionUsageProblem(p.cert).empty() ? p.cert
+                                                       : nullptr;
+  if (enc && !AddEncryptionKeyPreference(si, enc))
+    return Fail("sign: cannot add SMIMEEncryptionKeyPreference");
   for (X509* c : p.chain)
     if (CMS_add1_cert(cms.get(), c) != 1) return Fail("sign: cannot add a chain certificate");
 

@@ -4,8 +4,11 @@
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
-// only, never DES or RC2) and signingCertificateV2 (ESS, binds the
-// signature to the certificate). The signer certificate and its chain are
+// only, never DES or RC2: AES-256-GCM, AES-128-GCM, AES-256-CBC,
+// AES-128-CBC), signingCertificateV2 (ESS, binds the signature to the
+// certificate) and, when there is an encryption certificate to name,
+// SMIMEEncryptionKeyPreference (RFC 8551 2.5.3) with its Microsoft twin.
+// The signer certificate and its chain (never the trust anchor) are
 // included. On failure the Status carries OpenSSL's words; nothing is
 // partially written. SignContent may run in many threads at once; keys whose
 // backend may not (PKCS#11 tokens) carry a lock, see SerializeSigningWith.
@@ -25,9 +28,13 @@ namespace smime {
 enum class RsaPadding { kPkcs1, kPss };
 
 struct SignParams {
-  X509* cert = nullptr;        // the signer
-  EVP_PKEY* key = nullptr;     // its private key (file or token)
-  std::vector<X509*> chain;    // intermediates to include, leaf excluded
+  X509* cert = nullptr;      // the signer
+  EVP_PKEY* key = nullptr;   // its private key (file or token)
+  std::vector<X509*> chain;  // intermediates to include, leaf excluded
+  // The certificate replies should be encrypted to (key preference
+  // attributes); nullptr = cert itself when its key usage allows encryption
+  // (trust/cert_info EncryptionUsageProblem), else none is named.
+  X509* encryption_cert = nullptr;
   const EVP_MD* md = nullptr;  // nullptr = SHA-256
   RsaPadding rsa_padding = RsaPadding::kPkcs1;
   bool detached = true;  // true: multipart/signed; false: opaque (eContent included)

@@ -1,7 +1,8 @@
 // Unit tests for cms/sign: the SignedData we produce carries the signed
 // attributes RFC 8551 asks for (with our clock's signingTime), our chain,
-// our capabilities only, the chosen RSA scheme, and verifies with
-// cms/signed_data over exactly the bytes given.
+// our capabilities only (GCM first), SMIMEEncryptionKeyPreference and
+// Microsoft's twin naming the encryption certificate, the chosen RSA
+// scheme, and verifies with cms/signed_data over exactly the bytes given.
 #include "cms/sign.h"
 
 #include <openssl/cms.h>
@@ -9,9 +10,11 @@
 #include <openssl/x509.h>
 
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
 #include "cms/signed_data.h"
+#include "cms/signer_attributes.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -28,14 +31,51 @@ struct Facts {
   bool has_caps = false;
   bool caps_weak = false;  // DES or RC2 advertised
   bool has_signing_cert_v2 = false;
+  std::vector<int> caps;  // SMIMECapabilities NIDs in order, as written
+  // The certificate each key preference attribute names (null: absent or
+  // not an IssuerAndSerialNumber with the expected tag).
+  X509* key_pref = nullptr;
+  X509* ms_key_pref = nullptr;
   int sig_nid = 0;
   int verify_outcome = -1;
 };
 
+// Which of candidates the IssuerAndSerialNumber in attribute value t names,
+// read with the outer tag `tag` (0xA0: [0] IMPLICIT, 0x30: SEQUENCE).
+X509* NamedCert(ASN1_TYPE* t, int type, unsigned char tag, const std::vector<X509*>& candidates) {
+  if (!t || t->type != type) return nullptr;
+  const ASN1_STRING* s = t->value.asn1_string;
+  const unsigned char* p = ASN1_STRING_get0_data(s);
+  const unsigned char* const end = p + ASN1_STRING_length(s);
+  if (ASN1_STRING_length(s) < 2 || p[0] != tag) return nullptr;
+  long len = 0;
+  int inner_tag = 0, xclass = 0;
+  if (ASN1_get_object(&p, &len, &inner_tag, &xclass, end - p) & 0x80) return nullptr;
+  if (p + len != end) return nullptr;  // exactly one value, nothing after it
+  std::unique_ptr<X509_NAME, OsslDeleter<X509_NAME, X509_NAME_free>> name(
+      d2i_X509_NAME(nullptr, &p, end - p));
+  std::unique_ptr<ASN1_INTEGER, OsslDeleter<ASN1_INTEGER, ASN1_INTEGER_free>> serial(
+      d2i_ASN1_INTEGER(nullptr, &p, end - p));
+  if (!name || !serial || p != end) return nullptr;
+  for (X509* c : candidates)
+    if (X509_NAME_cmp(name.get(), X509_get_issuer_name(c)) == 0 &&
+        ASN1_INTEGER_cmp(serial.get(), X509_get0_serialNumber(c)) == 0)
+      return c;
+  return nullptr;
+}
+
+ASN1_TYPE* Attribute(CMS_SignerInfo* si, const ASN1_OBJECT* obj) {
+  const int idx = CMS_signed_get_attr_by_OBJ(si, obj, -1);
+  if (idx < 0 || CMS_signed_get_attr_by_OBJ(si, obj, idx) >= 0) return nullptr;  // exactly one
+  return X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
+}
+
 Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issued& inter,
-                     bool detached, RsaPadding pad = RsaPadding::kPkcs1) {
+                     bool detached, RsaPadding pad = RsaPadding::kPkcs1,
+                     X509* encryption_cert = nullptr, std::vector<X509*> named = {}) {
   Facts f;
   SignParams p;
+  p.encryption_cert = encryption_cert;
   p.cert = leaf.cert.get();
   p.key = leaf.key.get();
   p.chain.push_back(inter.cert.get());
@@ -77,21 +117,29 @@ Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issue
   f.has_caps = caps != nullptr && sk_X509_ALGOR_num(caps) > 0;
   for (int i = 0; caps && i < sk_X509_ALGOR_num(caps); ++i) {
     int nid = OBJ_obj2nid(sk_X509_ALGOR_value(caps, i)->algorithm);
+    f.caps.push_back(nid);
     if (nid == NID_des_cbc || nid == NID_des_ede3_cbc || nid == NID_rc2_cbc) f.caps_weak = true;
   }
   sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
   f.has_signing_cert_v2 =
       CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) >= 0;
+  named.push_back(leaf.cert.get());
+  f.key_pref = NamedCert(Attribute(si, OBJ_nid2obj(NID_id_smime_aa_encrypKeyPref)), V_ASN1_OTHER,
+                         0xA0, named);
+  std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT, ASN1_OBJECT_free>> ms(
+      OBJ_txt2obj("1.3.6.1.4.1.311.16.4", 1));
+  f.ms_key_pref = NamedCert(Attribute(si, ms.get()), V_ASN1_SEQUENCE, 0x30, named);
   X509_ALGOR* sig = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, nullptr, nullptr, &sig);
   f.sig_nid = sig ? OBJ_obj2nid(sig->algorithm) : 0;
-  CmsCheck c = VerifySignedData(der, detached ? &content : nullptr, 4);
+  const std::string_view view(content);
+  CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, 4);
   f.verify_outcome = static_cast<int>(c.outcome);
   return f;
 }
 
 struct Pki {
-  Issued root, inter, rsa, ec, ed;
+  Issued root, inter, rsa, ec, ed, rsa_enc, ec_enc;
 };
 Pki* g = nullptr;
 
@@ -106,6 +154,13 @@ int SetUp(void**) {
   CertSpec ed = SmimeSpec("ed@a.example");
   ed.key = KeyKind::kEd25519;
   g->ed = MakeLeaf(ed, g->inter);
+  CertSpec rsa_enc = SmimeSpec("alice@a.example");
+  rsa_enc.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+  g->rsa_enc = MakeLeaf(rsa_enc, g->inter);
+  CertSpec ec_enc = SmimeSpec("bob@a.example");
+  ec_enc.key = KeyKind::kEcP256;
+  ec_enc.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT;
+  g->ec_enc = MakeLeaf(ec_enc, g->inter);
   return 0;
 }
 
@@ -152,6 +207,51 @@ void TestEd25519NeedsNewerOpenssl(void**) {
   }
 }
 
+void TestCapabilitiesGcmFirst(void**) {
+  // RFC 8551 2.7.1: peers pick from our list in order; GCM first so they
+  // answer with AuthEnvelopedData.
+  Facts f = SignAndInspect(kEntity, g->rsa, g->inter, true);
+  assert_true(f.ok);
+  const std::vector<int> want = {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
+                                 NID_aes_128_cbc};
+  assert_true(f.caps == want);
+  // What our harvester would store from it: the same list.
+  std::string der;
+  SignParams p;
+  p.cert = g->rsa.cert.get();
+  p.key = g->rsa.key.get();
+  p.signing_time = kNow;
+  assert_true(SignContent(kEntity, p, &der).ok());
+  const std::string_view view(kEntity);
+  CmsCheck c = VerifySignedData(der, &view, 4);
+  assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
+  assert_true(c.signers.at(0).capabilities == want);
+}
+
+void TestEncryptionKeyPreference(void**) {
+  // Signing certificate usable for encryption (RSA keyEncipherment, EC
+  // keyAgreement): both attributes name it.
+  Facts f = SignAndInspect(kEntity, g->rsa_enc, g->inter, true);
+  if (!f.ok) fail_msg("%s", f.error);
+  assert_ptr_equal(f.key_pref, g->rsa_enc.cert.get());
+  assert_ptr_equal(f.ms_key_pref, g->rsa_enc.cert.get());
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  f = SignAndInspect(kEntity, g->ec_enc, g->inter, false);
+  assert_ptr_equal(f.key_pref, g->ec_enc.cert.get());
+  assert_ptr_equal(f.ms_key_pref, g->ec_enc.cert.get());
+  // Signing-only certificate: nothing to name, no attribute.
+  f = SignAndInspect(kEntity, g->rsa, g->inter, true);
+  assert_true(f.ok);
+  assert_null(f.key_pref);
+  assert_null(f.ms_key_pref);
+  // A separate encryption certificate is named instead of the signer's.
+  f = SignAndInspect(kEntity, g->rsa, g->inter, true, RsaPadding::kPkcs1, g->rsa_enc.cert.get(),
+                     {g->rsa_enc.cert.get()});
+  assert_ptr_equal(f.key_pref, g->rsa_enc.cert.get());
+  assert_ptr_equal(f.ms_key_pref, g->rsa_enc.cert.get());
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+}
+
 void TestMicalgNames(void**) {
   assert_string_equal(MicalgName(EVP_sha256()).c_str(), "sha-256");
   assert_string_equal(MicalgName(EVP_sha512()).c_str(), "sha-512");
@@ -162,10 +262,9 @@ void TestMicalgNames(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestDetachedRsaAttributes),
-      cmocka_unit_test(TestOpaqueEcdsaAndPss),
-      cmocka_unit_test(TestEd25519NeedsNewerOpenssl),
-      cmocka_unit_test(TestMicalgNames),
+      cmocka_unit_test(TestDetachedRsaAttributes),    cmocka_unit_test(TestOpaqueEcdsaAndPss),
+      cmocka_unit_test(TestEd25519NeedsNewerOpenssl), cmocka_unit_test(TestCapabilitiesGcmFirst),
+      cmocka_unit_test(TestEncryptionKeyPreference),  cmocka_unit_test(TestMicalgNames),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

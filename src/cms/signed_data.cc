@@ -56,7 +56,8 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
 
 }  // namespace
 
-CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers) {
+CmsCheck VerifySignedData(const std::string& der, const std::string_view* detached, int max_signers,
+                          STACK_OF(X509) * signer_candidates) {
   ERR_clear_error();
   if (der.empty()) return Fail(Outcome::kMalformed, "empty-cms");
   if (der.size() > kMaxCmsLength || (detached && detached->size() > kMaxCmsLength))
@@ -100,6 +101,14 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
   // Associate certificates with SignerInfos so facts are known even when the
   // signature fails; a missing certificate is reported by CMS_verify below.
   CMS_set1_signers_certs(cms.get(), nullptr, 0);
+  std::vector<bool> from_message(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    X509* cert = nullptr;
+    CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(infos, i), nullptr, &cert, nullptr, nullptr);
+    from_message[static_cast<size_t>(i)] = cert != nullptr;
+  }
+  // Only SignerInfos still without a certificate look at the candidates.
+  if (signer_candidates) CMS_set1_signers_certs(cms.get(), signer_candidates, CMS_NOINTERN);
   ERR_clear_error();
   const ASN1_OBJECT* etype = CMS_get0_eContentType(cms.get());
   for (int i = 0; i < n; ++i) {
@@ -111,6 +120,7 @@ CmsCheck VerifySignedData(const std::string& der, const std::string* detached, i
     if (cert) {
       X509_up_ref(cert);
       f.cert.reset(cert);
+      f.cert_from_candidates = !from_message[static_cast<size_t>(i)];
     }
     if (dig) {
       const ASN1_OBJECT* obj = nullptr;

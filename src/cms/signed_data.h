@@ -4,7 +4,8 @@
 // rules of SMIME-RULES.md rule 2 (detached signatures carry no eContent,
 // opaque ones do; at least one SignerInfo; signed attributes with a
 // content-type equal to the eContentType) and checks every SignerInfo's
-// signature over the content. It does NOT judge certificates: chain, key
+// signature over the content (with a signer certificate from the caller's
+// candidates when the message lacks it). It does NOT judge certificates: chain, key
 // usage and identity belong to trust/ and the engine. Every failure is a
 // CmsCheck outcome with a short reason; OpenSSL errors are drained into
 // `detail` so none leak into the next message.
@@ -14,6 +15,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/ossl.h"
@@ -24,8 +26,9 @@ struct SignerFacts {
   X509Ptr cert;        // may be null when the message lacks the certificate
   int digest_nid = 0;  // NID of the digest algorithm
   std::string digest_name;
-  std::vector<int> capabilities;  // SMIMECapabilities: content ciphers (NIDs), in order
-  std::time_t signing_time = 0;   // signingTime attribute, 0 when absent
+  std::vector<int> capabilities;      // SMIMECapabilities: content ciphers (NIDs), in order
+  std::time_t signing_time = 0;       // signingTime attribute, 0 when absent
+  bool cert_from_candidates = false;  // cert came from signer_candidates, not the message
 };
 
 struct CmsCheck {
@@ -48,8 +51,13 @@ struct CmsCheck {
 };
 
 // der: the CMS ContentInfo. detached: the signed content for multipart/signed
-// (bytes as received), or nullptr for opaque signed-data.
-CmsCheck VerifySignedData(const std::string& der, const std::string* detached, int max_signers);
+// (bytes as received), or nullptr for opaque signed-data. signer_candidates
+// (may be null): certificates to take a SignerInfo's certificate from when
+// the message carries none matching its sid (issuerAndSerialNumber or
+// subjectKeyIdentifier, as OpenSSL matches them); the message's own
+// certificates always come first. Never trust: the chain is judged later.
+CmsCheck VerifySignedData(const std::string& der, const std::string_view* detached, int max_signers,
+                          STACK_OF(X509) * signer_candidates = nullptr);
 
 }  // namespace smime
 

@@ -9,6 +9,7 @@
 
 #include "base/testing.h"
 #include "testing/test_pki.h"
+#include "trust/cert_info.h"
 
 using namespace smime;
 using namespace smime::testpki;
@@ -54,10 +55,13 @@ struct Seen {
   unsigned long leftover_error = 0;
 };
 
-Seen Check(const std::string& der, const std::string* detached, int max_signers = 4) {
+Seen Check(const std::string& der, const std::string* detached, int max_signers = 4,
+           STACK_OF(X509) * candidates = nullptr, bool* from_candidates = nullptr) {
   Seen s;
   {
-    CmsCheck c = VerifySignedData(der, detached, max_signers);
+    const std::string_view view = detached ? std::string_view(*detached) : std::string_view();
+    CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, max_signers, candidates);
+    if (from_candidates) *from_candidates = !c.signers.empty() && c.signers[0].cert_from_candidates;
     s.leftover_error = ERR_peek_error();
     s.outcome = c.outcome;
     snprintf(s.reason, sizeof s.reason, "%s", c.reason.c_str());
@@ -331,6 +335,45 @@ void TestEd25519SignerDoesNotCrash(void**) {
   assert_int_equal(s.first_digest_nid, NID_sha512);
 }
 
+// signer_candidates: used only for a SignerInfo whose certificate the
+// message lacks, matched by sid (issuerAndSerialNumber or
+// subjectKeyIdentifier); the message's own certificate comes first.
+void TestSignerCandidates(void**) {
+  const std::string content = kContent;
+  SignOptions bare;
+  bare.no_certs = true;
+  const std::string by_serial = SignCms(content, g_fx->alice, bare);
+  bare.key_id = true;
+  const std::string by_ski = SignCms(content, g_fx->alice, bare);
+  X509StackPtr alice_and_bob = Stack({g_fx->bob.cert.get(), g_fx->alice.cert.get()});
+  X509StackPtr bob_only = Stack({g_fx->bob.cert.get()});
+  bool from = false;
+  for (const std::string* der : {&by_serial, &by_ski}) {
+    Seen s = Check(*der, &content);
+    AssertOutcome(s, Out::kMalformed, "signer-certificate-missing");
+    s = Check(*der, &content, 4, bob_only.get(), &from);  // no match: still missing
+    AssertOutcome(s, Out::kMalformed, "signer-certificate-missing");
+    s = Check(*der, &content, 4, alice_and_bob.get(), &from);
+    AssertOutcome(s, Out::kVerified, "");
+    assert_true(s.first_cert_is_alice);
+    assert_true(from);
+    assert_int_equal(s.certs, 0);  // the message's certificates: none
+  }
+  // The message carries alice's certificate: a candidate never replaces it.
+  const std::string with_cert = SignCms(content, g_fx->alice, SignOptions());
+  Seen s = Check(with_cert, &content, 4, alice_and_bob.get(), &from);
+  AssertOutcome(s, Out::kVerified, "");
+  assert_false(from);
+  // A candidate with the right sid but the wrong key does not verify.
+  CertSpec twin = SmimeSpec("alice@a.example");
+  twin.serial_hex = SerialHex(g_fx->alice.cert.get());
+  Issued impostor = MakeLeaf(twin, g_fx->ca);
+  X509StackPtr impostor_only = Stack({impostor.cert.get()});
+  s = Check(by_serial, &content, 4, impostor_only.get(), &from);
+  assert_int_equal(static_cast<int>(s.outcome), static_cast<int>(Out::kBadSignature));
+  assert_int_equal(s.leftover_error, 0);
+}
+
 }  // namespace
 
 int main() {
@@ -354,6 +397,7 @@ int main() {
       cmocka_unit_test(TestEnvelopedData),
       cmocka_unit_test(TestErrorQueueClearedOnEntry),
       cmocka_unit_test(TestEd25519SignerDoesNotCrash),
+      cmocka_unit_test(TestSignerCandidates),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

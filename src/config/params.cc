@@ -31,11 +31,18 @@ const std::vector<ParamSpec> kParams = {
      "a usable certificate, else send in clear) or required (never in clear: a recipient "
      "without a usable certificate is refused at RCPT time per missing_certificate)."},
     {"encryption_algorithm", ParamType::kEnum, "auto", kNoMin, kNoMax,
-     "auto|aes256-gcm|aes128-gcm|aes256-cbc|aes128-cbc",
-     "Content encryption for mail to this recipient domain: auto uses AES-256-GCM "
-     "(AuthEnvelopedData) when every recipient announced it in SMIMECapabilities, else "
-     "AES-256-CBC (EnvelopedData, what deployed clients read). One message is encrypted "
-     "once, for all its recipients."},
+     "auto|aes256-gcm|aes128-gcm|aes256-cbc|aes192-cbc|aes128-cbc",
+     "Content encryption for mail to this recipient domain: auto picks the strongest cipher "
+     "every recipient of the message announced in SMIMECapabilities (RFC 8551 2.7.1): "
+     "AES-256-GCM (AuthEnvelopedData) when all announced it, else the strongest of "
+     "AES-256-CBC, AES-192-CBC, AES-128-CBC all announced; a recipient that announced "
+     "nothing counts as AES-256-CBC, and so does a message whose recipients share no cipher. "
+     "A fixed cipher is what this domain's recipients accept. One message is encrypted once, "
+     "for all its recipients, never below encryption_min_algorithm."},
+    {"encryption_min_algorithm", ParamType::kEnum, "aes128-cbc", kNoMin, kNoMax,
+     "aes128-cbc|aes192-cbc|aes256-cbc",
+     "Weakest content cipher a message to this recipient domain may get: a weaker common "
+     "choice is raised to this one (CBC), even if a recipient did not announce it."},
     {"encryption_min_trust", ParamType::kEnum, "harvested", kNoMin, kNoMax,
      "harvested|directory|admin",
      "Least trusted certificate source accepted for this recipient domain: harvested (seen "
@@ -241,6 +248,7 @@ bool ParamAllowedInPolicy(const std::string& name) {
   static const char* const kPerDomain[] = {"allow_sha1",
                                            "encrypt",
                                            "encryption_algorithm",
+                                           "encryption_min_algorithm",
                                            "encryption_min_trust",
                                            "encryption_rsa_padding",
                                            "local_part_case_sensitive",

@@ -38,6 +38,54 @@ std::string Why(const RecipientChoice& c) {
 
 }  // namespace
 
+int CipherStrength(ContentCipher c) {
+  switch (c) {
+    case ContentCipher::kAes256Gcm:
+    case ContentCipher::kAes256Cbc: return 256;
+    case ContentCipher::kAes192Cbc: return 192;
+    case ContentCipher::kAes128Gcm:
+    case ContentCipher::kAes128Cbc: return 128;
+  }
+  return 0;
+}
+
+std::vector<ContentCipher> AcceptableCiphers(const DomainRules& rules,
+                                             const std::vector<int>& capabilities) {
+  if (!rules.cipher_auto) return {rules.cipher};
+  std::vector<ContentCipher> out;
+  for (ContentCipher c :
+       {ContentCipher::kAes256Gcm, ContentCipher::kAes128Gcm, ContentCipher::kAes256Cbc,
+        ContentCipher::kAes192Cbc, ContentCipher::kAes128Cbc})
+    if (std::find(capabilities.begin(), capabilities.end(), ContentCipherNid(c)) !=
+        capabilities.end())
+      out.push_back(c);
+  // Nothing announced (or only algorithms we do not produce): AES-256-CBC,
+  // which every current client reads (docs/encryption.md).
+  if (out.empty()) out.push_back(ContentCipher::kAes256Cbc);
+  return out;
+}
+
+ContentCipher CommonCipher(const std::vector<std::vector<ContentCipher>>& acceptable, int floor) {
+  // RFC 8551 2.7.1: the strongest every recipient can read. GCM first
+  // (authenticated), AES-128-GCM only when a policy fixed it for everyone.
+  static const ContentCipher kOrder[] = {ContentCipher::kAes256Gcm, ContentCipher::kAes256Cbc,
+                                         ContentCipher::kAes192Cbc, ContentCipher::kAes128Cbc,
+                                         ContentCipher::kAes128Gcm};
+  ContentCipher chosen = ContentCipher::kAes256Cbc;  // no common one: what every client reads
+  for (ContentCipher c : kOrder) {
+    const bool everyone =
+        std::all_of(acceptable.begin(), acceptable.end(), [c](const std::vector<ContentCipher>& a) {
+          return std::find(a.begin(), a.end(), c) != a.end();
+        });
+    if (everyone && !acceptable.empty()) {
+      chosen = c;
+      break;
+    }
+  }
+  if (CipherStrength(chosen) >= floor) return chosen;
+  return floor > 192 ? ContentCipher::kAes256Cbc : ContentCipher::kAes192Cbc;
+}
+
 RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std::string& rcpt_arg,
                             const Clock& clock, const Deadline& deadline) {
   const std::string rcpt = EnvelopeAddress(rcpt_arg);
@@ -196,7 +244,8 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
   }
   plan.encrypt = true;
   plan.why = has_encrypt ? "required" : "opportunistic";
-  std::vector<ContentCipher> ciphers;
+  std::vector<std::vector<ContentCipher>> acceptable;  // per recipient
+  int floor = 0;
   for (const std::string& rcpt_arg : tx.rcpts) {
     const std::string r = EnvelopeAddress(rcpt_arg);
     const DomainRules& rules = rt.RulesFor(DomainOf(r));
@@ -209,24 +258,12 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
       plan.reason = c.deadline ? "deadline" : "certificate-lost";
       return plan;
     }
-    ContentCipher cipher = rules.cipher;
-    if (rules.cipher_auto) {
-      const auto& caps = c.chosen.capabilities;
-      cipher = std::find(caps.begin(), caps.end(), ContentCipherNid(ContentCipher::kAes256Gcm)) !=
-                       caps.end()
-                   ? ContentCipher::kAes256Gcm
-                   : ContentCipher::kAes256Cbc;
-    }
-    ciphers.push_back(cipher);
+    acceptable.push_back(AcceptableCiphers(rules, c.chosen.capabilities));
+    floor = std::max(floor, CipherStrength(rules.min_cipher));
     plan.transports.push_back(rules.rsa_transport);
     plan.certs.push_back(std::move(c.chosen));
   }
-  // One content encryption for everyone: the recipients' common choice, or
-  // AES-256-CBC, which every client reads, when they differ.
-  plan.cipher =
-      std::all_of(ciphers.begin(), ciphers.end(), [&](ContentCipher c) { return c == ciphers[0]; })
-          ? ciphers[0]
-          : ContentCipher::kAes256Cbc;
+  plan.cipher = CommonCipher(acceptable, floor);
   return plan;
 }
 

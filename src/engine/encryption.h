@@ -79,6 +79,22 @@ struct EncryptionPlan {
   std::string why;  // log: "required", "opportunistic", "not-all-certificates", ...
 };
 
+// Content-cipher choice (RFC 8551 2.7.1, docs/encryption.md). Key size in
+// bits (AES-256-GCM and AES-256-CBC: 256).
+int CipherStrength(ContentCipher c);
+// What one recipient may get: the policy's fixed encryption_algorithm, else
+// the ciphers it announced (capabilities: SMIMECapabilities NIDs), else
+// AES-256-CBC when it announced none we produce.
+std::vector<ContentCipher> AcceptableCiphers(const DomainRules& rules,
+                                             const std::vector<int>& capabilities);
+// The one cipher for a message: AES-256-GCM when every recipient accepts it,
+// else the strongest CBC every recipient accepts (AES-128-GCM only when it
+// is the one every recipient accepts), else AES-256-CBC; then raised to
+// floor bits (encryption_min_algorithm) with CBC when it is weaker.
+ContentCipher CommonCipher(const std::vector<std::vector<ContentCipher>>& acceptable, int floor);
+
+// The cipher is CommonCipher over every recipient's AcceptableCiphers and
+// the highest encryption_min_algorithm among their domains.
 // deadline: the end-of-data step's (none by default). Recipients not judged
 // at RCPT time (`smimectl process` without an MTA) are judged now, within it.
 EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Clock& clock,

@@ -117,6 +117,7 @@ struct Fixture {
   Issued gina_rsa1024, gina_rsa2048, gina_p384;  // newest to oldest
   Issued weak_inter, hank_under_weak;            // RSA-1024 intermediate
   Issued online_inter, ivan_online;              // both with OCSP and a CRL distribution point
+  Issued kim_aes128, lea_gcm, max_aes192;        // announced AES-128-CBC / all four / AES-192-CBC
   std::string dir;
   std::unique_ptr<Runtime> rt;
   FakeSource* source = nullptr;  // owned by rt->directory
@@ -169,6 +170,9 @@ int SetUp(void**) {
   g->ivan_online = MakeLeaf(ivan, g->online_inter);
   // An rfc822Name with the U-labels (not what RFC 5280 allows, but issued).
   g->hans_ulabel = MakeLeaf(EncSpec("hans@bücher.example"), g->inter);
+  g->kim_aes128 = MakeLeaf(EncSpec("kim@b.example"), g->inter);
+  g->lea_gcm = MakeLeaf(EncSpec("lea@b.example"), g->inter);
+  g->max_aes192 = MakeLeaf(EncSpec("max@b.example"), g->inter);
 
   char templ[] = "/tmp/encryption_test.XXXXXX";
   if (!mkdtemp(templ)) return -1;
@@ -233,6 +237,15 @@ int Reset(void**) {
       {"carol@xn--bcher-kva.example", g->carol_idn.cert.get(), CertTrust::kAdmin, {}},
       {"ivan@b.example", g->ivan_online.cert.get(), CertTrust::kAdmin, {}},
       {"hans@xn--bcher-kva.example", g->hans_ulabel.cert.get(), CertTrust::kAdmin, {}},
+      {"kim@b.example", g->kim_aes128.cert.get(), CertTrust::kHarvested, {NID_aes_128_cbc}},
+      {"lea@b.example",
+       g->lea_gcm.cert.get(),
+       CertTrust::kHarvested,
+       {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_128_cbc}},
+      {"max@b.example",
+       g->max_aes192.cert.get(),
+       CertTrust::kHarvested,
+       {NID_aes_192_cbc, NID_aes_128_cbc, NID_des_ede3_cbc}},
   };
   g->source->chain = {g->inter.cert.get(), g->weak_inter.cert.get(), g->online_inter.cert.get()};
   g->source->down = false;
@@ -314,13 +327,33 @@ struct Sent {
   char media_type[80] = "";
   bool decrypted = false;
   bool plain_ok = false;
-  char cipher[40] = "";   // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
+  char cipher[40] = "";  // CMS content type: pkcs7-envelopedData or id-smime-ct-authEnvelopedData
+  int content_alg = 0;  // NID of the AES content cipher whose OID the CMS carries (0: none/several)
+  int kari_alg = 0;     // first KeyAgreeRecipientInfo: keyEncryptionAlgorithm NID
+  int kari_wrap = 0;    // and the key wrap in its parameters
   bool ar_first = false;  // our Authentication-Results is the first header
 };
 
 const char kPlainMessage[] =
     "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n"
     "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret\r\n";
+
+// Which AES content cipher's OID the DER carries: exactly one of them, or 0.
+// (Key wraps have OIDs of their own, so an EC recipient does not count.)
+int ContentAlgorithm(const std::string& der) {
+  int found = 0;
+  for (int nid :
+       {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_192_cbc, NID_aes_128_cbc}) {
+    unsigned char* enc = nullptr;
+    const int len = i2d_ASN1_OBJECT(OBJ_nid2obj(nid), &enc);
+    const bool has =
+        len > 0 && der.find(std::string(reinterpret_cast<char*>(enc), static_cast<size_t>(len))) !=
+                       std::string::npos;
+    OPENSSL_free(enc);
+    if (has) found = found ? -1 : nid;
+  }
+  return found < 0 ? 0 : found;
+}
 
 // The whole path as the milter runs it: AddRecipient for each RCPT (the
 // refused ones are left out, as the MTA does), then Process. tx_setup
@@ -347,11 +380,31 @@ Sent SendVia(Setup tx_setup, const std::vector<std::string>& rcpts, const Issued
       std::snprintf(s.media_type, sizeof s.media_type, "%s", h.value.c_str() + 1);
   if (!reader) return s;
   SmimeLayout layout;
-  if (!LocateSmime(WireMessage(tx), MimeLimits(), &layout).ok()) return s;
+  const std::string wire = WireMessage(tx);
+  if (!LocateSmime(wire, MimeLimits(), &layout).ok()) return s;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
   if (!cms) return s;
   std::snprintf(s.cipher, sizeof s.cipher, "%s", OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms.get()))));
+  s.content_alg = ContentAlgorithm(layout.cms_der);
+  STACK_OF(CMS_RecipientInfo)* ris = CMS_get0_RecipientInfos(cms.get());
+  for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); ++i) {
+    CMS_RecipientInfo* ri = sk_CMS_RecipientInfo_value(ris, i);
+    X509_ALGOR* alg = nullptr;
+    ASN1_OCTET_STRING* ukm = nullptr;
+    if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_AGREE ||
+        CMS_RecipientInfo_kari_get0_alg(ri, &alg, &ukm) != 1)
+      continue;
+    s.kari_alg = OBJ_obj2nid(alg->algorithm);
+    const ASN1_TYPE* param = alg->parameter;
+    if (param && param->type == V_ASN1_SEQUENCE) {
+      const unsigned char* q = param->value.sequence->data;
+      X509_ALGOR* wrap = d2i_X509_ALGOR(nullptr, &q, param->value.sequence->length);
+      if (wrap) s.kari_wrap = OBJ_obj2nid(wrap->algorithm);
+      X509_ALGOR_free(wrap);
+    }
+    break;
+  }
   BioPtr out(BIO_new(BIO_s_mem()));
   s.decrypted =
       CMS_decrypt(cms.get(), reader->key.get(), reader->cert.get(), nullptr, out.get(), 0) == 1;
@@ -397,6 +450,104 @@ void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
   assert_true(s.decrypted);
   assert_string_equal(s.cipher, "pkcs7-envelopedData");
   assert_true(std::strstr(s.fields, "encryption=aes256-cbc, recipients=2"));
+}
+
+void TestCipherPerAnnouncedCapabilities(void**) {
+  // RFC 8551 2.7.1: the strongest every recipient announced, one content
+  // encryption for all of them.
+  struct Case {
+    std::vector<std::string> rcpts;
+    const Issued* reader;
+    int nid;
+    const char* log;
+  } cases[] = {
+      {{"lea@b.example"}, &g->lea_gcm, NID_aes_256_gcm, "encryption=aes256-gcm"},  // all GCM
+      {{"lea@b.example", "dave@b.example"}, &g->lea_gcm, NID_aes_256_gcm, "encryption=aes256-gcm"},
+      {{"kim@b.example"},
+       &g->kim_aes128,
+       NID_aes_128_cbc,
+       "encryption=aes128-cbc"},  // AES-128 only
+      // mixed: lea reads everything, kim only AES-128-CBC: AES-128-CBC for both
+      {{"lea@b.example", "kim@b.example"}, &g->lea_gcm, NID_aes_128_cbc, "encryption=aes128-cbc"},
+      // AES-192-CBC announced (3DES ignored: we never produce it)
+      {{"max@b.example"}, &g->max_aes192, NID_aes_192_cbc, "encryption=aes192-cbc"},
+      {{"max@b.example", "kim@b.example"},
+       &g->kim_aes128,
+       NID_aes_128_cbc,
+       "encryption=aes128-cbc"},
+      // none announced: AES-256-CBC, and it wins over GCM for the others too
+      {{"carol@b.example"}, &g->carol, NID_aes_256_cbc, "encryption=aes256-cbc"},
+      {{"lea@b.example", "carol@b.example"}, &g->carol, NID_aes_256_cbc, "encryption=aes256-cbc"},
+      // no cipher in common (kim: AES-128-CBC only, carol: AES-256-CBC by default)
+      {{"kim@b.example", "carol@b.example"},
+       &g->kim_aes128,
+       NID_aes_256_cbc,
+       "encryption=aes256-cbc"},
+  };
+  for (const Case& c : cases) {
+    Sent s = Send(c.rcpts, c.reader);
+    if (!s.decrypted || s.content_alg != c.nid || !std::strstr(s.fields, c.log))
+      fail_msg("%s...: decrypted=%d alg=%s fields=%s", c.rcpts[0].c_str(), s.decrypted,
+               OBJ_nid2sn(s.content_alg), s.fields);
+  }
+  // The policy's minimum raises a weaker common choice (never the other way).
+  g->rt->domain_rules["b.example"].min_cipher = ContentCipher::kAes256Cbc;
+  Sent s = Send({"kim@b.example"}, &g->kim_aes128);
+  assert_int_equal(s.content_alg, NID_aes_256_cbc);
+  s = Send({"lea@b.example"}, &g->lea_gcm);
+  assert_int_equal(s.content_alg, NID_aes_256_gcm);
+  g->rt->domain_rules["b.example"].min_cipher = ContentCipher::kAes192Cbc;
+  s = Send({"kim@b.example"}, &g->kim_aes128);
+  assert_int_equal(s.content_alg, NID_aes_192_cbc);
+  // A fixed cipher is what the domain's recipients accept, whatever they announced.
+  g->rt->domain_rules["b.example"].min_cipher = ContentCipher::kAes128Cbc;
+  g->rt->domain_rules["b.example"].cipher_auto = false;
+  g->rt->domain_rules["b.example"].cipher = ContentCipher::kAes256Cbc;
+  s = Send({"lea@b.example"}, &g->lea_gcm);
+  assert_int_equal(s.content_alg, NID_aes_256_cbc);
+}
+
+void TestCommonCipherRules(void**) {
+  using C = ContentCipher;
+  DomainRules autorules;
+  assert_true(AcceptableCiphers(autorules, {}) == std::vector<C>({C::kAes256Cbc}));
+  assert_true(AcceptableCiphers(autorules, {NID_des_ede3_cbc}) == std::vector<C>({C::kAes256Cbc}));
+  assert_true(AcceptableCiphers(autorules, {NID_aes_128_cbc, NID_aes_256_gcm}) ==
+              std::vector<C>({C::kAes256Gcm, C::kAes128Cbc}));
+  DomainRules fixed;
+  fixed.cipher_auto = false;
+  fixed.cipher = C::kAes128Gcm;
+  assert_true(AcceptableCiphers(fixed, {NID_aes_256_gcm}) == std::vector<C>({C::kAes128Gcm}));
+  // AES-128-GCM only when it is what everyone accepts; AES-256-GCM beats CBC.
+  assert_int_equal(static_cast<int>(CommonCipher({{C::kAes128Gcm}, {C::kAes128Gcm}}, 0)),
+                   static_cast<int>(C::kAes128Gcm));
+  assert_int_equal(static_cast<int>(CommonCipher(
+                       {{C::kAes128Gcm, C::kAes128Cbc}, {C::kAes128Gcm, C::kAes128Cbc}}, 0)),
+                   static_cast<int>(C::kAes128Cbc));
+  assert_int_equal(static_cast<int>(CommonCipher({{C::kAes256Gcm, C::kAes256Cbc}}, 0)),
+                   static_cast<int>(C::kAes256Gcm));
+  assert_int_equal(static_cast<int>(CommonCipher({{C::kAes128Cbc}, {C::kAes192Cbc}}, 0)),
+                   static_cast<int>(C::kAes256Cbc));
+  assert_int_equal(static_cast<int>(CommonCipher({{C::kAes128Gcm}}, 256)),
+                   static_cast<int>(C::kAes256Cbc));
+}
+
+void TestEcdhUsesSha256Kdf(void**) {
+  // RFC 5753 / RFC 8551 2.7: dhSinglePass-stdDH-sha256kdf-scheme, with the
+  // key wrap of the content key's size.
+  Sent s = Send({"dave@b.example"}, &g->dave_ec);  // AES-256-GCM
+  assert_true(s.decrypted);
+  assert_int_equal(s.kari_alg, NID_dhSinglePass_stdDH_sha256kdf_scheme);
+  assert_int_equal(s.kari_wrap, NID_id_aes256_wrap);
+  g->rt->domain_rules["b.example"].cipher_auto = false;  // AES-128-CBC by policy
+  g->rt->domain_rules["b.example"].cipher = ContentCipher::kAes128Cbc;
+  s = Send({"dave@b.example"}, &g->dave_ec);
+  assert_true(s.decrypted);
+  assert_int_equal(s.content_alg, NID_aes_128_cbc);
+  assert_int_equal(s.kari_alg, NID_dhSinglePass_stdDH_sha256kdf_scheme);
+  assert_int_equal(s.kari_wrap, NID_id_aes128_wrap);
+  s = Send({"gina@b.example"}, &g->gina_p384);  // P-384 (the newest valid is EC)
+  assert_int_equal(s.kari_alg, NID_dhSinglePass_stdDH_sha256kdf_scheme);
 }
 
 void TestOpportunisticAndNever(void**) {
@@ -822,6 +973,9 @@ int main() {
       cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
       cmocka_unit_test_setup(TestRecipientAlgorithmRules, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
+      cmocka_unit_test_setup(TestCipherPerAnnouncedCapabilities, Reset),
+      cmocka_unit_test(TestCommonCipherRules),
+      cmocka_unit_test_setup(TestEcdhUsesSha256Kdf, Reset),
       cmocka_unit_test_setup(TestOpportunisticAndNever, Reset),
       cmocka_unit_test_setup(TestTrustLevelAndRevocation, Reset),
       cmocka_unit_test_setup(TestCertificateDomainInOneForm, Reset),

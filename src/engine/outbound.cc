@@ -118,8 +118,9 @@ bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
   std::string der;
   if (!StrictBase64Decode(tx.body, &der)) return false;
   SmimeLayout layout;
-  if (!LocateSmime(WireMessage(tx), limits, &layout).ok() ||
-      layout.kind != SmimeLayout::Kind::kOpaque || layout.cms_der != der)
+  const std::string wire = WireMessage(tx);
+  if (!LocateSmime(wire, limits, &layout).ok() || layout.kind != SmimeLayout::Kind::kOpaque ||
+      layout.cms_der != der)
     return false;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* end = p + der.size();

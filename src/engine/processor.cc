@@ -65,7 +65,61 @@ struct SignerLog {
   std::string revocation_detail;
   std::string harvest_error;                    // "" unless storing the certificate failed
   std::vector<std::shared_ptr<X509>> path_cas;  // intermediates of the verified chain
+  // What our store supplied: "certificate", "intermediates", both
+  // ("certificate+intermediates") or "".
+  std::string from_store;
 };
+
+// The store's certificates for the author (From:, and Sender: when it may
+// sign instead): candidates for a SignerInfo whose certificate the message
+// lacks (docs/verification.md, "Certificates from our store"). Null when
+// there are none.
+X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::string& from) {
+  if (!rt.cert_store) return nullptr;
+  std::vector<std::string> who = {from};
+  std::string sender;
+  if (rt.RulesFor(DomainOf(from)).match_sender_header &&
+      IdentityMailbox(HeaderValues(tx, "Sender"), "sender", &sender).empty())
+    who.push_back(sender);
+  X509StackPtr out(sk_X509_new_null());
+  for (const std::string& a : who) {
+    std::vector<CertStore::Row> rows;
+    if (a.empty() || !out || !rt.cert_store->Lookup(a, &rows).ok()) continue;
+    for (const CertStore::Row& r : rows) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+      X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+      if (c && sk_X509_push(out.get(), c.get()) > 0) c.release();
+    }
+  }
+  DrainOpensslErrors();
+  return out && sk_X509_num(out.get()) > 0 ? std::move(out) : nullptr;
+}
+
+// VerifyChain with the message's certificates as hints; when they do not
+// complete the path, again with the CAs our store holds above the signer and
+// above each of them (admin-added and harvested intermediates), as untrusted
+// hints too: the anchors alone decide trust.
+ChainResult VerifyWithStoreHints(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
+                                 std::time_t now, bool* used_store) {
+  ChainResult first = rt.trust.VerifyChain(cert, certs, now);
+  if (first.trusted || !rt.cert_store) return first;
+  std::vector<X509Ptr> found;
+  rt.cert_store->IssuersOf(cert, &found);  // hints only: a failure leaves none
+  for (int i = 0; i < sk_X509_num(certs) && i < 8; ++i)
+    rt.cert_store->IssuersOf(sk_X509_value(certs, i), &found);
+  if (found.empty()) return first;
+  X509StackPtr hints(sk_X509_new_null());
+  if (!hints) return first;
+  for (int i = 0; i < sk_X509_num(certs); ++i) {
+    X509* c = sk_X509_value(certs, i);
+    if (sk_X509_push(hints.get(), c) > 0) X509_up_ref(c);
+  }
+  for (X509Ptr& c : found)
+    if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
+  ChainResult second = rt.trust.VerifyChain(cert, hints.get(), now);
+  *used_store = second.trusted;
+  return second.trusted ? std::move(second) : std::move(first);
+}
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
@@ -88,7 +142,10 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->identifier = !matched.empty() ? matched : (addrs.empty() ? "" : addrs[0]);
   log->signer = r->identifier;
 
-  ChainResult chain = rt.trust.VerifyChain(cert, certs, clock.Now());
+  bool store_hints = false;
+  ChainResult chain = VerifyWithStoreHints(rt, cert, certs, clock.Now(), &store_hints);
+  if (f.cert_from_candidates) log->from_store = "certificate";
+  if (store_hints) log->from_store += log->from_store.empty() ? "intermediates" : "+intermediates";
   if (!chain.trusted) {
     log->chain = "untrusted";
     r->result = AuthResult::kFail;
@@ -175,7 +232,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     return;
   }
   SmimeLayout layout;
-  Status st = LocateSmime(WireMessage(tx), rt.limits, &layout);
+  const std::string wire = WireMessage(tx);  // layout.signed_content points into it
+  Status st = LocateSmime(wire, rt.limits, &layout);
   if (!st.ok()) {
     o->results.push_back(Clause(AuthResult::kPermError, st.message(), ""));
     if (!layout.ambiguity.empty()) *note = "ambiguous MIME: " + layout.ambiguity;
@@ -191,6 +249,13 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   const bool clear = layout.kind == SmimeLayout::Kind::kClearSigned;
   CmsCheck cms =
       VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr, rt.max_signers);
+  if (cms.outcome == CmsCheck::Outcome::kMalformed && cms.reason == "signer-certificate-missing") {
+    // The message lacks a signer's certificate: our store may hold it.
+    X509StackPtr known = StoreSigners(rt, tx, from);
+    if (known)
+      cms = VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr,
+                             rt.max_signers, known.get());
+  }
   if (!cms.detail.empty()) *note = cms.detail;
   using CO = CmsCheck::Outcome;
   switch (cms.outcome) {
@@ -221,7 +286,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}});
+        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}, ""});
       }
       o->results.push_back(r);
       return;
@@ -288,6 +353,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     // The chain verdict first: a signer address is never read without it.
     AppendField(&o->fields, "chain", l.chain);
     AppendAddressField(&o->fields, "signer", l.signer);
+    if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
     AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
     if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
     if (!l.revocation_detail.empty())

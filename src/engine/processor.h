@@ -5,8 +5,10 @@
 // throws. In every direction it removes forged Authentication-Results
 // carrying our authserv-id (unless the message is refused). Inbound: verify
 // the S/MIME signature by the rules of docs/verification.md (the From: or
-// Sender: that must match the signer read by mime/address IdentityMailbox)
-// and add our header at the top. Outbound: engine/outbound applies the
+// Sender: that must match the signer read by mime/address IdentityMailbox;
+// a signer certificate or intermediates the message lacks are taken from
+// rt.cert_store as untrusted hints, docs/verification.md "Certificates from
+// our store") and add our header at the top. Outbound: engine/outbound applies the
 // signing policy. Then, in either direction, encrypt when a recipient's
 // domain asks for it (engine/outbound EncryptForRecipients). All network
 // waits of one call (revocation of every signer's chain, recipient lookups)

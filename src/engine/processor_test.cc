@@ -104,6 +104,7 @@ int TearDown(void**) {
 
 // Resets the shared runtime to the configured state before each test.
 int Reset(void**) {
+  g_fx->rt->cert_store = nullptr;
   g_fx->rt->revocation = std::make_unique<NotCheckedRevocation>();
   g_fx->rt->max_signers = 4;
   g_fx->rt->rules.min_rsa_bits = 2048;
@@ -531,6 +532,103 @@ void TestTwoSigners(void**) {
   assert_string_equal(s.reason0, "too-many-signers");
 }
 
+// A fresh certificate store (state_dir/certificates.db) in a temporary folder.
+struct TempStore {
+  TempStore() {
+    const char* tmp = getenv("TMPDIR");
+    dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/processor_store.XXXXXX";
+    if (!mkdtemp(&dir[0])) fail_msg("mkdtemp");
+    Status st = CertStore::Open(dir + "/certificates.db", &store);
+    if (!st.ok()) fail_msg("%s", st.message().c_str());
+  }
+  ~TempStore() {
+    store.reset();
+    for (const char* f : {"/certificates.db", "/certificates.db-wal", "/certificates.db-shm"})
+      unlink((dir + f).c_str());
+    rmdir(dir.c_str());
+  }
+  std::string dir;
+  std::shared_ptr<CertStore> store;
+};
+
+// docs/verification.md "Certificates from our store": a signature carrying
+// only the leaf, or no certificate, is completed from the store (admin-added
+// and harvested intermediates as path hints, the signer's certificate found
+// by the SignerInfo's issuer and serial) - never trusted because of it.
+void TestChainCompletedFromStore(void**) {
+  Issued inter = MakeSubCa("Partner Inter", g_fx->root);
+  Issued dora = MakeLeaf(SmimeSpec("dora@a.example"), inter);
+  CertSpec other_spec = SmimeSpec("dora@a.example");
+  other_spec.not_before = kNotBefore + 1;  // same address, another key and serial
+  Issued dora_other = MakeLeaf(other_spec, inter);
+  Issued rogue_root = MakeCa("Rogue Root");
+  Issued rogue_inter = MakeSubCa("Rogue Inter", rogue_root);
+  Issued rogue = MakeLeaf(SmimeSpec("dora@a.example"), rogue_inter);
+  const std::string from = "From: Dora <dora@a.example>\r\nTo: bob@b.example\r\n";
+  SignOptions leaf_only;  // the signer's certificate, no intermediate
+  SignOptions no_certs;
+  no_certs.no_certs = true;
+  const std::string leaf_msg = ClearSigned(from, kPart1, SignCms(kPart1, dora, leaf_only));
+  const std::string bare_msg = ClearSigned(from, kPart1, SignCms(kPart1, dora, no_certs));
+  const std::string rogue_msg = ClearSigned(from, kPart1, SignCms(kPart1, rogue, leaf_only));
+
+  // Without a store, and with an empty one: as before.
+  Seen s = Run(leaf_msg);
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "chain-unable-to-get-local-issuer-certificate");
+  s = Run(bare_msg);
+  assert_string_equal(s.verdict, "permerror");
+  assert_string_equal(s.reason0, "signer-certificate-missing");
+  TempStore t;
+  g_fx->rt->cert_store = t.store;
+  s = Run(leaf_msg);
+  assert_string_equal(s.reason0, "chain-unable-to-get-local-issuer-certificate");
+  s = Run(bare_msg);
+  assert_string_equal(s.reason0, "signer-certificate-missing");
+
+  // Another certificate of dora's (same address, other serial): not the signer.
+  assert_true(t.store->Add("dora@a.example", dora_other.cert.get(), "dora-old.pem", kNow).ok());
+  s = Run(bare_msg);
+  assert_string_equal(s.verdict, "permerror");
+  assert_string_equal(s.reason0, "signer-certificate-missing");
+
+  // The intermediate in the store (admin-added or harvested): the leaf-only
+  // signature passes.
+  assert_true(t.store->AddIntermediates({inter.cert.get()}).ok());
+  s = Run(leaf_msg);
+  assert_string_equal(s.verdict, "pass");
+  assert_string_equal(s.identifier0, "dora@a.example");
+  assert_true(Contains(s.fields, "from_store=intermediates"));
+  // No certificate at all: still missing until the signer's is stored...
+  s = Run(bare_msg);
+  assert_string_equal(s.reason0, "signer-certificate-missing");
+  // ... then it is found by issuer and serial, and the chain completed.
+  assert_true(t.store->Add("dora@a.example", dora.cert.get(), "dora.pem", kNow).ok());
+  s = Run(bare_msg);
+  assert_string_equal(s.verdict, "pass");
+  assert_string_equal(s.identifier0, "dora@a.example");
+  assert_true(Contains(s.fields, "from_store=certificate+intermediates"));
+  // A message that brings its own chain needs nothing from the store.
+  SignOptions full;
+  full.chain = {inter.cert.get()};
+  s = Run(ClearSigned(from, kPart1, SignCms(kPart1, dora, full)));
+  assert_string_equal(s.verdict, "pass");
+  assert_false(Contains(s.fields, "from_store"));
+
+  // Store certificates are never anchors: a chain to a root we do not trust
+  // still fails, whatever the store holds of it.
+  assert_true(t.store->AddIntermediates({rogue_inter.cert.get(), rogue_root.cert.get()}).ok());
+  s = Run(rogue_msg);
+  assert_string_equal(s.verdict, "fail");
+  assert_true(StartsWith(s.reason0, "chain-"));
+  // A signature that does not verify stays a failure with the store's certificate.
+  SignOptions other_key = no_certs;
+  std::string forged = SignCms(kPart1, dora_other, other_key);
+  s = Run(ClearSigned(from, "Content-Type: text/plain\r\n\r\nchanged\r\n", forged));
+  assert_string_equal(s.verdict, "fail");
+  assert_int_equal(s.leftover_error, 0);
+}
+
 void TestNotSignedAtAll(void**) {
   Seen s = Run(std::string(kFromAlice) + "\r\nJust text.\r\n");
   assert_string_equal(s.verdict, "none");
@@ -816,6 +914,7 @@ int main() {
       cmocka_unit_test_setup(TestPolicyResults, Reset),
       cmocka_unit_test_setup(TestWeakPathIsPolicy, Reset),
       cmocka_unit_test_setup(TestTwoSigners, Reset),
+      cmocka_unit_test_setup(TestChainCompletedFromStore, Reset),
       cmocka_unit_test_setup(TestNotSignedAtAll, Reset),
       cmocka_unit_test_setup(TestOutboundIsLeftAlone, Reset),
       cmocka_unit_test_setup(TestExceptionBecomesInternalError, Reset),

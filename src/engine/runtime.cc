@@ -69,6 +69,7 @@ DomainRules RulesFromConfig(const Config& config) {
   r.missing_certificate_reject = config.Str("missing_certificate") == "reject";
   r.cipher_auto = config.Str("encryption_algorithm") == "auto";
   if (!r.cipher_auto) ParseContentCipher(config.Str("encryption_algorithm"), &r.cipher);
+  ParseContentCipher(config.Str("encryption_min_algorithm"), &r.min_cipher);
   r.rsa_transport = config.Str("encryption_rsa_padding") == "oaep" ? RsaKeyTransport::kOaep
                                                                    : RsaKeyTransport::kPkcs1;
   ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);

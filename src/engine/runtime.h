@@ -54,7 +54,8 @@ struct DomainRules {
   EncryptMode encrypt = EncryptMode::kNever;
   bool missing_certificate_reject = true;  // else tempfail
   bool cipher_auto = true;
-  ContentCipher cipher = ContentCipher::kAes256Cbc;  // when !cipher_auto
+  ContentCipher cipher = ContentCipher::kAes256Cbc;      // when !cipher_auto
+  ContentCipher min_cipher = ContentCipher::kAes128Cbc;  // encryption_min_algorithm
   RsaKeyTransport rsa_transport = RsaKeyTransport::kPkcs1;
   CertTrust min_trust = CertTrust::kHarvested;
 };

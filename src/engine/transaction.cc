@@ -18,7 +18,7 @@ const char* DirectionName(Direction d) {
 }
 
 void ParseRawMessage(const std::string& raw, Transaction* tx) {
-  const std::string m = ToCrlf(raw);
+  std::string m = ToCrlf(raw);
   tx->message_size = m.size();
   tx->headers.clear();
   size_t pos = 0;
@@ -51,7 +51,14 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
     }
     pos = eol + 2;
   }
-  tx->body = pos < m.size() ? m.substr(pos) : "";
+  // The body moves out of the converted copy instead of being copied again.
+  if (pos < m.size()) {
+    std::string m2 = std::move(m);
+    m2.erase(0, pos);
+    tx->body = std::move(m2);
+  } else {
+    tx->body.clear();
+  }
 }
 
 std::string WireMessage(const Transaction& tx) {

@@ -92,10 +92,11 @@ sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicSc
   std::string qid = MacroOr(ctx, "i", "NOQUEUE");
   g_globals.log->Write(o.severity, o.LogLine(qid));
   if (Connection* c = Conn(ctx)) {
-    if (scope == PanicScope::kRecipient && c->msg)
-      c->msg->poisoned = what;
-    else
+    if (scope == PanicScope::kRecipient && c->msg) {
+      if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
+    } else {
       c->msg.reset();
+    }
   }
   if (o.disposition == Disposition::kAccept) return SMFIS_ACCEPT;
   smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
@@ -194,7 +195,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
         if (!m) return Panic(ctx, "envrcpt: cannot allocate context");
         if (!argv || !argv[0]) return SMFIS_CONTINUE;
         if (!m->poisoned.empty())
-          return Panic(ctx, "envrcpt: " + m->poisoned, PanicScope::kRecipient);
+          return Panic(ctx, "envrcpt: earlier " + m->poisoned, PanicScope::kRecipient);
         // Every recipient is reduced to the address the MTA delivers to (or
         // refused) and, when its domain encrypts, judged now, whatever the
         // direction, so the client learns at RCPT time (engine/encryption).

@@ -6,7 +6,10 @@
 // Entry point: MilterDescription() for smfi_register, after
 // SetMilterGlobals(). Every callback tolerates a missing context and
 // catches every exception, answering with the internal-error disposition
-// (tempfail 451 4.3.0 by default) and a panic: log line.
+// (tempfail 451 4.3.0 by default) and a panic: log line. A failure in the
+// RCPT step keeps the envelope but poisons the transaction: later RCPTs and
+// end of data tempfail too (docs/encryption.md, "Internal errors at RCPT").
+// callbacks_test drives these callbacks with a stand-in for libmilter.
 #ifndef SMIME_MILTER_CALLBACKS_H_
 #define SMIME_MILTER_CALLBACKS_H_
 

@@ -29,6 +29,13 @@ std::string Message(const std::string& extra_headers, const std::string& body) {
   return std::string(kHead) + extra_headers + "\r\n" + body;
 }
 
+// LocateSmime reads the message in place: the tests keep it alive here.
+const std::string& Keep(std::string m) {
+  static std::string kept;
+  kept = std::move(m);
+  return kept;
+}
+
 // The verdict-relevant answer: "" when located as clear-signed, else the
 // ambiguity detail or the status message.
 std::string Locate(const std::string& m) {
@@ -42,7 +49,8 @@ void TestCleanFrameIsAccepted(void**) {
   const std::string m = Message(kCt, Body());
   SmimeLayout l;
   assert_true(LocateSmime(m, MimeLimits(), &l).ok());
-  assert_string_equal(l.signed_content.c_str(), "Content-Type: text/plain\r\n\r\nsigned text\r\n");
+  assert_string_equal(std::string(l.signed_content).c_str(),
+                      "Content-Type: text/plain\r\n\r\nsigned text\r\n");
   // Transport padding is read alike by every parser.
   assert_string_equal(Locate(Message(kCt, Body("--BND \t\r\n", "\r\n--BND  \r\n"))).c_str(), "");
   // A preamble and an epilogue without delimiters are fine.
@@ -135,14 +143,15 @@ void TestOpaqueFrame(void**) {
       "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n"
       "Content-Transfer-Encoding: base64\r\n";
   SmimeLayout l;
-  assert_true(LocateSmime(Message(ct, "AAEC\r\n"), MimeLimits(), &l).ok());
+  assert_true(LocateSmime(Keep(Message(ct, "AAEC\r\n")), MimeLimits(), &l).ok());
   assert_int_equal(static_cast<int>(l.kind), static_cast<int>(SmimeLayout::Kind::kOpaque));
   assert_false(
-      LocateSmime(Message("Content-Type: text/plain\r\n" + ct, "AAEC\r\n"), MimeLimits(), &l).ok());
-  assert_string_equal(l.ambiguity.c_str(), "duplicate-content-type");
-  assert_false(
-      LocateSmime(Message(ct + "Content-Transfer-Encoding: 7bit\r\n", "AAEC\r\n"), MimeLimits(), &l)
+      LocateSmime(Keep(Message("Content-Type: text/plain\r\n" + ct, "AAEC\r\n")), MimeLimits(), &l)
           .ok());
+  assert_string_equal(l.ambiguity.c_str(), "duplicate-content-type");
+  assert_false(LocateSmime(Keep(Message(ct + "Content-Transfer-Encoding: 7bit\r\n", "AAEC\r\n")),
+                           MimeLimits(), &l)
+                   .ok());
   assert_string_equal(l.ambiguity.c_str(), "duplicate-content-transfer-encoding");
 }
 
@@ -150,13 +159,15 @@ void TestTransferEncodingAndLineBreaks(void**) {
   const std::string ct =
       "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n";
   SmimeLayout l;
-  assert_false(LocateSmime(Message(ct + "Content-Transfer-Encoding: base64 (x)\r\n", "AAEC\r\n"),
-                           MimeLimits(), &l)
-                   .ok());
+  assert_false(
+      LocateSmime(Keep(Message(ct + "Content-Transfer-Encoding: base64 (x)\r\n", "AAEC\r\n")),
+                  MimeLimits(), &l)
+          .ok());
   assert_string_equal(l.ambiguity.c_str(), "content-transfer-encoding-syntax");
-  assert_false(LocateSmime(Message(ct + "Content-Transfer-Encoding: base64\r\n", "\rAAEC\r\n"),
-                           MimeLimits(), &l)
-                   .ok());
+  assert_false(
+      LocateSmime(Keep(Message(ct + "Content-Transfer-Encoding: base64\r\n", "\rAAEC\r\n")),
+                  MimeLimits(), &l)
+          .ok());
   assert_string_equal(l.ambiguity.c_str(), "frame-bare-cr");
   // In the preamble of a multipart/signed, and in the signature part.
   assert_string_equal(Locate(Message(kCt, "pre\ramble\r\n" + Body())).c_str(), "frame-bare-cr");

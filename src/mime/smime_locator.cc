@@ -12,6 +12,7 @@
 
 #include "mime/gmime_ptr.h"
 #include "mime/one_reading.h"
+#include "mime/view_stream.h"
 
 namespace smime {
 
@@ -240,7 +241,7 @@ Status CheckFrame(const std::string& message, GMimeObject* root, GMimeParser* pa
       !(g_mime_content_type_is_type(gsig, "application", "pkcs7-signature") ||
         g_mime_content_type_is_type(gsig, "application", "x-pkcs7-signature")))
     return Status::InvalidInput("signature-part-type");
-  out->signed_content.assign(parts[0].data(), parts[0].size());
+  out->signed_content = parts[0];
   return Status::Ok();
 }
 
@@ -252,7 +253,7 @@ Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLa
   if (!pre.ok()) return pre;
   EnsureGmimeInitialised();
 
-  GObjPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+  GObjPtr<GMimeStream> stream(NewViewStream(message.data(), message.size()));
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
   GObjPtr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), nullptr));

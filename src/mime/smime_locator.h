@@ -17,6 +17,7 @@
 #define SMIME_MIME_SMIME_LOCATOR_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -35,10 +36,12 @@ struct SmimeLayout {
     kOpaque,       // application/pkcs7-mime: signed-data, enveloped or certs-only
   };
   Kind kind = Kind::kNone;
-  std::string signed_content;  // kClearSigned: part 1, bytes as received (CRLF)
-  std::string cms_der;         // kClearSigned: signature part; kOpaque: the body, decoded
-  std::string smime_type;      // kOpaque: smime-type parameter, lower-case ("" if absent)
-  std::string protocol;        // kClearSigned: protocol parameter, lower-case
+  // kClearSigned: part 1, bytes as received (CRLF), a view into the message
+  // LocateSmime read: valid while that string lives and is not changed.
+  std::string_view signed_content;
+  std::string cms_der;     // kClearSigned: signature part; kOpaque: the body, decoded
+  std::string smime_type;  // kOpaque: smime-type parameter, lower-case ("" if absent)
+  std::string protocol;    // kClearSigned: protocol parameter, lower-case
   std::vector<std::string> nested_signatures;  // IMAP part numbers, e.g. "2", "1.2"
   std::string ambiguity;  // why the frame has no single reading (with "ambiguous-mime")
   int parts = 0;
@@ -56,7 +59,11 @@ std::string ToCrlf(const std::string& in);
 Status PrecheckMimeSize(const std::string& message, const MimeLimits& limits);
 
 // message: the whole message (headers, blank line, body) with CRLF line ends.
+// GMime reads the message in place (mime/view_stream.h), and signed_content
+// points into it: the message must outlive the layout, so a temporary is
+// refused at compile time.
 Status LocateSmime(const std::string& message, const MimeLimits& limits, SmimeLayout* out);
+Status LocateSmime(std::string&& message, const MimeLimits& limits, SmimeLayout* out) = delete;
 
 }  // namespace smime
 

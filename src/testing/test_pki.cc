@@ -272,6 +272,7 @@ std::string SignCms(const std::string& content, const Issued& signer, const Sign
   unsigned int signer_flags = CMS_BINARY;
   if (opt.no_attributes) signer_flags |= CMS_NOATTR;
   if (opt.no_certs) signer_flags |= CMS_NOCERTS;
+  if (opt.key_id) signer_flags |= CMS_USE_KEYID;
   const EVP_MD* md = opt.md ? opt.md : EVP_sha256();
   Require(
       CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md, signer_flags) != nullptr,

@@ -97,6 +97,7 @@ struct SignOptions {
   const EVP_MD* md = nullptr;  // nullptr = SHA-256
   bool no_attributes = false;  // CMS_NOATTR: SignerInfo without signed attributes
   bool no_certs = false;       // CMS_NOCERTS: leave the signer certificate out
+  bool key_id = false;         // CMS_USE_KEYID: sid is the subjectKeyIdentifier
   std::vector<X509*> chain;    // extra certificates to carry (intermediates)
 };
 

@@ -135,6 +135,43 @@ else
   bad "signing with the imported identity: $(head -c 300 "$work/sign.err") $(head -c 300 "$work/verify.err" 2>/dev/null)"
 fi
 
+# RFC 8550 2.3: the chain stops below the trust anchor. A bundle that holds
+# the root too (as many CA exports do) is written without it, and an
+# identity whose chain file holds the root does not send it.
+cat "$pki/alice.chain.pem" "$pki/root.crt" >"$work/with-root.pem"
+openssl pkcs12 -export -in "$pki/alice.crt" -inkey "$pki/alice.key" -certfile "$work/with-root.pem" \
+  -name alice -passout file:"$work/pass" -out "$work/with-root.p12" 2>"$work/p12.err"
+mkdir -p "$work/out3"
+expect "bundle with the root: the root is left out" 0 "left out 1 self-signed root certificate" \
+  "$SMIMECTL" -c "$work/import.conf" cert import "$work/with-root.p12" --passphrase-file "$work/pass" \
+  --out-dir "$work/out3"
+root_fp=$(openssl x509 -in "$pki/root.crt" -noout -fingerprint -sha256)
+crt_fps() {  # the SHA-256 fingerprints of every certificate in a PEM file
+  local f=$1
+  while openssl x509 -noout -fingerprint -sha256 2>/dev/null; do :; done <"$f"
+}
+if [ "$(grep -c 'BEGIN CERTIFICATE' "$work/out3/alice@a.example.crt")" -eq 2 ] &&
+   ! crt_fps "$work/out3/alice@a.example.crt" | grep -qxF "$root_fp" &&
+   cmp -s "$work/out3/alice@a.example.crt" "$work/ids/alice@a.example.crt"; then
+  ok "bundle with the root: written file is leaf and intermediate only"
+else
+  bad "bundle with the root: written file holds $(grep -c 'BEGIN CERTIFICATE' "$work/out3/alice@a.example.crt") certificates"
+fi
+printf 'alice@a.example %s %s chain=%s\n' "$pki/alice.crt" "$work/ids/alice@a.example.key" \
+  "$work/with-root.pem" >"$work/ids/identities-root"
+write_config "$work/sign-root.conf" "sign = opaque" "signing_identities = $work/ids/identities-root" \
+  "signing_users = $work/signing-users" "policy_dir = $work/policies"
+"$SMIMECTL" -c "$work/sign-root.conf" process --outbound --sasl-user alice --now "$NOW" \
+  "$top/tests/golden/message.eml" >"$work/signed-root.eml" 2>"$work/sign.err" || true
+if openssl cms -verify -in "$work/signed-root.eml" -CAfile "$pki/root.crt" -attime "$NOW" \
+     -out /dev/null -certsout "$work/carried.pem" 2>"$work/verify.err" &&
+   [ "$(grep -c 'BEGIN CERTIFICATE' "$work/carried.pem")" = 2 ] &&
+   ! crt_fps "$work/carried.pem" | grep -qxF "$root_fp"; then
+  ok "signature carries leaf and intermediate, not the root, and verifies"
+else
+  bad "signature with a root in the chain file: $(head -c 300 "$work/verify.err") $(grep -c 'BEGIN CERTIFICATE' "$work/carried.pem" 2>/dev/null) certificates"
+fi
+
 # --- the identity loader ------------------------------------------------------
 ident_conf() {  # ident_conf NAME LINE: a config whose identities file is LINE
   printf '%s\n' "$2" >"$work/$1.ids"

@@ -226,6 +226,22 @@ mkmsg idn-nocert 'Nobody <nobody@xn--bcher-kva.example>'
 send idn-nocert "$PF_SUBMIT" 127.0.0.1 nobody@xn--bcher-kva.example
 expect_reply idn-nocert nobody@xn--bcher-kva.example 550 5.7.1 \
   "No usable S/MIME certificate for nobody@xn--bcher-kva.example"
+# The same domain as a U-label, over SMTPUTF8: the same policy, the same refusal.
+python3 - "$PF_SUBMIT" >"$work/out/idn-ulabel.smtp" 2>&1 <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.ehlo("client.test")
+code, _ = s.mail("alice@a.example", ["SMTPUTF8"])
+print("MAIL", code)
+code, msg = s.rcpt("nobody@b\u00fccher.example")
+print("RCPT", code, msg.decode("utf-8", "replace"))
+s.quit()
+PY
+if grep -q '^RCPT 550 5.7.1 No usable S/MIME certificate' "$work/out/idn-ulabel.smtp"; then
+  ok "idn-ulabel: RCPT TO:<nobody@bücher.example> (SMTPUTF8) refused like its A-label"
+else
+  bad "idn-ulabel: expected 550 5.7.1, got: $(tr '\n' ';' <"$work/out/idn-ulabel.smtp")"
+fi
 
 # 3. Postfix as the client, through the relay hop.
 mkmsg split-cd 'Carol <carol@b.example>, Dave <dave@c.example>'
@@ -508,9 +524,10 @@ rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local serial
 rcpt_line 'carol@b.example \x28x\x29' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
-rcpt_line nobody@xn--bcher-kva.example 'domain=xn--bcher-kva.example, encrypt=required, cert=none (none found), action=reject' 1
+# A-label and U-label (SMTPUTF8) spellings: logged in the one A-label form.
+rcpt_line nobody@xn--bcher-kva.example 'domain=xn--bcher-kva.example, encrypt=required, cert=none (none found), action=reject' 2
 n=$(grep ': rcpt: ' "$work/milter.log" | grep -vc 'action=accept$')
-[ "$n" -eq 13 ] && ok "13 refusing rcpt: lines for 13 refused RCPTs" || bad "$n refusing rcpt: lines (want 13)"
+[ "$n" -eq 14 ] && ok "14 refusing rcpt: lines for 14 refused RCPTs" || bad "$n refusing rcpt: lines (want 14)"
 # Every RCPT that reached the milter has its line: the accepted ones too,
 # the pickup submission's included.
 q=$(milter_qids enc-pickup)

@@ -510,8 +510,9 @@ run_case() {
     if [ "$kari" -gt 0 ]; then
       got=$(sed -n '/d\.kari:/,/recipientEncryptedKeys:/p' "$d/print" |
         sed -n '/keyEncryptionAlgorithm:/{n;p}' | awk '{print $2}' | sort -u | tr '\n' ' ')
-      [[ $got == dhSinglePass-* ]] && ok "$l: key agreement ${got% }" ||
-        bad "$l: key agreement algorithm '$got'"
+      # RFC 5753 / RFC 8551 2.7: the sha256 KDF, never OpenSSL's sha1 default.
+      [ "$got" = "dhSinglePass-stdDH-sha256kdf-scheme " ] && ok "$l: key agreement ${got% }" ||
+        bad "$l: key agreement algorithm '$got', expected dhSinglePass-stdDH-sha256kdf-scheme"
     fi
   else
     bad "$l: openssl cms -cmsout -print: $(one_line <"$d/print.log")"

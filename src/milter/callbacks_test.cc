@@ -1,0 +1,404 @@
+// Unit tests for milter/callbacks: the error paths of the RCPT step, driven
+// through the real callbacks (MilterDescription()) with a stand-in for
+// libmilter.
+//
+// The test links callbacks.cc without libmilter: the smfi_* functions the
+// callbacks call are defined here (a link-time seam, nothing in the
+// production build changes) and record replies, header edits and body
+// replacement on a fake SMFICTX. The runtime is a real one (BuildRuntime)
+// whose recipient directory is a fake source with real certificates from
+// src/testing/test_pki. Two failures are injected:
+// - the source throws for one address: AddRecipient's own catch refuses
+//   that recipient only (451 4.3.0, rcpt: line with error=), the
+//   transaction goes on and is encrypted;
+// - the log sink throws std::bad_alloc while the RCPT step writes its
+//   rcpt: line, i.e. an exception escapes the RCPT step after AddRecipient
+//   changed the transaction (as an allocation failure there would): the
+//   transaction is poisoned, so the following RCPTs and end of data
+//   tempfail (451 4.3.0) and nothing is written to the message; the next
+//   transaction on the connection starts clean.
+#include "milter/callbacks.h"
+
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <openssl/cms.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/testing.h"
+#include "config/config.h"
+#include "engine/runtime.h"
+#include "testing/test_pki.h"
+
+// --- the libmilter stand-in -------------------------------------------------
+
+struct smfi_str {
+  void* priv = nullptr;
+  std::map<std::string, std::string> macros;
+  std::string reply;  // "CODE XCODE TEXT" of the last smfi_setreply
+  std::vector<std::string> header_edits;
+  std::string body;  // what smfi_replacebody wrote
+  int replacebody_calls = 0;
+};
+
+extern "C" {
+char* smfi_getsymval(SMFICTX* ctx, char* name) {
+  auto it = ctx->macros.find(name);
+  return it == ctx->macros.end() ? nullptr : const_cast<char*>(it->second.c_str());
+}
+int smfi_setpriv(SMFICTX* ctx, void* p) {
+  ctx->priv = p;
+  return MI_SUCCESS;
+}
+void* smfi_getpriv(SMFICTX* ctx) { return ctx->priv; }
+int smfi_setreply(SMFICTX* ctx, char* code, char* xcode, char* text) {
+  ctx->reply = std::string(code) + " " + xcode + " " + text;
+  return MI_SUCCESS;
+}
+int smfi_setsymlist(SMFICTX*, int, char*) { return MI_SUCCESS; }
+int smfi_chgheader(SMFICTX* ctx, char* name, int index, char* value) {
+  ctx->header_edits.push_back(std::string("chg ") + name + " " + std::to_string(index) + ":" +
+                              (value ? value : "(delete)"));
+  return MI_SUCCESS;
+}
+int smfi_addheader(SMFICTX* ctx, char* name, char* value) {
+  ctx->header_edits.push_back(std::string("add ") + name + ":" + value);
+  return MI_SUCCESS;
+}
+int smfi_insheader(SMFICTX* ctx, int index, char* name, char* value) {
+  ctx->header_edits.push_back(std::string("ins ") + std::to_string(index) + " " + name + ":" +
+                              value);
+  return MI_SUCCESS;
+}
+int smfi_replacebody(SMFICTX* ctx, unsigned char* data, int len) {
+  ++ctx->replacebody_calls;
+  ctx->body.append(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+  return MI_SUCCESS;
+}
+}
+
+namespace smime {
+namespace {
+
+using testpki::CertSpec;
+using testpki::Issued;
+using testpki::MakeCa;
+using testpki::MakeLeaf;
+using testpki::MakeSubCa;
+using testpki::SmimeSpec;
+using testpki::ToPem;
+
+CertSpec EncSpec(const std::string& address) {
+  CertSpec s = SmimeSpec(address);
+  s.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+  return s;
+}
+
+// Keeps every line; throws std::bad_alloc instead of writing a line that
+// contains throw_on (an exception escaping the step that logs it).
+class RecordingLog final : public LogSink {
+ public:
+  void Write(Severity, const std::string& line) override {
+    if (!throw_on.empty() && line.find(throw_on) != std::string::npos) throw std::bad_alloc();
+    lines.push_back(line);
+  }
+  size_t Count(const std::string& part) const {
+    size_t n = 0;
+    for (const std::string& l : lines) n += l.find(part) != std::string::npos;
+    return n;
+  }
+  std::vector<std::string> lines;
+  std::string throw_on;
+};
+
+// Answers from a fixed list; throws for one address.
+class FakeSource final : public CertSource {
+ public:
+  const char* Name() const override { return "fake"; }
+  Status Find(const std::string& address, const Deadline&,
+              std::vector<CertCandidate>* out) const override {
+    if (strcasecmp(address.c_str(), throw_for.c_str()) == 0)
+      throw std::runtime_error("directory exploded");
+    for (const auto& e : entries) {
+      if (strcasecmp(e.first.c_str(), address.c_str()) != 0) continue;
+      CertCandidate c;
+      X509_up_ref(e.second);
+      c.cert.reset(e.second);
+      c.trust = CertTrust::kAdmin;
+      c.source = "fake";
+      X509_up_ref(chain);
+      c.chain.emplace_back(chain);
+      out->push_back(std::move(c));
+    }
+    return Status::Ok();
+  }
+  std::vector<std::pair<std::string, X509*>> entries;
+  X509* chain = nullptr;
+  std::string throw_for;
+};
+
+struct Fixture {
+  Issued root, inter, carol, dan;
+  std::string dir;
+  RuntimeHolder holder;
+  RecordingLog log;
+  FixedClock clock{testpki::kNow};
+  FakeSource* source = nullptr;  // owned by the runtime
+  smfiDesc desc = {};
+  // Contexts live here, not in the test frames (a failing assertion
+  // longjmps past destructors).
+  std::vector<std::unique_ptr<SMFICTX>> contexts;
+};
+Fixture* g = nullptr;
+
+int SetUp(void**) {
+  g = new Fixture;
+  g->root = MakeCa("Root");
+  g->inter = MakeSubCa("Inter", g->root);
+  g->carol = MakeLeaf(EncSpec("carol@b.example"), g->inter);
+  g->dan = MakeLeaf(EncSpec("dan@b.example"), g->inter);
+  char templ[] = "/tmp/callbacks_test.XXXXXX";
+  if (!mkdtemp(templ)) return -1;
+  g->dir = templ;
+  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
+  Config config;
+  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
+                               "/anchors.pem\nstate_dir = " + g->dir +
+                               "\nrevocation = off\ncertificate_sources = local\n",
+                           "test.conf");
+  if (!st.ok()) return -1;
+  std::unique_ptr<Runtime> rt;
+  st = BuildRuntime(config, &rt);
+  if (!st.ok()) return -1;
+  auto source = std::make_unique<FakeSource>();
+  g->source = source.get();
+  source->entries = {{"carol@b.example", g->carol.cert.get()},
+                     {"dan@b.example", g->dan.cert.get()}};
+  source->chain = g->inter.cert.get();
+  source->throw_for = "boom@b.example";
+  rt->directory = RecipientDirectory();
+  rt->directory.AddSource(std::move(source));
+  DomainRules b = rt->rules;
+  b.encrypt = EncryptMode::kRequired;
+  rt->domain_rules["b.example"] = b;
+  rt->any_encryption = true;
+  g->holder.Set(std::move(rt));
+  SetMilterGlobals({&g->holder, &g->log, &g->clock});
+  g->desc = MilterDescription();
+  return 0;
+}
+
+int TearDown(void**) {
+  for (const char* f :
+       {"/anchors.pem", "/certificates.db", "/certificates.db-wal", "/certificates.db-shm"})
+    std::remove((g->dir + f).c_str());
+  rmdir(g->dir.c_str());
+  delete g;
+  g = nullptr;
+  return 0;
+}
+
+SMFICTX* NewContext() {
+  g->contexts.push_back(std::make_unique<SMFICTX>());
+  return g->contexts.back().get();
+}
+
+int Reset(void**) {
+  g->log.lines.clear();
+  g->log.throw_on.clear();
+  return 0;
+}
+
+char kBody[] = "Confidential: the numbers stay between us.\r\n";
+
+// One connection from 192.0.2.7 (outside internal_hosts: the inbound
+// direction, which encrypts to required domains as every direction does).
+void Connect(SMFICTX* ctx) {
+  ctx->macros["i"] = "QID1";
+  sockaddr_in sin = {};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(0xC0000207);
+  assert_int_equal(g->desc.xxfi_connect(ctx, const_cast<char*>("client.test"),
+                                        reinterpret_cast<sockaddr*>(&sin)),
+                   SMFIS_CONTINUE);
+}
+
+sfsistat Rcpt(SMFICTX* ctx, const char* addr) {
+  ctx->reply.clear();
+  char* argv[] = {const_cast<char*>(addr), nullptr};
+  return g->desc.xxfi_envrcpt(ctx, argv);
+}
+
+void MailFrom(SMFICTX* ctx) {
+  char* argv[] = {const_cast<char*>("<alice@a.example>"), nullptr};
+  assert_int_equal(g->desc.xxfi_envfrom(ctx, argv), SMFIS_CONTINUE);
+}
+
+// Headers and body, then end of data; returns its status.
+sfsistat Data(SMFICTX* ctx) {
+  ctx->reply.clear();
+  const char* headers[][2] = {{"From", "Alice <alice@a.example>"},
+                              {"To", "Carol <carol@b.example>"},
+                              {"Subject", "numbers"},
+                              {"Message-ID", "<1@a.example>"},
+                              {"MIME-Version", "1.0"},
+                              {"Content-Type", "text/plain; charset=us-ascii"}};
+  for (auto& h : headers)
+    assert_int_equal(g->desc.xxfi_header(ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
+                     SMFIS_CONTINUE);
+  assert_int_equal(
+      g->desc.xxfi_body(ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+      SMFIS_CONTINUE);
+  return g->desc.xxfi_eom(ctx);
+}
+
+bool Edited(const SMFICTX& ctx, const std::string& part) {
+  for (const std::string& e : ctx.header_edits)
+    if (e.find(part) != std::string::npos) return true;
+  return false;
+}
+
+// The replaced body is enveloped-data that carol's key decrypts to content
+// holding the original body.
+bool DecryptsForCarol(const std::string& body) {
+  std::string mime =
+      "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+      "smime-type=enveloped-data; name=\"smime.p7m\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      body;
+  BioPtr in(BIO_new_mem_buf(mime.data(), static_cast<int>(mime.size())));
+  CMS_ContentInfo* cms = SMIME_read_CMS(in.get(), nullptr);
+  if (!cms) return false;
+  BioPtr out(BIO_new(BIO_s_mem()));
+  const int ok = CMS_decrypt(cms, g->carol.key.get(), g->carol.cert.get(), nullptr, out.get(), 0);
+  CMS_ContentInfo_free(cms);
+  if (ok != 1) return false;
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &p);
+  return std::string(p, static_cast<size_t>(n)).find("the numbers stay between us") !=
+         std::string::npos;
+}
+
+void Close(SMFICTX* ctx) { g->desc.xxfi_close(ctx); }
+
+// Baseline: a clean transaction to carol is encrypted to her.
+void TestCleanTransactionEncrypts(void**) {
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(Data(&ctx), SMFIS_CONTINUE);
+  assert_true(ctx.replacebody_calls > 0);
+  assert_true(Edited(ctx, "smime-type=enveloped-data"));
+  assert_true(ctx.body.find("the numbers stay") == std::string::npos);
+  assert_true(DecryptsForCarol(ctx.body));
+  assert_int_equal(g->log.Count("QID1: rcpt: to=<carol@b.example>, domain=b.example"), 1);
+  Close(&ctx);
+}
+
+// AddRecipient catches the failure of its own judgement: that recipient
+// gets 451 4.3.0 and its rcpt: line names the error; the transaction is
+// not poisoned, the next recipient is judged and the message encrypted.
+void TestRecipientErrorRefusesThatRecipientOnly(void**) {
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<boom@b.example>"), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("QID1: rcpt: to=<boom@b.example>, error=directory exploded, "
+                                "action=tempfail"),
+                   1);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(Data(&ctx), SMFIS_CONTINUE);
+  assert_true(ctx.reply.empty());
+  assert_true(DecryptsForCarol(ctx.body));
+  assert_int_equal(g->log.Count("panic"), 0);
+  Close(&ctx);
+}
+
+// An exception escaping the RCPT step (here from writing its log line,
+// after AddRecipient added dan to the transaction) poisons the
+// transaction: dan gets 451 4.3.0, so does every later RCPT (without being
+// judged), and end of data tempfails without touching the message. The
+// next MAIL FROM starts a clean transaction.
+void TestRcptPanicPoisonsTransaction(void**) {
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  g->log.throw_on = "rcpt: to=<dan@b.example>";
+  assert_int_equal(Rcpt(&ctx, "<dan@b.example>"), SMFIS_TEMPFAIL);
+  g->log.throw_on.clear();
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("QID1: panic: error=envrcpt: std::bad_alloc, action=tempfail"), 1);
+  // Poisoned: a later recipient is not judged (erin has no certificate: a
+  // fresh transaction would answer 550 5.7.1) but tempfailed.
+  assert_int_equal(Rcpt(&ctx, "<erin@b.example>"), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("rcpt: to=<erin@b.example>"), 0);
+  assert_int_equal(
+      g->log.Count("QID1: panic: error=envrcpt: earlier envrcpt: std::bad_alloc, action=tempfail"),
+      1);
+  assert_int_equal(Data(&ctx), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(ctx.replacebody_calls, 0);
+  assert_true(ctx.header_edits.empty());
+  assert_int_equal(g->log.Count("QID1: panic: error=eom: earlier envrcpt: std::bad_alloc, "
+                                "action=tempfail"),
+                   1);
+  assert_int_equal(g->log.Count(": verify: "), 0);
+  assert_int_equal(g->log.Count(": outbound: "), 0);
+
+  // The next transaction on the same connection is judged afresh.
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<erin@b.example>"), SMFIS_REJECT);
+  assert_true(ctx.reply.rfind("550 5.7.1 ", 0) == 0);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(Data(&ctx), SMFIS_CONTINUE);
+  assert_true(DecryptsForCarol(ctx.body));
+  Close(&ctx);
+}
+
+// An abort (RSET, or the client quits) forgets the poisoned transaction.
+void TestAbortClearsPoison(void**) {
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  g->log.throw_on = "rcpt: to=<dan@b.example>";
+  assert_int_equal(Rcpt(&ctx, "<dan@b.example>"), SMFIS_TEMPFAIL);
+  g->log.throw_on.clear();
+  assert_int_equal(g->desc.xxfi_abort(&ctx), SMFIS_CONTINUE);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(Data(&ctx), SMFIS_CONTINUE);
+  assert_true(DecryptsForCarol(ctx.body));
+  Close(&ctx);
+}
+
+}  // namespace
+}  // namespace smime
+
+int main() {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(smime::TestCleanTransactionEncrypts, smime::Reset),
+      cmocka_unit_test_setup(smime::TestRecipientErrorRefusesThatRecipientOnly, smime::Reset),
+      cmocka_unit_test_setup(smime::TestRcptPanicPoisonsTransaction, smime::Reset),
+      cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),
+  };
+  return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
+}
