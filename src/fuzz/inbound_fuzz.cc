@@ -3,12 +3,18 @@
 // The input is one whole message as the MTA hands it over (headers, blank
 // line, body; LF or CRLF). It goes through ParseRawMessage and Process()
 // exactly as `smimectl process --inbound` does it, with a Runtime built once
-// from a minimal configuration: authserv_id, a self-signed test CA as trust
-// anchor (written to a temporary file at start-up), revocation = off and a
-// temporary state_dir (harvested certificates go to a throw-away
-// certificates.db there). Accepted messages get their edits applied and are
-// serialised again. A bug is any crash, sanitizer report (ASan/UBSan), leak,
-// hang or an exception escaping Process(), which promises never to throw.
+// from a minimal configuration: authserv_id, revocation = off, a temporary
+// state_dir (harvested certificates go to a throw-away certificates.db
+// there) and as trust anchor the CA that signed the seed messages
+// (tests/fuzz/inbound-trust.pem, or the file named by
+// $SMIME_FUZZ_TRUST_ANCHORS), so the signed seeds verify as pass and the
+// fuzzer explores what follows a verified signature (address matching,
+// harvesting, header edits), not only the refusals. The clock is pinned to
+// the test PKI's "now". Without a readable anchor file it aborts at start-up
+// rather than fuzz with a trust store that nothing chains to. Accepted
+// messages get their edits applied and are serialised again. A bug is any
+// crash, sanitizer report (ASan/UBSan), leak, hang or an exception escaping
+// Process(), which promises never to throw.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -52,8 +59,16 @@ const smime::Runtime* MakeRuntime() {
     std::perror("inbound_fuzz: mkdir");
     std::abort();
   }
-  smime::testpki::Issued ca = smime::testpki::MakeCa("Fuzz Root CA");
-  std::ofstream(anchors, std::ios::trunc) << smime::testpki::ToPem(ca.cert.get());
+  const char* seed_anchors = getenv("SMIME_FUZZ_TRUST_ANCHORS");
+  if (!seed_anchors || !*seed_anchors) seed_anchors = SMIME_FUZZ_INBOUND_ANCHORS;
+  std::ifstream in(seed_anchors, std::ios::binary);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.is_open() || pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    std::fprintf(stderr, "inbound_fuzz: no trust anchor in %s (set SMIME_FUZZ_TRUST_ANCHORS)\n",
+                 seed_anchors);
+    std::abort();
+  }
+  std::ofstream(anchors, std::ios::trunc) << pem;
   smime::Config config;
   std::string text = "authserv_id = mx.fuzz.example\nrevocation = off\n";
   text += "trust_anchors = " + anchors + "\n";

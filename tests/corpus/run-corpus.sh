@@ -17,7 +17,8 @@
 #   SMIME_CORPUS_VERBOSE=1  also print every agreeing message
 #
 # Exit status (automake test protocol): 0 ok, 1 hard failure, 77 skipped
-# (corpus or smimectl absent).  Hard failures: a pass on an INVALID, ATTACK,
+# (corpus or smimectl absent; a failure instead in strict mode, CI=true:
+# tests/skip.sh).  Hard failures: a pass on an INVALID, ATTACK,
 # UNSIGNED or ENCRYPTED message; a crash (signal), hang (timeout), exit 70 or any
 # exit status other than 0/75/77; no JSON report; valgrind errors (exit 99).
 # Soft disagreements (we are stricter than the corpus) are listed, not failed.
@@ -35,9 +36,10 @@ list_only=0
 if [[ ${1:-} == --list ]]; then list_only=1; shift; fi
 only=" $* "
 
+# shellcheck source=../skip.sh
+. "$here/../skip.sh"
 if [[ ! -d $corpus ]]; then
-    echo "SKIP: corpus not found at $corpus (set SMIME_CORPUS)"
-    exit 77
+    skip_or_fail "corpus not found at $corpus (set SMIME_CORPUS)"
 fi
 corpus=$(cd "$corpus" && pwd)
 
@@ -48,14 +50,13 @@ if [[ -z ${SMIMECTL:-} ]]; then
     fi
 fi
 if (( ! list_only )) && [[ ! -x $SMIMECTL ]]; then
-    echo "SKIP: smimectl not found or not executable: $SMIMECTL (build it or set SMIMECTL)"
-    exit 77
+    skip_or_fail "smimectl not found or not executable: $SMIMECTL (build it or set SMIMECTL)"
 fi
 
 valgrind=()
 timeout_s=${SMIME_CORPUS_TIMEOUT:-20}
 if [[ ${SMIME_CORPUS_VALGRIND:-0} == 1 ]]; then
-    command -v valgrind >/dev/null || { echo "SKIP: SMIME_CORPUS_VALGRIND=1 but valgrind is not installed"; exit 77; }
+    command -v valgrind >/dev/null || skip_or_fail "SMIME_CORPUS_VALGRIND=1 but valgrind is not installed"
     valgrind=(valgrind --error-exitcode=99 --leak-check=full
               --errors-for-leak-kinds=definite -q)
     timeout_s=${SMIME_CORPUS_TIMEOUT:-300}
@@ -140,7 +141,7 @@ while IFS=$'\t' read -r source anchors now expected expcol _why; do
     [[ $only != "  " && $only != *" $source "* ]] && continue
     sdir=$corpus/$source
     if [[ ! -d $sdir ]]; then
-        echo "== $source: folder missing in $corpus, skipped"
+        skip_part "corpus source $source: folder missing in $corpus"
         table+=("$(printf '%-22s %8s  (missing)' "$source" 0)")
         continue
     fi
@@ -296,8 +297,7 @@ echo "($total_soft soft disagreements, $total_revoc needs-revocation, $total_inf
 echo "$total_pass passed, $total_fail failed"
 
 if (( total_msgs == 0 )); then
-    echo "SKIP: no corpus message was run"
-    exit 77
+    skip_or_fail "no corpus message was run"
 fi
 (( total_fail == 0 )) || exit 1
 exit 0

@@ -14,8 +14,8 @@
 . "$top/tests/interop/common.sh"
 here=$top/tests/differential
 gmime_text=$build/tests/differential/gmime_text
-[ -x "$gmime_text" ] || { echo "SKIP: $gmime_text not built (make check builds it)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+[ -x "$gmime_text" ] || skip_or_fail "$gmime_text not built (make check builds it)"
+command -v python3 >/dev/null || skip_or_fail "python3 not installed"
 make_pki
 write_config "$work/test.conf"
 sign=$top/tests/interop/sign-openssl.sh

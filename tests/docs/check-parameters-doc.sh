@@ -18,7 +18,7 @@ for m in smime-milter.8 smimectl.8 smime-milter.conf.5; do
   if command -v man >/dev/null && ! LC_ALL=C man --warnings -l "$top/man/$m" 2>&1 >/dev/null | grep -q .; then
     pass=$((pass + 1)); echo "ok   man/$m renders without warnings"
   elif ! command -v man >/dev/null; then
-    echo "skip man/$m: man not installed"
+    skip_part "man/$m: man not installed"
   else
     failed=$((failed + 1)); echo "FAIL man/$m:"; LC_ALL=C man --warnings -l "$top/man/$m" 2>&1 >/dev/null | head
   fi

@@ -26,9 +26,9 @@
 e2e_require() {
   local mta=$1 t
   shift
-  [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run $mta"; exit 77; }
+  [ "$(id -u)" = 0 ] || skip_or_fail "needs root to run $mta"
   for t in "$@"; do
-    command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+    command -v "$t" >/dev/null || skip_or_fail "$t not installed"
   done
 }
 

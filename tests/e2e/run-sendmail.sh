@@ -10,7 +10,7 @@
 . "$(dirname "$0")/sendmail-lib.sh"
 . "$(dirname "$0")/milter-lib.sh"
 e2e_require Sendmail swaks smtp-sink m4 cc unshare
-sm_unpack || { echo "SKIP: cannot download Debian's sendmail packages"; exit 77; }
+sm_unpack || skip_or_fail "cannot download Debian's sendmail packages"
 e2e_init
 
 e2e_messages "$work/msgs"

@@ -8,10 +8,18 @@
 # The fuzz build is, in this order: $SMIME_FUZZ_BUILD, the build tree itself
 # when it was configured with --enable-fuzzers, or one built here in a
 # temporary folder (clang++ with libFuzzer needed; takes a few minutes).
-# SMIME_FUZZ_TARGETS="cms ldap" runs only those. Exit 77 (skip) when clang++
-# cannot link a libFuzzer target.
+# SMIME_FUZZ_TARGETS="cms ldap" runs only those. Exit 77 (skip; a failure in
+# strict mode, CI=true: tests/skip.sh) when clang++ cannot link a libFuzzer
+# target.
+#
+# The inbound target trusts tests/fuzz/inbound-trust.pem, the CA that signed
+# its seeds: before fuzzing, the signed seeds must verify as pass through
+# smimectl with that anchor and the same clock (else the fuzzer would only
+# ever see refusals), using the fuzz build's smimectl or the build tree's.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../skip.sh
+. "$here/../skip.sh"
 top=${top_srcdir:-$(cd "$here/../.." && pwd)}
 secs=${SMIME_FUZZ_SECONDS:-20}
 targets=${SMIME_FUZZ_TARGETS:-inbound mime cms config ldap}
@@ -36,16 +44,14 @@ else
     >"$work/probe.cc"
   if ! command -v clang++ >/dev/null 2>&1 ||
       ! clang++ -fsanitize=fuzzer,address,undefined "$work/probe.cc" -o "$work/probe" >/dev/null 2>&1; then
-    echo "SKIP: clang++ with libFuzzer not available (Debian: apt-get install clang libclang-rt-14-dev)"
-    exit 77
+    skip_or_fail "clang++ with libFuzzer not available (Debian: apt-get install clang libclang-rt-14-dev)"
   fi
   # A VPATH build needs a source tree that is not configured in place: use a
   # copy of the tracked (and new, not ignored) files when it is.
   src=$top
   if [ -e "$top/config.status" ]; then
     if ! git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
-      echo "SKIP: $top is configured in place and not a git checkout; set SMIME_FUZZ_BUILD"
-      exit 77
+      skip_or_fail "$top is configured in place and not a git checkout; set SMIME_FUZZ_BUILD"
     fi
     src=$work/src
     mkdir -p "$src"
@@ -66,6 +72,33 @@ else
   fi
   fuzz=$work/build
 fi
+
+# anchored_seeds: the signed inbound seeds pass with the fuzzer's trust anchor.
+anchored_seeds() {
+  local ctl="" d f v n=0
+  for d in "$fuzz" "${top_builddir:-}" "$top"; do
+    [ -n "$d" ] && [ -x "$d/src/smimectl" ] && { ctl=$d/src/smimectl; break; }
+  done
+  [ -n "$ctl" ] || { skip_part "inbound seeds vs trust anchor: no smimectl built"; return 0; }
+  printf 'authserv_id = mx.fuzz.example\nrevocation = off\ntrust_anchors = %s\nstate_dir = %s\n' \
+    "$here/inbound-trust.pem" "$work" >"$work/anchor.conf"
+  # alice's seeds are hers (pass); bob signed a message From: alice (policy
+  # signer-mismatch, judged only after his chain verified). An untrusted
+  # chain would be fail.
+  for f in alice-clear:pass alice-opaque:pass bob-ecdsa-clear:policy; do
+    v=$(ASAN_OPTIONS=detect_leaks=0 "$ctl" -c "$work/anchor.conf" process --inbound --now 1780272000 \
+      --report "$here/seeds/inbound/${f%:*}.eml" 2>/dev/null | sed -n 's/.*"verdict":"\([a-z]*\)".*/\1/p')
+    n=$((n + 1))
+    if [ "$v" != "${f#*:}" ]; then
+      echo "FAIL inbound seed ${f%:*}.eml is '${v:-no report}' with tests/fuzz/inbound-trust.pem, not ${f#*:}"
+      return 1
+    fi
+  done
+  echo "ok   inbound: $n signed seeds verify with the fuzzer's trust anchor (pass, pass, policy)"
+}
+case " $targets " in
+  *" inbound "*) anchored_seeds || exit 1 ;;
+esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

@@ -25,7 +25,7 @@
 DRIVER=${LDAP_LOOKUP:-$build/tests/ldap/ldap_lookup}
 SLAPD=$(command -v slapd || command -v /usr/sbin/slapd || true)
 SLAPADD=$(command -v slapadd || command -v /usr/sbin/slapadd || true)
-[ -n "$SLAPD" ] && [ -n "$SLAPADD" ] || { echo "SKIP: slapd not installed (Debian: slapd)"; exit 77; }
+[ -n "$SLAPD" ] && [ -n "$SLAPADD" ] || skip_or_fail "slapd not installed (Debian: slapd)"
 [ -x "$DRIVER" ] || { echo "ERROR: $DRIVER not built (make check builds it)"; exit 99; }
 MODULES=
 for d in /usr/lib/ldap /usr/lib/*-linux-gnu/ldap /usr/lib/openldap; do

@@ -7,7 +7,7 @@
 # spellings refused or reduced (each logged), and reloads (good and bad)
 # during traffic. Skips where miltertest is missing; CI installs it.
 . "$(dirname "$0")/../lib.sh"
-command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
+command -v miltertest >/dev/null || skip_or_fail "miltertest not installed"
 MILTER=${SMIME_MILTER:-$build/src/smime-milter}
 make_pki
 here=$top/tests/milter

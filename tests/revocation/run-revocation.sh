@@ -22,7 +22,7 @@ SRV_DIR=$work/srv
 mkdir -p "$SRV_DIR" "$work/msg" "$work/state"
 # shellcheck source=servers.sh disable=SC2154 # top, work: from lib.sh
 . "$here/servers.sh"
-"$PYTHON" -c 'import http.server' 2>/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+"$PYTHON" -c 'import http.server' 2>/dev/null || skip_or_fail "python3 missing"
 daemon_pid=
 cleanup() {
   [ -n "$daemon_pid" ] && { kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; }
@@ -413,7 +413,7 @@ fi
 
 # --- the daemon: in-memory OCSP cache and circuit breaker (one process) ---
 if ! command -v miltertest >/dev/null || [ ! -x "$MILTER" ]; then
-  echo "skip daemon cases: miltertest or $MILTER missing"
+  skip_part "daemon cases: miltertest or $MILTER missing"
 else
   chmod 755 "$work" "$work/msg"
   chmod -R a+rX "$rpki"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # check-format.sh: every C++ file under src/ is formatted per .clang-format.
-command -v clang-format >/dev/null || { echo "SKIP: clang-format not installed"; exit 77; }
+# shellcheck source=../skip.sh
+. "$(dirname "$0")/../skip.sh"
+command -v clang-format >/dev/null || skip_or_fail "clang-format not installed"
 top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 1
 bad=0
