@@ -6,7 +6,7 @@ PACKAGES="
   build-essential autoconf automake libtool pkg-config make
   libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
-  miltertest postfix swaks python3
+  miltertest postfix swaks python3 time
   clang libclang-rt-14-dev
   softhsm2 opensc libengine-pkcs11-openssl
   libldap-dev slapd ldap-utils
