@@ -54,14 +54,14 @@ make_pki
 chmod 755 "$work"
 user_existed=no
 getent passwd smime-milter >/dev/null && user_existed=yes
-MILTER_PID= installed=no
+MILTER_PID= installed=no anchors_added=no
 cleanup() {
   pf_stop
   if [ -n "$MILTER_PID" ]; then kill -TERM "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; fi
   [ "$(ps -p 1 -o comm= 2>/dev/null)" != systemd ] || systemctl stop smime-milter >/dev/null 2>&1
   rm -rf /run/systemd/system/smime-milter.service.d
-  if [ "$installed" = yes ]; then
-    dpkg --purge smime-milter >/dev/null 2>&1
+  [ "$installed" = no ] || dpkg --purge smime-milter >/dev/null 2>&1
+  if [ "$anchors_added" = yes ]; then
     rm -f /etc/smime-milter/trust-anchors.pem
     rmdir /etc/smime-milter 2>/dev/null
   fi
@@ -153,17 +153,18 @@ elif grep -q 'trust' "$work/n0.log"; then
 else
   bad "smime-milter -n failed for another reason: $(cat "$work/n0.log")"
 fi
-install -m 0644 "$pki/trust.pem" /etc/smime-milter/trust-anchors.pem
+install -m 0644 "$pki/trust.pem" /etc/smime-milter/trust-anchors.pem && anchors_added=yes
 # The private instance's chroot: its queue_directory, with the socket
 # folder as postinst makes it in /var/spool/postfix.
 pf_setup "$work/pf" unused || exit 1
 queue="$work/pf/spool"
 install -d -o smime-milter -g postfix -m 2750 "$queue/smime-milter"
 chmod 2750 "$queue/smime-milter"
-sed -i -e 's/^authserv_id = .*/authserv_id = mx.test/' \
-  -e "s|^socket = .*|socket = unix:$queue/smime-milter/smime-milter.sock|" "$conf"
 # Inbound from 127.0.0.1; the test PKI has no OCSP or CRL.
-printf 'internal_hosts = 192.0.2.0/24\nrevocation = off\n' >>"$conf"
+sed -i -e 's/^authserv_id = .*/authserv_id = mx.test/' -e 's|^internal_hosts = .*|internal_hosts = 192.0.2.0/24|' \
+  -e "s|^socket = .*|socket = unix:$queue/smime-milter/smime-milter.sock|" "$conf"
+grep -q '^revocation =' "$conf" && sed -i 's/^revocation = .*/revocation = off/' "$conf" ||
+  echo 'revocation = off' >>"$conf"
 if as_user /usr/sbin/smime-milter -n >"$work/n1.log" 2>&1; then
   ok "smime-milter -n as the service user: $(head -1 "$work/n1.log")"
 else
@@ -223,6 +224,7 @@ done
 touch -d '-1 minute' "$work/pf"/etc/*
 postfix -c "$work/pf/etc" check >"$work/pf/check.log" 2>&1 || { bad "postfix check"; cat "$work/pf/check.log"; }
 pf_start || { bad "postfix start"; exit 1; }
+mkdir -p "$work/msgs"
 e2e_messages "$work/msgs"
 send() {  # send FILE
   swaks --server "127.0.0.1:$PF_PORT" --from sender@a.example --to carol@b.example --data "@$1" \
@@ -259,6 +261,7 @@ left=
 while read -r f; do
   [ -e "$f" ] || continue
   case "$f" in  # shared folders other packages own too
+    /etc/smime-milter) continue ;;  # checked below
     /. | /etc | /lib | /lib/systemd | /lib/systemd/system | /usr | /usr/bin | /usr/sbin | /usr/share | \
       /usr/share/doc | /usr/share/man | /usr/share/man/man5 | /usr/share/man/man8 | /var | /var/spool | \
       /var/spool/postfix) continue ;;
