@@ -134,6 +134,9 @@ shell=$(getent passwd smime-milter | cut -d: -f7)
 [ "$(stat -c '%U:%G %a' /var/spool/postfix/smime-milter)" = "smime-milter:postfix 2750" ] &&
   ok "socket folder smime-milter:postfix 2750" ||
   bad "socket folder $(stat -c '%U:%G %a' /var/spool/postfix/smime-milter)"
+for l in multi-user.target.wants/smime-milter.service timers.target.wants/smime-milter-crl-fetch.timer; do
+  [ -L "/etc/systemd/system/$l" ] && ok "enabled: $l" || bad "not enabled: $l"
+done
 for u in smime-milter.service smime-milter-crl-fetch.service smime-milter-crl-fetch.timer; do
   if systemd-analyze verify "/lib/systemd/system/$u" >"$work/verify.log" 2>&1 &&
      ! grep -v -e 'Failed to .* bus' -e '^$' "$work/verify.log" | grep -q .; then
