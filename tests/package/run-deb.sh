@@ -40,12 +40,12 @@ for t in dpkg dpkg-deb dpkg-shlibdeps autoreconf postfix postconf swaks openssl 
 done
 [ -x /usr/lib/postfix/sbin/master ] || need "Postfix master not installed"
 [ -r /usr/share/postfix/master.cf.dist ] || need "Debian's /usr/share/postfix/master.cf.dist missing"
+# A machine that runs smime-milter already is not a test machine.
 if dpkg-query -W -f='${Status}' smime-milter 2>/dev/null | grep -q installed; then
-  echo "FAIL: smime-milter is installed on this machine already: not touching it"
-  exit 1
+  need "smime-milter is installed on this machine already: not touching it"
 fi
 [ ! -e /etc/smime-milter ] && [ ! -e /var/lib/smime-milter ] ||
-  { echo "FAIL: /etc/smime-milter or /var/lib/smime-milter exists already: not touching it"; exit 1; }
+  need "/etc/smime-milter or /var/lib/smime-milter exists already: not touching it"
 
 pass=0 failed=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
