@@ -245,6 +245,11 @@ for m in signed:pass tampered:fail; do
     bad "${m%%:*} message: '$ar'"; tail -20 "$work/pf/maillog" 2>/dev/null
   fi
 done
+# The smtpd that talked to the milter really ran in the chroot (its root
+# is the private queue_directory).
+roots=$(for pid in $(pgrep -f "smtpd -n 127.0.0.1:$PF_PORT"); do readlink "/proc/$pid/root"; done | sort -u)
+[ -n "$roots" ] && [ "$roots" = "$queue" ] && ok "smtpd's root is the queue_directory: $roots" ||
+  bad "smtpd roots: '$roots' (want $queue)"
 grep -q 'chroot' "$work/pf/maillog" && bad "chroot errors in maillog: $(grep chroot "$work/pf/maillog")"
 pf_stop
 if [ -n "$MILTER_PID" ]; then
