@@ -1,22 +1,50 @@
 #!/bin/sh
-# contrib/install-deps.sh: install every Debian package that building and
-# testing smimectl needs (Debian 12, run as root). Safe to run again.
+# contrib/install-deps.sh [--runtime]: install Debian 12 packages (run as
+# root; safe to run again).
+#   (no flag)   everything building, packaging (contrib/build-deb.sh) and
+#               testing smime-milter needs: the build tools and -dev
+#               packages, and the test-only tools (Postfix and slapd as
+#               private instances, valgrind, swaks, SoftHSM...).
+#   --runtime   only what the installed daemon and smimectl need: the
+#               shared libraries and adduser, for a mail server that runs a
+#               binary built elsewhere (the .deb pulls these in itself).
+# The system's MTA is never replaced: Postfix is a test tool here and is
+# left out when another MTA (Sendmail, Exim...) is installed, and it is
+# never configured or started.
 set -eu
-PACKAGES="
-  build-essential autoconf automake libtool pkg-config make
-  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev
-  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk clang-format
-  miltertest postfix swaks python3 time
-  clang libclang-rt-14-dev
-  softhsm2 opensc libengine-pkcs11-openssl
-  libldap-dev slapd ldap-utils
+RUNTIME="
+  libgmime-3.0-0 libssl3 libmilter1.0.1 libcurl4 libsqlite3-0 libldap-2.5-0 libidn2-0 adduser
 "
+BUILD="
+  build-essential autoconf automake libtool pkg-config make dpkg-dev
+  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev
+  libldap-dev clang-format clang libclang-rt-14-dev
+"
+TEST="
+  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk binutils systemd
+  miltertest postfix swaks python3 time
+  softhsm2 opensc libengine-pkcs11-openssl
+  slapd ldap-utils
+"
+case "${1:-}" in
+  --runtime) PACKAGES=$RUNTIME ;;
+  "") PACKAGES="$BUILD $TEST" ;;
+  *) echo "usage: contrib/install-deps.sh [--runtime]" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (apt-get install)" >&2
   exit 1
 fi
+# Another MTA installed: installing Postfix would remove it. Leave Postfix
+# out (the Postfix tests then report it missing).
+other_mta=$(dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null |
+  awk -F'|' '$1 ~ /^ii/ && $2 != "postfix" && $3 ~ /mail-transport-agent/ { print $2 }' | head -1)
 missing=""
 for p in $PACKAGES; do
+  if [ "$p" = postfix ] && [ -n "$other_mta" ]; then
+    echo "install-deps.sh: $other_mta is this machine's MTA: not installing postfix (test-only)" >&2
+    continue
+  fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
