@@ -303,20 +303,33 @@ Status ReplaceFile(const std::string& path, const std::string& data, mode_t mode
   return ReplaceFileAt(dirfd.get(), dir, name, data, mode);
 }
 
-Status CheckStateFile(const std::string& path, bool* exists) {
-  *exists = false;
-  // O_PATH: nothing is opened for reading, so closing this descriptor does
-  // not drop the POSIX locks SQLite may hold on the file in this process
-  // (a reload opens the store while the old connection still works), and
-  // with O_NOFOLLOW a symbolic link is opened as itself and shows in fstat.
-  UniqueFd fd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) {
+namespace {
+
+// Opens path itself, never what it links to, and fstats it. O_PATH: nothing
+// is opened for reading, so closing this descriptor does not drop the POSIX
+// locks SQLite may hold on the file in this process (a reload opens the
+// store while the old connection still works); with O_NOFOLLOW a symbolic
+// link is opened as itself, shows in fstat and is refused. A missing file
+// is OK with fd left invalid.
+Status OpenItself(const std::string& path, UniqueFd* fd, struct stat* st) {
+  *fd = UniqueFd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd->valid()) {
     if (errno == ENOENT) return Status::Ok();
     return Errno("cannot open", path, errno);
   }
+  if (::fstat(fd->get(), st) != 0) return Errno("cannot stat", path, errno);
+  if (S_ISLNK(st->st_mode)) return LinkRefused(path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckStateFile(const std::string& path, bool* exists) {
+  *exists = false;
+  UniqueFd fd;
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat", path, errno);
-  if (S_ISLNK(st.st_mode)) return LinkRefused(path);
+  Status opened = OpenItself(path, &fd, &st);
+  if (!opened.ok() || !fd.valid()) return opened;
   std::string problem = Judge(path, st, FileUse::kState);
   if (!problem.empty()) return Status::Config(problem);
   *exists = true;
@@ -333,14 +346,10 @@ Status CheckStateFile(const std::string& path, bool* exists) {
 Status ChownOpened(const std::string& path, mode_t type, uid_t uid, gid_t gid, int mode,
                    bool* exists) {
   *exists = false;
-  UniqueFd fd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return Status::Ok();
-    return Errno("cannot open", path, errno);
-  }
+  UniqueFd fd;
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat", path, errno);
-  if (S_ISLNK(st.st_mode)) return LinkRefused(path);
+  Status opened = OpenItself(path, &fd, &st);
+  if (!opened.ok() || !fd.valid()) return opened;
   if ((st.st_mode & S_IFMT) != type)
     return Status::Config("refusing " + path + ": not a " +
                           (type == S_IFSOCK ? "socket" : "regular file"));

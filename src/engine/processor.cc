@@ -313,14 +313,14 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   // enough to encrypt replies to its signers; a signer beside one that
   // failed is not harvested.
   if (Aggregate(o->results) != AuthResult::kPass || !rt.harvest || !rt.cert_store) return;
+  // Where it was seen: the queue id and the Message-ID, for `cert list`.
+  const std::vector<std::string> ids = HeaderValues(tx, "Message-ID");
+  const std::string seen_in =
+      tx.queue_id + (ids.empty() ? "" : " " + SanitizeHeaderText(ids[0], 200));
   for (size_t i = 0; i < cms.signers.size() && i < logs->size(); ++i) {
     SignerLog& log = (*logs)[i];
     std::vector<X509*> hints;
     for (const auto& ca : log.path_cas) hints.push_back(ca.get());
-    // Where it was seen: the queue id and the Message-ID, for `cert list`.
-    std::vector<std::string> ids = HeaderValues(tx, "Message-ID");
-    const std::string seen_in =
-        tx.queue_id + (ids.empty() ? "" : " " + SanitizeHeaderText(ids[0], 200));
     const SignerFacts& f = cms.signers[i];
     Status hs = rt.cert_store->Harvest(o->results[i].identifier, f.cert.get(), f.capabilities,
                                        f.signing_time, seen_in, clock.Now());

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "base/text.h"
+
 namespace smime {
 
 namespace {
@@ -12,13 +14,6 @@ namespace {
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 Status Ambiguous(const char* what) { return Status::InvalidInput(what); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // RFC 2045 token characters: printable ASCII except tspecials.
 bool IsTokenChar(char c) {
@@ -119,10 +114,10 @@ Status ParseContentTypeStrict(std::string_view v, ContentTypeValue* out) {
     return v.substr(start, i - start);
   };
   skip();
-  out->type = Lower(token());
+  out->type = AsciiLower(std::string(token()));
   if (out->type.empty() || i >= v.size() || v[i] != '/') return Ambiguous("content-type-syntax");
   ++i;
-  out->subtype = Lower(token());
+  out->subtype = AsciiLower(std::string(token()));
   if (out->subtype.empty()) return Ambiguous("content-type-syntax");
   while (true) {
     skip();
@@ -131,7 +126,7 @@ Status ParseContentTypeStrict(std::string_view v, ContentTypeValue* out) {
     ++i;
     skip();
     if (i >= v.size()) return Status::Ok();  // a trailing ';' is common and harmless
-    const std::string name = Lower(token());
+    const std::string name = AsciiLower(std::string(token()));
     skip();
     if (name.empty() || i >= v.size() || v[i] != '=') return Ambiguous("content-type-syntax");
     ++i;
@@ -173,7 +168,7 @@ Status ReadTransferEncoding(const std::vector<RawField>& fields, std::string* en
   encoding->clear();
   const RawField* f = FindField(fields, "Content-Transfer-Encoding");
   if (!f) return Status::Ok();
-  std::string v = Lower(f->value);
+  std::string v = AsciiLower(f->value);
   v.erase(0, v.find_first_not_of(" \t"));
   v.erase(v.find_last_not_of(" \t") + 1);
   if (v != "7bit" && v != "8bit" && v != "binary" && v != "base64" && v != "quoted-printable")

@@ -46,7 +46,7 @@ Status ReadHeaderBlock(std::string_view entity, std::vector<RawField>* fields, s
 // MIME-Version field.
 Status CheckEntityFields(const std::vector<RawField>& fields);
 
-// The Content-Type field's value, or nullptr when there is none.
+// The first field named name (case-insensitive), or nullptr when there is none.
 const RawField* FindField(const std::vector<RawField>& fields, const char* name);
 
 struct ContentTypeValue {
