@@ -85,6 +85,10 @@ Status OpenJudged(int dirfd, const std::string& shown, const char* name, int fla
 
 Status ReadAll(int fd, const std::string& path, std::string* out) {
   out->clear();
+  // Room for the whole file up front: a string that grows frees its old
+  // buffer unwiped, which would leave copies of a secret behind.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out->reserve(static_cast<size_t>(st.st_size) + 1);
   char buf[16384];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);

@@ -122,9 +122,10 @@ Status ReplaceFileAt(int dirfd, const std::string& dir, const std::string& name,
 Status ReplaceFile(const std::string& path, const std::string& data, mode_t mode = 0600);
 
 // For files another program (SQLite) opens by path: when path exists it must
-// not be a symbolic link, must be a regular file with one link and a
-// trusted owner; group or world access is removed (the file is ours to
-// protect). A missing file is fine (*exists false).
+// not be a symbolic link, must be a regular file with one link, a trusted
+// owner and no group or world write access; group and world read access is
+// removed (the file is ours to protect). A missing file is fine (*exists
+// false).
 Status CheckStateFile(const std::string& path, bool* exists);
 
 // Root's chown (and chmod) of a file in a folder another account can write

@@ -43,12 +43,22 @@ Status ReadPassphrase(const std::string& path, std::string* pass) {
   return Status::Ok();
 }
 
+// Wipes the key text and passphrase on every way out of ReadKey.
+struct WipeOnExit {
+  std::string* a;
+  std::string* b;
+  ~WipeOnExit() {
+    OPENSSL_cleanse(a->data(), a->size());
+    OPENSSL_cleanse(b->data(), b->size());
+  }
+};
+
 Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr* key) {
-  std::string pem;
+  std::string pem, pass;
+  WipeOnExit wipe{&pem, &pass};
   Status read = ReadSecretFile(path, &pem);
   if (!read.ok()) return read;
   const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
-  std::string pass;
   if (encrypted && pass_file.empty())
     return Status::Config("key file " + path + " is encrypted: add passphrase_file=FILE");
   if (!pass_file.empty()) {
@@ -57,8 +67,6 @@ Status ReadKey(const std::string& path, const std::string& pass_file, EvpPkeyPtr
   }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   key->reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, PassphraseCallback, &pass));
-  OPENSSL_cleanse(pass.data(), pass.size());
-  OPENSSL_cleanse(pem.data(), pem.size());
   std::string detail = DrainOpensslErrors();
   if (!*key) {
     if (encrypted)

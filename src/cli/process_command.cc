@@ -119,13 +119,19 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     raw = ss.str();
   } else {
     // Read at its size: a stream buffer and its copy would hold it twice.
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    // A FIFO, /dev/stdin or a /proc file has no size: read it as a stream.
+    std::ifstream in(file, std::ios::binary);
     if (!in) return Usage("cannot read " + file);
-    const std::streamoff size = in.tellg();
-    in.seekg(0);
-    if (size > 0) {
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+    in.clear();
+    if (size > 0 && in.seekg(0)) {
       raw.resize(static_cast<size_t>(size));
       if (!in.read(&raw[0], size)) return Usage("cannot read " + file);
+    } else {
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      raw = ss.str();
     }
   }
   const bool lf_only = raw.find('\r') == std::string::npos;

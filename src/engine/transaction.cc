@@ -21,6 +21,7 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
   std::string m = ToCrlf(raw);
   tx->message_size = m.size();
   tx->headers.clear();
+  tx->no_header_separator = false;
   size_t pos = 0;
   while (pos < m.size()) {
     size_t eol = m.find("\r\n", pos);

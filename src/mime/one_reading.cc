@@ -133,10 +133,8 @@ Status ParseContentTypeStrict(std::string_view v, ContentTypeValue* out) {
     skip();
     std::string value;
     if (i < v.size() && v[i] == '"') {
-      for (++i; i < v.size() && v[i] != '"'; ++i) {
-        if (v[i] == '\\' && i + 1 < v.size()) ++i;
-        value.push_back(v[i]);
-      }
+      // No quoted-pairs here: the scan above refused every backslash.
+      for (++i; i < v.size() && v[i] != '"'; ++i) value.push_back(v[i]);
       ++i;  // the closing quote (present: checked above)
     } else {
       // Lenient like every mail parser: anything up to ';' or a blank. The

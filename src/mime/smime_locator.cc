@@ -249,7 +249,7 @@ Status CheckFrame(const std::string& message, GMimeObject* root, GMimeParser* pa
   st = CheckLineBreaks(body.substr(0, p1_begin));
   if (st.ok()) st = CheckLineBreaks(body.substr(p1_end));
   if (!st.ok()) return st;
-  std::string sig_enc;
+  std::string sig_enc;  // read only to refuse a malformed encoding
   st = ReadHeaderBlock(parts[1], &f2, &at2);
   if (st.ok()) st = ReadTransferEncoding(f2, &sig_enc);
   if (st.ok()) st = CheckEntityFields(f2);

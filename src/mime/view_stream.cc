@@ -22,7 +22,11 @@ GType ViewStreamType();
 
 ViewStream* AsView(GMimeStream* s) { return reinterpret_cast<ViewStream*>(s); }
 
-gint64 End(GMimeStream* s) { return s->bound_end < 0 ? AsView(s)->size : s->bound_end; }
+// Never past the borrowed bytes, whatever bounds a substream was given.
+gint64 End(GMimeStream* s) {
+  const gint64 size = AsView(s)->size;
+  return s->bound_end < 0 ? size : std::min(s->bound_end, size);
+}
 
 ssize_t Read(GMimeStream* s, char* buf, size_t len) {
   const gint64 left = End(s) - s->position;
