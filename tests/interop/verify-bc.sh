@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# verify-bc.sh [--at EPOCH] CAFILE FILE...
+#
+# Bouncy Castle's verdict on S/MIME signed messages (clear or opaque), all
+# FILEs in one JVM: javax.mail parses each, bcmail's SMIMESigned verifies
+# every SignerInfo, and the signer must chain to a certificate of CAFILE
+# (PEM) at EPOCH with the message's certificates as the only intermediates
+# (revocation off; an EKU, if present, must allow emailProtection).
+# EPOCH defaults to $NOW when set (tests/lib.sh's pinned clock), else to the
+# test PKI's pinned time 1780272000 (2026-06-01): the test certificates are
+# judged at that date, never at the machine's clock.
+#
+# Output: one line per FILE, "pass FILE signers=N signer=DN digest=OID
+# sig=OID" or "fail FILE: WHY". Exit 0 when every FILE passed, 1 when one
+# failed, 2 on a usage error, 77 when java, javac or the Bouncy Castle jars
+# are missing (the reason on stderr; a test calling this decides between
+# skip and failure with tests/skip.sh).
+# SmimeTool is compiled on first use into $SMIME_BC_CLASSES, default
+# $top_builddir/tests/.work/bc-classes when top_builddir is set (make
+# check), else a throw-away folder.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bc/bc.sh
+. "$here/bc/bc.sh"
+at=${NOW:-1780272000}
+if [ "${1:-}" = --at ]; then
+  [ $# -ge 2 ] || { echo "usage: verify-bc.sh [--at EPOCH] CAFILE FILE..." >&2; exit 2; }
+  at=$2
+  shift 2
+fi
+[ $# -ge 2 ] || { echo "usage: verify-bc.sh [--at EPOCH] CAFILE FILE..." >&2; exit 2; }
+tmp=""
+if [ -n "${SMIME_BC_CLASSES:-}" ]; then
+  classes=$SMIME_BC_CLASSES
+elif [ -n "${top_builddir:-}" ]; then
+  classes=$top_builddir/tests/.work/bc-classes
+else
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/verify-bc.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  classes=$tmp/classes
+fi
+if ! bc_setup "$classes"; then
+  echo "verify-bc.sh: Bouncy Castle not usable, missing:$bc_missing" >&2
+  exit 77
+fi
+bc_tool verify --at "$at" "$@"
