@@ -17,7 +17,9 @@
 //   sign --cert CERT --key KEY [--chain CHAIN] [--alg rsa|pss|ecdsa]
 //        [--digest sha256|sha384|sha512] [--opaque] [--at EPOCH] IN OUT...
 //       Signs each RFC 5322 message IN (its Content-* fields and body are
-//       the signed entity, the other header fields are kept) into OUT with
+//       the signed entity, the other header fields are kept; without
+//       Content-Type: text/plain; charset=utf-8, 8bit if it has 8-bit
+//       octets) into OUT with
 //       bcmail's SMIMESignedGenerator: multipart/signed, or with --opaque
 //       application/pkcs7-mime; smime-type=signed-data. signingTime = EPOCH.
 //       Prints "signed IN -> OUT".
@@ -325,7 +327,14 @@ public final class SmimeTool {
       if (n.startsWith("content-")) s.content.add(f);
       else if (!n.startsWith("mime-version")) s.outer.add(f);
     }
-    if (s.content.isEmpty()) s.content.add("Content-Type: text/plain; charset=us-ascii");
+    // A message without MIME fields: plain text, labelled as the common.sh
+    // helpers do (UTF-8, 8bit when the body has 8-bit octets).
+    boolean eightBit = false;
+    for (int k = i; k < raw.length; k++) eightBit |= (raw[k] & 0x80) != 0;
+    if (s.content.isEmpty()) {
+      s.content.add("Content-Type: text/plain; charset=utf-8");
+      if (eightBit) s.content.add("Content-Transfer-Encoding: 8bit");
+    }
     // The body with CRLF line ends (S/MIME canonical form).
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     for (int k = i; k < raw.length; k++) {
