@@ -25,6 +25,7 @@ TEST="
   miltertest postfix swaks python3 time
   softhsm2 opensc libengine-pkcs11-openssl
   slapd ldap-utils
+  default-jdk-headless libbcprov-java libbcpkix-java libbcmail-java
 "
 case "${1:-}" in
   --runtime) PACKAGES=$RUNTIME ;;
