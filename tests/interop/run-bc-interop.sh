@@ -9,9 +9,10 @@
 #    kinds (plain 7-bit, 8-bit UTF-8 body, multipart/mixed with 8-bit text
 #    and a binary attachment, lines over 998 characters, raw UTF-8 and RFC
 #    2047 header fields) in clear and opaque mode as alice (RSA PKCS#1
-#    v1.5), alice (RSA-PSS) and bob (ECDSA P-256). BC (javax.mail parsing,
+#    v1.5), alice (RSA-PSS) and bob (ECDSA P-256), plus SHA-384 (RSA) and
+#    SHA-512 (ECDSA) on fewer kinds. BC (javax.mail parsing,
 #    bcmail SMIMESigned, PKIX path to root.crt at the pinned time $NOW)
-#    must verify each, name the signer and the signature algorithm, and the
+#    must verify each, name the signer, digest and signature algorithm, and the
 #    content BC extracts must decode to the original text (and attachment).
 #    A tampered copy of every one (tests/interop/tamper.sh) must fail.
 # 2. BC's signatures in our engine: BC signs three kinds (the QP sample,
@@ -44,7 +45,7 @@ bc_setup "$build/tests/.work/bc-classes" ||
   skip_or_fail "Bouncy Castle interop needs default-jdk-headless, libbcmail-java (bcprov, bcpkix, bcutil, javax.mail); missing:$bc_missing"
 make_pki
 here=$top/tests/interop
-one_line() { tr '\r\n' '  ' | head -c "${1:-300}"; }
+one_line() { tr '\r\n' '  ' | head -c 300; }
 batch=$work/batch
 : >"$batch"
 # bc LINE: one SmimeTool command for the single JVM run.
@@ -107,18 +108,18 @@ inconf=$work/inbound.conf
 write_config "$inconf"
 
 # ---------------------------------------------------------------- 1. our signatures
-# profile NAME LOGIN SIGALG-OID [CONFIG LINE]
+# profile NAME LOGIN SIGALG-OID DIGEST-OID KINDS [CONFIG LINE...]
 ours=$work/ours
 mkdir -p "$ours" "$ours/content"
-declare -A sigoid=() login_of=()
+declare -A sigoid=() digestoid=() login_of=()
 ours_files=() tampered_files=()
 profile() {
-  local name=$1 login=$2 oid=$3 extra=${4:-} mode conf k in out rc
+  local name=$1 login=$2 oid=$3 doid=$4 ks=$5 mode conf k in out rc
+  shift 5
   for mode in clear opaque; do
     conf=$work/$name-$mode.conf
-    write_config "$conf" "sign = $mode" "signing_identities = $work/ids" "signing_users = $work/users" \
-      ${extra:+"$extra"}
-    for k in $kinds; do
+    write_config "$conf" "sign = $mode" "signing_identities = $work/ids" "signing_users = $work/users" "$@"
+    for k in $ks; do
       in=$m/$k-$login@a.example.eml out=$ours/$name-$mode-$k.eml
       "$SMIMECTL" -c "$conf" process --outbound --sasl-user "$login" --rcpt partner@c.example \
         --now "$NOW" "$in" >"$out" 2>"$out.log"
@@ -127,7 +128,7 @@ profile() {
         bad "ours $name/$mode/$k: smimectl --outbound exit $rc: $(one_line <"$out.log")"
         continue
       fi
-      sigoid[$out]=$oid login_of[$out]=$login
+      sigoid[$out]=$oid digestoid[$out]=$doid login_of[$out]=$login
       ours_files+=("$out")
       if "$here/tamper.sh" "$out" >"$ours/t-$name-$mode-$k.eml" 2>"$out.tlog" &&
           ! cmp -s "$out" "$ours/t-$name-$mode-$k.eml"; then
@@ -138,9 +139,12 @@ profile() {
     done
   done
 }
-profile rsa alice 1.2.840.113549.1.1.1
-profile pss alice 1.2.840.113549.1.1.10 "signing_rsa_padding = pss"
-profile ecdsa bob 1.2.840.10045.4.3.2
+sha256=2.16.840.1.101.3.4.2.1 sha384=2.16.840.1.101.3.4.2.2 sha512=2.16.840.1.101.3.4.2.3
+profile rsa alice 1.2.840.113549.1.1.1 $sha256 "$kinds"
+profile pss alice 1.2.840.113549.1.1.10 $sha256 "$kinds" "signing_rsa_padding = pss"
+profile ecdsa bob 1.2.840.10045.4.3.2 $sha256 "$kinds"
+profile rsa384 alice 1.2.840.113549.1.1.1 $sha384 "plain multipart" "signing_digest = sha384"
+profile ecdsa512 bob 1.2.840.10045.4.3.4 $sha512 "plain" "signing_digest = sha512"
 [ ${#ours_files[@]} -gt 0 ] && bc verify --at "$NOW" --out "$ours/content" "$pki/root.crt" "${ours_files[@]}"
 [ ${#tampered_files[@]} -gt 0 ] && bc verify --at "$NOW" "$pki/root.crt" "${tampered_files[@]}"
 # BC's path check is real: the same signature under another anchor, and at a
@@ -179,8 +183,9 @@ for spec in rsa:alice:rsa pss:alice:pss ecdsa:bob:ecdsa; do
       args+=("$m/$k-$login@a.example.eml" "$theirs/$name-$mode-$k.eml")
       theirs_files+=("$theirs/$name-$mode-$k.eml")
     done
+    [ $mode = opaque ] && args=(--opaque "${args[@]}")
     bc sign --cert "$pki/$login.crt" --key "$pki/$login.key" --chain "$pki/$login.chain.pem" \
-      --alg "$alg" --at "$NOW" $([ $mode = opaque ] && echo --opaque) "${args[@]}"
+      --alg "$alg" --at "$NOW" "${args[@]}"
   done
 done
 
@@ -315,7 +320,9 @@ mkdir -p "$bcenc"
 bcenc_cases="aes256-cbc:-:carol aes256-cbc:--oaep:carol aes256-gcm:-:carol aes256-gcm:--oaep:carol aes256-cbc:-:erin aes256-gcm:-:erin"
 for c in $bcenc_cases; do
   IFS=: read -r cipher pad name <<<"$c"
-  bc encrypt --cipher "$cipher" $([ "$pad" = - ] || echo "$pad") --recip "$certs/$name.crt" \
+  padopt=()
+  [ "$pad" = - ] || padopt=("$pad")
+  bc encrypt --cipher "$cipher" "${padopt[@]}" --recip "$certs/$name.crt" \
     "$m/sample.eml" "$bcenc/$cipher$pad-$name.eml"
 done
 
@@ -338,8 +345,9 @@ for f in "${ours_files[@]}"; do
   esac
   want="signer=CN=${login_of[$f]^},O=smime-milter_tests"
   [[ $r == *" $want "* ]] && ok "$l: BC names the signer (${want#signer=})" || bad "$l: BC: $r, expected $want"
-  [[ $r == *" sig=${sigoid[$f]}"* ]] && ok "$l: BC sees signature algorithm ${sigoid[$f]}" ||
-    bad "$l: BC: $r, expected sig=${sigoid[$f]}"
+  [[ $r == *" digest=${digestoid[$f]} sig=${sigoid[$f]}"* ]] &&
+    ok "$l: BC sees digest ${digestoid[$f]}, signature algorithm ${sigoid[$f]}" ||
+    bad "$l: BC: $r, expected digest=${digestoid[$f]} sig=${sigoid[$f]}"
   k=${f##*/} k=${k%.eml} k=${k#*-} k=${k#*-}
   got=$(mt text "$ours/content/${f##*/}.content" "$m/$k.txt" 2>&1) && ok "$l: BC's content decodes to the original text" ||
     bad "$l: BC's content: $got"

@@ -20,7 +20,7 @@
 # check), else a throw-away folder.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=bc/bc.sh
+# shellcheck source-path=SCRIPTDIR source=bc/bc.sh
 . "$here/bc/bc.sh"
 at=${NOW:-1780272000}
 if [ "${1:-}" = --at ]; then
