@@ -2,8 +2,9 @@
 # run-bc-interop.sh: Bouncy Castle (Debian's bcprov/bcpkix/bcmail 1.72 with
 # javax.mail) as an S/MIME partner, through our own tool
 # tests/interop/bc/SmimeTool.java (compiled here with javac; bc/bc.sh).
-# All Bouncy Castle work of this test runs in ONE JVM (a batch file built
-# below): a JVM start costs about a second and CI has 2 cores.
+# The Bouncy Castle work of this test runs in one JVM (a batch file built
+# below) plus one for verify-bc.sh: a JVM start costs about a
+# second and CI has 2 cores.
 #
 # 1. Our signatures in BC: smimectl process --outbound signs six message
 #    kinds (plain 7-bit, 8-bit UTF-8 body, multipart/mixed with 8-bit text
@@ -31,6 +32,9 @@
 #    refused.
 # 4. SmimeTool encrypt (BC-made EnvelopedData/AuthEnvelopedData, the input
 #    of decryption interop tests): openssl cms -decrypt must read each.
+# 5. tests/interop/verify-bc.sh (the verifier entry point for other tests):
+#    a pass line for a good signature, a fail line and exit 1 for a
+#    tampered one.
 # Needs java, javac, the jars above and python3 (mimetool.py); missing:
 # skip (a failure in strict mode, tests/skip.sh).
 # Output: "ok   ..." / "FAIL ..." lines and a summary; exit 1 on a failure.
@@ -473,6 +477,19 @@ for c in $bcenc_cases; do
     bad "$l: openssl cms -decrypt: $(one_line <"$f.log")"
   fi
 done
+
+# 5. verify-bc.sh, the entry point other tests use (the second JVM run):
+# a pass line for the good signature, a fail line and exit 1 for the tampered one.
+good=$ours/ecdsa-opaque-plain.eml tampered=$ours/t-rsa-clear-multipart.eml
+if [ -s "$good" ] && [ -s "$tampered" ]; then
+  out=$("$here/verify-bc.sh" --at "$NOW" "$pki/root.crt" "$good" "$tampered" 2>&1)
+  rc=$?
+  [ $rc -eq 1 ] && grep -q "^pass $good " <<<"$out" && grep -q "^fail $tampered: " <<<"$out" &&
+    ok "verify-bc.sh: pass + fail lines, exit 1" ||
+    bad "verify-bc.sh with a tampered copy: exit $rc: $(one_line <<<"$out")"
+else
+  bad "verify-bc.sh: no signed messages to check"
+fi
 
 echo "$pass passed, $failed failed, $skipped skipped, $limits known tool limits"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# verify-bc.sh [--at EPOCH] CAFILE FILE...
+# verify-bc.sh [--at EPOCH] [--out DIR] CAFILE FILE...
 #
 # Bouncy Castle's verdict on S/MIME signed messages (clear or opaque), all
 # FILEs in one JVM: javax.mail parses each, bcmail's SMIMESigned verifies
@@ -11,7 +11,8 @@
 # judged at that date, never at the machine's clock.
 #
 # Output: one line per FILE, "pass FILE signers=N signer=DN digest=OID
-# sig=OID" or "fail FILE: WHY". Exit 0 when every FILE passed, 1 when one
+# sig=OID" or "fail FILE: WHY"; --out DIR also writes the signed entity as
+# BC sees it to DIR/BASENAME.content. Exit 0 when every FILE passed, 1 when one
 # failed, 2 on a usage error, 77 when java, javac or the Bouncy Castle jars
 # are missing (the reason on stderr; a test calling this decides between
 # skip and failure with tests/skip.sh).
@@ -22,13 +23,18 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=bc/bc.sh
 . "$here/bc/bc.sh"
+usage() { echo "usage: verify-bc.sh [--at EPOCH] [--out DIR] CAFILE FILE..." >&2; exit 2; }
 at=${NOW:-1780272000}
-if [ "${1:-}" = --at ]; then
-  [ $# -ge 2 ] || { echo "usage: verify-bc.sh [--at EPOCH] CAFILE FILE..." >&2; exit 2; }
-  at=$2
-  shift 2
-fi
-[ $# -ge 2 ] || { echo "usage: verify-bc.sh [--at EPOCH] CAFILE FILE..." >&2; exit 2; }
+out=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --at) [ $# -ge 2 ] || usage; at=$2; shift 2 ;;
+    --out) [ $# -ge 2 ] || usage; out=(--out "$2"); shift 2 ;;
+    -*) usage ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 2 ] || usage
 tmp=""
 if [ -n "${SMIME_BC_CLASSES:-}" ]; then
   classes=$SMIME_BC_CLASSES
@@ -43,4 +49,4 @@ if ! bc_setup "$classes"; then
   echo "verify-bc.sh: Bouncy Castle not usable, missing:$bc_missing" >&2
   exit 77
 fi
-bc_tool verify --at "$at" "$@"
+bc_tool verify --at "$at" "${out[@]}" "$@"

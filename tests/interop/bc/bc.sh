@@ -6,8 +6,9 @@
 #   Finds java, javac and Debian's jars (libbcprov-java, libbcpkix-java,
 #   libbcmail-java 1.72 with libbcutil-java, libmail-java and
 #   libactivation-java they pull in; /usr/share/java, or $SMIME_BC_JARS) and
-#   compiles bc/SmimeTool.java into CLASSDIR unless a class there is newer
-#   than the source (under a lock: tests run in parallel). Sets bc_cp (the
+#   compiles bc/SmimeTool.java into CLASSDIR unless the classes there were
+#   built from the same source (its SHA-256 in CLASSDIR/source.sha256; under
+#   a lock: tests run in parallel). Sets bc_cp (the
 #   jars) and bc_classes. Returns 1 with the missing pieces in $bc_missing
 #   (the caller decides: skip_or_fail in a test, exit 77 in verify-bc.sh).
 # bc_tool ARGS...
@@ -33,9 +34,11 @@ bc_setup() {
   mkdir -p "$dir" || { bc_missing=" (cannot create $dir)"; return 1; }
   if ! (
     flock 9
-    [ "$dir/SmimeTool.class" -nt "$bc_src" ] && exit 0
-    rm -f "$dir"/SmimeTool*.class
-    javac -nowarn -encoding UTF-8 -d "$dir" -cp "$bc_cp" "$bc_src" >"$dir/javac.out" 2>&1
+    sum=$(sha256sum "$bc_src" | cut -d' ' -f1)
+    [ -f "$dir/SmimeTool.class" ] && [ "$(cat "$dir/source.sha256" 2>/dev/null)" = "$sum" ] && exit 0
+    rm -f "$dir"/SmimeTool*.class "$dir/source.sha256"
+    javac -nowarn -encoding UTF-8 -d "$dir" -cp "$bc_cp" "$bc_src" >"$dir/javac.out" 2>&1 &&
+      echo "$sum" >"$dir/source.sha256"
   ) 9>"$dir.lock"; then
     bc_missing=" (javac failed: $(head -c 400 "$dir/javac.out"))"
     return 1
