@@ -6,10 +6,12 @@
 # below) plus one for verify-bc.sh: a JVM start costs about a
 # second and CI has 2 cores.
 #
-# 1. Our signatures in BC: smimectl process --outbound signs six message
+# 1. Our signatures in BC: smimectl process --outbound signs ten message
 #    kinds (plain 7-bit, 8-bit UTF-8 body, multipart/mixed with 8-bit text
 #    and a binary attachment, lines over 998 characters, raw UTF-8 and RFC
-#    2047 header fields) in clear and opaque mode as alice (RSA PKCS#1
+#    2047 header fields, quoted-printable with lines starting "From ",
+#    multipart with preamble and epilogue text, a forwarded message/rfc822
+#    with multipart/alternative inside, an empty body) in clear and opaque mode as alice (RSA PKCS#1
 #    v1.5), alice (RSA-PSS) and bob (ECDSA P-256), plus SHA-384 (RSA) and
 #    SHA-512 (ECDSA) on fewer kinds. BC (javax.mail parsing,
 #    bcmail SMIMESigned, PKIX path to root.crt at the pinned time $NOW)
@@ -73,6 +75,10 @@ head -c 3000 /dev/urandom >"$m/att.bin"
   printf 'The end.\n'; } | crlf >"$m/longline.txt"
 printf 'Header test.\n' | crlf >"$m/hdr-utf8.txt"
 cp "$m/hdr-utf8.txt" "$m/hdr-2047.txt"
+printf 'Hi,\nFrom the start: Größe.\nFrom here on\n' | crlf >"$m/from-qp.txt"
+printf 'Body between preamble and epilogue.\nFrom a line too.\n' | crlf >"$m/preamble.txt"
+printf 'See the forwarded message.\n' | crlf >"$m/forward.txt"
+: >"$m/empty.txt"
 mkmsgs() {
   local f=$1
   { hdrs "$f" plain; printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n'; } | crlf >"$m/plain-$f.eml"
@@ -93,10 +99,31 @@ mkmsgs() {
   { hdrs "$f" 'Grüße – 日本語 (raw UTF-8)'; echo; cat "$m/hdr-utf8.txt"; } | crlf >"$m/hdr-utf8-$f.eml"
   { hdrs "$f" '=?UTF-8?B?R3LDvMOfZSDigJMg5pel5pys6Kqe?= and =?ISO-8859-1?Q?caf=E9?='
     echo; cat "$m/hdr-2047.txt"; } | crlf >"$m/hdr-2047-$f.eml"
+  { hdrs "$f" 'QP with From'
+    printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n'
+    printf 'Content-Transfer-Encoding: quoted-printable\n\n'
+    printf 'Hi,\nFrom the start: Gr=C3=B6=C3=9Fe.\nFrom here on\n'; } | crlf >"$m/from-qp-$f.eml"
+  { hdrs "$f" 'preamble and epilogue'
+    printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="pre-XYZ"\n\n'
+    printf 'Preamble line.\nFrom the preamble.\n\n--pre-XYZ\nContent-Type: text/plain; charset=us-ascii\n\n'
+    cat "$m/preamble.txt"
+    printf '\n--pre-XYZ--\nEpilogue line.\nFrom the epilogue.\n'; } | crlf >"$m/preamble-$f.eml"
+  { hdrs "$f" 'Fwd: nested'
+    printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="fwd-XYZ"\n\n'
+    printf -- '--fwd-XYZ\nContent-Type: text/plain; charset=us-ascii\n\n'
+    cat "$m/forward.txt"
+    printf -- '\n--fwd-XYZ\nContent-Type: message/rfc822\n\n'
+    printf 'From: Old <old@c.example>\nSubject: original\nMIME-Version: 1.0\n'
+    printf 'Content-Type: multipart/alternative; boundary="alt-XYZ"\n\n--alt-XYZ\n'
+    printf 'Content-Type: text/plain; charset=us-ascii\n\nthe original text\n--alt-XYZ\n'
+    printf 'Content-Type: text/html; charset=us-ascii\n\n<p>the original text</p>\n--alt-XYZ--\n'
+    printf -- '\n--fwd-XYZ--\n'; } | crlf >"$m/forward-$f.eml"
+  { hdrs "$f" empty; printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n'; } |
+    crlf >"$m/empty-$f.eml"
 }
 mkmsgs alice@a.example
 mkmsgs bob@a.example
-kinds="plain utf8 multipart longline hdr-utf8 hdr-2047"
+kinds="plain utf8 multipart longline hdr-utf8 hdr-2047 from-qp preamble forward empty"
 
 cat >"$work/users" <<EOF
 alice alice@a.example
