@@ -363,7 +363,7 @@ rc=$?
 [ $rc -le 1 ] && ok "SmimeTool batch ran ($(grep -c . "$batch") commands, exit $rc)" ||
   bad "SmimeTool batch exit $rc: $(one_line <"$work/bc.err")"
 # result FILE: BC's line for FILE (pass/fail/signed/encrypted/decrypted ...).
-result() { grep -F -- " $1" "$work/bc.out" | grep -E "^(pass|fail|signed|encrypted|decrypted) $1( |:|$)" | head -n1; }
+result() { awk -v f="$1" '$2 == f || $2 == f ":" { print; exit }' "$work/bc.out"; }
 
 # 1. our signatures in BC
 for f in "${ours_files[@]}"; do
@@ -407,7 +407,7 @@ done
 for f in "${theirs_files[@]}"; do
   l="BC ${f#"$theirs"/}"
   l=${l%.eml}
-  if ! grep -q -- "^signed .* -> $f\$" "$work/bc.out" || [ ! -s "$f" ]; then
+  if [ -z "$(awk -v f="$f" '$1 == "signed" && $4 == f' "$work/bc.out")" ] || [ ! -s "$f" ]; then
     bad "$l: SmimeTool sign: $(grep -- "^fail .*" "$work/bc.out" | head -n1 | one_line)"
     continue
   fi
