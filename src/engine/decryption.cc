@@ -1,0 +1,136 @@
+// engine/decryption: see decryption.h.
+#include "engine/decryption.h"
+
+#include <strings.h>
+
+#include "certdir/cert_store.h"
+#include "cms/decrypt.h"
+#include "engine/outbound.h"
+#include "mime/address.h"
+#include "mime/smime_writer.h"
+
+namespace smime {
+
+namespace {
+
+DecryptionAttempt Kept(const std::string& reason, const std::string& detail = "") {
+  DecryptionAttempt a;
+  a.state = DecryptionAttempt::State::kKept;
+  a.reason = reason;
+  a.detail = detail;
+  return a;
+}
+
+// The reason word of a cms/decrypt Status ("decryption-failed: ..." ->
+// "decryption-failed") and the rest.
+void SplitReason(const Status& st, std::string* reason, std::string* detail) {
+  const std::string& m = st.message();
+  const size_t colon = m.find(": ");
+  *reason = m.substr(0, colon);
+  *detail = colon == std::string::npos ? "" : m.substr(colon + 2);
+}
+
+// A raw header value (leading blank, CRLF continuations) as HeaderEdit wants
+// it: no leading blank, continuations as "\n" plus their blank.
+std::string EditValue(const std::string& raw) {
+  size_t start = 0;
+  while (start < raw.size() && (raw[start] == ' ' || raw[start] == '\t')) ++start;
+  std::string out;
+  for (size_t i = start; i < raw.size(); ++i) {
+    if (raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') continue;
+    out.push_back(raw[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
+  if (!rt.any_decryption || tx.rcpts.empty()) return {};
+  bool any_domain = false;
+  for (const std::string& r : tx.rcpts)
+    any_domain = any_domain || rt.RulesFor(DomainOf(EnvelopeAddress(r))).decrypt;
+  if (!any_domain) return {};  // nothing of ours to decrypt for: judged as before
+  if (tx.truncated || tx.message_size > rt.max_message_size) {
+    // Too large to be read whole; IsEncryptedCms could not tell either.
+    return IsEncryptedCms(tx, rt.limits) ? Kept("message-too-large") : DecryptionAttempt();
+  }
+  std::string der;
+  if (!EncryptedCmsDer(tx, rt.limits, &der)) return {};
+  EnvelopeFacts facts;
+  Status st = ReadEnvelope(der, &facts);
+  if (!st.ok()) {
+    DecryptionAttempt a = Kept("");
+    SplitReason(st, &a.reason, &a.detail);
+    return a;
+  }
+  // The oracle rule: every recipient must be one of ours that the sender
+  // encrypted to. Anyone else in the transaction would read the plaintext.
+  std::vector<const Identity*> candidates;  // the first recipient's matching keys
+  bool unauthenticated_ok = true;
+  for (const std::string& arg : tx.rcpts) {
+    const std::string r = EnvelopeAddress(arg);
+    const DomainRules& rules = rt.RulesFor(DomainOf(r));
+    if (!rules.decrypt) return Kept("recipient-domain-does-not-decrypt", r);
+    if (rules.encrypt == EncryptMode::kRequired) return Kept("recipient-requires-encryption", r);
+    unauthenticated_ok = unauthenticated_ok && rules.decrypt_unauthenticated;
+    std::vector<const Identity*> matching;
+    for (const Identity* k : rt.decryption_keys.For(r))
+      if (EnvelopeNames(der, k->cert.get())) matching.push_back(k);
+    if (matching.empty()) return Kept("recipient-without-matching-key", r);
+    if (candidates.empty()) candidates = std::move(matching);
+  }
+  std::string plaintext, failure;
+  const Identity* used = nullptr;
+  for (const Identity* k : candidates) {
+    st = DecryptEnvelope(der, k->cert.get(), k->key.get(), &plaintext);
+    if (st.ok()) {
+      used = k;
+      break;
+    }
+    failure = st.message();
+  }
+  if (!used) {
+    DecryptionAttempt a = Kept("");
+    SplitReason(Status::InvalidInput(failure), &a.reason, &a.detail);
+    return a;
+  }
+
+  DecryptionAttempt a;
+  a.state = DecryptionAttempt::State::kDecrypted;
+  a.authenticated = facts.authenticated;
+  a.unauthenticated_ok = unauthenticated_ok;
+  a.cipher = facts.cipher;
+  a.key_fingerprint = CertFingerprint(used->cert.get());
+  a.key_origin = used->origin;
+  Transaction inner;
+  ParseRawMessage(plaintext, &inner);
+  // HOOK(header-protection, RFC 9788): the inner entity's non-Content-*
+  // headers (hp="cipher" protected headers) are dropped here; restoring them
+  // to the outer header belongs to mime/header_protection, called at this
+  // point with tx's headers, inner.headers and a.edits.
+  Outcome edits;
+  DeleteContentHeaders(tx, &edits);
+  if (HeaderValues(tx, "MIME-Version").empty())
+    edits.edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
+  bool has_type = false;
+  for (const Header& h : inner.headers) {
+    if (!IsContentHeader(h.name)) continue;
+    has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
+    edits.edits.push_back({HeaderEdit::Kind::kAppend, h.name, EditValue(h.value), 0});
+  }
+  // MIME's default, written out: the outer type said pkcs7-mime.
+  if (!has_type)
+    edits.edits.push_back(
+        {HeaderEdit::Kind::kAppend, "Content-Type", "text/plain; charset=us-ascii", 0});
+  edits.replace_body = true;
+  edits.body = std::move(inner.body);
+  a.delivered = tx;
+  ApplyEdits(edits, &a.delivered);
+  a.delivered.message_size = WireMessage(a.delivered).size();
+  a.edits = std::move(edits.edits);
+  a.body = std::move(edits.body);
+  return a;
+}
+
+}  // namespace smime
