@@ -21,8 +21,8 @@ Status Fail(const std::string& reason) {
 }
 
 // Steps into the next DER element at *p (bounded by end): its tag, class and
-// content span. False on a malformed or indefinite-length element (CMS in
-// DER has none; BER envelopes are re-read by OpenSSL, not by this walk).
+// content span. False on a malformed or indefinite-length element (the walk
+// reads DER only).
 struct Element {
   const unsigned char* content = nullptr;
   long length = 0;
@@ -126,8 +126,16 @@ Status ReadEnvelope(const std::string& der, EnvelopeFacts* facts) {
   bool authenticated = false;
   Status st = Parse(der, &cms, &authenticated);
   if (!st.ok()) return st;
+  // Other implementations send BER (indefinite lengths: gpgsm, NSS); the
+  // walk reads OpenSSL's DER re-encoding of what it parsed.
+  unsigned char* enc = nullptr;
+  const int enc_len = i2d_CMS_ContentInfo(cms.get(), &enc);
+  std::string reencoded;
+  if (enc_len > 0) reencoded.assign(reinterpret_cast<char*>(enc), static_cast<size_t>(enc_len));
+  OPENSSL_free(enc);
   int nid = NID_undef, recipients = 0;
-  if (!CipherOf(der, &nid, &recipients)) return Fail("malformed-envelope: cannot read the cipher");
+  if (!CipherOf(reencoded, &nid, &recipients))
+    return Fail("malformed-envelope: cannot read the cipher");
   if (!Accepted(nid, authenticated))
     return Status::InvalidInput(std::string("unsupported-content-cipher: ") +
                                 (nid == NID_undef ? "unknown" : OBJ_nid2sn(nid)));
