@@ -168,6 +168,22 @@ bool EnvelopeNames(const std::string& der, X509* cert) {
   return found;
 }
 
+bool SignedDataContent(const std::string& der, std::string* content) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  bool ok = false;
+  if (cms && OBJ_obj2nid(CMS_get0_type(cms.get())) == NID_pkcs7_signed) {
+    ASN1_OCTET_STRING** pos = CMS_get0_content(cms.get());
+    if (pos && *pos) {
+      content->assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*pos)),
+                      static_cast<size_t>(ASN1_STRING_length(*pos)));
+      ok = true;
+    }
+  }
+  DrainOpensslErrors();
+  return ok;
+}
+
 Status DecryptEnvelope(const std::string& der, X509* cert, EVP_PKEY* key, std::string* plaintext) {
   EnvelopeFacts facts;
   Status st = ReadEnvelope(der, &facts);

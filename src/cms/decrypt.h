@@ -51,6 +51,12 @@ bool EnvelopeNames(const std::string& der, X509* cert);
 // untouched.
 Status DecryptEnvelope(const std::string& der, X509* cert, EVP_PKEY* key, std::string* plaintext);
 
+// The encapsulated content of an opaque SignedData (der: one ContentInfo):
+// what a triple-wrapped message (RFC 2634) carries inside its outer
+// signature. False when der is not a SignedData with content. The signature
+// itself is not checked here (cms/signed_data does that).
+bool SignedDataContent(const std::string& der, std::string* content);
+
 }  // namespace smime
 
 #endif  // SMIME_CMS_DECRYPT_H_

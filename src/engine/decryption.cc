@@ -1,12 +1,14 @@
 // engine/decryption: see decryption.h.
 #include "engine/decryption.h"
 
+#include <string.h>
 #include <strings.h>
 
 #include "certdir/cert_store.h"
 #include "cms/decrypt.h"
 #include "engine/outbound.h"
 #include "mime/address.h"
+#include "mime/smime_locator.h"
 #include "mime/smime_writer.h"
 
 namespace smime {
@@ -43,6 +45,38 @@ std::string EditValue(const std::string& raw) {
   return out;
 }
 
+// Triple-wrapped mail (RFC 2634: signed, then encrypted, then signed): the
+// top level is a signature (multipart/signed or opaque SignedData) whose
+// signed content is one entity. *carrier is tx with that entity as its
+// content (its Content-* headers and body), for EncryptedCmsDer's strict
+// reading; the outer signature covers all of it, so no attacker part sits
+// beside the envelope.
+bool SignedEnvelope(const Transaction& tx, const MimeLimits& limits, Transaction* carrier) {
+  std::string entity;
+  {
+    const std::string wire = WireMessage(tx);
+    SmimeLayout layout;
+    if (!LocateSmime(wire, limits, &layout).ok()) return false;
+    if (layout.kind == SmimeLayout::Kind::kClearSigned)
+      entity.assign(layout.signed_content.data(), layout.signed_content.size());
+    else if (layout.kind != SmimeLayout::Kind::kOpaque ||
+             !SignedDataContent(layout.cms_der, &entity))
+      return false;
+  }
+  Transaction inner;
+  ParseRawMessage(entity, &inner);
+  *carrier = tx;
+  carrier->headers.clear();
+  for (const Header& h : tx.headers)
+    if (!IsContentHeader(h.name)) carrier->headers.push_back(h);
+  for (const Header& h : inner.headers)
+    if (IsContentHeader(h.name)) carrier->headers.push_back(h);
+  carrier->body = std::move(inner.body);
+  carrier->no_header_separator = false;
+  carrier->message_size = WireMessage(*carrier).size();
+  return true;
+}
+
 }  // namespace
 
 DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
@@ -52,11 +86,20 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
     any_domain = any_domain || rt.RulesFor(DomainOf(EnvelopeAddress(r))).decrypt;
   if (!any_domain) return {};  // nothing of ours to decrypt for: judged as before
   if (tx.truncated || tx.message_size > rt.max_message_size) {
-    // Too large to be read whole; IsEncryptedCms could not tell either.
-    return IsEncryptedCms(tx, rt.limits) ? Kept("message-too-large") : DecryptionAttempt();
+    // Not read whole (and not parsed: it may be huge); the label alone says
+    // why an envelope stays closed.
+    const std::vector<std::string> types = HeaderValues(tx, "Content-Type");
+    const bool labelled = !types.empty() && strcasestr(types[0].c_str(), "pkcs7-mime") != nullptr;
+    return labelled ? Kept("message-too-large") : DecryptionAttempt();
   }
   std::string der;
-  if (!EncryptedCmsDer(tx, rt.limits, &der)) return {};
+  bool wrapped = false;
+  if (!EncryptedCmsDer(tx, rt.limits, &der)) {
+    Transaction carrier;
+    if (!SignedEnvelope(tx, rt.limits, &carrier) || !EncryptedCmsDer(carrier, rt.limits, &der))
+      return {};
+    wrapped = true;
+  }
   EnvelopeFacts facts;
   Status st = ReadEnvelope(der, &facts);
   if (!st.ok()) {
@@ -98,6 +141,7 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
 
   DecryptionAttempt a;
   a.state = DecryptionAttempt::State::kDecrypted;
+  a.wrapped = wrapped;
   a.authenticated = facts.authenticated;
   a.unauthenticated_ok = unauthenticated_ok;
   a.cipher = facts.cipher;

@@ -7,7 +7,9 @@
 //    kNotEncrypted, the message is judged as before),
 //  - the message as a whole is one EnvelopedData or AuthEnvelopedData
 //    (engine/outbound EncryptedCmsDer: one Content-Type, base64 only, one
-//    DER, nothing after it); a sub-part is never decrypted,
+//    DER, nothing after it), or a triple-wrapped message (RFC 2634) whose
+//    top-level signature covers exactly such an entity (wrapped); a sub-part
+//    is never decrypted,
 //  - every envelope recipient of the transaction is in a domain with
 //    decrypt = yes (and not encrypt = required) and has a key in
 //    decryption_keys whose certificate a RecipientInfo names.
@@ -39,6 +41,7 @@ struct DecryptionAttempt {
   std::string reason;  // kKept: short, machine-readable
   std::string detail;  // OpenSSL's words or the recipient concerned, for the log
   // kDecrypted:
+  bool wrapped = false;             // the envelope was inside a top-level signature
   bool authenticated = false;       // AuthEnvelopedData
   bool unauthenticated_ok = false;  // every recipient's domain: decrypt_unauthenticated = yes
   std::string cipher;               // "aes-256-gcm", ...

@@ -6,7 +6,9 @@
 // decrypt_unauthenticated = yes; a wrong key, a corrupted ciphertext, a bad
 // GCM tag and an unsupported cipher leave the message untouched with a
 // reason; the oracle rule (every recipient ours, with a matching key); an
-// earlier certificate of a user still opens old mail; never a sub-part,
+// earlier certificate of a user still opens old mail; triple-wrapped mail
+// (outer clear or opaque signature) decrypts with both signatures judged;
+// never a sub-part,
 // never outbound; the key file's load checks. Certificates are generated
 // in-process (testing/test_pki), the clock pinned.
 #include "engine/decryption.h"
@@ -315,6 +317,14 @@ void TestFailuresLeaveMessageUntouched(void**) {
   r = Run(Message(der, true), {"alice@a.example"});
   assert_false(r.replaced);
   assert_non_null(strstr(r.fields, "decryption-failed"));
+  // Above max_message_size: not read, kept with the reason.
+  der = Envelope(kInner, {&g->alice}, ContentCipher::kAes256Gcm);
+  const size_t limit = g->rt->max_message_size;
+  g->rt->max_message_size = 200;
+  r = Run(Message(der, true), {"alice@a.example"});
+  g->rt->max_message_size = limit;
+  assert_false(r.replaced);
+  assert_non_null(strstr(r.fields, "decrypted=no (message-too-large)"));
   // CBC ciphertext corrupted so the padding breaks (the penultimate block's
   // last byte flips the last plaintext byte above 16).
   g->rt->domain_rules["a.example"].decrypt_unauthenticated = true;
@@ -361,6 +371,75 @@ void TestNeverSubPartOrOutbound(void**) {
   assert_false(r.secret_delivered);
   // Outbound mail is never decrypted.
   r = Run(Message(der, true), {"alice@a.example"}, Direction::kOutbound);
+  assert_false(r.secret_delivered);
+}
+
+// The envelope as a MIME entity (what a triple-wrapped outer signature covers).
+std::string EnvelopeEntity(const std::string& der, bool gcm) {
+  return std::string("Content-Type: application/pkcs7-mime; smime-type=") +
+         (gcm ? "authEnveloped-data" : "enveloped-data") +
+         "; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(der);
+}
+
+std::string OuterHeaders() {
+  return "From: Sam <sam@s.example>\r\nTo: Alice <alice@a.example>\r\nSubject: secret\r\n"
+         "MIME-Version: 1.0\r\n";
+}
+
+std::string ClearSigned(const std::string& entity) {
+  const std::string sig = SignCms(entity, g->sam, SignOptions());
+  return OuterHeaders() +
+         "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+         "micalg=sha-256; boundary=\"outer\"\r\n\r\n--outer\r\n" +
+         entity +
+         "\r\n--outer\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" +
+         Base64Lines(sig) + "\r\n--outer--\r\n";
+}
+
+void TestTripleWrapped(void**) {
+  // RFC 2634: signed, encrypted (CBC), signed again; outer clear-signed.
+  const std::string der = Envelope(SignedInner(), {&g->alice}, ContentCipher::kAes256Cbc);
+  Got r = Run(ClearSigned(EnvelopeEntity(der, false)), {"alice@a.example"});
+  assert_string_equal(r.verdict, "pass");
+  assert_true(r.secret_delivered);
+  assert_non_null(strstr(r.content_type, "multipart/signed"));
+  assert_non_null(strstr(r.fields, "decrypted=aes-256-cbc (triple-wrapped)"));
+  // Two clauses: the outer and the inner signature, both pass.
+  const char* first = strstr(r.ar, "smime=pass");
+  assert_non_null(first);
+  assert_non_null(strstr(first + 1, "smime=pass"));
+  assert_non_null(strstr(r.ar, "(decrypted)"));
+  // Outer opaque SignedData around the envelope (GCM).
+  const std::string gcm = Envelope(SignedInner(), {&g->alice}, ContentCipher::kAes256Gcm);
+  SignOptions opaque;
+  opaque.detached = false;
+  const std::string outer = SignCms(EnvelopeEntity(gcm, true), g->sam, opaque);
+  r = Run(OuterHeaders() +
+              "Content-Type: application/pkcs7-mime; smime-type=signed-data; "
+              "name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+              Base64Lines(outer),
+          {"alice@a.example"});
+  assert_string_equal(r.verdict, "pass");
+  assert_true(r.secret_delivered);
+  assert_non_null(strstr(r.fields, "(triple-wrapped)"));
+  // The oracle rule holds inside too.
+  r = Run(ClearSigned(EnvelopeEntity(der, false)), {"alice@a.example", "carol@a.example"});
+  assert_false(r.secret_delivered);
+  assert_non_null(strstr(r.fields, "recipient-without-matching-key"));
+  // An inner signature that fails keeps CBC encrypted although the outer passes.
+  const std::string bad = Envelope(SignedInner(true), {&g->alice}, ContentCipher::kAes256Cbc);
+  r = Run(ClearSigned(EnvelopeEntity(bad, false)), {"alice@a.example"});
+  assert_false(r.secret_delivered);
+  assert_false(r.replaced);
+  assert_non_null(strstr(r.fields, "unauthenticated-cbc"));
+  // The envelope next to another part under the signature: a sub-part, kept.
+  const std::string mixed =
+      "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: "
+      "text/html\r\n\r\n<img src=\"http://evil.example/\r\n--m\r\n" +
+      EnvelopeEntity(Envelope(kInner, {&g->alice}, ContentCipher::kAes256Gcm), true) + "--m--\r\n";
+  r = Run(ClearSigned(mixed), {"alice@a.example"});
+  assert_false(r.replaced);
   assert_false(r.secret_delivered);
 }
 
@@ -434,6 +513,7 @@ int main() {
       cmocka_unit_test_setup(TestFailuresLeaveMessageUntouched, Reset),
       cmocka_unit_test_setup(TestUnsupportedCipher, Reset),
       cmocka_unit_test_setup(TestNeverSubPartOrOutbound, Reset),
+      cmocka_unit_test_setup(TestTripleWrapped, Reset),
       cmocka_unit_test_setup(TestKeyFileLoadChecks, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

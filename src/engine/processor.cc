@@ -341,6 +341,13 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   // (docs/decryption.md).
   DecryptionAttempt dec = TryDecrypt(rt, tx);
   using DS = DecryptionAttempt::State;
+  // Triple-wrapped: the outer signature, on the message as received, is
+  // judged too; its clauses come first.
+  Outcome outer;
+  std::vector<SignerLog> outer_logs;
+  std::string outer_note;
+  if (dec.state == DS::kDecrypted && dec.wrapped)
+    VerifyInbound(rt, tx, clock, deadline, from, from_problem, &outer, &outer_logs, &outer_note);
   VerifyInbound(rt, dec.state == DS::kDecrypted ? dec.delivered : tx, clock, deadline, from,
                 from_problem, o, &logs, &note);
   if (dec.state == DS::kDecrypted && !dec.authenticated && !dec.unauthenticated_ok &&
@@ -356,6 +363,10 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     logs.clear();
     note.clear();
     VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
+  } else if (dec.state == DS::kDecrypted && dec.wrapped) {
+    o->results.insert(o->results.begin(), outer.results.begin(), outer.results.end());
+    logs.insert(logs.begin(), outer_logs.begin(), outer_logs.end());
+    if (!outer_note.empty()) note = note.empty() ? outer_note : outer_note + "; " + note;
   }
   o->verdict = Aggregate(o->results);
   o->results = HonestClauses(o->verdict, std::move(o->results));
@@ -376,7 +387,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   o->event = "verify";
   AppendAddressField(&o->fields, "from", from);
   if (dec.state == DS::kDecrypted) {
-    AppendField(&o->fields, "decrypted", dec.cipher);
+    AppendField(&o->fields, "decrypted", dec.cipher, dec.wrapped ? "triple-wrapped" : "");
     AppendField(&o->fields, "key", dec.key_fingerprint, dec.key_origin);
   } else if (dec.state == DS::kKept) {
     AppendField(&o->fields, "decrypted", "no", dec.reason);

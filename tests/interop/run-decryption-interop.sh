@@ -8,7 +8,8 @@
 # (test PKI, RSA 2048) and bob@a.example (test PKI, EC P-256); zed@a.example
 # has no key; b.example does not decrypt. The sender is carol@b.example
 # (test PKI), who clear-signs the inner entity with `openssl cms -sign`
-# (tests/interop/sign-openssl.sh) for the signed cases.
+# (tests/interop/sign-openssl.sh) for the signed cases; "triple" rows are
+# signed, encrypted and signed again by carol (RFC 2634 triple wrapping).
 # Encrypters: openssl cms -encrypt (AES-128/256-CBC, AES-128/256-GCM, RSA
 # PKCS#1 v1.5, RSA-OAEP with SHA-256, ECDH P-256), gpgsm --encrypt (RSA,
 # its default CBC cipher) and NSS cmsutil -E (RSA, CBC). A missing gpgsm or
@@ -103,7 +104,7 @@ message() {
   local name=$1 tool=$2 opts=$3 signed=$4 type=enveloped-data
   shift 4
   local src=$work/m/plain
-  [ "$signed" = signed ] && src=$work/m/signed
+  [ "$signed" != plain ] && src=$work/m/signed
   encrypt "$tool" "$opts" "$src/inner" "$work/m/$name.der" "$@" >"$work/m/$name.enc.log" 2>&1 ||
     return 1
   [[ $opts == *gcm* ]] && type=authEnveloped-data
@@ -115,6 +116,11 @@ message() {
     printf 'Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n'
     base64 -w 76 "$work/m/$name.der" | crlf
   } >"$work/m/$name.eml"
+  # triple: signed, encrypted, then signed again by carol (RFC 2634).
+  if [ "$signed" = triple ]; then
+    "$top/tests/interop/sign-openssl.sh" "$pki" carol "$work/m/$name.eml" >"$work/m/$name.triple" &&
+      mv "$work/m/$name.triple" "$work/m/$name.eml"
+  fi
 }
 
 # ---------------------------------------------------------------- cases
@@ -134,6 +140,8 @@ not-to-bob             openssl -aes-256-gcm                                     
 gpgsm-rsa-signed       gpgsm   -                                                        signed   alice@a.example                 decrypted pass
 gpgsm-rsa-unsigned     gpgsm   -                                                        plain    alice@a.example                 kept unauthenticated-cbc
 nss-rsa-signed         nss     -                                                        signed   alice@a.example                 decrypted pass
+triple-wrapped-cbc     openssl -aes-256-cbc                                             triple   alice@a.example                 decrypted pass
+triple-wrapped-oracle  openssl -aes-256-gcm                                             triple   alice@a.example,zed@a.example:alice kept recipient-without-matching-key
 "
 while read -r name tool opts signed rcpts expect what; do
   [ -n "$name" ] || continue
