@@ -33,14 +33,19 @@ void SplitReason(const Status& st, std::string* reason, std::string* detail) {
 }
 
 // A raw header value (leading blank, CRLF continuations) as HeaderEdit wants
-// it: no leading blank, continuations as "\n" plus their blank.
+// it: no leading blank, continuations as "\n" plus their blank. The sender
+// wrote it: a bare CR, a NUL or a line end not followed by a blank (which
+// would start a header of the sender's choosing) becomes a space.
 std::string EditValue(const std::string& raw) {
   size_t start = 0;
   while (start < raw.size() && (raw[start] == ' ' || raw[start] == '\t')) ++start;
   std::string out;
   for (size_t i = start; i < raw.size(); ++i) {
-    if (raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') continue;
-    out.push_back(raw[i]);
+    const char c = raw[i];
+    const char next = i + 1 < raw.size() ? raw[i + 1] : '\0';
+    if (c == '\r' && next == '\n') continue;
+    const bool folded = c == '\n' && (next == ' ' || next == '\t');
+    out.push_back((c == '\r' || c == '\0' || (c == '\n' && !folded)) ? ' ' : c);
   }
   return out;
 }

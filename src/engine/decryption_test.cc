@@ -217,6 +217,15 @@ void TestUnsignedGcmDecrypts(void**) {
   assert_true(r.secret_delivered);
   assert_non_null(strstr(r.content_type, "text/plain; charset=utf-8"));
   assert_non_null(strstr(r.ar, "smime=none (decrypted)"));
+  // A bare CR in an inner header value does not reach the outer header.
+  const std::string crafted =
+      "Content-Type: text/plain; charset=us-ascii\rBcc: evil@x.example\r\n\r\n"
+      "The secret text.\r\n";
+  r = Run(Message(Envelope(crafted, {&g->alice}, ContentCipher::kAes256Gcm), true),
+          {"alice@a.example"});
+  assert_true(r.secret_delivered);
+  assert_null(strchr(r.content_type, '\r'));
+  assert_non_null(strstr(r.content_type, "us-ascii Bcc: evil@x.example"));
 }
 
 void TestCbcNeedsPassingSignature(void**) {
