@@ -14,8 +14,14 @@
 #   zed in ONE transaction: both copies arrive still encrypted, with
 #   `not decrypted: recipient-without-matching-key`, the marker nowhere;
 # - unsigned AES-256-CBC to alice: stays encrypted (unauthenticated-cbc);
-# - unsigned AES-256-GCM (AuthEnvelopedData) to bob (ECDH): decrypted.
+# - unsigned AES-256-GCM (AuthEnvelopedData) to bob (ECDH): decrypted;
+# - sign-then-encrypt made by gpgsm and by NSS cmsutil (RSA, CBC) to alice:
+#   decrypted, smime=pass for carol (a missing tool is a skip, a failure in
+#   strict mode).
+# Envelopes come from tests/interop/encrypt-tool.sh.
 # Needs root, Postfix and swaks (skips otherwise, a failure in strict mode).
+# ok/bad return 0, so "TEST && ok ... || bad ..." is if/else:
+# shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 # split_message (before milter-lib.sh, whose ok/bad and counters win)
 # shellcheck source=../interop/common.sh
@@ -48,10 +54,11 @@ touch -d '-1 minute' "$work/pf"/etc/*
 pf_start || exit 1
 
 marker="Decrypt-e2e-$RANDOM$RANDOM"
-# mkenc NAME TO-HEADER signed|plain CIPHER RECIPIENT-CERT: $work/msgs/NAME.eml,
-# carol's message (signed or not) encrypted by openssl cms, Message-ID <NAME@b.example>.
+# mkenc NAME TO-HEADER signed|plain TOOL OPTIONS RECIPIENT: $work/msgs/NAME.eml,
+# carol's message (signed or not) encrypted by TOOL (tests/interop/encrypt-tool.sh)
+# to the test PKI's RECIPIENT, Message-ID <NAME@b.example>.
 mkenc() {
-  local name=$1 to=$2 signed=$3 cipher=$4 cert=$5 src type=enveloped-data
+  local name=$1 to=$2 signed=$3 tool=$4 cipher=$5 rcpt=$6 src type=enveloped-data
   printf 'From: Carol <carol@b.example>\nTo: %s\nSubject: decryption e2e\nDate: Tue, 01 Dec 2026 00:00:00 +0000\nMessage-ID: <%s@b.example>\nContent-Type: text/plain; charset=us-ascii\n\n%s in %s\n' \
     "$to" "$name" "$marker" "$name" >"$work/msgs/$name.plain"
   src=$work/msgs/$name.plain
@@ -61,8 +68,8 @@ mkenc() {
   fi
   mkdir -p "$work/msgs/$name.parts"
   split_message "$src" "$work/msgs/$name.parts"
-  openssl cms -encrypt -binary -outform DER -in "$work/msgs/$name.parts/inner" \
-    -out "$work/msgs/$name.der" -recip "$cert" "$cipher" || return 1
+  "$top/tests/interop/encrypt-tool.sh" "$tool" "$pki" "$work/msgs/$name.parts/inner" \
+    "$work/msgs/$name.der" "$cipher" "$rcpt" || return 1
   [[ $cipher == *gcm* ]] && type=authEnveloped-data
   {
     cat "$work/msgs/$name.parts/outer"
@@ -80,19 +87,30 @@ delivered() {  # delivered NAME MAILBOX: the file delivered to a/MAILBOX with NA
   grep -l "^Message-ID: <$1@b.example>" "$work/pf/mail/a/$2/new/"* 2>/dev/null | head -1
 }
 
-mkenc enc-alice 'Alice <alice@a.example>' signed -aes-256-cbc "$pki/alice.crt" ||
+mkenc enc-alice 'Alice <alice@a.example>' signed openssl -aes-256-cbc alice ||
   bad "building enc-alice"
 cp "$work/msgs/enc-alice.eml" "$work/msgs/oracle.eml"
 sed -i 's/^Message-ID: <enc-alice@b.example>/Message-ID: <oracle@b.example>/' "$work/msgs/oracle.eml"
-mkenc cbc-unsigned 'Alice <alice@a.example>' plain -aes-256-cbc "$pki/alice.crt" ||
+mkenc cbc-unsigned 'Alice <alice@a.example>' plain openssl -aes-256-cbc alice ||
   bad "building cbc-unsigned"
-mkenc gcm-bob 'Bob <bob@a.example>' plain -aes-256-gcm "$pki/bob.crt" || bad "building gcm-bob"
+mkenc gcm-bob 'Bob <bob@a.example>' plain openssl -aes-256-gcm bob || bad "building gcm-bob"
+# The other implementations (RSA, their default CBC cipher), signed inside.
+others=()
+if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then others+=(gpgsm); else
+  skip_part "gpgsm not installed"; fi
+if command -v cmsutil >/dev/null && command -v certutil >/dev/null; then others+=(nss); else
+  skip_part "NSS cmsutil/certutil not installed"; fi
+for t in "${others[@]}"; do
+  mkenc "$t-alice" 'Alice <alice@a.example>' signed "$t" - alice || bad "building $t-alice"
+done
 
 send enc-alice alice@a.example
 send oracle alice@a.example,zed@a.example
 send cbc-unsigned alice@a.example
 send gcm-bob bob@a.example
-pf_wait_delivered 5 60 || bad "only $(pf_delivered) of 5 deliveries arrived"
+for t in "${others[@]}"; do send "$t-alice" alice@a.example; done
+want=$((5 + ${#others[@]}))
+pf_wait_delivered "$want" 60 || bad "only $(pf_delivered) of $want deliveries arrived"
 
 # 1. Sign-then-encrypt to alice: decrypted, pass for carol.
 f=$(delivered enc-alice alice)
@@ -139,6 +157,17 @@ if [ -n "$f" ] && grep -qF "$marker in gcm-bob" "$f" &&
 else
   bad "gcm-bob: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
 fi
+
+# 5. gpgsm and NSS encrypted (sign-then-encrypt) to alice: decrypted, pass.
+for t in "${others[@]}"; do
+  f=$(delivered "$t-alice" alice)
+  if [ -n "$f" ] && grep -qF "$marker in $t-alice" "$f" &&
+     [[ $(top_header "$f" Authentication-Results) == *"smime=pass (decrypted)"*"carol@b.example"* ]]; then
+    ok "$t-alice: $t's envelope delivered decrypted, smime=pass for carol"
+  else
+    bad "$t-alice: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
+  fi
+done
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,8 +17,8 @@
 #
 # The table below (cases) is one line per message: NAME ENCRYPTER OPTIONS
 # SIGNED RCPTS EXPECT, where EXPECT is "decrypted VERDICT" or "kept REASON".
-# To add an implementation (e.g. Bouncy Castle), add an encrypter to
-# encrypt() and lines to the table.
+# To add an implementation (e.g. Bouncy Castle), add a TOOL to
+# tests/interop/encrypt-tool.sh and lines to the table.
 # Per decrypted case: the delivered message carries the marker text, no
 # application/pkcs7-mime, the sender's headers, the verdict (--report) and a
 # log line with decrypted= and key=; per kept case: the output is the input
@@ -33,12 +33,6 @@ make_pki
 # shellcheck disable=SC2119
 find_decoders
 
-gnupg_home=$work/gnupg
-cleanup() {
-  [ -d "$gnupg_home" ] && GNUPGHOME=$gnupg_home gpgconf --kill gpg-agent 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT
 
 # ---------------------------------------------------------------- configuration
@@ -52,41 +46,12 @@ write_config "$work/smime.conf" "policy_dir = $work/policies" "decryption_keys =
   "harvest_certificates = no"
 
 # ---------------------------------------------------------------- encrypters
-if [ "$have_gpgsm" = 1 ]; then
-  mkdir -m 700 "$gnupg_home"
-  echo "$(root_fpr) S relax" >"$gnupg_home/trustlist.txt"
-fi
-gs() {
-  GNUPGHOME=$gnupg_home gpgsm --batch --disable-dirmngr --disable-crl-checks \
-    --disable-policy-checks "$@"
-}
-[ "$have_gpgsm" = 1 ] &&
-  { gs --import "$pki/root.crt" "$pki/inter.crt" "$pki/alice.crt" >"$work/gpgsm.log" 2>&1 ||
-    bad "gpgsm import: $(head -c 300 "$work/gpgsm.log")"; }
-if [ "$have_nss" = 1 ]; then
-  mkdir "$work/nss"
-  { nss_trust_db "sql:$work/nss" &&
-    certutil -A -d "sql:$work/nss" -n inter -t ,, -a -i "$pki/inter.crt" &&
-    certutil -A -d "sql:$work/nss" -n alice -t ,, -a -i "$pki/alice.crt"; } >"$work/nss.log" 2>&1 ||
-    bad "nss setup: $(head -c 300 "$work/nss.log")"
-fi
-
-# encrypt TOOL OPTIONS IN OUT.der RECIPIENT...: the DER of IN encrypted by TOOL.
+# encrypt TOOL OPTIONS IN OUT.der RECIPIENT...: tests/interop/encrypt-tool.sh
 encrypt() {
-  local tool=$1 opts=$2 in=$3 out=$4 r args=()
+  local tool=$1 opts=$2 in=$3 out=$4 r names=()
   shift 4
-  case $tool in
-    openssl)
-      for r in "$@"; do args+=(-recip "$pki/${r%%@*}.crt"); done
-      # OPTIONS after the recipients: -keyopt applies to the -recip before it.
-      # shellcheck disable=SC2086 # OPTIONS is a word list
-      openssl cms -encrypt -binary -outform DER -in "$in" -out "$out" "${args[@]}" ${opts//,/ } ;;
-    gpgsm)
-      for r in "$@"; do args+=(-r "$r"); done
-      gs --encrypt "${args[@]}" -o "$out" "$in" ;;
-    nss)
-      cmsutil -E -d "sql:$work/nss" -r "$(IFS=,; echo "$*")" -i "$in" -o "$out" ;;
-  esac
+  for r in "$@"; do names+=("${r%%@*}"); done
+  "$top/tests/interop/encrypt-tool.sh" "$tool" "$pki" "$in" "$out" "$opts" "${names[@]}"
 }
 
 marker="Secret-$RANDOM$RANDOM-for-our-users"
