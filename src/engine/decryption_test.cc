@@ -300,6 +300,21 @@ void TestOracleRule(void**) {
   r = Run(Message(der, true), {"alice@a.example", "bob@a.example"});
   assert_false(r.secret_delivered);
   assert_non_null(strstr(r.fields, "recipient-without-matching-key"));
+  // A recipient domain that requires encryption keeps it encrypted.
+  bool kept = false;
+  {
+    g->rt->domain_rules["a.example"].encrypt = EncryptMode::kRequired;
+    Transaction tx;
+    const std::string raw = Message(der, true);
+    ParseRawMessage(raw, &tx);
+    tx.message_size = raw.size();
+    tx.rcpts = {"alice@a.example"};
+    const DecryptionAttempt a = TryDecrypt(*g->rt, tx);
+    g->rt->domain_rules["a.example"].encrypt = EncryptMode::kNever;
+    kept =
+        a.state == DecryptionAttempt::State::kKept && a.reason == "recipient-requires-encryption";
+  }
+  assert_true(kept);
   // Only to a domain that does not decrypt: nothing changes at all.
   r = Run(Message(der, true), {"mallory@x.example"});
   assert_false(r.replaced);
