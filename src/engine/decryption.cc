@@ -57,6 +57,11 @@ std::string EditValue(const std::string& raw) {
 // reading; the outer signature covers all of it, so no attacker part sits
 // beside the envelope.
 bool SignedEnvelope(const Transaction& tx, const MimeLimits& limits, Transaction* carrier) {
+  // Most mail is neither: no second parse for it (docs/performance.md).
+  const std::vector<std::string> types = HeaderValues(tx, "Content-Type");
+  if (types.empty() || (!strcasestr(types[0].c_str(), "multipart/signed") &&
+                        !strcasestr(types[0].c_str(), "pkcs7-mime")))
+    return false;
   std::string entity;
   {
     const std::string wire = WireMessage(tx);
