@@ -93,8 +93,10 @@ Status ProbeSign(const Identity& id, std::time_t now) {
   return Status::Ok();
 }
 
-Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
-                TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
+}  // namespace
+
+Status LoadKeyLine(const std::vector<std::string>& f, const std::string& origin,
+                   TokenLoadPass* pass, Identity* id) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
   id->origin = origin;
   if (!IsAddressOrAtDomain(f[0]))
@@ -156,6 +158,26 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
                                    "key's ID, which EC keys need)"
                                  : ""));
   }
+  return Status::Ok();
+}
+
+std::string CertificateLacksAddress(const Identity& id) {
+  if (id.domain_identity) return "";
+  std::string list;
+  for (const std::string& a : CertificateAddresses(id.cert.get())) {
+    if (SameMailbox(a, id.address, false)) return "";
+    list += (list.empty() ? "" : ", ") + a;
+  }
+  return "does not name " + id.address + " (it names: " + (list.empty() ? "no address" : list) +
+         ")";
+}
+
+namespace {
+
+Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
+                TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
+  Status st = LoadKeyLine(f, origin, pass, id);
+  if (!st.ok()) return st;
   std::string usage = SigningUsageProblem(id->cert.get());
   if (!usage.empty())
     return Status::Config("certificate " + f[1] + " is not fit for S/MIME signing: " + usage);
@@ -164,21 +186,17 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   if ((type == "rsaEncryption" || type == "RSASSA-PSS") && bits < 2048)
     return Status::Config("certificate " + f[1] + " has a " + std::to_string(bits) +
                           "-bit RSA key; receivers (this filter included) refuse less than 2048");
-  std::vector<std::string> addrs = CertificateAddresses(id->cert.get());
-  std::string list;
-  bool found = false;
-  for (const std::string& a : addrs) {
-    list += (list.empty() ? "" : ", ") + a;
-    if (!id->domain_identity && SameMailbox(a, id->address, false)) found = true;
-  }
-  if (!id->domain_identity && !found)
-    return Status::Config("certificate " + f[1] + " does not name " + id->address +
-                          " (it names: " + (list.empty() ? "no address" : list) + ")");
-  if (id->domain_identity)
+  const std::string lacks = CertificateLacksAddress(*id);
+  if (!lacks.empty()) return Status::Config("certificate " + f[1] + " " + lacks);
+  if (id->domain_identity) {
+    std::string list;
+    for (const std::string& a : CertificateAddresses(id->cert.get()))
+      list += (list.empty() ? "" : ", ") + a;
     warnings->push_back(origin + ": domain identity " + id->address +
                         ": receiving clients check that From: is in the certificate, which "
                         "names: " +
                         (list.empty() ? "no address" : list));
+  }
   return ProbeSign(*id, now);
 }
 

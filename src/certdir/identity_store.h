@@ -36,6 +36,7 @@
 
 #include "base/ossl.h"
 #include "base/status.h"
+#include "certdir/token_key.h"
 
 namespace smime {
 
@@ -51,6 +52,17 @@ struct Identity {
   std::time_t not_after = 0;
   bool domain_identity = false;
 };
+
+// One line of a key file in the format above (the signing identities and
+// certdir/decryption_keys share it): address, certificate (and chain), key
+// from a file or a token, proven to belong to the certificate. The checks
+// that depend on the key's use (signing or decryption) are the caller's.
+Status LoadKeyLine(const std::vector<std::string>& fields, const std::string& origin,
+                   TokenLoadPass* pass, Identity* id);
+
+// "" when id is a domain line or its certificate names id.address, else
+// "does not name ADDRESS (it names: ...)".
+std::string CertificateLacksAddress(const Identity& id);
 
 class IdentityStore {
  public:

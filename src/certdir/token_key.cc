@@ -401,8 +401,18 @@ int ProxyRsaPrivEnc(int flen, const unsigned char* from, unsigned char* to, RSA*
   });
 }
 
-int ProxyRsaPrivDec(int, const unsigned char*, unsigned char*, RSA*, int) {
-  return -1;  // signing keys only
+// Decryption keys (certdir/decryption_keys): the key transport of an
+// envelope, PKCS#1 v1.5 or raw for OAEP (OpenSSL removes the OAEP padding
+// itself), on the token.
+int ProxyRsaPrivDec(int flen, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
+  TokenKey* key = RsaTokenKey(rsa);
+  if (!key) return -1;
+  return WithRealKey(key, -1, [&](EVP_PKEY* real) {
+    RSA* r = const_cast<RSA*>(EVP_PKEY_get0_RSA(real));
+    if (!r) return -1;
+    const int n = RSA_private_decrypt(flen, from, to, r, padding);
+    return n >= 0 ? n : -1;
+  });
 }
 
 int ProxyEcSign(int type, const unsigned char* dgst, int dlen, unsigned char* sig,

@@ -1,5 +1,5 @@
-// certdir/token_key: signing keys that stay on a PKCS#11 token (HSM, smart
-// card, SoftHSM2), named by an RFC 7512 URI such as
+// certdir/token_key: signing and decryption keys that stay on a PKCS#11
+// token (HSM, smart card, SoftHSM2), named by an RFC 7512 URI such as
 // "pkcs11:token=mail;object=alice" (percent-encode spaces: the identities
 // file splits on white space).
 //
@@ -12,9 +12,11 @@
 //
 // The key handed out is a stand-in: an OpenSSL key with the token key's
 // public half whose private operation is forwarded to the libp11 key behind
-// it. The process's one ENGINE owns every libp11 key, so it can start the
-// module afresh (C_Finalize, C_Initialize, log in again, find each key
-// again) without the identity stores noticing. It does so:
+// it: RSA signatures and RSA decryption (key transport of envelopes,
+// certdir/decryption_keys), EC signatures; ECDH is not forwarded, so an EC
+// token key cannot decrypt (its decryption-key load probe fails). The process's one ENGINE owns
+// every libp11 key, so it can start the module afresh (C_Finalize, C_Initialize, log in again, find
+// each key again) without the identity stores noticing. It does so:
 //  - when a load must prove a PIN: libp11 logs in to a token once and then
 //    skips the login (and the PIN) for every later load, so a reload with a
 //    wrong PIN would succeed while the next start-up fails. The first key of

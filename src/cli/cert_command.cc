@@ -3,7 +3,14 @@
 // signing_identities file names.
 //
 //   smimectl cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR]
-//                        [--address ADDR] [--force]
+//                        [--address ADDR] [--force] [--decryption]
+//
+// With --decryption the bundle is one of our users' decryption keys
+// (docs/decryption.md): the files are ADDR.SERIAL.crt and ADDR.SERIAL.key
+// (SERIAL the certificate's serial in hex, so a renewed certificate does not
+// replace the one that still opens old mail), DIR defaults to the folder of
+// decryption_keys, the line printed is for that file and the warning is
+// about encryption usage instead of signing.
 //
 // Entry point: CertCommand (see commands.h). This command, and only this one,
 // loads OpenSSL's "legacy" provider (next to "default") so that old bundles
@@ -275,7 +282,7 @@ bool Exists(const std::string& path) {
 
 int Import(const std::string& config_path, const std::vector<std::string>& args) {
   std::string file, pass_file, out_dir, address;
-  bool force = false, have_file = false;
+  bool force = false, have_file = false, decryption = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -291,6 +298,8 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
       if (!value(&address)) return Usage("--address needs an address");
     } else if (a == "--force") {
       force = true;
+    } else if (a == "--decryption") {
+      decryption = true;
     } else if (a.size() > 1 && a[0] == '-') {
       return Usage("unknown option " + a);
     } else {
@@ -307,8 +316,9 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   Status cst = config.Load(config_path);
   if (!cst.ok() && out_dir.empty())
     return Fail(cst.message() + " (give --out-dir to import without a configuration)");
+  const char* const list_param = decryption ? "decryption_keys" : "signing_identities";
   const std::string identities =
-      cst.ok() ? config.Str("signing_identities") : "the signing_identities file";
+      cst.ok() ? config.Str(list_param) : std::string("the ") + list_param + " file";
   const std::string user = (cst.ok() ? config : Config::Defaults()).Str("user");
   SetServiceAccountByName(user);
   if (out_dir.empty()) out_dir = DirName(identities);
@@ -366,7 +376,8 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
                 (real ? "not a folder" : std::strerror(real_errno)));
   std::string dir = real.get();
   if (dir != "/") dir += '/';
-  const std::string crt_path = dir + address + ".crt", key_path = dir + address + ".key";
+  const std::string stem = dir + address + (decryption ? "." + SerialHex(b.cert.get()) : "");
+  const std::string crt_path = stem + ".crt", key_path = stem + ".key";
   for (const std::string& p : {crt_path, key_path})
     if (!force && Exists(p)) return Fail("refusing to overwrite " + p + " (use --force)");
 
@@ -394,13 +405,15 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
     return Fail(st.message());
   }
 
-  std::string usage = SigningUsageProblem(b.cert.get());
+  std::string usage =
+      decryption ? EncryptionUsageProblem(b.cert.get()) : SigningUsageProblem(b.cert.get());
   if (!usage.empty())
     std::fprintf(stderr,
                  "smimectl: cert import: warning: the certificate is not fit for S/MIME "
-                 "signing (%s): smime-milter will refuse this identity\n",
-                 usage.c_str());
-  if (address[0] == '@')
+                 "%s (%s): smime-milter will refuse this %s\n",
+                 decryption ? "encryption" : "signing", usage.c_str(),
+                 decryption ? "decryption key" : "identity");
+  if (address[0] == '@' && !decryption)
     std::fprintf(stderr,
                  "smimectl: cert import: warning: domain identity %s: receiving clients check "
                  "that From: is in the certificate, which names: %s\n",

@@ -1,10 +1,12 @@
 // cli/policy_command: `smimectl policy explain ADDR`: the effective
 // per-domain policy for an address, the file:line that set each value, and
-// the signing identity that mail from the address would use.
+// the signing identity that mail from the address would use, and the
+// decryption keys that open mail to it.
 #include <cstdio>
 #include <ctime>
 #include <memory>
 
+#include "certdir/cert_store.h"
 #include "cli/commands.h"
 #include "config/params.h"
 #include "engine/runtime.h"
@@ -51,6 +53,19 @@ int PolicyCommand(const std::string& config_path, const std::vector<std::string>
       std::printf("encryption certificate: none usable\n");
     for (const std::string& u : choice.unavailable) std::printf("  unavailable: %s\n", u.c_str());
     for (const std::string& r : choice.rejected) std::printf("  not used: %s\n", r.c_str());
+  }
+  // As a recipient of encrypted mail: the keys that open it (docs/decryption.md).
+  const std::vector<const Identity*> keys = rt->decryption_keys.For(args[1]);
+  std::printf("decryption keys:%s\n",
+              keys.empty() ? " none" : (rules.decrypt ? "" : " (not used: decrypt = no)"));
+  for (const Identity* k : keys) {
+    char until[32];
+    struct tm tm;
+    gmtime_r(&k->not_after, &tm);
+    std::strftime(until, sizeof until, "%Y-%m-%d", &tm);
+    std::printf("  %s  # %s\n    certificate: %s, serial %s, valid until %s, sha256 %s\n",
+                k->address.c_str(), k->origin.c_str(), SubjectText(k->cert.get()).c_str(),
+                SerialHex(k->cert.get()).c_str(), until, CertFingerprint(k->cert.get()).c_str());
   }
   const Identity* id = rt->identities.Find(args[1]);
   if (!id) {

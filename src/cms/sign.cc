@@ -136,6 +136,11 @@ bool SerializeSigningWith(EVP_PKEY* key, std::mutex* mu) {
   return index >= 0 && EVP_PKEY_set_ex_data(key, index, mu) == 1;
 }
 
+std::mutex* SerialLockOf(EVP_PKEY* key) {
+  const int index = SerialLockIndex();
+  return index < 0 ? nullptr : static_cast<std::mutex*>(EVP_PKEY_get_ex_data(key, index));
+}
+
 Status SignContent(const std::string& content, const SignParams& p, std::string* der) {
   std::string prefix, suffix;
   Status st = SignPieces({content}, p, &prefix, &suffix);

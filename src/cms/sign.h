@@ -58,6 +58,10 @@ Status SignPieces(const std::vector<std::string_view>& content, const SignParams
 // token_key). *mu must outlive key. False when OpenSSL cannot store the mark.
 bool SerializeSigningWith(EVP_PKEY* key, std::mutex* mu);
 
+// The lock SerializeSigningWith attached to key, or nullptr: every other
+// private-key operation (decryption, cms/decrypt) holds it too.
+std::mutex* SerialLockOf(EVP_PKEY* key);
+
 // The digest a signature with key uses: md (nullptr = SHA-256), except
 // SHA-512 for Ed25519, which RFC 8419 3.1 requires with signed attributes.
 const EVP_MD* EffectiveDigest(EVP_PKEY* key, const EVP_MD* md);

@@ -25,6 +25,27 @@ const std::vector<ParamSpec> kParams = {
      "key), the newest among equals."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
+    {"decrypt", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Decryption of inbound mail to this recipient domain (docs/decryption.md): when yes, a "
+     "message that is as a whole one EnvelopedData or AuthEnvelopedData is decrypted when "
+     "every envelope recipient of the transaction is in a domain with decrypt = yes and has "
+     "a key in decryption_keys that the message is encrypted to; otherwise, or when "
+     "decryption fails, it is delivered untouched with the reason in Authentication-Results "
+     "and the log."},
+    {"decrypt_unauthenticated", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "By recipient domain: deliver decrypted AES-CBC (or 3DES) EnvelopedData, which has no "
+     "integrity protection, even when it carries no inner signature that passes. With no "
+     "(the default) such mail stays encrypted (reason unauthenticated-cbc), since an "
+     "attacker can alter CBC ciphertext undetected (EFAIL); AuthEnvelopedData (GCM) is "
+     "always delivered decrypted. Every recipient's domain must allow it."},
+    {"decryption_keys", ParamType::kPath, "/etc/smime-milter/decryption-keys", kNoMin, kNoMax,
+     nullptr,
+     "File of our users' decryption keys, one per line, in the format of "
+     "signing_identities: ADDRESS or @DOMAIN, certificate file, key file or pkcs11: URI, "
+     "options passphrase_file=FILE or pkcs11_module=FILE and pin_file=FILE. An address may "
+     "have several lines (earlier certificates keep opening old mail). Keys and PIN files "
+     "must not be group- or world-accessible. A missing file means no keys unless the "
+     "parameter is set explicitly."},
     {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
      "Encryption of mail to the recipient domain, in every direction (outbound, inbound, "
      "sendmail command): never, opportunistic (encrypt when every recipient of the message has "
@@ -249,6 +270,8 @@ bool ParamAllowedInPolicy(const std::string& name) {
   // Rules about a sender's or recipient's domain; everything about the daemon
   // itself (socket, user, state_dir, limits) is global.
   static const char* const kPerDomain[] = {"allow_sha1",
+                                           "decrypt",
+                                           "decrypt_unauthenticated",
                                            "encrypt",
                                            "encryption_algorithm",
                                            "encryption_min_algorithm",

@@ -107,45 +107,6 @@ bool SingleHeader(const Transaction& tx, const char* name, std::string* value) {
   return true;
 }
 
-// True only when the message is exactly one CMS EnvelopedData or
-// AuthEnvelopedData and nothing else: one Content-Type, application/
-// pkcs7-mime at the top level; one Content-Transfer-Encoding, base64; a body
-// of nothing but base64 and whitespace, decoding to the very bytes GMime
-// decodes, which parse as one DER ContentInfo of an enveloped type with no
-// byte after it. A label alone (or compressed-data, certs-only, an
-// envelope followed by clear text) must not let content that has to be
-// encrypted pass in clear.
-bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
-  std::string type, cte;
-  if (!SingleHeader(tx, "Content-Type", &type) ||
-      !SingleHeader(tx, "Content-Transfer-Encoding", &cte))
-    return false;
-  const std::string t = MediaType(tx);
-  if (t != "application/pkcs7-mime" && t != "application/x-pkcs7-mime") return false;
-  cte.erase(
-      std::remove_if(cte.begin(), cte.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
-      cte.end());
-  if (strcasecmp(cte.c_str(), "base64") != 0) return false;
-  // GMime's reading first, with the wire form let go of before our own
-  // decoding (docs/performance.md): at most the body, the wire form and one
-  // decoded copy at a time.
-  SmimeLayout layout;
-  {
-    const std::string wire = WireMessage(tx);
-    if (!LocateSmime(wire, limits, &layout).ok() || layout.kind != SmimeLayout::Kind::kOpaque)
-      return false;
-  }
-  std::string der;
-  if (!StrictBase64Decode(tx.body, &der) || layout.cms_der != der) return false;
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  const unsigned char* end = p + der.size();
-  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
-  const int nid = cms ? OBJ_obj2nid(CMS_get0_type(cms.get())) : NID_undef;
-  DrainOpensslErrors();
-  if (!cms || p != end) return false;  // trailing bytes after the DER
-  return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData;
-}
-
 const char* UnauthorizedReplyCode(UnauthorizedAction a) {
   return a == UnauthorizedAction::kReject ? "550" : "451";
 }
@@ -199,23 +160,6 @@ std::vector<MimeHeader> ContentHeaders(const Transaction& tx) {
   for (const Header& h : tx.headers)
     if (IsContentHeader(h.name)) out.push_back({h.name, h.value});
   return out;
-}
-
-// Deletes every Content-* header (highest ordinal of each name first, so the
-// ordinals of earlier ones stay valid).
-void DeleteContentHeaders(const Transaction& tx, Outcome* o) {
-  std::vector<std::pair<std::string, int>> doomed;
-  std::vector<std::pair<std::string, int>> counts;
-  for (const Header& h : tx.headers) {
-    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) {
-      return strcasecmp(c.first.c_str(), h.name.c_str()) == 0;
-    });
-    if (it == counts.end()) it = counts.insert(counts.end(), {h.name, 0});
-    ++it->second;
-    if (IsContentHeader(h.name)) doomed.push_back({h.name, it->second});
-  }
-  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it)
-    o->edits.push_back({HeaderEdit::Kind::kDelete, it->first, "", it->second});
 }
 
 // The content that replaces the message's: new Content-* headers (values
@@ -534,6 +478,68 @@ void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
 }
 
 }  // namespace
+
+// True only when the message is exactly one CMS EnvelopedData or
+// AuthEnvelopedData and nothing else: one Content-Type, application/
+// pkcs7-mime at the top level; one Content-Transfer-Encoding, base64; a body
+// of nothing but base64 and whitespace, decoding to the very bytes GMime
+// decodes, which parse as one DER ContentInfo of an enveloped type with no
+// byte after it. A label alone (or compressed-data, certs-only, an
+// envelope followed by clear text) must not let content that has to be
+// encrypted pass in clear.
+bool EncryptedCmsDer(const Transaction& tx, const MimeLimits& limits, std::string* der_out) {
+  std::string type, cte;
+  if (!SingleHeader(tx, "Content-Type", &type) ||
+      !SingleHeader(tx, "Content-Transfer-Encoding", &cte))
+    return false;
+  const std::string t = MediaType(tx);
+  if (t != "application/pkcs7-mime" && t != "application/x-pkcs7-mime") return false;
+  cte.erase(
+      std::remove_if(cte.begin(), cte.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
+      cte.end());
+  if (strcasecmp(cte.c_str(), "base64") != 0) return false;
+  // GMime's reading first, with the wire form let go of before our own
+  // decoding (docs/performance.md): at most the body, the wire form and one
+  // decoded copy at a time.
+  SmimeLayout layout;
+  {
+    const std::string wire = WireMessage(tx);
+    if (!LocateSmime(wire, limits, &layout).ok() || layout.kind != SmimeLayout::Kind::kOpaque)
+      return false;
+  }
+  std::string der;
+  if (!StrictBase64Decode(tx.body, &der) || layout.cms_der != der) return false;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = p + der.size();
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  const int nid = cms ? OBJ_obj2nid(CMS_get0_type(cms.get())) : NID_undef;
+  DrainOpensslErrors();
+  if (!cms || p != end) return false;  // trailing bytes after the DER
+  if (nid != NID_pkcs7_enveloped && nid != NID_id_smime_ct_authEnvelopedData) return false;
+  if (der_out) *der_out = std::move(der);
+  return true;
+}
+
+bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits) {
+  return EncryptedCmsDer(tx, limits, nullptr);
+}
+
+// Deletes every Content-* header (highest ordinal of each name first, so the
+// ordinals of earlier ones stay valid).
+void DeleteContentHeaders(const Transaction& tx, Outcome* o) {
+  std::vector<std::pair<std::string, int>> doomed;
+  std::vector<std::pair<std::string, int>> counts;
+  for (const Header& h : tx.headers) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) {
+      return strcasecmp(c.first.c_str(), h.name.c_str()) == 0;
+    });
+    if (it == counts.end()) it = counts.insert(counts.end(), {h.name, 0});
+    ++it->second;
+    if (IsContentHeader(h.name)) doomed.push_back({h.name, it->second});
+  }
+  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it)
+    o->edits.push_back({HeaderEdit::Kind::kDelete, it->first, "", it->second});
+}
 
 void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock,
                           const Deadline& deadline, Outcome* o) {

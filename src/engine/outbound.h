@@ -40,6 +40,17 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
 void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock& clock,
                           const Deadline& deadline, Outcome* o);
 
+// True only when the message is exactly one CMS EnvelopedData or
+// AuthEnvelopedData and nothing else (outbound.cc says precisely what that
+// takes); der, when not null, then receives that DER. Used for "already
+// encrypted" here and for "may be decrypted" by engine/decryption.
+bool EncryptedCmsDer(const Transaction& tx, const MimeLimits& limits, std::string* der);
+bool IsEncryptedCms(const Transaction& tx, const MimeLimits& limits);
+
+// Adds to o the deletion of every Content-* header of tx (highest ordinal of
+// each name first, as HeaderEdit wants).
+void DeleteContentHeaders(const Transaction& tx, Outcome* o);
+
 }  // namespace smime
 
 #endif  // SMIME_ENGINE_OUTBOUND_H_

@@ -11,6 +11,7 @@
 #include <exception>
 
 #include "cms/signed_data.h"
+#include "engine/decryption.h"
 #include "engine/outbound.h"
 #include "mime/address.h"
 #include "mime/smime_locator.h"
@@ -335,14 +336,63 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   const std::string from_problem = IdentityMailbox(HeaderValues(tx, "From"), "from", &from);
   std::vector<SignerLog> logs;
   std::string note;
-  VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
+  // Mail encrypted to our users is judged as it will be delivered: the
+  // inner entity, its signature verified by the same rules
+  // (docs/decryption.md).
+  DecryptionAttempt dec = TryDecrypt(rt, tx);
+  using DS = DecryptionAttempt::State;
+  // Triple-wrapped: the outer signature, on the message as received, is
+  // judged too; its clauses come first.
+  Outcome outer;
+  std::vector<SignerLog> outer_logs;
+  std::string outer_note;
+  if (dec.state == DS::kDecrypted && dec.wrapped)
+    VerifyInbound(rt, tx, clock, deadline, from, from_problem, &outer, &outer_logs, &outer_note);
+  VerifyInbound(rt, dec.state == DS::kDecrypted ? dec.delivered : tx, clock, deadline, from,
+                from_problem, o, &logs, &note);
+  if (dec.state == DS::kDecrypted && !dec.authenticated && !dec.unauthenticated_ok &&
+      Aggregate(o->results) != AuthResult::kPass) {
+    // CBC has no integrity: without a signature that passes, the content may
+    // be an attacker's edit of a captured ciphertext (EFAIL gadgets).
+    const bool signed_inside = !o->results.empty();
+    dec = DecryptionAttempt();
+    dec.state = DS::kKept;
+    dec.reason = "unauthenticated-cbc";
+    dec.detail = signed_inside ? "inner signature not pass" : "no inner signature";
+    o->results.clear();
+    logs.clear();
+    note.clear();
+    VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
+  } else if (dec.state == DS::kDecrypted && dec.wrapped) {
+    o->results.insert(o->results.begin(), outer.results.begin(), outer.results.end());
+    logs.insert(logs.begin(), outer_logs.begin(), outer_logs.end());
+    if (!outer_note.empty()) note = note.empty() ? outer_note : outer_note + "; " + note;
+  }
   o->verdict = Aggregate(o->results);
   o->results = HonestClauses(o->verdict, std::move(o->results));
+  if (dec.state == DS::kDecrypted) {
+    if (o->results.empty()) o->results.push_back(Clause(AuthResult::kNone, "", ""));
+    std::string& c = o->results[0].comment;
+    c = c.empty() ? "decrypted" : "decrypted; " + c;
+    o->edits.insert(o->edits.end(), dec.edits.begin(), dec.edits.end());
+    o->replace_body = true;
+    o->body = std::move(dec.body);
+  } else if (dec.state == DS::kKept && !o->results.empty()) {
+    std::string& c = o->results[0].comment;
+    c = c.empty() ? "not decrypted: " + dec.reason : "not decrypted: " + dec.reason + "; " + c;
+  }
   o->edits.push_back(
       {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o->results), 0});
 
   o->event = "verify";
   AppendAddressField(&o->fields, "from", from);
+  if (dec.state == DS::kDecrypted) {
+    AppendField(&o->fields, "decrypted", dec.cipher, dec.wrapped ? "triple-wrapped" : "");
+    AppendField(&o->fields, "key", dec.key_fingerprint, dec.key_origin);
+  } else if (dec.state == DS::kKept) {
+    AppendField(&o->fields, "decrypted", "no", dec.reason);
+    if (!dec.detail.empty()) note = note.empty() ? dec.detail : dec.detail + "; " + note;
+  }
   // Matched against Sender: the log says so, as the header does.
   for (const SignatureResult& r : o->results)
     if (!r.sender.empty()) {

@@ -73,6 +73,8 @@ DomainRules RulesFromConfig(const Config& config) {
   r.rsa_transport = config.Str("encryption_rsa_padding") == "oaep" ? RsaKeyTransport::kOaep
                                                                    : RsaKeyTransport::kPkcs1;
   ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);
+  r.decrypt = config.Bool("decrypt");
+  r.decrypt_unauthenticated = config.Bool("decrypt_unauthenticated");
   const std::string ua = config.Str("unauthorized_sender");
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
                    : ua == "unsigned" ? UnauthorizedAction::kUnsigned
@@ -232,6 +234,17 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->any_encryption = rt->rules.encrypt != EncryptMode::kNever;
   for (const auto& [d, r] : rt->domain_rules)
     rt->any_encryption = rt->any_encryption || r.encrypt != EncryptMode::kNever;
+  st =
+      DecryptionKeys::Load(config.Str("decryption_keys"),
+                           config.Get("decryption_keys").origin != "default", &rt->decryption_keys);
+  if (!st.ok()) return st;
+  rt->any_decryption = rt->rules.decrypt;
+  for (const auto& [d, r] : rt->domain_rules) rt->any_decryption = rt->any_decryption || r.decrypt;
+  if (rt->any_decryption && rt->decryption_keys.size() == 0)
+    rt->warnings.push_back(config.Get("decryption_keys").origin +
+                           ": decrypt = yes for some domain, but decryption_keys (" +
+                           config.Str("decryption_keys") +
+                           ") lists no key: no message will be decrypted");
   st = BuildDirectory(config, rt.get());
   if (!st.ok()) return st;
   if (rt->any_encryption && rt->internal_error_accept)

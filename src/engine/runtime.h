@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "certdir/cert_store.h"
+#include "certdir/decryption_keys.h"
 #include "certdir/identity_store.h"
 #include "certdir/recipient_directory.h"
 #include "cms/encrypt.h"
@@ -58,6 +59,9 @@ struct DomainRules {
   ContentCipher min_cipher = ContentCipher::kAes128Cbc;  // encryption_min_algorithm
   RsaKeyTransport rsa_transport = RsaKeyTransport::kPkcs1;
   CertTrust min_trust = CertTrust::kHarvested;
+  // Inbound decryption (docs/decryption.md):
+  bool decrypt = false;                  // decrypt = yes
+  bool decrypt_unauthenticated = false;  // CBC without a passing inner signature too
 };
 
 DomainRules RulesFromConfig(const Config& config);
@@ -100,6 +104,9 @@ struct Runtime {
   RecipientDirectory directory;
   bool harvest = false;
   bool any_encryption = false;  // some domain has encrypt != never
+
+  DecryptionKeys decryption_keys;  // decryption_keys file
+  bool any_decryption = false;     // some domain has decrypt = yes
 };
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);

@@ -1,8 +1,12 @@
-// fuzz/cms_fuzz: CMS SignedData verification on hostile DER.
+// fuzz/cms_fuzz: CMS SignedData verification and envelope reading on
+// hostile DER.
 //
 // The input is taken as the DER ContentInfo of a signature. VerifySignedData
 // runs on it twice: as opaque signed-data (no detached content) and as a
-// detached signature over a fixed content. Any CmsCheck outcome is fine; a
+// detached signature over a fixed content; then the reading of inbound
+// decryption (cms/decrypt: ReadEnvelope, which walks the envelope's DER for
+// its cipher, and SignedDataContent for triple-wrapped mail). Any outcome is
+// fine; a
 // bug is any crash, sanitizer report (ASan/UBSan), leak, hang or exception,
 // or OpenSSL errors left on the thread's queue afterwards (they would leak
 // into the next message).
@@ -14,6 +18,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cms/decrypt.h"
 #include "cms/signed_data.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -24,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)smime::VerifySignedData(der, nullptr, 4);
   const std::string_view view(content);
   (void)smime::VerifySignedData(der, &view, 4);
+  smime::EnvelopeFacts facts;
+  (void)smime::ReadEnvelope(der, &facts);
+  std::string inner;
+  (void)smime::SignedDataContent(der, &inner);
   if (unsigned long e = ERR_peek_error()) {
     std::fprintf(stderr, "cms_fuzz: OpenSSL error left on the queue: %lx\n", e);
     std::abort();

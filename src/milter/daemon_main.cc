@@ -341,7 +341,8 @@ int Main(int argc, char** argv) {
   BackgroundThreads background(&holder, &log, path);
   log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
                                  ", config=" + path + ", socket=" + socket + ", user=" + user +
-                                 ", identities=" + std::to_string(rt->identities.size()));
+                                 ", identities=" + std::to_string(rt->identities.size()) +
+                                 ", decryption_keys=" + std::to_string(rt->decryption_keys.size()));
   LogIdentityWarnings(*rt, &log);
   rt.reset();
   int rc = smfi_main();

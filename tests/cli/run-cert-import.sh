@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-cert-import.sh: `smimectl cert import` (PKCS#12, modern and legacy, to
 # ADDR.crt + ADDR.key 0600, refusals, and the written files sign) and the
-# identity loader's key checks (mode, encrypted PEM keys and passphrases).
+# identity loader's key checks (mode, encrypted PEM keys and passphrases);
+# --decryption and the same checks for decryption_keys.
 . "$(dirname "$0")/../lib.sh"
 make_pki
 pass=0 failed=0
@@ -195,6 +196,31 @@ expect "encrypted key without passphrase_file" 78 "is encrypted" "$SMIMECTL" -c 
 ident_conf encopenpass "alice@a.example $pki/alice.crt $work/enc.key passphrase_file=$work/pass-open"
 expect "passphrase_file 0644 refused" 78 "refusing $work/pass-open (owner $me, mode 0644)" \
   "$SMIMECTL" -c "$work/encopenpass.conf" config check
+
+# --- a decryption key (docs/decryption.md) ---------------------------------------
+# --decryption: ADDR.SERIAL.crt/.key in the folder of decryption_keys, the
+# line for that file, and the files load as a decryption key (encrypted
+# PEM keys with passphrase_file too: the identities' loader).
+mkdir -p "$work/dk"
+write_config "$work/dk.conf" "decryption_keys = $work/dk/decryption-keys" \
+  "policy_dir = $work/policies"
+expect "--decryption imports into the decryption_keys folder, named by serial" 0 \
+  "alice@a.example $work/dk/alice@a.example.1001.crt $work/dk/alice@a.example.1001.key" \
+  "$SMIMECTL" -c "$work/dk.conf" cert import "$work/modern.p12" --passphrase-file "$work/pass" --decryption
+cp "$work/out" "$work/dk-import.out"
+expect "--decryption names the decryption_keys file" 0 "add this line to $work/dk/decryption-keys:" \
+  cat "$work/dk-import.out"
+grep '^alice@a.example ' "$work/dk-import.out" >"$work/dk/decryption-keys"
+expect "the imported decryption key loads and policy explain lists it" 0 \
+  "alice@a.example  # $work/dk/decryption-keys:1" \
+  "$SMIMECTL" -c "$work/dk.conf" policy explain alice@a.example
+printf 'alice@a.example %s %s passphrase_file=%s\n' "$pki/alice.crt" "$work/enc.key" "$work/pass" \
+  >"$work/dk/decryption-keys"
+expect "encrypted decryption key with passphrase_file loads" 0 "ok (" \
+  "$SMIMECTL" -c "$work/dk.conf" config check
+printf 'alice@a.example %s %s\n' "$pki/alice.crt" "$work/open.key" >"$work/dk/decryption-keys"
+expect "decryption key file 0644 refused" 78 "decryption-keys:1: refusing $work/open.key" \
+  "$SMIMECTL" -c "$work/dk.conf" config check
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -11,7 +11,9 @@
 # a PIN in the URI. Then the daemon (with miltertest): a reload with a
 # wrong PIN in the PIN file fails naming it while the running configuration
 # keeps signing, and a token outage tempfails signing until the token is
-# back, then signing resumes without a restart. Skips (77) only without
+# back, then signing resumes without a restart. Decryption: alice's token
+# key opens mail encrypted to her (PKCS#1 v1.5, OAEP); an EC token key is
+# refused as a decryption key at start-up. Skips (77) only without
 # softhsm2-util, pkcs11-tool or libp11's OpenSSL engine (Debian: softhsm2,
 # opensc, libengine-pkcs11-openssl; contrib/install-deps.sh installs them);
 # without miltertest only the daemon part is skipped (tests/skip.sh: a
@@ -151,6 +153,47 @@ expect78 "token key of another certificate refused" "does not belong to the cert
   "$line $tok=bob $opts pin_file=$work/pin"
 expect78 "pin_file on a key file refused" "pkcs11_module and pin_file are for token keys" \
   "$line $pki/alice.key pin_file=$work/pin"
+
+# --- decryption with token keys (docs/decryption.md) --------------------------
+# alice's RSA key on the token opens mail encrypted to her (PKCS#1 v1.5 and
+# OAEP key transport); bob's EC key cannot (ECDH stays off the token): the
+# start-up probe refuses that line with exit 78.
+printf 'decrypt = yes\n' >"$work/policies/a.example.conf"
+write_config "$work/decrypt.conf" "policy_dir = $work/policies" "decryption_keys = $work/dkeys"
+printf 'alice@a.example %s %s=alice pkcs11_module=%s pin_file=%s\n' "$pki/alice.crt" "$tok" \
+  "$module" "$work/pin" >"$work/dkeys"
+dmarker="Token-secret-$RANDOM$RANDOM"
+printf 'Content-Type: text/plain\r\n\r\n%s\r\n' "$dmarker" >"$work/dinner"
+for variant in "pkcs1:-aes-256-gcm" "oaep:-aes-128-gcm -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256"; do
+  label=${variant%%:*}
+  # shellcheck disable=SC2086 # the options are a word list
+  openssl cms -encrypt -binary -outform DER -in "$work/dinner" -out "$work/d-$label.der" \
+    -recip "$pki/alice.crt" ${variant#*:}
+  {
+    printf 'From: Carol <carol@b.example>\r\nTo: alice@a.example\r\nSubject: token\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name="smime.p7m"\r\n'
+    printf 'Content-Transfer-Encoding: base64\r\n\r\n'
+    base64 -w 76 "$work/d-$label.der" | sed 's/$/\r/'
+  } >"$work/d-$label.eml"
+  if "$SMIMECTL" -c "$work/decrypt.conf" process --inbound --now "$NOW" --rcpt alice@a.example \
+      "$work/d-$label.eml" >"$work/d-$label.out" 2>"$work/d-$label.err" &&
+     grep -qF "$dmarker" "$work/d-$label.out" && grep -q 'decrypted=aes-' "$work/d-$label.err"; then
+    ok "token RSA key decrypts ($label)"
+  else
+    bad "token RSA key decrypts ($label): $(head -c 400 "$work/d-$label.err")"
+  fi
+done
+printf 'bob@a.example %s %s=bob pkcs11_module=%s pin_file=%s\n' "$pki/bob.crt" "$tok" \
+  "$module" "$work/pin" >"$work/dkeys"
+rc=0
+"$SMIMECTL" -c "$work/decrypt.conf" process --inbound --now "$NOW" --rcpt bob@a.example \
+  "$work/d-pkcs1.eml" >/dev/null 2>"$work/d-ec.err" || rc=$?
+if [ "$rc" -eq 78 ] && grep -qF "dkeys:1: test decryption failed" "$work/d-ec.err"; then
+  ok "token EC decryption key refused at start-up"
+else
+  bad "token EC decryption key: rc=$rc (want 78): $(head -c 400 "$work/d-ec.err")"
+fi
+rm -f "$work/policies/a.example.conf"
 
 # --- the daemon: reloads and token outages -----------------------------------
 # A reload must present the PIN file's PIN to the token as start-up does
