@@ -86,10 +86,54 @@ Status ProbeSign(const Identity& id, std::time_t now) {
   SignParams p;
   p.cert = id.cert.get();
   p.key = id.key.get();
+  p.encryption_cert = id.encryption_cert.get();
   p.signing_time = now;
   std::string der;
   Status st = SignContent("probe\r\n", p, &der);
   if (!st.ok()) return Status::Config("test signature failed: " + st.message());
+  return Status::Ok();
+}
+
+// encryption_cert=FILE: the first certificate of file, for the identity's
+// address (a domain identity: an address of its signing certificate,
+// signing_addrs), fit for encryption; the others (not self-signed, not yet
+// carried) join the chain.
+Status LoadEncryptionCert(const std::string& file, const std::vector<std::string>& signing_addrs,
+                          Identity* id) {
+  std::vector<X509Ptr> certs;
+  Status st = ReadCertificates(file, &certs);
+  if (!st.ok()) return st;
+  X509* enc = certs[0].get();
+  const std::string usage = EncryptionUsageProblem(enc);
+  if (!usage.empty())
+    return Status::Config("encryption certificate " + file +
+                          " is not fit for S/MIME encryption: " + usage);
+  int bits = 0;
+  const std::string type = KeyType(enc, &bits);
+  if (type == "rsaEncryption" && bits < 2048)
+    return Status::Config("encryption certificate " + file + " has a " + std::to_string(bits) +
+                          "-bit RSA key; senders (this filter included) refuse less than 2048");
+  bool found = false;
+  std::string list;
+  for (const std::string& a : CertificateAddresses(enc)) {
+    list += (list.empty() ? "" : ", ") + a;
+    if (!id->domain_identity && SameMailbox(a, id->address, false)) found = true;
+    for (const std::string& s : signing_addrs)
+      if (id->domain_identity && SameMailbox(a, s, false)) found = true;
+  }
+  if (!found)
+    return Status::Config(
+        "encryption certificate " + file + " does not name " +
+        (id->domain_identity ? std::string("an address of the signing certificate") : id->address) +
+        " (it names: " + (list.empty() ? "no address" : list) + ")");
+  for (size_t i = 1; i < certs.size(); ++i) {
+    if (X509_self_signed(certs[i].get(), 0) == 1) continue;
+    bool known = X509_cmp(certs[i].get(), id->cert.get()) == 0;
+    for (const X509Ptr& c : id->chain) known = known || X509_cmp(c.get(), certs[i].get()) == 0;
+    if (!known) id->chain.push_back(std::move(certs[i]));
+  }
+  DrainOpensslErrors();
+  id->encryption_cert = std::move(certs[0]);
   return Status::Ok();
 }
 
@@ -105,7 +149,7 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   if (!why.empty())
     return Status::Config("'" + f[0] + "': the domain is not a domain name (" + why + ")");
   id->domain_identity = id->address[0] == '@';
-  std::string chain_file, pass_file, module, pin_file;
+  std::string chain_file, pass_file, module, pin_file, enc_file;
   for (size_t i = 3; i < f.size(); ++i) {
     size_t eq = f[i].find('=');
     std::string name = f[i].substr(0, eq),
@@ -119,9 +163,12 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
       module = value;
     else if (name == "pin_file")
       pin_file = value;
+    else if (name == "encryption_cert")
+      enc_file = value;
     else
-      return Status::Config("unknown option '" + name +
-                            "' (known: chain, passphrase_file, pkcs11_module, pin_file)");
+      return Status::Config(
+          "unknown option '" + name +
+          "' (known: chain, passphrase_file, pkcs11_module, pin_file, encryption_cert)");
   }
   const bool token = IsTokenKeyUri(f[2]);
   if (token && !pass_file.empty())
@@ -174,6 +221,10 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
   if (!id->domain_identity && !found)
     return Status::Config("certificate " + f[1] + " does not name " + id->address +
                           " (it names: " + (list.empty() ? "no address" : list) + ")");
+  if (!enc_file.empty()) {
+    st = LoadEncryptionCert(enc_file, addrs, id);
+    if (!st.ok()) return st;
+  }
   if (id->domain_identity)
     warnings->push_back(origin + ": domain identity " + id->address +
                         ": receiving clients check that From: is in the certificate, which "
@@ -239,6 +290,14 @@ std::vector<std::string> IdentityStore::ExpiryWarnings(std::time_t now, int days
     else
       out.push_back("identity " + address + " (" + id.origin + ") expires at " + when + ", in " +
                     std::to_string(left / 86400) + " days: renew it");
+  }
+  for (const auto& [address, id] : by_address_) {
+    if (!id.encryption_cert) continue;
+    const std::time_t end = ToTimeT(X509_get0_notAfter(id.encryption_cert.get()));
+    if (end - now > static_cast<std::time_t>(days) * 86400) continue;
+    out.push_back("identity " + address + " (" + id.origin + "): encryption certificate " +
+                  (end <= now ? "expired" : "expires within " + std::to_string(days) + " days") +
+                  ": once expired, signatures no longer name it; renew it");
   }
   return out;
 }

@@ -4,7 +4,17 @@
 // identity:
 //
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
+//                    [encryption_cert=FILE]
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  pkcs11:URI  pkcs11_module=FILE pin_file=FILE [chain=FILE]
+//
+// encryption_cert=FILE names the user's separate encryption certificate (a
+// different key, e.g. keyEncipherment only): signatures carry it and name it
+// in SMIMEEncryptionKeyPreference and Microsoft's twin instead of the
+// signing certificate, so replies are encrypted to it. It must name the
+// identity's address (a domain identity: one address its signing
+// certificate names), be fit for S/MIME encryption (key type, keyUsage,
+// EKU) and have an RSA key of 2048 bits or more; further certificates in
+// the file (not self-signed) are carried as its chain.
 //
 // ADDRESS and DOMAIN may be written with U-labels or A-labels (bücher.example
 // or xn--bcher-kva.example): both are stored in the A-label form, so one
@@ -46,7 +56,11 @@ struct Identity {
   std::string origin;  // file:line
   X509Ptr cert;
   std::vector<X509Ptr> chain;  // intermediates, leaf excluded
-  EvpPkeyPtr key;              // from a file or a token; SignContent serialises token keys itself
+  // encryption_cert=FILE: named in the key preference attributes and
+  // carried (its intermediates are in chain); null = the signing cert's
+  // own usage decides (cms/sign.h).
+  X509Ptr encryption_cert;
+  EvpPkeyPtr key;  // from a file or a token; SignContent serialises token keys itself
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   bool domain_identity = false;
