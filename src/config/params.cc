@@ -200,7 +200,9 @@ const std::vector<ParamSpec> kParams = {
     {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
      nullptr,
      "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
-     "first, then chain), key file, options chain=FILE and passphrase_file=FILE. A key on a "
+     "first, then chain), key file, options chain=FILE, passphrase_file=FILE and "
+     "encryption_cert=FILE (a separate encryption certificate of the user, carried in "
+     "signatures and named in their SMIMEEncryptionKeyPreference). A key on a "
      "PKCS#11 token (HSM, smart card, SoftHSM2) is named by a pkcs11: URI instead of the key "
      "file (pkcs11:token=LABEL;object=LABEL) with options pkcs11_module=FILE (the token's "
      "PKCS#11 library) and pin_file=FILE (its user PIN); this needs the OpenSSL engine of "
