@@ -302,4 +302,40 @@ std::vector<std::string> IdentityStore::ExpiryWarnings(std::time_t now, int days
   return out;
 }
 
+namespace {
+std::shared_ptr<X509> Share(X509* x) {
+  X509_up_ref(x);
+  return std::shared_ptr<X509>(x, X509_free);
+}
+}  // namespace
+
+IdentityEncryptionCerts::IdentityEncryptionCerts(const IdentityStore& ids) {
+  for (const auto& [address, id] : ids.all()) {
+    if (id.domain_identity || !id.encryption_cert) continue;
+    Entry e;
+    e.cert = Share(id.encryption_cert.get());
+    for (const X509Ptr& c : id.chain) e.chain.push_back(Share(c.get()));
+    e.origin = "encryption_cert of " + id.origin;
+    by_address_.emplace(address, std::move(e));
+  }
+}
+
+Status IdentityEncryptionCerts::Find(const std::string& address, const Deadline&,
+                                     std::vector<CertCandidate>* out) const {
+  auto it = by_address_.find(AddressForm(address));
+  if (it == by_address_.end()) return Status::Ok();
+  CertCandidate c;
+  X509_up_ref(it->second.cert.get());
+  c.cert.reset(it->second.cert.get());
+  c.trust = CertTrust::kAdmin;
+  c.source = "identity";
+  c.origin = it->second.origin;
+  for (const auto& x : it->second.chain) {
+    X509_up_ref(x.get());
+    c.chain.emplace_back(x.get());
+  }
+  out->push_back(std::move(c));
+  return Status::Ok();
+}
+
 }  // namespace smime

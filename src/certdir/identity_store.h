@@ -41,11 +41,13 @@
 
 #include <ctime>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
+#include "certdir/cert_source.h"
 
 namespace smime {
 
@@ -89,9 +91,33 @@ class IdentityStore {
   std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
 
   size_t size() const { return by_address_.size(); }
+  const std::map<std::string, Identity>& all() const { return by_address_; }
 
  private:
   std::map<std::string, Identity> by_address_;
+};
+
+// The separate encryption certificates of our own identities
+// (encryption_cert=, mailbox identities only) as a recipient certificate
+// source "identity" of trust level admin: mail to our own users, such as a
+// copy to the sender, can be encrypted to them. A snapshot of ids taken at
+// construction (the certificates are shared, not copied); the recipient
+// directory judges them like any other candidate. Thread-safe.
+class IdentityEncryptionCerts final : public CertSource {
+ public:
+  explicit IdentityEncryptionCerts(const IdentityStore& ids);
+  const char* Name() const override { return "identity"; }
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
+  size_t size() const { return by_address_.size(); }
+
+ private:
+  struct Entry {
+    std::shared_ptr<X509> cert;
+    std::vector<std::shared_ptr<X509>> chain;
+    std::string origin;
+  };
+  std::map<std::string, Entry> by_address_;
 };
 
 }  // namespace smime

@@ -480,6 +480,27 @@ void TestIdentityEncryptionCert(void**) {
   assert_non_null(id->encryption_cert.get());
   assert_int_equal(X509_cmp(id->encryption_cert.get(), enc.cert.get()), 0);
   assert_int_equal(id->chain.size(), 1);  // the shared intermediate once
+  // Mail to alice herself can be encrypted to it: a recipient source.
+  IdentityEncryptionCerts own(store);
+  std::vector<CertCandidate> found;
+  assert_true(own.Find("ALICE@A.example", Deadline(), &found).ok());
+  assert_int_equal(found.size(), 1);
+  assert_int_equal(X509_cmp(found[0].cert.get(), enc.cert.get()), 0);
+  assert_string_equal(found[0].source.c_str(), "identity");
+  assert_int_equal(static_cast<int>(found[0].trust), static_cast<int>(CertTrust::kAdmin));
+  assert_int_equal(found[0].chain.size(), 1);
+  found.clear();
+  assert_true(own.Find("bob@a.example", Deadline(), &found).ok());
+  assert_true(found.empty());
+  // The recipient directory accepts it for alice (chain, usage, validity).
+  RecipientDirectory dir;
+  dir.AddSource(std::make_unique<IdentityEncryptionCerts>(store));
+  ChoiceRules rules;
+  rules.revocation = RevocationMode::kOff;
+  RecipientChoice choice =
+      dir.Choose("alice@a.example", rules, g_fx->rt->trust, nullptr, kNow, Deadline());
+  assert_true(choice.found);
+  assert_int_equal(X509_cmp(choice.chosen.cert.get(), enc.cert.get()), 0);
   err = LoadIdentities(line + "encryption_cert=" + d + "/other.crt\n", &store);
   assert_true(Has(err.c_str(), ":1: encryption certificate " + d +
                                    "/other.crt does not name alice@a.example (it names: "

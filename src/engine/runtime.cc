@@ -218,6 +218,10 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                            config.Get("signing_identities").origin != "default", std::time(nullptr),
                            &rt->identities, &rt->warnings);
   if (!st.ok()) return st;
+  // Our users' own encryption certificates (identities encryption_cert=)
+  // answer for their addresses whatever certificate_sources says.
+  auto own = std::make_unique<IdentityEncryptionCerts>(rt->identities);
+  if (own->size() > 0) rt->directory.AddSource(std::move(own));
   st = ParseCidrList(config.List("signing_relays"), &rt->signing_relays);
   if (!st.ok())
     return Status::Config(config.Get("signing_relays").origin +
