@@ -2,7 +2,8 @@
 // IPv4 inside IPv6, the allow list), aia_allow_networks parsing, and
 // AiaFetcher on real certificates (testing/test_pki) with a scripted
 // HttpFetcher: DER and certs-only answers, only real issuers kept, the
-// cache, the one-request budget, http only, off and no-network.
+// cache, the one-request budget, http only, off and no-network; the
+// circuit breaker's bound on remembered URLs.
 #include "trust/aia_fetch.h"
 
 #include <arpa/inet.h>
@@ -308,6 +309,25 @@ void TestTooLargeAndBreaker(void**) {
   assert_int_equal(r.f->calls, 2);
 }
 
+// Sender-chosen URLs cannot grow the breaker without bound; open
+// breakers survive the trimming while others are forgotten first.
+void TestBreakerBounded(void**) {
+  CircuitBreaker b(2, 60);
+  b.Failure("http://keep/", kNow);
+  b.Failure("http://keep/", kNow);
+  for (size_t i = 0; i + 1 < CircuitBreaker::kMaxUrls; ++i)
+    b.Failure("http://x" + std::to_string(i) + "/", kNow);
+  b.Failure("http://new/", kNow);
+  assert_false(b.Allow("http://keep/", kNow + 1));  // still open
+  CircuitBreaker all_open(1, 60);
+  for (size_t i = 0; i < CircuitBreaker::kMaxUrls; ++i)
+    all_open.Failure("http://x" + std::to_string(i) + "/", kNow);
+  assert_false(all_open.Allow("http://x0/", kNow + 1));
+  all_open.Failure("http://one-more/", kNow);
+  assert_true(all_open.Allow("http://x0/", kNow + 1));  // forgotten: the map was full
+  assert_false(all_open.Allow("http://one-more/", kNow + 1));
+}
+
 }  // namespace
 
 int main() {
@@ -325,6 +345,7 @@ int main() {
       cmocka_unit_test(TestOffAndNoNetwork),
       cmocka_unit_test(TestConnectCheckRefuses),
       cmocka_unit_test(TestTooLargeAndBreaker),
+      cmocka_unit_test(TestBreakerBounded),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }
