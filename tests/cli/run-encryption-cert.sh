@@ -8,6 +8,7 @@
 # (not the signing key); our own inbound verification still passes. Start-up
 # refuses an encryption certificate for another address.
 # Inputs: the build tree (lib.sh), openssl. Exit: 0 all passed, 1 some failed.
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 make_pki
 pass=0 failed=0
@@ -35,8 +36,10 @@ enc() {
       -in "$work/$1.csr" -out "$work/$1.crt" -startdate 20250101000000Z -enddate 20300101000000Z \
       -extensions enc -notext 2>"$work/ca.err"
 }
-enc alice-enc alice@a.example && enc bob-enc bob@a.example ||
-  { echo "FAIL cannot issue encryption certificates: $(cat "$work/ca.err")"; exit 1; }
+if ! enc alice-enc alice@a.example || ! enc bob-enc bob@a.example; then
+  echo "FAIL cannot issue encryption certificates: $(cat "$work/ca.err")"
+  exit 1
+fi
 
 echo "alice alice@a.example" >"$work/users"
 echo "alice@a.example $pki/alice.crt $pki/alice.key chain=$pki/alice.chain.pem" \
@@ -52,9 +55,10 @@ else
   bad "signing: $(cat "$work/signed.log")"
 fi
 
-openssl smime -pk7out -in "$work/signed.eml" -out "$work/sig.pem" 2>/dev/null &&
-  openssl pkcs7 -print_certs -in "$work/sig.pem" -out "$work/carried.pem" 2>/dev/null ||
+if ! openssl smime -pk7out -in "$work/signed.eml" -out "$work/sig.pem" 2>/dev/null ||
+  ! openssl pkcs7 -print_certs -in "$work/sig.pem" -out "$work/carried.pem" 2>/dev/null; then
   bad "cannot read the signature's certificates"
+fi
 # The carried certificate with alice-enc's fingerprint, as its own file.
 want=$(openssl x509 -in "$work/alice-enc.crt" -noout -fingerprint -sha256)
 awk -v d="$work" '/BEGIN CERT/{n++} n{print > (d "/carried-" n ".pem")}' "$work/carried.pem"
@@ -62,8 +66,11 @@ found=
 for f in "$work"/carried-*.pem; do
   [ "$(openssl x509 -in "$f" -noout -fingerprint -sha256 2>/dev/null)" = "$want" ] && found=$f
 done
-[ -n "$found" ] && ok "the signature carries the encryption certificate" ||
+if [ -n "$found" ]; then
+  ok "the signature carries the encryption certificate"
+else
   bad "encryption certificate not carried: $(grep -c BEGIN "$work/carried.pem") certificates"
+fi
 openssl cms -cmsout -print -in "$work/sig.pem" -inform PEM >"$work/sig.txt" 2>/dev/null
 serial=$(openssl x509 -in "$work/alice-enc.crt" -noout -serial | sed 's/serial=//')
 # openssl prints the attribute's value (IssuerAndSerialNumber) as a hex dump
@@ -92,7 +99,7 @@ fi
 
 write_config "$work/in.conf"
 v=$(verdict_of "$work/in.conf" "$work/signed.eml")
-[ "$v" = "pass " ] && ok "our inbound verification passes it" || bad "inbound verdict: $v"
+if [ "$v" = "pass " ]; then ok "our inbound verification passes it"; else bad "inbound verdict: $v"; fi
 
 # Start-up refuses another address's certificate, with file:line.
 echo "alice@a.example $pki/alice.crt $pki/alice.key encryption_cert=$work/bob-enc.crt" >"$work/ids-bad"
