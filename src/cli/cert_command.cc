@@ -3,7 +3,7 @@
 // signing_identities file names.
 //
 //   smimectl cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR]
-//                        [--address ADDR] [--force]
+//                        [--address ADDR] [--encryption-cert FILE.pem] [--force]
 //
 // Entry point: CertCommand (see commands.h). This command, and only this one,
 // loads OpenSSL's "legacy" provider (next to "default") so that old bundles
@@ -17,7 +17,10 @@
 // unencrypted PKCS#8 PEM ADDR.key, created with mode 0600 (never readable by
 // others, not even briefly). ADDR is the certificate's first address unless
 // --address names another one it holds (or @DOMAIN). DIR defaults to the
-// folder of the configured signing_identities file. On success prints the
+// folder of the configured signing_identities file. --encryption-cert names
+// the user's separate encryption certificate (PEM, first certificate; it
+// must name ADDR and be fit for encryption): copied to ADDR.enc.crt and
+// named by encryption_cert= in the printed line. On success prints the
 // line to add to that file and what is left to do (chown, reload).
 //
 // Failure modes, each one line on stderr: 64 usage; 78 (kExitConfig) for
@@ -37,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -87,7 +91,7 @@ class Secret {
 
 constexpr char kUsageLine[] =
     "usage: smimectl cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR] "
-    "[--address ADDR] [--force]";
+    "[--address ADDR] [--encryption-cert FILE.pem] [--force]";
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "smimectl: cert: %s\n%s\n", why.c_str(), kUsageLine);
@@ -274,7 +278,7 @@ bool Exists(const std::string& path) {
 }
 
 int Import(const std::string& config_path, const std::vector<std::string>& args) {
-  std::string file, pass_file, out_dir, address;
+  std::string file, pass_file, out_dir, address, enc_file;
   bool force = false, have_file = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -289,6 +293,8 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
       if (!value(&out_dir)) return Usage("--out-dir needs a folder");
     } else if (a == "--address") {
       if (!value(&address)) return Usage("--address needs an address");
+    } else if (a == "--encryption-cert") {
+      if (!value(&enc_file)) return Usage("--encryption-cert needs a file");
     } else if (a == "--force") {
       force = true;
     } else if (a.size() > 1 && a[0] == '-') {
@@ -367,8 +373,29 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   std::string dir = real.get();
   if (dir != "/") dir += '/';
   const std::string crt_path = dir + address + ".crt", key_path = dir + address + ".key";
-  for (const std::string& p : {crt_path, key_path})
-    if (!force && Exists(p)) return Fail("refusing to overwrite " + p + " (use --force)");
+  const std::string enc_path = enc_file.empty() ? "" : dir + address + ".enc.crt";
+  for (const std::string& p : {crt_path, key_path, enc_path})
+    if (!p.empty() && !force && Exists(p))
+      return Fail("refusing to overwrite " + p + " (use --force)");
+  // The separate encryption certificate: the checks the identity loader
+  // makes (certdir/identity_store.h), before anything is written.
+  std::string enc_pem;
+  if (!enc_file.empty()) {
+    BioPtr bio(BIO_new_file(enc_file.c_str(), "r"));
+    X509Ptr enc(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    DrainOpensslErrors();
+    if (!enc) return Fail("no PEM certificate in " + enc_file);
+    const std::string enc_usage = EncryptionUsageProblem(enc.get());
+    if (!enc_usage.empty())
+      return Fail(enc_file + " is not fit for S/MIME encryption: " + enc_usage);
+    bool named = false;
+    for (const std::string& n : CertificateAddresses(enc.get()))
+      named = named || (address[0] == '@' ? std::find(names.begin(), names.end(), n) != names.end()
+                                          : SameMailbox(n, address, false));
+    if (!named) return Fail(enc_file + " does not name " + address);
+    enc_pem = Pem(enc.get());
+    if (enc_pem.empty()) return Fail("cannot encode " + enc_file);
+  }
 
   Secret key_pem;
   std::string crt_pem = Pem(b.cert.get());
@@ -389,6 +416,10 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   st = WriteNewFile(key_path, key_pem.str(), 0600, force);
   if (!st.ok()) return Fail(st.message());
   st = WriteNewFile(crt_path, crt_pem, 0644, force);
+  if (st.ok() && !enc_path.empty()) {
+    st = WriteNewFile(enc_path, enc_pem, 0644, force);
+    if (!st.ok() && !force) ::unlink(crt_path.c_str());
+  }
   if (!st.ok()) {
     if (!force) ::unlink(key_path.c_str());
     return Fail(st.message());
@@ -418,8 +449,10 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
         "chain up to, not including, the trust anchor)\n",
         b.roots_dropped, b.roots_dropped == 1 ? "" : "s");
   std::printf("wrote %s (private key, unencrypted, mode 0600)\n", key_path.c_str());
+  if (!enc_path.empty()) std::printf("wrote %s (encryption certificate)\n", enc_path.c_str());
   std::printf("add this line to %s:\n", identities.c_str());
-  std::printf("%s %s %s\n", address.c_str(), crt_path.c_str(), key_path.c_str());
+  std::printf("%s %s %s%s\n", address.c_str(), crt_path.c_str(), key_path.c_str(),
+              enc_path.empty() ? "" : (" encryption_cert=" + enc_path).c_str());
   std::printf(
       "then: chown %s %s (the service user; keep mode 0600), check with\n"
       "smime-milter -n and reload (systemctl reload smime-milter, or SIGUSR1)\n",

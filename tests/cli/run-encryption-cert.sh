@@ -6,7 +6,8 @@
 # SMIMEEncryptionKeyPreference; `openssl cms` encrypts a reply to the
 # certificate taken from the signature, which only the encryption key opens
 # (not the signing key); our own inbound verification still passes. Start-up
-# refuses an encryption certificate for another address.
+# refuses an encryption certificate for another address. `smimectl cert
+# import --encryption-cert` writes it next to the identity and names it.
 # Inputs: the build tree (lib.sh), openssl. Exit: 0 all passed, 1 some failed.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -27,16 +28,20 @@ printf '%s\n' "[ca]" "default_ca = c" "[c]" "database = $ca/index.txt" "new_cert
   "[p]" "commonName = supplied" "[enc]" "basicConstraints = critical,CA:FALSE" \
   "keyUsage = critical,keyEncipherment" "extendedKeyUsage = emailProtection" \
   "subjectAltName = email:\$ENV::ADDR" "subjectKeyIdentifier = hash" \
-  "authorityKeyIdentifier = keyid" >"$ca/ca.cnf"
-# enc NAME ADDR: $work/NAME.crt + .key for ADDR, keyEncipherment only.
+  "authorityKeyIdentifier = keyid" "[signonly]" "basicConstraints = critical,CA:FALSE" \
+  "keyUsage = critical,digitalSignature" "extendedKeyUsage = emailProtection" \
+  "subjectAltName = email:\$ENV::ADDR" >"$ca/ca.cnf"
+# enc NAME ADDR [SECTION]: $work/NAME.crt + .key for ADDR, keyEncipherment
+# only (SECTION signonly: digitalSignature only).
 enc() {
   openssl req -new -newkey rsa:2048 -nodes -keyout "$work/$1.key" -subj "/CN=$2 encryption" \
     -out "$work/$1.csr" 2>/dev/null &&
     ADDR=$2 openssl ca -batch -config "$ca/ca.cnf" -cert "$pki/inter.crt" -keyfile "$pki/inter.key" \
       -in "$work/$1.csr" -out "$work/$1.crt" -startdate 20250101000000Z -enddate 20300101000000Z \
-      -extensions enc -notext 2>"$work/ca.err"
+      -extensions "${3:-enc}" -notext 2>"$work/ca.err"
 }
-if ! enc alice-enc alice@a.example || ! enc bob-enc bob@a.example; then
+if ! enc alice-enc alice@a.example || ! enc bob-enc bob@a.example ||
+  ! enc alice-signonly alice@a.example signonly; then
   echo "FAIL cannot issue encryption certificates: $(cat "$work/ca.err")"
   exit 1
 fi
@@ -113,6 +118,50 @@ elif grep -qF "ids-bad:1: encryption certificate $work/bob-enc.crt does not name
   ok "another address's encryption certificate refused at start-up"
 else
   bad "refusal text: $(cat "$work/bad.log")"
+fi
+
+# smimectl cert import --encryption-cert writes ADDR.enc.crt and names it
+# in the identities line; the line loads and signs as above.
+printf 'pw\n' >"$work/pass"
+chmod 600 "$work/pass"
+openssl pkcs12 -export -in "$pki/alice.crt" -inkey "$pki/alice.key" -certfile "$pki/alice.chain.pem" \
+  -passout file:"$work/pass" -out "$work/alice.p12" 2>/dev/null || bad "cannot make alice.p12"
+mkdir -p "$work/imp"
+"$SMIMECTL" -c "$work/out.conf" cert import "$work/alice.p12" --passphrase-file "$work/pass" \
+  --out-dir "$work/imp" --encryption-cert "$work/alice-enc.crt" >"$work/imp.out" 2>&1
+line="alice@a.example $work/imp/alice@a.example.crt $work/imp/alice@a.example.key encryption_cert=$work/imp/alice@a.example.enc.crt"
+if grep -qxF "$line" "$work/imp.out" &&
+  cmp -s <(openssl x509 -in "$work/imp/alice@a.example.enc.crt" -outform DER) \
+    <(openssl x509 -in "$work/alice-enc.crt" -outform DER); then
+  ok "cert import --encryption-cert writes the certificate and the identities line"
+else
+  bad "cert import --encryption-cert: $(cat "$work/imp.out")"
+fi
+echo "$line" >"$work/ids-imp"
+write_config "$work/imp.conf" "sign = clear" "signing_identities = $work/ids-imp" \
+  "signing_users = $work/users"
+if "$SMIMECTL" -c "$work/imp.conf" process --outbound --sasl-user alice --rcpt partner@c.example \
+  --now "$NOW" "$work/in.eml" 2>"$work/imp.log" | openssl smime -pk7out 2>/dev/null |
+  openssl pkcs7 -print_certs 2>/dev/null | grep -q "alice@a.example encryption"; then
+  ok "the imported line signs and carries the encryption certificate"
+else
+  bad "imported line: $(cat "$work/imp.log")"
+fi
+if "$SMIMECTL" -c "$work/out.conf" cert import "$work/alice.p12" --passphrase-file "$work/pass" \
+  --out-dir "$work/imp" --encryption-cert "$work/bob-enc.crt" --force >"$work/imp2.out" 2>&1; then
+  bad "cert import accepted bob's encryption certificate for alice"
+elif grep -qF "bob-enc.crt does not name alice@a.example" "$work/imp2.out"; then
+  ok "cert import refuses an encryption certificate for another address"
+else
+  bad "cert import refusal: $(cat "$work/imp2.out")"
+fi
+if "$SMIMECTL" -c "$work/out.conf" cert import "$work/alice.p12" --passphrase-file "$work/pass" \
+  --out-dir "$work/imp" --encryption-cert "$work/alice-signonly.crt" --force >"$work/imp3.out" 2>&1; then
+  bad "cert import accepted a signing-only certificate as encryption certificate"
+elif grep -qF "is not fit for S/MIME encryption" "$work/imp3.out"; then
+  ok "cert import refuses a certificate unfit for encryption"
+else
+  bad "cert import refusal: $(cat "$work/imp3.out")"
 fi
 
 echo "$pass passed, $failed failed"
