@@ -43,7 +43,7 @@ curl_socket_t OpenChecked(void* user, curlsocktype purpose, struct curl_sockaddr
     if (g->refused.empty()) g->refused = why;
     return CURL_SOCKET_BAD;
   }
-  return socket(a->family, a->socktype, a->protocol);
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);  // no leak to children
 }
 
 }  // namespace
