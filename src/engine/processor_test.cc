@@ -689,6 +689,18 @@ void TestChainCompletedFromAia(void**) {
   assert_true(Contains(s.fields, "aia=cached"));
   assert_int_equal(calls, 1);
 
+  // A path that fails for another reason than a missing issuer asks nothing.
+  CertSpec expired_spec = SmimeSpec("eve@a.example");
+  expired_spec.ca_issuers_urls = {"http://ca.test/other.der"};
+  expired_spec.not_after = kNow - 86400;
+  Issued expired = MakeLeaf(expired_spec, inter);
+  SignOptions with_chain;
+  with_chain.chain = {inter.cert.get()};
+  s = Run(ClearSigned(from, kPart1, SignCms(kPart1, expired, with_chain)));
+  assert_string_equal(s.reason0, "chain-certificate-has-expired");
+  assert_false(Contains(s.fields, "aia="));
+  assert_int_equal(calls, 1);
+
   // Never an anchor: the fetched CA of a root we do not trust fails.
   g_fx->rt->aia = std::make_unique<AiaFetcher>(
       AiaOptions(), std::make_unique<OneCertFetcher>(rogue_inter.cert.get(), &calls));
