@@ -86,6 +86,7 @@ Status ProbeSign(const Identity& id, std::time_t now) {
   SignParams p;
   p.cert = id.cert.get();
   p.key = id.key.get();
+  p.encryption_cert = id.encryption_cert.get();
   p.signing_time = now;
   std::string der;
   Status st = SignContent("probe\r\n", p, &der);
@@ -93,10 +94,53 @@ Status ProbeSign(const Identity& id, std::time_t now) {
   return Status::Ok();
 }
 
+// encryption_cert=FILE: the first certificate of file, for the identity's
+// address (a domain identity: an address of its signing certificate,
+// signing_addrs), fit for encryption; the others (not self-signed, not yet
+// carried) join the chain.
+Status LoadEncryptionCert(const std::string& file, const std::vector<std::string>& signing_addrs,
+                          Identity* id) {
+  std::vector<X509Ptr> certs;
+  Status st = ReadCertificates(file, &certs);
+  if (!st.ok()) return st;
+  X509* enc = certs[0].get();
+  const std::string usage = EncryptionUsageProblem(enc);
+  if (!usage.empty())
+    return Status::Config("encryption certificate " + file +
+                          " is not fit for S/MIME encryption: " + usage);
+  int bits = 0;
+  const std::string type = KeyType(enc, &bits);
+  if (type == "rsaEncryption" && bits < 2048)
+    return Status::Config("encryption certificate " + file + " has a " + std::to_string(bits) +
+                          "-bit RSA key; senders (this filter included) refuse less than 2048");
+  bool found = false;
+  std::string list;
+  for (const std::string& a : CertificateAddresses(enc)) {
+    list += (list.empty() ? "" : ", ") + a;
+    if (!id->domain_identity && SameMailbox(a, id->address, false)) found = true;
+    for (const std::string& s : signing_addrs)
+      if (id->domain_identity && SameMailbox(a, s, false)) found = true;
+  }
+  if (!found)
+    return Status::Config(
+        "encryption certificate " + file + " does not name " +
+        (id->domain_identity ? std::string("an address of the signing certificate") : id->address) +
+        " (it names: " + (list.empty() ? "no address" : list) + ")");
+  for (size_t i = 1; i < certs.size(); ++i) {
+    if (X509_self_signed(certs[i].get(), 0) == 1) continue;
+    bool known = X509_cmp(certs[i].get(), id->cert.get()) == 0;
+    for (const X509Ptr& c : id->chain) known = known || X509_cmp(c.get(), certs[i].get()) == 0;
+    if (!known) id->chain.push_back(std::move(certs[i]));
+  }
+  DrainOpensslErrors();
+  id->encryption_cert = std::move(certs[0]);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status LoadKeyLine(const std::vector<std::string>& f, const std::string& origin,
-                   TokenLoadPass* pass, Identity* id) {
+                   TokenLoadPass* pass, Identity* id, std::string* encryption_cert_file) {
   if (f.size() < 3) return Status::Config("expected ADDRESS CERTIFICATE-FILE KEY-FILE [options]");
   id->origin = origin;
   if (!IsAddressOrAtDomain(f[0]))
@@ -121,9 +165,12 @@ Status LoadKeyLine(const std::vector<std::string>& f, const std::string& origin,
       module = value;
     else if (name == "pin_file")
       pin_file = value;
+    else if (name == "encryption_cert" && encryption_cert_file)
+      *encryption_cert_file = value;
     else
       return Status::Config("unknown option '" + name +
-                            "' (known: chain, passphrase_file, pkcs11_module, pin_file)");
+                            "' (known: chain, passphrase_file, pkcs11_module, pin_file" +
+                            (encryption_cert_file ? ", encryption_cert)" : ")"));
   }
   const bool token = IsTokenKeyUri(f[2]);
   if (token && !pass_file.empty())
@@ -176,7 +223,8 @@ namespace {
 
 Status LoadLine(const std::vector<std::string>& f, const std::string& origin, std::time_t now,
                 TokenLoadPass* pass, Identity* id, std::vector<std::string>* warnings) {
-  Status st = LoadKeyLine(f, origin, pass, id);
+  std::string enc_file;
+  Status st = LoadKeyLine(f, origin, pass, id, &enc_file);
   if (!st.ok()) return st;
   std::string usage = SigningUsageProblem(id->cert.get());
   if (!usage.empty())
@@ -188,10 +236,14 @@ Status LoadLine(const std::vector<std::string>& f, const std::string& origin, st
                           "-bit RSA key; receivers (this filter included) refuse less than 2048");
   const std::string lacks = CertificateLacksAddress(*id);
   if (!lacks.empty()) return Status::Config("certificate " + f[1] + " " + lacks);
+  const std::vector<std::string> addrs = CertificateAddresses(id->cert.get());
+  if (!enc_file.empty()) {
+    st = LoadEncryptionCert(enc_file, addrs, id);
+    if (!st.ok()) return st;
+  }
   if (id->domain_identity) {
     std::string list;
-    for (const std::string& a : CertificateAddresses(id->cert.get()))
-      list += (list.empty() ? "" : ", ") + a;
+    for (const std::string& a : addrs) list += (list.empty() ? "" : ", ") + a;
     warnings->push_back(origin + ": domain identity " + id->address +
                         ": receiving clients check that From: is in the certificate, which "
                         "names: " +
@@ -258,7 +310,51 @@ std::vector<std::string> IdentityStore::ExpiryWarnings(std::time_t now, int days
       out.push_back("identity " + address + " (" + id.origin + ") expires at " + when + ", in " +
                     std::to_string(left / 86400) + " days: renew it");
   }
+  for (const auto& [address, id] : by_address_) {
+    if (!id.encryption_cert) continue;
+    const std::time_t end = ToTimeT(X509_get0_notAfter(id.encryption_cert.get()));
+    if (end - now > static_cast<std::time_t>(days) * 86400) continue;
+    out.push_back("identity " + address + " (" + id.origin + "): encryption certificate " +
+                  (end <= now ? "expired" : "expires within " + std::to_string(days) + " days") +
+                  ": once expired, signatures no longer name it; renew it");
+  }
   return out;
+}
+
+namespace {
+std::shared_ptr<X509> Share(X509* x) {
+  X509_up_ref(x);
+  return std::shared_ptr<X509>(x, X509_free);
+}
+}  // namespace
+
+IdentityEncryptionCerts::IdentityEncryptionCerts(const IdentityStore& ids) {
+  for (const auto& [address, id] : ids.all()) {
+    if (id.domain_identity || !id.encryption_cert) continue;
+    Entry e;
+    e.cert = Share(id.encryption_cert.get());
+    for (const X509Ptr& c : id.chain) e.chain.push_back(Share(c.get()));
+    e.origin = "encryption_cert of " + id.origin;
+    by_address_.emplace(address, std::move(e));
+  }
+}
+
+Status IdentityEncryptionCerts::Find(const std::string& address, const Deadline&,
+                                     std::vector<CertCandidate>* out) const {
+  auto it = by_address_.find(AddressForm(address));
+  if (it == by_address_.end()) return Status::Ok();
+  CertCandidate c;
+  X509_up_ref(it->second.cert.get());
+  c.cert.reset(it->second.cert.get());
+  c.trust = CertTrust::kAdmin;
+  c.source = "identity";
+  c.origin = it->second.origin;
+  for (const auto& x : it->second.chain) {
+    X509_up_ref(x.get());
+    c.chain.emplace_back(x.get());
+  }
+  out->push_back(std::move(c));
+  return Status::Ok();
 }
 
 }  // namespace smime

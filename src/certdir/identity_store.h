@@ -4,7 +4,17 @@
 // identity:
 //
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  KEY-FILE  [chain=FILE] [passphrase_file=FILE]
+//                    [encryption_cert=FILE]
 //   ADDRESS|@DOMAIN  CERTIFICATE-FILE  pkcs11:URI  pkcs11_module=FILE pin_file=FILE [chain=FILE]
+//
+// encryption_cert=FILE names the user's separate encryption certificate (a
+// different key, e.g. keyEncipherment only): signatures carry it and name it
+// in SMIMEEncryptionKeyPreference and Microsoft's twin instead of the
+// signing certificate, so replies are encrypted to it. It must name the
+// identity's address (a domain identity: one address its signing
+// certificate names), be fit for S/MIME encryption (key type, keyUsage,
+// EKU) and have an RSA key of 2048 bits or more; further certificates in
+// the file (not self-signed) are carried as its chain.
 //
 // ADDRESS and DOMAIN may be written with U-labels or A-labels (bücher.example
 // or xn--bcher-kva.example): both are stored in the A-label form, so one
@@ -31,11 +41,13 @@
 
 #include <ctime>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
+#include "certdir/cert_source.h"
 #include "certdir/token_key.h"
 
 namespace smime {
@@ -47,7 +59,11 @@ struct Identity {
   std::string origin;  // file:line
   X509Ptr cert;
   std::vector<X509Ptr> chain;  // intermediates, leaf excluded
-  EvpPkeyPtr key;              // from a file or a token; SignContent serialises token keys itself
+  // encryption_cert=FILE: named in the key preference attributes and
+  // carried (its intermediates are in chain); null = the signing cert's
+  // own usage decides (cms/sign.h).
+  X509Ptr encryption_cert;
+  EvpPkeyPtr key;  // from a file or a token; SignContent serialises token keys itself
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   bool domain_identity = false;
@@ -57,8 +73,11 @@ struct Identity {
 // certdir/decryption_keys share it): address, certificate (and chain), key
 // from a file or a token, proven to belong to the certificate. The checks
 // that depend on the key's use (signing or decryption) are the caller's.
+// encryption_cert_file non-null (signing identities): the encryption_cert=
+// option is accepted and its file stored there; null: the option is unknown.
 Status LoadKeyLine(const std::vector<std::string>& fields, const std::string& origin,
-                   TokenLoadPass* pass, Identity* id);
+                   TokenLoadPass* pass, Identity* id,
+                   std::string* encryption_cert_file = nullptr);
 
 // "" when id is a domain line or its certificate names id.address, else
 // "does not name ADDRESS (it names: ...)".
@@ -87,9 +106,33 @@ class IdentityStore {
   std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
 
   size_t size() const { return by_address_.size(); }
+  const std::map<std::string, Identity>& all() const { return by_address_; }
 
  private:
   std::map<std::string, Identity> by_address_;
+};
+
+// The separate encryption certificates of our own identities
+// (encryption_cert=, mailbox identities only) as a recipient certificate
+// source "identity" of trust level admin: mail to our own users, such as a
+// copy to the sender, can be encrypted to them. A snapshot of ids taken at
+// construction (the certificates are shared, not copied); the recipient
+// directory judges them like any other candidate. Thread-safe.
+class IdentityEncryptionCerts final : public CertSource {
+ public:
+  explicit IdentityEncryptionCerts(const IdentityStore& ids);
+  const char* Name() const override { return "identity"; }
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override;
+  size_t size() const { return by_address_.size(); }
+
+ private:
+  struct Entry {
+    std::shared_ptr<X509> cert;
+    std::vector<std::shared_ptr<X509>> chain;
+    std::string origin;
+  };
+  std::map<std::string, Entry> by_address_;
 };
 
 }  // namespace smime

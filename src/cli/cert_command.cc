@@ -3,14 +3,16 @@
 // signing_identities file names.
 //
 //   smimectl cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR]
-//                        [--address ADDR] [--force] [--decryption]
+//                        [--address ADDR] [--encryption-cert FILE.pem] [--force]
+//                        [--decryption]
 //
 // With --decryption the bundle is one of our users' decryption keys
 // (docs/decryption.md): the files are ADDR.SERIAL.crt and ADDR.SERIAL.key
 // (SERIAL the certificate's serial in hex, so a renewed certificate does not
 // replace the one that still opens old mail), DIR defaults to the folder of
 // decryption_keys, the line printed is for that file and the warning is
-// about encryption usage instead of signing.
+// about encryption usage instead of signing. --encryption-cert (signing
+// identities only) adds the user's separate encryption certificate.
 //
 // Entry point: CertCommand (see commands.h). This command, and only this one,
 // loads OpenSSL's "legacy" provider (next to "default") so that old bundles
@@ -24,7 +26,10 @@
 // unencrypted PKCS#8 PEM ADDR.key, created with mode 0600 (never readable by
 // others, not even briefly). ADDR is the certificate's first address unless
 // --address names another one it holds (or @DOMAIN). DIR defaults to the
-// folder of the configured signing_identities file. On success prints the
+// folder of the configured signing_identities file. --encryption-cert names
+// the user's separate encryption certificate (PEM, first certificate; it
+// must name ADDR and be fit for encryption): copied to ADDR.enc.crt and
+// named by encryption_cert= in the printed line. On success prints the
 // line to add to that file and what is left to do (chown, reload).
 //
 // Failure modes, each one line on stderr: 64 usage; 78 (kExitConfig) for
@@ -44,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -94,7 +100,7 @@ class Secret {
 
 constexpr char kUsageLine[] =
     "usage: smimectl cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR] "
-    "[--address ADDR] [--force]";
+    "[--address ADDR] [--encryption-cert FILE.pem] [--force]";
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "smimectl: cert: %s\n%s\n", why.c_str(), kUsageLine);
@@ -281,7 +287,7 @@ bool Exists(const std::string& path) {
 }
 
 int Import(const std::string& config_path, const std::vector<std::string>& args) {
-  std::string file, pass_file, out_dir, address;
+  std::string file, pass_file, out_dir, address, enc_file;
   bool force = false, have_file = false, decryption = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -296,6 +302,8 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
       if (!value(&out_dir)) return Usage("--out-dir needs a folder");
     } else if (a == "--address") {
       if (!value(&address)) return Usage("--address needs an address");
+    } else if (a == "--encryption-cert") {
+      if (!value(&enc_file)) return Usage("--encryption-cert needs a file");
     } else if (a == "--force") {
       force = true;
     } else if (a == "--decryption") {
@@ -309,6 +317,8 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
     }
   }
   if (!have_file) return Usage("import needs a PKCS#12 file");
+  if (decryption && !enc_file.empty())
+    return Usage("--encryption-cert is for signing identities, not with --decryption");
 
   // The configuration gives the default folder, the identities file to name
   // and the service user; with --out-dir it is optional (hints only).
@@ -378,8 +388,29 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   if (dir != "/") dir += '/';
   const std::string stem = dir + address + (decryption ? "." + SerialHex(b.cert.get()) : "");
   const std::string crt_path = stem + ".crt", key_path = stem + ".key";
-  for (const std::string& p : {crt_path, key_path})
-    if (!force && Exists(p)) return Fail("refusing to overwrite " + p + " (use --force)");
+  const std::string enc_path = enc_file.empty() ? "" : dir + address + ".enc.crt";
+  for (const std::string& p : {crt_path, key_path, enc_path})
+    if (!p.empty() && !force && Exists(p))
+      return Fail("refusing to overwrite " + p + " (use --force)");
+  // The separate encryption certificate: the checks the identity loader
+  // makes (certdir/identity_store.h), before anything is written.
+  std::string enc_pem;
+  if (!enc_file.empty()) {
+    BioPtr bio(BIO_new_file(enc_file.c_str(), "r"));
+    X509Ptr enc(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    DrainOpensslErrors();
+    if (!enc) return Fail("no PEM certificate in " + enc_file);
+    const std::string enc_usage = EncryptionUsageProblem(enc.get());
+    if (!enc_usage.empty())
+      return Fail(enc_file + " is not fit for S/MIME encryption: " + enc_usage);
+    bool named = false;
+    for (const std::string& n : CertificateAddresses(enc.get()))
+      named = named || (address[0] == '@' ? std::find(names.begin(), names.end(), n) != names.end()
+                                          : SameMailbox(n, address, false));
+    if (!named) return Fail(enc_file + " does not name " + address);
+    enc_pem = Pem(enc.get());
+    if (enc_pem.empty()) return Fail("cannot encode " + enc_file);
+  }
 
   Secret key_pem;
   std::string crt_pem = Pem(b.cert.get());
@@ -400,6 +431,10 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
   st = WriteNewFile(key_path, key_pem.str(), 0600, force);
   if (!st.ok()) return Fail(st.message());
   st = WriteNewFile(crt_path, crt_pem, 0644, force);
+  if (st.ok() && !enc_path.empty()) {
+    st = WriteNewFile(enc_path, enc_pem, 0644, force);
+    if (!st.ok() && !force) ::unlink(crt_path.c_str());
+  }
   if (!st.ok()) {
     if (!force) ::unlink(key_path.c_str());
     return Fail(st.message());
@@ -431,8 +466,10 @@ int Import(const std::string& config_path, const std::vector<std::string>& args)
         "chain up to, not including, the trust anchor)\n",
         b.roots_dropped, b.roots_dropped == 1 ? "" : "s");
   std::printf("wrote %s (private key, unencrypted, mode 0600)\n", key_path.c_str());
+  if (!enc_path.empty()) std::printf("wrote %s (encryption certificate)\n", enc_path.c_str());
   std::printf("add this line to %s:\n", identities.c_str());
-  std::printf("%s %s %s\n", address.c_str(), crt_path.c_str(), key_path.c_str());
+  std::printf("%s %s %s%s\n", address.c_str(), crt_path.c_str(), key_path.c_str(),
+              enc_path.empty() ? "" : (" encryption_cert=" + enc_path).c_str());
   std::printf(
       "then: chown %s %s (the service user; keep mode 0600), check with\n"
       "smime-milter -n and reload (systemctl reload smime-milter, or SIGUSR1)\n",

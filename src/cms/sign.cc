@@ -7,6 +7,8 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
+
 #include "cms/der_splice.h"
 #include "trust/cert_info.h"
 
@@ -188,6 +190,13 @@ Status SignPieces(const std::vector<std::string_view>& content, const SignParams
     return Fail("sign: cannot add SMIMEEncryptionKeyPreference");
   for (X509* c : p.chain)
     if (CMS_add1_cert(cms.get(), c) != 1) return Fail("sign: cannot add a chain certificate");
+  // A separate encryption certificate travels with the signature, so the
+  // reader has the certificate its key preference names.
+  if (p.encryption_cert && X509_cmp(p.encryption_cert, p.cert) != 0 &&
+      std::none_of(p.chain.begin(), p.chain.end(),
+                   [&](X509* c) { return X509_cmp(c, p.encryption_cert) == 0; }) &&
+      CMS_add1_cert(cms.get(), p.encryption_cert) != 1)
+    return Fail("sign: cannot add the encryption certificate");
 
   // CMS_final(), in its two halves: digest the content, then sign.
   BioPtr cms_bio(CMS_dataInit(cms.get(), nullptr));

@@ -10,9 +10,9 @@
 // certificate) and, when there is an encryption certificate to name,
 // SMIMEEncryptionKeyPreference (RFC 8551 2.5.3) with its Microsoft twin.
 // The signer certificate and its chain (never the trust anchor) are
-// included. On failure the Status carries OpenSSL's words; nothing is
-// partially written. SignContent may run in many threads at once; keys whose
-// backend may not (PKCS#11 tokens) carry a lock, see SerializeSigningWith.
+// included, and a separate encryption_cert too. On failure the Status carries OpenSSL's words;
+// nothing is partially written. SignContent may run in many threads at once; keys whose backend may
+// not (PKCS#11 tokens) carry a lock, see SerializeSigningWith.
 #ifndef SMIME_CMS_SIGN_H_
 #define SMIME_CMS_SIGN_H_
 

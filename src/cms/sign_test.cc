@@ -9,6 +9,7 @@
 #include "cms/sign.h"
 
 #include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
@@ -41,6 +42,9 @@ struct Facts {
   // not an IssuerAndSerialNumber with the expected tag).
   X509* key_pref = nullptr;
   X509* ms_key_pref = nullptr;
+  // DER of the certificate the signature itself carries that the
+  // SMIMEEncryptionKeyPreference names ("" when it carries none).
+  std::string key_pref_carried;
   int sig_nid = 0;
   int verify_outcome = -1;
 };
@@ -128,6 +132,12 @@ Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issue
   sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
   f.has_signing_cert_v2 =
       CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) >= 0;
+  std::vector<X509*> carried;
+  for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i)
+    carried.push_back(sk_X509_value(certs.get(), i));
+  if (X509* c = NamedCert(Attribute(si, OBJ_nid2obj(NID_id_smime_aa_encrypKeyPref)), V_ASN1_OTHER,
+                          0xA0, carried))
+    f.key_pref_carried = ToDer(c);
   named.push_back(leaf.cert.get());
   f.key_pref = NamedCert(Attribute(si, OBJ_nid2obj(NID_id_smime_aa_encrypKeyPref)), V_ASN1_OTHER,
                          0xA0, named);
@@ -145,6 +155,7 @@ Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issue
 
 struct Pki {
   Issued root, inter, rsa, ec, ed, rsa_enc, ec_enc;
+  Issued enc_only;  // alice@a.example, keyEncipherment only: a separate encryption certificate
 };
 Pki* g = nullptr;
 
@@ -166,6 +177,9 @@ int SetUp(void**) {
   ec_enc.key = KeyKind::kEcP256;
   ec_enc.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT;
   g->ec_enc = MakeLeaf(ec_enc, g->inter);
+  CertSpec enc_only = SmimeSpec("alice@a.example");
+  enc_only.key_usage = KU_KEY_ENCIPHERMENT;
+  g->enc_only = MakeLeaf(enc_only, g->inter);
   return 0;
 }
 
@@ -255,6 +269,49 @@ void TestEncryptionKeyPreference(void**) {
   assert_ptr_equal(f.key_pref, g->rsa_enc.cert.get());
   assert_ptr_equal(f.ms_key_pref, g->rsa_enc.cert.get());
   assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  // ... and carried beside the signer and its intermediate.
+  assert_int_equal(f.certs, 3);
+  assert_true(f.key_pref_carried == ToDer(g->rsa_enc.cert.get()));
+  // Already in the chain: carried once.
+  f = SignAndInspect(kEntity, g->rsa, g->rsa_enc, true, RsaPadding::kPkcs1, g->rsa_enc.cert.get(),
+                     {g->rsa_enc.cert.get()});
+  assert_true(f.ok);
+  assert_int_equal(f.certs, 2);
+  // The signer's own encryption-capable certificate is carried once too.
+  f = SignAndInspect(kEntity, g->rsa_enc, g->inter, true);
+  assert_int_equal(f.certs, 2);
+  assert_true(f.key_pref_carried == ToDer(g->rsa_enc.cert.get()));
+}
+
+// A reader that follows the key preference finds the separate encryption
+// certificate in the signature and encrypts to it; only its key decrypts.
+void TestEncryptToPreferredCert(void**) {
+  Facts f = SignAndInspect(kEntity, g->rsa, g->inter, true, RsaPadding::kPkcs1,
+                           g->enc_only.cert.get(), {g->enc_only.cert.get()});
+  if (!f.ok) fail_msg("%s", f.error);
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  assert_true(f.key_pref_carried == ToDer(g->enc_only.cert.get()));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(f.key_pref_carried.data());
+  X509Ptr carried(d2i_X509(nullptr, &p, static_cast<long>(f.key_pref_carried.size())));
+  assert_non_null(carried.get());
+  const std::string der = Encrypt("reply\r\n", carried.get());
+  p = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr env(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  assert_non_null(env.get());
+  BioPtr out(BIO_new(BIO_s_mem()));
+  assert_int_equal(CMS_decrypt(env.get(), g->enc_only.key.get(), g->enc_only.cert.get(), nullptr,
+                               out.get(), CMS_BINARY),
+                   1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  assert_string_equal(std::string(data, static_cast<size_t>(n)).c_str(), "reply\r\n");
+  // The signing key cannot open it.
+  p = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr again(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  BioPtr out2(BIO_new(BIO_s_mem()));
+  assert_int_not_equal(
+      CMS_decrypt(again.get(), g->rsa.key.get(), g->rsa.cert.get(), nullptr, out2.get(), 0), 1);
+  ERR_clear_error();
 }
 
 // prefix + content + suffix: one ContentInfo, no byte after it, which
@@ -315,6 +372,7 @@ int main() {
       cmocka_unit_test(TestEd25519NeedsNewerOpenssl),
       cmocka_unit_test(TestCapabilitiesGcmFirst),
       cmocka_unit_test(TestEncryptionKeyPreference),
+      cmocka_unit_test(TestEncryptToPreferredCert),
       cmocka_unit_test(TestOpaqueSplicedAtEveryLengthForm),
       cmocka_unit_test(TestMicalgNames),
   };

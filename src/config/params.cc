@@ -11,6 +11,23 @@ constexpr int64_t kNoMin = 0;
 constexpr int64_t kNoMax = 0;
 
 const std::vector<ParamSpec> kParams = {
+    {"aia_allow_networks", ParamType::kList, "", kNoMin, kNoMax, nullptr,
+     "Networks (CIDR, or single addresses) that AIA caIssuers fetches may connect to although "
+     "they are not public: loopback, private (RFC 1918, unique-local fc00::/7), link-local, "
+     "shared 100.64/10, multicast, unspecified and reserved addresses are refused otherwise, "
+     "checked on the address actually connected after DNS resolution; an IPv4-mapped IPv6 "
+     "address is judged by its IPv4 address. Empty by default: list only a CA's own "
+     "server, never the networks of internal services."},
+    {"aia_fetch", ParamType::kBool, "yes", kNoMin, kNoMax, nullptr,
+     "Fetch a signer chain's missing issuer from the AIA caIssuers URL of the certificate "
+     "whose issuer is missing, when neither the message nor our certificate store completes "
+     "the path: http only, no redirects or proxy, public addresses only (aia_allow_networks), "
+     "at most aia_max_size, revocation_timeout and the step's deadline, one request per "
+     "message, answers cached by URL (256 URLs, one day). The fetched certificate is a path "
+     "hint only, never an anchor. Takes effect only with revocation_network = yes (else only "
+     "cached answers are used); no never fetches."},
+    {"aia_max_size", ParamType::kSize, "64K", 1024, int64_t{1} << 20, nullptr,
+     "Largest AIA caIssuers answer (a DER certificate or certs-only bundle) fetched."},
     {"allow_sha1", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Accept SHA-1 as the message digest of signatures and as the signature hash of the "
      "certificates on the signer's path; when no, such signatures get smime=policy. MD5, MD4 "
@@ -204,7 +221,9 @@ const std::vector<ParamSpec> kParams = {
     {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
      nullptr,
      "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
-     "first, then chain), key file, options chain=FILE and passphrase_file=FILE. A key on a "
+     "first, then chain), key file, options chain=FILE, passphrase_file=FILE and "
+     "encryption_cert=FILE (a separate encryption certificate of the user, carried in "
+     "signatures and named in their SMIMEEncryptionKeyPreference). A key on a "
      "PKCS#11 token (HSM, smart card, SoftHSM2) is named by a pkcs11: URI instead of the key "
      "file (pkcs11:token=LABEL;object=LABEL) with options pkcs11_module=FILE (the token's "
      "PKCS#11 library) and pin_file=FILE (its user PIN); this needs the OpenSSL engine of "

@@ -354,6 +354,13 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.cert = id->cert.get();
   p.key = id->key.get();
   for (const X509Ptr& x : id->chain) p.chain.push_back(x.get());
+  // identities encryption_cert=FILE, while it is valid: an expired one named
+  // in the key preference would leave replies without a usable key.
+  std::time_t at = now;
+  if (id->encryption_cert &&
+      X509_cmp_time(X509_get0_notAfter(id->encryption_cert.get()), &at) > 0 &&
+      X509_cmp_time(X509_get0_notBefore(id->encryption_cert.get()), &at) < 0)
+    p.encryption_cert = id->encryption_cert.get();
   p.md = EffectiveDigest(p.key, EVP_get_digestbyname(rules.signing_digest.c_str()));
   p.rsa_padding = rules.rsa_padding;
   p.detached = !opaque;

@@ -176,6 +176,7 @@ Seen Run(const std::string& msg, const std::string& login, std::time_t now = kNo
 }
 
 bool Has(const char* hay, const char* needle) { return std::strstr(hay, needle) != nullptr; }
+bool Has(const char* hay, const std::string& needle) { return Has(hay, needle.c_str()); }
 
 void TestClearSignedVerifies(void**) {
   Seen s = Run(kPlain, "alice");
@@ -444,6 +445,76 @@ void TestIdentityFileIdnForms(void**) {
   unlink(key.c_str());
 }
 
+void WriteKey(const std::string& path, EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  assert_int_equal(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+                   1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  std::ofstream(path) << std::string(data, static_cast<size_t>(n));
+  chmod(path.c_str(), 0600);
+}
+
+// encryption_cert=FILE: loaded when it names the address and allows
+// encryption; refused otherwise with file:line; the identity then signs
+// with the key preference naming it (cms/sign_test checks the attribute).
+void TestIdentityEncryptionCert(void**) {
+  const std::string d = g_fx->dir;
+  CertSpec enc_spec = SmimeSpec("alice@a.example");
+  enc_spec.key_usage = KU_KEY_ENCIPHERMENT;
+  Issued enc = MakeLeaf(enc_spec, g_fx->inter);
+  CertSpec other_spec = SmimeSpec("bob@a.example");
+  other_spec.key_usage = KU_KEY_ENCIPHERMENT;
+  Issued other = MakeLeaf(other_spec, g_fx->inter);
+  std::ofstream(d + "/alice.crt") << ToPem(g_fx->alice.cert.get()) << ToPem(g_fx->inter.cert.get());
+  WriteKey(d + "/alice.key", g_fx->alice.key.get());
+  std::ofstream(d + "/enc.crt") << ToPem(enc.cert.get()) << ToPem(g_fx->inter.cert.get());
+  std::ofstream(d + "/other.crt") << ToPem(other.cert.get());
+  std::ofstream(d + "/signonly.crt") << ToPem(g_fx->alice.cert.get());
+  const std::string line = "alice@a.example " + d + "/alice.crt " + d + "/alice.key ";
+  IdentityStore store;
+  std::string err = LoadIdentities(line + "encryption_cert=" + d + "/enc.crt\n", &store);
+  assert_string_equal(err.c_str(), "");
+  const Identity* id = store.Find("alice@a.example");
+  assert_non_null(id);
+  assert_non_null(id->encryption_cert.get());
+  assert_int_equal(X509_cmp(id->encryption_cert.get(), enc.cert.get()), 0);
+  assert_int_equal(id->chain.size(), 1);  // the shared intermediate once
+  // Mail to alice herself can be encrypted to it: a recipient source.
+  IdentityEncryptionCerts own(store);
+  std::vector<CertCandidate> found;
+  assert_true(own.Find("ALICE@A.example", Deadline(), &found).ok());
+  assert_int_equal(found.size(), 1);
+  assert_int_equal(X509_cmp(found[0].cert.get(), enc.cert.get()), 0);
+  assert_string_equal(found[0].source.c_str(), "identity");
+  assert_int_equal(static_cast<int>(found[0].trust), static_cast<int>(CertTrust::kAdmin));
+  assert_int_equal(found[0].chain.size(), 1);
+  found.clear();
+  assert_true(own.Find("bob@a.example", Deadline(), &found).ok());
+  assert_true(found.empty());
+  // The recipient directory accepts it for alice (chain, usage, validity).
+  RecipientDirectory dir;
+  dir.AddSource(std::make_unique<IdentityEncryptionCerts>(store));
+  ChoiceRules rules;
+  rules.revocation = RevocationMode::kOff;
+  RecipientChoice choice =
+      dir.Choose("alice@a.example", rules, g_fx->rt->trust, nullptr, kNow, Deadline());
+  assert_true(choice.found);
+  assert_int_equal(X509_cmp(choice.chosen.cert.get(), enc.cert.get()), 0);
+  err = LoadIdentities(line + "encryption_cert=" + d + "/other.crt\n", &store);
+  assert_true(Has(err.c_str(), ":1: encryption certificate " + d +
+                                   "/other.crt does not name alice@a.example (it names: "
+                                   "bob@a.example)"));
+  err = LoadIdentities(line + "encryption_cert=" + d + "/signonly.crt\n", &store);
+  assert_true(Has(err.c_str(), "/signonly.crt is not fit for S/MIME encryption: "));
+  err = LoadIdentities(line + "encryption_cert=" + d + "/missing.crt\n", &store);
+  assert_true(Has(err.c_str(), "cannot read certificate file " + d + "/missing.crt"));
+  err = LoadIdentities(line + "encryption_cert=\n", &store);
+  assert_true(Has(err.c_str(), "option 'encryption_cert=' needs a value"));
+  for (const char* f : {"/alice.crt", "/alice.key", "/enc.crt", "/other.crt", "/signonly.crt"})
+    unlink((d + f).c_str());
+}
+
 void TestExpiryWarnings(void**) {
   const IdentityStore& ids = g_fx->rt->identities;
   assert_int_equal(ids.ExpiryWarnings(kNow, 30).size(), 0);
@@ -459,6 +530,7 @@ void TestExpiryWarnings(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(TestClearSignedVerifies, Reset),
+      cmocka_unit_test_setup(TestIdentityEncryptionCert, Reset),
       cmocka_unit_test_setup(TestEightBitIsReencoded, Reset),
       cmocka_unit_test_setup(TestOpaqueAndRecipientAsksOpaque, Reset),
       cmocka_unit_test_setup(TestKeyTypesAndPss, Reset),

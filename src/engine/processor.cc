@@ -69,6 +69,8 @@ struct SignerLog {
   // What our store supplied: "certificate", "intermediates", both
   // ("certificate+intermediates") or "".
   std::string from_store;
+  std::string aia;  // AiaResult outcome when AIA was consulted, else ""
+  std::string aia_detail;
 };
 
 // The store's certificates for the author (From:, and Sender: when it may
@@ -96,30 +98,80 @@ X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::s
   return out && sk_X509_num(out.get()) > 0 ? std::move(out) : nullptr;
 }
 
+// The certificate at the top of what hints build above cert: the one whose
+// issuer is missing (cert itself when hints hold none of its issuers).
+X509* TopOfPath(X509* cert, STACK_OF(X509) * hints) {
+  X509* top = cert;
+  for (int depth = 0; depth < 8; ++depth) {
+    X509* up = nullptr;
+    for (int i = 0; i < sk_X509_num(hints) && !up; ++i) {
+      X509* c = sk_X509_value(hints, i);
+      if (X509_cmp(c, top) != 0 && X509_check_issued(c, top) == X509_V_OK) up = c;
+    }
+    if (!up) break;
+    top = up;
+  }
+  DrainOpensslErrors();
+  return top;
+}
+
+bool IssuerMissing(int error) {
+  return error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+         error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+}
+
 // VerifyChain with the message's certificates as hints; when they do not
 // complete the path, again with the CAs our store holds above the signer and
 // above each of them (admin-added and harvested intermediates), as untrusted
-// hints too: the anchors alone decide trust.
-ChainResult VerifyWithStoreHints(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
-                                 std::time_t now, bool* used_store) {
+// hints too; when an issuer is still missing, with the issuer fetched from
+// the caIssuers URL of the certificate that lacks it (trust/aia_fetch: one
+// request per message, *aia_budget; cached answers may complete a few more
+// levels). The anchors alone decide trust.
+ChainResult CompleteChain(const Runtime& rt, X509* cert, STACK_OF(X509) * certs, std::time_t now,
+                          const Deadline& deadline, int* aia_budget, SignerLog* log) {
   ChainResult first = rt.trust.VerifyChain(cert, certs, now);
-  if (first.trusted || !rt.cert_store) return first;
-  std::vector<X509Ptr> found;
-  rt.cert_store->IssuersOf(cert, &found);  // hints only: a failure leaves none
-  for (int i = 0; i < sk_X509_num(certs) && i < 8; ++i)
-    rt.cert_store->IssuersOf(sk_X509_value(certs, i), &found);
-  if (found.empty()) return first;
+  if (first.trusted) return first;
   X509StackPtr hints(sk_X509_new_null());
   if (!hints) return first;
   for (int i = 0; i < sk_X509_num(certs); ++i) {
     X509* c = sk_X509_value(certs, i);
     if (sk_X509_push(hints.get(), c) > 0) X509_up_ref(c);
   }
-  for (X509Ptr& c : found)
-    if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
-  ChainResult second = rt.trust.VerifyChain(cert, hints.get(), now);
-  *used_store = second.trusted;
-  return second.trusted ? std::move(second) : std::move(first);
+  int error = first.error;
+  if (rt.cert_store) {
+    std::vector<X509Ptr> found;
+    rt.cert_store->IssuersOf(cert, &found);  // hints only: a failure leaves none
+    for (int i = 0; i < sk_X509_num(certs) && i < 8; ++i)
+      rt.cert_store->IssuersOf(sk_X509_value(certs, i), &found);
+    if (!found.empty()) {
+      for (X509Ptr& c : found)
+        if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
+      ChainResult second = rt.trust.VerifyChain(cert, hints.get(), now);
+      if (second.trusted) {
+        log->from_store += log->from_store.empty() ? "intermediates" : "+intermediates";
+        return second;
+      }
+      error = second.error;
+    }
+  }
+  if (!rt.aia || !IssuerMissing(error)) return first;
+  for (int level = 0; level < 4; ++level) {
+    AiaResult a = rt.aia->IssuersOf(TopOfPath(cert, hints.get()), now, deadline, aia_budget);
+    if (a.outcome.empty()) break;  // no caIssuers URL
+    log->aia = a.outcome;
+    log->aia_detail = a.detail;
+    if (a.issuers.empty()) break;
+    for (X509Ptr& c : a.issuers)
+      if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
+    ChainResult third = rt.trust.VerifyChain(cert, hints.get(), now);
+    if (third.trusted) return third;
+    if (!IssuerMissing(third.error)) {
+      // The path is complete but fails a rule: say so, not "issuer missing".
+      log->aia_detail += "; path still " + third.reason;
+      break;
+    }
+  }
+  return first;
 }
 
 // Judges one SignerInfo whose signature already verified: chain, key usage,
@@ -127,7 +179,8 @@ ChainResult VerifyWithStoreHints(const Runtime& rt, X509* cert, STACK_OF(X509) *
 void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock,
                  const Deadline& deadline, const SignerFacts& f, STACK_OF(X509) * certs,
                  STACK_OF(X509_CRL) * crls, const std::string& sender,
-                 const std::string& sender_problem, SignatureResult* r, SignerLog* log) {
+                 const std::string& sender_problem, int* aia_budget, SignatureResult* r,
+                 SignerLog* log) {
   X509* cert = f.cert.get();
   if (!cert) {
     r->result = AuthResult::kPermError;
@@ -143,10 +196,8 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->identifier = !matched.empty() ? matched : (addrs.empty() ? "" : addrs[0]);
   log->signer = r->identifier;
 
-  bool store_hints = false;
-  ChainResult chain = VerifyWithStoreHints(rt, cert, certs, clock.Now(), &store_hints);
   if (f.cert_from_candidates) log->from_store = "certificate";
-  if (store_hints) log->from_store += log->from_store.empty() ? "intermediates" : "+intermediates";
+  ChainResult chain = CompleteChain(rt, cert, certs, clock.Now(), deadline, aia_budget, log);
   if (!chain.trusted) {
     log->chain = "untrusted";
     r->result = AuthResult::kFail;
@@ -287,7 +338,9 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
         if (!addrs.empty()) r.identifier = addrs[0];
         r.serial = SerialHex(cms.signers[0].cert.get());
         r.issuer = IssuerText(cms.signers[0].cert.get());
-        logs->push_back({r.identifier, "n/a", "not-checked", "", "", "", {}, ""});
+        SignerLog log;
+        log.signer = r.identifier;
+        logs->push_back(log);
       }
       o->results.push_back(r);
       return;
@@ -299,12 +352,13 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
   const DomainRules& rules = rt.RulesFor(DomainOf(from));
   const bool use_sender = rules.match_sender_header && !HeaderValues(tx, "Sender").empty();
   if (use_sender) sender_problem = IdentityMailbox(HeaderValues(tx, "Sender"), "sender", &sender);
+  int aia_budget = 1;  // AIA requests this message may make (docs/verification.md)
   for (const SignerFacts& f : cms.signers) {
     SignatureResult r;
     r.part = "TEXT";
     SignerLog log;
     JudgeSigner(rt, rules, clock, deadline, f, cms.certs.get(), cms.crls.get(), sender,
-                sender_problem, &r, &log);
+                sender_problem, &aia_budget, &r, &log);
     // Say so when the identity is Sender:'s, so From: is never implied.
     if (use_sender && !sender.empty()) r.sender = sender;
     o->results.push_back(r);
@@ -404,6 +458,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     AppendField(&o->fields, "chain", l.chain);
     AppendAddressField(&o->fields, "signer", l.signer);
     if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
+    if (!l.aia.empty()) AppendField(&o->fields, "aia", l.aia, l.aia_detail);
     AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
     if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
     if (!l.revocation_detail.empty())

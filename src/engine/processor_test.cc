@@ -629,6 +629,99 @@ void TestChainCompletedFromStore(void**) {
   assert_int_equal(s.leftover_error, 0);
 }
 
+// Answers every request with one certificate; counts requests.
+class OneCertFetcher final : public HttpFetcher {
+ public:
+  explicit OneCertFetcher(X509* cert, int* calls) : der_(ToDer(cert)), calls_(calls) {}
+  Status Fetch(const HttpRequest& req, std::string* body) override {
+    ++*calls_;
+    if (!req.connect_check) return Status::Io("AIA request without its address check");
+    *body = der_;
+    return Status::Ok();
+  }
+
+ private:
+  std::string der_;
+  int* calls_;
+};
+
+// docs/verification.md "Issuers fetched from AIA": the missing issuer comes
+// from the caIssuers URL when nothing else completes the path; it is a hint
+// only (a rogue chain still fails), cached by URL, and one message makes at
+// most one request whatever the number of signers.
+void TestChainCompletedFromAia(void**) {
+  Issued inter = MakeSubCa("AIA Inter", g_fx->root);
+  Issued inter2 = MakeSubCa("AIA Inter 2", g_fx->root);
+  Issued rogue_root = MakeCa("Rogue Root");
+  Issued rogue_inter = MakeSubCa("Rogue Inter", rogue_root);
+  auto leaf = [](const std::string& addr, const std::string& url, const Issued& ca) {
+    CertSpec spec = SmimeSpec(addr);
+    spec.ca_issuers_urls = {url};
+    return MakeLeaf(spec, ca);
+  };
+  Issued eve = leaf("eve@a.example", "http://ca.test/inter.der", inter);
+  Issued gil = leaf("gil@a.example", "http://ca.test/inter2.der", inter2);
+  Issued hal = leaf("hal@a.example", "http://ca.test/inter2-other.der", inter2);
+  Issued rogue = leaf("eve@a.example", "http://ca.test/rogue.der", rogue_inter);
+  const std::string from = "From: Eve <eve@a.example>\r\nTo: bob@b.example\r\n";
+  const std::string eve_msg = ClearSigned(from, kPart1, SignCms(kPart1, eve, SignOptions()));
+  int calls = 0;
+  AiaOptions off;
+  off.enabled = false;
+  g_fx->rt->aia =
+      std::make_unique<AiaFetcher>(off, std::make_unique<OneCertFetcher>(inter.cert.get(), &calls));
+  Seen s = Run(eve_msg);
+  assert_string_equal(s.verdict, "fail");
+  assert_string_equal(s.reason0, "chain-unable-to-get-local-issuer-certificate");
+  assert_true(Contains(s.fields, "aia=off"));
+  assert_int_equal(calls, 0);
+
+  g_fx->rt->aia = std::make_unique<AiaFetcher>(
+      AiaOptions(), std::make_unique<OneCertFetcher>(inter.cert.get(), &calls));
+  s = Run(eve_msg);
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Contains(s.fields,
+                       "chain=trusted, signer=<eve@a.example>, aia=fetched "
+                       "(http://ca.test/inter.der)"));
+  assert_int_equal(calls, 1);
+  s = Run(eve_msg);  // the next message: from the cache
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Contains(s.fields, "aia=cached"));
+  assert_int_equal(calls, 1);
+
+  // A path that fails for another reason than a missing issuer asks nothing.
+  CertSpec expired_spec = SmimeSpec("eve@a.example");
+  expired_spec.ca_issuers_urls = {"http://ca.test/other.der"};
+  expired_spec.not_after = kNow - 86400;
+  Issued expired = MakeLeaf(expired_spec, inter);
+  SignOptions with_chain;
+  with_chain.chain = {inter.cert.get()};
+  s = Run(ClearSigned(from, kPart1, SignCms(kPart1, expired, with_chain)));
+  assert_string_equal(s.reason0, "chain-certificate-has-expired");
+  assert_false(Contains(s.fields, "aia="));
+  assert_int_equal(calls, 1);
+
+  // Never an anchor: the fetched CA of a root we do not trust fails.
+  g_fx->rt->aia = std::make_unique<AiaFetcher>(
+      AiaOptions(), std::make_unique<OneCertFetcher>(rogue_inter.cert.get(), &calls));
+  s = Run(ClearSigned(from, kPart1, SignCms(kPart1, rogue, SignOptions())));
+  assert_string_equal(s.verdict, "fail");
+  assert_true(StartsWith(s.reason0, "chain-"));
+  assert_true(Contains(s.fields, "aia=fetched"));
+  assert_int_equal(calls, 2);
+
+  // Two signers whose issuer sits at two URLs: one request per message.
+  g_fx->rt->aia = std::make_unique<AiaFetcher>(
+      AiaOptions(), std::make_unique<OneCertFetcher>(inter2.cert.get(), &calls));
+  const std::string two = AddSigner(SignCms(kPart1, gil, SignOptions()), hal);
+  s = Run(ClearSigned("From: Gil <gil@a.example>\r\nTo: bob@b.example\r\n", kPart1, two));
+  assert_int_equal(calls, 3);
+  assert_true(Contains(s.fields, "signer=<gil@a.example>, aia=fetched"));
+  assert_true(Contains(s.fields, "signer=<hal@a.example>, aia=budget"));
+  assert_string_equal(s.verdict, "fail");
+  g_fx->rt->aia.reset();
+}
+
 void TestNotSignedAtAll(void**) {
   Seen s = Run(std::string(kFromAlice) + "\r\nJust text.\r\n");
   assert_string_equal(s.verdict, "none");
@@ -915,6 +1008,7 @@ int main() {
       cmocka_unit_test_setup(TestWeakPathIsPolicy, Reset),
       cmocka_unit_test_setup(TestTwoSigners, Reset),
       cmocka_unit_test_setup(TestChainCompletedFromStore, Reset),
+      cmocka_unit_test_setup(TestChainCompletedFromAia, Reset),
       cmocka_unit_test_setup(TestNotSignedAtAll, Reset),
       cmocka_unit_test_setup(TestOutboundIsLeftAlone, Reset),
       cmocka_unit_test_setup(TestExceptionBecomesInternalError, Reset),

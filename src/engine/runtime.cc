@@ -220,6 +220,10 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                            config.Get("signing_identities").origin != "default", std::time(nullptr),
                            &rt->identities, &rt->warnings);
   if (!st.ok()) return st;
+  // Our users' own encryption certificates (identities encryption_cert=)
+  // answer for their addresses whatever certificate_sources says.
+  auto own = std::make_unique<IdentityEncryptionCerts>(rt->identities);
+  if (own->size() > 0) rt->directory.AddSource(std::move(own));
   st = ParseCidrList(config.List("signing_relays"), &rt->signing_relays);
   if (!st.ok())
     return Status::Config(config.Get("signing_relays").origin +
@@ -255,6 +259,18 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                     std::count(config.List("certificate_sources").begin(),
                                config.List("certificate_sources").end(), "ldap") > 0;
   DeadlineWarnings(config, ldap, any_online, rt->any_encryption, &rt->warnings);
+  AiaOptions aia;
+  aia.enabled = config.Bool("aia_fetch");
+  aia.network = config.Bool("revocation_network");
+  aia.timeout_ms = config.Int("revocation_timeout") * 1000;
+  aia.max_size = static_cast<size_t>(config.Int("aia_max_size"));
+  aia.breaker_threshold = static_cast<int>(config.Int("revocation_breaker_threshold"));
+  aia.breaker_cooldown = static_cast<int>(config.Int("revocation_breaker_cooldown"));
+  st = ParseNetworks(config.List("aia_allow_networks"), &aia.allow);
+  if (!st.ok())
+    return Status::Config(config.Get("aia_allow_networks").origin +
+                          ": aia_allow_networks: " + st.message());
+  rt->aia = std::make_unique<AiaFetcher>(std::move(aia), std::make_unique<CurlFetcher>());
   if (!any_online) {
     rt->revocation = std::make_unique<NotCheckedRevocation>();
   } else {

@@ -25,6 +25,7 @@
 #include "policy/direction.h"
 #include "policy/domain_policy.h"
 #include "policy/signing_users.h"
+#include "trust/aia_fetch.h"
 #include "trust/online_revocation.h"
 #include "trust/revocation.h"
 #include "trust/trust_store.h"
@@ -90,6 +91,9 @@ struct Runtime {
   // defaults.
   const DomainRules& RulesFor(const std::string& domain) const;
   std::unique_ptr<RevocationChecker> revocation;
+  // Missing issuers from AIA caIssuers (aia_fetch; never null after
+  // BuildRuntime: with aia_fetch = no it answers "off").
+  std::unique_ptr<AiaFetcher> aia;
 
   IdentityStore identities;
   SigningUsers signing_users;

@@ -211,8 +211,12 @@ X509Ptr MakeCert(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_
   }
   for (const std::string& u : spec.crl_urls)
     AddConfExtension(x, issuer, NID_crl_distribution_points, ("URI:" + u).c_str());
-  for (const std::string& u : spec.ocsp_urls)
-    AddConfExtension(x, issuer, NID_info_access, ("OCSP;URI:" + u).c_str());
+  // One authorityInfoAccess extension for every OCSP and caIssuers URI.
+  std::string aia;
+  for (const std::string& u : spec.ocsp_urls) aia += (aia.empty() ? "" : ",") + ("OCSP;URI:" + u);
+  for (const std::string& u : spec.ca_issuers_urls)
+    aia += (aia.empty() ? "" : ",") + ("caIssuers;URI:" + u);
+  if (!aia.empty()) AddConfExtension(x, issuer, NID_info_access, aia.c_str());
   AddConfExtension(x, issuer, NID_subject_key_identifier, "hash");
   if (issuer) AddConfExtension(x, issuer, NID_authority_key_identifier, "keyid:always");
 

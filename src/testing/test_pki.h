@@ -58,8 +58,9 @@ struct CertSpec {
   std::vector<int> eku;    // NIDs, e.g. NID_email_protect; empty = no EKU extension
   bool ca = false;         // basicConstraints CA:TRUE (critical)
   KeyKind key = KeyKind::kRsa2048;
-  std::vector<std::string> crl_urls;   // cRLDistributionPoints: one point per URI
-  std::vector<std::string> ocsp_urls;  // authorityInfoAccess OCSP URIs
+  std::vector<std::string> crl_urls;         // cRLDistributionPoints: one point per URI
+  std::vector<std::string> ocsp_urls;        // authorityInfoAccess OCSP URIs
+  std::vector<std::string> ca_issuers_urls;  // authorityInfoAccess caIssuers URIs
   // Hash the issuer signs this certificate with; nullptr = SHA-256 (none
   // for EdDSA issuers). EVP_md5()/EVP_sha1() make deliberately weak ones.
   const EVP_MD* signature_md = nullptr;

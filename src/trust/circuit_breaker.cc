@@ -1,6 +1,8 @@
 // trust/circuit_breaker: see circuit_breaker.h.
 #include "trust/circuit_breaker.h"
 
+#include <iterator>
+
 namespace smime {
 
 bool CircuitBreaker::Allow(const std::string& url, std::time_t now) {
@@ -20,6 +22,13 @@ void CircuitBreaker::Success(const std::string& url) {
 
 void CircuitBreaker::Failure(const std::string& url, std::time_t now) {
   std::lock_guard<std::mutex> lock(mu_);
+  // URLs may come from senders (AIA): the map is bounded. Closed and
+  // cooled-down entries go first; only an open breaker is worth keeping.
+  if (states_.size() >= kMaxUrls && states_.find(url) == states_.end()) {
+    for (auto it = states_.begin(); it != states_.end();)
+      it = it->second.open_until > now ? std::next(it) : states_.erase(it);
+    if (states_.size() >= kMaxUrls) states_.clear();
+  }
   State& s = states_[url];
   ++s.failures;
   if (s.failures >= threshold_) s.open_until = now + cooldown_;

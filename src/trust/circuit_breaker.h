@@ -4,6 +4,8 @@
 // `cooldown` seconds have passed; then one request is let through (half
 // open) and its outcome closes or re-opens the breaker. Thread-safe. Keeps
 // a dead or slow responder from stalling every message for its deadline.
+// At most kMaxUrls URLs are remembered (they may come from certificates a
+// sender chose).
 #ifndef SMIME_TRUST_CIRCUIT_BREAKER_H_
 #define SMIME_TRUST_CIRCUIT_BREAKER_H_
 
@@ -16,6 +18,9 @@ namespace smime {
 
 class CircuitBreaker {
  public:
+  // URLs remembered at most; beyond, breakers that are not open are forgotten.
+  static constexpr size_t kMaxUrls = 4096;
+
   CircuitBreaker(int threshold, int cooldown_seconds)
       : threshold_(threshold), cooldown_(cooldown_seconds) {}
 

@@ -2,6 +2,7 @@
 #include "trust/http_fetch.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <mutex>
@@ -27,6 +28,24 @@ size_t Write(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// CURLOPT_OPENSOCKETFUNCTION: curl asks here for every socket it connects,
+// with the resolved address, so the check sees what is really connected.
+struct Gate {
+  const std::function<std::string(const struct sockaddr*)>* check;
+  std::string refused;
+};
+
+curl_socket_t OpenChecked(void* user, curlsocktype purpose, struct curl_sockaddr* a) {
+  Gate* g = static_cast<Gate*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  std::string why = (*g->check)(&a->addr);
+  if (!why.empty()) {
+    if (g->refused.empty()) g->refused = why;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);  // no leak to children
+}
+
 }  // namespace
 
 CurlFetcher::CurlFetcher() {
@@ -45,7 +64,15 @@ Status CurlFetcher::Fetch(const HttpRequest& req, std::string* body) {
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  Gate gate{&req.connect_check, ""};
+  if (req.connect_check) {
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // a proxy would connect for us, unchecked
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenChecked);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &gate);
+  } else {
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  }
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for timeouts
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms);
@@ -60,6 +87,8 @@ Status CurlFetcher::Fetch(const HttpRequest& req, std::string* body) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.post_body.size()));
   }
   CURLcode rc = curl_easy_perform(c);
+  // Another address of the name may have connected after one was refused.
+  if (rc != CURLE_OK && !gate.refused.empty()) return Status::Io(gate.refused);
   if (sink.too_big)
     return Status::Io("response larger than " + std::to_string(req.max_size) + " bytes");
   if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -67,6 +96,8 @@ Status CurlFetcher::Fetch(const HttpRequest& req, std::string* body) {
   if (rc != CURLE_OK) return Status::Io(curl_easy_strerror(rc));
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  if (code >= 300 && code < 400)
+    return Status::Io("HTTP " + std::to_string(code) + ": redirect not followed");
   if (code != 200) return Status::Io("HTTP " + std::to_string(code));
   return Status::Ok();
 }

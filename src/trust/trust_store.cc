@@ -102,7 +102,8 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
     r.trusted = true;
     r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
   } else {
-    r.reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    r.error = X509_STORE_CTX_get_error(ctx.get());
+    r.reason = X509_verify_cert_error_string(r.error);
   }
   DrainOpensslErrors();
   return r;

@@ -21,6 +21,7 @@ struct ChainResult {
   bool trusted = false;
   std::string reason;  // on failure: OpenSSL's verify error, e.g. "certificate has expired"
   X509StackPtr chain;  // leaf first, anchor last (on success)
+  int error = 0;       // on failure: OpenSSL's X509_V_ERR_... code
 };
 
 class TrustStore {
