@@ -298,13 +298,25 @@ sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   });
 }
 
-// Applies o's edits and body; *deleted (if given) says whether every
-// deletion (they come first) was applied before a failure.
+// How far ApplyToMta got with the deletions (they come first).
+struct Deletions {
+  bool attempted = false;  // at least one was sent to the MTA
+  bool done = false;       // every one was applied
+  int applied = 0;
+};
+
+// Applies o's edits and body; *deletions (if given) says how far the
+// deletions got before a failure.
 bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string* error,
-                bool* deleted = nullptr) {
-  if (deleted) *deleted = false;
+                Deletions* deletions = nullptr) {
+  Deletions unused;
+  if (!deletions) deletions = &unused;
+  *deletions = Deletions();
   for (const HeaderEdit& e : o.edits) {
-    if (deleted && e.kind != HeaderEdit::Kind::kDelete) *deleted = true;
+    if (e.kind == HeaderEdit::Kind::kDelete)
+      deletions->attempted = true;
+    else
+      deletions->done = true;
     int rc;
     if (e.kind == HeaderEdit::Kind::kDelete) {
       rc = smfi_chgheader(ctx, const_cast<char*>(e.name.c_str()), e.index, nullptr);
@@ -323,6 +335,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
                " failed";
       return false;
     }
+    if (e.kind == HeaderEdit::Kind::kDelete) ++deletions->applied;
   }
   if (o.replace_body) {
     // smfi_replacebody appends on each call; the first call discards the old body.
@@ -338,26 +351,25 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
       at += n;
     } while (at < o.body.size());
   }
-  if (deleted) *deleted = true;
+  deletions->done = true;
   return true;
 }
 
 // End of data of a message poisoned under internal_error_action = accept:
 // accepted with PoisonedOutcome's edits (forged verdicts removed, inbound
-// smime=temperror), without the deletions when deletions_done (the same
-// ones were applied before a later edit failed) or when an
-// Authentication-Results header was lost (its ordinals are unknown: a
-// deletion could hit a foreign header; logged forged=unknown).
-sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, bool deletions_done) {
+// smime=temperror), without the deletions when some were sent already (the
+// same ones, before a later edit failed: sent again, their ordinals would
+// shift onto other headers; if one of them failed, logged forged=unknown)
+// or when an Authentication-Results header was lost (its ordinals are
+// unknown: a deletion could hit a foreign header; forged=unknown).
+sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
   Transaction& tx = m->tx;
   tx.queue_id = MacroOr(ctx, "i", "NOQUEUE");
-  Outcome o = PoisonedOutcome(*m->rt, tx, m->poisoned, !m->lost_ar_header);
-  if (deletions_done) {
-    o.edits.erase(
-        std::remove_if(o.edits.begin(), o.edits.end(),
-                       [](const HeaderEdit& e) { return e.kind == HeaderEdit::Kind::kDelete; }),
-        o.edits.end());
-  }
+  Outcome o = PoisonedOutcome(*m->rt, tx, m->poisoned, !m->lost_ar_header && !earlier.attempted);
+  if (earlier.attempted && earlier.done)
+    AppendField(&o.fields, "removed", std::to_string(earlier.applied));
+  else if (earlier.attempted)
+    AppendField(&o.fields, "forged", "unknown", "deletion-failed");
   if (m->lost_ar_header) AppendField(&o.fields, "forged", "unknown", "header-lost");
   std::string error;
   if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
@@ -368,7 +380,7 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, bool deletions_done) {
 }
 
 sfsistat OnEom(SMFICTX* ctx) {
-  bool deletions_done = false;
+  Deletions deletions;
   sfsistat rc = Guard(ctx, "eom", [&] {
     Message* m = EnsureMsg(ctx);
     if (!m->poisoned.empty()) {
@@ -387,7 +399,7 @@ sfsistat OnEom(SMFICTX* ctx) {
       // A verdict that cannot be written (or a forged one that cannot be
       // removed) must not reach the mailbox: tempfail instead (under
       // accept: the poisoned end below).
-      if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions_done))
+      if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions))
         return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
@@ -406,7 +418,7 @@ sfsistat OnEom(SMFICTX* ctx) {
   Connection* c = Conn(ctx);
   if (!c || !c->msg || c->msg->poisoned.empty()) return rc;
   try {
-    return FinishPoisoned(ctx, c->msg.get(), deletions_done);
+    return FinishPoisoned(ctx, c->msg.get(), deletions);
   } catch (...) {
     c->msg.reset();  // not even that: accepted as it is, the administrator's choice
     return SMFIS_CONTINUE;

@@ -52,9 +52,11 @@ struct smfi_str {
   int replacebody_calls = 0;
 };
 
-// Set by a test: smfi_insheader refuses a value containing it (as the MTA
-// may refuse an edit).
+// Set by a test: smfi_insheader refuses a value containing it, and
+// smfi_chgheader the deletion with this ordinal (as the MTA may refuse an
+// edit).
 std::string g_refuse_insert;
+int g_refuse_delete = 0;
 
 extern "C" {
 char* smfi_getsymval(SMFICTX* ctx, char* name) {
@@ -72,6 +74,7 @@ int smfi_setreply(SMFICTX* ctx, char* code, char* xcode, char* text) {
 }
 int smfi_setsymlist(SMFICTX*, int, char*) { return MI_SUCCESS; }
 int smfi_chgheader(SMFICTX* ctx, char* name, int index, char* value) {
+  if (!value && index == g_refuse_delete) return MI_FAILURE;
   ctx->header_edits.push_back(std::string("chg ") + name + " " + std::to_string(index) + ":" +
                               (value ? value : "(delete)"));
   return MI_SUCCESS;
@@ -241,6 +244,7 @@ int Reset(void**) {
   g->log.lines.clear();
   g->log.throw_on.clear();
   g_refuse_insert.clear();
+  g_refuse_delete = 0;
   return UseEncryptingRuntime() ? 0 : -1;
 }
 
@@ -542,6 +546,27 @@ void TestAcceptEditFailureWritesTemperror(void**) {
   Close(&ctx);
 }
 
+// A deletion the MTA refuses after another was applied: the poisoned end
+// does not send deletions again (the ordinals would now point at other
+// headers), says the forged verdicts may remain, and still writes ours.
+void TestAcceptDeletionFailure(void**) {
+  g->holder.Set(TestRuntime("internal_error_action = accept\n", "/nonexistent/x"));
+  g_refuse_delete = 1;
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_int_equal(ctx.header_edits.size(), 2);
+  assert_string_equal(ctx.header_edits[0].c_str(), "chg Authentication-Results 3:(delete)");
+  assert_true(ctx.header_edits[1].find("ins 0 Authentication-Results:mx.example.net;\n\tsmime="
+                                       "temperror reason=internal-error") == 0);
+  assert_int_equal(g->log.Count("error=eom: delete Authentication-Results failed, action=poisoned"),
+                   1);
+  assert_int_equal(g->log.Count("result=temperror, forged=unknown (deletion-failed)"), 1);
+  Close(&ctx);
+}
+
 // Under tempfail (the default) the same edit failure is 451 4.3.0.
 void TestEditFailureTempfails(void**) {
   g->holder.Set(TestRuntime("", "/nonexistent/x"));
@@ -571,6 +596,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestSpoolFailureIsAnError, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptPanicStillRemovesForged, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptEditFailureWritesTemperror, smime::Reset),
+      cmocka_unit_test_setup(smime::TestAcceptDeletionFailure, smime::Reset),
       cmocka_unit_test_setup(smime::TestEditFailureTempfails, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
