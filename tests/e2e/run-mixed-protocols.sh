@@ -14,13 +14,14 @@
 # headers moved into a signed entity change (docs/SECURITY.md, "Robustness").
 #
 # Two private Postfix instances on 127.0.0.1 (tests/e2e/postfix-lib.sh), one
-# with milter_protocol = 6, one with milter_protocol = 2, both with
-# smtpd_milters = the same unix socket of one smime-milter (sign = clear,
-# alice may sign from loopback on the ORIGINATING submission ports).
-# A Python client sends MIX_COUNT messages (default 400, a multiple of 8),
+# with milter_protocol = 6, one with milter_protocol = 2, and Debian's
+# Sendmail 8.17 (tests/e2e/sendmail-lib.sh, relaying to smtp-sink), all
+# with the same unix socket of one smime-milter (sign = clear, alice may
+# sign from loopback on the ORIGINATING submission ports).
+# A Python client sends MIX_COUNT messages (default 480, a multiple of 12),
 # each in its own SMTP session (so that every message is a new milter
-# connection and negotiation), from 8 threads, alternating the instances
-# and four kinds: inbound signed (pass), inbound tampered (fail), inbound
+# connection and negotiation), from 8 threads, in turn to the three MTAs,
+# of four kinds: inbound signed (pass), inbound tampered (fail), inbound
 # signed with forged verdicts in our name (pass, forged ones removed, a
 # foreign one kept), and outbound unsigned mail (signed by the milter).
 # Asserted for every delivered message: delivered exactly once, by the
@@ -31,14 +32,17 @@
 # outbound: `Content-Type: multipart/signed;` at the top, the original
 # `Content-Type: text/plain; charset=us-ascii` line inside the signed entity,
 # and the signature verifies (`smimectl process`); no panic in the milter log.
-# Needs root, Postfix and python3 (skips otherwise; a failure in strict mode).
+# Needs root, Postfix, python3 and Sendmail's packages (skips otherwise; a
+# failure in strict mode).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
+. "$(dirname "$0")/sendmail-lib.sh"
 . "$(dirname "$0")/milter-lib.sh"
-e2e_require Postfix postfix python3
+e2e_require Postfix postfix python3 smtp-sink m4 cc unshare
+sm_unpack || skip_or_fail "cannot download Debian's sendmail packages"
 e2e_init out
-COUNT=${MIX_COUNT:-400}
-[ $((COUNT % 8)) -eq 0 ] || { echo "MIX_COUNT must be a multiple of 8"; exit 1; }
+COUNT=${MIX_COUNT:-480}
+[ $((COUNT % 12)) -eq 0 ] || { echo "MIX_COUNT must be a multiple of 12"; exit 1; }
 
 e2e_messages "$work/msgs"
 nobody_keys alice
@@ -58,27 +62,32 @@ touch -d '-1 minute' "$P2_BASE"/etc/*
 [ "$(postconf -c "$P2_BASE/etc" -h milter_protocol)" = 2 ] &&
   [ "$(postconf -c "$P6_BASE/etc" -h milter_protocol)" = 6 ] || { echo "milter_protocol not set"; exit 1; }
 
-P6_PID= P2_PID=
-stop_both() {
+sm_setup "$work/sm" "$work/milter.sock"
+
+P6_PID='' P2_PID=''
+stop_all_mtas() {
   PF_PID=$P6_PID pf_stop
   PF_PID=$P2_PID pf_stop
+  sm_stop
   stop_milter
 }
-trap 'stop_both; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+trap 'stop_all_mtas; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 start_milter || exit 1
 PF_BASE=$P6_BASE PF_PORT=$P6_PORT pf_start || exit 1
 P6_PID=$PF_PID
 PF_BASE=$P2_BASE PF_PORT=$P2_PORT pf_start || exit 1
 P2_PID=$PF_PID
+sm_start || exit 1
 
 cat >"$work/send.py" <<'EOF'
-# send.py MSGDIR COUNT P6_PORT P6_SUBMIT P2_PORT P2_SUBMIT: COUNT messages,
-# number n: instance = 6 if n is even else 2, kind = (n // 2) % 4,
+# send.py MSGDIR COUNT P6_PORT P6_SUBMIT P2_PORT P2_SUBMIT SM_PORT SM_SUBMIT:
+# COUNT messages, number n: MTA = "6", "2", "s" for n % 3, kind = (n // 3) % 4,
 # Message-ID <mix-N-KIND-pINSTANCE@a.example>, each in its own SMTP session,
 # from 8 threads. Prints one line per message that was not accepted.
 import smtplib, sys, threading
 d, count = sys.argv[1], int(sys.argv[2])
-ports = {"6": (sys.argv[3], sys.argv[4]), "2": (sys.argv[5], sys.argv[6])}
+ports = {"6": (sys.argv[3], sys.argv[4]), "2": (sys.argv[5], sys.argv[6]),
+         "s": (sys.argv[7], sys.argv[8])}
 def t(name):
     return open(f"{d}/{name}", "rb").read()
 KINDS = [("signed", t("signed.eml"), 0), ("tampered", t("tampered.eml"), 0),
@@ -92,8 +101,8 @@ def worker():
             if not todo:
                 return
             n = todo.pop(0)
-        inst = "6" if n % 2 == 0 else "2"
-        kind, tmpl, submit = KINDS[(n // 2) % 4]
+        inst = "62s"[n % 3]
+        kind, tmpl, submit = KINDS[(n // 3) % 4]
         mid = f"mix-{n}-{kind}-p{inst}@a.example"
         # The templates are CRLF or LF; smtplib sends bytes as they are.
         msg = b"\r\n".join(
@@ -114,20 +123,28 @@ for f in failures:
     print(f)
 EOF
 python3 "$work/send.py" "$work/msgs" "$COUNT" "$P6_PORT" "$P6_SUBMIT" "$P2_PORT" "$P2_SUBMIT" \
-  >"$work/out/send" 2>&1
+  "$SM_PORT" "$SM_SUBMIT" >"$work/out/send" 2>&1
 if [ -s "$work/out/send" ]; then
   bad "$(wc -l <"$work/out/send") submissions not accepted: $(head -3 "$work/out/send")"
 else
-  ok "$COUNT messages accepted by the two instances (8 concurrent sessions, one message each)"
+  ok "$COUNT messages accepted by the three MTAs (8 concurrent sessions, one message each)"
 fi
-half=$((COUNT / 2))
-PF_BASE=$P6_BASE pf_wait_delivered "$half" 180 || true
-PF_BASE=$P2_BASE pf_wait_delivered "$half" 180 || true
+third=$((COUNT / 3))
+PF_BASE=$P6_BASE pf_wait_delivered "$third" 180 || true
+PF_BASE=$P2_BASE pf_wait_delivered "$third" 180 || true
+sm_wait_sent "$third" 180 || true
 
-verdict_ok=0 form_bad=0 once_bad=0 sig_bad=0 kinds_seen=0
+verdict_ok=0 form_bad=0 once_bad=0 sig_bad=0
 declare -A seen
-for inst in 6 2; do
-  base_var=P${inst}_BASE
+# Where each MTA delivered: the Postfix Maildirs, smtp-sink's files.
+delivered_files() {
+  case $1 in
+    6) find "$P6_BASE/mail" -path '*/new/*' -type f ;;
+    2) find "$P2_BASE/mail" -path '*/new/*' -type f ;;
+    s) find "$SM_BASE/sink" -type f ;;
+  esac
+}
+for inst in 6 2 s; do
   while IFS= read -r f; do
     hdr=$(sed '/^\r*$/q' "$f" | tr -d '\r')
     mid=$(printf '%s\n' "$hdr" | sed -n 's/^Message-ID: <\(mix-[^>]*\)>.*/\1/p')
@@ -175,17 +192,17 @@ for inst in 6 2; do
       form_bad=$((form_bad + 1))
       [ "$form_bad" -le 10 ] && echo "wrong: p$inst $mid:$problems"
     fi
-  done < <(find "${!base_var}/mail" -path '*/new/*' -type f)
+  done < <(delivered_files "$inst")
 done
 delivered=${#seen[@]}
 if [ "$delivered" -eq "$COUNT" ] && [ "$once_bad" -eq 0 ]; then
-  ok "all $COUNT messages delivered exactly once, each by the instance it was sent to"
+  ok "all $COUNT messages delivered exactly once, each by the MTA it was sent to"
 else
-  bad "$delivered of $COUNT distinct messages delivered, $once_bad twice or by the wrong instance"
-  PF_BASE=$P2_BASE; postqueue -c "$P2_BASE/etc" -p | tail -3; postqueue -c "$P6_BASE/etc" -p | tail -3
+  bad "$delivered of $COUNT distinct messages delivered, $once_bad twice or by the wrong MTA"
+  postqueue -c "$P2_BASE/etc" -p | tail -3; postqueue -c "$P6_BASE/etc" -p | tail -3
 fi
 if [ "$form_bad" -eq 0 ] && [ "$verdict_ok" -eq "$COUNT" ]; then
-  ok "$verdict_ok deliveries: one leading space in every header (protocol 2 and 6), right verdicts, forged ones removed, outbound signed and verifying"
+  ok "$verdict_ok deliveries: one leading space in every header (Postfix protocol 2 and 6, Sendmail), right verdicts, forged ones removed, outbound signed and verifying"
 else
   bad "$form_bad of $delivered deliveries with a wrong header form, verdict or signature ($sig_bad signatures not pass)"
 fi
