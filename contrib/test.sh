@@ -14,7 +14,9 @@
 #   distcheck  make distcheck: the tarball builds out of tree with warnings as
 #              errors and passes its unit, golden, CLI, docs, style, miltertest
 #              and corpus tests with the source folder read-only
-#              (DISTCHECK_TESTS="..." names others, DISTCHECK_TESTS=all every one)
+#              (DISTCHECK_TESTS="..." names others, DISTCHECK_TESTS=all every one);
+#              its tests' logs are kept in build-ci/distcheck-logs
+#              (tests/ci/keep-logs-driver.sh) and scanned in strict mode
 #   asan       ASan+UBSan build of the tarball (g++, -O1, no recovery): the
 #              unit, golden and corpus tests; any sanitizer report fails
 #   tsan       TSan build of the tarball: the unit tests and the milter
@@ -111,13 +113,26 @@ stage_dist() {
 
 stage_distcheck() {
   rc=0
+  # distcheck deletes its build tree and the test logs in it: the tarball's
+  # tests/ci/keep-logs-driver.sh keeps a copy of every test's .log and .trs
+  # in $logs (LOG_DRIVER reaches the inner make check; $(top_srcdir) is
+  # expanded there), for the same strict scan as the check stage.
+  logs=$ci/distcheck-logs
+  rm -rf "$logs" && mkdir -p "$logs" || return 1
+  driver='$(SHELL) $(top_srcdir)/tests/ci/keep-logs-driver.sh '"$logs"' $(top_srcdir)/build-aux/test-driver'
   if [ "${DISTCHECK_TESTS:-}" = all ]; then
-    make -j"$jobs" distcheck || rc=$?
+    make -j"$jobs" distcheck LOG_DRIVER="$driver" || rc=$?
   else
-    make -j"$jobs" distcheck TESTS="${DISTCHECK_TESTS:-$(unit_tests) $distcheck_shell_tests}" || rc=$?
+    make -j"$jobs" distcheck LOG_DRIVER="$driver" \
+      TESTS="${DISTCHECK_TESTS:-$(unit_tests) $distcheck_shell_tests}" || rc=$?
   fi
   # Its build tree is removed on success; on failure it is kept: show why.
   [ "$rc" -eq 0 ] || show_failures "$top/$(basename "${tarball:-smime-milter-x.tar.gz}" .tar.gz)"
+  if [ -z "$(find "$logs" -name '*.trs' 2>/dev/null | head -1)" ]; then
+    echo "distcheck: no test logs kept in $logs: the strict scan cannot run"
+    test_strict && rc=1
+  fi
+  strict_scan "$logs" || rc=1
   return "$rc"
 }
 

@@ -103,8 +103,11 @@ const std::vector<ParamSpec> kParams = {
      "on reload and once a day."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
-     "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "
-     "is added and forged verdicts are not removed)."},
+     "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered, unsigned and "
+     "unencrypted: the failure poisons the message, its headers are still read, and at end of "
+     "data forged verdicts with our authserv-id are removed and inbound mail gets smime=temperror "
+     "reason=internal-error; only a failure before the message (at connect) or of these edits "
+     "themselves passes it on unchanged). Refused when any domain encrypts."},
     {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
      "Client networks (CIDR) whose mail is outbound."},
     {"ldap_attributes", ParamType::kList, "userCertificate;binary, userSMIMECertificate", kNoMin,

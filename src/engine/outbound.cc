@@ -507,7 +507,7 @@ bool EncryptedCmsDer(const Transaction& tx, const MimeLimits& limits, std::strin
   if (strcasecmp(cte.c_str(), "base64") != 0) return false;
   // GMime's reading first, with the wire form let go of before our own
   // decoding (docs/performance.md): at most the body, the wire form and one
-  // decoded copy at a time.
+  // decoded copy, or the body and two decoded copies, at a time.
   SmimeLayout layout;
   {
     const std::string wire = WireMessage(tx);
@@ -516,6 +516,9 @@ bool EncryptedCmsDer(const Transaction& tx, const MimeLimits& limits, std::strin
   }
   std::string der;
   if (!StrictBase64Decode(tx.body, &der) || layout.cms_der != der) return false;
+  // Equal: GMime's copy goes before OpenSSL parses ours, which copies the
+  // encrypted content once more (the body, one decoded copy and the parse).
+  std::string().swap(layout.cms_der);
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* end = p + der.size();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));

@@ -540,12 +540,33 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {
-    // Accepted unfiltered, the message still loses verdicts in our name.
-    Outcome failed = InternalErrorOutcome(rt.internal_error_accept, e.what());
-    RemoveForged(removals, &failed);
-    return failed;
+    // Accepted unfiltered, the message still loses verdicts in our name and
+    // says temperror (PoisonedOutcome).
+    return PoisonedOutcome(rt, tx, e.what());
   }
   return o;
+}
+
+Outcome PoisonedOutcome(const Runtime& rt, const Transaction& tx, const std::string& what,
+                        bool remove_forged) {
+  if (!rt.internal_error_accept) return InternalErrorOutcome(false, what);
+  try {
+    Outcome o = InternalErrorOutcome(true, what);
+    std::string why;
+    o.direction = DecideDirection(tx, rt.internal_hosts, rt.originating_daemons, &why);
+    if (o.direction == Direction::kInbound) {
+      o.verdict = AuthResult::kTempError;
+      o.results = {Clause(AuthResult::kTempError, "internal-error", "")};
+      o.edits.push_back(
+          {HeaderEdit::Kind::kInsert, kArHeader, BuildAuthResults(rt.authserv_id, o.results), 0});
+      AppendField(&o.fields, "result", "temperror");
+    }
+    if (remove_forged) RemoveForged(ForgedVerdictRemovals(rt, tx), &o);
+    return o;
+  } catch (const std::exception&) {
+    // Not even that (out of memory): the administrator's choice, unfiltered.
+    return InternalErrorOutcome(true, what);
+  }
 }
 
 }  // namespace smime

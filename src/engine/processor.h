@@ -21,7 +21,7 @@
 // short is revocation status unknown (smime=temperror under revocation =
 // hard; log revocation=unavailable (deadline)) or 451 4.7.1 for encryption
 // (log reason=deadline). An unexpected exception becomes the internal-error
-// disposition (451 4.3.0) with a panic: log.
+// disposition (451 4.3.0; under accept, PoisonedOutcome) with a panic: log.
 #ifndef SMIME_ENGINE_PROCESSOR_H_
 #define SMIME_ENGINE_PROCESSOR_H_
 
@@ -38,6 +38,19 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock);
 // accept unfiltered when accept is true) with a panic: log line. Used by the
 // processor and by every milter callback that catches an exception.
 Outcome InternalErrorOutcome(bool accept, const std::string& what);
+
+// The outcome of a message whose filtering failed (an exception in
+// Process(), or a poisoned milter transaction: docs/SECURITY.md). Under
+// internal_error_action = tempfail it is InternalErrorOutcome. Under accept
+// the message is accepted but never keeps a verdict in our name: every
+// forged Authentication-Results with our authserv-id is removed (from
+// tx.headers, so tx.body may be empty) and, inbound, our header says
+// smime=temperror reason=internal-error; logged at panic severity. Only
+// when even that fails is the message accepted without edits.
+// remove_forged = false leaves out the deletions (their ordinals are not
+// known when a header was lost).
+Outcome PoisonedOutcome(const Runtime& rt, const Transaction& tx, const std::string& what,
+                        bool remove_forged = true);
 
 }  // namespace smime
 

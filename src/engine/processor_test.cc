@@ -764,12 +764,15 @@ void TestExceptionBecomesInternalError(void**) {
   assert_true(StartsWith(s.fields, "error=checker exploded\\x0d\\x0aInjected: header, "));
   assert_true(Contains(s.fields, "action=tempfail"));
 
+  // Under accept: accepted, with our verdict temperror (never the
+  // signature's own pass, which was not established).
   g_fx->rt->internal_error_accept = true;
   s = Run(SignedByAlice());
   assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
   assert_int_equal(s.severity, static_cast<int>(Severity::kPanic));
-  assert_string_equal(s.edits, "");
-  assert_true(Contains(s.fields, "action=accept"));
+  assert_string_equal(s.edits, "ins:0");
+  assert_string_equal(s.inserted, "mx.example.net;\n\tsmime=temperror reason=internal-error");
+  assert_true(Contains(s.fields, "action=accept (internal_error_action), result=temperror"));
 }
 
 // Forged verdicts carrying our authserv-id, as a client could submit them.
@@ -820,8 +823,12 @@ void TestForgedHeadersRemovedOnInternalErrorAccept(void**) {
   Seen s = Run(SignedByAlice(kForgedHeaders));
   assert_string_equal(s.event, "panic");
   assert_int_equal(s.disposition, static_cast<int>(Disposition::kAccept));
-  assert_string_equal(s.edits, "del:3,del:1");
-  assert_int_equal(Count(s.wire_headers, "Authentication-Results:"), 1);
+  assert_string_equal(s.edits, "del:3,del:1,ins:0");
+  assert_true(
+      StartsWith(s.wire_headers, "Authentication-Results: mx.example.net;\r\n\tsmime=temperror"));
+  assert_int_equal(Count(s.wire_headers, "Authentication-Results:"), 2);
+  assert_int_equal(Count(s.wire_headers, "smime=pass"), 0);
+  assert_true(Contains(s.fields, "result=temperror, removed=2"));
 }
 
 void TestSenderMatchIsNamed(void**) {

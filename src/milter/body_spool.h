@@ -6,9 +6,12 @@
 // rest is counted but not kept, and truncated() says so: the engine then
 // gives a defined verdict instead of verifying a partial body.
 // Append/Take return a Status; an I/O error (disk full) is a Status, which
-// the caller turns into a tempfail.
+// the caller turns into a tempfail; FailureReason() says whether state_dir
+// was full (ENOSPC, EDQUOT: "spool-full") or the spool failed otherwise.
 #ifndef SMIME_MILTER_BODY_SPOOL_H_
 #define SMIME_MILTER_BODY_SPOOL_H_
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <string>
@@ -29,11 +32,20 @@ class BodySpool {
   // Moves the whole kept body into *out.
   Status Take(std::string* out);
 
+  // After a failed Append/Take: "spool-full" when the file system (or the
+  // quota) had no room, else "spool-failed".
+  const char* FailureReason() const;
+  // Spools into fd (taken over) instead of a new file in dir: lets tests
+  // meet the kernel's own errors (/dev/full answers ENOSPC).
+  void UseFileForTest(int fd) { fd_ = fd; }
+
   size_t size() const { return size_; }  // bytes offered, kept or not
   bool truncated() const { return size_ > max_size_; }
   bool on_disk() const { return fd_ >= 0; }
 
  private:
+  Status WriteError(ssize_t n);
+
   std::string dir_;
   size_t memory_limit_;
   size_t max_size_;
@@ -41,6 +53,7 @@ class BodySpool {
   std::string memory_;
   int fd_ = -1;
   size_t file_size_ = 0;
+  int errno_ = 0;  // of the last failure
 };
 
 }  // namespace smime

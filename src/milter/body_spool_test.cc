@@ -3,6 +3,7 @@
 #include "milter/body_spool.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +95,20 @@ void TestUnwritableDirIsAStatus(void**) {
   smime::Status st = spool.Append("0123456789", 10);
   assert_false(st.ok());
   assert_non_null(strstr(st.message().c_str(), "cannot create spool file in /nonexistent/dir"));
+  assert_string_equal(spool.FailureReason(), "spool-failed");
+}
+
+// A full file system: the kernel's own ENOSPC (/dev/full) on the spool
+// write is "spool-full", whatever was kept in memory before.
+void TestFullDiskIsSpoolFull(void**) {
+  BodySpool spool("/nonexistent/dir", 4, 1000);
+  const int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  spool.UseFileForTest(fd);  // closed by the spool
+  smime::Status st = spool.Append("0123456789", 10);
+  assert_false(st.ok());
+  assert_string_equal(st.message().c_str(), "spool write: No space left on device");
+  assert_string_equal(spool.FailureReason(), "spool-full");
 }
 
 }  // namespace
@@ -104,6 +119,7 @@ int main() {
       cmocka_unit_test(TestSpillsToUnlinkedFile),
       cmocka_unit_test(TestLimitKeepsCountingButNotBytes),
       cmocka_unit_test(TestUnwritableDirIsAStatus),
+      cmocka_unit_test(TestFullDiskIsSpoolFull),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <libmilter/mfdef.h>
 #include <netinet/in.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <exception>
@@ -25,8 +26,13 @@ struct Message {
   Transaction tx;
   std::unique_ptr<BodySpool> spool;
   // Why this transaction can no longer be judged (an internal error at a
-  // RCPT): end of data tempfails instead of deciding on a partial envelope.
+  // RCPT, or under internal_error_action = accept any internal error): end
+  // of data tempfails, or under accept gives PoisonedOutcome, instead of
+  // deciding on a partial envelope or message.
   std::string poisoned;
+  // A header that could not be kept was an Authentication-Results: the
+  // forged ones can no longer be found by their ordinals.
+  bool lost_ar_header = false;
 };
 
 // Per connection, never process-wide: one milter socket may serve Postfix
@@ -87,11 +93,26 @@ bool InternalErrorAccept(SMFICTX* ctx) {
 enum class PanicScope { kMessage, kRecipient };
 
 // The internal-error disposition for any failure of the filter itself.
+// Under internal_error_action = accept a message is not accepted at once
+// (that would pass on forged verdicts in our name): it is poisoned, its
+// headers are still collected (the body is dropped) and end of data gives
+// PoisonedOutcome (docs/SECURITY.md). Only without a message context (a
+// failure at connect) is accept answered at once.
 sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicScope::kMessage) {
-  Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
+  Connection* c = Conn(ctx);
   std::string qid = MacroOr(ctx, "i", "NOQUEUE");
+  if (InternalErrorAccept(ctx) && c && c->msg) {
+    Outcome o = InternalErrorOutcome(true, what);
+    o.fields.clear();
+    AppendField(&o.fields, "error", what);
+    AppendField(&o.fields, "action", "poisoned", "internal_error_action");
+    g_globals.log->Write(o.severity, o.LogLine(qid));
+    if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
+    return SMFIS_CONTINUE;
+  }
+  Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
   g_globals.log->Write(o.severity, o.LogLine(qid));
-  if (Connection* c = Conn(ctx)) {
+  if (c) {
     if (scope == PanicScope::kRecipient && c->msg) {
       if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
     } else {
@@ -213,28 +234,89 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
 sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
-  return Guard(ctx, "header", [&] {
+  bool kept = false;
+  sfsistat rc = Guard(ctx, "header", [&] {
     Message* m = EnsureMsg(ctx);
     Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
     m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
     m->tx.headers.push_back(std::move(h));
+    kept = true;
     return SMFIS_CONTINUE;
   });
+  // A header lost to a failure (under accept the message is poisoned and
+  // goes on): an Authentication-Results lost shifts the ordinals by which
+  // forged ones are deleted.
+  Connection* c = Conn(ctx);
+  if (!kept && c && c->msg && name && strcasecmp(name, "Authentication-Results") == 0)
+    c->msg->lost_ar_header = true;
+  return rc;
+}
+
+// A body that cannot be spooled (state_dir full or unwritable) is not a bug
+// of the filter: an error line naming the reason and the reply, 452 4.3.1
+// for a full state_dir (RFC 3463: mail system full), 451 4.3.0 otherwise;
+// under internal_error_action = accept the message is poisoned instead.
+sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
+  const std::string qid = MacroOr(ctx, "i", "NOQUEUE");
+  const std::string reason = m->spool->FailureReason();
+  if (m->rt->internal_error_accept) {
+    std::string fields;
+    AppendField(&fields, "error", st.message());
+    AppendField(&fields, "reason", reason);
+    AppendField(&fields, "action", "poisoned", "internal_error_action");
+    g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
+    if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
+    return SMFIS_CONTINUE;
+  }
+  const bool full = reason == "spool-full";
+  const std::string code = full ? "452" : "451", xcode = full ? "4.3.1" : "4.3.0";
+  const std::string text = full
+                               ? "Insufficient system storage in the S/MIME filter, try again later"
+                               : "Internal error in the S/MIME filter, try again later";
+  std::string fields;
+  AppendField(&fields, "error", st.message());
+  AppendField(&fields, "reason", reason);
+  AppendField(&fields, "action", "tempfail");
+  AppendField(&fields, "reply", code + " " + xcode);
+  g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
+  Conn(ctx)->msg.reset();
+  smfi_setreply(ctx, const_cast<char*>(code.c_str()), const_cast<char*>(xcode.c_str()),
+                const_cast<char*>(text.c_str()));
+  return SMFIS_TEMPFAIL;
 }
 
 sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   return Guard(ctx, "body", [&] {
     Message* m = EnsureMsg(ctx);
+    // Poisoned: end of data needs only the headers; the body is dropped.
+    if (!m->poisoned.empty()) return EnsureConn(ctx)->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
     Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
-    if (!st.ok()) return Panic(ctx, "body: " + st.message());
+    if (!st.ok()) return SpoolFailure(ctx, m, st);
     // The verdict for an oversized message is already decided; stop the transfer.
     if (m->spool->truncated() && EnsureConn(ctx)->can_skip) return SMFIS_SKIP;
     return SMFIS_CONTINUE;
   });
 }
 
-bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string* error) {
+// How far ApplyToMta got with the deletions (they come first).
+struct Deletions {
+  bool attempted = false;  // at least one was sent to the MTA
+  bool done = false;       // every one was applied
+  int applied = 0;
+};
+
+// Applies o's edits and body; *deletions (if given) says how far the
+// deletions got before a failure.
+bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string* error,
+                Deletions* deletions = nullptr) {
+  Deletions unused;
+  if (!deletions) deletions = &unused;
+  *deletions = Deletions();
   for (const HeaderEdit& e : o.edits) {
+    if (e.kind == HeaderEdit::Kind::kDelete)
+      deletions->attempted = true;
+    else
+      deletions->done = true;
     int rc;
     if (e.kind == HeaderEdit::Kind::kDelete) {
       rc = smfi_chgheader(ctx, const_cast<char*>(e.name.c_str()), e.index, nullptr);
@@ -253,6 +335,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
                " failed";
       return false;
     }
+    if (e.kind == HeaderEdit::Kind::kDelete) ++deletions->applied;
   }
   if (o.replace_body) {
     // smfi_replacebody appends on each call; the first call discards the old body.
@@ -268,13 +351,42 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
       at += n;
     } while (at < o.body.size());
   }
+  deletions->done = true;
   return true;
 }
 
+// End of data of a message poisoned under internal_error_action = accept:
+// accepted with PoisonedOutcome's edits (forged verdicts removed, inbound
+// smime=temperror), without the deletions when some were sent already (the
+// same ones, before a later edit failed: sent again, their ordinals would
+// shift onto other headers; if one of them failed, logged forged=unknown)
+// or when an Authentication-Results header was lost (its ordinals are
+// unknown: a deletion could hit a foreign header; forged=unknown).
+sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
+  Transaction& tx = m->tx;
+  tx.queue_id = MacroOr(ctx, "i", "NOQUEUE");
+  Outcome o = PoisonedOutcome(*m->rt, tx, m->poisoned, !m->lost_ar_header && !earlier.attempted);
+  if (earlier.attempted && earlier.done)
+    AppendField(&o.fields, "removed", std::to_string(earlier.applied));
+  else if (earlier.attempted)
+    AppendField(&o.fields, "forged", "unknown", "deletion-failed");
+  if (m->lost_ar_header) AppendField(&o.fields, "forged", "unknown", "header-lost");
+  std::string error;
+  if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
+    AppendField(&o.fields, "edits", "failed", error);
+  g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+  Conn(ctx)->msg.reset();
+  return SMFIS_CONTINUE;  // accepted: the administrator's choice
+}
+
 sfsistat OnEom(SMFICTX* ctx) {
-  return Guard(ctx, "eom", [&] {
+  Deletions deletions;
+  sfsistat rc = Guard(ctx, "eom", [&] {
     Message* m = EnsureMsg(ctx);
-    if (!m->poisoned.empty()) return Panic(ctx, "eom: earlier " + m->poisoned);
+    if (!m->poisoned.empty()) {
+      if (m->rt->internal_error_accept) return SMFIS_CONTINUE;  // finished below
+      return Panic(ctx, "eom: earlier " + m->poisoned);
+    }
     Transaction& tx = m->tx;
     tx.queue_id = MacroOr(ctx, "i", "NOQUEUE");
     Status st = m->spool->Take(&tx.body);
@@ -285,21 +397,32 @@ sfsistat OnEom(SMFICTX* ctx) {
     if (o.disposition == Disposition::kAccept) {
       std::string error;
       // A verdict that cannot be written (or a forged one that cannot be
-      // removed) must not reach the mailbox: tempfail instead.
-      if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
+      // removed) must not reach the mailbox: tempfail instead (under
+      // accept: the poisoned end below).
+      if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions))
         return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
-    sfsistat rc = SMFIS_CONTINUE;
+    sfsistat answer = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
       smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
                     const_cast<char*>(o.reply_xcode.c_str()),
                     const_cast<char*>(o.reply_text.c_str()));
-      rc = o.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+      answer = o.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
     }
     Conn(ctx)->msg.reset();
-    return rc;
+    return answer;
   });
+  // Still a poisoned message here only under internal_error_action = accept
+  // (Panic resets it otherwise): poisoned earlier or by a failure just now.
+  Connection* c = Conn(ctx);
+  if (!c || !c->msg || c->msg->poisoned.empty()) return rc;
+  try {
+    return FinishPoisoned(ctx, c->msg.get(), deletions);
+  } catch (...) {
+    c->msg.reset();  // not even that: accepted as it is, the administrator's choice
+    return SMFIS_CONTINUE;
+  }
 }
 
 sfsistat OnAbort(SMFICTX* ctx) {

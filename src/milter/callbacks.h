@@ -9,6 +9,12 @@
 // (tempfail 451 4.3.0 by default) and a panic: log line. A failure in the
 // RCPT step keeps the envelope but poisons the transaction: later RCPTs and
 // end of data tempfail too (docs/encryption.md, "Internal errors at RCPT").
+// Under internal_error_action = accept any failure poisons the message
+// instead of accepting it at once: headers are still read and end of data
+// removes forged verdicts and writes smime=temperror (engine
+// PoisonedOutcome; docs/SECURITY.md, "Robustness"). A body that cannot be
+// spooled is an error line with reason=spool-full (452 4.3.1) or
+// spool-failed (451 4.3.0), not a panic.
 // callbacks_test drives these callbacks with a stand-in for libmilter.
 #ifndef SMIME_MILTER_CALLBACKS_H_
 #define SMIME_MILTER_CALLBACKS_H_

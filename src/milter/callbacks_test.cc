@@ -52,6 +52,12 @@ struct smfi_str {
   int replacebody_calls = 0;
 };
 
+// Set by a test: smfi_insheader refuses a value containing it, and
+// smfi_chgheader the deletion with this ordinal (as the MTA may refuse an
+// edit).
+std::string g_refuse_insert;
+int g_refuse_delete = 0;
+
 extern "C" {
 char* smfi_getsymval(SMFICTX* ctx, char* name) {
   auto it = ctx->macros.find(name);
@@ -68,6 +74,7 @@ int smfi_setreply(SMFICTX* ctx, char* code, char* xcode, char* text) {
 }
 int smfi_setsymlist(SMFICTX*, int, char*) { return MI_SUCCESS; }
 int smfi_chgheader(SMFICTX* ctx, char* name, int index, char* value) {
+  if (!value && index == g_refuse_delete) return MI_FAILURE;
   ctx->header_edits.push_back(std::string("chg ") + name + " " + std::to_string(index) + ":" +
                               (value ? value : "(delete)"));
   return MI_SUCCESS;
@@ -77,6 +84,8 @@ int smfi_addheader(SMFICTX* ctx, char* name, char* value) {
   return MI_SUCCESS;
 }
 int smfi_insheader(SMFICTX* ctx, int index, char* name, char* value) {
+  if (!g_refuse_insert.empty() && std::string(value).find(g_refuse_insert) != std::string::npos)
+    return MI_FAILURE;
   ctx->header_edits.push_back(std::string("ins ") + std::to_string(index) + " " + name + ":" +
                               value);
   return MI_SUCCESS;
@@ -109,9 +118,9 @@ CertSpec EncSpec(const std::string& address) {
 // contains throw_on (an exception escaping the step that logs it).
 class RecordingLog final : public LogSink {
  public:
-  void Write(Severity, const std::string& line) override {
+  void Write(Severity sev, const std::string& line) override {
     if (!throw_on.empty() && line.find(throw_on) != std::string::npos) throw std::bad_alloc();
-    lines.push_back(line);
+    lines.push_back(SeverityPrefix(sev) + line);
   }
   size_t Count(const std::string& part) const {
     size_t n = 0;
@@ -162,6 +171,8 @@ struct Fixture {
 };
 Fixture* g = nullptr;
 
+bool UseEncryptingRuntime();
+
 int SetUp(void**) {
   g = new Fixture;
   g->root = MakeCa("Root");
@@ -172,15 +183,32 @@ int SetUp(void**) {
   if (!mkdtemp(templ)) return -1;
   g->dir = templ;
   std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
+  if (!UseEncryptingRuntime()) return -1;
+  SetMilterGlobals({&g->holder, &g->log, &g->clock});
+  g->desc = MilterDescription();
+  return 0;
+}
+
+// A runtime from the test configuration plus extra lines.
+std::unique_ptr<Runtime> TestRuntime(const std::string& extra, std::string state_dir = "") {
+  if (state_dir.empty()) state_dir = g->dir;
   Config config;
   Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
-                               "/anchors.pem\nstate_dir = " + g->dir +
-                               "\nrevocation = off\ncertificate_sources = local\n",
+                               "/anchors.pem\nstate_dir = " + state_dir +
+                               "\nrevocation = off\ncertificate_sources = local\n" + extra,
                            "test.conf");
-  if (!st.ok()) return -1;
+  if (!st.ok()) return nullptr;
   std::unique_ptr<Runtime> rt;
   st = BuildRuntime(config, &rt);
-  if (!st.ok()) return -1;
+  if (!st.ok()) return nullptr;
+  return rt;
+}
+
+// The runtime of most tests: b.example encrypt = required, recipients from
+// the fake source.
+bool UseEncryptingRuntime() {
+  std::unique_ptr<Runtime> rt = TestRuntime("");
+  if (!rt) return false;
   auto source = std::make_unique<FakeSource>();
   g->source = source.get();
   source->entries = {{"carol@b.example", g->carol.cert.get()},
@@ -194,9 +222,7 @@ int SetUp(void**) {
   rt->domain_rules["b.example"] = b;
   rt->any_encryption = true;
   g->holder.Set(std::move(rt));
-  SetMilterGlobals({&g->holder, &g->log, &g->clock});
-  g->desc = MilterDescription();
-  return 0;
+  return true;
 }
 
 int TearDown(void**) {
@@ -217,7 +243,9 @@ SMFICTX* NewContext() {
 int Reset(void**) {
   g->log.lines.clear();
   g->log.throw_on.clear();
-  return 0;
+  g_refuse_insert.clear();
+  g_refuse_delete = 0;
+  return UseEncryptingRuntime() ? 0 : -1;
 }
 
 char kBody[] = "Confidential: the numbers stay between us.\r\n";
@@ -390,6 +418,172 @@ void TestAbortClearsPoison(void**) {
   Close(&ctx);
 }
 
+// Inbound headers with two verdicts forged in our name around a foreign
+// one, then body_chunks chunks of body, then end of data; returns its status.
+sfsistat ForgedData(SMFICTX* ctx, int body_chunks, sfsistat body_answer) {
+  ctx->reply.clear();
+  const char* headers[][2] = {{"Authentication-Results", "mx.example.net; smime=pass"},
+                              {"From", "Alice <alice@a.example>"},
+                              {"Authentication-Results", "other.example; dkim=pass"},
+                              {"Authentication-Results", "MX.EXAMPLE.NET.;\n\tsmime=pass"},
+                              {"Subject", "numbers"},
+                              {"MIME-Version", "1.0"},
+                              {"Content-Type", "text/plain; charset=us-ascii"}};
+  for (auto& h : headers)
+    assert_int_equal(g->desc.xxfi_header(ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
+                     SMFIS_CONTINUE);
+  for (int i = 0; i < body_chunks; ++i)
+    assert_int_equal(
+        g->desc.xxfi_body(ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+        body_answer);
+  return g->desc.xxfi_eom(ctx);
+}
+
+// A body that cannot be spooled (state_dir gone; a full one is
+// "spool-full", body_spool_test) is an error, not a panic: its reason and
+// the reply in the log line, 451 4.3.0 to the client, nothing written.
+void TestSpoolFailureIsAnError(void**) {
+  g->holder.Set(TestRuntime("spool_memory_limit = 0\n", "/nonexistent/smime-spool"));
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  const char* h[][2] = {{"From", "Alice <alice@a.example>"}, {"Subject", "numbers"}};
+  for (auto& x : h)
+    assert_int_equal(g->desc.xxfi_header(&ctx, const_cast<char*>(x[0]), const_cast<char*>(x[1])),
+                     SMFIS_CONTINUE);
+  assert_int_equal(
+      g->desc.xxfi_body(&ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+      SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("error: QID1: body: error=cannot create spool file in "
+                                "/nonexistent/smime-spool: No such file or directory, "
+                                "reason=spool-failed, action=tempfail, reply=451 4.3.0"),
+                   1);
+  assert_int_equal(g->log.Count("panic"), 0);
+  assert_true(ctx.header_edits.empty());
+  Close(&ctx);
+}
+
+// internal_error_action = accept: a failure in the milter (here the body
+// spool) does not accept the message at once with the forged verdicts in
+// it. The message is poisoned, the rest of the body dropped, and end of
+// data deletes both verdicts in our name (not the foreign one) and writes
+// ours, temperror, at the top; accepted.
+void TestAcceptPanicStillRemovesForged(void**) {
+  g->holder.Set(
+      TestRuntime("spool_memory_limit = 0\ninternal_error_action = accept\n", "/nonexistent/x"));
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 3, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_true(ctx.reply.empty());
+  assert_int_equal(ctx.header_edits.size(), 3);
+  assert_string_equal(ctx.header_edits[0].c_str(), "chg Authentication-Results 3:(delete)");
+  assert_string_equal(ctx.header_edits[1].c_str(), "chg Authentication-Results 1:(delete)");
+  assert_string_equal(ctx.header_edits[2].c_str(),
+                      "ins 0 Authentication-Results:mx.example.net;\n\tsmime=temperror "
+                      "reason=internal-error");
+  assert_int_equal(ctx.replacebody_calls, 0);
+  assert_int_equal(g->log.Count("error: QID1: body: error=cannot create spool file in "
+                                "/nonexistent/x: No such file or directory, reason=spool-failed, "
+                                "action=poisoned (internal_error_action)"),
+                   1);
+  assert_int_equal(g->log.Count("panic: QID1: panic: error=body: spool-failed: cannot create "
+                                "spool file in /nonexistent/x: No such file or directory, "
+                                "action=accept (internal_error_action), result=temperror, "
+                                "removed=2"),
+                   1);
+  assert_int_equal(g->log.Count(": verify: "), 0);
+  // The next message on the connection is judged normally (no spool
+  // needed: the body fits in memory now).
+  g->holder.Set(TestRuntime("internal_error_action = accept\n", "/nonexistent/x"));
+  ctx.header_edits.clear();
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_int_equal(g->log.Count("QID1: verify: "), 1);
+  assert_int_equal(ctx.header_edits.size(), 3);
+  assert_true(ctx.header_edits[2].find("smime=none") != std::string::npos);
+  Close(&ctx);
+}
+
+// internal_error_action = accept and an edit the MTA refuses at end of data
+// (our verdict header): the poisoned end applies what it still can, our
+// temperror header, without deleting again what was deleted already.
+void TestAcceptEditFailureWritesTemperror(void**) {
+  g->holder.Set(TestRuntime("internal_error_action = accept\n", "/nonexistent/x"));
+  g_refuse_insert = "smime=none";
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_int_equal(ctx.header_edits.size(), 3);
+  assert_string_equal(ctx.header_edits[0].c_str(), "chg Authentication-Results 3:(delete)");
+  assert_string_equal(ctx.header_edits[1].c_str(), "chg Authentication-Results 1:(delete)");
+  assert_true(ctx.header_edits[2].find("smime=temperror reason=internal-error") !=
+              std::string::npos);
+  assert_int_equal(g->log.Count("panic: QID1: panic: error=eom: insert Authentication-Results "
+                                "failed, action=poisoned (internal_error_action)"),
+                   1);
+  // Deleted once (above), and the log says so.
+  assert_int_equal(g->log.Count("action=accept (internal_error_action), result=temperror, "
+                                "removed=2"),
+                   1);
+
+  // Not even the temperror header goes in: accepted as the administrator
+  // chose, the failure logged.
+  g_refuse_insert = "smime=";
+  ctx.header_edits.clear();
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_int_equal(ctx.header_edits.size(), 2);  // the deletions only
+  assert_int_equal(g->log.Count("edits=failed (insert Authentication-Results failed)"), 1);
+  Close(&ctx);
+}
+
+// A deletion the MTA refuses after another was applied: the poisoned end
+// does not send deletions again (the ordinals would now point at other
+// headers), says the forged verdicts may remain, and still writes ours.
+void TestAcceptDeletionFailure(void**) {
+  g->holder.Set(TestRuntime("internal_error_action = accept\n", "/nonexistent/x"));
+  g_refuse_delete = 1;
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  assert_int_equal(ctx.header_edits.size(), 2);
+  assert_string_equal(ctx.header_edits[0].c_str(), "chg Authentication-Results 3:(delete)");
+  assert_true(ctx.header_edits[1].find("ins 0 Authentication-Results:mx.example.net;\n\tsmime="
+                                       "temperror reason=internal-error") == 0);
+  assert_int_equal(g->log.Count("error=eom: delete Authentication-Results failed, action=poisoned"),
+                   1);
+  assert_int_equal(g->log.Count("result=temperror, forged=unknown (deletion-failed)"), 1);
+  Close(&ctx);
+}
+
+// Under tempfail (the default) the same edit failure is 451 4.3.0.
+void TestEditFailureTempfails(void**) {
+  g->holder.Set(TestRuntime("", "/nonexistent/x"));
+  g_refuse_insert = "smime=none";
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("panic: QID1: panic: error=eom: insert Authentication-Results "
+                                "failed, action=tempfail"),
+                   1);
+  Close(&ctx);
+}
+
 }  // namespace
 }  // namespace smime
 
@@ -399,6 +593,11 @@ int main() {
       cmocka_unit_test_setup(smime::TestRecipientErrorRefusesThatRecipientOnly, smime::Reset),
       cmocka_unit_test_setup(smime::TestRcptPanicPoisonsTransaction, smime::Reset),
       cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),
+      cmocka_unit_test_setup(smime::TestSpoolFailureIsAnError, smime::Reset),
+      cmocka_unit_test_setup(smime::TestAcceptPanicStillRemovesForged, smime::Reset),
+      cmocka_unit_test_setup(smime::TestAcceptEditFailureWritesTemperror, smime::Reset),
+      cmocka_unit_test_setup(smime::TestAcceptDeletionFailure, smime::Reset),
+      cmocka_unit_test_setup(smime::TestEditFailureTempfails, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
 }

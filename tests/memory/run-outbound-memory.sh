@@ -6,7 +6,10 @@
 # `smimectl process --outbound` under /usr/bin/time -f %M for sign = clear,
 # sign = opaque, encryption alone (encrypt = required, recipient certificate
 # from the store), sign = clear plus encryption and sign = opaque plus
-# encryption (base64 inside base64: 2.8 times); each run must succeed,
+# encryption (base64 inside base64: 2.8 times), sign = clear of an 8-bit
+# UTF-8 body (re-encoded quoted-printable; bound 3.5 x for now, see the
+# loop) and mail that is already one EnvelopedData, passed on unchanged
+# under encrypt = required; each run must succeed,
 # log what it did, and its peak RSS must stay below 3 x size + base, where
 # base is the peak of the same command on a tiny message plus 6 MB of slack
 # (allocator and GMime arenas). A copy of the whole message more than the
@@ -47,8 +50,29 @@ message() {
 message "$work/tiny.eml" 10
 message "$work/big.eml" $((mb * 1024 * 1024 / 72))
 size_kb=$(( $(stat -c %s "$work/big.eml") / 1024 ))
+# An 8-bit UTF-8 body (6 non-ASCII bytes in each 80-byte line): signing
+# re-encodes it as quoted-printable.
+message8() {
+  { printf 'From: Alice <alice@a.example>\r\nTo: Partner <partner@c.example>\r\nSubject: memory\r\n'
+    printf 'Date: Mon, 01 Jun 2026 00:00:00 +0000\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'
+    awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++)
+      printf "line %07d: the quick brown fox jumps over the lazy dog, gr\303\274\303\237e \303\251t\303\251 abc\r\n", i }'
+  } >"$1"
+}
+message8 "$work/tiny8.eml" 10
+message8 "$work/big8.eml" $((mb * 1024 * 1024 / 80))
+# Mail that is already one EnvelopedData (encrypted to carol here): with
+# encrypt = required it is checked and passed on unchanged.
+encrypted() {
+  "$SMIMECTL" -c "$work/none.conf" process --outbound --sasl-user alice --from alice@a.example \
+    --rcpt carol@b.example --now "$NOW" "$1" >"$2" 2>/dev/null || { echo "FAIL encrypting $1"; exit 1; }
+}
+encrypted "$work/tiny.eml" "$work/tinyenc.eml"
+encrypted "$work/big.eml" "$work/bigenc.eml"
 
 # run NAME CONF RCPT LOGWANT MSG: prints the peak RSS in KB (or "" on failure).
+# LOGWANT is a basic regular expression the log line must match.
 run() {
   local name=$1 conf=$2 rcpt=$3 want=$4 msg=$5 rc=0
   /usr/bin/time -o "$work/$name.rss" -f %M "$SMIMECTL" -c "$work/$conf.conf" process --outbound \
@@ -61,24 +85,35 @@ run() {
   tail -n 1 "$work/$name.rss"
 }
 
-for path in "sign-clear clear partner@c.example format=clear" \
-            "sign-opaque opaque partner@c.example format=opaque" \
-            "encrypt-only none carol@b.example encryption=aes256-cbc" \
-            "sign-encrypt clear carol@b.example encryption=aes256-cbc" \
-            "sign-opaque-encrypt opaque carol@b.example encryption=aes256-cbc"; do
-  read -r name conf rcpt want <<<"$path"
-  if ! base=$(run "$name-tiny" "$conf" "$rcpt" "$want" "$work/tiny.eml") ||
-     ! peak=$(run "$name" "$conf" "$rcpt" "$want" "$work/big.eml"); then
+# NAME CONF RCPT LOGWANT MESSAGE (big one; tiny one: tiny...) TENTHS (bound: TENTHS/10 x size).
+# The 8-bit re-encoding path is bound at 3.5 x for now: the entity builder
+# holds the part's quoted-printable content and the serialised entity at
+# once (docs/performance.md, "Signing and encryption"); 3 x once it does not.
+# Mail already encrypted needs 2.75 x (the body, the wire form GMime reads
+# and its decoding): bound 2.8 x, so that one more decoded copy (0.75 x,
+# e.g. GMime's next to ours while OpenSSL parses) fails it.
+for path in "sign-clear clear partner@c.example format=clear big 30" \
+            "sign-opaque opaque partner@c.example format=opaque big 30" \
+            "encrypt-only none carol@b.example encryption=aes256-cbc big 30" \
+            "sign-encrypt clear carol@b.example encryption=aes256-cbc big 30" \
+            "sign-opaque-encrypt opaque carol@b.example encryption=aes256-cbc big 30" \
+            "sign-8bit-reencoded clear partner@c.example reencoded=[^n] big8 35" \
+            "already-encrypted none carol@b.example encryption=none.(already-encrypted) bigenc 28"; do
+  read -r name conf rcpt want msg tenths <<<"$path"
+  if ! base=$(run "$name-tiny" "$conf" "$rcpt" "$want" "$work/tiny${msg#big}.eml") ||
+     ! peak=$(run "$name" "$conf" "$rcpt" "$want" "$work/$msg.eml"); then
     failed=$((failed + 1)); continue
   fi
-  limit=$((3 * size_kb + base + 6144))
-  ratio=$(awk -v p="$peak" -v b="$base" -v s="$size_kb" 'BEGIN { printf "%.2f", (p - b) / s }')
+  msg_kb=$(( $(stat -c %s "$work/$msg.eml") / 1024 ))
+  limit=$((tenths * msg_kb / 10 + base + 6144))
+  ratio=$(awk -v p="$peak" -v b="$base" -v s="$msg_kb" 'BEGIN { printf "%.2f", (p - b) / s }')
+  bound="$((tenths / 10)).$((tenths % 10))"
   if [ "$peak" -lt "$limit" ]; then
     pass=$((pass + 1))
-    echo "ok   $name: peak ${peak} KB for a ${size_kb} KB message (base ${base} KB, +${ratio}x)"
+    echo "ok   $name: peak ${peak} KB for a ${msg_kb} KB message (base ${base} KB, +${ratio}x, bound ${bound}x)"
   else
     failed=$((failed + 1))
-    echo "FAIL $name: peak ${peak} KB >= ${limit} KB (3 x ${size_kb} KB + base ${base} KB + 6 MB; +${ratio}x)"
+    echo "FAIL $name: peak ${peak} KB >= ${limit} KB (${bound} x ${msg_kb} KB + base ${base} KB + 6 MB; +${ratio}x)"
   fi
 done
 # Through the daemon (root only: it runs as nobody): the same bound on
