@@ -356,7 +356,7 @@ std::string EntityChangeList(unsigned changes) {
   std::string out;
   for (const auto& n : kNames) {
     if (!(changes & n.bit)) continue;
-    if (!out.empty()) out += ',';
+    if (!out.empty()) out += '+';  // a comma would be escaped in the log (base/log.h)
     out += n.name;
   }
   return out.empty() ? "no" : out;

@@ -67,7 +67,7 @@ enum EntityChange : unsigned {
   kLineEnds = 1u << 7,           // "line-ends": bare CR or LF became CRLF
 };
 
-// "no", or the names of the changes, comma-separated (a log value).
+// "no", or the names of the changes joined by "+" (a log value).
 std::string EntityChangeList(unsigned changes);
 
 // True for header names that describe the content (Content-*), which move

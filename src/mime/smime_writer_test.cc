@@ -99,7 +99,7 @@ void TestEightBitAndLongLinesReencoded(void**) {
       {{"Content-Type", " text/plain; charset=utf-8"}, {"Content-Transfer-Encoding", " 8bit"}},
       text);
   assert_true(b.ok);
-  assert_string_equal(b.changes.c_str(), "8bit-to-qp,long-lines");
+  assert_string_equal(b.changes.c_str(), "8bit-to-qp+long-lines");
   assert_true(b.seven_bit);
   assert_true(b.crlf_only);
   assert_true(b.longest <= 998);
@@ -195,7 +195,7 @@ void TestQuotedPrintableFromAndLongLinesReencoded(void**) {
                                      {"Content-Transfer-Encoding", " quoted-printable"}};
   Built b = Build(h, qp);
   assert_true(b.ok);
-  assert_string_equal(b.changes.c_str(), "from-armour,long-lines");
+  assert_string_equal(b.changes.c_str(), "from-armour+long-lines");
   assert_false(b.from_line);
   assert_true(b.longest <= 78);  // GMime's 76 plus "=46" for "F"
   assert_true(b.bytes.find("\r\n=46rom the start") != std::string::npos);
@@ -263,7 +263,7 @@ void TestPreambleAndEpilogueRewritten(void**) {
                            "e\r\n";
   Built b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, body);
   assert_true(b.ok);
-  assert_string_equal(b.changes.c_str(), "preamble-from,preamble-long-lines,preamble-8bit");
+  assert_string_equal(b.changes.c_str(), "preamble-from+preamble-long-lines+preamble-8bit");
   assert_false(b.from_line);
   assert_true(b.seven_bit);
   assert_true(b.longest <= 990);
