@@ -11,9 +11,12 @@ case ${1:-} in
       command -v "$t" >/dev/null || { echo "$t not installed"; exit 1; }
     done ;;
   setup)
-    mkdir "$2/nss" && certutil -N -d "sql:$2/nss" --empty-password >/dev/null 2>&1 &&
-      certutil -A -d "sql:$2/nss" -n smime-milter-test-root -t C,C,C -a -i "$PKI/root.crt" \
-        >/dev/null 2>&1 || { echo "cannot create the NSS database"; exit 1; } ;;
+    if ! { mkdir "$2/nss" && certutil -N -d "sql:$2/nss" --empty-password &&
+        certutil -A -d "sql:$2/nss" -n smime-milter-test-root -t C,C,C -a -i "$PKI/root.crt"; } \
+        >/dev/null 2>&1; then
+      echo "cannot create the NSS database"
+      exit 1
+    fi ;;
   teardown) ;;
   verify)
     d=$(mktemp -d "$2/msg.XXXXXX")
