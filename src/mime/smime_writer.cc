@@ -248,6 +248,15 @@ std::string CanonicalLineEnds(std::string_view in) {
   return out;
 }
 
+// What a relay could still alter in an entity built with no further
+// change possible (see SignableEntity).
+void NoteWhatIsLeft(const LineScan& left, SignableEntity* out) {
+  out->eight_bit_kept = left.eight_bit;
+  out->relay_unsafe.clear();
+  if (left.from_line) out->relay_unsafe = "from-line";
+  if (left.long_line) out->relay_unsafe += out->relay_unsafe.empty() ? "long-line" : "+long-line";
+}
+
 struct FormatOptionsFree {
   void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
 };
@@ -294,12 +303,14 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   out->changes = canonical ? 0u : static_cast<unsigned>(kLineEnds);
   out->eight_bit_kept = false;
   out->relay_unsafe.clear();
-  if (!encode) {
+  // Kept as it came (line ends aside): the header and body as they are.
+  auto keep = [&]() {
     out->head = std::move(head);
     out->borrowed = canonical ? &body : nullptr;
     out->owned = std::move(repaired);
     return Status::Ok();
-  }
+  };
+  if (!encode) return keep();
 
   {
     // The limits check reads one contiguous copy, freed before parsing.
@@ -321,6 +332,12 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
+  if (IsSmimeOrSigned(obj.get())) {
+    // The client's own signed or encrypted message (encrypted only by us):
+    // byte for byte, or its signature breaks; the log says what is left.
+    NoteWhatIsLeft(Scan(canon_body), out);
+    return keep();
+  }
   RelayProof(obj.get(), &out->changes);
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
@@ -338,10 +355,7 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   }
   // What is left: raw 8-bit header text, or a forwarded signed entity kept
   // byte for byte.
-  const LineScan left = Scan(out->body());
-  out->eight_bit_kept = left.eight_bit;
-  if (left.from_line) out->relay_unsafe = "from-line";
-  if (left.long_line) out->relay_unsafe += out->relay_unsafe.empty() ? "long-line" : ",long-line";
+  NoteWhatIsLeft(Scan(out->body()), out);
   return Status::Ok();
 }
 

@@ -50,7 +50,8 @@ struct SignableEntity {
   // 8-bit bytes remain where no transfer encoding may apply: raw UTF-8 in
   // Content-* parameters or in the header of a forwarded message.
   bool eight_bit_kept = false;
-  // Empty, or what a relay could still alter ("from-line", "long-line"):
+  // Empty, or what a relay could still alter ("from-line", "long-line",
+  // joined by "+"):
   // a forwarded signed or encrypted entity kept byte for byte, or a header.
   std::string relay_unsafe;
 };

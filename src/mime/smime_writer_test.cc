@@ -289,6 +289,25 @@ void TestForwardedQuotedPrintableArmoured(void**) {
   assert_true(b.relay_unsafe.empty());
 }
 
+// A client's own signed message (encrypted only by us) is kept byte for
+// byte, even with a "From " line: re-encoding would break its signature.
+void TestClientSignedMessageKept(void**) {
+  const std::vector<MimeHeader> h = {
+      {"Content-Type",
+       " multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;"
+       " boundary=s"}};
+  const std::string body =
+      "--s\r\nContent-Type: text/plain\r\n\r\nFrom tomorrow on\r\n--s\r\n"
+      "Content-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "AAAA\r\n--s--\r\n";
+  SignableEntity e;
+  assert_true(BuildSignableEntity(h, body, MimeLimits(), &e).ok());
+  assert_ptr_equal(e.body().data(), body.data());
+  assert_int_equal(e.changes, 0);
+  assert_string_equal(e.relay_unsafe.c_str(), "from-line");
+  assert_string_equal(e.head.c_str(), ("Content-Type:" + h[0].value + "\r\n\r\n").c_str());
+}
+
 void TestBareLineEndsCanonicalised(void**) {
   Built b = Build({{"Content-Type", " text/plain"}}, "one\ntwo\rthree\r\n");
   assert_true(b.crlf_only);
@@ -372,6 +391,7 @@ int main() {
       cmocka_unit_test(TestBinaryPartToBase64),
       cmocka_unit_test(TestPreambleAndEpilogueRewritten),
       cmocka_unit_test(TestForwardedQuotedPrintableArmoured),
+      cmocka_unit_test(TestClientSignedMessageKept),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
       cmocka_unit_test(TestFraming),
       cmocka_unit_test(TestEntityBorrowsUnchangedBody),
