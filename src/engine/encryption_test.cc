@@ -461,6 +461,18 @@ void TestEncryptOnlyLabelsEightBitBody(void**) {
   s = Send({"carol@b.example"}, &g->carol);
   assert_true(std::strstr(s.plain, "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret"));
   assert_true(std::strstr(s.fields, "reencoded=no, encryption="));
+  // Beyond the MIME limits: encrypted as it came, and the log says why.
+  const std::string parts =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nthe secret\r\n"
+      "--b\r\n\r\nK\xc3\xb6ln\r\n--b--\r\n";
+  const MimeLimits saved = g->rt->limits;
+  g->rt->limits.max_parts = 1;
+  s = Send({"carol@b.example"}, &g->carol, parts);
+  g->rt->limits = saved;
+  assert_true(s.plain_ok);
+  assert_true(std::strstr(s.plain, "\r\nK\xc3\xb6ln\r\n"));
+  assert_true(std::strstr(s.fields, "reencoded=no (mime-parts-limit), encryption="));
 }
 
 void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
