@@ -248,6 +248,24 @@ std::string CanonicalLineEnds(std::string_view in) {
   return out;
 }
 
+// GMime keeps a multipart's epilogue with LF line ends and writes it as it
+// is (everything else the DOS newline format converts): given back with
+// CRLF, the written entity is canonical without a repairing copy (the same
+// bytes the repair would give, also inside kept signed entities).
+void EpiloguesCrlf(GMimeObject* obj) {
+  if (GMIME_IS_MULTIPART(obj)) {
+    GMimeMultipart* mp = GMIME_MULTIPART(obj);
+    const char* e = g_mime_multipart_get_epilogue(mp);
+    if (e && !IsCanonical(e)) g_mime_multipart_set_epilogue(mp, CanonicalLineEnds(e).c_str());
+    for (int i = 0; i < g_mime_multipart_get_count(mp); ++i)
+      EpiloguesCrlf(g_mime_multipart_get_part(mp, i));
+  } else if (GMIME_IS_MESSAGE_PART(obj)) {
+    GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
+    if (inner) EpiloguesCrlf(inner);
+  }
+}
+
 // What a relay could still alter in an entity built with no further
 // change possible (see SignableEntity).
 void NoteWhatIsLeft(const LineScan& left, SignableEntity* out) {
@@ -339,6 +357,7 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
     return keep();
   }
   RelayProof(obj.get(), &out->changes);
+  EpiloguesCrlf(obj.get());
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
   // Through a memory stream, not a C string: content may hold NUL bytes.

@@ -291,6 +291,21 @@ void TestForwardedQuotedPrintableArmoured(void**) {
 
 // A client's own signed message (encrypted only by us) is kept byte for
 // byte, even with a "From " line: re-encoding would break its signature.
+// Memory: a re-encoded multipart with an epilogue is GMime's memory stream
+// itself, not a line-end-repaired copy of it.
+void TestEpilogueNeedsNoRepairCopy(void**) {
+  const std::string body =
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+      "caf\xc3\xa9 au lait\r\n--b--\r\nepilogue one\r\nepilogue two\r\n";
+  SignableEntity e;
+  assert_true(BuildSignableEntity({{"Content-Type", " multipart/mixed; boundary=b"}}, body,
+                                  MimeLimits(), &e)
+                  .ok());
+  assert_non_null(e.serialised.get());
+  assert_true(e.owned.empty());
+  assert_true(e.Bytes().find("--b--\r\nepilogue one\r\nepilogue two\r\n") != std::string::npos);
+}
+
 void TestClientSignedMessageKept(void**) {
   const std::vector<MimeHeader> h = {
       {"Content-Type",
@@ -391,6 +406,7 @@ int main() {
       cmocka_unit_test(TestBinaryPartToBase64),
       cmocka_unit_test(TestPreambleAndEpilogueRewritten),
       cmocka_unit_test(TestForwardedQuotedPrintableArmoured),
+      cmocka_unit_test(TestEpilogueNeedsNoRepairCopy),
       cmocka_unit_test(TestClientSignedMessageKept),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
       cmocka_unit_test(TestFraming),
