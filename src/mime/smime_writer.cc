@@ -200,6 +200,13 @@ void RelayProof(GMimeObject* obj, unsigned* changes) {
   }
   if (GMIME_IS_MESSAGE_PART(obj)) {
     GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    if (m && m->marker) {
+      // A forwarded message that begins with its mbox "From " separator
+      // line: mbox framing, no part of the message (RFC 4155), dropped.
+      g_free(m->marker);
+      m->marker = nullptr;
+      *changes |= kMboxMarker;
+    }
     GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
     if (inner) RelayProof(inner, changes);
     MarkSevenBit(obj);  // RFC 2046 5.2.1: only 7bit, 8bit or binary
@@ -385,7 +392,8 @@ std::string EntityChangeList(unsigned changes) {
   } kNames[] = {{kEightBitToQp, "8bit-to-qp"},    {kEightBitToBase64, "8bit-to-base64"},
                 {kFromArmour, "from-armour"},     {kLongLines, "long-lines"},
                 {kPreambleFrom, "preamble-from"}, {kPreambleLongLines, "preamble-long-lines"},
-                {kPreamble8Bit, "preamble-8bit"}, {kLineEnds, "line-ends"}};
+                {kPreamble8Bit, "preamble-8bit"}, {kMboxMarker, "mbox-marker"},
+                {kLineEnds, "line-ends"}};
   std::string out;
   for (const auto& n : kNames) {
     if (!(changes & n.bit)) continue;

@@ -66,6 +66,7 @@ enum EntityChange : unsigned {
   kPreambleLongLines = 1u << 5,  // "preamble-long-lines": such a line split
   kPreamble8Bit = 1u << 6,       // "preamble-8bit": 8-bit bytes there became '?'
   kLineEnds = 1u << 7,           // "line-ends": bare CR or LF became CRLF
+  kMboxMarker = 1u << 8,         // "mbox-marker": a forwarded message's "From " line dropped
 };
 
 // "no", or the names of the changes joined by "+" (a log value).

@@ -287,6 +287,16 @@ void TestForwardedQuotedPrintableArmoured(void**) {
   assert_false(b.from_line);
   assert_true(b.bytes.find("\r\n=46rom inside") != std::string::npos);
   assert_true(b.relay_unsafe.empty());
+  // A forwarded message that still begins with its mbox "From " line.
+  const std::string mbox =
+      "--b\r\nContent-Type: message/rfc822\r\n\r\nFrom dave@d.example Mon Jun  1 00:00:00 "
+      "2026\r\nFrom: dave@d.example\r\nSubject: fwd\r\n\r\nplain\r\n--b--\r\n";
+  b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, mbox);
+  assert_string_equal(b.changes.c_str(), "mbox-marker");
+  assert_false(b.from_line);
+  assert_true(b.relay_unsafe.empty());
+  assert_true(b.bytes.find("\r\n\r\nFrom: dave@d.example\r\nSubject: fwd\r\n\r\nplain\r\n") !=
+              std::string::npos);
 }
 
 // A client's own signed message (encrypted only by us) is kept byte for

@@ -12,8 +12,9 @@
 # printable with a "From " line), preamble (multipart whose preamble and
 # epilogue have "From " lines), long-base64 (one 4000-column line),
 # long-qp (a 2500-octet quoted-printable line), binary (a binary part),
-# forward (message/rfc822 holding 8-bit text with a "From " line and a long
-# quoted-printable line), empty (no body).
+# forward (message/rfc822 that begins with its mbox "From " separator line
+# and holds 8-bit text with a "From " line and a long quoted-printable
+# line), empty (no body).
 # Controls: the relay simulation does change the raw inputs that have such
 # lines, and a naive signature (openssl cms -sign over the input as it
 # came) of qp-from and preamble verifies as sent and fails after the relay.
@@ -114,6 +115,7 @@ want[binary]=8bit-to-base64+long-lines  # one line: no CR or LF in it
 { hdrs forward; mime 'multipart/mixed; boundary="fwd-B"'; echo
   printf -- '--fwd-B\nContent-Type: text/plain; charset=us-ascii\n\nForwarded below.\n'
   printf -- '--fwd-B\nContent-Type: message/rfc822\n\n'
+  printf 'From dave@d.example Mon Jun  1 00:00:00 2026\n'  # its mbox separator, still there
   printf 'From: Dave <dave@d.example>\nSubject: inner\nMIME-Version: 1.0\n'
   printf 'Content-Type: multipart/alternative; boundary="in-B"\n\n--in-B\n'
   printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
@@ -121,7 +123,7 @@ want[binary]=8bit-to-base64+long-lines  # one line: no CR or LF in it
   printf 'Content-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: quoted-printable\n\n'
   printf '<p>'; for i in $(seq 1 300); do printf 'cell%03d ' "$i"; done; printf '</p>\n--in-B--\n'
   printf -- '\n--fwd-B--\n'; } | crlf >"$m/forward.eml"
-want[forward]=8bit-to-qp+from-armour+long-lines
+want[forward]=8bit-to-qp+from-armour+long-lines+mbox-marker
 
 { hdrs empty; mime 'text/plain; charset=us-ascii'; echo; } | crlf >"$m/empty.eml"
 want[empty]=no
