@@ -183,10 +183,34 @@ void RelayProofLeaf(GMimePart* part, unsigned* changes) {
   if (scan.long_line) *changes |= kLongLines;
 }
 
+// A header line over kMaxLine: GMime writes the header again from its
+// value, folded (parameters as RFC 2231 continuations, a long word as RFC
+// 2047 encoded-words); the value a reader sees is the same.
+void FoldLongHeaders(GMimeObject* obj, unsigned* changes) {
+  GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+  const int n = list ? g_mime_header_list_get_count(list) : 0;
+  for (int i = 0; i < n; ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
+    const char* name = g_mime_header_get_name(h);
+    const char* raw = g_mime_header_get_raw_value(h);
+    if (!name || !raw) continue;
+    LineScan scan;
+    scan.Add(name);
+    scan.Add(":");
+    scan.Add(raw);
+    if (!scan.long_line) continue;
+    const char* value = g_mime_header_get_value(h);
+    const std::string copy = value ? value : "";  // set_value frees the old one
+    g_mime_header_set_value(h, nullptr, copy.c_str(), nullptr);
+    *changes |= kLongHeaders;
+  }
+}
+
 // Makes every leaf part and every preamble and epilogue relay-proof, also
 // inside forwarded messages. Leaves signed and encrypted sub-entities alone.
 void RelayProof(GMimeObject* obj, unsigned* changes) {
   if (IsSmimeOrSigned(obj)) return;
+  FoldLongHeaders(obj, changes);
   if (GMIME_IS_MULTIPART(obj)) {
     GMimeMultipart* mp = GMIME_MULTIPART(obj);
     if (auto t = RelayProofUndisplayed(g_mime_multipart_get_prologue(mp), changes))
@@ -207,6 +231,7 @@ void RelayProof(GMimeObject* obj, unsigned* changes) {
       m->marker = nullptr;
       *changes |= kMboxMarker;
     }
+    if (m) FoldLongHeaders(GMIME_OBJECT(m), changes);
     GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
     if (inner) RelayProof(inner, changes);
     MarkSevenBit(obj);  // RFC 2046 5.2.1: only 7bit, 8bit or binary
@@ -393,7 +418,7 @@ std::string EntityChangeList(unsigned changes) {
                 {kFromArmour, "from-armour"},     {kLongLines, "long-lines"},
                 {kPreambleFrom, "preamble-from"}, {kPreambleLongLines, "preamble-long-lines"},
                 {kPreamble8Bit, "preamble-8bit"}, {kMboxMarker, "mbox-marker"},
-                {kLineEnds, "line-ends"}};
+                {kLongHeaders, "long-headers"},   {kLineEnds, "line-ends"}};
   std::string out;
   for (const auto& n : kNames) {
     if (!(changes & n.bit)) continue;

@@ -8,7 +8,8 @@
 // Every leaf part is checked as written (also quoted-printable and base64
 // ones, and inside forwarded messages); one that fails is re-encoded by
 // GMime (quoted-printable with "=46rom " armour, or base64). Preambles and
-// epilogues are rewritten in place (see RelayProofUndisplayed in the .cc;
+// epilogues are rewritten in place, long header lines folded again by GMime
+// (see RelayProofUndisplayed and FoldLongHeaders in the .cc;
 // docs/signing.md). Content that needs nothing is kept byte for byte;
 // changes says what was changed, for the log. ClearSignedBody() and
 // OpaqueSignedContentType() frame a signature as multipart/signed or
@@ -67,6 +68,7 @@ enum EntityChange : unsigned {
   kPreamble8Bit = 1u << 6,       // "preamble-8bit": 8-bit bytes there became '?'
   kLineEnds = 1u << 7,           // "line-ends": bare CR or LF became CRLF
   kMboxMarker = 1u << 8,         // "mbox-marker": a forwarded message's "From " line dropped
+  kLongHeaders = 1u << 9,        // "long-headers": header lines over 990 octets folded again
 };
 
 // "no", or the names of the changes joined by "+" (a log value).

@@ -214,6 +214,35 @@ void TestQuotedPrintableFromAndLongLinesReencoded(void**) {
   assert_true(b.bytes.find("\r\n\r\nx\r\n=46rom y=3D1\r\n") != std::string::npos);
 }
 
+// Header lines over 990 octets (a part's or a forwarded message's) are
+// folded again by GMime; the values stay the same.
+void TestLongHeaderLinesFolded(void**) {
+  const std::string name(1200, 'n');
+  const std::string body =
+      "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; "
+      "filename=\"" +
+      name +
+      ".txt\"\r\n\r\nx\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
+      "Subject: " +
+      name + "\r\n\r\ninner\r\n--b--\r\n";
+  Built b = Build({{"Content-Type", " multipart/mixed; boundary=b"}}, body);
+  assert_true(b.ok);
+  assert_string_equal(b.changes.c_str(), "long-headers");
+  assert_true(b.longest <= 990);
+  assert_true(b.relay_unsafe.empty());
+  EnsureGmimeInitialised();
+  GObjPtr<GMimeStream> s(g_mime_stream_mem_new_with_buffer(b.bytes.data(), b.bytes.size()));
+  GObjPtr<GMimeParser> p(g_mime_parser_new_with_stream(s.get()));
+  GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(p.get(), nullptr));
+  GMimeMultipart* mp = GMIME_MULTIPART(obj.get());
+  const char* file = g_mime_part_get_filename(GMIME_PART(g_mime_multipart_get_part(mp, 0)));
+  assert_string_equal(file ? file : "", (name + ".txt").c_str());
+  GMimeMessage* m =
+      g_mime_message_part_get_message(GMIME_MESSAGE_PART(g_mime_multipart_get_part(mp, 1)));
+  const char* subject = m ? g_mime_message_get_subject(m) : nullptr;
+  assert_string_equal(subject ? subject : "", name.c_str());
+}
+
 // Issue (b): base64 in one long line is re-wrapped at 76 columns.
 void TestLongBase64LinesRewrapped(void**) {
   std::string data;
@@ -340,6 +369,19 @@ void TestBareLineEndsCanonicalised(void**) {
   assert_string_equal(DecodedLeaf(b.bytes, 0).c_str(), "one\r\ntwo\r\nthree\r\n");
 }
 
+// Every change has its own log name.
+void TestEveryChangeNamed(void**) {
+  assert_string_equal(EntityChangeList(0).c_str(), "no");
+  std::vector<std::string> seen;
+  for (unsigned bit = 0; bit <= 9; ++bit) {
+    const std::string name = EntityChangeList(1u << bit);
+    assert_true(name != "no" && name.find('+') == std::string::npos);
+    assert_true(std::find(seen.begin(), seen.end(), name) == seen.end());
+    seen.push_back(name);
+  }
+  assert_string_equal(EntityChangeList(kFromArmour | kLongLines).c_str(), "from-armour+long-lines");
+}
+
 void TestFraming(void**) {
   const std::string entity = "Content-Type: text/plain\r\n\r\nx\r\n";
   const std::string boundary = NewBoundary(entity);
@@ -413,12 +455,14 @@ int main() {
       cmocka_unit_test(TestNulAndNestedSignatureAndLimits),
       cmocka_unit_test(TestQuotedPrintableFromAndLongLinesReencoded),
       cmocka_unit_test(TestLongBase64LinesRewrapped),
+      cmocka_unit_test(TestLongHeaderLinesFolded),
       cmocka_unit_test(TestBinaryPartToBase64),
       cmocka_unit_test(TestPreambleAndEpilogueRewritten),
       cmocka_unit_test(TestForwardedQuotedPrintableArmoured),
       cmocka_unit_test(TestEpilogueNeedsNoRepairCopy),
       cmocka_unit_test(TestClientSignedMessageKept),
       cmocka_unit_test(TestBareLineEndsCanonicalised),
+      cmocka_unit_test(TestEveryChangeNamed),
       cmocka_unit_test(TestFraming),
       cmocka_unit_test(TestEntityBorrowsUnchangedBody),
       cmocka_unit_test(TestBase64WriterAndInPlace),

@@ -11,7 +11,8 @@
 # Message kinds: plain (7-bit), 8bit (UTF-8 text, 8bit), qp-from (quoted-
 # printable with a "From " line), preamble (multipart whose preamble and
 # epilogue have "From " lines), long-base64 (one 4000-column line),
-# long-qp (a 2500-octet quoted-printable line), binary (a binary part),
+# long-qp (a 2500-octet quoted-printable line), long-header (a part header
+# line of 1100 octets), binary (a binary part),
 # forward (message/rfc822 that begins with its mbox "From " separator line
 # and holds 8-bit text with a "From " line and a long quoted-printable
 # line), empty (no body).
@@ -125,13 +126,20 @@ want[binary]=8bit-to-base64+long-lines  # one line: no CR or LF in it
   printf -- '\n--fwd-B--\n'; } | crlf >"$m/forward.eml"
 want[forward]=8bit-to-qp+from-armour+long-lines+mbox-marker
 
+{ hdrs long-header; mime 'multipart/mixed; boundary="lh-B"'; echo
+  printf -- '--lh-B\nContent-Type: text/plain; charset=us-ascii\n\nA file with a long name.\n'
+  printf -- '--lh-B\nContent-Type: application/octet-stream\n'
+  printf 'Content-Disposition: attachment; filename="%s.txt"\n\n' "$(head -c 1100 /dev/zero | tr '\0' n)"
+  printf 'data\n--lh-B--\n'; } | crlf >"$m/long-header.eml"
+want[long-header]=long-headers
+
 { hdrs empty; mime 'text/plain; charset=us-ascii'; echo; } | crlf >"$m/empty.eml"
 want[empty]=no
 
-kinds="plain 8bit qp-from preamble long-base64 long-qp binary forward empty"
+kinds="plain 8bit qp-from preamble long-base64 long-qp long-header binary forward empty"
 
 # Control: the relay simulation bites on the inputs with such lines.
-for k in qp-from preamble long-base64 long-qp forward; do
+for k in qp-from preamble long-base64 long-qp long-header forward; do
   rl proof "$m/$k.eml" 2>/dev/null && bad "control $k: the relay changes nothing in the raw input" ||
     ok "control $k: the relay changes the raw input"
 done
