@@ -332,6 +332,7 @@ struct Sent {
   int kari_alg = 0;     // first KeyAgreeRecipientInfo: keyEncryptionAlgorithm NID
   int kari_wrap = 0;    // and the key wrap in its parameters
   bool ar_first = false;  // our Authentication-Results is the first header
+  char plain[400] = "";   // the decrypted entity, its start
 };
 
 const char kPlainMessage[] =
@@ -412,6 +413,7 @@ Sent SendVia(Setup tx_setup, const std::vector<std::string>& rcpts, const Issued
   long len = BIO_get_mem_data(out.get(), &data);
   std::string plain(data ? data : "", static_cast<size_t>(len > 0 ? len : 0));
   s.plain_ok = plain.find("the secret") != std::string::npos;
+  std::snprintf(s.plain, sizeof s.plain, "%s", plain.c_str());
   s.ar_first = !tx.headers.empty() && tx.headers[0].name == "Authentication-Results";
   DrainOpensslErrors();
   return s;
@@ -437,6 +439,40 @@ void TestRequiredEncryptsNewestValidCertificate(void**) {
   assert_true(std::strstr(s.fields, "encryption=aes256-cbc, recipients=1, encrypt_why=required"));
   s = Send({"carol@b.example"}, &g->carol_old);
   assert_false(s.decrypted);
+}
+
+// Issue: encrypt-only wrapped an 8-bit body as charset=us-ascii without a
+// transfer encoding. The entity builder of the signing path labels it.
+void TestEncryptOnlyLabelsEightBitBody(void**) {
+  const std::string msg =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n\r\n"
+      "Gr\xc3\xbc\xc3\x9f"
+      "e, the secret is safe with us\r\nFrom here on all is well\r\n";
+  Sent s = Send({"carol@b.example"}, &g->carol, msg);
+  assert_string_equal(s.disposition, "accept");
+  assert_true(s.decrypted);
+  assert_true(s.plain_ok);
+  assert_true(std::strstr(s.plain, "Content-Type: text/plain; charset=utf-8\r\n"));
+  assert_true(std::strstr(s.plain, "Content-Transfer-Encoding: quoted-printable\r\n"));
+  assert_true(std::strstr(s.plain, "\r\nGr=C3=BC=C3=9Fe, the secret"));
+  assert_true(std::strstr(s.plain, "\r\n=46rom here on"));
+  assert_true(std::strstr(s.fields, "reencoded=8bit-to-qp+from-armour, encryption=aes256-cbc"));
+  // 7-bit text keeps its own labels, byte for byte.
+  s = Send({"carol@b.example"}, &g->carol);
+  assert_true(std::strstr(s.plain, "Content-Type: text/plain; charset=us-ascii\r\n\r\nthe secret"));
+  assert_true(std::strstr(s.fields, "reencoded=no, encryption="));
+  // Beyond the MIME limits: encrypted as it came, and the log says why.
+  const std::string parts =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nthe secret\r\n"
+      "--b\r\n\r\nK\xc3\xb6ln\r\n--b--\r\n";
+  const MimeLimits saved = g->rt->limits;
+  g->rt->limits.max_parts = 1;
+  s = Send({"carol@b.example"}, &g->carol, parts);
+  g->rt->limits = saved;
+  assert_true(s.plain_ok);
+  assert_true(std::strstr(s.plain, "\r\nK\xc3\xb6ln\r\n"));
+  assert_true(std::strstr(s.fields, "reencoded=no (mime-parts-limit), encryption="));
 }
 
 void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
@@ -972,6 +1008,7 @@ int main() {
       cmocka_unit_test_setup(TestMixedTreatmentDeferred, Reset),
       cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
       cmocka_unit_test_setup(TestRecipientAlgorithmRules, Reset),
+      cmocka_unit_test_setup(TestEncryptOnlyLabelsEightBitBody, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestCipherPerAnnouncedCapabilities, Reset),
       cmocka_unit_test(TestCommonCipherRules),

@@ -244,6 +244,15 @@ std::string WireFolded(const std::string& v) {
   return out;
 }
 
+// What building the entity changed, and what it had to leave (docs/signing.md).
+void LogEntityChanges(const SignableEntity& entity, Outcome* o) {
+  AppendField(&o->fields, "reencoded", EntityChangeList(entity.changes));
+  // Signed anyway: refusing would hold mail over a header that 8BITMIME
+  // relays (nearly all today) carry unchanged; the log says it.
+  if (entity.eight_bit_kept) AppendField(&o->fields, "eightbit", "kept");
+  if (!entity.relay_unsafe.empty()) AppendField(&o->fields, "relay_unsafe", entity.relay_unsafe);
+}
+
 // Signing per the From: domain's policy. On return either o is final (a
 // refusal: disposition set) or *c holds the signed content (c->changed) or
 // nothing changed (fields say why).
@@ -394,10 +403,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   AppendField(&o->fields, "action", "signed");
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
   AppendField(&o->fields, "digest", DigestName(p.md));
-  if (entity.reencoded) AppendField(&o->fields, "reencoded", "yes");
-  // Signed anyway: refusing would hold mail over a header that 8BITMIME
-  // relays (nearly all today) carry unchanged; the log says it.
-  if (entity.eight_bit_kept) AppendField(&o->fields, "eightbit", "kept");
+  LogEntityChanges(entity, o);
 }
 
 // Encryption per the recipients' domains (engine/encryption). On return o
@@ -429,20 +435,34 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                     "message-too-large");
   }
   // The entity to encrypt: Content-* headers, blank line, body, handed to
-  // the cipher in pieces (the body is never copied first).
+  // the cipher in pieces (the body is never copied first). Unsigned
+  // content goes through the signing path's entity builder, so that its
+  // charset and transfer encoding are right and it is 7-bit like signed
+  // content (docs/encryption.md).
   std::string head;
   if (c->changed) {
     for (const MimeHeader& h : c->headers) head += h.name + ": " + WireFolded(h.value) + "\r\n";
+    head += "\r\n";
   } else {
-    bool has_type = false;
-    for (const MimeHeader& h : ContentHeaders(tx)) {
-      head += h.name + ":" + h.value + "\r\n";
-      has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
+    Status st = BuildSignableEntity(ContentHeaders(tx), tx.body, rt.limits, &c->entity);
+    if (st.ok()) {
+      LogEntityChanges(c->entity, o);
+      c->pieces = {c->entity.head, c->entity.body()};
+    } else {
+      // Beyond the MIME limits or unparseable: encrypted as it came (the
+      // ciphertext itself is 7-bit), as before this builder served here.
+      AppendField(&o->fields, "reencoded", "no", st.message());
+      bool has_type = false;
+      for (const MimeHeader& h : ContentHeaders(tx)) {
+        head += h.name + ":" + h.value + "\r\n";
+        has_type = has_type || strcasecmp(h.name.c_str(), "Content-Type") == 0;
+      }
+      if (!has_type) head = "Content-Type: text/plain; charset=unknown-8bit\r\n" + head;
+      head += "\r\n";
+      c->pieces = {tx.body};  // viewed, not copied
     }
-    if (!has_type) head = "Content-Type: text/plain; charset=us-ascii\r\n" + head;
   }
-  head += "\r\n";
-  const size_t size = head.size() + (c->changed ? c->BodySize() : tx.body.size());
+  const size_t size = head.size() + c->BodySize();
   EncryptParams p;
   p.cipher = plan.cipher;
   for (size_t i = 0; i < plan.certs.size(); ++i)
@@ -451,7 +471,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   Status st = EncryptToBase64Lines(
       [&](const std::function<bool(std::string_view)>& emit) {
         if (!emit(head)) return false;
-        return c->changed ? c->WriteBody(emit) : emit(tx.body);
+        return c->WriteBody(emit);
       },
       size, p, &base64);
   if (!st.ok()) {

@@ -197,7 +197,32 @@ void TestEightBitIsReencoded(void**) {
   Seen s = Run(msg, "alice");
   assert_string_equal(s.verdict, "pass");
   assert_true(s.entity_qp);
-  assert_true(Has(s.fields, "reencoded=yes"));
+  assert_true(Has(s.fields, "digest=sha256, reencoded=8bit-to-qp+long-lines, ms="));
+}
+
+// The log says truthfully what the entity builder changed: "no" for a
+// relay-proof message, the list of changes otherwise; the result verifies.
+void TestReencodedSaysWhatChanged(void**) {
+  Seen s = Run(kPlain, "alice");
+  assert_true(Has(s.fields, "reencoded=no"));
+  // "From " inside quoted-printable text and in the preamble and epilogue.
+  const std::string qp =
+      "From: alice@a.example\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "From the preamble\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\nHello\r\nFrom here on=2C K=C3=B6ln\r\n"
+      "--b--\r\nFrom the epilogue\r\n";
+  s = Run(qp, "alice");
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Has(s.fields, "reencoded=from-armour+preamble-from, ms="));
+  // Base64 in one 1400-column line: re-wrapped.
+  const std::string b64 =
+      "From: alice@a.example\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      std::string(1400, 'A') + "\r\n";
+  s = Run(b64, "alice");
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Has(s.fields, "reencoded=long-lines, ms="));
 }
 
 void TestOpaqueAndRecipientAsksOpaque(void**) {
@@ -539,6 +564,7 @@ int main() {
       cmocka_unit_test_setup(TestInboundIsNeverSigned, Reset),
       cmocka_unit_test_setup(TestDomainIdentity, Reset),
       cmocka_unit_test_setup(TestMissingExpiredRevokedIdentity, Reset),
+      cmocka_unit_test_setup(TestReencodedSaysWhatChanged, Reset),
       cmocka_unit_test_setup(TestAlreadySignedOrEncryptedUntouched, Reset),
       cmocka_unit_test_setup(TestBadFrom, Reset),
       cmocka_unit_test_setup(TestPerDomainPolicyCannotBeSidesteppedWithTwoFroms, Reset),

@@ -3,7 +3,10 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 #include <strings.h>
+
+#include <optional>
 
 #include "base/text.h"
 #include "mime/view_stream.h"
@@ -16,92 +19,58 @@ namespace {
 // signature: RFC 5322 allows 998, Sendmail's SMTP mailers wrap at 990.
 constexpr size_t kMaxLine = 990;
 
-bool HasEightBit(std::string_view s) {
-  for (char ch : s)
-    if (static_cast<unsigned char>(ch) >= 0x80 || ch == 0) return true;
-  return false;
-}
-
-// A line starting "From " is rewritten to ">From " by mbox delivery (Postfix
-// local(8) among others), which breaks a signature; RFC 2049 section 3.
-bool HasFromLine(std::string_view s) {
-  return s.substr(0, 5) == "From " || s.find("\nFrom ") != std::string_view::npos;
-}
-
-// s has canonical CRLF line ends.
-bool NeedsEncoding(std::string_view s) {
-  if (HasEightBit(s) || HasFromLine(s)) return true;
-  size_t line = 0;
-  for (char c : s) {
-    if (c == '\n')
-      line = 0;
-    else if (c != '\r' && ++line > kMaxLine)
-      return true;
-  }
-  return false;
-}
-
-// The content of a leaf part, decoded.
-std::string DecodedContent(GMimePart* part) {
-  GMimeDataWrapper* w = g_mime_part_get_content(part);
-  if (!w) return "";
-  GObjPtr<GMimeStream> out(g_mime_stream_mem_new());
-  g_mime_data_wrapper_write_to_stream(w, out.get());
-  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
-  return a ? std::string(reinterpret_cast<const char*>(a->data), a->len) : "";
-}
-
-// Quoted-printable of data with every line that would start "From " written
-// "=46rom " (the same text to a reader), in GMime's LF line ends, as a
-// memory stream. Memory: encoded in slices (GMime's worst-case output size
-// for the whole would be 3.5 times the data) and armored line by line into
-// the stream's own array, which the part then keeps without another copy;
-// data (taken over) is freed on return.
-GObjPtr<GMimeStream> ArmoredQuotedPrintable(std::string data) {
-  GMimeEncoding enc;
-  g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(data.size() + data.size() / 8 + 64));
-  // Complete lines are armored and moved out as they come; pending holds
-  // the line still open (quoted-printable lines are short).
-  std::string pending, buf;
-  auto flush_lines = [&](bool all) {
-    size_t from = 0;  // start of the bytes not yet copied
-    size_t end = all ? pending.size() : pending.rfind('\n');
-    if (end == std::string::npos) return;
-    if (!all) ++end;
-    for (size_t i = 0; i < end; ++i) {
-      if ((i == 0 || pending[i - 1] == '\n') && pending.compare(i, 5, "From ") == 0) {
-        g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
-                            static_cast<guint>(i - from));
-        g_byte_array_append(out, reinterpret_cast<const guint8*>("=46"), 3);
-        from = i + 1;  // the 'F' is replaced; "rom " follows
+// What a relay or an mbox writer would alter in a text, read in slices:
+// 8-bit bytes (or NUL), a line starting "From " (rewritten ">From " by mbox
+// delivery, Postfix local(8) among others; RFC 2049 section 3), a line
+// longer than kMaxLine (folded by relays; RFC 5322 2.1.1).
+class LineScan {
+ public:
+  void Add(std::string_view s) {
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) >= 0x80 || c == 0) eight_bit = true;
+      if (c == '\n') {
+        line_ = 0;
+        from_ = 0;
+        continue;
+      }
+      if (c != '\r' && ++line_ > kMaxLine) long_line = true;
+      if (from_ < 0) continue;
+      from_ = c == "From "[from_] ? from_ + 1 : -1;
+      if (from_ == 5) {
+        from_line = true;
+        from_ = -1;
       }
     }
-    g_byte_array_append(out, reinterpret_cast<const guint8*>(pending.data() + from),
-                        static_cast<guint>(end - from));
-    pending.erase(0, end);
-  };
-  constexpr size_t kSlice = 1 << 16;
-  for (size_t at = 0;; at += kSlice) {
-    const size_t n = std::min(kSlice, data.size() - std::min(at, data.size()));
-    const bool last = at + kSlice >= data.size();
-    buf.resize(g_mime_encoding_outlen(&enc, n) + 16);
-    const char* in = n ? data.data() + at : "";
-    const size_t w = last ? g_mime_encoding_flush(&enc, in, n, &buf[0])
-                          : g_mime_encoding_step(&enc, in, n, &buf[0]);
-    pending.append(buf, 0, w);
-    flush_lines(last);
-    if (last) break;
   }
-  return GObjPtr<GMimeStream>(g_mime_stream_mem_new_with_byte_array(out));
+  bool Any() const { return eight_bit || from_line || long_line; }
+
+  bool eight_bit = false, from_line = false, long_line = false;
+
+ private:
+  size_t line_ = 0;
+  int from_ = 0;  // characters of "From " seen at the start of the line; -1: not this line
+};
+
+LineScan Scan(std::string_view s) {
+  LineScan scan;
+  scan.Add(s);
+  return scan;
 }
 
-// Sets a leaf part's content to text already encoded as quoted-printable.
-void SetQuotedPrintable(GMimePart* part, GObjPtr<GMimeStream> stream) {
-  GObjPtr<GMimeDataWrapper> w(
-      g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE));
-  g_mime_part_set_content(part, w.get());
-  g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+bool HasEightBit(std::string_view s) { return Scan(s).eight_bit; }
+
+// Reads stream from its start (GMime resets it again before it writes it).
+LineScan ScanStream(GMimeStream* stream) {
+  LineScan scan;
+  g_mime_stream_reset(stream);
+  char buf[1 << 14];
+  for (;;) {
+    const ssize_t n = g_mime_stream_read(stream, buf, sizeof buf);
+    if (n <= 0) break;
+    scan.Add(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  g_mime_stream_reset(stream);
+  return scan;
 }
 
 // Signed or encrypted content inside (a forwarded signed message) must stay
@@ -125,39 +94,150 @@ void MarkSevenBit(GMimeObject* obj) {
     g_mime_object_set_header(obj, "Content-Transfer-Encoding", "7bit", nullptr);
 }
 
-// Gives every leaf part a 7-bit transfer encoding, also inside forwarded
-// messages (g_mime_object_encode does not descend into message/rfc822), and
-// "From "-safe quoted-printable to text with such lines. Leaves signed and
-// encrypted sub-entities alone.
-void Encode7Bit(GMimeObject* obj) {
+// A multipart preamble or epilogue made relay-proof. No reader displays
+// these (RFC 2046 5.1.1), so they are rewritten rather than encoded: a line
+// starting "From " gets a leading space (not ">", which mboxrd readers
+// would take away again), a line over kMaxLine is split, an 8-bit byte
+// becomes '?'. Null when text needs no change.
+std::optional<std::string> RelayProofUndisplayed(const char* text, unsigned* changes) {
+  if (!text || !Scan(text).Any()) return std::nullopt;
+  std::string out;
+  size_t line = 0;
+  for (const char* p = text; *p; ++p) {
+    const char c = *p;
+    if (c == '\n') {
+      line = 0;
+      out.push_back(c);
+      continue;
+    }
+    if (c != '\r' && line >= kMaxLine) {
+      out += '\n';  // GMime keeps these texts with LF; CRLF is written
+      line = 0;
+      *changes |= kPreambleLongLines;
+    }
+    if (line == 0 && strncmp(p, "From ", 5) == 0) {
+      out.push_back(' ');
+      ++line;
+      *changes |= kPreambleFrom;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      out.push_back('?');
+      *changes |= kPreamble8Bit;
+    } else {
+      out.push_back(c);
+    }
+    if (c != '\r') ++line;
+  }
+  return out;
+}
+
+// A leaf part whose content (as written, still encoded) a relay would
+// alter gets content that is re-encoded as it is written, by GMime's
+// filters over the parsed content (no copy): decoded from its transfer
+// encoding, encoded as quoted-printable (76-octet lines, every line that
+// would start "From " written "=46rom ", GMime's From armour) or base64 (76
+// columns). 8-bit or binary content gets the encoding GMime finds best for
+// a 7-bit path; other 7-bit content keeps its encoding kind (quoted-
+// printable for 7bit), re-wrapped.
+void RelayProofLeaf(GMimePart* part, unsigned* changes) {
+  GMimeDataWrapper* w = g_mime_part_get_content(part);
+  if (!w) return;
+  GMimeStream* raw = g_mime_data_wrapper_get_stream(w);
+  if (!raw) return;
+  const LineScan scan = ScanStream(raw);
+  if (!scan.Any()) return;
+  const GMimeContentEncoding had = g_mime_data_wrapper_get_encoding(w);
+  GMimeContentEncoding target = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+  switch (had) {
+    case GMIME_CONTENT_ENCODING_DEFAULT:
+    case GMIME_CONTENT_ENCODING_7BIT:
+    case GMIME_CONTENT_ENCODING_8BIT:
+    case GMIME_CONTENT_ENCODING_BINARY:
+      if (scan.eight_bit &&
+          g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT) ==
+              GMIME_CONTENT_ENCODING_BASE64)
+        target = GMIME_CONTENT_ENCODING_BASE64;
+      break;
+    case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE: break;
+    default: target = GMIME_CONTENT_ENCODING_BASE64;  // base64, uuencode
+  }
+  GObjPtr<GMimeStream> filtered(g_mime_stream_filter_new(raw));
+  GMimeStreamFilter* chain = GMIME_STREAM_FILTER(filtered.get());
+  auto add = [chain](GMimeFilter* f) {
+    GObjPtr<GMimeFilter> owned(f);  // the stream holds its own reference
+    g_mime_stream_filter_add(chain, owned.get());
+  };
+  if (had != GMIME_CONTENT_ENCODING_DEFAULT && had != GMIME_CONTENT_ENCODING_7BIT &&
+      had != GMIME_CONTENT_ENCODING_8BIT && had != GMIME_CONTENT_ENCODING_BINARY)
+    add(g_mime_filter_basic_new(had, FALSE));
+  add(g_mime_filter_basic_new(target, TRUE));
+  if (target == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+    add(g_mime_filter_from_new(GMIME_FILTER_FROM_MODE_ARMOR));
+  // Content and part share the encoding, so GMime writes the stream as is.
+  GObjPtr<GMimeDataWrapper> content(g_mime_data_wrapper_new_with_stream(filtered.get(), target));
+  g_mime_part_set_content(part, content.get());
+  g_mime_part_set_content_encoding(part, target);
+  if (scan.eight_bit)
+    *changes |= target == GMIME_CONTENT_ENCODING_BASE64 ? kEightBitToBase64 : kEightBitToQp;
+  if (scan.from_line) *changes |= kFromArmour;
+  if (scan.long_line) *changes |= kLongLines;
+}
+
+// A header line over kMaxLine: GMime writes the header again from its
+// value, folded (parameters as RFC 2231 continuations, a long word as RFC
+// 2047 encoded-words); the value a reader sees is the same.
+void FoldLongHeaders(GMimeObject* obj, unsigned* changes) {
+  GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+  const int n = list ? g_mime_header_list_get_count(list) : 0;
+  for (int i = 0; i < n; ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
+    const char* name = g_mime_header_get_name(h);
+    const char* raw = g_mime_header_get_raw_value(h);
+    if (!name || !raw) continue;
+    LineScan scan;
+    scan.Add(name);
+    scan.Add(":");
+    scan.Add(raw);
+    if (!scan.long_line) continue;
+    const char* value = g_mime_header_get_value(h);
+    const std::string copy = value ? value : "";  // set_value frees the old one
+    g_mime_header_set_value(h, nullptr, copy.c_str(), nullptr);
+    *changes |= kLongHeaders;
+  }
+}
+
+// Makes every leaf part and every preamble and epilogue relay-proof, also
+// inside forwarded messages. Leaves signed and encrypted sub-entities alone.
+void RelayProof(GMimeObject* obj, unsigned* changes) {
   if (IsSmimeOrSigned(obj)) return;
+  FoldLongHeaders(obj, changes);
   if (GMIME_IS_MULTIPART(obj)) {
     GMimeMultipart* mp = GMIME_MULTIPART(obj);
+    if (auto t = RelayProofUndisplayed(g_mime_multipart_get_prologue(mp), changes))
+      g_mime_multipart_set_prologue(mp, t->c_str());
+    if (auto t = RelayProofUndisplayed(g_mime_multipart_get_epilogue(mp), changes))
+      g_mime_multipart_set_epilogue(mp, t->c_str());
     for (int i = 0; i < g_mime_multipart_get_count(mp); ++i)
-      Encode7Bit(g_mime_multipart_get_part(mp, i));
+      RelayProof(g_mime_multipart_get_part(mp, i), changes);
     MarkSevenBit(obj);
     return;
   }
   if (GMIME_IS_MESSAGE_PART(obj)) {
     GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    if (m && m->marker) {
+      // A forwarded message that begins with its mbox "From " separator
+      // line: mbox framing, no part of the message (RFC 4155), dropped.
+      g_free(m->marker);
+      m->marker = nullptr;
+      *changes |= kMboxMarker;
+    }
+    if (m) FoldLongHeaders(GMIME_OBJECT(m), changes);
     GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
-    if (inner) Encode7Bit(inner);
+    if (inner) RelayProof(inner, changes);
     MarkSevenBit(obj);  // RFC 2046 5.2.1: only 7bit, 8bit or binary
     return;
   }
-  if (!GMIME_IS_PART(obj)) return;
-  GMimePart* part = GMIME_PART(obj);
-  const GMimeContentEncoding before = g_mime_part_get_content_encoding(part);
-  if (before == GMIME_CONTENT_ENCODING_BASE64 || before == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
-    return;  // already 7-bit as the client wrote it
-  g_mime_object_encode(obj, GMIME_ENCODING_CONSTRAINT_7BIT);
-  const GMimeContentEncoding after = g_mime_part_get_content_encoding(part);
-  if (after == GMIME_CONTENT_ENCODING_BASE64) return;
-  std::string text = DecodedContent(part);
-  // GMime allows 998-octet lines in 7bit; we want kMaxLine (see above).
-  if (after == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || HasFromLine(text) || NeedsEncoding(text)) {
-    SetQuotedPrintable(part, ArmoredQuotedPrintable(std::move(text)));
-  }
+  if (GMIME_IS_PART(obj)) RelayProofLeaf(GMIME_PART(obj), changes);
 }
 
 bool ValidUtf8(std::string_view s) {
@@ -200,6 +280,33 @@ std::string CanonicalLineEnds(std::string_view in) {
   return out;
 }
 
+// GMime keeps a multipart's epilogue with LF line ends and writes it as it
+// is (everything else the DOS newline format converts): given back with
+// CRLF, the written entity is canonical without a repairing copy (the same
+// bytes the repair would give, also inside kept signed entities).
+void EpiloguesCrlf(GMimeObject* obj) {
+  if (GMIME_IS_MULTIPART(obj)) {
+    GMimeMultipart* mp = GMIME_MULTIPART(obj);
+    const char* e = g_mime_multipart_get_epilogue(mp);
+    if (e && !IsCanonical(e)) g_mime_multipart_set_epilogue(mp, CanonicalLineEnds(e).c_str());
+    for (int i = 0; i < g_mime_multipart_get_count(mp); ++i)
+      EpiloguesCrlf(g_mime_multipart_get_part(mp, i));
+  } else if (GMIME_IS_MESSAGE_PART(obj)) {
+    GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    GMimeObject* inner = m ? g_mime_message_get_mime_part(m) : nullptr;
+    if (inner) EpiloguesCrlf(inner);
+  }
+}
+
+// What a relay could still alter in an entity built with no further
+// change possible (see SignableEntity).
+void NoteWhatIsLeft(const LineScan& left, SignableEntity* out) {
+  out->eight_bit_kept = left.eight_bit;
+  out->relay_unsafe.clear();
+  if (left.from_line) out->relay_unsafe = "from-line";
+  if (left.long_line) out->relay_unsafe += out->relay_unsafe.empty() ? "long-line" : "+long-line";
+}
+
 struct FormatOptionsFree {
   void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
 };
@@ -234,21 +341,26 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   const bool canonical = IsCanonical(body);
   if (!canonical) repaired = CanonicalLineEnds(body);
   const std::string_view canon_body = canonical ? std::string_view(body) : repaired;
-  const bool encode = NeedsEncoding(canon_body) || NeedsEncoding(head);
+  const bool encode = Scan(canon_body).Any() || Scan(head).Any();
   if (!has_type) {
-    const char* charset = !encode ? "us-ascii" : ValidUtf8(canon_body) ? "utf-8" : "unknown-8bit";
+    const char* charset = !HasEightBit(canon_body) ? "us-ascii"
+                          : ValidUtf8(canon_body)  ? "utf-8"
+                                                   : "unknown-8bit";
     head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
   }
   head += "\r\n";
   out->serialised.reset();
-  out->reencoded = false;
+  out->changes = canonical ? 0u : static_cast<unsigned>(kLineEnds);
   out->eight_bit_kept = false;
-  if (!encode) {
+  out->relay_unsafe.clear();
+  // Kept as it came (line ends aside): the header and body as they are.
+  auto keep = [&]() {
     out->head = std::move(head);
     out->borrowed = canonical ? &body : nullptr;
     out->owned = std::move(repaired);
     return Status::Ok();
-  }
+  };
+  if (!encode) return keep();
 
   {
     // The limits check reads one contiguous copy, freed before parsing.
@@ -260,7 +372,8 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   }
   EnsureGmimeInitialised();
   // GMime reads the header and the body in place, as one stream of two
-  // views (their substreams, the parts' contents, are views too).
+  // views (their substreams, the parts' contents, are views too; re-encoded
+  // content is filtered from them as it is written).
   GObjPtr<GMimeStream> stream(g_mime_stream_cat_new());
   GObjPtr<GMimeStream> head_view(NewViewStream(head.data(), head.size()));
   GObjPtr<GMimeStream> body_view(NewViewStream(canon_body.data(), canon_body.size()));
@@ -269,7 +382,14 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   GObjPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   GObjPtr<GMimeObject> obj(g_mime_parser_construct_part(parser.get(), nullptr));
   if (!obj) return Status::InvalidInput("mime-unparseable");
-  Encode7Bit(obj.get());
+  if (IsSmimeOrSigned(obj.get())) {
+    // The client's own signed or encrypted message (encrypted only by us):
+    // byte for byte, or its signature breaks; the log says what is left.
+    NoteWhatIsLeft(Scan(canon_body), out);
+    return keep();
+  }
+  RelayProof(obj.get(), &out->changes);
+  EpiloguesCrlf(obj.get());
   std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
   // Through a memory stream, not a C string: content may hold NUL bytes.
@@ -282,11 +402,30 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   out->serialised = std::move(mem);
   if (!IsCanonical(out->body())) {
     out->owned = CanonicalLineEnds(out->body());
-    out->serialised.reset();
+    out->serialised.reset();  // GMime writes an epilogue with bare LF
   }
-  out->reencoded = true;
-  out->eight_bit_kept = HasEightBit(out->body());
+  // What is left: raw 8-bit header text, or a forwarded signed entity kept
+  // byte for byte.
+  NoteWhatIsLeft(Scan(out->body()), out);
   return Status::Ok();
+}
+
+std::string EntityChangeList(unsigned changes) {
+  static const struct {
+    unsigned bit;
+    const char* name;
+  } kNames[] = {{kEightBitToQp, "8bit-to-qp"},    {kEightBitToBase64, "8bit-to-base64"},
+                {kFromArmour, "from-armour"},     {kLongLines, "long-lines"},
+                {kPreambleFrom, "preamble-from"}, {kPreambleLongLines, "preamble-long-lines"},
+                {kPreamble8Bit, "preamble-8bit"}, {kMboxMarker, "mbox-marker"},
+                {kLongHeaders, "long-headers"},   {kLineEnds, "line-ends"}};
+  std::string out;
+  for (const auto& n : kNames) {
+    if (!(changes & n.bit)) continue;
+    if (!out.empty()) out += '+';  // a comma would be escaped in the log (base/log.h)
+    out += n.name;
+  }
+  return out.empty() ? "no" : out;
 }
 
 std::string NewBoundary(const std::vector<std::string_view>& avoid) {

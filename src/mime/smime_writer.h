@@ -1,14 +1,21 @@
 // mime/smime_writer: the MIME side of outbound signing.
 //
 // Entry points: BuildSignableEntity() turns the message's Content-* headers
-// and body into the entity that gets signed: canonical CRLF and 7-bit, so no
-// relay can alter it in transit (RFC 8551 3.1), and no line starting "From "
-// for mbox delivery to quote. Content that is already 7-bit with short lines
-// and no such line is kept byte for byte; otherwise GMime picks
-// quoted-printable or base64 per part, forwarded messages included. ClearSignedBody() and
-// OpaqueBody() frame a signature as multipart/signed or application/pkcs7-mime. Failure modes: a
-// structure beyond the limits or one GMime cannot parse gives a Status with a short reason; nothing
-// is thrown.
+// and body into the MIME entity that gets signed or encrypted: canonical
+// CRLF, 7-bit, no line over 990 octets and no line starting "From ", so that
+// neither a relay (8-bit downgrade, folding at 998 octets: RFC 8551 3.1,
+// RFC 5322 2.1.1) nor an mbox writer (">From ") can alter it in transit.
+// Every leaf part is checked as written (also quoted-printable and base64
+// ones, and inside forwarded messages); one that fails is re-encoded by
+// GMime (quoted-printable with "=46rom " armour, or base64). Preambles and
+// epilogues are rewritten in place, long header lines folded again by GMime
+// (see RelayProofUndisplayed and FoldLongHeaders in the .cc;
+// docs/signing.md). Content that needs nothing is kept byte for byte;
+// changes says what was changed, for the log. ClearSignedBody() and
+// OpaqueSignedContentType() frame a signature as multipart/signed or
+// application/pkcs7-mime. Failure modes: a structure beyond the limits or
+// one GMime cannot parse gives a Status with a short reason; nothing is
+// thrown.
 #ifndef SMIME_MIME_SMIME_WRITER_H_
 #define SMIME_MIME_SMIME_WRITER_H_
 
@@ -40,11 +47,32 @@ struct SignableEntity {
   std::string owned;                      // line ends repaired
   GObjPtr<GMimeStream> serialised;        // re-encoded by GMime (a memory stream)
 
-  bool reencoded = false;  // some content was 8-bit, binary, had long lines or "From " lines
+  unsigned changes = 0;  // EntityChange bits: what was changed
   // 8-bit bytes remain where no transfer encoding may apply: raw UTF-8 in
   // Content-* parameters or in the header of a forwarded message.
   bool eight_bit_kept = false;
+  // Empty, or what a relay could still alter ("from-line", "long-line",
+  // joined by "+"):
+  // a forwarded signed or encrypted entity kept byte for byte, or a header.
+  std::string relay_unsafe;
 };
+
+// What BuildSignableEntity changed; names as EntityChangeList gives them.
+enum EntityChange : unsigned {
+  kEightBitToQp = 1u << 0,       // "8bit-to-qp": 8-bit/binary part now quoted-printable
+  kEightBitToBase64 = 1u << 1,   // "8bit-to-base64": 8-bit/binary part now base64
+  kFromArmour = 1u << 2,         // "from-armour": "From " lines in a part, now "=46rom "
+  kLongLines = 1u << 3,          // "long-lines": a part's lines over 990 octets re-wrapped
+  kPreambleFrom = 1u << 4,       // "preamble-from": " From " in a preamble or epilogue
+  kPreambleLongLines = 1u << 5,  // "preamble-long-lines": such a line split
+  kPreamble8Bit = 1u << 6,       // "preamble-8bit": 8-bit bytes there became '?'
+  kLineEnds = 1u << 7,           // "line-ends": bare CR or LF became CRLF
+  kMboxMarker = 1u << 8,         // "mbox-marker": a forwarded message's "From " line dropped
+  kLongHeaders = 1u << 9,        // "long-headers": header lines over 990 octets folded again
+};
+
+// "no", or the names of the changes joined by "+" (a log value).
+std::string EntityChangeList(unsigned changes);
 
 // True for header names that describe the content (Content-*), which move
 // into the signed entity; all other headers stay outside the signature.

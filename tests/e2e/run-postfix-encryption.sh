@@ -496,10 +496,10 @@ expect_log() {  # expect_log NAME TRANSACTIONS REGEX...: one line per transactio
   done
   ok "$name: one milter log line per transaction ($n): $(printf '%s' "$all" | sed 's/.*: \(outbound\|verify\): /\1: /' | cut -c1-170 | tr '\n' '|')"
 }
-ENC='action=signed, format=clear, digest=sha256, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
-CLR='action=signed, format=clear, digest=sha256, encryption=none \(clear\), ms=[0-9]+$'
+ENC='action=signed, format=clear, digest=sha256, reencoded=[a-z0-9+-]+, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
+CLR='action=signed, format=clear, digest=sha256, reencoded=[a-z0-9+-]+, encryption=none \(clear\), ms=[0-9]+$'
 for m in enc-carol mixed-erin mixed-dave enc-harvested; do expect_log "$m" 1 "$ENC"; done
-expect_log enc-pickup 1 'verify: from=<alice@a.example>, result=none, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
+expect_log enc-pickup 1 'verify: from=<alice@a.example>, result=none, reencoded=[a-z0-9+-]+, encryption=aes256-cbc, recipients=1, encrypt_why=required, ms=[0-9]+$'
 expect_log split-erin 1 "$ENC"
 for m in clear-dave mixed-dave-first to-alice; do expect_log "$m" 1 "$CLR"; done
 for m in split-cd split-ac; do expect_log "$m" 2 "$ENC" "$CLR"; done

@@ -294,7 +294,7 @@ for m in canon virt bcc subcanon; do
 done
 # The signing milter signed the submission message (and judged only the
 # address before rewriting, without encryption).
-grep -Eq ': outbound: from=<alice@a.example>, .*identity=alice@a.example, action=signed, format=clear, digest=sha256, ms=[0-9]+$' \
+grep -Eq ': outbound: from=<alice@a.example>, .*identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$' \
   "$work/sign.log" && ok "subcanon: signed by the signing-only milter of instance 1" ||
   bad "subcanon: signing milter log: $(grep ': outbound: ' "$work/sign.log" | tr '\n' ';')"
 grep -Eq 'panic:|fatal:|error:' "$work/milter.log" "$work/sign.log" &&

@@ -232,12 +232,12 @@ expect_log() {  # expect_log NAME EVENT REGEX
     printf '%s\n' "$lines" | sed 's/^/    /'
   fi
 }
-expect_log clear-ascii outbound "why=daemon_name ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, ms=[0-9]+$"
-expect_log clear-utf8 outbound "identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=yes, ms=[0-9]+$"
-expect_log clear-large outbound "action=signed, format=clear, digest=sha256, ms=[0-9]+$"
-expect_log clear-mixed outbound "action=signed, format=clear, digest=sha256, reencoded=yes, ms=[0-9]+$"
+expect_log clear-ascii outbound "why=daemon_name ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
+expect_log clear-utf8 outbound "identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
+expect_log clear-large outbound "action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
+expect_log clear-mixed outbound "action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
 expect_log inbound verify "from=<alice@a.example>, result=none"
-expect_log opaque-utf8 outbound "sign=opaque, identity=alice@a.example, action=signed, format=opaque, digest=sha256, reencoded=yes, ms=[0-9]+$"
+expect_log opaque-utf8 outbound "sign=opaque, identity=alice@a.example, action=signed, format=opaque, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
 expect_log no-identity outbound "from=<erin@a.example>, .*action=tempfail, reason=no-identity, ms=[0-9]+$"
 expect_log unauth-outside outbound "action=tempfail, reason=sender-not-authorized, ms=[0-9]+$"
 grep -q "error: $(qid_of no-identity): outbound: .*reason=no-identity" "$work/milter.log" &&
