@@ -13,6 +13,7 @@
 #include "cms/signed_data.h"
 #include "engine/outbound.h"
 #include "mime/address.h"
+#include "mime/header_protection.h"
 #include "mime/smime_locator.h"
 #include "trust/cert_info.h"
 #include "trust/path_algorithms.h"
@@ -222,11 +223,98 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->reason.clear();
 }
 
+// The header protection (RFC 9788) of the signed payload root: the content
+// of multipart/signed, else the eContent of the opaque signed-data (read
+// again from the DER: only its header block is looked at).
+HpInbound ReadHeaderProtection(const SmimeLayout& layout, bool clear) {
+  HpInbound in;
+  if (clear) {
+    ParseProtectedHeaders(layout.signed_content, &in);
+    return in;
+  }
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
+  ASN1_OCTET_STRING** content = cms ? CMS_get0_content(cms.get()) : nullptr;
+  if (content && *content)
+    ParseProtectedHeaders(
+        std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*content)),
+                         static_cast<size_t>(ASN1_STRING_length(*content))),
+        &in);
+  DrainOpensslErrors();
+  return in;
+}
+
+// Judges a payload's protected From: and Sender: against the outer ones the
+// signer was matched with (docs/header-protection.md): an RFC 9788 reader
+// shows the protected ones, so a pass stands only when they name the same
+// mailbox; otherwise it becomes policy. Every clause's comment names the
+// protected fields (and, for hp="clear", those whose value differs from the
+// outer field). *log gets the hp= log value.
+void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, const HpInbound& in,
+                           const std::string& from, std::vector<SignatureResult>* results,
+                           std::string* log) {
+  if (in.mode == HpMode::kNone) {
+    if (!in.problem.empty()) *log = "ignored:" + in.problem;
+    return;
+  }
+  *log = HpModeName(in.mode);
+  std::string mismatch;
+  for (const char* name : {"From", "Sender"}) {
+    const std::vector<std::string> inner_values = FieldValues(in.protected_fields, name);
+    if (inner_values.empty()) continue;
+    std::string inner, outer;
+    const std::string lower = name[0] == 'F' ? "from" : "sender";
+    const bool inner_ok = IdentityMailbox(inner_values, lower, &inner).empty();
+    const bool outer_ok = name[0] == 'F' ? !from.empty()
+                                         : IdentityMailbox(HeaderValues(tx, name), lower, &outer)
+                                               .empty();
+    if (name[0] == 'F') outer = from;
+    if (!inner_ok || !outer_ok || !SameMailbox(inner, outer, rules.local_part_case_sensitive)) {
+      mismatch = "protected-" + lower + "-mismatch";
+      break;
+    }
+  }
+  // A value as compared: line breaks gone, blanks at both ends trimmed.
+  auto trimmed = [](std::string v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n'; }),
+            v.end());
+    const size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+  };
+  std::vector<std::string> seen;
+  std::string names, differs;
+  for (const MimeHeader& h : in.protected_fields) {
+    if (std::any_of(seen.begin(), seen.end(), [&](const std::string& n) {
+          return strcasecmp(n.c_str(), h.name.c_str()) == 0;
+        }))
+      continue;
+    seen.push_back(h.name);
+    names += (names.empty() ? "" : " ") + h.name;
+    if (in.mode != HpMode::kClear) continue;
+    const std::vector<std::string> outer = HeaderValues(tx, h.name.c_str());
+    const std::vector<std::string> inner = FieldValues(in.protected_fields, h.name);
+    bool same = outer.size() == inner.size();
+    for (size_t i = 0; same && i < inner.size(); ++i) same = trimmed(inner[i]) == trimmed(outer[i]);
+    if (!same) differs += (differs.empty() ? "" : " ") + h.name;
+  }
+  std::string comment = std::string("hp=") + HpModeName(in.mode) + " protects " +
+                        (names.empty() ? "no fields" : names);
+  if (!differs.empty()) comment += ", differs: " + differs;
+  if (!mismatch.empty()) *log += ":" + mismatch;
+  for (SignatureResult& r : *results) {
+    r.comment = r.comment.empty() ? comment : r.comment + "; " + comment;
+    if (!mismatch.empty() && r.result == AuthResult::kPass) {
+      r.result = AuthResult::kPolicy;
+      r.reason = mismatch;
+    }
+  }
+}
+
 // from/from_problem: the single From: mailbox and, when there is none, why.
 void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
                    const Deadline& deadline, const std::string& from,
                    const std::string& from_problem, Outcome* o, std::vector<SignerLog>* logs,
-                   std::string* note) {
+                   std::string* note, std::string* hp_log) {
   if (tx.message_size > rt.max_message_size || tx.truncated) {
     o->results.push_back(Clause(AuthResult::kPermError, "message-too-large", ""));
     return;
@@ -309,6 +397,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     o->results.push_back(r);
     logs->push_back(log);
   }
+  JudgeHeaderProtection(tx, rules, ReadHeaderProtection(layout, clear), from, &o->results, hp_log);
   // A message that passed every rule is the one kind of evidence good
   // enough to encrypt replies to its signers; a signer beside one that
   // failed is not harvested.
@@ -334,8 +423,8 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   std::string from;
   const std::string from_problem = IdentityMailbox(HeaderValues(tx, "From"), "from", &from);
   std::vector<SignerLog> logs;
-  std::string note;
-  VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
+  std::string note, hp_log;
+  VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note, &hp_log);
   o->verdict = Aggregate(o->results);
   o->results = HonestClauses(o->verdict, std::move(o->results));
   o->edits.push_back(
@@ -359,6 +448,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
+  if (!hp_log.empty()) AppendField(&o->fields, "hp", hp_log);
   AppendField(&o->fields, "result", AuthResultName(o->verdict));
   for (const SignatureResult& r : o->results)
     if (r.result == o->verdict && !r.reason.empty()) {

@@ -30,6 +30,8 @@
 
 namespace smime {
 
+enum class HpMode : int;  // mime/header_protection.h
+
 enum class SignMode { kNone, kClear, kOpaque, kIfPossible };
 enum class UnauthorizedAction { kTempFail, kReject, kUnsigned };
 enum class EncryptMode { kNever, kOpportunistic, kRequired };
@@ -58,6 +60,7 @@ struct DomainRules {
   ContentCipher min_cipher = ContentCipher::kAes128Cbc;  // encryption_min_algorithm
   RsaKeyTransport rsa_transport = RsaKeyTransport::kPkcs1;
   CertTrust min_trust = CertTrust::kHarvested;
+  HpMode header_protection{};  // kNone; RFC 9788 (docs/header-protection.md)
 };
 
 DomainRules RulesFromConfig(const Config& config);
@@ -100,6 +103,7 @@ struct Runtime {
   RecipientDirectory directory;
   bool harvest = false;
   bool any_encryption = false;  // some domain has encrypt != never
+  std::string hp_subject = "[...]";  // header_protection_subject
 };
 
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out);
