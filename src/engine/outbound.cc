@@ -305,7 +305,8 @@ struct NewContent {
 HpMode HeaderProtectionFor(const Runtime& rt, const Transaction& tx) {
   if (tx.rcpts.empty()) return HpMode::kNone;
   HpMode m = HpMode::kCipher;
-  for (const std::string& r : tx.rcpts) m = MinHpMode(m, rt.RulesFor(DomainOf(r)).header_protection);
+  for (const std::string& r : tx.rcpts)
+    m = MinHpMode(m, rt.RulesFor(DomainOf(r)).header_protection);
   return m;
 }
 
@@ -313,8 +314,8 @@ HpMode HeaderProtectionFor(const Runtime& rt, const Transaction& tx) {
 // c->hp, from the header block at the start of block; *consumed is the
 // length of the block it replaces. False (and a log field) when the payload
 // cannot take it, e.g. an RFC 9788 client already protected it.
-bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view block,
-                    NewContent* c, size_t* consumed, Outcome* o) {
+bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view block, NewContent* c,
+                    size_t* consumed, Outcome* o) {
   std::vector<MimeHeader> all;
   for (const Header& h : tx.headers) all.push_back({h.name, h.value});
   c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject);
@@ -522,8 +523,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                  const Deadline& deadline, Outcome* o, NewContent* c,
                  std::optional<EncryptionPlan> planned = std::nullopt) {
   if (!rt.any_encryption) return;
-  EncryptionPlan plan =
-      planned ? std::move(*planned) : PlanEncryption(rt, tx, clock, deadline);
+  EncryptionPlan plan = planned ? std::move(*planned) : PlanEncryption(rt, tx, clock, deadline);
   Decision d(o);
   if (plan.refuse) {
     return d.Refuse(plan.reply_code[0] == '5' ? Disposition::kReject : Disposition::kTempFail,

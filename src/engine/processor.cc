@@ -265,9 +265,9 @@ void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, cons
     std::string inner, outer;
     const std::string lower = name[0] == 'F' ? "from" : "sender";
     const bool inner_ok = IdentityMailbox(inner_values, lower, &inner).empty();
-    const bool outer_ok = name[0] == 'F' ? !from.empty()
-                                         : IdentityMailbox(HeaderValues(tx, name), lower, &outer)
-                                               .empty();
+    const bool outer_ok = name[0] == 'F'
+                              ? !from.empty()
+                              : IdentityMailbox(HeaderValues(tx, name), lower, &outer).empty();
     if (name[0] == 'F') outer = from;
     if (!inner_ok || !outer_ok || !SameMailbox(inner, outer, rules.local_part_case_sensitive)) {
       mismatch = "protected-" + lower + "-mismatch";

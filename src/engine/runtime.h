@@ -102,7 +102,7 @@ struct Runtime {
   std::shared_ptr<CertStore> cert_store;
   RecipientDirectory directory;
   bool harvest = false;
-  bool any_encryption = false;  // some domain has encrypt != never
+  bool any_encryption = false;       // some domain has encrypt != never
   std::string hp_subject = "[...]";  // header_protection_subject
 };
 

@@ -22,9 +22,9 @@ constexpr size_t kMaxBlock = 256 * 1024;
 // Trace and transit fields (Received, DKIM-Signature, List-*, ...) are
 // added on the way and cannot be protected (RFC 9788 section 7).
 constexpr const char* kProtected[] = {
-    "From",     "Sender",     "Reply-To",    "To",          "Cc",
-    "Date",     "Message-ID", "In-Reply-To", "References",  "Subject",
-    "Comments", "Keywords",   "Followup-To", "Mail-Followup-To"};
+    "From",        "Sender",          "Reply-To",   "To",      "Cc",       "Date",
+    "Message-ID",  "In-Reply-To",     "References", "Subject", "Comments", "Keywords",
+    "Followup-To", "Mail-Followup-To"};
 
 bool Same(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -148,10 +148,14 @@ const char* HpModeName(HpMode m) {
 }
 
 bool ParseHpMode(const std::string& s, HpMode* m) {
-  if (s == "none") *m = HpMode::kNone;
-  else if (s == "clear") *m = HpMode::kClear;
-  else if (s == "cipher") *m = HpMode::kCipher;
-  else return false;
+  if (s == "none")
+    *m = HpMode::kNone;
+  else if (s == "clear")
+    *m = HpMode::kClear;
+  else if (s == "cipher")
+    *m = HpMode::kCipher;
+  else
+    return false;
   return true;
 }
 
@@ -268,8 +272,7 @@ Status ParseProtectedHeaders(std::string_view entity, HpInbound* out) {
   return Status::Ok();
 }
 
-std::vector<std::string> FieldValues(const std::vector<MimeHeader>& fields,
-                                     std::string_view name) {
+std::vector<std::string> FieldValues(const std::vector<MimeHeader>& fields, std::string_view name) {
   std::vector<std::string> out;
   for (const MimeHeader& h : fields)
     if (Same(h.name, name)) out.push_back(h.value);
@@ -282,7 +285,8 @@ std::vector<MimeHeader> HeadersToRestore(const HpInbound& in) {
   std::vector<std::string> done;
   for (const MimeHeader& h : in.protected_fields) {
     if (Same(h.name, "From") || Same(h.name, "Sender")) continue;
-    if (std::any_of(done.begin(), done.end(), [&](const std::string& n) { return Same(n, h.name); }))
+    if (std::any_of(done.begin(), done.end(),
+                    [&](const std::string& n) { return Same(n, h.name); }))
       continue;
     done.push_back(h.name);
     const std::vector<std::string> inner = FieldValues(in.protected_fields, h.name);

@@ -41,8 +41,8 @@ namespace smime {
 // lowest level any of them asks for.
 enum class HpMode : int { kNone = 0, kClear = 1, kCipher = 2 };
 
-const char* HpModeName(HpMode m);                       // "none", "clear", "cipher"
-bool ParseHpMode(const std::string& s, HpMode* m);      // false for anything else
+const char* HpModeName(HpMode m);                   // "none", "clear", "cipher"
+bool ParseHpMode(const std::string& s, HpMode* m);  // false for anything else
 inline HpMode MinHpMode(HpMode a, HpMode b) { return a < b ? a : b; }
 
 // True for the header fields copied into the payload (any letter case).
@@ -79,10 +79,10 @@ Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::stri
                           size_t* consumed);
 
 struct HpInbound {
-  HpMode mode = HpMode::kNone;                // kNone: no valid hp parameter
-  std::vector<MimeHeader> protected_fields;   // the payload root's non-structural fields
-  std::vector<MimeHeader> hp_outer;           // HP-Outer lines: the name and value they record
-  std::string problem;                        // why an hp parameter present was not accepted
+  HpMode mode = HpMode::kNone;               // kNone: no valid hp parameter
+  std::vector<MimeHeader> protected_fields;  // the payload root's non-structural fields
+  std::vector<MimeHeader> hp_outer;          // HP-Outer lines: the name and value they record
+  std::string problem;                       // why an hp parameter present was not accepted
 };
 
 // entity: a payload root (the signed content of multipart/signed, the

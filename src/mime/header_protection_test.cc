@@ -112,8 +112,7 @@ void TestProtectHead(void**) {
   assert_true(ParseProtectedHeaders(payload, &in).ok());
   assert_int_equal(static_cast<int>(in.mode), static_cast<int>(HpMode::kCipher));
   assert_int_equal(FieldValues(in.protected_fields, "subject").size(), 1);
-  assert_string_equal(FieldValues(in.protected_fields, "subject")[0].c_str(),
-                      " Quarterly numbers");
+  assert_string_equal(FieldValues(in.protected_fields, "subject")[0].c_str(), " Quarterly numbers");
   assert_int_equal(FieldValues(in.protected_fields, "Content-Type").size(), 0);
   assert_int_equal(FieldValues(in.protected_fields, "HP-Outer").size(), 0);
   assert_string_equal(FieldValues(in.hp_outer, "Subject")[0].c_str(), " [...]");
@@ -124,9 +123,9 @@ void TestProtectHead(void**) {
   assert_string_equal(st.message().c_str(), "hp-already-present");
   // No Content-Type, two of them, no header block end.
   assert_false(ProtectPayloadHead("X: y\r\n\r\nbody", plan, &head, &consumed).ok());
-  assert_false(ProtectPayloadHead("Content-Type: a/b\r\nContent-type: c/d\r\n\r\n", plan, &head,
-                                  &consumed)
-                   .ok());
+  assert_false(
+      ProtectPayloadHead("Content-Type: a/b\r\nContent-type: c/d\r\n\r\n", plan, &head, &consumed)
+          .ok());
   assert_false(ProtectPayloadHead("Content-Type: text/plain\r\n", plan, &head, &consumed).ok());
 }
 
@@ -182,9 +181,9 @@ void TestRestore(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestModes),        cmocka_unit_test(TestBaseline),
-      cmocka_unit_test(TestClearPlan),    cmocka_unit_test(TestCipherPlan),
-      cmocka_unit_test(TestProtectHead),  cmocka_unit_test(TestParseVariants),
+      cmocka_unit_test(TestModes),       cmocka_unit_test(TestBaseline),
+      cmocka_unit_test(TestClearPlan),   cmocka_unit_test(TestCipherPlan),
+      cmocka_unit_test(TestProtectHead), cmocka_unit_test(TestParseVariants),
       cmocka_unit_test(TestRestore),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
