@@ -260,18 +260,25 @@ const ParamSpec* FindParam(const std::string& name) {
 bool ParamAllowedInPolicy(const std::string& name) {
   // Rules about a sender's or recipient's domain; everything about the daemon
   // itself (socket, user, state_dir, limits) is global.
-  static const char* const kPerDomain[] = {"allow_sha1",           "encrypt",
-                                           "encryption_algorithm", "encryption_min_algorithm",
-                                           "encryption_min_trust", "encryption_rsa_padding",
-                                           "header_protection",    "local_part_case_sensitive",
-                                           "match_sender_header",  "min_rsa_bits",
-                                           "missing_certificate",  "recipient_signing",
-                                           "revocation",           "sign",
-                                           "signing_digest",       "signing_rsa_padding",
+  static const char* const kPerDomain[] = {"allow_sha1",
+                                           "encrypt",
+                                           "encryption_algorithm",
+                                           "encryption_min_algorithm",
+                                           "encryption_min_trust",
+                                           "encryption_rsa_padding",
+                                           "local_part_case_sensitive",
+                                           "match_sender_header",
+                                           "min_rsa_bits",
+                                           "missing_certificate",
+                                           "recipient_signing",
+                                           "revocation",
+                                           "sign",
+                                           "signing_digest",
+                                           "signing_rsa_padding",
                                            "unauthorized_sender"};
   for (const char* n : kPerDomain)
     if (name == n) return true;
-  return false;
+  return name == "header_protection";  // RFC 9788, by recipient domain
 }
 
 const char* ParamTypeName(ParamType t) {
