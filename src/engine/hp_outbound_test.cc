@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
 #include "cms/sign.h"
@@ -202,13 +203,13 @@ Out Inbound(const std::string& wire) {
   return s;
 }
 
-Out Run(const std::string& msg) {
+Out Run(const std::string& msg, const std::vector<std::string>& rcpts = {"carol@b.example"}) {
   Transaction tx;
   ParseRawMessage(msg, &tx);
   tx.direction = Direction::kOutbound;
   tx.sasl_user = "alice";
   tx.client_addr = "198.51.100.7";
-  tx.rcpts.push_back("carol@b.example");
+  tx.rcpts = rcpts;
   tx.message_size = msg.size();
   FixedClock clock(kNow);
   Outcome o = Process(*g->rt, tx, clock);
@@ -277,11 +278,39 @@ void TestNoneLeavesTheEntityAlone(void**) {
   assert_false(Has(s.payload, "Subject:"));
   assert_false(Has(s.fields, "hp="));
   assert_false(Has(s.ar, "hp="));
+  // The lowest level among the recipients' domains: one whose domain says
+  // none (c.example, the defaults) turns it off for the message.
+  Policy(SignMode::kClear, HpMode::kClear, false);
+  s = Run(kMessage, {"carol@b.example", "dan@c.example"});
+  assert_true(s.verified);
+  assert_false(Has(s.payload, "hp="));
+  assert_false(Has(s.fields, "hp="));
   // cipher for mail that is not encrypted: clear.
   Policy(SignMode::kClear, HpMode::kCipher, false);
   s = Run(kMessage);
   assert_true(Has(s.fields, "hp=clear"));
   assert_true(Has(s.payload, "hp=\"clear\""));
+}
+
+// 8-bit content is re-encoded by GMime: its header block comes out of the
+// re-encoded entity and still gets hp and the protected fields.
+void TestReencodedEntity(void**) {
+  const std::string msg =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+      "Gr\xc3\xbc\xc3\x9f"
+      "e aus K\xc3\xb6ln\r\n";
+  Out s = Run(msg);
+  assert_true(Has(s.fields, "reencoded=yes"));
+  assert_true(Has(s.fields, "hp=clear"));
+  assert_true(s.verified);
+  assert_true(Has(s.payload, "hp=\"clear\""));
+  assert_true(Has(s.payload,
+                  "Content-Type: text/plain; charset=utf-8; hp=\"clear\"\r\n"
+                  "Content-Transfer-Encoding: base64\r\nFrom: alice@a.example\r\n"));
+  assert_true(Has(s.payload, "\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"));
+  assert_string_equal(s.verdict, "pass");
+  assert_true(Has(s.ar, "hp=clear protects From To Subject"));
 }
 
 void TestCipherSignedAndEncrypted(void**) {
@@ -388,6 +417,7 @@ int main() {
       cmocka_unit_test_setup(TestClearSignedCarriesProtectedHeaders, Reset),
       cmocka_unit_test_setup(TestOpaqueSignedCarriesProtectedHeaders, Reset),
       cmocka_unit_test_setup(TestNoneLeavesTheEntityAlone, Reset),
+      cmocka_unit_test_setup(TestReencodedEntity, Reset),
       cmocka_unit_test_setup(TestCipherSignedAndEncrypted, Reset),
       cmocka_unit_test_setup(TestCipherEncryptOnly, Reset),
       cmocka_unit_test_setup(TestProtectedFromMismatchIsNotPass, Reset),

@@ -224,23 +224,10 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
 }
 
 // The header protection (RFC 9788) of the signed payload root: the content
-// of multipart/signed, else the eContent of the opaque signed-data (read
-// again from the DER: only its header block is looked at).
-HpInbound ReadHeaderProtection(const SmimeLayout& layout, bool clear) {
+// of multipart/signed, else the start of the opaque signed-data's eContent.
+HpInbound ReadHeaderProtection(const SmimeLayout& layout, bool clear, const CmsCheck& cms) {
   HpInbound in;
-  if (clear) {
-    ParseProtectedHeaders(layout.signed_content, &in);
-    return in;
-  }
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(layout.cms_der.data());
-  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(layout.cms_der.size())));
-  ASN1_OCTET_STRING** content = cms ? CMS_get0_content(cms.get()) : nullptr;
-  if (content && *content)
-    ParseProtectedHeaders(
-        std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*content)),
-                         static_cast<size_t>(ASN1_STRING_length(*content))),
-        &in);
-  DrainOpensslErrors();
+  ParseProtectedHeaders(clear ? layout.signed_content : std::string_view(cms.content_head), &in);
   return in;
 }
 
@@ -397,7 +384,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     o->results.push_back(r);
     logs->push_back(log);
   }
-  JudgeHeaderProtection(tx, rules, ReadHeaderProtection(layout, clear), from, &o->results, hp_log);
+  JudgeHeaderProtection(tx, rules, ReadHeaderProtection(layout, clear, cms), from, &o->results,
+                        hp_log);
   // A message that passed every rule is the one kind of evidence good
   // enough to encrypt replies to its signers; a signer beside one that
   // failed is not harvested.
