@@ -61,14 +61,14 @@ const std::vector<ParamSpec> kParams = {
      "Store the signer certificate and SMIMECapabilities of every inbound signature that "
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"header_protection", ParamType::kEnum, "none", kNoMin, kNoMax, "none|clear|cipher",
-     "Header Protection (RFC 9788) of mail we sign or encrypt for this recipient domain: none, "
+     "Header Protection (RFC 9788) of mail we sign or encrypt for this recipient domain: none; "
      "clear (copies of From, To, Cc, Subject, Date, Message-ID and the other author fields go "
-     "inside the signed entity, marked hp=\"clear\") or cipher (the same inside encrypted mail, "
-     "marked hp=\"cipher\" with HP-Outer lines; the outer Subject becomes "
-     "header_protection_subject and Keywords and Comments are removed; signed-only mail gets "
-     "clear). A message gets the lowest level among its recipients' domains. Readers that do "
-     "not know RFC 9788 show the outer header, so cipher only where the readers render the "
-     "protected Subject (docs/header-protection.md)."},
+     "inside the signed entity, marked hp=\"clear\", or inside the encryption, marked "
+     "hp=\"cipher\" with HP-Outer lines, the outer header unchanged); cipher (the same, and "
+     "encrypted mail hides the outer Subject behind header_protection_subject and drops "
+     "Keywords and Comments). A message gets the lowest level among its recipients' domains. "
+     "Readers that do not know RFC 9788 show the outer header, so cipher only where the "
+     "readers render the protected Subject (docs/header-protection.md)."},
     {"header_protection_subject", ParamType::kString, "[...]", kNoMin, kNoMax, nullptr,
      "The outer Subject of mail encrypted with header_protection = cipher (printable ASCII; "
      "RFC 9788 uses [...]). The real Subject travels inside the encryption."},

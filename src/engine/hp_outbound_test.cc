@@ -237,6 +237,12 @@ Out Run(const std::string& msg, const std::vector<std::string>& rcpts = {"carol@
 
 bool Has(const char* hay, const char* needle) { return std::strstr(hay, needle) != nullptr; }
 
+int Count(const char* hay, const char* needle) {
+  int n = 0;
+  for (const char* p = std::strstr(hay, needle); p; p = std::strstr(p + 1, needle)) ++n;
+  return n;
+}
+
 void TestClearSignedCarriesProtectedHeaders(void**) {
   Out s = Run(kMessage);
   assert_string_equal(s.disposition, "accept");
@@ -345,6 +351,38 @@ void TestCipherSignedAndEncrypted(void**) {
   assert_string_equal(first.c_str(), "Subject: figures for Q4");
 }
 
+// header_protection = clear on mail that is encrypted: hp="cipher" (the
+// payload is encrypted) with nothing hidden, every field in HP-Outer.
+void TestClearLevelOnEncryptedMail(void**) {
+  Policy(SignMode::kClear, HpMode::kClear, true);
+  Out s = Run(kMessage);
+  assert_true(Has(s.fields, "hp=cipher"));
+  assert_true(Has(s.wire, "\r\nSubject: figures for Q4\r\n"));
+  assert_true(Has(s.wire, "\r\nKeywords: finance\r\n"));
+  assert_true(s.verified);
+  assert_true(Has(s.inner, "hp=\"cipher\"\r\n"));
+  assert_true(Has(s.inner, "\r\nHP-Outer: Subject: figures for Q4\r\n"));
+  assert_true(Has(s.inner, "\r\nHP-Outer: Keywords: finance\r\n"));
+  HpInbound in;
+  assert_true(ParseProtectedHeaders(s.inner, &in).ok());
+  assert_int_equal(HeadersToRestore(in).size(), 0);
+}
+
+// A payload that already has hp is not protected again, and then nothing
+// may be hidden: the outer Subject stays.
+void TestAlreadyProtectedHidesNothing(void**) {
+  Policy(SignMode::kNone, HpMode::kCipher, true);
+  std::string msg = kMessage;
+  const std::string ct = "Content-Type: text/plain; charset=us-ascii";
+  msg.replace(msg.find(ct), ct.size(), ct + "; hp=\"cipher\"");
+  Out s = Run(msg);
+  assert_string_equal(s.disposition, "accept");
+  assert_true(Has(s.fields, "hp=none (hp-already-present)"));
+  assert_true(Has(s.wire, "\r\nSubject: figures for Q4\r\n"));
+  assert_true(Has(s.wire, "\r\nKeywords: finance\r\n"));
+  assert_false(Has(s.payload, "HP-Outer"));
+}
+
 void TestCipherEncryptOnly(void**) {
   Policy(SignMode::kNone, HpMode::kCipher, true);
   Out s = Run(kMessage);
@@ -401,6 +439,15 @@ void TestProtectedFromMismatchIsNotPass(void**) {
                                    "From: alice@a.example\r\nSubject: other\r\n\r\nhi\r\n"));
   assert_string_equal(subj.verdict, "pass");
   assert_true(Has(subj.ar, "differs: Subject"));
+  // Field names outside our list are counted, never written: the comment
+  // must not carry an attacker's "smime=pass".
+  Out named =
+      Inbound(SignedPayload(outer,
+                            "Content-Type: text/plain; hp=clear\r\n"
+                            "From: alice@a.example\r\nsmime=pass: x\r\nX-A: y\r\n\r\nhi\r\n"));
+  assert_string_equal(named.verdict, "pass");
+  assert_true(Has(named.ar, "smime=pass (hp=clear protects From and 2 other fields)"));
+  assert_int_equal(Count(named.ar, "smime=pass"), 1);
   // An unknown hp value is no header protection at all.
   Out odd = Inbound(SignedPayload(outer,
                                   "Content-Type: text/plain; hp=maybe\r\n"
@@ -420,6 +467,8 @@ int main() {
       cmocka_unit_test_setup(TestReencodedEntity, Reset),
       cmocka_unit_test_setup(TestCipherSignedAndEncrypted, Reset),
       cmocka_unit_test_setup(TestCipherEncryptOnly, Reset),
+      cmocka_unit_test_setup(TestClearLevelOnEncryptedMail, Reset),
+      cmocka_unit_test_setup(TestAlreadyProtectedHidesNothing, Reset),
       cmocka_unit_test_setup(TestProtectedFromMismatchIsNotPass, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

@@ -229,10 +229,13 @@ void DeleteContentHeaders(const Transaction& tx, Outcome* o) {
 // Emit writes once into the outcome.
 struct NewContent {
   bool changed = false;
-  // Header protection (RFC 9788): the level this message gets, the new
-  // header block of the payload root, and the outer-header changes of
-  // hp="cipher", made only once the message is encrypted.
+  // Header protection (RFC 9788): the hp value this message's payload gets
+  // (cipher exactly when it will be encrypted), whether the outer header
+  // hides fields (header_protection = cipher), the payload root's new
+  // header block, and the outer-header changes, made only once the message
+  // is encrypted.
   HpMode hp = HpMode::kNone;
+  bool hp_hide = false;
   std::string hp_head;
   HpPlan hp_plan;
   bool hp_outer_pending = false;
@@ -318,10 +321,13 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
                     size_t* consumed, Outcome* o) {
   std::vector<MimeHeader> all;
   for (const Header& h : tx.headers) all.push_back({h.name, h.value});
-  c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject);
+  c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject, c->hp_hide);
   Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed);
   if (!st.ok()) {
+    // Nothing protected: nothing may be hidden either.
     AppendField(&o->fields, "hp", "none", st.message());
+    c->hp = HpMode::kNone;
+    c->hp_plan = HpPlan();
     c->hp_head.clear();
     return false;
   }
@@ -329,7 +335,7 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
   return true;
 }
 
-// hp="cipher": every outer field the policy changed or removed is deleted
+// Header protection: every outer field the policy changed or removed is deleted
 // (highest ordinal first); Emit appends the changed ones.
 void HpOuterDeletes(const Transaction& tx, const HpPlan& plan, Outcome* o) {
   for (const std::string& name : plan.outer_names) {
@@ -468,8 +474,6 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (ProtectHeaders(rt, tx, block, c, &consumed, o)) {
       head_piece = c->hp_head;
       body_piece = entity.head.empty() ? entity.body().substr(consumed) : entity.body();
-    } else {
-      c->hp = HpMode::kNone;
     }
   }
 
@@ -562,7 +566,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   head += "\r\n";
   // Encrypted, not signed: this entity is the payload root (RFC 9788).
   size_t consumed = 0;
-  if (!c->changed && c->hp == HpMode::kCipher && ExistingSmime(tx).empty() &&
+  if (!c->changed && c->hp != HpMode::kNone && ExistingSmime(tx).empty() &&
       ProtectHeaders(rt, tx, head, c, &consumed, o))
     head = c->hp_head;
   const size_t size = head.size() + (c->changed ? c->BodySize() : tx.body.size());
@@ -590,7 +594,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                 {"Content-Transfer-Encoding", "base64"},
                 {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
   c->Replace(std::move(base64));
-  c->hp_outer_pending = c->hp == HpMode::kCipher && !c->hp_plan.outer_names.empty();
+  c->hp_outer_pending = c->hp != HpMode::kNone && !c->hp_plan.outer_names.empty();
   AppendField(&o->fields, "encryption", ContentCipherName(plan.cipher));
   AppendField(&o->fields, "recipients", std::to_string(plan.certs.size()));
   AppendField(&o->fields, "encrypt_why", plan.why);
@@ -627,11 +631,14 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
                      const Deadline& deadline, const std::string& why, Outcome* o) {
   o->event = "outbound";
   NewContent c;
-  // hp="cipher" only for mail that will be encrypted: the plan comes first.
-  c.hp = HeaderProtectionFor(rt, tx);
+  // hp="cipher" exactly for mail that will be encrypted, so with header
+  // protection the encryption plan comes first (docs/header-protection.md).
+  const HpMode level = HeaderProtectionFor(rt, tx);
   std::optional<EncryptionPlan> plan;
-  if (c.hp == HpMode::kCipher && rt.any_encryption) plan = PlanEncryption(rt, tx, clock, deadline);
-  if (c.hp == HpMode::kCipher && (!plan || !plan->encrypt || plan->refuse)) c.hp = HpMode::kClear;
+  if (level != HpMode::kNone && rt.any_encryption) plan = PlanEncryption(rt, tx, clock, deadline);
+  const bool encrypted = plan && plan->encrypt && !plan->refuse;
+  c.hp = level == HpMode::kNone ? HpMode::kNone : encrypted ? HpMode::kCipher : HpMode::kClear;
+  c.hp_hide = level == HpMode::kCipher && encrypted;
   SignStep(rt, tx, clock, deadline, why, o, &c);
   if (o->disposition != Disposition::kAccept) return;
   EncryptStep(rt, tx, clock, deadline, o, &c, std::move(plan));

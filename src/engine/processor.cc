@@ -268,9 +268,16 @@ void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, cons
     const size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
     return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
   };
+  // Only field names of our own list reach the comment: a payload's field
+  // could be named "smime=pass", and the comment must not say it.
   std::vector<std::string> seen;
   std::string names, differs;
+  int others = 0;
   for (const MimeHeader& h : in.protected_fields) {
+    if (!IsProtectedHeaderName(h.name)) {
+      ++others;
+      continue;
+    }
     if (std::any_of(seen.begin(), seen.end(), [&](const std::string& n) {
           return strcasecmp(n.c_str(), h.name.c_str()) == 0;
         }))
@@ -286,6 +293,7 @@ void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, cons
   }
   std::string comment = std::string("hp=") + HpModeName(in.mode) + " protects " +
                         (names.empty() ? "no fields" : names);
+  if (others > 0) comment += " and " + std::to_string(others) + " other fields";
   if (!differs.empty()) comment += ", differs: " + differs;
   if (!mismatch.empty()) *log += ":" + mismatch;
   for (SignatureResult& r : *results) {

@@ -177,7 +177,7 @@ bool HcpBaseline(std::string_view name, const std::string& value, const std::str
 }
 
 HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMode mode,
-                            const std::string& placeholder) {
+                            const std::string& placeholder, bool hide) {
   HpPlan plan;
   plan.mode = mode;
   if (mode == HpMode::kNone) return plan;
@@ -189,8 +189,8 @@ HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMo
                      [&](const std::string& n) { return Same(n, h.name); }))
       plan.protected_names.push_back(h.name);
     if (mode != HpMode::kCipher) continue;
-    std::string outer;
-    const bool kept = HcpBaseline(h.name, h.value, " " + placeholder, &outer);
+    std::string outer = h.value;
+    const bool kept = !hide || HcpBaseline(h.name, h.value, " " + placeholder, &outer);
     if (kept) hp_outer += "HP-Outer: " + h.name + ":" + Crlf(outer) + "\r\n";
     if (kept && outer == h.value) continue;
     // Changed or removed: every outer field of this name goes, the changed

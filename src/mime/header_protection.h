@@ -4,13 +4,13 @@
 // Outbound: PlanHeaderProtection() decides, from the message's header fields,
 // what goes inside the Cryptographic Payload (the entity that is signed, or
 // encrypted when there is no signature): copies of the protected header
-// fields (ProtectedHeaderNames: the author's originator, destination,
+// fields (IsProtectedHeaderName: the author's originator, destination,
 // identification and informational fields; never Bcc, never trace fields
 // added in transit) and, for hp="cipher", one HP-Outer line per field that
 // stays in the outer header after the Header Confidentiality Policy. The
-// policy is RFC 9788's hcp_baseline: Subject becomes a placeholder ("[...]"),
-// Keywords and Comments are removed from the outer header, every other field
-// is kept. ProtectPayloadHead() then rewrites the payload root's header
+// policy hides nothing, or is RFC 9788's hcp_baseline: Subject becomes a
+// placeholder ("[...]"), Keywords and Comments are removed from the outer
+// header, every other field is kept. ProtectPayloadHead() then rewrites the payload root's header
 // block: the hp parameter on its Content-Type and the planned lines after
 // its own header fields. The caller applies plan.outer to the outer header
 // (hp="cipher" only, and only when the message really is encrypted).
@@ -65,10 +65,13 @@ struct HpPlan {
 };
 
 // message_headers: every header field of the message in order (raw values,
-// after the colon). placeholder: the outer Subject for hp="cipher" (printable
-// ASCII; header_protection_subject).
+// after the colon). mode: the hp value (clear: signed only; cipher:
+// encrypted). hide: with cipher, apply hcp_baseline to the outer header
+// (placeholder: the outer Subject, printable ASCII, header_protection_subject);
+// without it the policy is RFC 9788's hcp_no_confidentiality (the outer
+// header unchanged, every field recorded in HP-Outer).
 HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMode mode,
-                            const std::string& placeholder);
+                            const std::string& placeholder, bool hide);
 
 // entity: the payload root, starting with its header block (CRLF lines
 // ending in an empty line). *head becomes the new header block (the

@@ -56,7 +56,7 @@ void TestBaseline(void**) {
 }
 
 void TestClearPlan(void**) {
-  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kClear, "[...]");
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kClear, "[...]", false);
   const std::string lines = plan.lines;
   assert_true(Has(lines, "From: Alice <alice@example.com>\r\n"));
   assert_true(Has(lines, "To: bob@example.org,\r\n\tcarol@example.org\r\n"));
@@ -73,7 +73,7 @@ void TestClearPlan(void**) {
 }
 
 void TestCipherPlan(void**) {
-  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]");
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", true);
   const std::string lines = plan.lines;
   assert_true(Has(lines, "Subject: Quarterly numbers\r\n"));
   assert_true(Has(lines, "HP-Outer: Subject: [...]\r\n"));
@@ -90,8 +90,20 @@ void TestCipherPlan(void**) {
   assert_string_equal(plan.outer_fields[0].value.c_str(), " [...]");
 }
 
+// Encrypted without hiding (header_protection = clear on encrypted mail):
+// the outer header stays, every field is recorded in HP-Outer.
+void TestCipherPlanHidingNothing(void**) {
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", false);
+  assert_true(Has(plan.lines, "Subject: Quarterly numbers\r\n"));
+  assert_true(Has(plan.lines, "HP-Outer: Subject: Quarterly numbers\r\n"));
+  assert_true(Has(plan.lines, "HP-Outer: Keywords: finance\r\n"));
+  assert_false(Has(plan.lines, "[...]"));
+  assert_true(plan.outer_names.empty());
+  assert_true(plan.outer_fields.empty());
+}
+
 void TestProtectHead(void**) {
-  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]");
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", true);
   const std::string entity =
       "Content-Type: text/plain;\r\n charset=us-ascii\r\n"
       "Content-Transfer-Encoding: 7bit\r\n\r\nHello\r\n";
@@ -148,7 +160,7 @@ void TestParseVariants(void**) {
 }
 
 void TestRestore(void**) {
-  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]");
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", true);
   std::string head;
   size_t consumed = 0;
   assert_true(ProtectPayloadHead("Content-Type: text/plain\r\n\r\nx", plan, &head, &consumed).ok());
@@ -181,9 +193,13 @@ void TestRestore(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestModes),       cmocka_unit_test(TestBaseline),
-      cmocka_unit_test(TestClearPlan),   cmocka_unit_test(TestCipherPlan),
-      cmocka_unit_test(TestProtectHead), cmocka_unit_test(TestParseVariants),
+      cmocka_unit_test(TestModes),
+      cmocka_unit_test(TestBaseline),
+      cmocka_unit_test(TestClearPlan),
+      cmocka_unit_test(TestCipherPlan),
+      cmocka_unit_test(TestCipherPlanHidingNothing),
+      cmocka_unit_test(TestProtectHead),
+      cmocka_unit_test(TestParseVariants),
       cmocka_unit_test(TestRestore),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
