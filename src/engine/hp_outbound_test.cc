@@ -451,10 +451,47 @@ void TestProtectedFromMismatchIsNotPass(void**) {
   // An unknown hp value is no header protection at all.
   Out odd = Inbound(SignedPayload(outer,
                                   "Content-Type: text/plain; hp=maybe\r\n"
-                                  "From: ceo@bank.example\r\n\r\nhi\r\n"));
+                                  "From: alice@a.example\r\n\r\nhi\r\n"));
   assert_string_equal(odd.verdict, "pass");
   assert_false(Has(odd.ar, "hp="));
   assert_true(Has(odd.fields, "hp=ignored:hp-unknown-value"));
+}
+
+// Ways to show a reader a protected From: that we would not see as one:
+// all policy, never pass.
+void TestHiddenProtectedFromIsNotPass(void**) {
+  const std::string outer = "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: hello\r\n";
+  struct Case {
+    const char* payload;
+    const char* reason;
+    const char* log;
+  };
+  const Case cases[] = {
+      // No hp we can read (an unknown value, none at all): the From: is
+      // still judged, a reader might find hp where we do not.
+      {"Content-Type: text/plain; hp=maybe\r\nFrom: ceo@bank.example\r\n\r\nhi\r\n",
+       "protected-from-mismatch", "hp=ignored:hp-unknown-value:protected-from-mismatch"},
+      {"Content-Type: text/plain\r\nFrom: ceo@bank.example\r\n\r\nhi\r\n",
+       "protected-from-mismatch", "hp=none:protected-from-mismatch"},
+      // hp in RFC 2231 form: readers decode it differently.
+      {"Content-Type: text/plain; hp*=''clear\r\nFrom: ceo@bank.example\r\n\r\nhi\r\n",
+       "protected-headers-ambiguous",
+       "hp=ignored:hp-parameter-encoded:protected-headers-ambiguous"},
+      // A From: behind a bare CR, which some readers take as a line end.
+      {"Content-Type: text/plain; hp=clear\r\nX-A: a\rFrom: ceo@bank.example\r\n"
+       "From: alice@a.example\r\n\r\nhi\r\n",
+       "protected-headers-ambiguous", "protected-headers-ambiguous"},
+      // Two hp parameters: which one wins depends on the reader.
+      {"Content-Type: text/plain; hp=clear; hp=cipher\r\nFrom: ceo@bank.example\r\n\r\nhi\r\n",
+       "protected-headers-ambiguous", "protected-headers-ambiguous"},
+  };
+  for (const Case& c : cases) {
+    Out s = Inbound(SignedPayload(outer, c.payload));
+    assert_string_equal(s.verdict, "policy");
+    assert_true(Has(s.ar, (std::string("reason=") + c.reason).c_str()));
+    assert_false(Has(s.ar, "smime=pass"));
+    assert_true(Has(s.fields, c.log));
+  }
 }
 
 }  // namespace
@@ -470,6 +507,7 @@ int main() {
       cmocka_unit_test_setup(TestClearLevelOnEncryptedMail, Reset),
       cmocka_unit_test_setup(TestAlreadyProtectedHidesNothing, Reset),
       cmocka_unit_test_setup(TestProtectedFromMismatchIsNotPass, Reset),
+      cmocka_unit_test_setup(TestHiddenProtectedFromIsNotPass, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

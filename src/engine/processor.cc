@@ -234,19 +234,18 @@ HpInbound ReadHeaderProtection(const SmimeLayout& layout, bool clear, const CmsC
 // Judges a payload's protected From: and Sender: against the outer ones the
 // signer was matched with (docs/header-protection.md): an RFC 9788 reader
 // shows the protected ones, so a pass stands only when they name the same
-// mailbox; otherwise it becomes policy. Every clause's comment names the
+// mailbox, and when the payload's header block has one reading; otherwise
+// it becomes policy. With a valid hp, every clause's comment names the
 // protected fields (and, for hp="clear", those whose value differs from the
 // outer field). *log gets the hp= log value.
 void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, const HpInbound& in,
                            const std::string& from, std::vector<SignatureResult>* results,
                            std::string* log) {
-  if (in.mode == HpMode::kNone) {
-    if (!in.problem.empty()) *log = "ignored:" + in.problem;
-    return;
-  }
-  *log = HpModeName(in.mode);
-  std::string mismatch;
+  // A From: or Sender: in the payload root is judged with or without hp: a
+  // reader may find an hp parameter we do not (docs/header-protection.md).
+  std::string mismatch = in.ambiguous ? "protected-headers-ambiguous" : "";
   for (const char* name : {"From", "Sender"}) {
+    if (!mismatch.empty()) break;
     const std::vector<std::string> inner_values = FieldValues(in.protected_fields, name);
     if (inner_values.empty()) continue;
     std::string inner, outer;
@@ -261,6 +260,17 @@ void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, cons
       break;
     }
   }
+  if (in.mode == HpMode::kNone) {
+    if (!in.problem.empty()) *log = "ignored:" + in.problem;
+    if (!mismatch.empty()) *log = (log->empty() ? "none" : *log) + ":" + mismatch;
+    for (SignatureResult& r : *results)
+      if (!mismatch.empty() && r.result == AuthResult::kPass) {
+        r.result = AuthResult::kPolicy;
+        r.reason = mismatch;
+      }
+    return;
+  }
+  *log = HpModeName(in.mode);
   // A value as compared: line breaks gone, blanks at both ends trimmed.
   auto trimmed = [](std::string v) {
     v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n'; }),

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "mime/gmime_ptr.h"
+#include "mime/one_reading.h"
 
 namespace smime {
 
@@ -136,6 +137,49 @@ std::string HpParameter(std::string_view content_type, bool* present) {
   return out;
 }
 
+// How a Content-Type value names a parameter hp, however the rest reads:
+// 0 not at all, 1 plainly (hp=), 2 in RFC 2231 form (hp*=, hp*0=), any
+// letter case.
+int HpForm(std::string_view v) {
+  int form = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != ';') continue;
+    size_t j = i + 1;
+    while (j < v.size() && (v[j] == ' ' || v[j] == '\t' || v[j] == '\r' || v[j] == '\n')) ++j;
+    if (j + 2 >= v.size() || !Same(v.substr(j, 2), "hp")) continue;
+    size_t k = j + 2;
+    while (k < v.size() && (v[k] == ' ' || v[k] == '\t')) ++k;
+    if (k < v.size() && v[k] == '*')
+      form = 2;
+    else if (k < v.size() && v[k] == '=' && form == 0)
+      form = 1;
+  }
+  return form;
+}
+
+bool MentionsHp(std::string_view v) { return HpForm(v) != 0; }
+
+// Whether a header block we could not read strictly shows, read with any
+// byte among CR, LF and NUL as a line end, a From: or Sender: field or an
+// hp parameter: what an RFC 9788 reader might take as protected fields.
+bool Suspicious(std::string_view block) {
+  size_t at = 0;
+  while (at < block.size()) {
+    size_t end = block.find_first_of(std::string_view("\r\n\0", 3), at);
+    if (end == std::string_view::npos) end = block.size();
+    std::string_view line = block.substr(at, end - at);
+    at = end + 1;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    if (Same(name, "From") || Same(name, "Sender")) return true;
+    if (MentionsHp(line.substr(colon))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* HpModeName(HpMode m) {
@@ -233,41 +277,50 @@ Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::stri
 
 Status ParseProtectedHeaders(std::string_view entity, HpInbound* out) {
   *out = HpInbound();
-  std::vector<Field> fields;
-  size_t length = 0;
-  std::string why;
-  if (!SplitBlock(entity, &fields, &length, &why)) return Status::InvalidInput(why);
-  const Field* type = nullptr;
-  for (const Field& f : fields)
-    if (Same(f.name, "Content-Type")) {
-      if (type) {
-        out->problem = "hp-multiple-content-type";
-        return Status::Ok();
-      }
-      type = &f;
-    }
-  if (!type) return Status::Ok();
-  bool present = false;
-  const std::string hp = HpParameter(type->value, &present);
-  if (!present) return Status::Ok();
-  if (!ParseHpMode(hp, &out->mode) || out->mode == HpMode::kNone) {
-    out->mode = HpMode::kNone;
-    out->problem = "hp-unknown-value";
+  // One reading only (mime/one_reading): where a reader could see fields or
+  // an hp parameter that we do not, the block is ambiguous, and it counts
+  // as such when any reading of it shows an hp parameter or a From: or
+  // Sender: (docs/header-protection.md).
+  const std::string_view window = entity.substr(0, kMaxBlock);
+  std::vector<RawField> fields;
+  size_t body_offset = 0;
+  Status st = ReadHeaderBlock(window, &fields, &body_offset);
+  if (st.ok() && fields.size() > kMaxFields) st = Status::InvalidInput("hp-too-many-fields");
+  if (st.ok()) st = CheckEntityFields(fields);
+  const RawField* type = st.ok() ? FindField(fields, "Content-Type") : nullptr;
+  ContentTypeValue ct;
+  if (type && !ParseContentTypeStrict(type->value, &ct).ok()) {
+    // Unreadable strictly: fine unless some reading finds hp in it.
+    bool lenient = false;
+    HpParameter(type->value, &lenient);
+    if (lenient || MentionsHp(type->value)) st = Status::InvalidInput("hp-content-type-ambiguous");
+  }
+  // RFC 2231 forms decode differently from reader to reader.
+  if (type && HpForm(type->value) == 2) st = Status::InvalidInput("hp-parameter-encoded");
+  if (!st.ok()) {
+    out->problem = st.message();
+    out->ambiguous = Suspicious(window);
     return Status::Ok();
   }
-  for (const Field& f : fields) {
+  for (const RawField& f : fields) {
     if (IsStructural(f.name)) continue;
     if (Same(f.name, "HP-Outer")) {
       // "HP-Outer: NAME: VALUE": the name up to the first colon.
-      const std::string v = std::string(f.value);
-      const size_t colon = v.find(':');
+      const size_t colon = f.value.find(':');
       if (colon == std::string::npos) continue;
-      const std::string name = Trim(v.substr(0, colon));
-      if (name.empty()) continue;
-      out->hp_outer.push_back({name, v.substr(colon + 1)});
+      const std::string name = Trim(f.value.substr(0, colon));
+      if (!name.empty()) out->hp_outer.push_back({name, f.value.substr(colon + 1)});
       continue;
     }
-    out->protected_fields.push_back({std::string(f.name), std::string(f.value)});
+    out->protected_fields.push_back({f.name, f.value});
+  }
+  auto hp = ct.params.find("hp");
+  if (hp == ct.params.end()) return Status::Ok();
+  std::string value = hp->second;
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!ParseHpMode(value, &out->mode) || out->mode == HpMode::kNone) {
+    out->mode = HpMode::kNone;
+    out->problem = "hp-unknown-value";
   }
   return Status::Ok();
 }

@@ -84,14 +84,23 @@ Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::stri
 struct HpInbound {
   HpMode mode = HpMode::kNone;               // kNone: no valid hp parameter
   std::vector<MimeHeader> protected_fields;  // the payload root's non-structural fields
+                                             // (values unfolded), hp or not
   std::vector<MimeHeader> hp_outer;          // HP-Outer lines: the name and value they record
-  std::string problem;                       // why an hp parameter present was not accepted
+  std::string problem;                       // why the block or its hp was not accepted
+  // The block has no single reading (mime/one_reading) and some reading
+  // shows a From:, a Sender: or an hp parameter: a reader may take fields
+  // as protected that we cannot judge.
+  bool ambiguous = false;
 };
 
 // entity: a payload root (the signed content of multipart/signed, the
 // eContent of opaque signed-data, or a decrypted EnvelopedData). Reads only
-// its header block. Fails only when the block is beyond the limits (1000
-// fields, 256 KiB) or unterminated; a payload without hp gives mode kNone.
+// its header block (CRLF), strictly (mime/one_reading): an unreadable block
+// (unterminated in 256 KiB, bare CR or LF, NUL, a second Content-Type, an
+// hp parameter in RFC 2231 form or in a Content-Type that does not parse
+// strictly, more than 1000 fields) gives mode kNone, problem saying why, and
+// ambiguous as above. Never fails (the Status is for symmetry with the
+// writers).
 Status ParseProtectedHeaders(std::string_view entity, HpInbound* out);
 
 // For a decrypted hp="cipher" payload: the protected fields to put back into

@@ -153,10 +153,40 @@ void TestParseVariants(void**) {
   assert_true(ParseProtectedHeaders("Content-Type: text/plain; hp=\"maybe\"\r\n\r\n", &in).ok());
   assert_int_equal(static_cast<int>(in.mode), static_cast<int>(HpMode::kNone));
   assert_string_equal(in.problem.c_str(), "hp-unknown-value");
-  assert_false(ParseProtectedHeaders("Content-Type: text/plain; hp=clear\r\n", &in).ok());
+  assert_false(in.ambiguous);
+
+  // Unreadable blocks: mode none, and ambiguous when some reading shows an
+  // hp parameter, a From: or a Sender:.
+  struct Case {
+    const char* block;
+    bool ambiguous;
+  };
+  const Case cases[] = {
+      {"Content-Type: text/plain; hp=clear\r\n", true},                              // unterminated
+      {"Content-Type: text/plain\r\nX-A: a\rFrom: ceo@bank.example\r\n\r\n", true},  // bare CR
+      {"Content-Type: text/plain\r\nX-A: a\nSender: x@y.example\r\n\r\n", true},     // bare LF
+      {"Content-Type: text/plain; hp*=''clear\r\nSubject: s\r\n\r\n", true},         // RFC 2231
+      {"Content-Type: text/plain; hp*0=cle; hp*1=ar\r\n\r\n", true},
+      {"Content-Type: text/plain (note); hp=clear\r\n\r\n", true},  // no strict reading
+      {"Content-Type: a/b\r\nContent-Type: c/d; hp=clear\r\n\r\n", true},
+      {"Content-Type: text/plain\nX-Mailer: y\n\nbody", false},  // LF only, nothing to judge
+      {"Content-Type: text/plain (note)\r\nFrom: a@b.example\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    assert_true(ParseProtectedHeaders(c.block, &in).ok());
+    assert_int_equal(static_cast<int>(in.mode), static_cast<int>(HpMode::kNone));
+    assert_int_equal(in.ambiguous, c.ambiguous);
+  }
   std::string many = "Content-Type: text/plain; hp=clear\r\n";
   for (int i = 0; i < 1001; ++i) many += "X-A: b\r\n";
-  assert_false(ParseProtectedHeaders(many + "\r\n", &in).ok());
+  assert_true(ParseProtectedHeaders(many + "\r\n", &in).ok());
+  assert_string_equal(in.problem.c_str(), "hp-too-many-fields");
+  assert_true(in.ambiguous);
+  // Without hp the fields are still read: a From: there is judged too.
+  assert_true(
+      ParseProtectedHeaders("Content-Type: text/plain\r\nFrom: a@b.example\r\n\r\n", &in).ok());
+  assert_int_equal(static_cast<int>(in.mode), static_cast<int>(HpMode::kNone));
+  assert_int_equal(FieldValues(in.protected_fields, "From").size(), 1);
 }
 
 void TestRestore(void**) {
