@@ -395,6 +395,27 @@ void TestCipherEncryptOnly(void**) {
   assert_true(Has(s.payload, "\r\n\r\nHello Carol,\r\n"));
 }
 
+// header_protection_subject: what the outer Subject becomes; printable
+// ASCII only (start-up refuses anything else).
+void TestSubjectPlaceholder(void**) {
+  Policy(SignMode::kClear, HpMode::kCipher, true);
+  g->rt->hp_subject = "Encrypted message";
+  Out s = Run(kMessage);
+  g->rt->hp_subject = "[...]";
+  assert_true(Has(s.wire, "\r\nSubject: Encrypted message\r\n"));
+  assert_true(Has(s.inner, "\r\nHP-Outer: Subject: Encrypted message\r\n"));
+  Config config;
+  bool parsed = config
+                    .Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
+                               "/anchors.pem\nheader_protection_subject = caf\xc3\xa9\n",
+                           "t.conf")
+                    .ok();
+  assert_true(parsed);
+  std::unique_ptr<Runtime> rt;
+  const std::string error = BuildRuntime(config, &rt).message();
+  assert_non_null(std::strstr(error.c_str(), "header_protection_subject: printable ASCII only"));
+}
+
 // A payload signed by alice whose protected fields say something else.
 std::string SignedPayload(const std::string& outer, const std::string& payload) {
   SignParams p;
@@ -505,6 +526,7 @@ int main() {
       cmocka_unit_test_setup(TestCipherSignedAndEncrypted, Reset),
       cmocka_unit_test_setup(TestCipherEncryptOnly, Reset),
       cmocka_unit_test_setup(TestClearLevelOnEncryptedMail, Reset),
+      cmocka_unit_test_setup(TestSubjectPlaceholder, Reset),
       cmocka_unit_test_setup(TestAlreadyProtectedHidesNothing, Reset),
       cmocka_unit_test_setup(TestProtectedFromMismatchIsNotPass, Reset),
       cmocka_unit_test_setup(TestHiddenProtectedFromIsNotPass, Reset),
