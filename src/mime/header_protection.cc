@@ -70,7 +70,8 @@ struct Field {
   size_t value_end = 0;    // offset in the block where the final line break starts
 };
 
-// The header block of entity: its fields and its length (including the
+// The header block of an entity we built (outbound; inbound blocks go
+// through mime/one_reading): its fields and its length (including the
 // empty line). False when it is unterminated, beyond the limits, or has a
 // line that is not a field.
 bool SplitBlock(std::string_view entity, std::vector<Field>* fields, size_t* length,
@@ -263,7 +264,7 @@ Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::stri
   if (!type) return Status::InvalidInput("hp-no-content-type");
   bool present = false;
   HpParameter(type->value, &present);
-  if (present) return Status::InvalidInput("hp-already-present");
+  if (present || HpForm(type->value) != 0) return Status::InvalidInput("hp-already-present");
   // The entity's own fields, hp added at the end of the Content-Type value,
   // then the protected fields and HP-Outer lines, then the empty line.
   const size_t blank = entity[length - 2] == '\r' ? length - 2 : length - 1;
