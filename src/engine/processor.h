@@ -8,7 +8,9 @@
 // Sender: that must match the signer read by mime/address IdentityMailbox;
 // a signer certificate or intermediates the message lacks are taken from
 // rt.cert_store as untrusted hints, docs/verification.md "Certificates from
-// our store") and add our header at the top. Outbound: engine/outbound applies the
+// our store"; a From: or Sender: in the signed payload's own header, RFC 9788
+// header protection, must name the outer one: docs/header-protection.md)
+// and add our header at the top. Outbound: engine/outbound applies the
 // signing policy. Then, in either direction, encrypt when a recipient's
 // domain asks for it (engine/outbound EncryptForRecipients). All network
 // waits of one call (revocation of every signer's chain, recipient lookups)
