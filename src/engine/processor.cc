@@ -261,7 +261,9 @@ void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, cons
     }
   }
   if (in.mode == HpMode::kNone) {
-    if (!in.problem.empty()) *log = "ignored:" + in.problem;
+    // Blocks that are not header blocks at all (nested DER, LF-only text)
+    // are common and say nothing about header protection: not logged.
+    if (in.ambiguous || in.problem == "hp-unknown-value") *log = "ignored:" + in.problem;
     if (!mismatch.empty()) *log = (log->empty() ? "none" : *log) + ":" + mismatch;
     for (SignatureResult& r : *results)
       if (!mismatch.empty() && r.result == AuthResult::kPass) {
