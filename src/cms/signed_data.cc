@@ -7,6 +7,8 @@
 #include <openssl/objects.h>
 #include <openssl/proverr.h>
 
+#include <algorithm>
+
 #include "cms/signer_attributes.h"
 
 namespace smime {
@@ -164,6 +166,12 @@ CmsCheck VerifySignedData(const std::string& der, const std::string_view* detach
     return result;
   }
   result.outcome = Outcome::kVerified;
+  if (!detached) {
+    constexpr int kHeadMax = 256 * 1024;
+    const int head = std::min(ASN1_STRING_length(*econtent), kHeadMax);
+    result.content_head.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*econtent)),
+                               static_cast<size_t>(head));
+  }
   ERR_clear_error();
   return result;
 }

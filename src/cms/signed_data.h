@@ -48,6 +48,9 @@ struct CmsCheck {
   std::vector<SignerFacts> signers;
   X509StackPtr certs;                        // every certificate in the message (path hints only)
   std::shared_ptr<STACK_OF(X509_CRL)> crls;  // CRLs carried in the message (may be null)
+  // Opaque signed-data that verified: the first 256 KiB of the eContent,
+  // where the payload's header block is (docs/header-protection.md).
+  std::string content_head;
 };
 
 // der: the CMS ContentInfo. detached: the signed content for multipart/signed

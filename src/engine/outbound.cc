@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "base/text.h"
@@ -15,6 +16,7 @@
 #include "cms/sign.h"
 #include "engine/encryption.h"
 #include "mime/address.h"
+#include "mime/header_protection.h"
 #include "mime/smime_locator.h"
 #include "mime/smime_writer.h"
 #include "policy/direction.h"
@@ -171,6 +173,16 @@ std::vector<MimeHeader> ContentHeaders(const Transaction& tx) {
 // Emit writes once into the outcome.
 struct NewContent {
   bool changed = false;
+  // Header protection (RFC 9788): the hp value this message's payload gets
+  // (cipher exactly when it will be encrypted), whether the outer header
+  // hides fields (header_protection = cipher), the payload root's new
+  // header block, and the outer-header changes, made only once the message
+  // is encrypted.
+  HpMode hp = HpMode::kNone;
+  bool hp_hide = false;
+  std::string hp_head;
+  HpPlan hp_plan;
+  bool hp_outer_pending = false;
   std::vector<MimeHeader> headers;
   std::string body;  // the body, when pieces is empty
   std::vector<std::string_view> pieces;
@@ -231,8 +243,55 @@ struct NewContent {
     entity = SignableEntity();
     std::string().swap(before);
     std::string().swap(after);
+    std::string().swap(hp_head);
   }
 };
+
+// Header protection for this message: the lowest level among its
+// recipients' domains (docs/header-protection.md).
+HpMode HeaderProtectionFor(const Runtime& rt, const Transaction& tx) {
+  if (tx.rcpts.empty()) return HpMode::kNone;
+  HpMode m = HpMode::kCipher;
+  for (const std::string& r : tx.rcpts)
+    m = MinHpMode(m, rt.RulesFor(DomainOf(r)).header_protection);
+  return m;
+}
+
+// The payload root's new header block for header protection at level
+// c->hp, from the header block at the start of block; *consumed is the
+// length of the block it replaces. False (and a log field) when the payload
+// cannot take it, e.g. an RFC 9788 client already protected it.
+bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view block, NewContent* c,
+                    size_t* consumed, Outcome* o) {
+  std::vector<MimeHeader> all;
+  for (const Header& h : tx.headers) all.push_back({h.name, h.value});
+  c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject, c->hp_hide);
+  Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed);
+  if (!st.ok()) {
+    // Nothing protected: nothing may be hidden either.
+    AppendField(&o->fields, "hp", "none", st.message());
+    c->hp = HpMode::kNone;
+    c->hp_plan = HpPlan();
+    c->hp_head.clear();
+    return false;
+  }
+  AppendField(&o->fields, "hp", HpModeName(c->hp));
+  return true;
+}
+
+// Header protection: every outer field the policy changed or removed is deleted
+// (highest ordinal first); Emit appends the changed ones.
+void HpOuterDeletes(const Transaction& tx, const HpPlan& plan, Outcome* o) {
+  for (const std::string& name : plan.outer_names) {
+    int n = 0;
+    for (const Header& h : tx.headers) n += strcasecmp(h.name.c_str(), name.c_str()) == 0;
+    for (; n > 0; --n) o->edits.push_back({HeaderEdit::Kind::kDelete, name, "", n});
+  }
+}
+
+std::string WithoutLeadingBlank(const std::string& v) {
+  return !v.empty() && (v[0] == ' ' || v[0] == '\t') ? v.substr(1) : v;
+}
 
 // "\n\t"-folded header value as it goes on the wire inside an entity.
 std::string WireFolded(const std::string& v) {
@@ -359,6 +418,18 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     return d.CannotSign(mode, "554", "5.6.0", "Cannot sign malformed MIME: " + st.message(),
                         st.message());
 
+  // The payload root as signed: the entity, or with header protection its
+  // new header block and the rest of it.
+  std::string_view head_piece = entity.head, body_piece = entity.body();
+  if (c->hp != HpMode::kNone) {
+    size_t consumed = 0;
+    const std::string_view block = entity.head.empty() ? entity.body() : entity.head;
+    if (ProtectHeaders(rt, tx, block, c, &consumed, o)) {
+      head_piece = c->hp_head;
+      body_piece = entity.head.empty() ? entity.body().substr(consumed) : entity.body();
+    }
+  }
+
   SignParams p;
   p.cert = id->cert.get();
   p.key = id->key.get();
@@ -375,7 +446,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.detached = !opaque;
   p.signing_time = now;
   std::string prefix, suffix;
-  st = SignPieces({entity.head, entity.body()}, p, &prefix, &suffix);
+  st = SignPieces({head_piece, body_piece}, p, &prefix, &suffix);
   if (!st.ok()) {
     o->note = st.message();
     c->Replace(std::string());
@@ -391,14 +462,14 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     // The DER is prefix, the entity, suffix: encoded as it goes.
     c->before = std::move(prefix);
     c->after = std::move(suffix);
-    c->pieces = {c->before, entity.head, entity.body(), c->after};
+    c->pieces = {c->before, head_piece, body_piece, c->after};
     c->base64 = true;
   } else {
-    const std::string boundary = NewBoundary({entity.head, entity.body()});
+    const std::string boundary = NewBoundary({head_piece, body_piece});
     c->headers = {{"Content-Type", ClearSignedContentType(MicalgName(p.md), boundary)}};
     c->before = ClearSignedOpening(boundary);
     c->after = ClearSignedClosing(prefix, boundary);
-    c->pieces = {c->before, entity.head, entity.body(), c->after};
+    c->pieces = {c->before, head_piece, body_piece, c->after};
   }
   AppendField(&o->fields, "action", "signed");
   AppendField(&o->fields, "format", opaque ? "opaque" : "clear");
@@ -408,10 +479,12 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
 
 // Encryption per the recipients' domains (engine/encryption). On return o
 // is final (a refusal) or *c holds the enveloped content, or is unchanged.
+// planned: the plan when OutboundOutcome made it first (header protection).
 void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
-                 const Deadline& deadline, Outcome* o, NewContent* c) {
+                 const Deadline& deadline, Outcome* o, NewContent* c,
+                 std::optional<EncryptionPlan> planned = std::nullopt) {
   if (!rt.any_encryption) return;
-  EncryptionPlan plan = PlanEncryption(rt, tx, clock, deadline);
+  EncryptionPlan plan = planned ? std::move(*planned) : PlanEncryption(rt, tx, clock, deadline);
   Decision d(o);
   if (plan.refuse) {
     return d.Refuse(plan.reply_code[0] == '5' ? Disposition::kReject : Disposition::kTempFail,
@@ -448,6 +521,14 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (st.ok()) {
       LogEntityChanges(c->entity, o);
       c->pieces = {c->entity.head, c->entity.body()};
+      // Encrypted, not signed: this entity is the payload root (RFC 9788).
+      const std::string_view block =
+          c->entity.head.empty() ? c->entity.body() : std::string_view(c->entity.head);
+      size_t consumed = 0;
+      if (c->hp != HpMode::kNone && ExistingSmime(tx).empty() &&
+          ProtectHeaders(rt, tx, block, c, &consumed, o))
+        c->pieces = {c->hp_head, c->entity.head.empty() ? c->entity.body().substr(consumed)
+                                                        : c->entity.body()};
     } else {
       // Beyond the MIME limits or unparseable: encrypted as it came (the
       // ciphertext itself is 7-bit), as before this builder served here.
@@ -460,6 +541,10 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
       if (!has_type) head = "Content-Type: text/plain; charset=unknown-8bit\r\n" + head;
       head += "\r\n";
       c->pieces = {tx.body};  // viewed, not copied
+      size_t consumed = 0;
+      if (c->hp != HpMode::kNone && ExistingSmime(tx).empty() &&
+          ProtectHeaders(rt, tx, head, c, &consumed, o))
+        head = c->hp_head;
     }
   }
   const size_t size = head.size() + c->BodySize();
@@ -487,6 +572,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                 {"Content-Transfer-Encoding", "base64"},
                 {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
   c->Replace(std::move(base64));
+  c->hp_outer_pending = c->hp != HpMode::kNone && !c->hp_plan.outer_names.empty();
   AppendField(&o->fields, "encryption", ContentCipherName(plan.cipher));
   AppendField(&o->fields, "recipients", std::to_string(plan.certs.size()));
   AppendField(&o->fields, "encrypt_why", plan.why);
@@ -496,10 +582,14 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
 void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
   if (!c->changed) return;
   DeleteContentHeaders(tx, o);
+  if (c->hp_outer_pending) HpOuterDeletes(tx, c->hp_plan, o);
   if (HeaderValues(tx, "MIME-Version").empty())
     o->edits.push_back({HeaderEdit::Kind::kAppend, "MIME-Version", "1.0", 0});
   for (const MimeHeader& h : c->headers)
     o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, h.value, 0});
+  if (c->hp_outer_pending)
+    for (const MimeHeader& h : c->hp_plan.outer_fields)
+      o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, WithoutLeadingBlank(h.value), 0});
   o->replace_body = true;
   o->body = c->TakeBody();
 }
@@ -584,9 +674,17 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
                      const Deadline& deadline, const std::string& why, Outcome* o) {
   o->event = "outbound";
   NewContent c;
+  // hp="cipher" exactly for mail that will be encrypted, so with header
+  // protection the encryption plan comes first (docs/header-protection.md).
+  const HpMode level = HeaderProtectionFor(rt, tx);
+  std::optional<EncryptionPlan> plan;
+  if (level != HpMode::kNone && rt.any_encryption) plan = PlanEncryption(rt, tx, clock, deadline);
+  const bool encrypted = plan && plan->encrypt && !plan->refuse;
+  c.hp = level == HpMode::kNone ? HpMode::kNone : encrypted ? HpMode::kCipher : HpMode::kClear;
+  c.hp_hide = level == HpMode::kCipher && encrypted;
   SignStep(rt, tx, clock, deadline, why, o, &c);
   if (o->disposition != Disposition::kAccept) return;
-  EncryptStep(rt, tx, clock, deadline, o, &c);
+  EncryptStep(rt, tx, clock, deadline, o, &c, std::move(plan));
   if (o->disposition != Disposition::kAccept) return;
   Emit(tx, &c, o);
 }

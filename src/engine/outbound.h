@@ -11,8 +11,12 @@
 // reject with a precise reply and an error log, never unsigned mail; only
 // sign = if-possible (or unauthorized_sender = unsigned) lets it go unsigned,
 // and the log says why. Then the recipients' domains decide encryption
-// (engine/encryption); "already encrypted" means exactly one base64
-// EnvelopedData/AuthEnvelopedData with nothing after it. Revocation checks
+// (engine/encryption), with header protection (RFC 9788) by the lowest
+// header_protection among the recipients' domains: hp="clear" inside
+// signed-only mail, hp="cipher" (and, for cipher, the outer Subject hidden)
+// inside encrypted mail (docs/header-protection.md). "Already encrypted"
+// means exactly one base64 EnvelopedData/AuthEnvelopedData with nothing
+// after it. Revocation checks
 // and certificate lookups wait no longer than deadline, the end-of-data
 // step's (Process creates it from eom_deadline).
 #ifndef SMIME_ENGINE_OUTBOUND_H_

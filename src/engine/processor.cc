@@ -14,6 +14,7 @@
 #include "engine/decryption.h"
 #include "engine/outbound.h"
 #include "mime/address.h"
+#include "mime/header_protection.h"
 #include "mime/smime_locator.h"
 #include "trust/cert_info.h"
 #include "trust/path_algorithms.h"
@@ -274,11 +275,105 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   r->reason.clear();
 }
 
+// The header protection (RFC 9788) of the signed payload root: the content
+// of multipart/signed, else the start of the opaque signed-data's eContent.
+HpInbound ReadHeaderProtection(const SmimeLayout& layout, bool clear, const CmsCheck& cms) {
+  HpInbound in;
+  ParseProtectedHeaders(clear ? layout.signed_content : std::string_view(cms.content_head), &in);
+  return in;
+}
+
+// Judges a payload's protected From: and Sender: against the outer ones the
+// signer was matched with (docs/header-protection.md): an RFC 9788 reader
+// shows the protected ones, so a pass stands only when they name the same
+// mailbox, and when the payload's header block has one reading; otherwise
+// it becomes policy. With a valid hp, every clause's comment names the
+// protected fields (and, for hp="clear", those whose value differs from the
+// outer field). *log gets the hp= log value.
+void JudgeHeaderProtection(const Transaction& tx, const DomainRules& rules, const HpInbound& in,
+                           const std::string& from, std::vector<SignatureResult>* results,
+                           std::string* log) {
+  // A From: or Sender: in the payload root is judged with or without hp: a
+  // reader may find an hp parameter we do not (docs/header-protection.md).
+  std::string mismatch = in.ambiguous ? "protected-headers-ambiguous" : "";
+  for (const char* name : {"From", "Sender"}) {
+    if (!mismatch.empty()) break;
+    const std::vector<std::string> inner_values = FieldValues(in.protected_fields, name);
+    if (inner_values.empty()) continue;
+    std::string inner, outer;
+    const std::string lower = name[0] == 'F' ? "from" : "sender";
+    const bool inner_ok = IdentityMailbox(inner_values, lower, &inner).empty();
+    const bool outer_ok = name[0] == 'F'
+                              ? !from.empty()
+                              : IdentityMailbox(HeaderValues(tx, name), lower, &outer).empty();
+    if (name[0] == 'F') outer = from;
+    if (!inner_ok || !outer_ok || !SameMailbox(inner, outer, rules.local_part_case_sensitive)) {
+      mismatch = "protected-" + lower + "-mismatch";
+      break;
+    }
+  }
+  if (in.mode == HpMode::kNone) {
+    // Blocks that are not header blocks at all (nested DER, LF-only text)
+    // are common and say nothing about header protection: not logged.
+    if (in.ambiguous || in.problem == "hp-unknown-value") *log = "ignored:" + in.problem;
+    if (!mismatch.empty()) *log = (log->empty() ? "none" : *log) + ":" + mismatch;
+    for (SignatureResult& r : *results)
+      if (!mismatch.empty() && r.result == AuthResult::kPass) {
+        r.result = AuthResult::kPolicy;
+        r.reason = mismatch;
+      }
+    return;
+  }
+  *log = HpModeName(in.mode);
+  // A value as compared: line breaks gone, blanks at both ends trimmed.
+  auto trimmed = [](std::string v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n'; }),
+            v.end());
+    const size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+  };
+  // Only field names of our own list reach the comment: a payload's field
+  // could be named "smime=pass", and the comment must not say it.
+  std::vector<std::string> seen;
+  std::string names, differs;
+  int others = 0;
+  for (const MimeHeader& h : in.protected_fields) {
+    if (!IsProtectedHeaderName(h.name)) {
+      ++others;
+      continue;
+    }
+    if (std::any_of(seen.begin(), seen.end(), [&](const std::string& n) {
+          return strcasecmp(n.c_str(), h.name.c_str()) == 0;
+        }))
+      continue;
+    seen.push_back(h.name);
+    names += (names.empty() ? "" : " ") + h.name;
+    if (in.mode != HpMode::kClear) continue;
+    const std::vector<std::string> outer = HeaderValues(tx, h.name.c_str());
+    const std::vector<std::string> inner = FieldValues(in.protected_fields, h.name);
+    bool same = outer.size() == inner.size();
+    for (size_t i = 0; same && i < inner.size(); ++i) same = trimmed(inner[i]) == trimmed(outer[i]);
+    if (!same) differs += (differs.empty() ? "" : " ") + h.name;
+  }
+  std::string comment = std::string("hp=") + HpModeName(in.mode) + " protects " +
+                        (names.empty() ? "no fields" : names);
+  if (others > 0) comment += " and " + std::to_string(others) + " other fields";
+  if (!differs.empty()) comment += ", differs: " + differs;
+  if (!mismatch.empty()) *log += ":" + mismatch;
+  for (SignatureResult& r : *results) {
+    r.comment = r.comment.empty() ? comment : r.comment + "; " + comment;
+    if (!mismatch.empty() && r.result == AuthResult::kPass) {
+      r.result = AuthResult::kPolicy;
+      r.reason = mismatch;
+    }
+  }
+}
+
 // from/from_problem: the single From: mailbox and, when there is none, why.
 void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
                    const Deadline& deadline, const std::string& from,
                    const std::string& from_problem, Outcome* o, std::vector<SignerLog>* logs,
-                   std::string* note) {
+                   std::string* note, std::string* hp_log) {
   if (tx.message_size > rt.max_message_size || tx.truncated) {
     o->results.push_back(Clause(AuthResult::kPermError, "message-too-large", ""));
     return;
@@ -364,6 +459,8 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
     o->results.push_back(r);
     logs->push_back(log);
   }
+  JudgeHeaderProtection(tx, rules, ReadHeaderProtection(layout, clear, cms), from, &o->results,
+                        hp_log);
   // A message that passed every rule is the one kind of evidence good
   // enough to encrypt replies to its signers; a signer beside one that
   // failed is not harvested.
@@ -389,7 +486,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   std::string from;
   const std::string from_problem = IdentityMailbox(HeaderValues(tx, "From"), "from", &from);
   std::vector<SignerLog> logs;
-  std::string note;
+  std::string note, hp_log;
   // Mail encrypted to our users is judged as it will be delivered: the
   // inner entity, its signature verified by the same rules
   // (docs/decryption.md).
@@ -399,11 +496,12 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   // judged too; its clauses come first.
   Outcome outer;
   std::vector<SignerLog> outer_logs;
-  std::string outer_note;
+  std::string outer_note, outer_hp;  // the outer signature covers an envelope: no hp
   if (dec.state == DS::kDecrypted && dec.wrapped)
-    VerifyInbound(rt, tx, clock, deadline, from, from_problem, &outer, &outer_logs, &outer_note);
+    VerifyInbound(rt, tx, clock, deadline, from, from_problem, &outer, &outer_logs, &outer_note,
+                  &outer_hp);
   VerifyInbound(rt, dec.state == DS::kDecrypted ? dec.delivered : tx, clock, deadline, from,
-                from_problem, o, &logs, &note);
+                from_problem, o, &logs, &note, &hp_log);
   if (dec.state == DS::kDecrypted && !dec.authenticated && !dec.unauthenticated_ok &&
       Aggregate(o->results) != AuthResult::kPass) {
     // CBC has no integrity: without a signature that passes, the content may
@@ -416,7 +514,8 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     o->results.clear();
     logs.clear();
     note.clear();
-    VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note);
+    hp_log.clear();
+    VerifyInbound(rt, tx, clock, deadline, from, from_problem, o, &logs, &note, &hp_log);
   } else if (dec.state == DS::kDecrypted && dec.wrapped) {
     o->results.insert(o->results.begin(), outer.results.begin(), outer.results.end());
     logs.insert(logs.begin(), outer_logs.begin(), outer_logs.end());
@@ -464,6 +563,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
+  if (!hp_log.empty()) AppendField(&o->fields, "hp", hp_log);
   AppendField(&o->fields, "result", AuthResultName(o->verdict));
   for (const SignatureResult& r : o->results)
     if (r.result == o->verdict && !r.reason.empty()) {

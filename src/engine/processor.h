@@ -8,12 +8,14 @@
 // Sender: that must match the signer read by mime/address IdentityMailbox;
 // a signer certificate or intermediates the message lacks are taken from
 // rt.cert_store as untrusted hints, docs/verification.md "Certificates from
-// our store") and add our header at the top. Mail encrypted to our users
-// is first decrypted where engine/decryption allows it (docs/decryption.md)
-// and then judged as it will be delivered; CBC content without an inner
-// signature that passes stays encrypted unless decrypt_unauthenticated.
-// Outbound: engine/outbound applies the signing policy. Then, in either
-// direction, encrypt when a recipient's domain asks for it (engine/outbound
+// our store"; a From: or Sender: in the signed payload's own header, RFC 9788
+// header protection, must name the outer one: docs/header-protection.md)
+// and add our header at the top. Mail encrypted to our users is first
+// decrypted where engine/decryption allows it (docs/decryption.md) and then
+// judged as it will be delivered; CBC content without an inner signature
+// that passes stays encrypted unless decrypt_unauthenticated. Outbound:
+// engine/outbound applies the signing policy. Then, in either direction,
+// encrypt when a recipient's domain asks for it (engine/outbound
 // EncryptForRecipients). All network waits of one call (revocation of every
 // signer's chain, recipient lookups) share one deadline, rt.eom_deadline_ms
 // from the start (base/deadline.h), so the answer comes before the MTA's

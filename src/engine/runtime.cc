@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "certdir/ldap_source.h"
+#include "mime/header_protection.h"
 #include "mime/rcpt_address.h"
 #include "trust/online_revocation.h"
 
@@ -79,6 +80,7 @@ DomainRules RulesFromConfig(const Config& config) {
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
                    : ua == "unsigned" ? UnauthorizedAction::kUnsigned
                                       : UnauthorizedAction::kTempFail;
+  ParseHpMode(config.Str("header_protection"), &r.header_protection);
   return r;
 }
 
@@ -194,6 +196,11 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                           ": internal_hosts: " + st.message());
   rt->originating_daemons = config.List("originating_daemons");
   rt->log_why = config.Bool("log_why");
+  rt->hp_subject = config.Str("header_protection_subject");
+  for (char c : rt->hp_subject)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+      return Status::Config(config.Get("header_protection_subject").origin +
+                            ": header_protection_subject: printable ASCII only");
   rt->internal_error_accept = config.Str("internal_error_action") == "accept";
   rt->limits.max_depth = static_cast<int>(config.Int("max_mime_depth"));
   rt->limits.max_parts = static_cast<int>(config.Int("max_mime_parts"));

@@ -32,6 +32,8 @@
 
 namespace smime {
 
+enum class HpMode : int;  // mime/header_protection.h
+
 enum class SignMode { kNone, kClear, kOpaque, kIfPossible };
 enum class UnauthorizedAction { kTempFail, kReject, kUnsigned };
 enum class EncryptMode { kNever, kOpportunistic, kRequired };
@@ -63,6 +65,7 @@ struct DomainRules {
   // Inbound decryption (docs/decryption.md):
   bool decrypt = false;                  // decrypt = yes
   bool decrypt_unauthenticated = false;  // CBC without a passing inner signature too
+  HpMode header_protection{};  // kNone; RFC 9788 (docs/header-protection.md)
 };
 
 DomainRules RulesFromConfig(const Config& config);
@@ -107,7 +110,8 @@ struct Runtime {
   std::shared_ptr<CertStore> cert_store;
   RecipientDirectory directory;
   bool harvest = false;
-  bool any_encryption = false;  // some domain has encrypt != never
+  bool any_encryption = false;       // some domain has encrypt != never
+  std::string hp_subject = "[...]";  // header_protection_subject
 
   DecryptionKeys decryption_keys;  // decryption_keys file
   bool any_decryption = false;     // some domain has decrypt = yes

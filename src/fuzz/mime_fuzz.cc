@@ -3,7 +3,9 @@
 // The input is a whole message. LocateSmime (inbound: where are the S/MIME
 // entities) runs on it in CRLF form with the default limits; then the
 // message is split at the first blank line into its Content-* headers and
-// body, and BuildSignableEntity (outbound: the entity to sign) runs on those.
+// body, and BuildSignableEntity (outbound: the entity to sign) runs on those;
+// header protection (RFC 9788) reads the input as a payload root and writes
+// the built entity's header block with the message's fields.
 // Errors returned as Status are fine; a bug is any crash, sanitizer report
 // (ASan/UBSan), leak, hang or exception.
 #include <cstddef>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mime/header_protection.h"
 #include "mime/smime_locator.h"
 #include "mime/smime_writer.h"
 
@@ -55,6 +58,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const smime::MimeHeader& h : all)
     if (smime::IsContentHeader(h.name)) content.push_back(h);
   smime::SignableEntity entity;
-  (void)smime::BuildSignableEntity(content, body, limits, &entity);
+  if (!smime::BuildSignableEntity(content, body, limits, &entity).ok()) return 0;
+
+  smime::HpInbound in;
+  (void)smime::ParseProtectedHeaders(msg, &in);
+  (void)smime::HeadersToRestore(in);
+  const smime::HpPlan plan =
+      smime::PlanHeaderProtection(all, smime::HpMode::kCipher, "[...]", true);
+  std::string head;
+  size_t consumed = 0;
+  (void)smime::ProtectPayloadHead(entity.head.empty() ? entity.body() : entity.head, plan, &head,
+                                  &consumed);
   return 0;
 }

@@ -93,6 +93,24 @@ void TestErrors(void**) {
   assert_string_equal(Load(&p).c_str(), "");
 }
 
+// header_protection (RFC 9788) is a recipient domain's; its placeholder
+// Subject is global.
+void TestHeaderProtection(void**) {
+  PolicySet p;
+  Write("hp.example.conf", "header_protection = cipher\n");
+  assert_string_equal(Load(&p).c_str(), "");
+  assert_string_equal(p.ForDomain("mx.hp.example").Str("header_protection").c_str(), "cipher");
+  assert_string_equal(p.ForDomain("other.example").Str("header_protection").c_str(), "none");
+  Write("hp.example.conf", "header_protection = maybe\n");
+  assert_non_null(
+      strstr(Load(&p).c_str(), "hp.example.conf:1: header_protection: 'maybe' is not one of"));
+  Write("hp.example.conf", "header_protection_subject = (hidden)\n");
+  assert_non_null(strstr(Load(&p).c_str(),
+                         "'header_protection_subject' can only be set in the main configuration"));
+  unlink((std::string(g_dir) + "/hp.example.conf").c_str());
+  assert_string_equal(Load(&p).c_str(), "");
+}
+
 // File names and lookups in one form: letter case, U-labels and A-labels
 // all find the same file.
 void TestDomainForms(void**) {
@@ -141,9 +159,8 @@ void TestDomainOf(void**) {
 int main() {
   if (!mkdtemp(g_dir)) return 1;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestLayers),
-      cmocka_unit_test(TestErrors),
-      cmocka_unit_test(TestDomainForms),
+      cmocka_unit_test(TestLayers),           cmocka_unit_test(TestErrors),
+      cmocka_unit_test(TestHeaderProtection), cmocka_unit_test(TestDomainForms),
       cmocka_unit_test(TestDomainOf),
   };
   int rc = cmocka_run_group_tests(tests, nullptr, nullptr);

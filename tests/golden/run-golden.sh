@@ -81,6 +81,20 @@ sys.stdout.buffer.write(head + b"\r\n\r\n" + body)
       openssl cms -sign -binary -crlfeol -md sha256 -in "$work/$name.inner" \
         -signer "$pki/alice.crt" -inkey "$pki/alice.key" -signer "$pki/carol.crt" -inkey "$pki/carol.key" \
         -certfile "$pki/inter.crt" | sed "s/\r*$/\r/" ;;
+    hp-*)  # RFC 9788: protected copies inside the signed entity, hp="clear"
+      # (docs/header-protection.md); hp-from-mismatch protects another From:.
+      inner_from="Sender <$from>"
+      [ "$mode" = hp-from-mismatch ] && inner_from="CEO <ceo@a.example>"
+      sed -n '1,/^$/{/^Content-Type:/d;/^MIME-Version:/d;/^$/d;p}' "$in" | sed 's/\r*$/\r/'
+      {
+        printf 'Content-Type: text/plain; charset=us-ascii; hp="clear"\r\n'
+        printf 'From: %s\r\n' "$inner_from"
+        sed -n '1,/^$/p' "$in" | grep -E '^(To|Subject|Date|Message-ID):' | sed 's/\r*$/\r/'
+        printf '\r\nHello Carol,\r\n'
+      } >"$work/$name.inner"
+      openssl cms -sign -binary -crlfeol -md sha256 -in "$work/$name.inner" \
+        -signer "$pki/$signer.crt" -inkey "$pki/$signer.key" \
+        -certfile "$pki/inter.crt" | sed "s/\r*$/\r/" ;;
   esac
 }
 
