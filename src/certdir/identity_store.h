@@ -76,8 +76,7 @@ struct Identity {
 // encryption_cert_file non-null (signing identities): the encryption_cert=
 // option is accepted and its file stored there; null: the option is unknown.
 Status LoadKeyLine(const std::vector<std::string>& fields, const std::string& origin,
-                   TokenLoadPass* pass, Identity* id,
-                   std::string* encryption_cert_file = nullptr);
+                   TokenLoadPass* pass, Identity* id, std::string* encryption_cert_file = nullptr);
 
 // "" when id is a domain line or its certificate names id.address, else
 // "does not name ADDRESS (it names: ...)".

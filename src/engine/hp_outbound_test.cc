@@ -307,7 +307,7 @@ void TestReencodedEntity(void**) {
       "Gr\xc3\xbc\xc3\x9f"
       "e aus K\xc3\xb6ln\r\n";
   Out s = Run(msg);
-  assert_true(Has(s.fields, "reencoded=yes"));
+  assert_true(Has(s.fields, "reencoded=8bit-to-"));
   assert_true(Has(s.fields, "hp=clear"));
   assert_true(s.verified);
   assert_true(Has(s.payload, "hp=\"clear\""));

@@ -527,8 +527,8 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
       size_t consumed = 0;
       if (c->hp != HpMode::kNone && ExistingSmime(tx).empty() &&
           ProtectHeaders(rt, tx, block, c, &consumed, o))
-        c->pieces = {c->hp_head, c->entity.head.empty() ? c->entity.body().substr(consumed)
-                                                        : c->entity.body()};
+        c->pieces = {c->hp_head,
+                     c->entity.head.empty() ? c->entity.body().substr(consumed) : c->entity.body()};
     } else {
       // Beyond the MIME limits or unparseable: encrypted as it came (the
       // ciphertext itself is 7-bit), as before this builder served here.

@@ -65,7 +65,7 @@ struct DomainRules {
   // Inbound decryption (docs/decryption.md):
   bool decrypt = false;                  // decrypt = yes
   bool decrypt_unauthenticated = false;  // CBC without a passing inner signature too
-  HpMode header_protection{};  // kNone; RFC 9788 (docs/header-protection.md)
+  HpMode header_protection{};            // kNone; RFC 9788 (docs/header-protection.md)
 };
 
 DomainRules RulesFromConfig(const Config& config);
