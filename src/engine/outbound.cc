@@ -310,7 +310,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
   AppendAddressField(&o->fields, "from", from);
   if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", tx.sasl_user);
-  AppendField(&o->fields, "why", why);
+  AppendDirectionWhy(tx, why, &o->fields);
 
   if (!from_problem.empty()) {
     // No single From: to sign as. The strictest policy among every domain
@@ -381,8 +381,9 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (chain.trusted) {
       RevocationResult rev =
           rt.revocation->Check(chain.chain.get(), nullptr, now, deadline).overall;
-      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status),
-                  RevocationLogSource(rev));
+      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status));
+      const std::string source = RevocationLogSource(rev);
+      if (!source.empty()) AppendField(&o->fields, "revocation_source", source);
       if (rev.status == RevocationStatus::kRevoked)
         return d.CannotSign(mode, "451", "4.7.0",
                             "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) +
@@ -462,16 +463,19 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                     plan.reason);
   }
   if (!plan.encrypt) {
-    AppendField(&o->fields, "encryption", "none", plan.why);
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", plan.why);
     return;
   }
   if (!c->changed && IsEncryptedCms(tx, rt.limits)) {
-    AppendField(&o->fields, "encryption", "none", "already-encrypted");
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", "already-encrypted");
     return;
   }
   if (tx.truncated || tx.message_size > rt.max_message_size) {
     if (plan.why == "opportunistic") {
-      AppendField(&o->fields, "encryption", "none", "message-too-large");
+      AppendField(&o->fields, "encryption", "none");
+      AppendField(&o->fields, "encrypt_why", "message-too-large");
       return;
     }
     return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",

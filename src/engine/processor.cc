@@ -354,8 +354,12 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     AppendField(&o->fields, "chain", l.chain);
     AppendAddressField(&o->fields, "signer", l.signer);
     if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
-    AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
-    if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
+    AppendField(&o->fields, "revocation", l.revocation);
+    if (!l.revocation_via.empty()) AppendField(&o->fields, "revocation_source", l.revocation_via);
+    if (!l.harvest_error.empty()) {
+      AppendField(&o->fields, "harvest", "failed");
+      AppendField(&o->fields, "harvest_error", l.harvest_error);
+    }
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
@@ -401,7 +405,8 @@ Outcome InternalErrorOutcome(bool accept, const std::string& what) {
   o.event = "panic";
   AppendField(&o.fields, "error", what);
   if (accept) {
-    AppendField(&o.fields, "action", "accept", "internal_error_action");
+    AppendField(&o.fields, "action", "accept");
+    AppendField(&o.fields, "reason", "internal_error_action");
     return o;
   }
   o.disposition = Disposition::kTempFail;
@@ -431,7 +436,10 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
       // encrypted when a recipient's domain asks for it: docs/encryption.md.
       EncryptForRecipients(rt, tx, clock, deadline, &o);
       RemoveForged(removals, &o);
-      if (rt.log_why) AppendField(&o.fields, "direction", "inbound", why);
+      if (rt.log_why) {
+        AppendField(&o.fields, "direction", "inbound");
+        AppendDirectionWhy(tx, why, &o.fields);
+      }
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {

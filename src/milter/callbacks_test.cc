@@ -317,7 +317,7 @@ void TestRecipientErrorRefusesThatRecipientOnly(void**) {
   assert_int_equal(Rcpt(&ctx, "<boom@b.example>"), SMFIS_TEMPFAIL);
   assert_string_equal(ctx.reply.c_str(),
                       "451 4.3.0 Internal error in the S/MIME filter, try again later");
-  assert_int_equal(g->log.Count("QID1: rcpt: to=<boom@b.example>, error=directory exploded, "
+  assert_int_equal(g->log.Count("QID1: rcpt: to=<boom@b.example>, error=\"directory exploded\", "
                                 "action=tempfail"),
                    1);
   assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
@@ -343,7 +343,8 @@ void TestRcptPanicPoisonsTransaction(void**) {
   g->log.throw_on.clear();
   assert_string_equal(ctx.reply.c_str(),
                       "451 4.3.0 Internal error in the S/MIME filter, try again later");
-  assert_int_equal(g->log.Count("QID1: panic: error=envrcpt: std::bad_alloc, action=tempfail"), 1);
+  assert_int_equal(g->log.Count("QID1: panic: error=\"envrcpt: std::bad_alloc\", action=tempfail"),
+                   1);
   // Poisoned: a later recipient is not judged (erin has no certificate: a
   // fresh transaction would answer 550 5.7.1) but tempfailed.
   assert_int_equal(Rcpt(&ctx, "<erin@b.example>"), SMFIS_TEMPFAIL);
@@ -351,14 +352,15 @@ void TestRcptPanicPoisonsTransaction(void**) {
                       "451 4.3.0 Internal error in the S/MIME filter, try again later");
   assert_int_equal(g->log.Count("rcpt: to=<erin@b.example>"), 0);
   assert_int_equal(
-      g->log.Count("QID1: panic: error=envrcpt: earlier envrcpt: std::bad_alloc, action=tempfail"),
+      g->log.Count(
+          "QID1: panic: error=\"envrcpt: earlier envrcpt: std::bad_alloc\", action=tempfail"),
       1);
   assert_int_equal(Data(&ctx), SMFIS_TEMPFAIL);
   assert_string_equal(ctx.reply.c_str(),
                       "451 4.3.0 Internal error in the S/MIME filter, try again later");
   assert_int_equal(ctx.replacebody_calls, 0);
   assert_true(ctx.header_edits.empty());
-  assert_int_equal(g->log.Count("QID1: panic: error=eom: earlier envrcpt: std::bad_alloc, "
+  assert_int_equal(g->log.Count("QID1: panic: error=\"eom: earlier envrcpt: std::bad_alloc\", "
                                 "action=tempfail"),
                    1);
   assert_int_equal(g->log.Count(": verify: "), 0);

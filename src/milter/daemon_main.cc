@@ -184,8 +184,10 @@ class BackgroundThreads {
     if (old && old->config.Str("socket") != fresh->config.Str("socket"))
       log_->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
     holder_->Set(fresh);
-    log_->Write(Severity::kInfo,
-                std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path_);
+    std::string fields;
+    AppendField(&fields, "version", PACKAGE_VERSION);
+    AppendField(&fields, "config", path_);
+    log_->Write(Severity::kInfo, "reload: " + fields);
     LogIdentityWarnings(*fresh, log_);
   }
 
@@ -339,15 +341,22 @@ int Main(int argc, char** argv) {
   SystemClock clock;
   SetMilterGlobals({&holder, &log, &clock});
   BackgroundThreads background(&holder, &log, path);
-  log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
-                                 ", config=" + path + ", socket=" + socket + ", user=" + user +
-                                 ", identities=" + std::to_string(rt->identities.size()));
+  std::string start;
+  AppendField(&start, "version", PACKAGE_VERSION);
+  AppendField(&start, "config", path);
+  AppendField(&start, "socket", socket);
+  AppendField(&start, "user", user);
+  AppendField(&start, "identities", std::to_string(rt->identities.size()));
+  log.Write(Severity::kInfo, "starting: " + start);
   LogIdentityWarnings(*rt, &log);
   rt.reset();
   int rc = smfi_main();
   background.Stop();
-  log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
-                                 path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));
+  std::string stop;
+  AppendField(&stop, "version", PACKAGE_VERSION);
+  AppendField(&stop, "config", path);
+  if (rc != MI_SUCCESS) AppendField(&stop, "libmilter", "failed");
+  log.Write(Severity::kInfo, "stopping: " + stop);
   return rc == MI_SUCCESS ? 0 : kExitOsErr;
 }
 

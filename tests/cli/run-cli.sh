@@ -51,7 +51,7 @@ fi
 expect "config dump origin" 0 "authserv_id = mx.test  # $work/good.conf:1" "$SMIMECTL" -c "$work/good.conf" config dump
 expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, why=forced, sign=none, action=none, reason=policy" \
   "$SMIMECTL" -c "$work/good.conf" process --outbound --from a@b.example "$work/lf.eml"
-expect "sasl user means outbound" 0 "why=sasl_user alice" \
+expect "sasl user means outbound" 0 "login=alice, why=sasl_user" \
   "$SMIMECTL" -c "$work/good.conf" process --sasl-user alice --client-ip 192.0.2.1 "$work/lf.eml"
 
 # LF in, LF out; CRLF in, CRLF out; stdin works; outbound output is the input.
