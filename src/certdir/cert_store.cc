@@ -452,14 +452,44 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
   return Status::Ok();
 }
 
+Status CertStore::ResolvePrefix(const std::string& address, const std::string& typed,
+                                std::string* fp) const {
+  fp->clear();
+  std::string prefix;
+  bool hex = true;
+  for (char c : typed) {
+    if (c == ':') continue;
+    hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+    prefix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!hex || prefix.size() < kFingerprintShown || prefix.size() > 64)
+    return Status::InvalidInput("not a SHA-256 fingerprint or a prefix of at least " +
+                                std::to_string(kFingerprintShown) + " hex digits: " + typed);
+  std::vector<Row> rows;
+  Status st = Lookup(address, &rows);
+  if (!st.ok()) return st;
+  for (const Row& r : rows) {
+    if (r.fingerprint.compare(0, prefix.size(), prefix) != 0 || r.fingerprint == *fp) continue;
+    if (!fp->empty())
+      return Status::InvalidInput("fingerprint prefix " + typed +
+                                  " matches several certificates of " + address +
+                                  ": give more digits");
+    *fp = r.fingerprint;
+  }
+  return Status::Ok();
+}
+
 Status CertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
                          int* removed) {
   if (removed) *removed = 0;
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
     fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty())
-      return Status::InvalidInput("not a SHA-256 fingerprint: " + fingerprint_or_empty);
+    if (fp.empty()) {
+      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
+      if (!st.ok()) return st;
+      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
+    }
   }
   const char* sql = fp.empty() ? "DELETE FROM certificates WHERE address = ?1"
                                : "DELETE FROM certificates WHERE address = ?1 AND fingerprint = ?2";

@@ -5,9 +5,10 @@
 //   admin-added for each address it names (or ADDR), and the rest of the
 //   file as chain hints (a file that starts with a CA certificate is stored
 //   as chain hints only, e.g. for LDAP certificates); list [ADDR]: every stored row (local and
-//   harvested); remove ADDR [FINGERPRINT]; lookup ADDR [--now EPOCH]: runs the same selection as
-//   the engine (all sources, the domain's rules) and shows the certificate it would encrypt to and
-//   why the others were not taken.
+//   harvested), fingerprints shortened to what remove accepts; remove ADDR
+//   [FINGERPRINT or a unique prefix of at least the listed length]; lookup ADDR [--now EPOCH]: runs
+//   the same selection as the engine (all sources, the domain's rules) and shows the certificate it
+//   would encrypt to and why the others were not taken.
 // Exit: 0 done/found, 3 lookup found nothing usable, 64 usage, 78 config or
 // store errors.
 #include <openssl/pem.h>
@@ -46,6 +47,26 @@ std::string Date(std::time_t t) {
 X509Ptr Parse(const std::string& der) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
+
+// The engine only encrypts to a certificate whose path reaches a trust
+// anchor: say so now rather than when mail to the address is refused. The
+// path is built as the engine builds it, from the store's CA certificates
+// (this file's included).
+void WarnIfNoChain(Runtime& rt, X509* cert, const std::string& file) {
+  std::vector<X509Ptr> issuers;
+  if (!rt.cert_store->IssuersOf(cert, &issuers).ok()) issuers.clear();
+  X509StackPtr hints(sk_X509_new_null());
+  for (const X509Ptr& x : issuers) sk_X509_push(hints.get(), x.get());
+  ChainResult chain = rt.trust.VerifyChain(cert, hints.get(), std::time(nullptr));
+  sk_X509_zero(hints.get());  // borrowed
+  DrainOpensslErrors();
+  if (!chain.trusted)
+    std::fprintf(stderr,
+                 "smimectl: cert: warning: %s does not chain to a trust anchor yet (%s); it is "
+                 "not used for encryption until its CA is added (cert add CA.pem) or its root "
+                 "is in trust_anchors\n",
+                 file.c_str(), chain.reason.c_str());
 }
 
 int Add(Runtime& rt, const std::vector<std::string>& args) {
@@ -95,7 +116,9 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
   std::vector<X509*> chain;
   for (size_t i = 1; i < certs.size(); ++i) chain.push_back(certs[i].get());
   Status st = rt.cert_store->AddIntermediates(chain);
-  return st.ok() ? kExitOk : Fail(st.message());
+  if (!st.ok()) return Fail(st.message());
+  WarnIfNoChain(rt, certs[0].get(), file);
+  return kExitOk;
 }
 
 int List(Runtime& rt, const std::vector<std::string>& args) {
@@ -114,7 +137,7 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
     std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", r.address.c_str(),
                 CertTrustName(r.trust), c ? SerialHex(c.get()).c_str() : "(damaged)",
                 c ? Date(ToTimeT(X509_get0_notAfter(c.get()))).c_str() : "-",
-                Date(r.last_seen).c_str(), r.fingerprint.substr(0, 12).c_str(),
+                Date(r.last_seen).c_str(), r.fingerprint.substr(0, kFingerprintShown).c_str(),
                 caps.empty() ? "-" : caps.c_str(), r.seen_in.c_str());
   }
   DrainOpensslErrors();

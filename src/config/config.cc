@@ -136,6 +136,7 @@ Status Config::ApplyPolicy(const std::string& text, const std::string& filename)
 Status Config::ParseOnto(Config next, const std::string& text, const std::string& filename,
                          bool policy) {
   std::map<std::string, int> seen;
+  next.warnings_.clear();
   std::istringstream in(text);
   std::string line, name, value;
   int lineno = 0, name_line = 0;
@@ -148,9 +149,12 @@ Status Config::ParseOnto(Config next, const std::string& text, const std::string
     if (policy && !ParamAllowedInPolicy(name))
       return Status::Config(where + ": '" + name +
                             "' can only be set in the main configuration, not per domain");
-    if (seen.count(name))
+    if (seen.count(name) && policy)
       return Status::Config(where + ": '" + name + "' is already set at line " +
                             std::to_string(seen[name]));
+    if (seen.count(name))
+      next.warnings_.push_back(where + ": '" + name + "' is also set at " + filename + ":" +
+                               std::to_string(seen[name]) + "; the last one counts");
     seen[name] = name_line;
     Value v;
     Status st = ParseValue(*spec, Trim(value), &v);

@@ -66,10 +66,27 @@ void TestErrorsNameFileAndLine(void**) {
   assert_string_equal(ParseError("  leading = 1\n").c_str(),
                       "t.conf:1: continuation line without a parameter before it");
   assert_string_equal(ParseError("just words\n").c_str(), "t.conf:1: expected 'name = value'");
-  assert_string_equal(ParseError("max_signers = 2\nmax_signers = 3\n").c_str(),
-                      "t.conf:2: 'max_signers' is already set at line 1");
   assert_string_equal(ParseError("max_message_size = 99999999999G\n").c_str(),
                       "t.conf:1: max_message_size: '99999999999G' is too large");
+}
+
+// Postfix's habit: a repeated parameter warns (both places) and the last wins.
+void TestRepeatedParameterWarnsLastWins(void**) {
+  Config c;
+  assert_true(c.Parse("max_signers = 2\nallow_sha1 = yes\nmax_signers = 3\n", "t.conf").ok());
+  assert_int_equal(c.Int("max_signers"), 3);
+  assert_string_equal(c.Get("max_signers").origin.c_str(), "t.conf:3");
+  assert_int_equal(c.Warnings().size(), 1);
+  assert_string_equal(c.Warnings()[0].c_str(),
+                      "t.conf:3: 'max_signers' is also set at t.conf:1; the last one counts");
+  // A clean parse forgets the warnings of the last one.
+  assert_true(c.Parse("max_signers = 2\n", "t.conf").ok());
+  assert_int_equal(c.Warnings().size(), 0);
+  // A policy file is short: a repeat there is a mistake.
+  Config p;
+  Status st = p.ApplyPolicy("allow_sha1 = yes\nallow_sha1 = no\n", "d.conf");
+  assert_false(st.ok());
+  assert_string_equal(st.message().c_str(), "d.conf:2: 'allow_sha1' is already set at line 1");
 }
 
 void TestFailedParseLeavesConfigUnchanged(void**) {
@@ -94,6 +111,7 @@ int main() {
       cmocka_unit_test(TestTableSortedAndDefaultsValid),
       cmocka_unit_test(TestValuesCommentsContinuations),
       cmocka_unit_test(TestErrorsNameFileAndLine),
+      cmocka_unit_test(TestRepeatedParameterWarnsLastWins),
       cmocka_unit_test(TestFailedParseLeavesConfigUnchanged),
       cmocka_unit_test(TestMissingFile),
   };

@@ -176,6 +176,8 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
+  // Repeated parameters (the last one counts) are logged with the others.
+  rt->warnings = config.Warnings();
   rt->authserv_id = config.Str("authserv_id");
   if (rt->authserv_id.empty()) {
     char host[256] = {};
