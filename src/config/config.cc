@@ -200,4 +200,30 @@ const Config::Value& Config::Get(const std::string& name) const {
   return it->second;
 }
 
+Status CheckSocketSpec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string scheme = colon == std::string::npos ? "" : spec.substr(0, colon);
+  const std::string rest = colon == std::string::npos ? spec : spec.substr(colon + 1);
+  if (scheme.empty() || scheme == "unix" || scheme == "local") {
+    if (rest.empty() || rest[0] != '/')
+      return Status::Config("'" + spec +
+                            "' is not a milter socket: use unix:/path, local:/path, "
+                            "inet:PORT@HOST or inet6:PORT@HOST");
+    if (rest.size() >= 108)  // sizeof sockaddr_un::sun_path
+      return Status::Config("'" + rest + "' is too long for a unix socket (107 bytes at most)");
+    return Status::Ok();
+  }
+  if (scheme != "inet" && scheme != "inet6")
+    return Status::Config("'" + spec + "': unknown scheme '" + scheme +
+                          "': use unix:/path, local:/path, inet:PORT@HOST or inet6:PORT@HOST");
+  const size_t at = rest.find('@');
+  const std::string port = rest.substr(0, at);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
+    return Status::Config("'" + spec + "': port '" + port + "' is not a number 1..65535");
+  if (at != std::string::npos && at + 1 == rest.size())
+    return Status::Config("'" + spec + "': empty host after '@'");
+  return Status::Ok();
+}
+
 }  // namespace smime

@@ -56,6 +56,13 @@ class Config {
   std::vector<std::string> warnings_;
 };
 
+// Checks a milter socket spec as libmilter reads it, so that a typo fails
+// at -n with the reason instead of at start-up (or listening elsewhere):
+// unix:/PATH, local:/PATH or /PATH (absolute, fits sun_path), inet:PORT or
+// inet:PORT@HOST, inet6:PORT@HOST (PORT a number 1..65535, or 0: a free
+// port the system picks, for tests). Returns the reason without file:line.
+Status CheckSocketSpec(const std::string& spec);
+
 }  // namespace smime
 
 #endif  // SMIME_CONFIG_CONFIG_H_

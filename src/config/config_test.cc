@@ -89,6 +89,25 @@ void TestRepeatedParameterWarnsLastWins(void**) {
   assert_string_equal(st.message().c_str(), "d.conf:2: 'allow_sha1' is already set at line 1");
 }
 
+void TestSocketSpec(void**) {
+  for (const char* good : {"unix:/run/smime-milter/smime-milter.sock", "local:/x.sock", "/x.sock",
+                           "inet:8895", "inet:8895@127.0.0.1", "inet6:1@[::1]", "inet:65535@h"})
+    assert_true(smime::CheckSocketSpec(good).ok());
+  assert_string_equal(smime::CheckSocketSpec("tcp:8895").message().c_str(),
+                      "'tcp:8895': unknown scheme 'tcp': use unix:/path, local:/path, "
+                      "inet:PORT@HOST or inet6:PORT@HOST");
+  assert_string_equal(smime::CheckSocketSpec("inet:99999@127.0.0.1").message().c_str(),
+                      "'inet:99999@127.0.0.1': port '99999' is not a number 1..65535");
+  assert_true(smime::CheckSocketSpec("inet:0@127.0.0.1").ok());  // the system picks (tests)
+  assert_false(smime::CheckSocketSpec("inet:smtp@127.0.0.1").ok());
+  assert_false(smime::CheckSocketSpec("inet:@127.0.0.1").ok());
+  assert_false(smime::CheckSocketSpec("inet:8895@").ok());
+  assert_false(smime::CheckSocketSpec("unix:relative.sock").ok());
+  assert_false(smime::CheckSocketSpec("relative.sock").ok());
+  assert_false(smime::CheckSocketSpec("unix:/" + std::string(107, 'x')).ok());
+  assert_true(smime::CheckSocketSpec("unix:/" + std::string(106, 'x')).ok());
+}
+
 void TestFailedParseLeavesConfigUnchanged(void**) {
   Config c;
   assert_true(c.Parse("max_signers = 7\n", "a").ok());
@@ -112,6 +131,7 @@ int main() {
       cmocka_unit_test(TestValuesCommentsContinuations),
       cmocka_unit_test(TestErrorsNameFileAndLine),
       cmocka_unit_test(TestRepeatedParameterWarnsLastWins),
+      cmocka_unit_test(TestSocketSpec),
       cmocka_unit_test(TestFailedParseLeavesConfigUnchanged),
       cmocka_unit_test(TestMissingFile),
   };

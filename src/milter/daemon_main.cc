@@ -20,8 +20,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -49,6 +51,8 @@ namespace {
 constexpr int kExitUsage = 64;
 constexpr int kExitOsErr = 71;
 constexpr int kExitConfig = 78;
+// The -n child's "all good" (0 would also be a child that never got to say).
+constexpr int kChildOk = 100;
 
 Status LoadAll(const std::string& path, std::shared_ptr<const Runtime>* out) {
   Config config;
@@ -220,6 +224,78 @@ class BackgroundThreads {
   std::thread daily_;
 };
 
+// What the running daemon meets, checked as the service user it runs as
+// (the unit starts it as that user; reloads always run as it): every file
+// the configuration names is loaded again as that user in a child process
+// (a key only root can read fails here, not at the next reload), and the
+// socket's folder and state_dir must be writable by it. Returns 0 or the
+// exit status to give.
+int CheckAsServiceUser(const std::string& path, const Runtime& rt, const struct passwd& pw) {
+  const std::string unix_path = UnixSocketPath(rt.config.Str("socket"));
+  const std::string socket_dir =
+      unix_path.empty() ? "" : unix_path.substr(0, std::max<size_t>(1, unix_path.rfind('/')));
+  const std::string state_dir = rt.config.Str("state_dir");
+  // A missing socket folder is fatal. One the service user cannot write is
+  // fatal when it is the service user who checks (the unit's ExecStartPre:
+  // the daemon will start as that user), a warning when root checks (a
+  // daemon started as root opens the socket before it drops privileges).
+  // state_dir is a warning, as at start-up (only large messages need it).
+  const bool as_root = geteuid() == 0;
+  auto check_folders = [&]() -> int {
+    int rc = 0;
+    struct stat sb;
+    if (!socket_dir.empty()) {
+      if (stat(socket_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        std::fprintf(stderr, "smime-milter: fatal: %s: socket: folder %s does not exist\n",
+                     rt.config.Get("socket").origin.c_str(), socket_dir.c_str());
+        rc = kExitConfig;
+      } else if (access(socket_dir.c_str(), W_OK | X_OK) != 0) {
+        std::fprintf(stderr, "smime-milter: %s: %s: socket: folder %s is not writable by %s%s\n",
+                     as_root ? "warning" : "fatal", rt.config.Get("socket").origin.c_str(),
+                     socket_dir.c_str(), pw.pw_name,
+                     as_root ? " (fine only if the daemon is started as root)" : "");
+        if (!as_root) rc = kExitConfig;
+      }
+    }
+    if (access(state_dir.c_str(), W_OK | X_OK) != 0)
+      std::fprintf(stderr,
+                   "smime-milter: warning: state_dir %s is not writable by %s: large messages "
+                   "will be tempfailed\n",
+                   state_dir.c_str(), pw.pw_name);
+    return rc;
+  };
+  if (geteuid() != 0) return check_folders();
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child < 0) {
+    std::fprintf(stderr, "smime-milter: fatal: cannot fork: %s\n", std::strerror(errno));
+    return kExitOsErr;
+  }
+  if (child == 0) {
+    // The child's status is its return from Main (no exit() on our side).
+    Status st = DropPrivileges(pw);
+    if (!st.ok()) {
+      std::fprintf(stderr, "smime-milter: fatal: %s\n", st.message().c_str());
+      return kExitOsErr;
+    }
+    std::shared_ptr<const Runtime> as_user;
+    st = LoadAll(path, &as_user);
+    if (!st.ok()) {
+      std::fprintf(stderr, "smime-milter: fatal: as user %s: %s\n", pw.pw_name,
+                   st.message().c_str());
+      return kExitConfig;
+    }
+    int rc = check_folders();
+    std::fflush(nullptr);
+    return rc == 0 ? kChildOk : rc;
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kChildOk) return 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : kExitOsErr;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: smime-milter [-c FILE] [-f] [-e] [-n]\n"
@@ -268,6 +344,7 @@ int Main(int argc, char** argv) {
     return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root",
                  kExitConfig);
   if (check_only) {
+    if (int rc = CheckAsServiceUser(path, *rt, pw); rc != 0) return rc;
     std::printf(
         "%s: ok (%d trust anchors, %zu signing identities, authserv_id %s, socket %s, "
         "user %s)\n",

@@ -18,6 +18,10 @@ expect() {  # expect LABEL WANT_RC TEXT CMD...
     failed=$((failed + 1)); echo "FAIL $label: rc=$rc (want $want): $(head -c 300 "$work/out")"
   fi
 }
+# -n as root checks again as the service user (nobody here): it must be
+# able to reach the configuration and the test PKI, as a deployment's
+# service user reaches /etc/smime-milter.
+[ "$(id -u)" -eq 0 ] && chmod 711 "$work"
 write_config "$work/ok.conf" "user = nobody" "socket = inet:0@127.0.0.1"
 write_config "$work/root.conf" "user = root"
 write_config "$work/nouser.conf" "user = no-such-account-here"
@@ -27,9 +31,13 @@ expect "-n accepts a good configuration" 0 "ok (1 trust anchors, 0 signing ident
 # 10-year window must warn and the default 30 days must not), a key that
 # others can read is refused with owner and mode.
 cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key"
+owner=$(id -un)
+# The service user's key, as the daemon needs it (a root-only key is below).
+[ "$(id -u)" -eq 0 ] && chown nobody "$work/alice.key" && owner=nobody
 echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
-write_config "$work/id.conf" "user = nobody" "signing_identities = $work/identities"
-write_config "$work/idwarn.conf" "user = nobody" "signing_identities = $work/identities" \
+chmod 644 "$work/identities"
+write_config "$work/id.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signing_identities = $work/identities"
+write_config "$work/idwarn.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signing_identities = $work/identities" \
   "identity_expiry_warning = 3650"
 expect "-n counts identities" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
 if "$MILTER" -n -c "$work/id.conf" 2>&1 | grep -q "expires at"; then
@@ -40,7 +48,7 @@ fi
 expect "-n warns of an identity near expiry" 0 "identity alice@a.example ($work/identities:1) expires at 2030-01-01T00:00:00Z" \
   "$MILTER" -n -c "$work/idwarn.conf"
 chmod 644 "$work/alice.key"
-expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner root, mode 0644)" \
+expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner $owner, mode 0644)" \
   "$MILTER" -n -c "$work/id.conf"
 chmod 600 "$work/alice.key"
 # As root (-n, the unit's ExecStartPre) nothing is followed or trusted that
@@ -57,6 +65,21 @@ if [ "$(id -u)" -eq 0 ]; then
   chown nobody "$work/alice.key"
   expect "key of the service user accepted" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
   chown root "$work/alice.key"
+  # Root may read it, the daemon (and every reload) may not: -n says so.
+  expect "key only root can read refused as the service user" 78 "fatal: as user nobody: $work/identities:1:" \
+    "$MILTER" -n -c "$work/id.conf"
+  # The socket's folder should be the service user's to write: checked by
+  # root, a warning (a daemon started as root opens the socket as root); by
+  # the service user (the unit's ExecStartPre), an error.
+  mkdir -m 755 "$work/rootsock"
+  write_config "$work/rootsock.conf" "user = nobody" "socket = unix:$work/rootsock/s.sock"
+  expect "socket folder the service user cannot write: warning as root" 0 "warning: $work/rootsock.conf:6: socket: folder $work/rootsock is not writable by nobody" \
+    "$MILTER" -n -c "$work/rootsock.conf"
+  chmod 644 "$work/rootsock.conf"
+  if command -v setpriv >/dev/null; then
+    expect "socket folder the service user cannot write: refused as that user" 78 "fatal: $work/rootsock.conf:6: socket: folder $work/rootsock is not writable by nobody" \
+      setpriv --reuid=nobody --regid=nogroup --clear-groups "$MILTER" -n -c "$work/rootsock.conf"
+  fi
   # certificates.db pointing at a file root must not touch.
   rm -f "$work"/certificates.db*
   printf 'root:x:0:0\n' >"$work/victim" && chmod 600 "$work/victim"
@@ -78,6 +101,12 @@ else
 fi
 expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
+write_config "$work/tcp.conf" "user = nobody" "socket = tcp:8895"
+expect "unknown socket scheme refused with file:line" 78 "tcp.conf:6: socket: 'tcp:8895': unknown scheme 'tcp'" "$MILTER" -n -c "$work/tcp.conf"
+write_config "$work/port.conf" "user = nobody" "socket = inet:99999@127.0.0.1"
+expect "port out of range refused with file:line" 78 "port.conf:6: socket: 'inet:99999@127.0.0.1': port '99999' is not a number 1..65535" "$MILTER" -n -c "$work/port.conf"
+write_config "$work/nodir.conf" "user = nobody" "socket = unix:$work/no-such-dir/s.sock"
+expect "missing socket folder refused" 78 "socket: folder $work/no-such-dir does not exist" "$MILTER" -n -c "$work/nodir.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"
 expect "usage" 64 "usage: smime-milter" "$MILTER" -x
 
