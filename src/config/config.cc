@@ -226,4 +226,9 @@ Status CheckSocketSpec(const std::string& spec) {
   return Status::Ok();
 }
 
+std::string PidFilePath(const Config& config) {
+  const std::string& set = config.Str("pid_file");
+  return set.empty() ? config.Str("state_dir") + "/smime-milter.pid" : set;
+}
+
 }  // namespace smime

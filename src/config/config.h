@@ -56,6 +56,11 @@ class Config {
   std::vector<std::string> warnings_;
 };
 
+// The daemon's pid file: pid_file, or state_dir/smime-milter.pid when empty.
+// The reload status file is this path + ".reload": one line
+// "GENERATION ok" or "GENERATION failed REASON" (generation 0: started).
+std::string PidFilePath(const Config& config);
+
 // Checks a milter socket spec as libmilter reads it, so that a typo fails
 // at -n with the reason instead of at start-up (or listening elsewhere):
 // unix:/PATH, local:/PATH or /PATH (absolute, fits sun_path), inet:PORT or

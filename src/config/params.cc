@@ -138,6 +138,10 @@ const std::vector<ParamSpec> kParams = {
      "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
      "outbound (signed). Mail from the sendmail command (Postfix pickup) carries the "
      "milter_macro_daemon_name of the cleanup service it goes through."},
+    {"pid_file", ParamType::kPath, "", kNoMin, kNoMax, nullptr,
+     "File the daemon writes its process id to once it runs as user (atomically; removed "
+     "when it stops), with PID_FILE.reload beside it: the generation and result of the last "
+     "reload, which smimectl reload waits for. Empty: state_dir/smime-milter.pid."},
     {"policy_dir", ParamType::kPath, "/etc/smime-milter/policies", kNoMin, kNoMax, nullptr,
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "

@@ -119,6 +119,18 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
     log->Write(Severity::kWarning, w);
 }
 
+// The reload status beside the pid file, for smimectl reload: one line,
+// "GENERATION ok" or "GENERATION failed REASON" (generation 0: started),
+// replaced atomically. A failure to write is logged, never fatal.
+void WriteReloadStatus(const std::string& path, long generation, const std::string& error,
+                       LogSink* log) {
+  if (path.empty()) return;
+  std::string line = std::to_string(generation) + (error.empty() ? " ok" : " failed ");
+  for (char c : error) line.push_back(c == '\n' ? ' ' : c);
+  Status st = ReplaceFile(path, line + "\n", 0644);
+  if (!st.ok()) log->Write(Severity::kWarning, "cannot write " + path + ": " + st.message());
+}
+
 // The daemon's own threads beside libmilter's: reloads on SIGUSR1 and the
 // daily expiry warnings. Each iteration catches everything (a thread that
 // dies of an exception would take the process with it), and Stop() ends and
@@ -126,8 +138,8 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
 // Thread-safe.
 class BackgroundThreads {
  public:
-  BackgroundThreads(RuntimeHolder* holder, LogSink* log, std::string path)
-      : holder_(holder), log_(log), path_(std::move(path)) {
+  BackgroundThreads(RuntimeHolder* holder, LogSink* log, std::string path, std::string status_path)
+      : holder_(holder), log_(log), path_(std::move(path)), status_path_(std::move(status_path)) {
     reload_ = std::thread([this] { ReloadLoop(); });
     daily_ = std::thread([this] { DailyLoop(); });
   }
@@ -163,27 +175,26 @@ class BackgroundThreads {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (Stopping()) return;
+      std::string error;
       try {
-        ReloadOnce();
+        error = ReloadOnce();
       } catch (const std::exception& e) {
-        log_->Write(Severity::kError, std::string("reload: failed, keeping the running "
-                                                  "configuration: internal error: ") +
-                                          e.what());
+        error = std::string("internal error: ") + e.what();
       } catch (...) {
-        log_->Write(Severity::kError,
-                    "reload: failed, keeping the running configuration: internal error");
+        error = "internal error";
       }
+      if (!error.empty())
+        log_->Write(Severity::kError,
+                    "reload: failed, keeping the running configuration: " + error);
+      WriteReloadStatus(status_path_, ++generation_, error, log_);
     }
   }
 
-  void ReloadOnce() {
+  // "" when the new configuration is in use, else why not.
+  std::string ReloadOnce() {
     std::shared_ptr<const Runtime> fresh;
     Status st = LoadAll(path_, &fresh);
-    if (!st.ok()) {
-      log_->Write(Severity::kError,
-                  "reload: failed, keeping the running configuration: " + st.message());
-      return;
-    }
+    if (!st.ok()) return st.message();
     std::shared_ptr<const Runtime> old = holder_->Get();
     if (old && old->config.Str("socket") != fresh->config.Str("socket"))
       log_->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
@@ -193,6 +204,7 @@ class BackgroundThreads {
     AppendField(&fields, "config", path_);
     log_->Write(Severity::kInfo, "reload: " + fields);
     LogIdentityWarnings(*fresh, log_);
+    return "";
   }
 
   // Repeats the expiry warnings once a day for as long as the daemon runs.
@@ -217,6 +229,8 @@ class BackgroundThreads {
   RuntimeHolder* const holder_;
   LogSink* const log_;
   const std::string path_;
+  const std::string status_path_;
+  long generation_ = 0;  // reload thread only
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -413,11 +427,21 @@ int Main(int argc, char** argv) {
   if (!foreground && daemon(0, 0) != 0)
     return Fatal(&log, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
 
+  // Written as the service user, after daemon() gave the final pid.
+  const std::string pid_path = PidFilePath(cfg);
+  const std::string status_path = pid_path + ".reload";
+  Status pid_st = ReplaceFile(pid_path, std::to_string(getpid()) + "\n", 0644);
+  if (!pid_st.ok())
+    log.Write(Severity::kWarning, "cannot write pid file " + pid_path + ": " + pid_st.message() +
+                                      ": smimectl reload will not find the daemon");
+  else
+    WriteReloadStatus(status_path, 0, "", &log);
+
   RuntimeHolder holder;
   holder.Set(rt);
   SystemClock clock;
   SetMilterGlobals({&holder, &log, &clock});
-  BackgroundThreads background(&holder, &log, path);
+  BackgroundThreads background(&holder, &log, path, pid_st.ok() ? status_path : "");
   std::string start;
   AppendField(&start, "version", PACKAGE_VERSION);
   AppendField(&start, "config", path);
@@ -429,6 +453,10 @@ int Main(int argc, char** argv) {
   rt.reset();
   int rc = smfi_main();
   background.Stop();
+  if (pid_st.ok()) {
+    unlink(pid_path.c_str());
+    unlink(status_path.c_str());
+  }
   std::string stop;
   AppendField(&stop, "version", PACKAGE_VERSION);
   AppendField(&stop, "config", path);

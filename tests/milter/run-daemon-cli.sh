@@ -130,5 +130,39 @@ if command -v miltertest >/dev/null; then
 else
   skip_part "inet socket: miltertest not installed"
 fi
+# Pid file and smimectl reload: the daemon's answer, with exit status.
+mkdir -p "$work/rl" "$work/rlsock"
+[ "$(id -u)" -eq 0 ] && chown nobody "$work/rl" "$work/rlsock"
+write_config "$work/rl.conf" "user = nobody" "state_dir = $work/rl" "socket = unix:$work/rlsock/s.sock"
+chmod 644 "$work/rl.conf"
+expect "reload without a daemon: exit 69" 69 "no daemon: cannot read a pid from $work/rl/smime-milter.pid" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+"$MILTER" -c "$work/rl.conf" -f -e >/dev/null 2>"$work/rl.log" &
+rlpid=$!
+for _ in $(seq 100); do [ -s "$work/rl/smime-milter.pid.reload" ] && break; sleep 0.1; done
+if [ "$(cat "$work/rl/smime-milter.pid" 2>/dev/null)" = "$rlpid" ] &&
+   [ "$(cat "$work/rl/smime-milter.pid.reload")" = "0 ok" ]; then
+  pass=$((pass + 1)); echo "ok   pid file holds the daemon's pid, reload status generation 0"
+else
+  failed=$((failed + 1)); echo "FAIL pid file: $(cat "$work/rl/smime-milter.pid" 2>&1) (want $rlpid); $(cat "$work/rl.log")"
+fi
+expect "reload reports success" 0 "reload: ok (pid $rlpid, generation 1)" "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.conf" "$work/rl.good"
+echo "max_signers = many" >>"$work/rl.conf"
+expect "reload of a configuration that does not parse: exit 78, nothing signalled" 78 "rl.conf:7: max_signers: 'many' is not a number" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.good" "$work/rl.conf"
+echo "trust_anchors = $work/no-such-anchors.pem" >>"$work/rl.conf"
+expect "reload reports the daemon's refusal and its reason" 1 "reload: failed, the daemon keeps the running configuration: $work/rl.conf:7: trust_anchors: $work/no-such-anchors.pem: trust anchors: No such file" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.good" "$work/rl.conf"
+expect "reload after the fix" 0 "generation 3" "$SMIMECTL" -c "$work/rl.conf" reload
+kill "$rlpid"; wait "$rlpid" 2>/dev/null
+if [ ! -e "$work/rl/smime-milter.pid" ] && [ ! -e "$work/rl/smime-milter.pid.reload" ]; then
+  pass=$((pass + 1)); echo "ok   pid file and reload status removed at exit"
+else
+  failed=$((failed + 1)); echo "FAIL pid file left behind"
+fi
+expect "reload of a stopped daemon: exit 69" 69 "no daemon" "$SMIMECTL" -c "$work/rl.conf" reload
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
