@@ -1,6 +1,6 @@
 // milter/daemon_main: the smime-milter daemon.
 //
-//   smime-milter -c FILE [-f] [-e] [-n]
+//   smime-milter -c FILE [-f] [-e] [-n]   |   smime-milter --version
 //
 // Start-up is strict: configuration, trust anchors and the socket are
 // checked and opened first (as root where needed), then the daemon drops to
@@ -312,12 +312,13 @@ int CheckAsServiceUser(const std::string& path, const Runtime& rt, const struct 
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: smime-milter [-c FILE] [-f] [-e] [-n]\n"
+               "usage: smime-milter [-c FILE] [-f] [-e] [-n] | --version\n"
                "  -c FILE  configuration (default " SMIME_DEFAULT_CONFIG
                ")\n"
                "  -f       stay in the foreground (for systemd)\n"
                "  -e       copy every log line to stderr (tests, containers)\n"
-               "  -n       check the configuration, trust anchors and user, then exit\n");
+               "  -n       check what the daemon will meet (as its user), then exit\n"
+               "  --version  print the version\n");
   return kExitUsage;
 }
 
@@ -332,6 +333,10 @@ int Fatal(LogSink* log, const std::string& msg, int code) {
 int Main(int argc, char** argv) {
   std::string path = SMIME_DEFAULT_CONFIG;
   bool foreground = false, check_only = false, to_stderr = false;
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("smime-milter %s\n", PACKAGE_VERSION);
+    return 0;
+  }
   int opt;
   while ((opt = getopt(argc, argv, "c:fenh")) != -1) {
     switch (opt) {

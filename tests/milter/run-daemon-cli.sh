@@ -109,6 +109,8 @@ write_config "$work/nodir.conf" "user = nobody" "socket = unix:$work/no-such-dir
 expect "missing socket folder refused" 78 "socket: folder $work/no-such-dir does not exist" "$MILTER" -n -c "$work/nodir.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"
 expect "usage" 64 "usage: smime-milter" "$MILTER" -x
+expect "--version" 0 "smime-milter $(sed -n 's/^AC_INIT(\[smime-milter\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")" "$MILTER" --version
+expect "smimectl --version" 0 "smimectl " "$SMIMECTL" --version
 
 if command -v miltertest >/dev/null; then
   port=$((20000 + RANDOM % 20000))
