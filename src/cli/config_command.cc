@@ -3,6 +3,7 @@
 #include <ctime>
 #include <memory>
 
+#include "base/defaults.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "config/config.h"
@@ -13,6 +14,21 @@ namespace smime {
 
 namespace {
 
+// A default as the documentation shows it: paths under the configure-time
+// folders in the Debian layout, so the generated docs are the same for
+// every build (config dump shows the real values).
+std::string DocDefault(const char* value) {
+  std::string v = value;
+  for (const auto& [built, shown] :
+       {std::make_pair(std::string(SMIME_CONFDIR), std::string(SMIME_DOC_CONFDIR)),
+        std::make_pair(std::string(SMIME_STATEDIR), std::string(SMIME_DOC_STATEDIR))}) {
+    if (v.compare(0, built.size(), built) == 0 &&
+        (v.size() == built.size() || v[built.size()] == '/'))
+      return shown + v.substr(built.size());
+  }
+  return v;
+}
+
 void PrintDoc() {
   std::printf(
       "# smime-milter parameters\n\n"
@@ -21,6 +37,9 @@ void PrintDoc() {
       "lines. A name set twice is a warning naming both lines and the last value counts, "
       "as in Postfix (in a policy file it is an error).\n\n"
       "Parameters marked *per domain* may also be set in policy files (policy_dir).\n\n"
+      "Default paths are shown for the Debian package's layout (configure --sysconfdir=/etc "
+      "--localstatedir=/var); another build uses its own $sysconfdir/smime-milter and "
+      "$localstatedir/lib/smime-milter (`smimectl config dump` shows the values in use).\n\n"
       "| name | type | default | range | per domain | meaning |\n|---|---|---|---|---|---|\n");
   for (const ParamSpec& p : ParamTable()) {
     std::string range;
@@ -29,7 +48,8 @@ void PrintDoc() {
     else if (p.type == ParamType::kEnum)
       range = p.choices;
     std::printf("| `%s` | %s | `%s` | %s | %s | %s |\n", p.name, ParamTypeName(p.type),
-                p.default_value, range.c_str(), ParamAllowedInPolicy(p.name) ? "yes" : "", p.doc);
+                DocDefault(p.default_value).c_str(), range.c_str(),
+                ParamAllowedInPolicy(p.name) ? "yes" : "", p.doc);
   }
 }
 
@@ -62,6 +82,9 @@ void PrintMan() {
       "A name set twice is a warning that names both lines, and the last value counts, "
       "as in Postfix; in a policy file it is an error.\n"
       "Sizes take a K, M or G suffix; lists are separated by commas or blanks.\n"
+      "Default paths are shown for the Debian package's layout (/etc, /var); another build "
+      "uses its own sysconfdir and localstatedir "
+      "(\n.B \"smimectl config dump\"\nshows the values in use).\n"
       ".SH PARAMETERS\n");
   for (const ParamSpec& p : ParamTable()) {
     std::string range;
@@ -72,7 +95,8 @@ void PrintMan() {
     std::printf(".TP\n.B %s\n(%s%s%s; default: %s)\n%s\n", Roff(p.name).c_str(),
                 ParamTypeName(p.type), Roff(range).c_str(),
                 ParamAllowedInPolicy(p.name) ? "; per domain" : "",
-                *p.default_value ? Roff(p.default_value).c_str() : "empty", Roff(p.doc).c_str());
+                *p.default_value ? Roff(DocDefault(p.default_value)).c_str() : "empty",
+                Roff(p.doc).c_str());
   }
   std::printf(".SH SEE ALSO\n.BR smime-milter (8),\n.BR smimectl (8)\n");
 }

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "base/defaults.h"
 #include "base/testing.h"
 
 using smime::Config;
@@ -30,6 +31,16 @@ void TestTableSortedAndDefaultsValid(void**) {
     assert_true(strcmp(table[i - 1].name, table[i].name) < 0);
   Config c = Config::Defaults();  // throws (test crash) if a default does not parse
   assert_string_equal(c.Str("internal_error_action").c_str(), "tempfail");
+  // Paths follow the configure-time folders (base/defaults.h), one location
+  // everywhere: the built-in -c default's folder holds the other files.
+  const std::string conf_dir(SMIME_DEFAULT_CONFIG);
+  const std::string folder = conf_dir.substr(0, conf_dir.rfind('/'));
+  assert_string_equal(folder.c_str(), SMIME_CONFDIR);
+  assert_string_equal(c.Str("policy_dir").c_str(), (folder + "/policies").c_str());
+  assert_string_equal(c.Str("signing_identities").c_str(), (folder + "/identities").c_str());
+  assert_string_equal(c.Str("signing_users").c_str(), (folder + "/signing-users").c_str());
+  assert_string_equal(c.Str("trust_anchors").c_str(), (folder + "/trust-anchors.pem").c_str());
+  assert_string_equal(c.Str("state_dir").c_str(), SMIME_STATEDIR);
 }
 
 void TestValuesCommentsContinuations(void**) {

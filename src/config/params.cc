@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/defaults.h"
+
 namespace smime {
 
 namespace {
@@ -142,7 +144,7 @@ const std::vector<ParamSpec> kParams = {
      "File the daemon writes its process id to once it runs as user (atomically; removed "
      "when it stops), with PID_FILE.reload beside it: the generation and result of the last "
      "reload, which smimectl reload waits for. Empty: state_dir/smime-milter.pid."},
-    {"policy_dir", ParamType::kPath, "/etc/smime-milter/policies", kNoMin, kNoMax, nullptr,
+    {"policy_dir", ParamType::kPath, SMIME_CONFDIR "/policies", kNoMin, kNoMax, nullptr,
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
      "folder means no policies unless policy_dir is set explicitly."},
@@ -184,8 +186,7 @@ const std::vector<ParamSpec> kParams = {
      "signed (no identity, expired or revoked identity) is deferred with 451 4.7.0."},
     {"signing_digest", ParamType::kEnum, "sha256", kNoMin, kNoMax, "sha256|sha384|sha512",
      "Message digest of outbound signatures."},
-    {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
-     nullptr,
+    {"signing_identities", ParamType::kPath, SMIME_CONFDIR "/identities", kNoMin, kNoMax, nullptr,
      "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
      "first, then chain), key file, options chain=FILE and passphrase_file=FILE. A key on a "
      "PKCS#11 token (HSM, smart card, SoftHSM2) is named by a pkcs11: URI instead of the key "
@@ -203,7 +204,7 @@ const std::vector<ParamSpec> kParams = {
     {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
      "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
      "verifies) or pss (RSASSA-PSS)."},
-    {"signing_users", ParamType::kPath, "/etc/smime-milter/signing-users", kNoMin, kNoMax, nullptr,
+    {"signing_users", ParamType::kPath, SMIME_CONFDIR "/signing-users", kNoMin, kNoMax, nullptr,
      "File mapping SMTP AUTH logins to the From: addresses they may have signed: LOGIN "
      "followed by addresses or @DOMAIN entries. A missing file means no login may sign "
      "unless the parameter is set explicitly."},
@@ -220,14 +221,13 @@ const std::vector<ParamSpec> kParams = {
      "still arriving, not of the one being processed: at end of data the whole body is read "
      "into memory, and verifying, signing or encrypting it peaks at about 2 to 2.6 times "
      "its size (max_message_size bounds that; docs/performance.md)."},
-    {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
+    {"state_dir", ParamType::kPath, SMIME_STATEDIR, kNoMin, kNoMax, nullptr,
      "Folder for the certificate store (certificates.db), the CRL and OCSP caches (crl/, "
      "ocsp/) and spooled message bodies; owned by the service user, mode 0700, never "
      "world-writable without the sticky bit (refused). Files in it are created mode 0600; a "
      "symbolic link, a hard link or another account's file there is refused, also when root "
      "runs smime-milter -n or smimectl (docs/SECURITY.md)."},
-    {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
-     nullptr,
+    {"trust_anchors", ParamType::kPath, SMIME_CONFDIR "/trust-anchors.pem", kNoMin, kNoMax, nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
      "never used unless named here."},
     {"unauthorized_sender", ParamType::kEnum, "tempfail", kNoMin, kNoMax,
