@@ -4,8 +4,9 @@
 // add FILE [--address ADDR]: stores the first certificate of a PEM file as
 //   admin-added for each address it names (or ADDR), and the rest of the
 //   file as chain hints (a file that starts with a CA certificate is stored
-//   as chain hints only, e.g. for LDAP certificates); list [ADDR]: every stored row (local and
-//   harvested), fingerprints shortened to what remove accepts; remove ADDR
+//   as chain hints only, e.g. for LDAP certificates); list [ADDR] [--expiring DAYS [--now
+//   EPOCH]]: every stored row (local and harvested; with --expiring only those that expire
+//   within DAYS or have expired), fingerprints shortened to what remove accepts; remove ADDR
 //   [FINGERPRINT or a unique prefix of at least the listed length]; lookup ADDR [--now EPOCH]: runs
 //   the same selection as the engine (all sources, the domain's rules) and shows the certificate it
 //   would encrypt to and why the others were not taken.
@@ -13,6 +14,7 @@
 // store errors.
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -122,9 +124,37 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
 }
 
 int List(Runtime& rt, const std::vector<std::string>& args) {
+  std::string address;
+  long expiring = -1;  // days; -1: every row
+  std::time_t now = std::time(nullptr);
+  for (size_t i = 0; i < args.size(); ++i) {
+    char* end = nullptr;
+    if (args[i] == "--expiring" && i + 1 < args.size()) {
+      expiring = std::strtol(args[++i].c_str(), &end, 10);
+      if (*end != '\0' || expiring < 0 || expiring > 36500)
+        return Fail("--expiring needs a number of days", kExitUsage);
+    } else if (args[i] == "--now" && i + 1 < args.size()) {
+      now = static_cast<std::time_t>(std::strtoll(args[++i].c_str(), &end, 10));
+      if (*end != '\0') return Fail("--now needs seconds since the epoch", kExitUsage);
+    } else if (address.empty() && args[i][0] != '-') {
+      address = args[i];
+    } else {
+      return Fail("usage: cert list [ADDR] [--expiring DAYS] [--now EPOCH]", kExitUsage);
+    }
+  }
   std::vector<CertStore::Row> rows;
-  Status st = args.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(args[0], &rows);
+  Status st = address.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(address, &rows);
   if (!st.ok()) return Fail(st.message());
+  if (expiring >= 0) {
+    // Expired ones too: they are what needs renewing most.
+    const std::time_t limit = now + static_cast<std::time_t>(expiring) * 86400;
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const CertStore::Row& r) {
+                                X509Ptr c = Parse(r.der);
+                                return c && ToTimeT(X509_get0_notAfter(c.get())) > limit;
+                              }),
+               rows.end());
+  }
   std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", "ADDRESS", "TRUST", "SERIAL",
               "EXPIRES", "LAST-SEEN", "FINGERPRINT", "CAPABILITIES", "SEEN-IN");
   for (const CertStore::Row& r : rows) {

@@ -123,6 +123,9 @@ int ConfigCommand(const std::string& config_path, const std::vector<std::string>
     for (const std::string& w :
          rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
       log.Write(Severity::kWarning, w);
+    for (const std::string& w :
+         rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+      log.Write(Severity::kWarning, w);
     return kExitOk;
   }
   if (sub == "dump") {

@@ -1,5 +1,9 @@
 // cli/reload_command: `smimectl reload`, SIGUSR1 to the running daemon and
-// its answer.
+// its answer; `smimectl status`, whether it runs and its counters.
+//
+// status: the daemon's pid (from the pid file, checked with signal 0), the
+// last reload result, and metrics_file as the daemon last wrote it. Exit 0
+// running, 69 not running.
 //
 // The daemon's pid comes from its pid file (pid_file, or
 // state_dir/smime-milter.pid); after each reload the daemon replaces
@@ -111,6 +115,47 @@ int ReloadCommand(const std::string& config_path, const std::vector<std::string>
   std::fprintf(stderr, "smimectl: reload: no answer from pid %ld within %ld s (%s unchanged)\n",
                pid, wait_s, status_path.c_str());
   return kExitTempFail;
+}
+
+int StatusCommand(const std::string& config_path, const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "smimectl: usage: status\n");
+    return kExitUsage;
+  }
+  Config config;
+  Status st = config.Load(config_path);
+  if (!st.ok()) {
+    std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());
+    return kExitConfig;
+  }
+  const std::string pid_path = PidFilePath(config);
+  const std::string pid_text = FirstLine(pid_path);
+  char* end = nullptr;
+  const long pid = std::strtol(pid_text.c_str(), &end, 10);
+  // EPERM: it exists but belongs to someone else, still running.
+  const bool running = !pid_text.empty() && *end == '\0' && pid > 1 &&
+                       (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+  if (running)
+    std::printf("daemon: running, pid %ld (%s)\n", pid, pid_path.c_str());
+  else
+    std::printf("daemon: not running (no live pid in %s)\n", pid_path.c_str());
+  const std::string reload = FirstLine(pid_path + ".reload");
+  if (running && !reload.empty()) std::printf("last reload: generation %s\n", reload.c_str());
+  const std::string& metrics = config.Str("metrics_file");
+  if (metrics.empty()) {
+    std::printf("metrics: metrics_file is not set\n");
+  } else {
+    std::ifstream in(metrics);
+    if (!in) {
+      std::printf("metrics: cannot read %s: %s\n", metrics.c_str(), std::strerror(errno));
+    } else {
+      std::printf("metrics (%s):\n", metrics.c_str());
+      std::string line;
+      while (std::getline(in, line))
+        if (!line.empty() && line[0] != '#') std::printf("  %s\n", line.c_str());
+    }
+  }
+  return running ? kExitOk : kExitUnavailable;
 }
 
 }  // namespace smime

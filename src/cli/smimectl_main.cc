@@ -41,7 +41,8 @@ const char kUsage[] =
     "      PKCS#12 bundle (legacy RC2/3DES ones too) into DIR (default: the folder\n"
     "      of signing_identities) and print the line for the identities file\n"
     "  cert add FILE.pem [--address ADDR]   store a recipient certificate (admin)\n"
-    "  cert list [ADDR]                     stored recipient certificates\n"
+    "  cert list [ADDR] [--expiring DAYS]   stored recipient certificates (expiring\n"
+    "                   within DAYS, or expired)\n"
     "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
     "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
     "                   encrypted to, and why others are not used; exit 3 if none\n"
@@ -50,6 +51,8 @@ const char kUsage[] =
     "                   wait for its answer: exit 0 reloaded, 1 refused (reason\n"
     "                   printed; the running configuration stays), 69 no daemon,\n"
     "                   75 no answer within SECONDS (default 60)\n"
+    "  status           is the daemon running (pid_file), its last reload and its\n"
+    "                   counters (metrics_file); exit 0 running, 69 not\n"
     "  version          print the version (also --version)\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return smime::BenchCommand(config, args);
     if (cmd == "cert") return smime::CertCommand(config, args);
     if (cmd == "reload") return smime::ReloadCommand(config, args);
+    if (cmd == "status") return smime::StatusCommand(config, args);
     if (cmd == "version" || cmd == "--version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;

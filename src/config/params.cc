@@ -63,8 +63,9 @@ const std::vector<ParamSpec> kParams = {
      "Store the signer certificate and SMIMECapabilities of every inbound signature that "
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
-     "Days before a signing identity expires from which a warning is logged at start-up, "
-     "on reload and once a day."},
+     "Days before a signing identity or a trust anchor expires from which a warning is "
+     "logged at start-up, on reload and once a day (recipient certificates: smimectl cert "
+     "list --expiring DAYS)."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
      "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "
@@ -121,6 +122,13 @@ const std::vector<ParamSpec> kParams = {
      "Most MIME parts examined; more give smime=permerror."},
     {"max_signers", ParamType::kInt, "4", 1, 64, nullptr,
      "Most SignerInfos in one signature; more give smime=permerror."},
+    {"metrics_file", ParamType::kPath, "", kNoMin, kNoMax, nullptr,
+     "File the daemon writes its counters to every metrics_interval seconds, atomically, in "
+     "the Prometheus text format (for node_exporter's textfile collector, e.g. "
+     "/var/lib/prometheus/node-exporter/smime-milter.prom; the folder must be writable by "
+     "user); smimectl status shows it. Empty: no file."},
+    {"metrics_interval", ParamType::kInt, "60", 5, 3600, nullptr,
+     "Seconds between two writes of metrics_file."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
      "Smallest RSA key (RSASSA-PSS included) accepted on the signer's path: the leaf, every "
      "intermediate and the anchor's key; smaller keys give smime=policy. By recipient domain: "

@@ -91,6 +91,7 @@ sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicSc
   Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
   std::string qid = MacroOr(ctx, "i", "NOQUEUE");
   g_globals.log->Write(o.severity, o.LogLine(qid));
+  if (g_globals.metrics) g_globals.metrics->CountMessage(o);
   if (Connection* c = Conn(ctx)) {
     if (scope == PanicScope::kRecipient && c->msg) {
       if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
@@ -201,6 +202,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
         // direction, so the client learns at RCPT time (engine/encryption).
         RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
         g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        if (g_globals.metrics) g_globals.metrics->CountRcpt(v.disposition);
         if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
         smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
                       const_cast<char*>(v.reply_xcode.c_str()),
@@ -290,6 +292,7 @@ sfsistat OnEom(SMFICTX* ctx) {
         return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+    if (g_globals.metrics) g_globals.metrics->CountMessage(o);
     sfsistat rc = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
       smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),

@@ -43,6 +43,7 @@
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
+#include "milter/metrics.h"
 #include "milter/runtime_holder.h"
 
 namespace smime {
@@ -117,6 +118,9 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
   for (const std::string& w :
        rt.identities.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
     log->Write(Severity::kWarning, w);
+  for (const std::string& w :
+       rt.trust.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
+    log->Write(Severity::kWarning, w);
 }
 
 // The reload status beside the pid file, for smimectl reload: one line,
@@ -138,10 +142,16 @@ void WriteReloadStatus(const std::string& path, long generation, const std::stri
 // Thread-safe.
 class BackgroundThreads {
  public:
-  BackgroundThreads(RuntimeHolder* holder, LogSink* log, std::string path, std::string status_path)
-      : holder_(holder), log_(log), path_(std::move(path)), status_path_(std::move(status_path)) {
+  BackgroundThreads(RuntimeHolder* holder, LogSink* log, Metrics* metrics, std::string path,
+                    std::string status_path)
+      : holder_(holder),
+        log_(log),
+        metrics_(metrics),
+        path_(std::move(path)),
+        status_path_(std::move(status_path)) {
     reload_ = std::thread([this] { ReloadLoop(); });
     daily_ = std::thread([this] { DailyLoop(); });
+    metrics_thread_ = std::thread([this] { MetricsLoop(); });
   }
   ~BackgroundThreads() { Stop(); }
   BackgroundThreads(const BackgroundThreads&) = delete;
@@ -159,6 +169,7 @@ class BackgroundThreads {
     pthread_kill(reload_.native_handle(), SIGUSR1);
     reload_.join();
     daily_.join();
+    metrics_thread_.join();
   }
 
  private:
@@ -186,6 +197,7 @@ class BackgroundThreads {
       if (!error.empty())
         log_->Write(Severity::kError,
                     "reload: failed, keeping the running configuration: " + error);
+      metrics_->CountReload(error.empty());
       WriteReloadStatus(status_path_, ++generation_, error, log_);
     }
   }
@@ -207,6 +219,40 @@ class BackgroundThreads {
     return "";
   }
 
+  // Writes metrics_file (when set) every metrics_interval seconds, both
+  // taken from the runtime in use, and once more when stopping.
+  void MetricsLoop() {
+    std::string failed_path;  // warn once per path, not every interval
+    for (;;) {
+      long interval = 60;
+      try {
+        interval = WriteMetrics(&failed_path);
+      } catch (...) {
+        log_->Write(Severity::kError, "metrics: internal error");
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::seconds(interval), [this] { return stop_; })) break;
+    }
+    try {
+      WriteMetrics(&failed_path);  // the final counts
+    } catch (...) {
+    }
+  }
+
+  // Returns the interval to wait until the next write.
+  long WriteMetrics(std::string* failed_path) {
+    std::shared_ptr<const Runtime> rt = holder_->Get();
+    if (!rt) return 60;
+    const std::string file = rt->config.Str("metrics_file");
+    if (!file.empty()) {
+      Status st = ReplaceFile(file, metrics_->Render(rt.get(), std::time(nullptr)), 0644);
+      if (!st.ok() && *failed_path != file)
+        log_->Write(Severity::kWarning, "metrics_file: " + st.message());
+      *failed_path = st.ok() ? "" : file;
+    }
+    return static_cast<long>(rt->config.Int("metrics_interval"));
+  }
+
   // Repeats the expiry warnings once a day for as long as the daemon runs.
   void DailyLoop() {
     for (;;) {
@@ -220,6 +266,9 @@ class BackgroundThreads {
         for (const std::string& w :
              rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
           log_->Write(Severity::kWarning, w);
+        for (const std::string& w :
+             rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+          log_->Write(Severity::kWarning, w);
       } catch (...) {
         log_->Write(Severity::kError, "daily identity check: internal error");
       }
@@ -228,6 +277,7 @@ class BackgroundThreads {
 
   RuntimeHolder* const holder_;
   LogSink* const log_;
+  Metrics* const metrics_;
   const std::string path_;
   const std::string status_path_;
   long generation_ = 0;  // reload thread only
@@ -236,6 +286,7 @@ class BackgroundThreads {
   bool stop_ = false;
   std::thread reload_;
   std::thread daily_;
+  std::thread metrics_thread_;
 };
 
 // What the running daemon meets, checked as the service user it runs as
@@ -445,8 +496,9 @@ int Main(int argc, char** argv) {
   RuntimeHolder holder;
   holder.Set(rt);
   SystemClock clock;
-  SetMilterGlobals({&holder, &log, &clock});
-  BackgroundThreads background(&holder, &log, path, pid_st.ok() ? status_path : "");
+  Metrics metrics;
+  SetMilterGlobals({&holder, &log, &clock, &metrics});
+  BackgroundThreads background(&holder, &log, &metrics, path, pid_st.ok() ? status_path : "");
   std::string start;
   AppendField(&start, "version", PACKAGE_VERSION);
   AppendField(&start, "config", path);

@@ -145,6 +145,16 @@ fi
 listed=$("$SMIMECTL" -c "$work/add.conf" cert list carol@b.example | awk 'NR == 2 { print $6 }')
 if [ "${#listed}" -ge 12 ]; then pass=$((pass + 1)); echo "ok   cert list shows a fingerprint"
 else failed=$((failed + 1)); echo "FAIL cert list fingerprint: '$listed'"; fi
+# carol's certificate ends 2030-01-01, 1310 days after $NOW.
+n_soon=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 1309 --now "$NOW" | grep -c 'carol@b.example' || true)
+n_late=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 1310 --now "$NOW" | grep -c 'carol@b.example' || true)
+if [ "$n_soon" = 0 ] && [ "$n_late" = 1 ]; then
+  pass=$((pass + 1)); echo "ok   cert list --expiring DAYS lists what expires within DAYS"
+else
+  failed=$((failed + 1)); echo "FAIL cert list --expiring: $n_soon (want 0), $n_late (want 1)"
+fi
+expect "cert list --expiring needs a number" 64 "--expiring needs a number of days" \
+  "$SMIMECTL" -c "$work/add.conf" cert list --expiring soon
 expect "cert remove refuses a shorter prefix" 78 "prefix of at least 12 hex digits" \
   "$SMIMECTL" -c "$work/add.conf" cert remove carol@b.example "${listed:0:11}"
 expect "cert remove takes the listed fingerprint" 0 "removed 1 certificate(s) of carol@b.example" \

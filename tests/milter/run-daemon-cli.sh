@@ -135,7 +135,8 @@ fi
 # Pid file and smimectl reload: the daemon's answer, with exit status.
 mkdir -p "$work/rl" "$work/rlsock"
 [ "$(id -u)" -eq 0 ] && chown nobody "$work/rl" "$work/rlsock"
-write_config "$work/rl.conf" "user = nobody" "state_dir = $work/rl" "socket = unix:$work/rlsock/s.sock"
+write_config "$work/rl.conf" "user = nobody" "state_dir = $work/rl" "socket = unix:$work/rlsock/s.sock" \
+  "metrics_file = $work/rl/metrics.prom"
 chmod 644 "$work/rl.conf"
 expect "reload without a daemon: exit 69" 69 "no daemon: cannot read a pid from $work/rl/smime-milter.pid" \
   "$SMIMECTL" -c "$work/rl.conf" reload
@@ -148,18 +149,29 @@ if [ "$(cat "$work/rl/smime-milter.pid" 2>/dev/null)" = "$rlpid" ] &&
 else
   failed=$((failed + 1)); echo "FAIL pid file: $(cat "$work/rl/smime-milter.pid" 2>&1) (want $rlpid); $(cat "$work/rl.log")"
 fi
+for _ in $(seq 100); do [ -s "$work/rl/metrics.prom" ] && break; sleep 0.1; done
+expect "status: running, with the counters" 0 "smime_milter_trust_anchors 1" "$SMIMECTL" -c "$work/rl.conf" status
+expect "status names the pid" 0 "daemon: running, pid $rlpid" "$SMIMECTL" -c "$work/rl.conf" status
 expect "reload reports success" 0 "reload: ok (pid $rlpid, generation 1)" "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.conf" "$work/rl.good"
 echo "max_signers = many" >>"$work/rl.conf"
-expect "reload of a configuration that does not parse: exit 78, nothing signalled" 78 "rl.conf:7: max_signers: 'many' is not a number" \
+expect "reload of a configuration that does not parse: exit 78, nothing signalled" 78 "rl.conf:8: max_signers: 'many' is not a number" \
   "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.good" "$work/rl.conf"
 echo "trust_anchors = $work/no-such-anchors.pem" >>"$work/rl.conf"
-expect "reload reports the daemon's refusal and its reason" 1 "reload: failed, the daemon keeps the running configuration: $work/rl.conf:7: trust_anchors: $work/no-such-anchors.pem: trust anchors: No such file" \
+expect "reload reports the daemon's refusal and its reason" 1 "reload: failed, the daemon keeps the running configuration: $work/rl.conf:8: trust_anchors: $work/no-such-anchors.pem: trust anchors: No such file" \
   "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.good" "$work/rl.conf"
 expect "reload after the fix" 0 "generation 3" "$SMIMECTL" -c "$work/rl.conf" reload
 kill "$rlpid"; wait "$rlpid" 2>/dev/null
+# The last write at stop holds the final counts: 2 reloads taken, 1 refused.
+if grep -qx 'smime_milter_reloads_total{result="ok"} 2' "$work/rl/metrics.prom" &&
+   grep -qx 'smime_milter_reloads_total{result="failed"} 1' "$work/rl/metrics.prom"; then
+  pass=$((pass + 1)); echo "ok   metrics_file counts the reloads"
+else
+  failed=$((failed + 1)); echo "FAIL metrics_file: $(grep reloads "$work/rl/metrics.prom" 2>&1)"
+fi
+expect "status of a stopped daemon: exit 69" 69 "daemon: not running" "$SMIMECTL" -c "$work/rl.conf" status
 if [ ! -e "$work/rl/smime-milter.pid" ] && [ ! -e "$work/rl/smime-milter.pid.reload" ]; then
   pass=$((pass + 1)); echo "ok   pid file and reload status removed at exit"
 else

@@ -1,0 +1,110 @@
+// milter/metrics: see metrics.h.
+#include "milter/metrics.h"
+
+#include <algorithm>
+
+#include "base/defaults.h"
+#include "engine/runtime.h"
+
+namespace smime {
+
+namespace {
+
+// Help and type lines, once per metric name.
+const std::map<std::string, std::string>& Help() {
+  static const std::map<std::string, std::string> help = {
+      {"smime_milter_messages_total",
+       "Messages judged at end of data, by direction, verdict (inbound) and disposition."},
+      {"smime_milter_rcpt_total", "Recipients judged at RCPT time, by disposition."},
+      {"smime_milter_panics_total", "Internal errors answered with the internal_error_action."},
+      {"smime_milter_reloads_total", "Reloads (SIGUSR1), by result."},
+  };
+  return help;
+}
+
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += std::string("\\") + c;
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+void Metrics::CountMessage(const Outcome& o) {
+  std::string key;
+  if (o.event == "panic") {
+    key = "smime_milter_panics_total";
+  } else {
+    const bool inbound = o.direction == Direction::kInbound;
+    key = std::string("smime_milter_messages_total{direction=\"") +
+          (inbound ? "inbound" : "outbound") + "\",result=\"" +
+          (inbound ? AuthResultName(o.verdict) : "-") + "\",disposition=\"" +
+          DispositionName(o.disposition) + "\"}";
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++counters_[key];
+}
+
+void Metrics::CountRcpt(Disposition d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++counters_[std::string("smime_milter_rcpt_total{disposition=\"") + DispositionName(d) + "\"}"];
+}
+
+void Metrics::CountReload(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++counters_[std::string("smime_milter_reloads_total{result=\"") + (ok ? "ok" : "failed") + "\"}"];
+}
+
+std::string Metrics::Render(const Runtime* rt, std::time_t now) const {
+  std::string out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string last_name;
+    for (const auto& [key, value] : counters_) {
+      const std::string name = key.substr(0, key.find('{'));
+      if (name != last_name) {
+        auto h = Help().find(name);
+        if (h != Help().end()) out += "# HELP " + name + " " + h->second + "\n";
+        out += "# TYPE " + name + " counter\n";
+        last_name = name;
+      }
+      out += key + " " + std::to_string(value) + "\n";
+    }
+  }
+  if (rt) {
+    out += "# HELP smime_milter_trust_anchors Trust anchors loaded.\n";
+    out += "# TYPE smime_milter_trust_anchors gauge\n";
+    out += "smime_milter_trust_anchors " + std::to_string(rt->trust.anchor_count()) + "\n";
+    out += "# HELP smime_milter_signing_identities Signing identities loaded.\n";
+    out += "# TYPE smime_milter_signing_identities gauge\n";
+    out += "smime_milter_signing_identities " + std::to_string(rt->identities.size()) + "\n";
+    out +=
+        "# HELP smime_milter_expiry_warnings Identities and trust anchors within "
+        "identity_expiry_warning days of expiry (or expired).\n";
+    out += "# TYPE smime_milter_expiry_warnings gauge\n";
+    out += "smime_milter_expiry_warnings{kind=\"identity\"} " +
+           std::to_string(
+               rt->identities.ExpiryWarnings(now, rt->identity_expiry_warning_days).size()) +
+           "\n";
+    out += "smime_milter_expiry_warnings{kind=\"trust_anchor\"} " +
+           std::to_string(rt->trust.ExpiryWarnings(now, rt->identity_expiry_warning_days).size()) +
+           "\n";
+    out += "# HELP smime_milter_info The running version and configuration.\n";
+    out += "# TYPE smime_milter_info gauge\n";
+    out += "smime_milter_info{version=\"" + Label(PACKAGE_VERSION) + "\"} 1\n";
+  }
+  out += "# HELP smime_milter_metrics_written_seconds When this file was written (Unix time).\n";
+  out += "# TYPE smime_milter_metrics_written_seconds gauge\n";
+  out +=
+      "smime_milter_metrics_written_seconds " + std::to_string(static_cast<long long>(now)) + "\n";
+  return out;
+}
+
+}  // namespace smime
