@@ -521,7 +521,7 @@ rcpt_line frank@d.example 'domain=d.example, encrypt=required, cert=none, cert_w
 rcpt_line erin@b.example "$R" 2                        # mixed-erin, split-erin
 rcpt_line dave@c.example 'domain=c.example, encrypt=never, action=defer-separate-transaction' 2 # mixed-dave, split-cd
 rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local, serial=100D, action=defer-separate-transaction' 2 # mixed-dave-first, split-ac
-rcpt_line 'carol@b.example \x28x\x29' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@b.example\x20\x28x\x29' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
 # A-label and U-label (SMTPUTF8) spellings: logged in the one A-label form.
