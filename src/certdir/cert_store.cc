@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "base/safe_file.h"
@@ -643,6 +645,31 @@ Status LocalCerts::Find(const std::string& address, const Deadline&,
 Status HarvestedCerts::Find(const std::string& address, const Deadline&,
                             std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kHarvested, out);
+}
+
+std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
+                                                 std::time_t now, int days) {
+  std::vector<std::string> out;
+  for (const CertStoreRow& r : rows) {
+    if (r.trust != CertTrust::kAdmin) continue;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    if (!cert) continue;
+    const std::time_t not_after = ToTimeT(X509_get0_notAfter(cert.get()));
+    const std::time_t left = not_after - now;
+    if (left > static_cast<std::time_t>(days) * 86400) continue;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&not_after, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out.push_back("recipient certificate " + r.address + " (serial " + SerialHex(cert.get()) +
+                  ", added from " + r.seen_in + (left <= 0 ? ") expired at " : ") expires at ") +
+                  when +
+                  (left <= 0 ? ": mail that must be encrypted to it is refused"
+                             : ", in " + std::to_string(left / 86400) +
+                                   " days: add its successor with smimectl cert add"));
+  }
+  return out;
 }
 
 }  // namespace smime

@@ -65,6 +65,15 @@ constexpr size_t kFingerprintShown = 12;
 // returns the stored form; "" when it is not 32 bytes of hex.
 std::string NormalizeFingerprint(const std::string& text);
 
+struct CertStoreRow;
+
+// One warning per admin-added row (cert add) whose certificate expires
+// within days of now or has expired: harvested ones are replaced by the
+// next signed mail, added ones only by the administrator. Logged at
+// start-up, on reload and daily by the daemon.
+std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
+                                                 std::time_t now, int days);
+
 struct CertStoreRow {
   std::string address;                      // mime/rcpt_address AddressForm
   std::string fingerprint;                  // CertFingerprint form

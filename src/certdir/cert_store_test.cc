@@ -377,6 +377,28 @@ void TestRemoveByListedPrefix(void**) {
   assert_int_equal(removed, 1);
 }
 
+// alice's test certificate ends 2027-01-01 (kNotAfter), 214 days after kNow;
+// only the added row warns, the harvested one renews itself.
+void TestAdminCertExpiryWarnings(void**) {
+  Res r = OpenStore("expiry.db");
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "/etc/alice.pem", kNow).code, kOk);
+  assert_int_equal(Harvest("bob@b.example", g->bob.cert.get(), {}, kNow, "Q1", kNow).code, kOk);
+  std::vector<CertStore::Row> rows;
+  assert_true(g->store->List(&rows).ok());
+  assert_int_equal(rows.size(), 2);
+  assert_int_equal(AdminCertExpiryWarnings(rows, kNow, 213).size(), 0);
+  std::vector<std::string> w = AdminCertExpiryWarnings(rows, kNow, 214);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), "recipient certificate alice@a.example (serial "));
+  assert_non_null(strstr(w[0].c_str(),
+                         ", added from /etc/alice.pem) expires at 2027-01-01T00:00:00Z, in 214 "
+                         "days: add its successor"));
+  w = AdminCertExpiryWarnings(rows, kNotAfter + 1, 30);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), ") expired at 2027-01-01T00:00:00Z"));
+}
+
 void TestHarvestSigningTime(void**) {
   Res r = OpenStore("harvest.db");
   assert_int_equal(r.code, kOk);
@@ -990,6 +1012,7 @@ int main() {
       cmocka_unit_test(TestFingerprints),
       cmocka_unit_test(TestAddFindRemoveList),
       cmocka_unit_test(TestRemoveByListedPrefix),
+      cmocka_unit_test(TestAdminCertExpiryWarnings),
       cmocka_unit_test(TestHarvestSigningTime),
       cmocka_unit_test(TestAdminNotDowngraded),
       cmocka_unit_test(TestAddressNotInCert),

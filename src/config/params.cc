@@ -63,9 +63,9 @@ const std::vector<ParamSpec> kParams = {
      "Store the signer certificate and SMIMECapabilities of every inbound signature that "
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
-     "Days before a signing identity or a trust anchor expires from which a warning is "
-     "logged at start-up, on reload and once a day (recipient certificates: smimectl cert "
-     "list --expiring DAYS)."},
+     "Days before a signing identity, a trust anchor or a recipient certificate added with "
+     "smimectl cert add expires from which a warning is logged at start-up, on reload and "
+     "once a day (every stored recipient certificate: smimectl cert list --expiring DAYS)."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
      "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered: no verdict "

@@ -113,6 +113,16 @@ Status DropPrivileges(const struct passwd& pw) {
 
 // Start-up and reload warnings of a runtime (domain identities) and every
 // identity within identity_expiry_warning days of expiry.
+// Admin-added recipient certificates near expiry (certdir/cert_store.h).
+void RecipientCertWarnings(const Runtime& rt, LogSink* log) {
+  if (!rt.cert_store) return;
+  std::vector<CertStore::Row> rows;
+  if (!rt.cert_store->List(&rows).ok()) return;
+  for (const std::string& w :
+       AdminCertExpiryWarnings(rows, std::time(nullptr), rt.identity_expiry_warning_days))
+    log->Write(Severity::kWarning, w);
+}
+
 void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
   for (const std::string& w : rt.warnings) log->Write(Severity::kWarning, w);
   for (const std::string& w :
@@ -121,6 +131,7 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
   for (const std::string& w :
        rt.trust.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
     log->Write(Severity::kWarning, w);
+  RecipientCertWarnings(rt, log);
 }
 
 // The reload status beside the pid file, for smimectl reload: one line,
@@ -269,6 +280,7 @@ class BackgroundThreads {
         for (const std::string& w :
              rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
           log_->Write(Severity::kWarning, w);
+        RecipientCertWarnings(*rt, log_);
       } catch (...) {
         log_->Write(Severity::kError, "daily identity check: internal error");
       }

@@ -2,6 +2,7 @@
 #include "milter/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "base/defaults.h"
 #include "engine/runtime.h"
@@ -96,6 +97,17 @@ std::string Metrics::Render(const Runtime* rt, std::time_t now) const {
     out += "smime_milter_expiry_warnings{kind=\"trust_anchor\"} " +
            std::to_string(rt->trust.ExpiryWarnings(now, rt->identity_expiry_warning_days).size()) +
            "\n";
+    out +=
+        "# HELP smime_milter_expiry_days_min Days until the first signing identity or trust "
+        "anchor expires (negative: expired).\n";
+    out += "# TYPE smime_milter_expiry_days_min gauge\n";
+    for (const auto& [kind, t] : {std::make_pair("identity", rt->identities.EarliestNotAfter()),
+                                  std::make_pair("trust_anchor", rt->trust.EarliestNotAfter())}) {
+      if (t == 0) continue;
+      const double days = static_cast<double>(t - now) / 86400.0;
+      out += std::string("smime_milter_expiry_days_min{kind=\"") + kind + "\"} " +
+             std::to_string(static_cast<long long>(std::floor(days))) + "\n";
+    }
     out += "# HELP smime_milter_info The running version and configuration.\n";
     out += "# TYPE smime_milter_info gauge\n";
     out += "smime_milter_info{version=\"" + Label(PACKAGE_VERSION) + "\"} 1\n";

@@ -38,6 +38,13 @@ class TrustStore {
   // expired): every path through it stops verifying then. Logged with the
   // identity warnings at start-up, on reload and daily.
   std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
+  // The earliest notAfter of the anchors; 0 when there is none.
+  std::time_t EarliestNotAfter() const {
+    std::time_t t = 0;
+    for (const Anchor& a : anchors_)
+      if (t == 0 || a.not_after < t) t = a.not_after;
+    return t;
+  }
 
  private:
   struct Anchor {
