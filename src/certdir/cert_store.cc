@@ -541,6 +541,26 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
 
 Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
 
+Status CertStore::Count(int64_t* admin, int64_t* harvested) const {
+  *admin = *harvested = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT trust, COUNT(*) FROM certificates GROUP BY trust", -1,
+                         &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot count");
+  StmtPtr s(raw);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const int trust = sqlite3_column_int(s.get(), 0);
+    const int64_t n = sqlite3_column_int64(s.get(), 1);
+    if (trust == static_cast<int>(CertTrust::kAdmin))
+      *admin += n;
+    else
+      *harvested += n;
+  }
+  return rc == SQLITE_DONE ? Status::Ok() : Fail("cannot count");
+}
+
 Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
   return Query(" WHERE address = ?1", AddressForm(address), out);
 }

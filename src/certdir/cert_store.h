@@ -131,6 +131,8 @@ class CertStore {
 
   // Every row, ordered by address, trust (admin first), first_seen.
   Status List(std::vector<Row>* out) const;
+  // Number of rows by trust level (kAdmin, kHarvested), for the metrics.
+  Status Count(int64_t* admin, int64_t* harvested) const;
 
   // Remembers the CA certificates among certs (not self-signed roots) as
   // path hints for later chain building; Find() attaches them to

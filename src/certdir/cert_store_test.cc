@@ -387,6 +387,10 @@ void TestAdminCertExpiryWarnings(void**) {
   std::vector<CertStore::Row> rows;
   assert_true(g->store->List(&rows).ok());
   assert_int_equal(rows.size(), 2);
+  int64_t admin = -1, harvested = -1;
+  assert_true(g->store->Count(&admin, &harvested).ok());
+  assert_int_equal(admin, 1);
+  assert_int_equal(harvested, 1);
   assert_int_equal(AdminCertExpiryWarnings(rows, kNow, 213).size(), 0);
   std::vector<std::string> w = AdminCertExpiryWarnings(rows, kNow, 214);
   assert_int_equal(w.size(), 1);

@@ -86,6 +86,14 @@ std::string Metrics::Render(const Runtime* rt, std::time_t now) const {
     out += "# HELP smime_milter_signing_identities Signing identities loaded.\n";
     out += "# TYPE smime_milter_signing_identities gauge\n";
     out += "smime_milter_signing_identities " + std::to_string(rt->identities.size()) + "\n";
+    int64_t admin = 0, harvested = 0;
+    if (rt->cert_store && rt->cert_store->Count(&admin, &harvested).ok()) {
+      out += "# HELP smime_milter_certificates_stored Recipient certificates in the store.\n";
+      out += "# TYPE smime_milter_certificates_stored gauge\n";
+      out += "smime_milter_certificates_stored{trust=\"admin\"} " + std::to_string(admin) + "\n";
+      out += "smime_milter_certificates_stored{trust=\"harvested\"} " + std::to_string(harvested) +
+             "\n";
+    }
     out +=
         "# HELP smime_milter_expiry_warnings Identities and trust anchors within "
         "identity_expiry_warning days of expiry (or expired).\n";

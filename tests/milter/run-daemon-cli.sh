@@ -152,6 +152,7 @@ fi
 for _ in $(seq 100); do [ -s "$work/rl/metrics.prom" ] && break; sleep 0.1; done
 expect "status: running, with the counters" 0 "smime_milter_trust_anchors 1" "$SMIMECTL" -c "$work/rl.conf" status
 expect "status names the pid" 0 "daemon: running, pid $rlpid" "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: store size" 0 'smime_milter_certificates_stored{trust="harvested"} 0' "$SMIMECTL" -c "$work/rl.conf" status
 expect "status: days to the first anchor's expiry" 0 'smime_milter_expiry_days_min{kind="trust_anchor"} ' "$SMIMECTL" -c "$work/rl.conf" status
 expect "reload reports success" 0 "reload: ok (pid $rlpid, generation 1)" "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.conf" "$work/rl.good"
