@@ -4,11 +4,14 @@
 //
 // Start-up is strict: configuration, trust anchors and the socket are
 // checked and opened first (as root where needed), then the daemon drops to
-// the `user` account and refuses to serve as root. -n checks everything and
-// exits. SIGUSR1 reloads: a new Runtime is built and swapped in only if it
-// loaded cleanly; in-flight messages finish on the old one. libmilter owns
-// HUP, TERM and INT. Exit status: 0 normal stop, 78 configuration error,
-// 71 could not open the socket or drop privileges, 64 usage.
+// the `user` account and refuses to serve as root. -n checks everything
+// (as root: once more as `user`, in a child) and exits. Running, it keeps
+// pid_file and PID_FILE.reload (the last reload's generation and result,
+// for smimectl reload), and writes metrics_file every metrics_interval.
+// SIGUSR1 reloads: a new Runtime is built and swapped in only if it loaded
+// cleanly; in-flight messages finish on the old one. libmilter owns HUP,
+// TERM and INT. Exit status: 0 normal stop, 78 configuration error, 71
+// could not open the socket or drop privileges, 64 usage.
 #include <dirent.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>

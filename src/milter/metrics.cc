@@ -19,6 +19,9 @@ const std::map<std::string, std::string>& Help() {
       {"smime_milter_rcpt_total", "Recipients judged at RCPT time, by disposition."},
       {"smime_milter_panics_total", "Internal errors answered with the internal_error_action."},
       {"smime_milter_reloads_total", "Reloads (SIGUSR1), by result."},
+      {"smime_milter_refusals_total",
+       "Messages refused (tempfail or reject) at end of data, by the reason= of their log "
+       "line."},
   };
   return help;
 }
@@ -36,6 +39,17 @@ std::string Label(const std::string& v) {
   return out;
 }
 
+// The value of the reason= field of a log line's fields (docs/logging.md:
+// fields are separated by ", ", values escaped, so the first ", " after it
+// ends it); "" when there is none.
+std::string ReasonField(const std::string& fields) {
+  size_t at = fields.compare(0, 7, "reason=") == 0 ? 0 : fields.find(", reason=");
+  if (at == std::string::npos) return "";
+  at = fields.find('=', at) + 1;
+  const size_t end = fields.find(", ", at);
+  return fields.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
 }  // namespace
 
 void Metrics::CountMessage(const Outcome& o) {
@@ -49,8 +63,15 @@ void Metrics::CountMessage(const Outcome& o) {
           (inbound ? AuthResultName(o.verdict) : "-") + "\",disposition=\"" +
           DispositionName(o.disposition) + "\"}";
   }
+  std::string refusal;
+  if (o.event != "panic" && o.disposition != Disposition::kAccept) {
+    const std::string reason = ReasonField(o.fields);
+    refusal =
+        "smime_milter_refusals_total{reason=\"" + Label(reason.empty() ? "-" : reason) + "\"}";
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ++counters_[key];
+  if (!refusal.empty()) ++counters_[refusal];
 }
 
 void Metrics::CountRcpt(Disposition d) {

@@ -29,7 +29,14 @@ void TestCountsAndFormat(void**) {
   Outcome refused;
   refused.direction = Direction::kOutbound;
   refused.disposition = Disposition::kTempFail;
+  refused.fields =
+      "from=<a@b>, login=\"x\\x2c reason\\x3dforged\", action=tempfail, "
+      "reason=sender-not-authorized, ms=1";
   m.CountMessage(refused);
+  Outcome first_field;
+  first_field.disposition = Disposition::kReject;
+  first_field.fields = "reason=message-too-large";
+  m.CountMessage(first_field);
   Outcome panic = InternalErrorOutcome(false, "boom");
   m.CountMessage(panic);
   m.CountRcpt(Disposition::kReject);
@@ -48,6 +55,10 @@ void TestCountsAndFormat(void**) {
                   "smime_milter_messages_total{direction=\"outbound\",result=\"-\","
                   "disposition=\"tempfail\"} 1"));
   assert_true(Has(text, "smime_milter_panics_total 1"));
+  // By the reason= field; an escaped "reason=" inside a value is not one.
+  assert_true(Has(text, "smime_milter_refusals_total{reason=\"sender-not-authorized\"} 1"));
+  assert_true(Has(text, "smime_milter_refusals_total{reason=\"message-too-large\"} 1"));
+  assert_int_equal(text.find("forged"), std::string::npos);
   assert_true(Has(text, "smime_milter_rcpt_total{disposition=\"reject\"} 1"));
   assert_true(Has(text, "smime_milter_reloads_total{result=\"failed\"} 2"));
   assert_true(Has(text, "smime_milter_reloads_total{result=\"ok\"} 1"));
