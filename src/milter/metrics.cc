@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "base/defaults.h"
 #include "engine/runtime.h"
@@ -19,6 +21,9 @@ const std::map<std::string, std::string>& Help() {
       {"smime_milter_rcpt_total", "Recipients judged at RCPT time, by disposition."},
       {"smime_milter_panics_total", "Internal errors answered with the internal_error_action."},
       {"smime_milter_reloads_total", "Reloads (SIGUSR1), by result."},
+      {"smime_milter_revocation_checks_total",
+       "Revocation checks logged (signers and signing identities), by status and source "
+       "(ocsp, crl, cache: a cache hit, deadline)."},
       {"smime_milter_refusals_total",
        "Messages refused (tempfail or reject) at end of data, by the reason= of their log "
        "line."},
@@ -39,15 +44,21 @@ std::string Label(const std::string& v) {
   return out;
 }
 
-// The value of the reason= field of a log line's fields (docs/logging.md:
-// fields are separated by ", ", values escaped, so the first ", " after it
-// ends it); "" when there is none.
-std::string ReasonField(const std::string& fields) {
-  size_t at = fields.compare(0, 7, "reason=") == 0 ? 0 : fields.find(", reason=");
-  if (at == std::string::npos) return "";
-  at = fields.find('=', at) + 1;
-  const size_t end = fields.find(", ", at);
-  return fields.substr(at, end == std::string::npos ? std::string::npos : end - at);
+// A log line's fields as (name, value) pairs, read as docs/logging.md
+// says: split at ", " (values are escaped, so none holds it), the name up
+// to the first '='. Values stay as logged (escaped, quotes kept).
+std::vector<std::pair<std::string, std::string>> SplitFields(const std::string& fields) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start < fields.size()) {
+    size_t end = fields.find(", ", start);
+    if (end == std::string::npos) end = fields.size();
+    const std::string field = fields.substr(start, end - start);
+    const size_t eq = field.find('=');
+    if (eq != std::string::npos) out.emplace_back(field.substr(0, eq), field.substr(eq + 1));
+    start = end + 2;
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,15 +74,29 @@ void Metrics::CountMessage(const Outcome& o) {
           (inbound ? AuthResultName(o.verdict) : "-") + "\",disposition=\"" +
           DispositionName(o.disposition) + "\"}";
   }
-  std::string refusal;
+  std::vector<std::string> more;
+  const auto fields = SplitFields(o.fields);
   if (o.event != "panic" && o.disposition != Disposition::kAccept) {
-    const std::string reason = ReasonField(o.fields);
-    refusal =
-        "smime_milter_refusals_total{reason=\"" + Label(reason.empty() ? "-" : reason) + "\"}";
+    std::string reason = "-";
+    for (const auto& [name, value] : fields)
+      if (name == "reason") {
+        reason = value;
+        break;
+      }
+    more.push_back("smime_milter_refusals_total{reason=\"" + Label(reason) + "\"}");
+  }
+  // Each revocation check of the line (per signer, and the signing
+  // identity's): its status and where the answer came from (cache hits,
+  // deadline cuts, unavailable responders).
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].first != "revocation") continue;
+    const bool sourced = i + 1 < fields.size() && fields[i + 1].first == "revocation_source";
+    more.push_back("smime_milter_revocation_checks_total{status=\"" + Label(fields[i].second) +
+                   "\",source=\"" + Label(sourced ? fields[i + 1].second : "-") + "\"}");
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++counters_[key];
-  if (!refusal.empty()) ++counters_[refusal];
+  for (const std::string& k : more) ++counters_[k];
 }
 
 void Metrics::CountRcpt(Disposition d) {

@@ -21,6 +21,9 @@ void TestCountsAndFormat(void**) {
   Outcome pass;
   pass.direction = Direction::kInbound;
   pass.verdict = AuthResult::kPass;
+  pass.fields =
+      "from=<a@b>, chain=trusted, signer=<a@b>, revocation=good, revocation_source=cache, "
+      "chain=trusted, signer=<c@d>, revocation=not-checked, result=pass, ms=3";
   m.CountMessage(pass);
   m.CountMessage(pass);
   Outcome signed_out;
@@ -59,6 +62,12 @@ void TestCountsAndFormat(void**) {
   assert_true(Has(text, "smime_milter_refusals_total{reason=\"sender-not-authorized\"} 1"));
   assert_true(Has(text, "smime_milter_refusals_total{reason=\"message-too-large\"} 1"));
   assert_int_equal(text.find("forged"), std::string::npos);
+  // Two signers per message, two messages.
+  assert_true(
+      Has(text, "smime_milter_revocation_checks_total{status=\"good\",source=\"cache\"} 2"));
+  assert_true(Has(text,
+                  "smime_milter_revocation_checks_total{status=\"not-checked\",source=\"-\"} "
+                  "2"));
   assert_true(Has(text, "smime_milter_rcpt_total{disposition=\"reject\"} 1"));
   assert_true(Has(text, "smime_milter_reloads_total{result=\"failed\"} 2"));
   assert_true(Has(text, "smime_milter_reloads_total{result=\"ok\"} 1"));
