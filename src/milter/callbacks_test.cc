@@ -307,6 +307,26 @@ void TestCleanTransactionEncrypts(void**) {
   Close(&ctx);
 }
 
+// The daemon's counters see what the callbacks decided: one recipient
+// accepted, one refused (tempfail), the message accepted, no panic.
+void TestCallbacksCountMetrics(void**) {
+  Metrics metrics;
+  SetMilterGlobals({&g->holder, &g->log, &g->clock, &metrics});
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(Rcpt(&ctx, "<boom@b.example>"), SMFIS_TEMPFAIL);
+  assert_int_equal(Data(&ctx), SMFIS_CONTINUE);
+  Close(&ctx);
+  SetMilterGlobals({&g->holder, &g->log, &g->clock});
+  const std::string text = metrics.Render(nullptr, 0);
+  assert_non_null(strstr(text.c_str(), "smime_milter_rcpt_total{disposition=\"accept\"} 1\n"));
+  assert_non_null(strstr(text.c_str(), "smime_milter_rcpt_total{disposition=\"tempfail\"} 1\n"));
+  assert_non_null(strstr(text.c_str(), ",disposition=\"accept\"} 1\n"));
+  assert_null(strstr(text.c_str(), "smime_milter_panics_total"));
+}
+
 // AddRecipient catches the failure of its own judgement: that recipient
 // gets 451 4.3.0 and its rcpt: line names the error; the transaction is
 // not poisoned, the next recipient is judged and the message encrypted.
@@ -398,6 +418,7 @@ void TestAbortClearsPoison(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(smime::TestCleanTransactionEncrypts, smime::Reset),
+      cmocka_unit_test_setup(smime::TestCallbacksCountMetrics, smime::Reset),
       cmocka_unit_test_setup(smime::TestRecipientErrorRefusesThatRecipientOnly, smime::Reset),
       cmocka_unit_test_setup(smime::TestRcptPanicPoisonsTransaction, smime::Reset),
       cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),
