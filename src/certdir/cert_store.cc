@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "base/safe_file.h"
@@ -452,14 +454,44 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
   return Status::Ok();
 }
 
+Status CertStore::ResolvePrefix(const std::string& address, const std::string& typed,
+                                std::string* fp) const {
+  fp->clear();
+  std::string prefix;
+  bool hex = true;
+  for (char c : typed) {
+    if (c == ':') continue;
+    hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+    prefix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!hex || prefix.size() < kFingerprintShown || prefix.size() > 64)
+    return Status::InvalidInput("not a SHA-256 fingerprint or a prefix of at least " +
+                                std::to_string(kFingerprintShown) + " hex digits: " + typed);
+  std::vector<Row> rows;
+  Status st = Lookup(address, &rows);
+  if (!st.ok()) return st;
+  for (const Row& r : rows) {
+    if (r.fingerprint.compare(0, prefix.size(), prefix) != 0 || r.fingerprint == *fp) continue;
+    if (!fp->empty())
+      return Status::InvalidInput("fingerprint prefix " + typed +
+                                  " matches several certificates of " + address +
+                                  ": give more digits");
+    *fp = r.fingerprint;
+  }
+  return Status::Ok();
+}
+
 Status CertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
                          int* removed) {
   if (removed) *removed = 0;
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
     fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty())
-      return Status::InvalidInput("not a SHA-256 fingerprint: " + fingerprint_or_empty);
+    if (fp.empty()) {
+      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
+      if (!st.ok()) return st;
+      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
+    }
   }
   const char* sql = fp.empty() ? "DELETE FROM certificates WHERE address = ?1"
                                : "DELETE FROM certificates WHERE address = ?1 AND fingerprint = ?2";
@@ -508,6 +540,26 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
 }
 
 Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+
+Status CertStore::Count(int64_t* admin, int64_t* harvested) const {
+  *admin = *harvested = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT trust, COUNT(*) FROM certificates GROUP BY trust", -1,
+                         &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot count");
+  StmtPtr s(raw);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const int trust = sqlite3_column_int(s.get(), 0);
+    const int64_t n = sqlite3_column_int64(s.get(), 1);
+    if (trust == static_cast<int>(CertTrust::kAdmin))
+      *admin += n;
+    else
+      *harvested += n;
+  }
+  return rc == SQLITE_DONE ? Status::Ok() : Fail("cannot count");
+}
 
 Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
   return Query(" WHERE address = ?1", AddressForm(address), out);
@@ -613,6 +665,31 @@ Status LocalCerts::Find(const std::string& address, const Deadline&,
 Status HarvestedCerts::Find(const std::string& address, const Deadline&,
                             std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kHarvested, out);
+}
+
+std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
+                                                 std::time_t now, int days) {
+  std::vector<std::string> out;
+  for (const CertStoreRow& r : rows) {
+    if (r.trust != CertTrust::kAdmin) continue;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    if (!cert) continue;
+    const std::time_t not_after = ToTimeT(X509_get0_notAfter(cert.get()));
+    const std::time_t left = not_after - now;
+    if (left > static_cast<std::time_t>(days) * 86400) continue;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&not_after, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out.push_back("recipient certificate " + r.address + " (serial " + SerialHex(cert.get()) +
+                  ", added from " + r.seen_in + (left <= 0 ? ") expired at " : ") expires at ") +
+                  when +
+                  (left <= 0 ? ": mail that must be encrypted to it is refused"
+                             : ", in " + std::to_string(left / 86400) +
+                                   " days: add its successor with smimectl cert add"));
+  }
+  return out;
 }
 
 }  // namespace smime

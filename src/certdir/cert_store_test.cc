@@ -332,6 +332,77 @@ void TestAddFindRemoveList(void**) {
   assert_int_equal(r.code, kOk);
 }
 
+// `cert list` shows kFingerprintShown digits; remove takes them (and any
+// longer prefix), refuses shorter ones and prefixes that match two rows.
+void TestRemoveByListedPrefix(void**) {
+  Res r = OpenStore("prefix.db");
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "a.pem", kNow).code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice2.cert.get(), "a2.pem", kNow).code, kOk);
+  const std::string fp1 = CertFingerprint(g->alice.cert.get());
+  const std::string fp2 = CertFingerprint(g->alice2.cert.get());
+  int removed = -1;
+  // Too short: refused even though it matches one row.
+  r = Remove("alice@a.example", fp1.substr(0, kFingerprintShown - 1).c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  assert_int_equal(removed, 0);
+  r = Remove("alice@a.example", (fp1.substr(0, kFingerprintShown - 1) + "x").c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  // The listed form removes exactly that certificate.
+  r = Remove("alice@a.example", fp1.substr(0, kFingerprintShown).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  Cands c = Find(true, "alice@a.example");
+  assert_int_equal(c.n, 1);
+  assert_false(c.is_alice[0]);
+  // A prefix of no row removes nothing.
+  r = Remove("alice@a.example", fp1.substr(0, 20).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 0);
+  // Two rows sharing the listed digits (a stored fingerprint rewritten by
+  // another tool, as a real collision cannot be made): ambiguous, nothing removed.
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "a.pem", kNow).code, kOk);
+  const std::string fake =
+      fp2.substr(0, kFingerprintShown) + std::string(64 - kFingerprintShown, '0');
+  const std::string sql =
+      "UPDATE certificates SET fingerprint = '" + fake + "' WHERE fingerprint = '" + fp1 + "'";
+  assert_int_equal(Sql(g->dir + "/prefix.db", sql.c_str()).rc, SQLITE_OK);
+  r = Remove("alice@a.example", fp2.substr(0, kFingerprintShown).c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  assert_int_equal(removed, 0);
+  assert_int_equal(Find(true, "alice@a.example").n, 2);
+  // More digits settle it.
+  r = Remove("alice@a.example", fp2.substr(0, 20).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+}
+
+// alice's test certificate ends 2027-01-01 (kNotAfter), 214 days after kNow;
+// only the added row warns, the harvested one renews itself.
+void TestAdminCertExpiryWarnings(void**) {
+  Res r = OpenStore("expiry.db");
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "/etc/alice.pem", kNow).code, kOk);
+  assert_int_equal(Harvest("bob@b.example", g->bob.cert.get(), {}, kNow, "Q1", kNow).code, kOk);
+  std::vector<CertStore::Row> rows;
+  assert_true(g->store->List(&rows).ok());
+  assert_int_equal(rows.size(), 2);
+  int64_t admin = -1, harvested = -1;
+  assert_true(g->store->Count(&admin, &harvested).ok());
+  assert_int_equal(admin, 1);
+  assert_int_equal(harvested, 1);
+  assert_int_equal(AdminCertExpiryWarnings(rows, kNow, 213).size(), 0);
+  std::vector<std::string> w = AdminCertExpiryWarnings(rows, kNow, 214);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), "recipient certificate alice@a.example (serial "));
+  assert_non_null(strstr(w[0].c_str(),
+                         ", added from /etc/alice.pem) expires at 2027-01-01T00:00:00Z, in 214 "
+                         "days: add its successor"));
+  w = AdminCertExpiryWarnings(rows, kNotAfter + 1, 30);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), ") expired at 2027-01-01T00:00:00Z"));
+}
+
 void TestHarvestSigningTime(void**) {
   Res r = OpenStore("harvest.db");
   assert_int_equal(r.code, kOk);
@@ -944,6 +1015,8 @@ int main() {
       cmocka_unit_test(TestTrustNames),
       cmocka_unit_test(TestFingerprints),
       cmocka_unit_test(TestAddFindRemoveList),
+      cmocka_unit_test(TestRemoveByListedPrefix),
+      cmocka_unit_test(TestAdminCertExpiryWarnings),
       cmocka_unit_test(TestHarvestSigningTime),
       cmocka_unit_test(TestAdminNotDowngraded),
       cmocka_unit_test(TestAddressNotInCert),

@@ -377,7 +377,7 @@ void TestAlreadyProtectedHidesNothing(void**) {
   msg.replace(msg.find(ct), ct.size(), ct + "; hp=\"cipher\"");
   Out s = Run(msg);
   assert_string_equal(s.disposition, "accept");
-  assert_true(Has(s.fields, "hp=none (hp-already-present)"));
+  assert_true(Has(s.fields, "hp=none, hp_why=hp-already-present"));
   assert_true(Has(s.wire, "\r\nSubject: figures for Q4\r\n"));
   assert_true(Has(s.wire, "\r\nKeywords: finance\r\n"));
   assert_false(Has(s.payload, "HP-Outer"));

@@ -269,7 +269,8 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
   Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed);
   if (!st.ok()) {
     // Nothing protected: nothing may be hidden either.
-    AppendField(&o->fields, "hp", "none", st.message());
+    AppendField(&o->fields, "hp", "none");
+    AppendField(&o->fields, "hp_why", st.message());
     c->hp = HpMode::kNone;
     c->hp_plan = HpPlan();
     c->hp_head.clear();
@@ -322,7 +323,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
   AppendAddressField(&o->fields, "from", from);
   if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", tx.sasl_user);
-  AppendField(&o->fields, "why", why);
+  AppendDirectionWhy(tx, why, &o->fields);
 
   if (!from_problem.empty()) {
     // No single From: to sign as. The strictest policy among every domain
@@ -393,8 +394,9 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (chain.trusted) {
       RevocationResult rev =
           rt.revocation->Check(chain.chain.get(), nullptr, now, deadline).overall;
-      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status),
-                  RevocationLogSource(rev));
+      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status));
+      const std::string source = RevocationLogSource(rev);
+      if (!source.empty()) AppendField(&o->fields, "revocation_source", source);
       if (rev.status == RevocationStatus::kRevoked)
         return d.CannotSign(mode, "451", "4.7.0",
                             "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) +
@@ -492,16 +494,19 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                     plan.reason);
   }
   if (!plan.encrypt) {
-    AppendField(&o->fields, "encryption", "none", plan.why);
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", plan.why);
     return;
   }
   if (!c->changed && IsEncryptedCms(tx, rt.limits)) {
-    AppendField(&o->fields, "encryption", "none", "already-encrypted");
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", "already-encrypted");
     return;
   }
   if (tx.truncated || tx.message_size > rt.max_message_size) {
     if (plan.why == "opportunistic") {
-      AppendField(&o->fields, "encryption", "none", "message-too-large");
+      AppendField(&o->fields, "encryption", "none");
+      AppendField(&o->fields, "encrypt_why", "message-too-large");
       return;
     }
     return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",
@@ -532,7 +537,8 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     } else {
       // Beyond the MIME limits or unparseable: encrypted as it came (the
       // ciphertext itself is 7-bit), as before this builder served here.
-      AppendField(&o->fields, "reencoded", "no", st.message());
+      AppendField(&o->fields, "reencoded", "no");
+      AppendField(&o->fields, "reencoded_why", st.message());
       bool has_type = false;
       for (const MimeHeader& h : ContentHeaders(tx)) {
         head += h.name + ":" + h.value + "\r\n";

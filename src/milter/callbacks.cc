@@ -105,13 +105,15 @@ sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicSc
     Outcome o = InternalErrorOutcome(true, what);
     o.fields.clear();
     AppendField(&o.fields, "error", what);
-    AppendField(&o.fields, "action", "poisoned", "internal_error_action");
+    AppendField(&o.fields, "action", "poisoned");
+    AppendField(&o.fields, "reason", "internal_error_action");
     g_globals.log->Write(o.severity, o.LogLine(qid));
     if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
     return SMFIS_CONTINUE;
   }
   Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
   g_globals.log->Write(o.severity, o.LogLine(qid));
+  if (g_globals.metrics) g_globals.metrics->CountMessage(o);
   if (c) {
     if (scope == PanicScope::kRecipient && c->msg) {
       if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
@@ -222,6 +224,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
         // direction, so the client learns at RCPT time (engine/encryption).
         RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
         g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        if (g_globals.metrics) g_globals.metrics->CountRcpt(v.disposition);
         if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
         smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
                       const_cast<char*>(v.reply_xcode.c_str()),
@@ -263,7 +266,8 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     std::string fields;
     AppendField(&fields, "error", st.message());
     AppendField(&fields, "reason", reason);
-    AppendField(&fields, "action", "poisoned", "internal_error_action");
+    AppendField(&fields, "action", "poisoned");
+    AppendField(&fields, "reason", "internal_error_action");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
     return SMFIS_CONTINUE;
@@ -368,12 +372,18 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
   Outcome o = PoisonedOutcome(*m->rt, tx, m->poisoned, !m->lost_ar_header && !earlier.attempted);
   if (earlier.attempted && earlier.done)
     AppendField(&o.fields, "removed", std::to_string(earlier.applied));
-  else if (earlier.attempted)
-    AppendField(&o.fields, "forged", "unknown", "deletion-failed");
-  if (m->lost_ar_header) AppendField(&o.fields, "forged", "unknown", "header-lost");
+  std::string forged_why;
+  if (earlier.attempted && !earlier.done) forged_why = "deletion-failed";
+  if (m->lost_ar_header) forged_why += forged_why.empty() ? "header-lost" : "+header-lost";
+  if (!forged_why.empty()) {
+    AppendField(&o.fields, "forged", "unknown");
+    AppendField(&o.fields, "forged_why", forged_why);
+  }
   std::string error;
-  if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
-    AppendField(&o.fields, "edits", "failed", error);
+  if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error)) {
+    AppendField(&o.fields, "edits", "failed");
+    AppendField(&o.fields, "edits_error", error);
+  }
   g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
   Conn(ctx)->msg.reset();
   return SMFIS_CONTINUE;  // accepted: the administrator's choice
@@ -403,6 +413,7 @@ sfsistat OnEom(SMFICTX* ctx) {
         return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+    if (g_globals.metrics) g_globals.metrics->CountMessage(o);
     sfsistat answer = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
       smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),

@@ -11,6 +11,7 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
@@ -34,9 +35,26 @@ class TrustStore {
   // judged on the returned chain by PathAlgorithmProblem, not by OpenSSL.
   ChainResult VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const;
 
+  // One warning per anchor that expires within days of now (or has
+  // expired): every path through it stops verifying then. Logged with the
+  // identity warnings at start-up, on reload and daily.
+  std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
+  // The earliest notAfter of the anchors; 0 when there is none.
+  std::time_t EarliestNotAfter() const {
+    std::time_t t = 0;
+    for (const Anchor& a : anchors_)
+      if (t == 0 || a.not_after < t) t = a.not_after;
+    return t;
+  }
+
  private:
+  struct Anchor {
+    std::string subject;
+    std::time_t not_after = 0;
+  };
   X509StorePtr store_;
   int count_ = 0;
+  std::vector<Anchor> anchors_;
 };
 
 }  // namespace smime

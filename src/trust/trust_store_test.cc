@@ -5,6 +5,7 @@
 
 #include <openssl/err.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,21 @@ void TestFailedLoadLeavesStoreUnchanged(void**) {
   assert_int_equal(ts.anchor_count(), 1);
   Chain c = Verify(ts, g_fx->alice.cert.get(), {}, kNow);
   assert_true(c.trusted);
+}
+
+// The test root ends 2027-01-01 (kNotAfter), 214 days after kNow.
+void TestAnchorExpiryWarnings(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("expiry.pem", ToPem(g_fx->root.cert.get()))).ok());
+  assert_int_equal(ts.ExpiryWarnings(kNow, 213).size(), 0);
+  std::vector<std::string> w = ts.ExpiryWarnings(kNow, 214);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), "trust anchor "));
+  assert_non_null(
+      strstr(w[0].c_str(), " expires at 2027-01-01T00:00:00Z, in 214 days: add its successor"));
+  w = ts.ExpiryWarnings(kNotAfter + 1, 30);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), " expired at 2027-01-01T00:00:00Z"));
 }
 
 void TestVerifyChainAtPinnedTimes(void**) {
@@ -634,6 +650,7 @@ int main() {
       cmocka_unit_test(TestLoadFolder),
       cmocka_unit_test(TestLoadErrors),
       cmocka_unit_test(TestFailedLoadLeavesStoreUnchanged),
+      cmocka_unit_test(TestAnchorExpiryWarnings),
       cmocka_unit_test(TestVerifyChainAtPinnedTimes),
       cmocka_unit_test(TestUntrustedAndLookAlike),
       cmocka_unit_test(TestIntermediateAsHintAndAsAnchor),

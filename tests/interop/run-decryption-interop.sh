@@ -22,7 +22,7 @@
 # Per decrypted case: the delivered message carries the marker text, no
 # application/pkcs7-mime, the sender's headers, the verdict (--report) and a
 # log line with decrypted= and key=; per kept case: the output is the input
-# byte for byte, the log says decrypted=no (REASON), the marker is absent.
+# byte for byte, the log says decrypted=no, decrypt_why=REASON, the marker is absent.
 # Output: "ok   ..." / "FAIL ..." / "skip ..." lines and a summary; exit 1 on
 # any failure.
 # shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
@@ -149,7 +149,7 @@ while read -r name tool opts signed rcpts expect what; do
     # The message is unchanged apart from our Authentication-Results.
     diff <(crlf <"$in") <(crlf <"$out" | awk '/^Authentication-Results: mx.test;/ {skip=1; next}
       skip && /^[ \t]/ {next} {skip=0; print}') >/dev/null || problems+=" message-changed"
-    [[ $log == *"decrypted=no ($what)"* ]] || problems+=" log-reason"
+    [[ $log == *"decrypted=no, decrypt_why=$what"* ]] || problems+=" log-reason"
     [ -z "$problems" ] && ok "$name: kept encrypted ($what)" ||
       bad "$name:$problems ($(head -c 300 "$out.log"))"
   fi
