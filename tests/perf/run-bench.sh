@@ -16,6 +16,9 @@
 #   encrypt        outbound to carol (certificate store), raw = RSA-2048 verify
 #   sign-encrypt   both, raw = RSA-2048 sign
 # SMIME_BENCH_ROUNDS (default 20) alternating rounds: see bench_command.cc.
+# SMIME_BENCH_ONLY=NAME runs one path; SMIME_BENCH_WRAP is a command put in
+# front of smimectl, e.g. "valgrind --tool=callgrind --callgrind-out-file=F"
+# (a profile: see docs/performance.md).
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 make_pki
@@ -66,7 +69,9 @@ failed=0
 bench() { # bench NAME WANT CONF ARGS...
   local name=$1 want=$2 conf=$3 line
   shift 3
-  line=$("$SMIMECTL" -c "$work/$conf.conf" bench -n "$n" --now "$NOW" --compare-raw \
+  [ -n "${SMIME_BENCH_ONLY:-}" ] && [ "$SMIME_BENCH_ONLY" != "$name" ] && return 0
+  # shellcheck disable=SC2086 # the wrapper is words
+  line=$(${SMIME_BENCH_WRAP:-} "$SMIMECTL" -c "$work/$conf.conf" bench -n "$n" --now "$NOW" --compare-raw \
     --raw-key "$pki/alice.key" --rounds "$rounds" "$@" 2>&1)
   printf '%-13s %s\n' "$name" "${line#*: }"
   case $line in *"$want"*ratio*) ;; *) echo "FAIL $name: want $want" >&2; failed=$((failed + 1)) ;; esac
