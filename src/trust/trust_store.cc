@@ -75,6 +75,7 @@ Status TrustStore::Load(const std::string& path) {
   }
   store_ = std::move(store);
   count_ = count;
+  chains_ = std::make_unique<ChainCache>(4096);  // paths to the old anchors are gone
   return Status::Ok();
 }
 
@@ -82,6 +83,12 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
   ChainResult r;
   if (!store_ || !leaf) {
     r.reason = "no trust anchors";
+    return r;
+  }
+  const std::string key = ChainCache::KeyOf(leaf, untrusted);
+  if (X509StackPtr chain = chains_->Find(key, now)) {
+    r.trusted = true;
+    r.chain = std::move(chain);
     return r;
   }
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
@@ -101,6 +108,7 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
   if (ok == 1) {
     r.trusted = true;
     r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+    chains_->Store(key, r.chain.get());
   } else {
     r.reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
   }
