@@ -10,8 +10,9 @@
 # over 10 SMTP sessions (smtp-load.py) and the time from the first
 # connection to the last delivery into the Maildirs is taken:
 #   inbound   a clear-signed message (alice, RSA-2048, chain root -> Test
-#             Intermediate CA -> alice, ~4.5 KB) to the MTA port: the milter
-#             verifies it and adds smime=pass;
+#             Intermediate CA -> alice, ~4.5 KB) to the MTA port from
+#             127.0.0.2 (an outside client): the milter verifies it and adds
+#             smime=pass;
 #   outbound  a 1.6 KB unsigned message from alice@a.example through the
 #             submission service (ORIGINATING) from an internal host: the
 #             milter signs it (sign = clear, RSA-2048).
@@ -63,15 +64,15 @@ declare -A secs=() count=()
 failed=0
 # round WHICH PATH: one instance, N messages of one path; adds its time.
 round() {
-  local which=$1 path=$2 port file before t0 t1
+  local which=$1 path=$2 port file before t0 t1 src
   local -n inst=$which
   PF_BASE=${inst[0]} PF_PORT=${inst[1]}
-  if [ "$path" = inbound ]; then port=${inst[1]}; else port=${inst[2]}; fi
+  if [ "$path" = inbound ]; then port=${inst[1]} src=127.0.0.2; else port=${inst[2]} src=127.0.0.1; fi
   file=$work/msgs/$path.eml
   pf_start || exit 1
   before=$(pf_delivered)
   t0=$(date +%s.%N)
-  "$here/smtp-load.py" 127.0.0.1 "$port" "$n" 10 "$file" alice@a.example carol@b.example ||
+  "$here/smtp-load.py" 127.0.0.1 "$port" "$n" 10 "$file" alice@a.example carol@b.example "$src" ||
     { echo "FAIL $which $path: sending failed"; failed=$((failed + 1)); }
   if ! pf_wait_delivered $((before + n)) 600; then
     echo "FAIL $which $path: $(( $(pf_delivered) - before )) of $n delivered"
@@ -90,7 +91,7 @@ for ((r = 0; r < rounds; r++)); do
 done
 
 # The milter did its work on what it delivered.
-last() { find "${with[0]}/mail" -path '*/new/*' -type f -exec grep -l "$1" {} + | head -1; }
+last() { grep -rl "$1" "${with[0]}/mail" 2>/dev/null | head -1; }
 f=$(last '<in@a.example>')
 [ -n "$f" ] && grep -q 'smime=pass' "$f" || { echo "FAIL inbound: no smime=pass"; failed=$((failed + 1)); }
 f=$(last '<out@a.example>')

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""smtp-load.py HOST PORT COUNT SESSIONS FILE FROM RCPT: sends FILE COUNT times
+"""smtp-load.py HOST PORT COUNT SESSIONS FILE FROM RCPT [SOURCE_IP]: sends FILE COUNT times
 over SESSIONS parallel SMTP sessions (each one connection, many messages),
 as smtp-source -s does, but with a real message. Exits non-zero when any
 message was refused. Used by tests/perf/run-postfix-load.sh."""
@@ -10,6 +10,7 @@ import threading
 
 def main():
     host, port, count, sessions, path, sender, rcpt = sys.argv[1:8]
+    source = (sys.argv[8], 0) if len(sys.argv) > 8 else None
     port, count, sessions = int(port), int(count), int(sessions)
     with open(path, "rb") as f:
         data = f.read()
@@ -17,7 +18,7 @@ def main():
 
     def worker(n):
         try:
-            with smtplib.SMTP(host, port, timeout=120) as s:
+            with smtplib.SMTP(host, port, timeout=120, source_address=source) as s:
                 for _ in range(n):
                     s.sendmail(sender, [rcpt], data)
         except Exception as e:  # reported, counted as a failure of the run
