@@ -11,6 +11,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <utility>
 
 #include "base/safe_file.h"
@@ -550,6 +552,43 @@ Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
   return Status::Ok();
 }
 
+namespace {
+
+// X509_verify(child, parent's key) is a public-key operation, asked for the
+// same stored intermediate at every lookup (twice per encrypted message).
+// Remembers the pairs that verified. It holds references to both objects,
+// so an address in it always means the same certificate (the objects come
+// from CertCache, so lookups of the same rows meet the same objects);
+// failures are not remembered. Bounded (emptied when full), thread-safe.
+class IssuedByMemo {
+ public:
+  static IssuedByMemo& Shared() {
+    static IssuedByMemo* memo = new IssuedByMemo;  // used until exit
+    return *memo;
+  }
+  bool Verified(X509* child, X509* parent) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pairs_.count({child, parent})) return true;
+    }
+    EVP_PKEY* key = X509_get0_pubkey(parent);
+    if (!key || X509_verify(child, key) != 1) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pairs_.size() >= kMaxPairs) pairs_.clear();
+    X509_up_ref(child);
+    X509_up_ref(parent);
+    pairs_.emplace(std::make_pair(child, parent), std::make_pair(X509Ptr(child), X509Ptr(parent)));
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxPairs = 1024;
+  std::mutex mu_;
+  std::map<std::pair<X509*, X509*>, std::pair<X509Ptr, X509Ptr>> pairs_;
+};
+
+}  // namespace
+
 Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
   // A few per name: anyone with one trusted certificate can plant look-alike
   // CAs, so only those that really signed the child are returned.
@@ -568,7 +607,7 @@ Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
       X509Ptr c =
           CertCache::Shared().Parse(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          X509_verify(child, X509_get0_pubkey(c.get())) != 1)
+          !IssuedByMemo::Shared().Verified(child, c.get()))
         continue;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());

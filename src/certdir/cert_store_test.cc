@@ -937,6 +937,43 @@ void TestSignerAttributes(void**) {
   assert_int_equal(SigningTimeOf(nullptr), 0);
 }
 
+// The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
+std::string IssuerNames(X509* cert, X509* real, X509* fake) {
+  std::vector<X509Ptr> found;
+  Status st = g->store->IssuersOf(cert, &found);
+  std::string out = st.ok() ? "" : "error";
+  for (const X509Ptr& x : found)
+    out += X509_cmp(x.get(), real) == 0 ? "real " : X509_cmp(x.get(), fake) == 0 ? "fake " : "? ";
+  return out;
+}
+
+// Stored intermediates are returned only when they really signed the
+// child, every time: a signature check remembered for one pair never
+// vouches for a look-alike (same DN, other key) or a forged child.
+void TestIssuersOfLookAlikes(void**) {
+  Res r = OpenStore("issuers.db");
+  assert_int_equal(r.code, kOk);
+  Issued real = MakeSubCa("Issuing CA", g->ca);
+  Issued fake = MakeSubCa("Issuing CA", g->ca);  // same DN, other key
+  std::vector<X509*> both = {real.cert.get(), fake.cert.get()};
+  r = R(g->store->AddIntermediates(both));
+  assert_int_equal(r.code, kOk);
+  Issued by_real = MakeLeaf(SmimeSpec("r@i.example"), real);
+  Issued by_fake = MakeLeaf(SmimeSpec("f@i.example"), fake);
+  // Names real as issuer (DN and authorityKeyIdentifier) but signed with
+  // the look-alike's key.
+  X509Ptr forged =
+      MakeCert(SmimeSpec("x@i.example"), by_real.key.get(), real.cert.get(), fake.key.get());
+  for (int round = 0; round < 3; ++round) {
+    std::string a = IssuerNames(by_real.cert.get(), real.cert.get(), fake.cert.get());
+    std::string b = IssuerNames(by_fake.cert.get(), real.cert.get(), fake.cert.get());
+    std::string c = IssuerNames(forged.get(), real.cert.get(), fake.cert.get());
+    assert_string_equal(a.c_str(), "real ");
+    assert_string_equal(b.c_str(), "fake ");
+    assert_string_equal(c.c_str(), "");  // real's AKID: only real is a candidate, and fails
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -948,6 +985,7 @@ int main() {
       cmocka_unit_test(TestAdminNotDowngraded),
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
+      cmocka_unit_test(TestIssuersOfLookAlikes),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),
