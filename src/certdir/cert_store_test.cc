@@ -974,6 +974,41 @@ void TestIssuersOfLookAlikes(void**) {
   }
 }
 
+// How many certificates LocalCerts finds for address.
+int LocalFound(const char* address) {
+  std::vector<CertCandidate> out;
+  LocalCerts local(g->store);
+  if (!local.Find(address, Deadline(), &out).ok()) return -1;
+  return static_cast<int>(out.size());
+}
+
+// With the parsed certificates and the statements warm, a removed
+// certificate is gone at the very next lookup, and an added one is there.
+void TestRemovedNeverFoundAgain(void**) {
+  Res r = OpenStore("removed.db");
+  assert_int_equal(r.code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  for (int i = 0; i < 3; ++i) assert_int_equal(LocalFound("alice@a.example"), 1);
+  int removed = 0;
+  r = Remove("alice@a.example", "", &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(LocalFound("alice@a.example"), 1);
+  // The same through a second handle on the file (another process: smimectl cert remove).
+  std::shared_ptr<CertStore> other;
+  r = R(CertStore::Open(g->dir + "/removed.db", &other));
+  assert_int_equal(r.code, kOk);
+  r = R(other->Remove("alice@a.example", "", &removed));
+  other.reset();
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+}
+
 }  // namespace
 
 int main() {
@@ -986,6 +1021,7 @@ int main() {
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
       cmocka_unit_test(TestIssuersOfLookAlikes),
+      cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),
