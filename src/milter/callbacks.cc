@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "engine/encryption.h"
@@ -34,6 +35,11 @@ struct Message {
 struct Connection {
   bool leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
   bool can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
+  // SMFIP_NR_HDR: the MTA waits for no reply per header (one round trip
+  // each saved); a failure while keeping a header is reported at end of data.
+  bool no_header_reply = false;
+  bool header_lost = false;    // such a failure in the current transaction
+  bool no_data_reply = false;  // SMFIP_NR_DATA
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -150,6 +156,12 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     c->can_skip = (f1 & SMFIP_SKIP) != 0;
     if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
     if (c->can_skip) steps |= SMFIP_SKIP;
+    // Steps that never refuse anything need no reply: headers (only an
+    // internal error could stop one, kept for end of data), DATA, and no
+    // end-of-header step at all (no callback).
+    c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
+    c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
+    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH;
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
@@ -179,6 +191,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     Connection* c = EnsureConn(ctx);
     if (!c) return Panic(ctx, "envfrom: cannot allocate context");
     c->msg.reset();  // a new transaction on the same connection
+    c->header_lost = false;
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -210,16 +223,36 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
       PanicScope::kRecipient);
 }
 
-sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
+sfsistat OnData(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+void KeepHeader(SMFICTX* ctx, char* name, char* value) {
+  Message* m = EnsureMsg(ctx);
+  if (!m) throw std::bad_alloc();
+  Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
+  m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
+  m->tx.headers.push_back(std::move(h));
+}
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
-  return Guard(ctx, "header", [&] {
-    Message* m = EnsureMsg(ctx);
-    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
-    m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
-    m->tx.headers.push_back(std::move(h));
-    return SMFIS_CONTINUE;
-  });
+  Connection* c = Conn(ctx);
+  if (!c || !c->no_header_reply) {
+    return Guard(ctx, "header", [&] {
+      KeepHeader(ctx, name, value);
+      return SMFIS_CONTINUE;
+    });
+  }
+  // No reply is expected: a header that could not be kept makes end of data
+  // fail the message as an internal error (one log line, there); it is never
+  // judged without the header.
+  try {
+    KeepHeader(ctx, name, value);
+  } catch (...) {
+    c->header_lost = true;
+  }
+  return SMFIS_NOREPLY;
 }
 
 sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
@@ -273,6 +306,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
 
 sfsistat OnEom(SMFICTX* ctx) {
   return Guard(ctx, "eom", [&] {
+    if (EnsureConn(ctx)->header_lost) return Panic(ctx, "eom: earlier header: cannot keep it");
     Message* m = EnsureMsg(ctx);
     if (!m->poisoned.empty()) return Panic(ctx, "eom: earlier " + m->poisoned);
     Transaction& tx = m->tx;
