@@ -48,7 +48,7 @@ crl() { # crl NAME
   openssl ca -batch -config "$d/ca.cnf" -gencrl -cert "$pki/$1.crt" -keyfile "$pki/$1.key" \
     -crl_lastupdate 20260501000000Z -crl_nextupdate 20260701000000Z -out "$work/$1.crl" 2>/dev/null
 }
-crl root && crl inter || { echo "FAIL: could not make the CRLs"; exit 1; }
+if ! crl root || ! crl inter; then echo "FAIL: could not make the CRLs"; exit 1; fi
 write_config "$work/hard.conf" "revocation = hard" "revocation_network = no" \
   "crl_files = $work/root.crl, $work/inter.crl" "state_dir = $work/state"
 

@@ -93,9 +93,9 @@ done
 # The milter did its work on what it delivered.
 last() { grep -rl "$1" "${with[0]}/mail" 2>/dev/null | head -1; }
 f=$(last '<in@a.example>')
-[ -n "$f" ] && grep -q 'smime=pass' "$f" || { echo "FAIL inbound: no smime=pass"; failed=$((failed + 1)); }
+if [ -z "$f" ] || ! grep -q 'smime=pass' "$f"; then echo "FAIL inbound: no smime=pass"; failed=$((failed + 1)); fi
 f=$(last '<out@a.example>')
-[ -n "$f" ] && grep -q 'multipart/signed' "$f" || { echo "FAIL outbound: not signed"; failed=$((failed + 1)); }
+if [ -z "$f" ] || ! grep -q 'multipart/signed' "$f"; then echo "FAIL outbound: not signed"; failed=$((failed + 1)); fi
 
 for path in inbound outbound; do
   awk -v p="$path" -v ca="${count[alone.$path]}" -v sa="${secs[alone.$path]}" \
