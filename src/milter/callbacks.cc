@@ -157,11 +157,11 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
     if (c->can_skip) steps |= SMFIP_SKIP;
     // Steps that never refuse anything need no reply: headers (only an
-    // internal error could stop one, kept for end of data), DATA, and no
-    // end-of-header step at all (no callback).
+    // internal error could stop one, kept for end of data) and DATA. The
+    // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
     c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
     c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
-    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH;
+    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
