@@ -13,10 +13,13 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <utility>
 
 #include "base/safe_file.h"
 #include "base/text.h"
+#include "cms/cert_cache.h"
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
@@ -407,10 +410,8 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
       " source = excluded.source, seen_in = excluded.seen_in,"
       " last_seen = max(last_seen, excluded.last_seen)";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot add");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(kSql);
+  if (!s) return Fail("cannot add");
   if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kAdmin)) != SQLITE_OK ||
@@ -419,6 +420,27 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
     return Fail("cannot add");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot add " + address);
   return Status::Ok();
+}
+
+void CertStore::StmtFinalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+void CertStore::StmtReset::operator()(sqlite3_stmt* s) const {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+CertStore::PreparedStmt CertStore::Prepared(const std::string& sql) const {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return nullptr;
+    }
+    it = stmts_.emplace(sql, std::unique_ptr<sqlite3_stmt, StmtFinalizer>(raw)).first;
+  }
+  return PreparedStmt(it->second.get());
 }
 
 Status CertStore::Harvest(const std::string& address, X509* cert,
@@ -439,10 +461,8 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
       "   THEN excluded.capabilities ELSE capabilities END,"
       " signing_time = max(signing_time, excluded.signing_time)";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot harvest");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(kSql);
+  if (!s) return Fail("cannot harvest");
   if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
@@ -511,10 +531,8 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
   const std::string sql = std::string("SELECT ") + kColumns + " FROM certificates" + where +
                           " ORDER BY address, trust DESC, first_seen, fingerprint";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot read");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(sql);
+  if (!s) return Fail("cannot read");
   if (*where && !BindText(s.get(), 1, arg)) return Fail("cannot read");
   std::vector<Row> rows;
   int rc;
@@ -576,10 +594,8 @@ Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
     if (len <= 0) continue;
     std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
     OPENSSL_free(buf);
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-      return Fail("cannot store intermediates");
-    StmtPtr s(raw);
+    PreparedStmt s = Prepared(kSql);
+    if (!s) return Fail("cannot store intermediates");
     if (!BindText(s.get(), 1, FingerprintOfDer(der)) || !BindText(s.get(), 2, SubjectText(c)) ||
         !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
       return Fail("cannot store intermediates");
@@ -587,6 +603,43 @@ Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
   DrainOpensslErrors();
   return Status::Ok();
 }
+
+namespace {
+
+// X509_verify(child, parent's key) is a public-key operation, asked for the
+// same stored intermediate at every lookup (twice per encrypted message).
+// Remembers the pairs that verified. It holds references to both objects,
+// so an address in it always means the same certificate (the objects come
+// from CertCache, so lookups of the same rows meet the same objects);
+// failures are not remembered. Bounded (emptied when full), thread-safe.
+class IssuedByMemo {
+ public:
+  static IssuedByMemo& Shared() {
+    static IssuedByMemo* memo = new IssuedByMemo;  // used until exit
+    return *memo;
+  }
+  bool Verified(X509* child, X509* parent) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pairs_.count({child, parent})) return true;
+    }
+    EVP_PKEY* key = X509_get0_pubkey(parent);
+    if (!key || X509_verify(child, key) != 1) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pairs_.size() >= kMaxPairs) pairs_.clear();
+    X509_up_ref(child);
+    X509_up_ref(parent);
+    pairs_.emplace(std::make_pair(child, parent), std::make_pair(X509Ptr(child), X509Ptr(parent)));
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxPairs = 1024;
+  std::mutex mu_;
+  std::map<std::pair<X509*, X509*>, std::pair<X509Ptr, X509Ptr>> pairs_;
+};
+
+}  // namespace
 
 Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
   // A few per name: anyone with one trusted certificate can plant look-alike
@@ -596,18 +649,17 @@ Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
   std::string issuer = IssuerText(cert);
   X509* child = cert;
   for (int depth = 0; depth < 4; ++depth) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-      return Fail("cannot read intermediates");
-    StmtPtr s(raw);
+    PreparedStmt s = Prepared(kSql);
+    if (!s) return Fail("cannot read intermediates");
     if (!BindText(s.get(), 1, issuer)) return Fail("cannot read intermediates");
     std::string next;
     X509* parent = nullptr;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       const unsigned char* p = static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0));
-      X509Ptr c(d2i_X509(nullptr, &p, sqlite3_column_bytes(s.get(), 0)));
+      X509Ptr c =
+          CertCache::Shared().Parse(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          X509_verify(child, X509_get0_pubkey(c.get())) != 1)
+          !IssuedByMemo::Shared().Verified(child, c.get()))
         continue;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());
@@ -634,7 +686,7 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
   for (CertStore::Row& r : rows) {
     if (r.trust != trust) continue;
     const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    X509Ptr cert = CertCache::Shared().Parse(p, r.der.size());
     if (!cert) {  // damaged row: skip, `smimectl cert list` shows it
       DrainOpensslErrors();
       continue;

@@ -39,6 +39,7 @@
 #define SMIME_CERTDIR_CERT_STORE_H_
 
 #include <ctime>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,7 @@
 #include "certdir/cert_source.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace smime {
 
@@ -161,9 +163,22 @@ class CertStore {
   Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
   Status Fail(const std::string& what) const;  // needs mu_ held
 
+  // Statements are prepared once per store (parsing the SQL cost more than
+  // running it) and reset, bindings cleared, when the handle goes.
+  struct StmtFinalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  struct StmtReset {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  using PreparedStmt = std::unique_ptr<sqlite3_stmt, StmtReset>;
+  PreparedStmt Prepared(const std::string& sql) const;  // needs mu_ held; null on error
+
   std::string path_;
   mutable std::mutex mu_;
   std::unique_ptr<sqlite3, Closer> db_;
+  // After db_: finalized before the database closes.
+  mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
 };
 
 // The admin-added rows of a store as a CertSource: Name() "local", trust

@@ -1008,6 +1008,78 @@ void TestSignerAttributes(void**) {
   assert_int_equal(SigningTimeOf(nullptr), 0);
 }
 
+// The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
+std::string IssuerNames(X509* cert, X509* real, X509* fake) {
+  std::vector<X509Ptr> found;
+  Status st = g->store->IssuersOf(cert, &found);
+  std::string out = st.ok() ? "" : "error";
+  for (const X509Ptr& x : found)
+    out += X509_cmp(x.get(), real) == 0 ? "real " : X509_cmp(x.get(), fake) == 0 ? "fake " : "? ";
+  return out;
+}
+
+// Stored intermediates are returned only when they really signed the
+// child, every time: a signature check remembered for one pair never
+// vouches for a look-alike (same DN, other key) or a forged child.
+void TestIssuersOfLookAlikes(void**) {
+  Res r = OpenStore("issuers.db");
+  assert_int_equal(r.code, kOk);
+  Issued real = MakeSubCa("Issuing CA", g->ca);
+  Issued fake = MakeSubCa("Issuing CA", g->ca);  // same DN, other key
+  std::vector<X509*> both = {real.cert.get(), fake.cert.get()};
+  r = R(g->store->AddIntermediates(both));
+  assert_int_equal(r.code, kOk);
+  Issued by_real = MakeLeaf(SmimeSpec("r@i.example"), real);
+  Issued by_fake = MakeLeaf(SmimeSpec("f@i.example"), fake);
+  // Names real as issuer (DN and authorityKeyIdentifier) but signed with
+  // the look-alike's key.
+  X509Ptr forged =
+      MakeCert(SmimeSpec("x@i.example"), by_real.key.get(), real.cert.get(), fake.key.get());
+  for (int round = 0; round < 3; ++round) {
+    std::string a = IssuerNames(by_real.cert.get(), real.cert.get(), fake.cert.get());
+    std::string b = IssuerNames(by_fake.cert.get(), real.cert.get(), fake.cert.get());
+    std::string c = IssuerNames(forged.get(), real.cert.get(), fake.cert.get());
+    assert_string_equal(a.c_str(), "real ");
+    assert_string_equal(b.c_str(), "fake ");
+    assert_string_equal(c.c_str(), "");  // real's AKID: only real is a candidate, and fails
+  }
+}
+
+// How many certificates LocalCerts finds for address.
+int LocalFound(const char* address) {
+  std::vector<CertCandidate> out;
+  LocalCerts local(g->store);
+  if (!local.Find(address, Deadline(), &out).ok()) return -1;
+  return static_cast<int>(out.size());
+}
+
+// With the parsed certificates and the statements warm, a removed
+// certificate is gone at the very next lookup, and an added one is there.
+void TestRemovedNeverFoundAgain(void**) {
+  Res r = OpenStore("removed.db");
+  assert_int_equal(r.code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  for (int i = 0; i < 3; ++i) assert_int_equal(LocalFound("alice@a.example"), 1);
+  int removed = 0;
+  r = Remove("alice@a.example", "", &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(LocalFound("alice@a.example"), 1);
+  // The same through a second handle on the file (another process: smimectl cert remove).
+  std::shared_ptr<CertStore> other;
+  r = R(CertStore::Open(g->dir + "/removed.db", &other));
+  assert_int_equal(r.code, kOk);
+  r = R(other->Remove("alice@a.example", "", &removed));
+  other.reset();
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+}
+
 }  // namespace
 
 int main() {
@@ -1021,6 +1093,8 @@ int main() {
       cmocka_unit_test(TestAdminNotDowngraded),
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
+      cmocka_unit_test(TestIssuersOfLookAlikes),
+      cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <exception>
 
+#include "cms/cert_cache.h"
 #include "cms/signed_data.h"
 #include "engine/decryption.h"
 #include "engine/outbound.h"
@@ -91,7 +92,7 @@ X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::s
     if (a.empty() || !out || !rt.cert_store->Lookup(a, &rows).ok()) continue;
     for (const CertStore::Row& r : rows) {
       const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
-      X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+      X509Ptr c = CertCache::Shared().Parse(p, r.der.size());
       if (c && sk_X509_push(out.get(), c.get()) > 0) c.release();
     }
   }

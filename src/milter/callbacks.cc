@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "engine/encryption.h"
@@ -40,6 +41,11 @@ struct Message {
 struct Connection {
   bool leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
   bool can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
+  // SMFIP_NR_HDR: the MTA waits for no reply per header (one round trip
+  // each saved); a failure while keeping a header is reported at end of data.
+  bool no_header_reply = false;
+  bool header_lost = false;    // such a failure in the current transaction
+  bool no_data_reply = false;  // SMFIP_NR_DATA
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -173,6 +179,12 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     c->can_skip = (f1 & SMFIP_SKIP) != 0;
     if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
     if (c->can_skip) steps |= SMFIP_SKIP;
+    // Steps that never refuse anything need no reply: headers (only an
+    // internal error could stop one, kept for end of data) and DATA. The
+    // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
+    c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
+    c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
+    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
@@ -202,6 +214,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     Connection* c = EnsureConn(ctx);
     if (!c) return Panic(ctx, "envfrom: cannot allocate context");
     c->msg.reset();  // a new transaction on the same connection
+    c->header_lost = false;
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -234,25 +247,46 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
       PanicScope::kRecipient);
 }
 
-sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
+sfsistat OnData(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+void KeepHeader(SMFICTX* ctx, char* name, char* value) {
+  Message* m = EnsureMsg(ctx);
+  if (!m) throw std::bad_alloc();
+  Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
+  m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
+  m->tx.headers.push_back(std::move(h));
+}
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
-  bool kept = false;
-  sfsistat rc = Guard(ctx, "header", [&] {
-    Message* m = EnsureMsg(ctx);
-    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
-    m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
-    m->tx.headers.push_back(std::move(h));
-    kept = true;
-    return SMFIS_CONTINUE;
-  });
-  // A header lost to a failure (under accept the message is poisoned and
-  // goes on): an Authentication-Results lost shifts the ordinals by which
-  // forged ones are deleted.
   Connection* c = Conn(ctx);
-  if (!kept && c && c->msg && name && strcasecmp(name, "Authentication-Results") == 0)
-    c->msg->lost_ar_header = true;
-  return rc;
+  const bool is_ar = name && strcasecmp(name, "Authentication-Results") == 0;
+  if (!c || !c->no_header_reply) {
+    bool kept = false;
+    sfsistat rc = Guard(ctx, "header", [&] {
+      KeepHeader(ctx, name, value);
+      kept = true;
+      return SMFIS_CONTINUE;
+    });
+    // A header lost to a failure (under accept the message is poisoned and
+    // goes on): an Authentication-Results lost shifts the ordinals by which
+    // forged ones are deleted.
+    c = Conn(ctx);
+    if (!kept && c && c->msg && is_ar) c->msg->lost_ar_header = true;
+    return rc;
+  }
+  // No reply is expected: a header that could not be kept fails the message
+  // at end of data (tempfail, or poisoned under accept); it is never judged
+  // without the header.
+  try {
+    KeepHeader(ctx, name, value);
+  } catch (...) {
+    c->header_lost = true;
+    if (c->msg && is_ar) c->msg->lost_ar_header = true;
+  }
+  return SMFIS_NOREPLY;
 }
 
 // A body that cannot be spooled (state_dir full or unwritable) is not a bug
@@ -392,6 +426,10 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
 sfsistat OnEom(SMFICTX* ctx) {
   Deletions deletions;
   sfsistat rc = Guard(ctx, "eom", [&] {
+    if (EnsureConn(ctx)->header_lost) {
+      Message* lost = EnsureMsg(ctx);
+      if (lost->poisoned.empty()) lost->poisoned = "header: cannot keep it";
+    }
     Message* m = EnsureMsg(ctx);
     if (!m->poisoned.empty()) {
       if (m->rt->internal_error_accept) return SMFIS_CONTINUE;  // finished below

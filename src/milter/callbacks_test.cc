@@ -273,6 +273,10 @@ void MailFrom(SMFICTX* ctx) {
   assert_int_equal(g->desc.xxfi_envfrom(ctx, argv), SMFIS_CONTINUE);
 }
 
+// What the header and DATA steps answer: SMFIS_NOREPLY once the MTA
+// agreed to SMFIP_NR_HDR / SMFIP_NR_DATA (Negotiate below).
+sfsistat g_header_reply = SMFIS_CONTINUE;
+
 // Headers and body, then end of data; returns its status.
 sfsistat Data(SMFICTX* ctx) {
   ctx->reply.clear();
@@ -284,7 +288,7 @@ sfsistat Data(SMFICTX* ctx) {
                               {"Content-Type", "text/plain; charset=us-ascii"}};
   for (auto& h : headers)
     assert_int_equal(g->desc.xxfi_header(ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
-                     SMFIS_CONTINUE);
+                     g_header_reply);
   assert_int_equal(
       g->desc.xxfi_body(ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
       SMFIS_CONTINUE);
@@ -353,6 +357,39 @@ void TestCallbacksCountMetrics(void**) {
   assert_non_null(strstr(text.c_str(), "smime_milter_rcpt_total{disposition=\"tempfail\"} 1\n"));
   assert_non_null(strstr(text.c_str(), ",disposition=\"accept\"} 1\n"));
   assert_null(strstr(text.c_str(), "smime_milter_panics_total"));
+}
+
+// Postfix offers every protocol step flag: the milter asks for no reply to
+// headers and DATA, answers those steps with SMFIS_NOREPLY, and the message
+// is judged with all its headers.
+void TestNoReplySteps(void**) {
+  SMFICTX& ctx = *NewContext();
+  const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+  const unsigned long offered = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_HDR | SMFIP_NR_DATA |
+                                SMFIP_NOEOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_BODY;
+  unsigned long f0 = 0, f1 = 0, f2 = 0, f3 = 0;
+  assert_int_equal(g->desc.xxfi_negotiate(&ctx, actions, offered, 0, 0, &f0, &f1, &f2, &f3),
+                   SMFIS_CONTINUE);
+  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), SMFIP_NR_HDR | SMFIP_NR_DATA);
+  assert_int_equal(f1 & SMFIP_NR_BODY, 0);  // a body chunk may answer SMFIS_SKIP
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(g->desc.xxfi_data(&ctx), SMFIS_NOREPLY);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  g_header_reply = SMFIS_NOREPLY;
+  sfsistat eom = Data(&ctx);
+  g_header_reply = SMFIS_CONTINUE;
+  assert_int_equal(eom, SMFIS_CONTINUE);
+  assert_true(DecryptsForCarol(ctx.body));
+  Close(&ctx);
+  // Without the flags offered (an older MTA): replies as before.
+  SMFICTX& old = *NewContext();
+  f1 = 0;
+  assert_int_equal(g->desc.xxfi_negotiate(&old, actions, SMFIP_NOHELO, 0, 0, &f0, &f1, &f2, &f3),
+                   SMFIS_CONTINUE);
+  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), 0);
+  assert_int_equal(g->desc.xxfi_data(&old), SMFIS_CONTINUE);
+  Close(&old);
 }
 
 // AddRecipient catches the failure of its own judgement: that recipient
@@ -614,6 +651,7 @@ int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(smime::TestCleanTransactionEncrypts, smime::Reset),
       cmocka_unit_test_setup(smime::TestCallbacksCountMetrics, smime::Reset),
+      cmocka_unit_test_setup(smime::TestNoReplySteps, smime::Reset),
       cmocka_unit_test_setup(smime::TestRecipientErrorRefusesThatRecipientOnly, smime::Reset),
       cmocka_unit_test_setup(smime::TestRcptPanicPoisonsTransaction, smime::Reset),
       cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),

@@ -84,6 +84,7 @@ Status TrustStore::Load(const std::string& path) {
   store_ = std::move(store);
   count_ = count;
   anchors_ = std::move(anchors);
+  chains_ = std::make_unique<ChainCache>(4096);  // paths to the old anchors are gone
   return Status::Ok();
 }
 
@@ -111,6 +112,12 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
     r.reason = "no trust anchors";
     return r;
   }
+  const std::string key = ChainCache::KeyOf(leaf, untrusted);
+  if (X509StackPtr chain = chains_->Find(key, now)) {
+    r.trusted = true;
+    r.chain = std::move(chain);
+    return r;
+  }
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted) != 1) {
     r.reason = "internal: " + DrainOpensslErrors();
@@ -128,6 +135,7 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
   if (ok == 1) {
     r.trusted = true;
     r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+    chains_->Store(key, r.chain.get());
   } else {
     r.error = X509_STORE_CTX_get_error(ctx.get());
     r.reason = X509_verify_cert_error_string(r.error);

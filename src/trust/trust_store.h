@@ -5,16 +5,19 @@
 // a path from a signer certificate to an anchor at a given time, using the
 // certificates carried in the message only as untrusted path hints. The
 // system TLS bundle is never consulted. A TrustStore is immutable after Load
-// and safe to share between threads.
+// and safe to share between threads. Successful paths are reused while every
+// certificate in them is valid at the time asked (trust/chain_cache.h).
 #ifndef SMIME_TRUST_TRUST_STORE_H_
 #define SMIME_TRUST_TRUST_STORE_H_
 
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
+#include "trust/chain_cache.h"
 
 namespace smime {
 
@@ -55,6 +58,7 @@ class TrustStore {
   X509StorePtr store_;
   int count_ = 0;
   std::vector<Anchor> anchors_;
+  std::unique_ptr<ChainCache> chains_ = std::make_unique<ChainCache>(4096);
 };
 
 }  // namespace smime
