@@ -542,6 +542,8 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   if (dec.state == DS::kDecrypted) {
     AppendField(&o->fields, "decrypted", dec.cipher, dec.wrapped ? "triple-wrapped" : "");
     AppendField(&o->fields, "key", dec.key_fingerprint, dec.key_origin);
+    if (!dec.hp_restored.empty())
+      AppendField(&o->fields, "hp_restored", dec.hp_restored, dec.hp_restore_detail);
   } else if (dec.state == DS::kKept) {
     AppendField(&o->fields, "decrypted", "no", dec.reason);
     if (!dec.detail.empty()) note = note.empty() ? dec.detail : dec.detail + "; " + note;
