@@ -136,7 +136,8 @@ bool SingleInstance(const std::string& name) {
 // inserted at the top, stays first). Defence in depth on top of
 // HeadersToRestore: only names of the protected list
 // (IsProtectedHeaderName), never From: or Sender: (the verdict binds the
-// signer to the outer From:, which must stay what was judged). *log and
+// signer to the outer From:, which must stay what was judged); nor a value
+// with a line over 998 octets that no blank lets us fold. *log and
 // *detail: the log's hp_restored= value and its note.
 void PlanRestore(const Transaction& tx, std::string_view payload, std::vector<HeaderEdit>* deletes,
                  std::vector<HeaderEdit>* appends, std::string* log, std::string* detail) {
@@ -161,16 +162,25 @@ void PlanRestore(const Transaction& tx, std::string_view payload, std::vector<He
   std::string restored;
   for (const std::string& name : names) {
     const std::vector<std::string> values = FieldValues(restore, name);
+    std::vector<std::string> folded;
+    bool fits = true;  // every line within RFC 5322's 998 octets
+    for (const std::string& v : values) {
+      folded.push_back(RestoredValue(v, name.size() + 2));
+      size_t line = name.size() + 2;
+      for (char c : folded.back()) {
+        line = c == '\n' ? 0 : line + 1;
+        fits = fits && line <= 998;
+      }
+    }
     if (!IsProtectedHeaderName(name) || SameName(name, "From") || SameName(name, "Sender") ||
-        (SingleInstance(name) && values.size() != 1)) {
+        (SingleInstance(name) && values.size() != 1) || !fits) {
       skipped.push_back(name);
       continue;
     }
     int n = 0;
     for (const Header& h : tx.headers) n += SameName(h.name, name.c_str());
     for (; n > 0; --n) deletes->push_back({HeaderEdit::Kind::kDelete, name, "", n});
-    for (const std::string& v : values)
-      appends->push_back({HeaderEdit::Kind::kAppend, name, RestoredValue(v, name.size() + 2), 0});
+    for (const std::string& v : folded) appends->push_back({HeaderEdit::Kind::kAppend, name, v, 0});
     restored += (restored.empty() ? "" : " ") + name;
   }
   *log = restored.empty() ? "none" : restored;

@@ -493,12 +493,13 @@ struct HpGot {
   Transaction out;  // tx with the edits applied
 };
 
-HpGot RunHp(const std::string& entity) {
-  const std::string der = Envelope(entity, {&g->alice}, ContentCipher::kAes256Gcm);
-  const std::string raw = std::string(kHpOuter) +
-                          "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; "
-                          "name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-                          Base64Lines(der);
+HpGot RunHp(const std::string& entity, ContentCipher cipher = ContentCipher::kAes256Gcm) {
+  const std::string der = Envelope(entity, {&g->alice}, cipher);
+  const bool gcm = cipher == ContentCipher::kAes256Gcm;
+  const std::string raw =
+      std::string(kHpOuter) + "Content-Type: application/pkcs7-mime; smime-type=" +
+      (gcm ? "authEnveloped-data" : "enveloped-data") +
+      "; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(der);
   Transaction tx;
   ParseRawMessage(raw, &tx);
   tx.direction = Direction::kInbound;
@@ -569,6 +570,16 @@ void TestHpCipherRestored(void**) {
     assert_true(nl - at <= 79);
   }
   assert_non_null(strstr(v.c_str(), "word29 end]"));
+  // A value that cannot be folded within 998 octets is not restored.
+  r = RunHp(HpPayload("", std::string(1200, 'x')));
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=Keywords (not restored: Subject)"));
+  // Unsigned CBC stays encrypted: nothing of the payload reaches the header.
+  r = RunHp(HpPayload(""), ContentCipher::kAes256Cbc);
+  assert_false(r.o.replace_body);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_string_equal(Values(r.out, "Keywords").c_str(), "");
+  assert_null(strstr(r.o.fields.c_str(), "hp_restored"));
 }
 
 void TestHpSignedInsideRestored(void**) {
