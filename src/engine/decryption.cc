@@ -287,13 +287,10 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
   std::vector<HeaderEdit> hp_deletes, hp_appends;
   PlanRestore(tx, is_signed ? std::string_view(signed_content) : std::string_view(plaintext),
               &hp_deletes, &hp_appends, &a.hp_restored, &a.hp_restore_detail);
-  // Deletions before additions, as HeaderEdit wants.
+  // Deletions before additions, as HeaderEdit wants: edits.edits holds the
+  // Content-* deletions first, then its additions.
   a.edits = std::move(hp_deletes);
-  size_t first_append = 0;
-  for (HeaderEdit& e : edits.edits) {
-    const bool del = e.kind == HeaderEdit::Kind::kDelete;
-    a.edits.insert(del ? a.edits.begin() + first_append++ : a.edits.end(), std::move(e));
-  }
+  a.edits.insert(a.edits.end(), edits.edits.begin(), edits.edits.end());
   a.edits.insert(a.edits.end(), hp_appends.begin(), hp_appends.end());
   a.body = std::move(edits.body);
   return a;
