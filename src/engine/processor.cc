@@ -545,6 +545,11 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     if (dec.wrapped) AppendField(&o->fields, "wrapped", "triple");
     AppendField(&o->fields, "key", dec.key_fingerprint);
     AppendField(&o->fields, "key_origin", dec.key_origin);
+    if (!dec.hp_restored.empty()) {
+      AppendField(&o->fields, "hp_restored", dec.hp_restored);
+      if (!dec.hp_restore_detail.empty())
+        AppendField(&o->fields, "hp_restored_why", dec.hp_restore_detail);
+    }
   } else if (dec.state == DS::kKept) {
     AppendField(&o->fields, "decrypted", "no");
     AppendField(&o->fields, "decrypt_why", dec.reason);
