@@ -482,7 +482,11 @@ std::vector<MimeHeader> HeadersToRestore(const HpInbound& in) {
   if (in.mode != HpMode::kCipher) return out;
   std::vector<std::string> done;
   for (const MimeHeader& h : in.protected_fields) {
-    if (Same(h.name, "From") || Same(h.name, "Sender")) continue;
+    // Only the author fields of IsProtectedHeaderName, never From: or
+    // Sender:. A payload is the sender's text: its Authentication-Results,
+    // Received, X-Spam-* or Bcc (no HP-Outer, so "removed") must not land in
+    // the header that filters and readers behind us trust.
+    if (!IsProtectedHeaderName(h.name) || Same(h.name, "From") || Same(h.name, "Sender")) continue;
     if (std::any_of(done.begin(), done.end(),
                     [&](const std::string& n) { return Same(n, h.name); }))
       continue;

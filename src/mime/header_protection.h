@@ -129,9 +129,12 @@ Status ParseProtectedHeaders(std::string_view entity, HpInbound* out);
 // For a decrypted hp="cipher" payload: the protected fields to put back into
 // the outer header, replacing every outer field of the same name: those
 // whose HP-Outer record differs from the protected value (obscured) or is
-// missing (removed by the sender's policy). From: and Sender: are never
-// listed: the signer is judged against the outer From: (docs/verification.md),
-// and a gateway must not swap the address it judged. Empty for other modes.
+// missing (removed by the sender's policy; RFC 9788 section 4.2.1). Only
+// names IsProtectedHeaderName() accepts are listed, so a payload's trace,
+// transit, filter or Bcc fields never reach the outer header; From: and
+// Sender: are never listed: the signer is judged against the outer From:
+// (docs/verification.md), and a gateway must not swap the address it
+// judged. Empty for other modes.
 std::vector<MimeHeader> HeadersToRestore(const HpInbound& in);
 
 // The field values of name in fields (any letter case), in order.

@@ -300,6 +300,20 @@ void TestRestore(void**) {
   r = HeadersToRestore(forged);
   assert_int_equal(r.size(), 1);
   assert_string_equal(r[0].name.c_str(), "Subject");
+  // The sender's payload cannot plant trace, transit, filter or Bcc fields
+  // in the outer header (none has an HP-Outer record, so all read as
+  // removed); an author field hidden the same way comes back.
+  HpInbound planted;
+  assert_true(ParseProtectedHeaders("Content-Type: text/plain; hp=cipher\r\n"
+                                    "Authentication-Results: mx.example.net; smime=pass\r\n"
+                                    "Received: from a by b\r\nX-Spam-Flag: NO\r\n"
+                                    "Bcc: hidden@example.org\r\nDKIM-Signature: v=1\r\n"
+                                    "Comments: the real comment\r\n\r\n",
+                                    &planted)
+                  .ok());
+  r = HeadersToRestore(planted);
+  assert_int_equal(r.size(), 1);
+  assert_string_equal(r[0].name.c_str(), "Comments");
   // hp="clear" restores nothing: nothing was hidden.
   in.mode = HpMode::kClear;
   assert_int_equal(HeadersToRestore(in).size(), 0);
