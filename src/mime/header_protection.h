@@ -22,8 +22,9 @@
 // Inbound: ParseProtectedHeaders() reads the payload root of a verified or
 // decrypted message: its hp parameter, the protected fields and HP-Outer
 // lines. HeadersToRestore() lists what a gateway that decrypts an
-// hp="cipher" payload should put back into the outer header (the fields the
-// sender's policy obscured or removed, never From: or Sender:).
+// hp="cipher" payload should put back into the outer header (the author
+// fields the sender's policy obscured or removed, never From: or Sender:,
+// never trace, transit or filter fields).
 //
 // Failure modes: a payload without a header block or Content-Type, one that
 // already carries an hp parameter, or a header block beyond the limits gives
