@@ -102,16 +102,19 @@ const std::vector<ParamSpec> kParams = {
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"header_protection", ParamType::kEnum, "none", kNoMin, kNoMax, "none|clear|cipher",
      "Header Protection (RFC 9788) of mail we sign or encrypt for this recipient domain: none; "
-     "clear (copies of From, To, Cc, Subject, Date, Message-ID and the other author fields go "
-     "inside the signed entity, marked hp=\"clear\", or inside the encryption, marked "
-     "hp=\"cipher\" with HP-Outer lines, the outer header unchanged); cipher (the same, and "
-     "encrypted mail hides the outer Subject behind header_protection_subject and drops "
-     "Keywords and Comments). A message gets the lowest level among its recipients' domains. "
+     "clear (copies of every header field the author wrote, From, To, Cc, Subject, Date, "
+     "Message-ID and the others, never Bcc or trace fields, go inside the signed entity, marked "
+     "hp=\"clear\", or inside the encryption, marked hp=\"cipher\" with HP-Outer lines, the "
+     "outer header unchanged); cipher (the same, and encrypted mail hides the outer Subject "
+     "behind header_protection_subject and drops Keywords and Comments, RFC 9788 hcp_baseline; "
+     "a text/plain body then starts with the real Subject, the Legacy Display Element). A "
+     "message gets the lowest level among its recipients' domains. "
      "Readers that do not know RFC 9788 show the outer header, so cipher only where the "
      "readers render the protected Subject (docs/header-protection.md)."},
     {"header_protection_subject", ParamType::kString, "[...]", kNoMin, kNoMax, nullptr,
      "The outer Subject of mail encrypted with header_protection = cipher (printable ASCII; "
-     "RFC 9788 uses [...]). The real Subject travels inside the encryption."},
+     "RFC 9788 hcp_baseline uses [...], and any other value tells observers which gateway sent "
+     "the mail). The real Subject travels inside the encryption."},
     {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
      "Days before a signing identity, a trust anchor or a recipient certificate added with "
      "smimectl cert add expires from which a warning is logged at start-up, on reload and "

@@ -266,7 +266,8 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
   std::vector<MimeHeader> all;
   for (const Header& h : tx.headers) all.push_back({h.name, h.value});
   c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject, c->hp_hide);
-  Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed);
+  std::string legacy_display;
+  Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed, &legacy_display);
   if (!st.ok()) {
     // Nothing protected: nothing may be hidden either.
     AppendField(&o->fields, "hp", "none");
@@ -277,6 +278,9 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
     return false;
   }
   AppendField(&o->fields, "hp", HpModeName(c->hp));
+  // RFC 9788 section 5.2.2: whether the payload shows the hidden fields to
+  // readers without header protection, and why not.
+  if (!legacy_display.empty()) AppendField(&o->fields, "hp-legacy-display", legacy_display);
   return true;
 }
 
