@@ -67,7 +67,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       smime::PlanHeaderProtection(all, smime::HpMode::kCipher, "[...]", true);
   std::string head;
   size_t consumed = 0;
-  (void)smime::ProtectPayloadHead(entity.head.empty() ? entity.body() : entity.head, plan, &head,
-                                  &consumed);
+  (void)smime::ProtectPayloadHead(entity.Lead(), plan, &head, &consumed);
   return 0;
 }
