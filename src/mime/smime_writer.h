@@ -15,8 +15,9 @@
 // changes says what was changed, for the log. ClearSignedBody() and
 // OpaqueSignedContentType() frame a signature as multipart/signed or
 // application/pkcs7-mime. Failure modes: a structure beyond the limits or
-// one GMime cannot parse gives a Status with a short reason; nothing is
-// thrown.
+// one GMime cannot parse gives a Status with a short reason; a re-encoded
+// entity written otherwise than the first time makes Write() return false
+// (the caller refuses the message); nothing is thrown.
 #ifndef SMIME_MIME_SMIME_WRITER_H_
 #define SMIME_MIME_SMIME_WRITER_H_
 
