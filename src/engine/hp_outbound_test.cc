@@ -327,7 +327,7 @@ void TestCipherSignedAndEncrypted(void**) {
               kMessage);
   assert_string_equal(s.disposition, "accept");
   assert_true(Has(s.fields, "hp=cipher"));
-  assert_true(Has(s.fields, "hp-legacy-display=added"));
+  assert_true(Has(s.fields, "hp_legacy_display=added"));
   assert_true(Has(s.fields, "encryption="));
   // Outside: Subject obscured, Keywords gone, the real ones nowhere.
   assert_true(Has(s.wire, "\r\nSubject: [...]\r\n"));

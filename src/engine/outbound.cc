@@ -327,7 +327,7 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
   AppendField(&o->fields, "hp", HpModeName(c->hp));
   // RFC 9788 section 5.2.2: whether the payload shows the hidden fields to
   // readers without header protection, and why not.
-  if (!legacy_display.empty()) AppendField(&o->fields, "hp-legacy-display", legacy_display);
+  if (!legacy_display.empty()) AppendField(&o->fields, "hp_legacy_display", legacy_display);
   return true;
 }
 
