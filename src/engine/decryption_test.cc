@@ -573,7 +573,8 @@ void TestHpCipherRestored(void**) {
   // A value that cannot be folded within 998 octets is not restored.
   r = RunHp(HpPayload("", std::string(1200, 'x')));
   assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
-  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=Keywords, hp_restored_why=not-restored:Subject"));
+  assert_non_null(
+      strstr(r.o.fields.c_str(), "hp_restored=Keywords, hp_restored_why=not-restored:Subject"));
   // Unsigned CBC stays encrypted: nothing of the payload reaches the header.
   r = RunHp(HpPayload(""), ContentCipher::kAes256Cbc);
   assert_false(r.o.replace_body);
@@ -626,7 +627,7 @@ void TestHpNeverFromOrForeignFields(void**) {
   // Two protected Subjects have no single display: neither is restored.
   r = RunHp(HpPayload("Subject: other\r\n"));
   assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
-  assert_non_null(strstr(r.o.fields.c_str(), "not restored: Subject"));
+  assert_non_null(strstr(r.o.fields.c_str(), "not-restored:Subject"));
   assert_string_equal(Values(r.out, "Keywords").c_str(), "[ finance]");
 }
 
@@ -637,7 +638,8 @@ void TestHpAmbiguousNotRestored(void**) {
   assert_true(r.o.replace_body);
   assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
   assert_string_equal(Values(r.out, "Keywords").c_str(), "");
-  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=no, hp_restored_why=\"protected-headers-ambiguous"));
+  assert_non_null(
+      strstr(r.o.fields.c_str(), "hp_restored=no, hp_restored_why=\"protected-headers-ambiguous"));
   // hp in RFC 2231 form reads differently from reader to reader: ambiguous too.
   std::string encoded = HpPayload("");
   encoded.replace(encoded.find("hp=\"cipher\""), 11, "hp*=''cipher");

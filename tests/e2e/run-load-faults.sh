@@ -437,7 +437,7 @@ grep "Milter service unix:$work/milter.sock\|milter unix:$work/milter.sock" "$wo
 # The spool error of a full (or unwritable) state_dir: not a bug of the
 # filter, so an error line (not panic) with its reason and the reply:
 # 452 4.3.1 for a full state_dir, 451 4.3.0 for an unwritable one.
-spool_err='error: [0-9A-F]*: body: error=[^,]*No space left on device, reason=spool-full, action=tempfail, reply=452 4.3.1'
+spool_err='error: [0-9A-F]*: body: error="[^"]*No space left on device", reason=spool-full, action=tempfail, reply="452 4.3.1"'
 [ "$state_fault" = unwritable ] &&
   spool_err='error: [0-9A-F]*: body: error=cannot create spool file in [^ ]*: Permission denied, reason=spool-failed, action=tempfail, reply=451 4.3.0'
 n=$(grep -c "$spool_err" "$work/milter.log" || true)

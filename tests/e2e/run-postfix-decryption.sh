@@ -174,7 +174,7 @@ for who in alice zed; do
     bad "oracle: $who's copy: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
   fi
 done
-grep -q 'decrypted=no, decrypt_why=recipient-without-matching-key.*(zed@a.example' "$work/milter.log" &&
+grep -q 'decrypted=no, decrypt_why=recipient-without-matching-key.*detail=zed@a.example' "$work/milter.log" &&
   ok "oracle: the log names the recipient without a key" ||
   bad "oracle log: $(grep 'recipient-without' "$work/milter.log" | head -2)"
 

@@ -289,7 +289,7 @@ rcpt_line() {  # rcpt_line RCPT FIELDS COUNT
 rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local, serial=100D, action=accept' 4
 rcpt_line erin@b.example 'domain=b.example, encrypt=required, cert=none, cert_why=not-found, action=reject' 3
 rcpt_line 'carol@b.example\x20\x28x\x29' 'syntax=whitespace, action=reject' 1
-rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@\x20b.example' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
 rcpt_line nobody@xn--bcher-kva.example \
   'domain=xn--bcher-kva.example, encrypt=required, cert=none, cert_why=not-found, action=reject' $((n_ulabel + 1))

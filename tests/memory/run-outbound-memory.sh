@@ -124,7 +124,7 @@ for path in "sign-clear clear partner@c.example format=clear big 30" \
             "sign-8bit-opaque-encrypt opaque carol@b.example reencoded=8bit-to-qp.*encryption=aes256-cbc big8 34" \
             "encrypt-8bit none carol@b.example reencoded=8bit-to-qp.*encryption=aes256-cbc big8 30" \
             "sign-8bit-multipart clear partner@c.example reencoded=8bit-to-qp bigmp 30" \
-            "already-encrypted none carol@b.example encryption=none.(already-encrypted) bigenc 28"; do
+            "already-encrypted none carol@b.example encryption=none,.encrypt_why=already-encrypted bigenc 28"; do
   read -r name conf rcpt want msg tenths <<<"$path"
   if ! base=$(run "$name-tiny" "$conf" "$rcpt" "$want" "$work/tiny${msg#big}.eml") ||
      ! peak=$(run "$name" "$conf" "$rcpt" "$want" "$work/$msg.eml"); then
