@@ -44,7 +44,7 @@ struct Connection {
   // SMFIP_NR_HDR: the MTA waits for no reply per header (one round trip
   // each saved); a failure while keeping a header is reported at end of data.
   bool no_header_reply = false;
-  bool header_lost = false;    // such a failure in the current transaction
+  bool header_lost = false;  // such a failure in the current transaction
   bool no_data_reply = false;  // SMFIP_NR_DATA
   std::string client_addr;
   std::string daemon_name;
@@ -300,8 +300,9 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     std::string fields;
     AppendField(&fields, "error", st.message());
     AppendField(&fields, "reason", reason);
+    // One value per name: reason is the spool's; action=poisoned says
+    // internal_error_action = accept on its own.
     AppendField(&fields, "action", "poisoned");
-    AppendField(&fields, "reason", "internal_error_action");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
     return SMFIS_CONTINUE;
