@@ -626,7 +626,7 @@ void TestHpNeverFromOrForeignFields(void**) {
   // Two protected Subjects have no single display: neither is restored.
   r = RunHp(HpPayload("Subject: other\r\n"));
   assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
-  assert_non_null(strstr(r.o.fields.c_str(), "not restored: Subject"));
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored_why=not-restored:Subject"));
   assert_string_equal(Values(r.out, "Keywords").c_str(), "[ finance]");
 }
 
