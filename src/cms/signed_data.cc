@@ -8,7 +8,6 @@
 #include <openssl/proverr.h>
 
 #include <algorithm>
-
 #include <cstring>
 
 #include "cms/cert_cache.h"

@@ -573,7 +573,8 @@ void TestHpCipherRestored(void**) {
   // A value that cannot be folded within 998 octets is not restored.
   r = RunHp(HpPayload("", std::string(1200, 'x')));
   assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
-  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=Keywords, hp_restored_why=not-restored:Subject"));
+  assert_non_null(
+      strstr(r.o.fields.c_str(), "hp_restored=Keywords, hp_restored_why=not-restored:Subject"));
   // Unsigned CBC stays encrypted: nothing of the payload reaches the header.
   r = RunHp(HpPayload(""), ContentCipher::kAes256Cbc);
   assert_false(r.o.replace_body);
