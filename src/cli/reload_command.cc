@@ -51,6 +51,22 @@ long GenerationOf(const std::string& line) {
   return end == line.c_str() || errno != 0 || g < 0 ? -1 : g;
 }
 
+// The pid in the daemon's pid file, 0 when it holds none (or 0, 1, junk).
+long PidIn(const std::string& pid_path) {
+  const std::string text = FirstLine(pid_path);
+  char* end = nullptr;
+  const long pid = std::strtol(text.c_str(), &end, 10);
+  return text.empty() || *end != '\0' || pid <= 1 ? 0 : pid;
+}
+
+// Loads the configuration for reload and status; false after saying why.
+bool LoadConfig(const std::string& path, Config* config) {
+  Status st = config->Load(path);
+  if (st.ok()) return true;
+  std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());
+  return false;
+}
+
 }  // namespace
 
 int ReloadCommand(const std::string& config_path, const std::vector<std::string>& args) {
@@ -69,17 +85,11 @@ int ReloadCommand(const std::string& config_path, const std::vector<std::string>
     }
   }
   Config config;
-  Status st = config.Load(config_path);
-  if (!st.ok()) {
-    std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());
-    return kExitConfig;
-  }
+  if (!LoadConfig(config_path, &config)) return kExitConfig;
   const std::string pid_path = PidFilePath(config);
   const std::string status_path = pid_path + ".reload";
-  const std::string pid_text = FirstLine(pid_path);
-  char* end = nullptr;
-  const long pid = std::strtol(pid_text.c_str(), &end, 10);
-  if (pid_text.empty() || *end != '\0' || pid <= 1) {
+  const long pid = PidIn(pid_path);
+  if (pid == 0) {
     std::fprintf(stderr, "smimectl: reload: no daemon: cannot read a pid from %s\n",
                  pid_path.c_str());
     return kExitUnavailable;
@@ -123,18 +133,11 @@ int StatusCommand(const std::string& config_path, const std::vector<std::string>
     return kExitUsage;
   }
   Config config;
-  Status st = config.Load(config_path);
-  if (!st.ok()) {
-    std::fprintf(stderr, "smimectl: fatal: %s\n", st.message().c_str());
-    return kExitConfig;
-  }
+  if (!LoadConfig(config_path, &config)) return kExitConfig;
   const std::string pid_path = PidFilePath(config);
-  const std::string pid_text = FirstLine(pid_path);
-  char* end = nullptr;
-  const long pid = std::strtol(pid_text.c_str(), &end, 10);
+  const long pid = PidIn(pid_path);
   // EPERM: it exists but belongs to someone else, still running.
-  const bool running = !pid_text.empty() && *end == '\0' && pid > 1 &&
-                       (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+  const bool running = pid != 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
   if (running)
     std::printf("daemon: running, pid %ld (%s)\n", pid, pid_path.c_str());
   else

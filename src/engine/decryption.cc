@@ -146,7 +146,7 @@ void PlanRestore(const Transaction& tx, std::string_view payload, std::vector<He
   if (in.ambiguous) {
     // Some reading of the block shows protected fields we cannot judge.
     *log = "no";
-    *detail = "protected-headers-ambiguous: " + in.problem;
+    *detail = "protected-headers-ambiguous:" + in.problem;  // one token, as hp= writes it
     return;
   }
   if (in.mode != HpMode::kCipher) return;

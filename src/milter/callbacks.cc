@@ -44,7 +44,11 @@ struct Connection {
   // SMFIP_NR_HDR: the MTA waits for no reply per header (one round trip
   // each saved); a failure while keeping a header is reported at end of data.
   bool no_header_reply = false;
-  bool header_lost = false;    // such a failure in the current transaction
+  bool header_lost = false;  // such a failure in the current transaction
+  // One of them may have been an Authentication-Results: it was one, or it
+  // was lost before the message existed (the message then holds only the
+  // later headers, so every ordinal is unknown).
+  bool ar_lost = false;
   bool no_data_reply = false;  // SMFIP_NR_DATA
   std::string client_addr;
   std::string daemon_name;
@@ -215,6 +219,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     if (!c) return Panic(ctx, "envfrom: cannot allocate context");
     c->msg.reset();  // a new transaction on the same connection
     c->header_lost = false;
+    c->ar_lost = false;
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -284,7 +289,7 @@ sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
     KeepHeader(ctx, name, value);
   } catch (...) {
     c->header_lost = true;
-    if (c->msg && is_ar) c->msg->lost_ar_header = true;
+    if (is_ar || !c->msg) c->ar_lost = true;
   }
   return SMFIS_NOREPLY;
 }
@@ -300,8 +305,9 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     std::string fields;
     AppendField(&fields, "error", st.message());
     AppendField(&fields, "reason", reason);
+    // One value per name: reason is the spool's; action=poisoned says
+    // internal_error_action = accept on its own.
     AppendField(&fields, "action", "poisoned");
-    AppendField(&fields, "reason", "internal_error_action");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
     return SMFIS_CONTINUE;
@@ -429,6 +435,8 @@ sfsistat OnEom(SMFICTX* ctx) {
     if (EnsureConn(ctx)->header_lost) {
       Message* lost = EnsureMsg(ctx);
       if (lost->poisoned.empty()) lost->poisoned = "header: cannot keep it";
+      // Deletions by ordinal could hit a foreign header: none, forged=unknown.
+      if (Conn(ctx)->ar_lost) lost->lost_ar_header = true;
     }
     Message* m = EnsureMsg(ctx);
     if (!m->poisoned.empty()) {
