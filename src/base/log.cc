@@ -97,4 +97,21 @@ void AppendAddressField(std::string* out, const char* name, const std::string& a
   out->append("<").append(escaped).append(">");
 }
 
+void AppendOriginAndDetail(std::string* out, const std::string& message) {
+  // "FILE:LINE: " with no space in FILE and digits only in LINE.
+  const size_t colon_space = message.find(": ");
+  if (colon_space != std::string::npos) {
+    const std::string head = message.substr(0, colon_space);
+    const size_t colon = head.rfind(':');
+    const bool digits = colon != std::string::npos && colon + 1 < head.size() &&
+                        head.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    if (digits && colon > 0 && head.find(' ') == std::string::npos) {
+      AppendField(out, "origin", head);
+      AppendField(out, "detail", message.substr(colon_space + 2));
+      return;
+    }
+  }
+  AppendField(out, "detail", message);
+}
+
 }  // namespace smime

@@ -76,6 +76,12 @@ void AppendField(std::string* out, const char* name, const std::string& value);
 // brackets, as Postfix logs them ("from=<>" for an empty one).
 void AppendAddressField(std::string* out, const char* name, const std::string& address);
 
+// For an error message as Status carries it ("FILE:LINE: what", or just
+// "what"): ", origin=FILE:LINE" when it starts with one, then
+// ", detail=\"what\"". Error lines keep the shape of docs/logging.md
+// (reload failures, start-up refusals) and the place to fix in a field.
+void AppendOriginAndDetail(std::string* out, const std::string& message);
+
 }  // namespace smime
 
 #endif  // SMIME_BASE_LOG_H_

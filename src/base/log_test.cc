@@ -152,6 +152,26 @@ void TestValuesCannotAddFields(void**) {
   assert_int_equal(out.find("chain=trusted"), std::string::npos);
 }
 
+void TestOriginAndDetail(void**) {
+  std::string out = "result=failed";
+  AppendOriginAndDetail(&out,
+                        "/etc/s m/x.conf:8: trust_anchors: a, b");  // space in FILE: no origin
+  assert_string_equal(out.c_str(),
+                      "result=failed, detail=\"/etc/s m/x.conf:8: trust_anchors: a\\x2c b\"");
+  out.clear();
+  AppendOriginAndDetail(&out, "/etc/x.conf:8: max_signers: 'many' is not a number");
+  assert_string_equal(out.c_str(),
+                      "origin=/etc/x.conf:8, detail=\"max_signers: 'many' is not a number\"");
+  out.clear();
+  AppendOriginAndDetail(&out, "cannot open milter socket x: Address in use");  // not FILE:LINE
+  assert_string_equal(out.c_str(), "detail=\"cannot open milter socket x: Address in use\"");
+  out.clear();
+  AppendOriginAndDetail(&out, "/etc/x.conf:: what");  // no line number
+  assert_string_equal(out.c_str(), "detail=\"/etc/x.conf:: what\"");
+  const std::vector<std::string> want = {"detail"};
+  assert_true(FieldNames(out) == want);
+}
+
 void TestLogEscape(void**) {
   assert_string_equal(LogEscape("alice@a.example").c_str(), "alice@a.example");
   assert_string_equal(LogEscape("two words; ok: yes").c_str(), "two words; ok: yes");
@@ -171,13 +191,10 @@ void TestLogEscape(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestSeverityPrefix),
-      cmocka_unit_test(TestCaptureLog),
-      cmocka_unit_test(TestCaptureLogFromThreads),
-      cmocka_unit_test(TestStderrLog),
-      cmocka_unit_test(TestAppendField),
-      cmocka_unit_test(TestValuesCannotAddFields),
-      cmocka_unit_test(TestLogEscape),
+      cmocka_unit_test(TestSeverityPrefix),        cmocka_unit_test(TestCaptureLog),
+      cmocka_unit_test(TestCaptureLogFromThreads), cmocka_unit_test(TestStderrLog),
+      cmocka_unit_test(TestAppendField),           cmocka_unit_test(TestValuesCannotAddFields),
+      cmocka_unit_test(TestOriginAndDetail),       cmocka_unit_test(TestLogEscape),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -744,4 +744,17 @@ std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>
   return out;
 }
 
+std::time_t AdminCertEarliestNotAfter(const std::vector<CertStoreRow>& rows) {
+  std::time_t earliest = 0;
+  for (const CertStoreRow& r : rows) {
+    if (r.trust != CertTrust::kAdmin) continue;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    if (!cert) continue;
+    const std::time_t t = ToTimeT(X509_get0_notAfter(cert.get()));
+    if (earliest == 0 || t < earliest) earliest = t;
+  }
+  return earliest;
+}
+
 }  // namespace smime

@@ -75,6 +75,8 @@ struct CertStoreRow;
 // start-up, on reload and daily by the daemon.
 std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
                                                  std::time_t now, int days);
+// The earliest notAfter of the admin-added rows (0: none), for the metrics.
+std::time_t AdminCertEarliestNotAfter(const std::vector<CertStoreRow>& rows);
 
 struct CertStoreRow {
   std::string address;                      // mime/rcpt_address AddressForm

@@ -608,6 +608,7 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   const bool use_breaker = options_.breaker_cooldown > 0;
   if (use_breaker && !breaker_.Allow("directory", now)) {
     ++failures_;
+    ++breaker_refusals_;
     return Status::Io("ldap: directory unavailable (failed " +
                       std::to_string(options_.breaker_threshold) +
                       " times in a row); not asked again for " +
@@ -617,8 +618,17 @@ Status LdapSource::Lookup(const std::string& address, std::vector<CertCandidate>
   LdapSearchResult result;
   const std::string filter = BuildLdapFilter(options_.filter, query);
   const long timeout_ms = deadline.Cap(options_.timeout_ms);
+  // Latency by the monotonic clock (clock_ may be a test's fixed one).
+  const auto started = std::chrono::steady_clock::now();
   Status st =
       search_ ? search_(filter, timeout_ms, &result) : SearchDirectory(filter, timeout_ms, &result);
+  const uint64_t us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count());
+  for (size_t i = 0; i < kLdapLatencyBucketCount; ++i)
+    if (us <= static_cast<uint64_t>(kLdapLatencyBuckets[i] * 1e6)) ++latency_le_[i];
+  ++latency_count_;
+  latency_sum_us_ += us;
   if (!st.ok()) {
     ++failures_;
     // Failed once the deadline has passed: it waited only what was left of
@@ -672,6 +682,11 @@ LdapStats LdapSource::Stats() const {
   s.negative_hits = negative_hits_.load();
   s.failures = failures_.load();
   s.malformed_values = malformed_.load();
+  for (size_t i = 0; i < kLdapLatencyBucketCount; ++i) s.latency_le[i] = latency_le_[i].load();
+  s.latency_count = latency_count_.load();
+  s.latency_sum_seconds = static_cast<double>(latency_sum_us_.load()) / 1e6;
+  s.breakers_open = breaker_.Stats(clock_->Now()).open;
+  s.breaker_refusals = breaker_refusals_.load();
   return s;
 }
 

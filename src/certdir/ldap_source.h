@@ -118,6 +118,10 @@ struct LdapLookupInfo {
   std::vector<std::string> notes;  // "DN: ATTRIBUTE: value N skipped: reason", ...
 };
 
+// Upper bounds (seconds) of the directory search latency histogram.
+constexpr double kLdapLatencyBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+constexpr size_t kLdapLatencyBucketCount = sizeof(kLdapLatencyBuckets) / sizeof(double);
+
 // Totals since Create; read with Stats().
 struct LdapStats {
   uint64_t searches = 0;          // directory searches started
@@ -125,6 +129,14 @@ struct LdapStats {
   uint64_t negative_hits = 0;     // answers from the cache (nothing found)
   uint64_t failures = 0;          // lookups that returned a non-OK Status
   uint64_t malformed_values = 0;  // attribute values skipped
+  // Directory searches (not cache answers) by wall time, failed ones too:
+  // latency_le[i] counts those that took at most kLdapLatencyBuckets[i] s
+  // (cumulative, as Prometheus histograms are).
+  uint64_t latency_le[kLdapLatencyBucketCount] = {};
+  uint64_t latency_count = 0;
+  double latency_sum_seconds = 0;
+  size_t breakers_open = 0;       // servers the breaker refuses now (0 or 1: one per source)
+  uint64_t breaker_refusals = 0;  // lookups not asked: the breaker was open
 };
 
 // A bounded TTL cache of lookup answers by address (mime/rcpt_address
@@ -191,7 +203,8 @@ class LdapSource final : public CertSource {
   mutable LdapResultCache cache_;
   mutable CircuitBreaker breaker_;
   mutable std::atomic<uint64_t> searches_{0}, cache_hits_{0}, negative_hits_{0}, failures_{0},
-      malformed_{0};
+      malformed_{0}, breaker_refusals_{0}, latency_count_{0}, latency_sum_us_{0};
+  mutable std::atomic<uint64_t> latency_le_[kLdapLatencyBucketCount] = {};
 };
 
 }  // namespace smime

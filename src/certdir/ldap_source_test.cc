@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/testing.h"
@@ -243,6 +245,13 @@ void TestCache(void**) {
   assert_int_equal(s.cache_hits, 2);
   assert_int_equal(s.negative_hits, 1);
   assert_int_equal(s.failures, 2);
+  // Every search (failed ones too), none of the cache answers, is in the
+  // latency histogram; its buckets are cumulative.
+  assert_int_equal(s.latency_count, 6);
+  for (size_t i = 1; i < kLdapLatencyBucketCount; ++i)
+    assert_true(s.latency_le[i] >= s.latency_le[i - 1]);
+  assert_true(s.latency_le[kLdapLatencyBucketCount - 1] <= 6);
+  assert_true(s.latency_sum_seconds >= 0);
 }
 
 // The directory is asked for the A-label domain (the mail attribute is an
@@ -337,6 +346,26 @@ void TestBreaker(void**) {
   assert_int_equal(CountFound(*src, "c@x"), 0);  // half open: asked, closes again
   assert_int_equal(CountFound(*src, "d@x"), 0);
   assert_int_equal(dir.calls, 4);
+  assert_int_equal(src->Stats().breaker_refusals, 1);
+  assert_int_equal(src->Stats().breakers_open, 0);
+}
+
+// A search that takes 30 ms lands above the 25 ms bucket (a lower bound:
+// the search cannot be faster than its sleep).
+void TestLatencyHistogram(void**) {
+  HandClock clock;
+  std::unique_ptr<LdapSource> src;
+  auto slow = [](const std::string&, long, LdapSearchResult*) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return Status::Ok();
+  };
+  assert_true(LdapSource::Create(TestOptions(), &src, &clock, slow).ok());
+  assert_int_equal(CountFound(*src, "a@x"), 0);
+  const LdapStats s = src->Stats();
+  assert_int_equal(s.latency_count, 1);
+  assert_int_equal(s.latency_le[0], 0);  // 5 ms
+  assert_int_equal(s.latency_le[2], 0);  // 25 ms
+  assert_true(s.latency_sum_seconds >= 0.03);
 }
 
 // The milter step's deadline (base/deadline.h) over a directory that never
@@ -492,6 +521,7 @@ int main() {
       cmocka_unit_test(TestCacheBounded),
       cmocka_unit_test(TestCacheOff),
       cmocka_unit_test(TestBreaker),
+      cmocka_unit_test(TestLatencyHistogram),
       cmocka_unit_test(TestDeadline),
       cmocka_unit_test(TestOptionsFromConfig),
       cmocka_unit_test(TestIdnDomainQueriedAsALabel),

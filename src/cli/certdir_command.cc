@@ -6,7 +6,8 @@
 //   file as chain hints (a file that starts with a CA certificate is stored
 //   as chain hints only, e.g. for LDAP certificates); list [ADDR] [--expiring DAYS [--now
 //   EPOCH]]: every stored row (local and harvested; with --expiring only those that expire
-//   within DAYS or have expired), fingerprints shortened to what remove accepts; remove ADDR
+//   within DAYS or have expired, then, without ADDR, the trust anchors and signing identities
+//   that do, one line each), fingerprints shortened to what remove accepts; remove ADDR
 //   [FINGERPRINT or a unique prefix of at least the listed length]; lookup ADDR [--now EPOCH]: runs
 //   the same selection as the engine (all sources, the domain's rules) and shows the certificate it
 //   would encrypt to and why the others were not taken.
@@ -169,6 +170,14 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
                 c ? Date(ToTimeT(X509_get0_notAfter(c.get()))).c_str() : "-",
                 Date(r.last_seen).c_str(), r.fingerprint.substr(0, kFingerprintShown).c_str(),
                 caps.empty() ? "-" : caps.c_str(), r.seen_in.c_str());
+  }
+  // What else expires that mail depends on: trust anchors and signing
+  // identities, in the words of the daemon's expiry warnings.
+  if (expiring >= 0 && address.empty()) {
+    for (const std::string& w : rt.trust.ExpiryWarnings(now, static_cast<int>(expiring)))
+      std::printf("%s\n", w.c_str());
+    for (const std::string& w : rt.identities.ExpiryWarnings(now, static_cast<int>(expiring)))
+      std::printf("%s\n", w.c_str());
   }
   DrainOpensslErrors();
   return kExitOk;

@@ -44,7 +44,7 @@ const char kUsage[] =
     "      --decryption: ADDR.SERIAL.crt/.key and the line for decryption_keys\n"
     "  cert add FILE.pem [--address ADDR]   store a recipient certificate (admin)\n"
     "  cert list [ADDR] [--expiring DAYS]   stored recipient certificates (expiring\n"
-    "                   within DAYS, or expired)\n"
+    "                   within DAYS, or expired; then anchors and identities that do)\n"
     "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
     "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
     "                   encrypted to, and why others are not used; exit 3 if none\n"

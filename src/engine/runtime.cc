@@ -166,6 +166,7 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
       st = LdapSource::Create(lo, &ldap);
       if (!st.ok())
         return Status::Config(config.Get("ldap_uri").origin + ": ldap_uri: " + st.message());
+      rt->ldap = ldap.get();
       rt->directory.AddSource(std::move(ldap));
     } else {
       return Status::Config(origin + ": certificate_sources: '" + name +

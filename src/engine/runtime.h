@@ -32,6 +32,8 @@
 
 namespace smime {
 
+class LdapSource;
+
 enum class HpMode : int;  // mime/header_protection.h
 
 enum class SignMode { kNone, kClear, kOpaque, kIfPossible };
@@ -109,6 +111,7 @@ struct Runtime {
   // when it could not be opened and no domain encrypts.
   std::shared_ptr<CertStore> cert_store;
   RecipientDirectory directory;
+  const LdapSource* ldap = nullptr;  // the LDAP source directory owns (null: none), for metrics
   bool harvest = false;
   bool any_encryption = false;       // some domain has encrypt != never
   std::string hp_subject = "[...]";  // header_protection_subject

@@ -201,16 +201,27 @@ class BackgroundThreads {
       if (sigwait(&set, &sig) != 0) continue;
       if (Stopping()) return;
       std::string error;
+      const char* reason = "config";
       try {
         error = ReloadOnce();
       } catch (const std::exception& e) {
         error = std::string("internal error: ") + e.what();
+        reason = "internal";
       } catch (...) {
         error = "internal error";
+        reason = "internal";
       }
-      if (!error.empty())
-        log_->Write(Severity::kError,
-                    "reload: failed, keeping the running configuration: " + error);
+      if (!error.empty()) {
+        // docs/logging.md: "reload: result=failed, ..."; the running
+        // configuration stays.
+        std::string fields;
+        AppendField(&fields, "result", "failed");
+        AppendField(&fields, "reason", reason);
+        AppendField(&fields, "config", path_);
+        AppendField(&fields, "action", "kept-running");
+        AppendOriginAndDetail(&fields, error);
+        log_->Write(Severity::kError, "reload: " + fields);
+      }
       metrics_->CountReload(error.empty());
       WriteReloadStatus(status_path_, ++generation_, error, log_);
     }
@@ -228,6 +239,7 @@ class BackgroundThreads {
     std::string fields;
     AppendField(&fields, "version", PACKAGE_VERSION);
     AppendField(&fields, "config", path_);
+    AppendField(&fields, "result", "ok");
     log_->Write(Severity::kInfo, "reload: " + fields);
     LogIdentityWarnings(*fresh, log_);
     return "";
@@ -388,11 +400,18 @@ int Usage() {
   return kExitUsage;
 }
 
-int Fatal(LogSink* log, const std::string& msg, int code) {
+// A start-up refusal: "fatal: starting: result=refused, config=...,
+// origin=FILE:LINE, detail=..." (docs/logging.md), to the log once it is
+// open, else to stderr (systemd's journal). `-n` prints msg as it is.
+int Fatal(LogSink* log, const std::string& path, const std::string& msg, int code) {
+  std::string fields;
+  AppendField(&fields, "result", "refused");
+  AppendField(&fields, "config", path);
+  AppendOriginAndDetail(&fields, msg);
   if (log)
-    log->Write(Severity::kFatal, msg);
+    log->Write(Severity::kFatal, "starting: " + fields);
   else
-    std::fprintf(stderr, "smime-milter: fatal: %s\n", msg.c_str());
+    std::fprintf(stderr, "smime-milter: fatal: starting: %s\n", fields.c_str());
   return code;
 }
 
@@ -415,19 +434,22 @@ int Main(int argc, char** argv) {
   }
   if (optind != argc) return Usage();
 
+  // Before the log is open: -n (a person at a terminal) gets the message as
+  // it is, a start-up the one-line shape.
+  auto refuse = [&](const std::string& msg) {
+    if (!check_only) return Fatal(nullptr, path, msg, kExitConfig);
+    std::fprintf(stderr, "smime-milter: fatal: %s\n", msg.c_str());
+    return kExitConfig;
+  };
   std::shared_ptr<const Runtime> rt;
   Status st = LoadAll(path, &rt);
-  if (!st.ok()) return Fatal(nullptr, st.message(), kExitConfig);
+  if (!st.ok()) return refuse(st.message());
   const Config& cfg = rt->config;
   const std::string user = cfg.Str("user");
   struct passwd* pwp = getpwnam(user.c_str());
-  if (!pwp)
-    return Fatal(nullptr, cfg.Get("user").origin + ": user: no such account '" + user + "'",
-                 kExitConfig);
+  if (!pwp) return refuse(cfg.Get("user").origin + ": user: no such account '" + user + "'");
   struct passwd pw = *pwp;
-  if (pw.pw_uid == 0)
-    return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root",
-                 kExitConfig);
+  if (pw.pw_uid == 0) return refuse(cfg.Get("user").origin + ": user: refusing to serve as root");
   if (check_only) {
     if (int rc = CheckAsServiceUser(path, *rt, pw); rc != 0) return rc;
     std::printf(
@@ -453,10 +475,10 @@ int Main(int argc, char** argv) {
   struct smfiDesc desc = MilterDescription();
   if (smfi_setconn(const_cast<char*>(socket.c_str())) != MI_SUCCESS ||
       smfi_register(desc) != MI_SUCCESS)
-    return Fatal(&log, cfg.Get("socket").origin + ": socket: bad value '" + socket + "'",
+    return Fatal(&log, path, cfg.Get("socket").origin + ": socket: bad value '" + socket + "'",
                  kExitConfig);
   if (smfi_opensocket(true) != MI_SUCCESS)
-    return Fatal(&log, "cannot open milter socket " + socket + ": " + std::strerror(errno),
+    return Fatal(&log, path, "cannot open milter socket " + socket + ": " + std::strerror(errno),
                  kExitOsErr);
   std::string unix_path = UnixSocketPath(socket);
   if (!unix_path.empty()) {
@@ -473,7 +495,7 @@ int Main(int argc, char** argv) {
       own = Status::Io(std::strerror(errno));
     }
     if (!own.ok())
-      return Fatal(&log, "cannot set owner/mode of " + unix_path + ": " + own.message(),
+      return Fatal(&log, path, "cannot set owner/mode of " + unix_path + ": " + own.message(),
                    kExitOsErr);
   }
   SetNoDelayOnListeners();
@@ -491,12 +513,12 @@ int Main(int argc, char** argv) {
         log.Write(Severity::kWarning, "cannot give " + f + " to " + user + ": " + own.message());
     }
   st = DropPrivileges(pw);
-  if (!st.ok()) return Fatal(&log, st.message(), kExitOsErr);
+  if (!st.ok()) return Fatal(&log, path, st.message(), kExitOsErr);
   if (access(cfg.Str("state_dir").c_str(), W_OK | X_OK) != 0)
     log.Write(Severity::kWarning, "state_dir " + cfg.Str("state_dir") + " is not writable by " +
                                       user + ": large messages will be tempfailed");
   if (!foreground && daemon(0, 0) != 0)
-    return Fatal(&log, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
+    return Fatal(&log, path, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
 
   // Written as the service user, after daemon() gave the final pid.
   const std::string pid_path = PidFilePath(cfg);

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <utility>
 #include <vector>
 
 #include "base/defaults.h"
+#include "certdir/ldap_source.h"
 #include "engine/runtime.h"
 
 namespace smime {
@@ -59,6 +61,71 @@ std::vector<std::pair<std::string, std::string>> SplitFields(const std::string& 
     start = end + 2;
   }
   return out;
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+void Head(std::string* out, const char* name, const char* type, const char* help) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+// Revocation fetches and the responders' circuit breakers; LDAP searches,
+// their latency histogram and the directory's breaker.
+void RenderFetchers(const Runtime& rt, std::time_t now, std::string* out) {
+  if (rt.revocation) {
+    const RevocationStats r = rt.revocation->Stats(now);
+    Head(out, "smime_milter_revocation_fetch_failures_total", "counter",
+         "OCSP and CRL fetches that failed (network, HTTP, or an unusable answer).");
+    *out += "smime_milter_revocation_fetch_failures_total{method=\"ocsp\"} " +
+            std::to_string(r.ocsp_fetch_failures) + "\n";
+    *out += "smime_milter_revocation_fetch_failures_total{method=\"crl\"} " +
+            std::to_string(r.crl_fetch_failures) + "\n";
+    Head(out, "smime_milter_breaker_refusals_total", "counter",
+         "Fetches not tried because the server's circuit breaker was open.");
+    *out += "smime_milter_breaker_refusals_total{component=\"revocation\"} " +
+            std::to_string(r.breaker_refusals) + "\n";
+    if (rt.ldap)
+      *out += "smime_milter_breaker_refusals_total{component=\"ldap\"} " +
+              std::to_string(rt.ldap->Stats().breaker_refusals) + "\n";
+    Head(out, "smime_milter_breaker_opens_total", "counter",
+         "Times a revocation server's circuit breaker opened.");
+    *out += "smime_milter_breaker_opens_total{component=\"revocation\"} " +
+            std::to_string(r.breaker_opens) + "\n";
+    Head(out, "smime_milter_breakers", "gauge",
+         "Circuit breakers by state now: open (refusing) or half_open (the next request probes).");
+    *out += "smime_milter_breakers{component=\"revocation\",state=\"open\"} " +
+            std::to_string(r.breakers_open) + "\n";
+    *out += "smime_milter_breakers{component=\"revocation\",state=\"half_open\"} " +
+            std::to_string(r.breakers_half_open) + "\n";
+    if (rt.ldap)
+      *out += "smime_milter_breakers{component=\"ldap\",state=\"open\"} " +
+              std::to_string(rt.ldap->Stats().breakers_open) + "\n";
+  }
+  if (!rt.ldap) return;
+  const LdapStats l = rt.ldap->Stats();
+  Head(out, "smime_milter_ldap_lookups_total", "counter",
+       "LDAP recipient lookups by result: search (asked the directory), cache_hit, "
+       "negative_hit (cached nothing-found), failed.");
+  *out += "smime_milter_ldap_lookups_total{result=\"search\"} " + std::to_string(l.searches) + "\n";
+  *out += "smime_milter_ldap_lookups_total{result=\"cache_hit\"} " + std::to_string(l.cache_hits) +
+          "\n";
+  *out += "smime_milter_ldap_lookups_total{result=\"negative_hit\"} " +
+          std::to_string(l.negative_hits) + "\n";
+  *out += "smime_milter_ldap_lookups_total{result=\"failed\"} " + std::to_string(l.failures) + "\n";
+  Head(out, "smime_milter_ldap_search_duration_seconds", "histogram",
+       "Wall time of LDAP directory searches (failed ones too; not cache answers).");
+  for (size_t i = 0; i < kLdapLatencyBucketCount; ++i)
+    *out += "smime_milter_ldap_search_duration_seconds_bucket{le=\"" + Num(kLdapLatencyBuckets[i]) +
+            "\"} " + std::to_string(l.latency_le[i]) + "\n";
+  *out += "smime_milter_ldap_search_duration_seconds_bucket{le=\"+Inf\"} " +
+          std::to_string(l.latency_count) + "\n";
+  *out += "smime_milter_ldap_search_duration_seconds_sum " + Num(l.latency_sum_seconds) + "\n";
+  *out +=
+      "smime_milter_ldap_search_duration_seconds_count " + std::to_string(l.latency_count) + "\n";
 }
 
 }  // namespace
@@ -133,35 +200,43 @@ std::string Metrics::Render(const Runtime* rt, std::time_t now) const {
     out += "# TYPE smime_milter_signing_identities gauge\n";
     out += "smime_milter_signing_identities " + std::to_string(rt->identities.size()) + "\n";
     int64_t admin = 0, harvested = 0;
-    if (rt->cert_store && rt->cert_store->Count(&admin, &harvested).ok()) {
+    std::vector<CertStoreRow> rows;
+    const bool listed = rt->cert_store && rt->cert_store->List(&rows).ok();
+    if (listed) {
+      for (const CertStoreRow& r : rows) ++(r.trust == CertTrust::kAdmin ? admin : harvested);
       out += "# HELP smime_milter_certificates_stored Recipient certificates in the store.\n";
       out += "# TYPE smime_milter_certificates_stored gauge\n";
       out += "smime_milter_certificates_stored{trust=\"admin\"} " + std::to_string(admin) + "\n";
       out += "smime_milter_certificates_stored{trust=\"harvested\"} " + std::to_string(harvested) +
              "\n";
     }
+    const int warn_days = rt->identity_expiry_warning_days;
     out +=
-        "# HELP smime_milter_expiry_warnings Identities and trust anchors within "
-        "identity_expiry_warning days of expiry (or expired).\n";
+        "# HELP smime_milter_expiry_warnings Identities, trust anchors and recipient certificates "
+        "added with cert add within identity_expiry_warning days of expiry (or expired).\n";
     out += "# TYPE smime_milter_expiry_warnings gauge\n";
     out += "smime_milter_expiry_warnings{kind=\"identity\"} " +
-           std::to_string(
-               rt->identities.ExpiryWarnings(now, rt->identity_expiry_warning_days).size()) +
-           "\n";
+           std::to_string(rt->identities.ExpiryWarnings(now, warn_days).size()) + "\n";
     out += "smime_milter_expiry_warnings{kind=\"trust_anchor\"} " +
-           std::to_string(rt->trust.ExpiryWarnings(now, rt->identity_expiry_warning_days).size()) +
-           "\n";
+           std::to_string(rt->trust.ExpiryWarnings(now, warn_days).size()) + "\n";
+    if (listed)
+      out += "smime_milter_expiry_warnings{kind=\"recipient_certificate\"} " +
+             std::to_string(AdminCertExpiryWarnings(rows, now, warn_days).size()) + "\n";
     out +=
-        "# HELP smime_milter_expiry_days_min Days until the first signing identity or trust "
-        "anchor expires (negative: expired).\n";
+        "# HELP smime_milter_expiry_days_min Days until the first signing identity, trust "
+        "anchor or recipient certificate added with cert add expires (negative: expired).\n";
     out += "# TYPE smime_milter_expiry_days_min gauge\n";
-    for (const auto& [kind, t] : {std::make_pair("identity", rt->identities.EarliestNotAfter()),
-                                  std::make_pair("trust_anchor", rt->trust.EarliestNotAfter())}) {
+    for (const auto& [kind, t] :
+         {std::make_pair("identity", rt->identities.EarliestNotAfter()),
+          std::make_pair("trust_anchor", rt->trust.EarliestNotAfter()),
+          std::make_pair("recipient_certificate",
+                         listed ? AdminCertEarliestNotAfter(rows) : std::time_t{0})}) {
       if (t == 0) continue;
       const double days = static_cast<double>(t - now) / 86400.0;
       out += std::string("smime_milter_expiry_days_min{kind=\"") + kind + "\"} " +
              std::to_string(static_cast<long long>(std::floor(days))) + "\n";
     }
+    RenderFetchers(*rt, now, &out);
     out += "# HELP smime_milter_info The running version and configuration.\n";
     out += "# TYPE smime_milter_info gauge\n";
     out += "smime_milter_info{version=\"" + Label(PACKAGE_VERSION) + "\"} 1\n";

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "base/testing.h"
+#include "certdir/ldap_source.h"
 #include "engine/processor.h"
+#include "engine/runtime.h"
 
 using namespace smime;
 
@@ -99,12 +101,75 @@ void TestCountsFromThreads(void**) {
   assert_true(Has(m.Render(nullptr, 0), "smime_milter_rcpt_total{disposition=\"accept\"} 2000"));
 }
 
+// A checker with fixed fetch and breaker counts.
+class CountingChecker final : public RevocationChecker {
+ public:
+  ChainRevocation Check(STACK_OF(X509) *, STACK_OF(X509_CRL) *, std::time_t,
+                        const Deadline&) override {
+    return {};
+  }
+  RevocationStats Stats(std::time_t) const override {
+    RevocationStats s;
+    s.ocsp_fetch_failures = 7;
+    s.crl_fetch_failures = 2;
+    s.breaker_refusals = 12;
+    s.breakers_open = 1;
+    s.breakers_half_open = 3;
+    s.breaker_opens = 4;
+    return s;
+  }
+};
+
+// The runtime's gauges: revocation fetches and breakers, LDAP lookups and
+// the search latency histogram (cumulative buckets, +Inf = count).
+void TestFetcherGauges(void**) {
+  Runtime rt;
+  rt.revocation = std::make_unique<CountingChecker>();
+  LdapOptions o;
+  o.uris = {"ldap://127.0.0.1:1"};
+  o.base = "dc=test";
+  o.breaker_cooldown = 0;
+  std::unique_ptr<LdapSource> ldap;
+  assert_true(
+      LdapSource::Create(o, &ldap, nullptr, [](const std::string&, long, LdapSearchResult*) {
+        return Status::Ok();
+      }).ok());
+  std::vector<CertCandidate> found;
+  assert_true(ldap->Find("a@x", Deadline(), &found).ok());
+  assert_true(ldap->Find("b@x", Deadline(), &found).ok());
+  assert_true(ldap->Find("a@x", Deadline(), &found).ok());  // cached: not searched
+  rt.ldap = ldap.get();
+  const std::string text = Metrics().Render(&rt, 1780272000);
+  assert_true(Has(text, "smime_milter_revocation_fetch_failures_total{method=\"ocsp\"} 7"));
+  assert_true(Has(text, "smime_milter_revocation_fetch_failures_total{method=\"crl\"} 2"));
+  assert_true(Has(text, "smime_milter_breaker_refusals_total{component=\"revocation\"} 12"));
+  assert_true(Has(text, "smime_milter_breaker_refusals_total{component=\"ldap\"} 0"));
+  assert_true(Has(text, "smime_milter_breaker_opens_total{component=\"revocation\"} 4"));
+  assert_true(Has(text, "smime_milter_breakers{component=\"revocation\",state=\"open\"} 1"));
+  assert_true(Has(text, "smime_milter_breakers{component=\"revocation\",state=\"half_open\"} 3"));
+  assert_true(Has(text, "smime_milter_breakers{component=\"ldap\",state=\"open\"} 0"));
+  assert_true(Has(text, "smime_milter_ldap_lookups_total{result=\"search\"} 2"));
+  assert_true(Has(text, "smime_milter_ldap_lookups_total{result=\"negative_hit\"} 1"));
+  assert_true(Has(text, "# TYPE smime_milter_ldap_search_duration_seconds histogram"));
+  assert_true(Has(text, "smime_milter_ldap_search_duration_seconds_bucket{le=\"+Inf\"} 2"));
+  assert_true(Has(text, "smime_milter_ldap_search_duration_seconds_count 2"));
+  assert_true(text.find("smime_milter_ldap_search_duration_seconds_bucket{le=\"0.005\"} ") !=
+              std::string::npos);
+  assert_true(text.find("smime_milter_ldap_search_duration_seconds_sum ") != std::string::npos);
+  // No store: no store gauges.
+  assert_int_equal(text.find("smime_milter_certificates_stored"), std::string::npos);
+  // Without LDAP, no LDAP lines.
+  rt.ldap = nullptr;
+  assert_int_equal(Metrics().Render(&rt, 0).find("ldap"), std::string::npos);
+}
+
 }  // namespace
 
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestCountsAndFormat),
       cmocka_unit_test(TestCountsFromThreads),
+      cmocka_unit_test(TestFetcherGauges),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

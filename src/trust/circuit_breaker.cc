@@ -31,7 +31,27 @@ void CircuitBreaker::Failure(const std::string& url, std::time_t now) {
   }
   State& s = states_[url];
   ++s.failures;
-  if (s.failures >= threshold_) s.open_until = now + cooldown_;
+  ++failures_;
+  if (s.failures >= threshold_) {
+    s.open_until = now + cooldown_;
+    ++opened_;
+  }
+}
+
+CircuitBreaker::Snapshot CircuitBreaker::Stats(std::time_t now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Snapshot s;
+  s.failures = failures_;
+  s.opened = opened_;
+  for (const auto& [url, st] : states_) {
+    if (st.failures < threshold_)
+      ++s.failing;
+    else if (now < st.open_until)
+      ++s.open;
+    else
+      ++s.half_open;
+  }
+  return s;
 }
 
 }  // namespace smime

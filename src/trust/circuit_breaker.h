@@ -9,6 +9,7 @@
 #ifndef SMIME_TRUST_CIRCUIT_BREAKER_H_
 #define SMIME_TRUST_CIRCUIT_BREAKER_H_
 
+#include <cstdint>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -28,6 +29,16 @@ class CircuitBreaker {
   void Success(const std::string& url);
   void Failure(const std::string& url, std::time_t now);
 
+  // For the metrics: URLs by state at now, and totals since creation.
+  struct Snapshot {
+    size_t open = 0;        // refusing until their cooldown ends
+    size_t half_open = 0;   // cooled down: the next request probes
+    size_t failing = 0;     // failed lately, below the threshold (still closed)
+    uint64_t failures = 0;  // Failure() calls
+    uint64_t opened = 0;    // times a breaker opened (or re-opened after a probe)
+  };
+  Snapshot Stats(std::time_t now) const;
+
  private:
   struct State {
     int failures = 0;
@@ -35,8 +46,10 @@ class CircuitBreaker {
   };
   const int threshold_;
   const int cooldown_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, State> states_;
+  uint64_t failures_ = 0;
+  uint64_t opened_ = 0;
 };
 
 }  // namespace smime

@@ -525,6 +525,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
     return r;
   }
   if (!breaker_.Allow(url, now)) {
+    ++breaker_refusals_;
     r.status = RevocationStatus::kUnavailable;
     r.detail = "responder " + url + " failing, circuit open";
     return r;
@@ -549,6 +550,7 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   Status st = fetcher_->Fetch(http, &body);
   auto unavailable = [&](const std::string& why) {
     breaker_.Failure(url, now);
+    ++ocsp_failures_;
     r.status = RevocationStatus::kUnavailable;
     r.detail = why;
     DrainOpensslErrors();
@@ -577,6 +579,18 @@ RevocationResult OnlineRevocationChecker::ViaOcsp(X509* cert, X509* issuer, STAC
   }
   DrainOpensslErrors();
   return r;
+}
+
+RevocationStats OnlineRevocationChecker::Stats(std::time_t now) const {
+  RevocationStats s;
+  s.ocsp_fetch_failures = ocsp_failures_.load();
+  s.crl_fetch_failures = crl_failures_.load();
+  s.breaker_refusals = breaker_refusals_.load();
+  const CircuitBreaker::Snapshot b = breaker_.Stats(now);
+  s.breakers_open = b.open;
+  s.breakers_half_open = b.half_open;
+  s.breaker_opens = b.opened;
+  return s;
 }
 
 OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
@@ -614,6 +628,7 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
     return nullptr;
   }
   if (!breaker_.Allow(url, now)) {
+    ++breaker_refusals_;
     *why = "CRL server " + url + " failing, circuit open";
     return nullptr;
   }
@@ -629,12 +644,14 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
   }
   if (!st.ok()) {
     breaker_.Failure(url, now);
+    ++crl_failures_;
     *why = url + ": " + st.message();
     return nullptr;
   }
   X509_CRL* c = ParseCrl(data);
   if (!c) {
     breaker_.Failure(url, now);
+    ++crl_failures_;
     *why = url + ": not a CRL";
     return nullptr;
   }

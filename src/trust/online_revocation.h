@@ -29,6 +29,7 @@
 #ifndef SMIME_TRUST_ONLINE_REVOCATION_H_
 #define SMIME_TRUST_ONLINE_REVOCATION_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,8 @@ class OnlineRevocationChecker final : public RevocationChecker {
   // Returns an Io status when any fetch failed (the others are still done).
   Status RefreshCachedCrls(std::time_t now, std::vector<std::string>* report);
 
+  RevocationStats Stats(std::time_t now) const override;
+
   using CrlPtr = std::shared_ptr<X509_CRL>;
 
  private:
@@ -88,6 +91,7 @@ class OnlineRevocationChecker final : public RevocationChecker {
   RevocationOptions opts_;
   std::unique_ptr<HttpFetcher> fetcher_;
   CircuitBreaker breaker_;
+  std::atomic<uint64_t> ocsp_failures_{0}, crl_failures_{0}, breaker_refusals_{0};
   std::vector<CrlPtr> local_crls_;
 
   struct OcspEntry {

@@ -596,6 +596,40 @@ void TestDeadlineSparesBreakerAndCache(void**) {
   assert_int_equal(g_h->server.fetches, 4);
 }
 
+// Fetch failures and breaker states for the metrics: three refused OCSP
+// fetches open the responder's breaker (threshold 3), the fourth check is
+// not fetched (a refusal); after the cooldown the breaker is half open, a
+// good answer closes it. CRL failures count apart.
+void TestFetchStats(void**) {
+  X509* leaf = g_fx->leaf_ocsp.cert.get();
+  Start(Setup{{"ocsp"}});
+  RevocationStats s = g_h->checker->Stats(kNow);
+  assert_int_equal(s.ocsp_fetch_failures + s.crl_fetch_failures + s.breaker_opens, 0);
+  for (int i = 0; i < 4; ++i) ExpectNoAnswer(Check(leaf, {}), "responder down");
+  assert_int_equal(g_h->server.fetches, 3);
+  s = g_h->checker->Stats(kNow);
+  assert_int_equal(s.ocsp_fetch_failures, 3);
+  assert_int_equal(s.crl_fetch_failures, 0);
+  assert_int_equal(s.breaker_refusals, 1);
+  assert_int_equal(s.breaker_opens, 1);
+  assert_int_equal(s.breakers_open, 1);
+  assert_int_equal(s.breakers_half_open, 0);
+  s = g_h->checker->Stats(kNow + 61);  // cooldown 60 s over
+  assert_int_equal(s.breakers_open, 0);
+  assert_int_equal(s.breakers_half_open, 1);
+  g_h->server.bodies[kOcsp] = MakeOcspResponse(leaf, g_fx->ca, OcspSpec());
+  Expect(Check(leaf, {}, kNow + 61), RevocationStatus::kGood, "probe answered");
+  s = g_h->checker->Stats(kNow + 61);
+  assert_int_equal(s.breakers_open + s.breakers_half_open, 0);
+
+  Start(Setup{{"crl"}});
+  ExpectNoAnswer(Check(g_fx->leaf_dp1.cert.get(), {}), "CRL server down");
+  s = g_h->checker->Stats(kNow);
+  assert_int_equal(s.crl_fetch_failures, 1);
+  assert_int_equal(s.ocsp_fetch_failures, 0);
+  assert_int_equal(s.breakers_open, 0);  // one failure: still closed
+}
+
 // Mode and type of every entry of dir: "name=mode" sorted, links as "name=link".
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> out;
@@ -694,6 +728,7 @@ int main() {
       cmocka_unit_test(TestOcspMaxAgeCache),
       cmocka_unit_test(TestDeadlineCutsChain),
       cmocka_unit_test(TestDeadlineSparesBreakerAndCache),
+      cmocka_unit_test(TestFetchStats),
       cmocka_unit_test(TestCacheFiles),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

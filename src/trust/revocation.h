@@ -12,6 +12,8 @@
 #ifndef SMIME_TRUST_REVOCATION_H_
 #define SMIME_TRUST_REVOCATION_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -58,9 +60,21 @@ const char* RevocationStatusName(RevocationStatus s);
 // step's deadline), or "" when nothing was asked.
 std::string RevocationLogSource(const RevocationResult& r);
 
+// Totals since creation and the responders' breakers now, for the metrics.
+struct RevocationStats {
+  uint64_t ocsp_fetch_failures = 0;  // OCSP fetches or answers that failed (breaker counted)
+  uint64_t crl_fetch_failures = 0;   // CRL fetches that failed or were not a CRL
+  uint64_t breaker_refusals = 0;     // fetches not tried: the URL's breaker was open
+  size_t breakers_open = 0;          // URLs whose breaker refuses now
+  size_t breakers_half_open = 0;     // URLs whose next request probes
+  uint64_t breaker_opens = 0;        // times a breaker opened
+};
+
 class RevocationChecker {
  public:
   virtual ~RevocationChecker() = default;
+  // Fetch and breaker counts (none for a checker that never fetches).
+  virtual RevocationStats Stats(std::time_t /*now*/) const { return {}; }
   // chain: leaf first, anchor last, already verified. embedded: CRLs carried
   // in the message (may be null), never a source on their own: used only
   // as a later replacement of a CRL from the certificate's distribution point.

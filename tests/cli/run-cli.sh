@@ -153,6 +153,16 @@ if [ "$n_soon" = 0 ] && [ "$n_late" = 1 ]; then
 else
   failed=$((failed + 1)); echo "FAIL cert list --expiring: $n_soon (want 0), $n_late (want 1)"
 fi
+# Without ADDR it also lists the trust anchors that expire: the test root
+# ends 2045-01-01, 6789 days after $NOW; not with an ADDR.
+a_late=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 6789 --now "$NOW" | grep -c '^trust anchor .*expires at 2045-01-01T00:00:00Z, in 6789 days' || true)
+a_soon=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 6788 --now "$NOW" | grep -c '^trust anchor ' || true)
+a_addr=$("$SMIMECTL" -c "$work/add.conf" cert list carol@b.example --expiring 6789 --now "$NOW" | grep -c '^trust anchor ' || true)
+if [ "$a_late" = 1 ] && [ "$a_soon" = 0 ] && [ "$a_addr" = 0 ]; then
+  pass=$((pass + 1)); echo "ok   cert list --expiring DAYS lists the trust anchors that expire within DAYS"
+else
+  failed=$((failed + 1)); echo "FAIL cert list --expiring anchors: $a_late (want 1), $a_soon (want 0), $a_addr (want 0)"
+fi
 expect "cert list --expiring needs a number" 64 "--expiring needs a number of days" \
   "$SMIMECTL" -c "$work/add.conf" cert list --expiring soon
 expect "cert remove refuses a shorter prefix" 78 "prefix of at least 12 hex digits" \

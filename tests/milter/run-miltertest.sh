@@ -69,8 +69,8 @@ check_log() {  # check_log LABEL PATTERN [MIN_COUNT]
   else failed=$((failed + 1)); echo "FAIL log: $1: '$2' found $n times"; fi
 }
 check_log "start line" "starting: version=.*config=$conf"
-check_log "good reloads" "reload: version=" 1
-check_log "bad reload refused" "reload: failed, keeping the running configuration: .*max_signers: 'many' is not a number"
+check_log "good reloads" "reload: version=.*result=ok" 1
+check_log "bad reload refused, in the log's shape with origin=FILE:LINE" "error: reload: result=failed, reason=config, config=$conf, action=kept-running, origin=$conf:[0-9]*, detail=\"max_signers: 'many' is not a number\""
 check_log "one verify line per message" "QT[0-9]*x[0-9]*: verify: .*result=pass" 100
 check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
 check_log "outbound logged" "QOUT: outbound: .*why=daemon_name, daemon_name=ORIGINATING"

@@ -252,6 +252,33 @@ roots=$(for pid in $(pgrep -f "smtpd -n 127.0.0.1:$PF_PORT"); do readlink "/proc
   bad "smtpd roots: '$roots' (want $queue)"
 grep -q 'chroot' "$work/pf/maillog" && bad "chroot errors in maillog: $(grep chroot "$work/pf/maillog")"
 pf_stop
+
+# --- reload as the unit does (systemctl reload runs ExecReload) ----------
+reload_cmd=$(sed -n 's/^ExecReload=//p' "$unit")
+unit_reload() {
+  if [ -z "$MILTER_PID" ]; then
+    systemctl reload smime-milter
+  else
+    # shellcheck disable=SC2086  # the unit's command line, split as systemd does
+    runuser -u smime-milter -g smime-milter -- $reload_cmd
+  fi
+}
+case "$reload_cmd" in
+  */smimectl\ *reload*) ok "ExecReload waits for the daemon's answer: $reload_cmd" ;;
+  *) bad "ExecReload: '$reload_cmd' (want smimectl reload)" ;;
+esac
+unit_reload >"$work/reload.log" 2>&1 && ok "reload: $(head -1 "$work/reload.log")" ||
+  bad "reload of the running configuration: $(cat "$work/reload.log")"
+cp "$conf" "$work/conf.good"
+echo "trust_anchors = /etc/smime-milter/no-such-anchors.pem" >>"$conf"
+if unit_reload >"$work/reload.log" 2>&1; then
+  bad "reload of a refused configuration succeeded: $(cat "$work/reload.log")"
+else
+  ok "reload of a refused configuration fails: $(grep -m1 'failed' "$work/reload.log")"
+fi
+cp "$work/conf.good" "$conf"
+unit_reload >"$work/reload.log" 2>&1 && ok "reload after the fix" || bad "reload after the fix: $(cat "$work/reload.log")"
+
 if [ -n "$MILTER_PID" ]; then
   kill -TERM "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null; MILTER_PID=
 else

@@ -277,14 +277,14 @@ else
   printf '999999\n' >"$work/pin"
   reload
   log_has "reload with a wrong PIN refused, naming the PIN file" \
-    "reload: failed, keeping the running configuration: $work/identities:1: wrong PIN in $work/pin"
+    "reload: result=failed, reason=config, .*origin=$work/identities:1, detail=\"wrong PIN in $work/pin"
   send QSIGN2 signed "the old configuration signs after the refused reload"
   send QBOB2 signed "with both tokens" bob
   printf '123456\n' >"$work/pin"
   printf '999999\n' >"$work/pin2"
   reload
   log_has "a wrong PIN for the second token refused, naming its file" \
-    "reload: failed, keeping the running configuration: $work/identities:2: wrong PIN in $work/pin2"
+    "reload: result=failed, reason=config, .*origin=$work/identities:2, detail=\"wrong PIN in $work/pin2"
   printf '654321\n' >"$work/pin2"
   reload
   log_has "reload with the right PINs accepted" "reload: version="
