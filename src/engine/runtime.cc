@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "certdir/ldap_source.h"
+#include "certdir/smimea_source.h"
 #include "mime/header_protection.h"
 #include "mime/rcpt_address.h"
 #include "trust/online_revocation.h"
@@ -75,6 +76,7 @@ DomainRules RulesFromConfig(const Config& config) {
                                                                    : RsaKeyTransport::kPkcs1;
   ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);
   r.decrypt = config.Bool("decrypt");
+  r.smimea = config.Bool("smimea");
   r.decrypt_unauthenticated = config.Bool("decrypt_unauthenticated");
   const std::string ua = config.Str("unauthorized_sender");
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
@@ -171,6 +173,19 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
       return Status::Config(origin + ": certificate_sources: '" + name +
                             "' is not local, harvest or ldap");
     }
+  }
+  // DANE SMIMEA (docs/dane.md): asked last, only for domains with smimea = yes.
+  bool smimea = rt->rules.smimea;
+  for (const auto& d : rt->domain_rules) smimea = smimea || d.second.smimea;
+  if (smimea) {
+    SmimeaOptions so;
+    st = SmimeaOptionsFromConfig(config, &so);
+    if (!st.ok()) return st;
+    std::unique_ptr<SmimeaSource> dane;
+    st = SmimeaSource::Create(so, &dane);
+    if (!st.ok())
+      return Status::Config(config.Get("dnssec_trust_anchor").origin + ": " + st.message());
+    rt->directory.AddSource(std::move(dane));
   }
   return Status::Ok();
 }

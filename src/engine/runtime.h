@@ -64,6 +64,7 @@ struct DomainRules {
   CertTrust min_trust = CertTrust::kHarvested;
   // Inbound decryption (docs/decryption.md):
   bool decrypt = false;                  // decrypt = yes
+  bool smimea = false;                   // smimea = yes: DANE SMIMEA lookups
   bool decrypt_unauthenticated = false;  // CBC without a passing inner signature too
   HpMode header_protection{};            // kNone; RFC 9788 (docs/header-protection.md)
 };
