@@ -295,13 +295,18 @@ Status SmimeaSource::Find(const std::string& address, const Deadline& deadline,
     }
     if (ttl > 0) cache_[owner] = CacheSlot{answer, now + ttl};
   }
-  if (answer.rdatas.empty()) return Status::Ok();  // NXDOMAIN or no record: nothing found
+  // A bogus answer is reported whether or not it carried data; an insecure
+  // NXDOMAIN is simply nothing found.
+  const bool bogus = answer.kind == SmimeaAnswer::Kind::kBogus;
+  if (!bogus && answer.rdatas.empty()) return Status::Ok();  // NXDOMAIN or no record
   if (answer.kind != SmimeaAnswer::Kind::kSecure) {
     CertCandidate c;
     c.trust = CertTrust::kDane;
     c.source = "dane";
     c.origin = "dane: " + owner;
-    c.refused = answer.why + ": " + std::to_string(answer.rdatas.size()) + " record(s) not used";
+    c.refused =
+        answer.why + (bogus ? ": not used"
+                            : ": " + std::to_string(answer.rdatas.size()) + " record(s) not used");
     out->push_back(std::move(c));
     return Status::Ok();
   }
