@@ -144,7 +144,6 @@ if [ "$(id -u)" = 0 ]; then
   as_nsd=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --)
 fi
 start_nsd() {
-
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
     write_nsd_conf
