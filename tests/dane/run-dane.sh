@@ -2,11 +2,11 @@
 # run-dane.sh: DANE SMIMEA recipient certificates (certdir/smimea_source)
 # against a real DNSSEC-signed zone, validated by libunbound.
 #
-# Builds two zones in $work/nsd: dane.example, signed with ldns-keygen and
-# ldns-signzone (its DNSKEY is the test's own trust anchor file), and
-# plain.example, unsigned. A private nsd (-d, no privileges: as nobody when the
-# test runs as root) serves both on 127.0.0.1 at a free port; smimectl asks
-# it with dns_resolver = 127.0.0.1@PORT. Records (RFC 8162 owner names):
+# Zones and nsd from tests/dane/dane-lib.sh: dane.example, signed with
+# ldns-keygen and ldns-signzone (its DNSKEY is the test's own trust anchor
+# file), and plain.example, unsigned, served by a private nsd (-d, no
+# privileges: as nobody when the test runs as root) on 127.0.0.1 at a free
+# port; smimectl asks it with dns_resolver = 127.0.0.1@PORT. Records:
 #   alice@dane.example  DANE-EE (3 0 0) full certificate: the PKI's
 #                    "selfsigned" (no CA, another address): used; the
 #                    message is encrypted to it (smimectl process) and
@@ -26,20 +26,10 @@
 # DANE_KEEP=1 keeps the work folder (printed) for debugging.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
-NSD=$(command -v nsd || command -v /usr/sbin/nsd || true)
-for t in ldns-keygen ldns-signzone drill; do
-  command -v "$t" >/dev/null || skip_or_fail "$t not installed (Debian: ldnsutils)"
-done
-[ -n "$NSD" ] || skip_or_fail "nsd not installed (Debian: nsd)"
+# shellcheck source=dane-lib.sh
+. "$(dirname "$0")/dane-lib.sh"
+dane_require
 make_pki
-
-nsd_pid=
-stop_nsd() {
-  [ -n "$nsd_pid" ] || return 0
-  kill "$nsd_pid" 2>/dev/null
-  wait "$nsd_pid" 2>/dev/null
-  nsd_pid=
-}
 cleanup() {
   stop_nsd
   if [ "${DANE_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
@@ -57,116 +47,14 @@ expect_not() {
   if ! grep -Eq -- "$2" "$out"; then ok "$1"; else bad "$1: unexpected '$2' in:"; sed 's/^/    /' "$out"; fi
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# owner LOCALPART: the RFC 8162 owner name label part (without the domain)
-owner() { printf '%s._smimecert' "$(printf '%s' "$1" | sha256sum | cut -c1-56)"; }
-# smimea OWNER USAGE SELECTOR MATCHING HEXDATA: one record in RFC 3597 form
-smimea() {
-  local hex
-  hex="$(printf '%02x%02x%02x' "$2" "$3" "$4")$5"
-  printf '%s 300 IN TYPE53 \\# %d %s\n' "$1" $((${#hex} / 2)) "$hex"
-}
-derhex() { openssl x509 -in "$pki/$1.crt" -outform DER | od -An -v -tx1 | tr -d ' \n'; }
-
-# --- the zones ---------------------------------------------------------------------
-d=$work/nsd
-mkdir -p "$d"
-zone_head() {  # zone_head ORIGIN
-  printf '$ORIGIN %s.\n$TTL 300\n' "$1"
-  printf '@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n' \
-    "$1" "$1" "$1"
-}
-spki_sha256=$(openssl x509 -in "$pki/alice.crt" -noout -pubkey | openssl pkey -pubin -outform DER |
-  openssl dgst -sha256 -binary | od -An -v -tx1 | tr -d ' \n')
-{
-  zone_head dane.example
-  smimea "$(owner alice)" 3 0 0 "$(derhex selfsigned)"
-  for n in selfsigned alice carol; do smimea "$(owner big)" 3 0 0 "$(derhex $n)"; done
-  smimea "$(owner mal)" 3 0 0 "$(derhex selfsigned)"
-  smimea "$(owner hash)" 3 1 1 "$spki_sha256"
-} >"$d/dane.example.zone"
-{
-  zone_head plain.example
-  smimea "$(owner alice)" 3 0 0 "$(derhex selfsigned)"
-} >"$d/plain.example.zone"
-(cd "$d" && ldns-keygen -a ECDSAP256SHA256 -k dane.example >"$d/keyname") ||
-  { echo "ERROR: ldns-keygen failed"; exit 99; }
-key=$(cat "$d/keyname")
-ldns-signzone -o dane.example -f "$d/dane.example.zone.signed" "$d/dane.example.zone" "$d/$key" ||
-  { echo "ERROR: ldns-signzone failed"; exit 99; }
-grep -q RRSIG "$d/dane.example.zone.signed" || { echo "ERROR: no RRSIG in the signed zone"; exit 99; }
-cp "$d/$key.key" "$work/anchor.key"  # the DNSKEY: the test's own trust anchor
-# Bogus: flip one hex digit of mal's certificate after signing (the last
-# digit of the data, inside the signature value: still a parseable record).
-mal=$(owner mal)
-awk -v o="$mal.dane.example." '
-  $1 == o && $4 != "RRSIG" && !done { c = substr($NF, length($NF)); r = (c == "0") ? "1" : "0";
-    $NF = substr($NF, 1, length($NF) - 1) r; done = 1 } { print }' \
-  "$d/dane.example.zone.signed" >"$d/signed.tmp" && mv "$d/signed.tmp" "$d/dane.example.zone.signed"
-grep -E "^$mal\.dane\.example\..*(SMIMEA|TYPE53)" "$d/dane.example.zone.signed" >/dev/null ||
-  { echo "ERROR: mal's record not found in the signed zone"; exit 99; }
-
-PORT=
-write_nsd_conf() {
-  cat >"$d/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$d"
-  pidfile: "$d/nsd.pid"
-  database: ""
-  zonelistfile: "$d/zone.list"
-  xfrdfile: "$d/xfrd.state"
-  xfrdir: "$d"
-  logfile: "$d/nsd.log"
-  server-count: 1
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: dane.example
-  zonefile: dane.example.zone.signed
-zone:
-  name: plain.example
-  zonefile: plain.example.zone
-CONF
-}
-# nsd runs without privileges: as nobody when the test is root (it then
-# needs to read and write its folder).
-as_nsd=()
-if [ "$(id -u)" = 0 ]; then
-  chmod 755 "$work"
-  chown -R nobody "$d"
-  as_nsd=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --)
-fi
-start_nsd() {
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    write_nsd_conf
-    "${as_nsd[@]}" "$NSD" -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
-    nsd_pid=$!
-    for _ in $(seq 100); do
-      if drill -p "$PORT" @127.0.0.1 dane.example SOA 2>/dev/null | grep -q 'rcode: NOERROR'; then
-        return 0
-      fi
-      kill -0 "$nsd_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    stop_nsd
-  done
-  return 1
-}
-start_nsd || { echo "ERROR: nsd did not start:"; tail -20 "$d/nsd.out" "$d/nsd.log" 2>/dev/null; exit 99; }
+dane_zones || exit 99
+start_nsd || exit 99
 
 mkdir -p "$work/policies"
 printf 'encrypt = required\nsmimea = yes\nmissing_certificate = reject\n' >"$work/policies/dane.example.conf"
 printf 'encrypt = required\nsmimea = yes\n' >"$work/policies/plain.example.conf"
 write_config "$work/dane.conf" "policy_dir = $work/policies" "certificate_sources = local" \
-  "dns_resolver = 127.0.0.1@$PORT" "dnssec_trust_anchor = $work/anchor.key" "dns_timeout = 5"
+  "dns_resolver = 127.0.0.1@$DANE_PORT" "dnssec_trust_anchor = $work/anchor.key" "dns_timeout = 5"
 lookup() { "$SMIMECTL" -c "$work/dane.conf" cert lookup "$1" --now "$NOW" >"$out" 2>&1; }
 
 # --- valid DANE-EE record: used, trust dane, encrypts, decrypts -------------------------
@@ -190,7 +78,7 @@ if openssl cms -decrypt -in "$work/enc.eml" -recip "$pki/selfsigned.crt" -inkey 
 else bad "process: decrypt failed"; sed 's/^/    /' "$work/dec.err"; fi
 
 # --- big answer: truncated over UDP, fetched over TCP ----------------------------------
-drill -p "$PORT" -b 1232 @127.0.0.1 "$(owner big).dane.example" TYPE53 >"$out" 2>&1
+drill -p "$DANE_PORT" -b 1232 @127.0.0.1 "$(dane_owner big).dane.example" TYPE53 >"$out" 2>&1
 expect "big@dane.example: the UDP answer (1232-octet buffer) is truncated" '^;; flags: .*\btc\b'
 lookup big@dane.example
 expect "big@dane.example: a certificate over TCP" '^certificate: dane serial 10(01|09|0D), .* trust dane'
