@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/ossl.h"
 #include "certdir/smimea_source.h"
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
@@ -30,6 +31,54 @@ bool ConfirmEndEntity(const std::vector<DaneRecord>& dane, CertCandidate* c) {
   if (matched && CertTrustRank(c->trust) < CertTrustRank(CertTrust::kDane))
     c->trust = CertTrust::kDane;
   return matched;
+}
+
+// A path from leaf to anchor, a DANE-TA (usage 2) trust anchor of the
+// address, with the same settings as TrustStore::VerifyChain (the
+// configured anchors play no part).
+ChainResult DaneTaChain(X509* leaf, STACK_OF(X509) * hints, X509* anchor, std::time_t now) {
+  ChainResult r;
+  X509StorePtr store(X509_STORE_new());
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), anchor) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), leaf, hints) != 1) {
+    r.reason = "internal: " + DrainOpensslErrors();
+    return r;
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, now);
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_VERIFY_PARAM_set_auth_level(param, 0);
+  if (X509_verify_cert(ctx.get()) == 1) {
+    r.trusted = true;
+    r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  } else {
+    r.error = X509_STORE_CTX_get_error(ctx.get());
+    r.reason = X509_verify_cert_error_string(r.error);
+  }
+  DrainOpensslErrors();
+  return r;
+}
+
+// DANE-TA (usage 2) anchors for c: certificates in the records (selector 0,
+// matching 0) and path hints of c that match a usage-2 record.
+std::vector<X509Ptr> DaneTaAnchors(const std::vector<DaneRecord>& dane, const CertCandidate& c) {
+  std::vector<X509Ptr> out;
+  for (const DaneRecord& r : dane) {
+    if (r.usage != 2) continue;
+    if (r.selector == 0 && r.mtype == 0) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(r.data.data());
+      X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(r.data.size())));
+      if (x) out.push_back(std::move(x));
+      continue;
+    }
+    for (const X509Ptr& h : c.chain)
+      if (DaneMismatch(r, h.get()).empty()) {
+        X509_up_ref(h.get());
+        out.emplace_back(h.get());
+      }
+  }
+  return out;
 }
 
 // "" when c may be used for address, else why not. *chain_out receives the
@@ -62,6 +111,17 @@ std::string Problem(const std::string& address, CertCandidate& c, const ChoiceRu
     X509StackPtr hints(sk_X509_new_null());
     for (const X509Ptr& x : c.chain) sk_X509_push(hints.get(), x.get());
     ChainResult chain = trust.VerifyChain(cert, hints.get(), now);
+    // No path to a configured anchor: a DANE-TA anchor of the address may
+    // vouch for it instead (docs/dane.md).
+    bool dane_ta = false;
+    if (!chain.trusted)
+      for (const X509Ptr& anchor : DaneTaAnchors(dane, c)) {
+        ChainResult alt = DaneTaChain(cert, hints.get(), anchor.get(), now);
+        if (!alt.trusted) continue;
+        chain = std::move(alt);
+        dane_ta = true;
+        break;
+      }
     sk_X509_zero(hints.get());  // borrowed
     if (!chain.trusted) return "chain: " + chain.reason;
     std::string weak = PathAlgorithmProblem(chain.chain.get(), rules.algorithms);
@@ -75,7 +135,7 @@ std::string Problem(const std::string& address, CertCandidate& c, const ChoiceRu
       for (int i = 1; i < sk_X509_num(chain.chain.get()); ++i)
         if (DaneMismatch(r, sk_X509_value(chain.chain.get(), i)).empty()) ta_match = true;
     }
-    if (ta_match && CertTrustRank(c.trust) < CertTrustRank(CertTrust::kDane))
+    if ((ta_match || dane_ta) && CertTrustRank(c.trust) < CertTrustRank(CertTrust::kDane))
       c.trust = CertTrust::kDane;
     if (ta_records && !ta_match && c.source == "dane")
       return "chain does not pass through the DANE trust anchor of the address";

@@ -20,7 +20,8 @@
 // (hashes, SPKI, trust-anchor usages 0 and 2) cannot supply a certificate:
 // it comes back as a confirmation (a candidate without certificate whose
 // dane records the directory matches against candidates from other
-// sources). All candidates have trust CertTrust::kDane, source "dane".
+// sources; DANE-TA records also serve as anchors there). All candidates
+// have trust CertTrust::kDane, source "dane".
 //
 // Entry points: SmimeaOptionsFromConfig (parameters dns_resolver,
 // dnssec_trust_anchor, dns_timeout), SmimeaSource::Create, Find (per

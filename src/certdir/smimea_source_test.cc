@@ -216,7 +216,8 @@ void TestFind(void**) {
 // A source with fixed candidates (an LDAP stand-in).
 class FixedSource final : public CertSource {
  public:
-  explicit FixedSource(std::vector<X509*> certs) : certs_(std::move(certs)) {}
+  FixedSource(std::vector<X509*> certs, std::vector<X509*> hints)
+      : certs_(std::move(certs)), hints_(std::move(hints)) {}
   const char* Name() const override { return "fixed"; }
   Status Find(const std::string&, const Deadline&, std::vector<CertCandidate>* out) const override {
     for (X509* x : certs_) {
@@ -225,13 +226,17 @@ class FixedSource final : public CertSource {
       c.cert.reset(x);
       c.trust = CertTrust::kDirectory;
       c.source = "fixed";
+      for (X509* h : hints_) {
+        X509_up_ref(h);
+        c.chain.emplace_back(h);
+      }
       out->push_back(std::move(c));
     }
     return Status::Ok();
   }
 
  private:
-  std::vector<X509*> certs_;
+  std::vector<X509*> certs_, hints_;
 };
 
 struct Choice {
@@ -241,7 +246,8 @@ struct Choice {
 };
 
 Choice ChooseWith(const std::vector<std::string>& rdatas, std::vector<X509*> fixed,
-                  const std::string& address, bool smimea, CertTrust min_trust) {
+                  const std::string& address, bool smimea, CertTrust min_trust,
+                  std::vector<X509*> hints = {}) {
   HandClock clock;
   FakeDns dns;
   dns.answer.ttl = 60;
@@ -249,7 +255,7 @@ Choice ChooseWith(const std::vector<std::string>& rdatas, std::vector<X509*> fix
   std::unique_ptr<SmimeaSource> src;
   SmimeaSource::Create(SmimeaOptions(), &src, &clock, dns.Fn());
   RecipientDirectory dir;
-  dir.AddSource(std::make_unique<FixedSource>(std::move(fixed)));
+  dir.AddSource(std::make_unique<FixedSource>(std::move(fixed), std::move(hints)));
   dir.AddSource(std::move(src));
   ChoiceRules rules;
   rules.revocation = RevocationMode::kOff;
@@ -320,6 +326,33 @@ void TestDirectory(void**) {
   c = ChooseWith({Rdata(0, 1, 1, Digest(Spki(g->other_ca.cert.get()), EVP_sha256()))},
                  {g->alice.cert.get()}, "alice@d.example", true, CertTrust::kDane);
   assert_false(c.found);
+  // DANE-TA (2) with the CA certificate in the record: a certificate no
+  // configured anchor vouches for chains to it and gets trust dane.
+  X509* carol = g->carol_untrusted.cert.get();
+  X509* other = g->other_ca.cert.get();
+  c = ChooseWith({Rdata(2, 0, 0, ToDer(other))}, {carol}, "carol@d.example", true,
+                 CertTrust::kDane);
+  assert_true(c.found);
+  assert_string_equal(c.trust.c_str(), "dane");
+  // DANE-TA by hash: the CA must come as a path hint of the candidate.
+  const std::string other_spki = Digest(Spki(other), EVP_sha256());
+  c = ChooseWith({Rdata(2, 1, 1, other_spki)}, {carol}, "carol@d.example", true,
+                 CertTrust::kHarvested, {other});
+  assert_true(c.found);
+  assert_string_equal(c.trust.c_str(), "dane");
+  c = ChooseWith({Rdata(2, 1, 1, other_spki)}, {carol}, "carol@d.example", true,
+                 CertTrust::kHarvested);
+  assert_false(c.found);
+  // A DANE-TA record of another CA does not make carol's certificate usable,
+  // and DANE-TA keeps the name check.
+  c = ChooseWith({Rdata(2, 0, 0, ToDer(g->ca.cert.get()))}, {carol}, "carol@d.example", true,
+                 CertTrust::kHarvested);
+  assert_false(c.found);
+  assert_true(c.rejected.find("chain") != std::string::npos);
+  c = ChooseWith({Rdata(2, 0, 0, ToDer(other))}, {carol}, "dave@d.example", true,
+                 CertTrust::kHarvested);
+  assert_false(c.found);
+  assert_true(c.rejected.find("does not name") != std::string::npos);
   // An expired DANE-EE certificate is still refused.
   CertSpec old = EncSpec("old@d.example");
   old.not_after = kNow - 86400;
