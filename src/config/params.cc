@@ -274,6 +274,11 @@ const std::vector<ParamSpec> kParams = {
     {"smimea", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
      "Look up recipient certificates of this recipient domain in DANE SMIMEA records (RFC "
      "8162, docs/dane.md); only DNSSEC-validated answers are used."},
+    {"smimea_verify", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "By sender domain: an inbound signature whose certificate has no path to a trust anchor "
+     "passes when a DNSSEC-validated DANE-EE SMIMEA record of the From: address matches it "
+     "(docs/dane.md); Authentication-Results then says the binding came from DANE. Every other "
+     "rule (validity, key usage, algorithms) still applies."},
     {"socket", ParamType::kString, "unix:/run/smime-milter/smime-milter.sock", kNoMin, kNoMax,
      nullptr,
      "Where the milter listens, in MTA notation: unix:/path, local:/path, inet:PORT@HOST, "
@@ -336,6 +341,7 @@ bool ParamAllowedInPolicy(const std::string& name) {
                                            "sign",
                                            "signing_digest",
                                            "smimea",
+                                           "smimea_verify",
                                            "signing_rsa_padding",
                                            "unauthorized_sender"};
   for (const char* n : kPerDomain)

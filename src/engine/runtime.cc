@@ -77,6 +77,7 @@ DomainRules RulesFromConfig(const Config& config) {
   ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);
   r.decrypt = config.Bool("decrypt");
   r.smimea = config.Bool("smimea");
+  r.smimea_verify = config.Bool("smimea_verify");
   r.decrypt_unauthenticated = config.Bool("decrypt_unauthenticated");
   const std::string ua = config.Str("unauthorized_sender");
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
@@ -174,9 +175,11 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
                             "' is not local, harvest or ldap");
     }
   }
-  // DANE SMIMEA (docs/dane.md): asked last, only for domains with smimea = yes.
-  bool smimea = rt->rules.smimea;
-  for (const auto& d : rt->domain_rules) smimea = smimea || d.second.smimea;
+  // DANE SMIMEA (docs/dane.md): asked last, only for domains with smimea =
+  // yes; signers of domains with smimea_verify = yes ask it too.
+  bool smimea = rt->rules.smimea || rt->rules.smimea_verify;
+  for (const auto& d : rt->domain_rules)
+    smimea = smimea || d.second.smimea || d.second.smimea_verify;
   if (smimea) {
     SmimeaOptions so;
     st = SmimeaOptionsFromConfig(config, &so);
@@ -185,6 +188,7 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
     st = SmimeaSource::Create(so, &dane);
     if (!st.ok())
       return Status::Config(config.Get("dnssec_trust_anchor").origin + ": " + st.message());
+    rt->dane = dane.get();
     rt->directory.AddSource(std::move(dane));
   }
   return Status::Ok();

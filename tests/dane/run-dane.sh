@@ -19,8 +19,11 @@
 #   hash@dane.example   3 1 1 (SHA-256 of the SPKI) only: no certificate
 #   nobody@dane.example NXDOMAIN: no certificate
 #   alice@plain.example DANE-EE in the unsigned zone: insecure, never used
-# and, with nsd stopped, a RCPT to the encrypt = required domain is a
-# tempfail (exit 75, 451) with the resolver named, never clear text.
+# smimea_verify = yes (dane.example): a message From: alice@dane.example
+# signed with selfsigned.key passes, Authentication-Results and the log say
+# DANE bound it; it fails its chain with the setting off, From: the bogus
+# record's address, and from the unsigned zone. With nsd stopped, a RCPT to
+# the encrypt = required domain is a tempfail (exit 75, 451), never clear.
 # Fails in strict mode (CI) without nsd, ldns-keygen, ldns-signzone, drill
 # (Debian: nsd ldnsutils; contrib/install-deps.sh installs them).
 # DANE_KEEP=1 keeps the work folder (printed) for debugging.
@@ -51,7 +54,8 @@ dane_zones || exit 99
 start_nsd || exit 99
 
 mkdir -p "$work/policies"
-printf 'encrypt = required\nsmimea = yes\nmissing_certificate = reject\n' >"$work/policies/dane.example.conf"
+printf 'encrypt = required\nsmimea = yes\nmissing_certificate = reject\nsmimea_verify = yes\n' \
+  >"$work/policies/dane.example.conf"
 printf 'encrypt = required\nsmimea = yes\n' >"$work/policies/plain.example.conf"
 write_config "$work/dane.conf" "policy_dir = $work/policies" "certificate_sources = local" \
   "dns_resolver = 127.0.0.1@$DANE_PORT" "dnssec_trust_anchor = $work/anchor.key" "dns_timeout = 5"
@@ -107,6 +111,37 @@ expect_not "nobody@dane.example: nothing rejected or unavailable" '^(rejected|un
   --now "$NOW" "$work/in.eml" >"$work/mal.eml" 2>"$work/mal.log"
 rc=$?
 [ "$rc" = 77 ] && ok "mal@dane.example: RCPT refused (exit 77)" || { bad "mal@dane.example: process exit $rc"; sed 's/^/    /' "$work/mal.log"; }
+
+# --- smimea_verify: a DANE-EE record of the From: address binds a signer -----------
+signed() {  # signed NAME FROM: a message signed with the selfsigned certificate
+  printf 'Signed DANE text.\n' >"$work/$1.txt"
+  openssl cms -sign -signer "$pki/selfsigned.crt" -inkey "$pki/selfsigned.key" -text \
+    -from "$2" -to bob@a.example -subject "dane $1" -in "$work/$1.txt" -out "$work/$1.eml" ||
+    bad "openssl cms -sign $1 failed"
+}
+signed sig-alice alice@dane.example
+signed sig-mal mal@dane.example
+signed sig-plain alice@plain.example
+v=$(verdict_of "$work/dane.conf" "$work/sig-alice.eml")
+[ "$v" = "pass " ] && ok "smimea_verify: alice@dane.example's self-signed signature passes (DANE-EE)" ||
+  bad "smimea_verify: alice@dane.example: $v"
+"$SMIMECTL" -c "$work/dane.conf" process --inbound --now "$NOW" "$work/sig-alice.eml" >"$out" 2>&1
+expect "smimea_verify: Authentication-Results says DANE bound it" \
+  'smime=pass .*certificate bound to the From: address by DANE SMIMEA'
+expect "smimea_verify: the log says chain=dane" 'chain=dane, signer=<alice@dane\.example>'
+mkdir -p "$work/policies-off"
+printf 'smimea = yes\n' >"$work/policies-off/dane.example.conf"
+write_config "$work/off.conf" "policy_dir = $work/policies-off" "certificate_sources = local" \
+  "dns_resolver = 127.0.0.1@$DANE_PORT" "dnssec_trust_anchor = $work/anchor.key"
+v=$(verdict_of "$work/off.conf" "$work/sig-alice.eml")
+case $v in fail\ chain-*) ok "smimea_verify = no (default): the same signature fails: $v" ;;
+  *) bad "smimea_verify = no: alice@dane.example: $v" ;; esac
+v=$(verdict_of "$work/dane.conf" "$work/sig-mal.eml")
+case $v in fail\ chain-*) ok "smimea_verify: bogus record for the From: address: $v" ;;
+  *) bad "smimea_verify: mal@dane.example: $v" ;; esac
+v=$(verdict_of "$work/dane.conf" "$work/sig-plain.eml")
+case $v in fail\ chain-*) ok "smimea_verify off for plain.example (and insecure): $v" ;;
+  *) bad "smimea_verify: alice@plain.example: $v" ;; esac
 
 # --- resolver down: 451, never clear text ------------------------------------------
 stop_nsd
