@@ -10,13 +10,12 @@
 // algorithm rules along their verified path (trust/path_algorithms.h: the
 // same rules as signers), are not revoked and come from a source trusted
 // enough (DANE-EE certificates: no chain and no name check, the validated
-// record binds them; DANE hash records confirm candidates of other sources,
-// docs/dane.md); of those it takes the strongest (highest security level of the
-// leaf key, EVP_PKEY_get_security_bits), the newest (latest notBefore)
-// among equals. Every rejected candidate is listed with its
-// reason for `smimectl cert lookup` and the log. A source that cannot
-// answer (LDAP down) is reported separately, so the engine can defer rather
-// than treat the recipient as having no certificate. The milter step's
+// record binds them; DANE hash records confirm candidates of other sources
+// and DANE-TA records may stand in for a trust anchor, docs/dane.md); of those it takes the
+// strongest (highest security level of the leaf key, EVP_PKEY_get_security_bits), the newest
+// (latest notBefore) among equals. Every rejected candidate is listed with its reason for `smimectl
+// cert lookup` and the log. A source that cannot answer (LDAP down) is reported separately, so the
+// engine can defer rather than treat the recipient as having no certificate. The milter step's
 // Deadline bounds every source and revocation check; a choice it cut short
 // says so (RecipientChoice::deadline). Thread-safe.
 #ifndef SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_

@@ -285,6 +285,13 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                     std::count(config.List("certificate_sources").begin(),
                                config.List("certificate_sources").end(), "ldap") > 0;
   DeadlineWarnings(config, ldap, any_online, rt->any_encryption, &rt->warnings);
+  // DANE SMIMEA lookups happen at RCPT and at end of data.
+  for (const char* step : {"rcpt_deadline", "eom_deadline"})
+    if (rt->dane && config.Int("dns_timeout") > config.Int(step))
+      rt->warnings.push_back(config.Get("dns_timeout").origin + ": dns_timeout = " +
+                             std::to_string(config.Int("dns_timeout")) + " s is longer than " +
+                             step + " = " + std::to_string(config.Int(step)) +
+                             " s: such a wait is cut at the deadline");
   AiaOptions aia;
   aia.enabled = config.Bool("aia_fetch");
   aia.network = config.Bool("revocation_network");
