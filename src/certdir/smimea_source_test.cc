@@ -20,6 +20,7 @@
 
 #include "base/testing.h"
 #include "certdir/recipient_directory.h"
+#include "config/config.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -132,12 +133,14 @@ void TestMatching(void**) {
 
 struct FakeDns {
   int calls = 0;
+  long last_timeout_ms = -1;
   std::string last_owner;
   bool fail = false;
   SmimeaAnswer answer;
   SmimeaQueryFn Fn() {
-    return [this](const std::string& owner, long, SmimeaAnswer* out) {
+    return [this](const std::string& owner, long timeout_ms, SmimeaAnswer* out) {
       ++calls;
+      last_timeout_ms = timeout_ms;
       last_owner = owner;
       if (fail) return Status::Io("dane: fake resolver down");
       *out = answer;
@@ -211,6 +214,65 @@ void TestFind(void**) {
   clock.t += SmimeaSource::kBreakerCooldown + 1;
   dns.fail = false;
   assert_true(src->Find("x@f.example", Deadline(), &out).ok());
+}
+
+// The milter step's deadline: a lookup gets what is left of it (when less
+// than dns_timeout), none starts after it, and neither trips the breaker.
+void TestDeadline(void**) {
+  ManualClock clock(kNow);
+  FakeDns dns;
+  dns.fail = true;
+  std::unique_ptr<SmimeaSource> src;
+  SmimeaOptions o;
+  o.timeout_ms = 5000;
+  assert_true(SmimeaSource::Create(o, &src, &clock, dns.Fn()).ok());
+  const Deadline step = Deadline::After(clock, 1500);
+  std::vector<CertCandidate> out;
+  assert_false(src->Find("a@d.example", step, &out).ok());
+  assert_int_equal(dns.last_timeout_ms, 1500);
+  assert_false(src->Find("a@d.example", Deadline(), &out).ok());
+  assert_int_equal(dns.last_timeout_ms, 5000);
+  clock.Advance(2000);
+  for (int i = 0; i < 5; ++i) {
+    Status st = src->Find("b@d.example", step, &out);
+    assert_false(st.ok());
+    assert_true(st.message().find("deadline reached") != std::string::npos);
+  }
+  assert_int_equal(dns.calls, 2);  // none asked after the deadline
+  // Two failures only (the deadline ones do not count): still asked.
+  dns.fail = false;
+  assert_true(src->Find("c@d.example", Deadline(), &out).ok());
+  assert_int_equal(dns.calls, 3);
+}
+
+// Parameters to options; a resolver that is not ADDR[@PORT] is an error
+// naming file:line.
+void TestOptions(void**) {
+  Config config;
+  assert_true(config
+                  .Parse("dns_resolver = 127.0.0.1@5353 ::1\ndns_timeout = 7\n"
+                         "dnssec_trust_anchor = /etc/anchor.key\n",
+                         "t.conf")
+                  .ok());
+  SmimeaOptions o;
+  assert_true(SmimeaOptionsFromConfig(config, &o).ok());
+  assert_int_equal(o.resolvers.size(), 2);
+  assert_string_equal(o.resolvers[0].c_str(), "127.0.0.1@5353");
+  assert_int_equal(o.timeout_ms, 7000);
+  assert_string_equal(o.trust_anchor_file.c_str(), "/etc/anchor.key");
+  for (const char* bad :
+       {"dns.example", "127.0.0.1@0", "127.0.0.1@65536", "127.0.0.1@x", "1.2.3"}) {
+    Config c;
+    assert_true(c.Parse(std::string("\ndns_resolver = ") + bad + "\n", "t.conf").ok());
+    Status st = SmimeaOptionsFromConfig(c, &o);
+    assert_false(st.ok());
+    assert_true(st.message().find("t.conf:2: dns_resolver:") == 0);
+  }
+  Config defaults;
+  assert_true(defaults.Parse("", "t.conf").ok());
+  assert_true(SmimeaOptionsFromConfig(defaults, &o).ok());
+  assert_int_equal(o.resolvers.size(), 0);
+  assert_string_equal(o.trust_anchor_file.c_str(), "/usr/share/dns/root.key");
 }
 
 // A source with fixed candidates (an LDAP stand-in).
@@ -376,10 +438,9 @@ void TestDirectory(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestOwnerName),
-      cmocka_unit_test(TestMatching),
-      cmocka_unit_test(TestFind),
-      cmocka_unit_test(TestDirectory),
+      cmocka_unit_test(TestOwnerName), cmocka_unit_test(TestMatching),
+      cmocka_unit_test(TestFind),      cmocka_unit_test(TestDeadline),
+      cmocka_unit_test(TestOptions),   cmocka_unit_test(TestDirectory),
   };
   return cmocka_run_group_tests(tests, Setup, Teardown);
 }
