@@ -1,7 +1,8 @@
 // Unit tests for certdir/smimea_source without DNS: the RFC 8162 owner name
 // (RFC 7929's "hugh" example hash), record matching for every selector and
 // matching type, SmimeaSource::Find over a fake resolver (secure, bogus,
-// insecure, NXDOMAIN, failure; TTL cache; circuit breaker) and
+// insecure, NXDOMAIN, failure; TTL cache; circuit breaker; the step
+// deadline), SmimeaOptionsFromConfig (defaults, bad resolvers) and
 // RecipientDirectory's use of DANE (DANE-EE binding without CA, opt-in per
 // domain, hash records confirming another source's certificate, PKIX-EE
 // still needing the chain, trust level dane against encryption_min_trust).
