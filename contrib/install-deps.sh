@@ -14,17 +14,19 @@
 set -eu
 RUNTIME="
   libgmime-3.0-0 libssl3 libmilter1.0.1 libcurl4 libsqlite3-0 libldap-2.5-0 libidn2-0 adduser
+  libunbound8 dns-root-data
 "
 BUILD="
   build-essential autoconf automake libtool pkg-config make dpkg-dev
   libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev
-  libldap-dev clang-format clang libclang-rt-14-dev
+  libldap-dev libunbound-dev clang-format clang libclang-rt-14-dev
 "
 TEST="
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk binutils systemd
   miltertest postfix swaks python3 time
   softhsm2 opensc libengine-pkcs11-openssl
   slapd ldap-utils
+  nsd ldnsutils
   default-jdk-headless libbcprov-java libbcpkix-java libbcmail-java
 "
 case "${1:-}" in
@@ -59,13 +61,17 @@ if [ -n "$missing" ]; then
   apt-get update -q
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
-  case " $missing " in
-    *" slapd "*)  # just installed: make sure the system service is neither running nor enabled
-      if [ -d /run/systemd/system ]; then
-        systemctl disable --now slapd >/dev/null 2>&1 || true
-      else
-        invoke-rc.d slapd stop >/dev/null 2>&1 || true
-        update-rc.d slapd disable >/dev/null 2>&1 || true
-      fi ;;
-  esac
+  for svc in slapd nsd; do
+    case " $missing " in
+      # Just installed: make sure the system service is neither running nor
+      # enabled (the LDAP and DANE tests run private instances on loopback).
+      *" $svc "*)
+        if [ -d /run/systemd/system ]; then
+          systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        else
+          invoke-rc.d "$svc" stop >/dev/null 2>&1 || true
+          update-rc.d "$svc" disable >/dev/null 2>&1 || true
+        fi ;;
+    esac
+  done
 fi

@@ -30,8 +30,19 @@ const char* CertTrustName(CertTrust t) {
     case CertTrust::kHarvested: return "harvested";
     case CertTrust::kDirectory: return "directory";
     case CertTrust::kAdmin: return "admin";
+    case CertTrust::kDane: return "dane";
   }
   return "unknown";
+}
+
+int CertTrustRank(CertTrust t) {
+  switch (t) {
+    case CertTrust::kHarvested: return 1;
+    case CertTrust::kDirectory: return 2;
+    case CertTrust::kDane: return 3;
+    case CertTrust::kAdmin: return 4;
+  }
+  return 0;
 }
 
 bool ParseCertTrust(const std::string& s, CertTrust* out) {
@@ -41,6 +52,8 @@ bool ParseCertTrust(const std::string& s, CertTrust* out) {
     *out = CertTrust::kDirectory;
   } else if (s == "admin") {
     *out = CertTrust::kAdmin;
+  } else if (s == "dane") {
+    *out = CertTrust::kDane;
   } else {
     return false;
   }

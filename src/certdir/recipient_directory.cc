@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "base/ossl.h"
+#include "certdir/smimea_source.h"
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
@@ -16,31 +18,132 @@ std::string Describe(const CertCandidate& c) {
   return std::string(c.source) + " serial " + SerialHex(c.cert.get());
 }
 
+// DANE records of the address that confirm c (docs/dane.md): a matching
+// DANE-EE (3) record binds it like a DANE-EE certificate, a matching PKIX-EE
+// (1) one raises its trust to dane. Returns whether one matched.
+bool ConfirmEndEntity(const std::vector<DaneRecord>& dane, CertCandidate* c) {
+  bool matched = false;
+  for (const DaneRecord& r : dane) {
+    if ((r.usage != 1 && r.usage != 3) || !DaneMismatch(r, c->cert.get()).empty()) continue;
+    matched = true;
+    if (r.usage == 3) c->dane_ee = true;
+  }
+  if (matched && CertTrustRank(c->trust) < CertTrustRank(CertTrust::kDane))
+    c->trust = CertTrust::kDane;
+  return matched;
+}
+
+// A path from leaf to anchor, a DANE-TA (usage 2) trust anchor of the
+// address, with the same settings as TrustStore::VerifyChain (the
+// configured anchors play no part).
+ChainResult DaneTaChain(X509* leaf, STACK_OF(X509) * hints, X509* anchor, std::time_t now) {
+  ChainResult r;
+  X509StorePtr store(X509_STORE_new());
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), anchor) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), leaf, hints) != 1) {
+    r.reason = "internal: " + DrainOpensslErrors();
+    return r;
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, now);
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_VERIFY_PARAM_set_auth_level(param, 0);
+  if (X509_verify_cert(ctx.get()) == 1) {
+    r.trusted = true;
+    r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  } else {
+    r.error = X509_STORE_CTX_get_error(ctx.get());
+    r.reason = X509_verify_cert_error_string(r.error);
+  }
+  DrainOpensslErrors();
+  return r;
+}
+
+// DANE-TA (usage 2) anchors for c: certificates in the records (selector 0,
+// matching 0) and path hints of c that match a usage-2 record.
+std::vector<X509Ptr> DaneTaAnchors(const std::vector<DaneRecord>& dane, const CertCandidate& c) {
+  std::vector<X509Ptr> out;
+  for (const DaneRecord& r : dane) {
+    if (r.usage != 2) continue;
+    if (r.selector == 0 && r.mtype == 0) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(r.data.data());
+      X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(r.data.size())));
+      if (x) out.push_back(std::move(x));
+      continue;
+    }
+    for (const X509Ptr& h : c.chain)
+      if (DaneMismatch(r, h.get()).empty()) {
+        X509_up_ref(h.get());
+        out.emplace_back(h.get());
+      }
+  }
+  return out;
+}
+
 // "" when c may be used for address, else why not. *chain_out receives the
-// verified chain (leaf first) for the revocation check.
-std::string Problem(const std::string& address, const CertCandidate& c, const ChoiceRules& rules,
-                    const TrustStore& trust, std::time_t now, X509StackPtr* chain_out) {
+// verified chain (leaf first) for the revocation check; it stays empty for
+// a DANE-EE certificate, which has no CA.
+std::string Problem(const std::string& address, CertCandidate& c, const ChoiceRules& rules,
+                    const std::vector<DaneRecord>& dane, const TrustStore& trust, std::time_t now,
+                    X509StackPtr* chain_out) {
   X509* cert = c.cert.get();
   if (!cert) return "unparseable";
-  if (static_cast<int>(c.trust) < static_cast<int>(rules.min_trust))
-    return std::string("trust level ") + CertTrustName(c.trust) + " below " +
-           CertTrustName(rules.min_trust);
-  bool named = false;
-  for (const std::string& a : CertificateAddresses(cert))
-    if (SameMailbox(a, address, false)) named = true;
-  if (!named) return "does not name " + address;
+  ConfirmEndEntity(dane, &c);
+  if (!c.dane_ee) {
+    bool named = false;
+    for (const std::string& a : CertificateAddresses(cert))
+      if (SameMailbox(a, address, false)) named = true;
+    if (!named) return "does not name " + address;
+  }
   if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) return "expired";
   if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0) return "not yet valid";
   std::string usage = EncryptionUsageProblem(cert);
   if (!usage.empty()) return usage;
-  X509StackPtr hints(sk_X509_new_null());
-  for (const X509Ptr& x : c.chain) sk_X509_push(hints.get(), x.get());
-  ChainResult chain = trust.VerifyChain(cert, hints.get(), now);
-  sk_X509_zero(hints.get());  // borrowed
-  if (!chain.trusted) return "chain: " + chain.reason;
-  std::string weak = PathAlgorithmProblem(chain.chain.get(), rules.algorithms);
-  if (!weak.empty()) return weak;
-  *chain_out = std::move(chain.chain);
+  if (c.dane_ee) {
+    // The DNSSEC-validated record is the binding; no CA path to check.
+    X509StackPtr self(sk_X509_new_null());
+    sk_X509_push(self.get(), cert);
+    std::string weak = PathAlgorithmProblem(self.get(), rules.algorithms);
+    sk_X509_zero(self.get());  // borrowed
+    if (!weak.empty()) return weak;
+  } else {
+    X509StackPtr hints(sk_X509_new_null());
+    for (const X509Ptr& x : c.chain) sk_X509_push(hints.get(), x.get());
+    ChainResult chain = trust.VerifyChain(cert, hints.get(), now);
+    // No path to a configured anchor: a DANE-TA anchor of the address may
+    // vouch for it instead (docs/dane.md).
+    bool dane_ta = false;
+    if (!chain.trusted)
+      for (const X509Ptr& anchor : DaneTaAnchors(dane, c)) {
+        ChainResult alt = DaneTaChain(cert, hints.get(), anchor.get(), now);
+        if (!alt.trusted) continue;
+        chain = std::move(alt);
+        dane_ta = true;
+        break;
+      }
+    sk_X509_zero(hints.get());  // borrowed
+    if (!chain.trusted) return "chain: " + chain.reason;
+    std::string weak = PathAlgorithmProblem(chain.chain.get(), rules.algorithms);
+    if (!weak.empty()) return weak;
+    // PKIX-TA (0) and DANE-TA (2) records: a certificate of the verified
+    // path above the leaf must match one of them.
+    bool ta_records = false, ta_match = false;
+    for (const DaneRecord& r : dane) {
+      if (r.usage != 0 && r.usage != 2) continue;
+      ta_records = true;
+      for (int i = 1; i < sk_X509_num(chain.chain.get()); ++i)
+        if (DaneMismatch(r, sk_X509_value(chain.chain.get(), i)).empty()) ta_match = true;
+    }
+    if ((ta_match || dane_ta) && CertTrustRank(c.trust) < CertTrustRank(CertTrust::kDane))
+      c.trust = CertTrust::kDane;
+    if (ta_records && !ta_match && c.source == "dane")
+      return "chain does not pass through the DANE trust anchor of the address";
+    *chain_out = std::move(chain.chain);
+  }
+  if (CertTrustRank(c.trust) < CertTrustRank(rules.min_trust))
+    return std::string("trust level ") + CertTrustName(c.trust) + " below " +
+           CertTrustName(rules.min_trust);
   return "";
 }
 
@@ -55,8 +158,13 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
   RecipientChoice out;
   std::vector<CertCandidate> usable;
   std::vector<X509StackPtr> chains;
+  // Every source is asked first: DANE records may confirm candidates of
+  // the sources before it.
+  std::vector<CertCandidate> found;
+  std::vector<DaneRecord> dane;
   for (const auto& source : sources_) {
-    std::vector<CertCandidate> found;
+    if (source->OptIn() && !rules.smimea) continue;
+    const size_t before = found.size();
     Status st = source->Find(address, deadline, &found);
     if (!st.ok()) {
       // "ldap: why", once, whether or not the source names itself already.
@@ -65,17 +173,25 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
           st.message().compare(0, name.size(), name) == 0 ? st.message() : name + st.message());
       out.deadline = out.deadline || deadline.expired();
     }
-    for (CertCandidate& c : found) {
-      if (c.chain.empty() && hints_ && c.cert) hints_->IssuersOf(c.cert.get(), &c.chain);
-      X509StackPtr chain;
-      std::string problem = Problem(address, c, rules, trust, now, &chain);
-      if (!problem.empty()) {
-        out.rejected.push_back(Describe(c) + ": " + problem);
-        continue;
-      }
-      usable.push_back(std::move(c));
-      chains.push_back(std::move(chain));
+    for (size_t i = before; i < found.size(); ++i)
+      for (const DaneRecord& r : found[i].dane) dane.push_back(r);
+  }
+  for (CertCandidate& c : found) {
+    if (!c.refused.empty()) {
+      out.rejected.push_back(c.origin.empty() ? c.source + ": " + c.refused
+                                              : c.origin + ": " + c.refused);
+      continue;
     }
+    if (!c.cert) continue;  // DANE confirmation records, used above
+    if (c.chain.empty() && hints_ && !c.dane_ee) hints_->IssuersOf(c.cert.get(), &c.chain);
+    X509StackPtr chain;
+    std::string problem = Problem(address, c, rules, dane, trust, now, &chain);
+    if (!problem.empty()) {
+      out.rejected.push_back(Describe(c) + ": " + problem);
+      continue;
+    }
+    usable.push_back(std::move(c));
+    chains.push_back(std::move(chain));
   }
   // Strongest key first (a newer but weaker certificate does not displace
   // a stronger one), newest among equals; revocation is asked only for the
@@ -92,7 +208,9 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
     return not_before(a) > not_before(b);
   });
   for (size_t i : order) {
-    if (rules.revocation != RevocationMode::kOff && revocation) {
+    // A DANE-EE certificate has no issuer to ask: withdrawing the record
+    // revokes it (after the record's TTL, at most SmimeaSource::kMaxTtl).
+    if (rules.revocation != RevocationMode::kOff && revocation && chains[i]) {
       RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now, deadline).overall;
       if (rev.status == RevocationStatus::kRevoked) {
         out.rejected.push_back(Describe(usable[i]) + ": revoked");

@@ -1,19 +1,21 @@
 // certdir/recipient_directory: choose the certificate to encrypt to.
 //
 // Entry point: RecipientDirectory::Choose(). It asks the configured sources
-// in order (local store, harvested certificates, LDAP; see cert_source.h)
+// in order (local store, harvested certificates, LDAP, DANE SMIMEA when the
+// domain has smimea = yes; see cert_source.h)
 // with the address's domain in IDNA2008 A-label form (mime/rcpt_address
 // WithDomainForm) and keeps only candidates that name the address (domains
 // compared in that form, trust/cert_info SameMailbox), are valid now, chain to
 // a trust anchor, allow encryption (key type, keyUsage, EKU), meet the
 // algorithm rules along their verified path (trust/path_algorithms.h: the
 // same rules as signers), are not revoked and come from a source trusted
-// enough; of those it takes the strongest (highest security level of the
-// leaf key, EVP_PKEY_get_security_bits), the newest (latest notBefore)
-// among equals. Every rejected candidate is listed with its
-// reason for `smimectl cert lookup` and the log. A source that cannot
-// answer (LDAP down) is reported separately, so the engine can defer rather
-// than treat the recipient as having no certificate. The milter step's
+// enough (DANE-EE certificates: no chain and no name check, the validated
+// record binds them; DANE hash records confirm candidates of other sources
+// and DANE-TA records may stand in for a trust anchor, docs/dane.md); of those it takes the
+// strongest (highest security level of the leaf key, EVP_PKEY_get_security_bits), the newest
+// (latest notBefore) among equals. Every rejected candidate is listed with its reason for `smimectl
+// cert lookup` and the log. A source that cannot answer (LDAP down) is reported separately, so the
+// engine can defer rather than treat the recipient as having no certificate. The milter step's
 // Deadline bounds every source and revocation check; a choice it cut short
 // says so (RecipientChoice::deadline). Thread-safe.
 #ifndef SMIME_CERTDIR_RECIPIENT_DIRECTORY_H_
@@ -44,6 +46,7 @@ struct ChoiceRules {
   CertTrust min_trust = CertTrust::kHarvested;
   RevocationMode revocation = RevocationMode::kHard;
   AlgorithmRules algorithms;  // allow_sha1, min_rsa_bits of the recipient domain
+  bool smimea = false;        // ask opt-in sources (DANE SMIMEA) for this domain
 };
 
 class RecipientDirectory {

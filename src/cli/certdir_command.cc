@@ -210,6 +210,7 @@ int Lookup(Runtime& rt, const std::vector<std::string>& args) {
   cr.min_trust = rules.min_trust;
   cr.revocation = rules.revocation_mode;
   cr.algorithms = {rules.allow_sha1, rules.min_rsa_bits};
+  cr.smimea = rules.smimea;
   RecipientChoice c = rt.directory.Choose(address, cr, rt.trust, rt.revocation.get(), now);
   std::printf("address: %s\nsources: %zu, minimum trust: %s\n", address.c_str(),
               rt.directory.source_count(), CertTrustName(cr.min_trust));

@@ -43,6 +43,7 @@ int PolicyCommand(const std::string& config_path, const std::vector<std::string>
     cr.min_trust = rules.min_trust;
     cr.revocation = rules.revocation_mode;
     cr.algorithms = {rules.allow_sha1, rules.min_rsa_bits};
+    cr.smimea = rules.smimea;
     RecipientChoice choice =
         rt->directory.Choose(args[1], cr, rt->trust, rt->revocation.get(), std::time(nullptr));
     if (choice.found)

@@ -65,6 +65,18 @@ const std::vector<ParamSpec> kParams = {
      "have several lines (earlier certificates keep opening old mail). Keys and PIN files "
      "must not be group- or world-accessible. A missing file means no keys unless the "
      "parameter is set explicitly."},
+    {"dns_resolver", ParamType::kList, "", kNoMin, kNoMax, nullptr,
+     "Resolvers for DANE SMIMEA lookups (docs/dane.md), ADDR or ADDR@PORT (numeric IPv4/IPv6), "
+     "asked in turn; the answers are validated here with dnssec_trust_anchor. Empty: the "
+     "system's resolvers (/etc/resolv.conf)."},
+    {"dns_timeout", ParamType::kInt, "5", 1, 120, nullptr,
+     "Timeout in seconds for one DANE SMIMEA lookup; a resolver that is down or slower gives a "
+     "temporary failure (451 at RCPT for a domain with encrypt = required). The lookup also "
+     "ends at the deadline of the milter step that makes it."},
+    {"dnssec_trust_anchor", ParamType::kPath, "/usr/share/dns/root.key", kNoMin, kNoMax, nullptr,
+     "DNSSEC trust anchor for DANE SMIMEA lookups: DS or DNSKEY records in zone-file format "
+     "(Debian dns-root-data's root key by default). Only answers that validate from it are "
+     "used."},
     {"encrypt", ParamType::kEnum, "never", kNoMin, kNoMax, "never|opportunistic|required",
      "Encryption of mail to the recipient domain, in every direction (outbound, inbound, "
      "sendmail command): never, opportunistic (encrypt when every recipient of the message has "
@@ -84,9 +96,10 @@ const std::vector<ParamSpec> kParams = {
      "Weakest content cipher a message to this recipient domain may get: a weaker common "
      "choice is raised to this one (CBC), even if a recipient did not announce it."},
     {"encryption_min_trust", ParamType::kEnum, "harvested", kNoMin, kNoMax,
-     "harvested|directory|admin",
+     "harvested|directory|dane|admin",
      "Least trusted certificate source accepted for this recipient domain: harvested (seen "
-     "on a verified inbound signature), directory (LDAP) or admin (smimectl cert add)."},
+     "on a verified inbound signature), directory (LDAP), dane (a DNSSEC-validated SMIMEA "
+     "record, docs/dane.md) or admin (smimectl cert add)."},
     {"encryption_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|oaep",
      "RSA key transport for this recipient domain: pkcs1 (PKCS#1 v1.5, every client) or "
      "oaep (RSAES-OAEP with SHA-256)."},
@@ -274,6 +287,14 @@ const std::vector<ParamSpec> kParams = {
      "File mapping SMTP AUTH logins to the From: addresses they may have signed: LOGIN "
      "followed by addresses or @DOMAIN entries. A missing file means no login may sign "
      "unless the parameter is set explicitly."},
+    {"smimea", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "Look up recipient certificates of this recipient domain in DANE SMIMEA records (RFC "
+     "8162, docs/dane.md); only DNSSEC-validated answers are used."},
+    {"smimea_verify", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,
+     "By sender domain: an inbound signature whose certificate has no path to a trust anchor "
+     "passes when a DNSSEC-validated DANE-EE SMIMEA record of the From: address matches it "
+     "(docs/dane.md); Authentication-Results then says the binding came from DANE. Every other "
+     "rule (validity, key usage, algorithms) still applies."},
     {"socket", ParamType::kString, "unix:/run/smime-milter/smime-milter.sock", kNoMin, kNoMax,
      nullptr,
      "Where the milter listens, in MTA notation: unix:/path, local:/path, inet:PORT@HOST, "
@@ -334,6 +355,8 @@ bool ParamAllowedInPolicy(const std::string& name) {
                                            "revocation",
                                            "sign",
                                            "signing_digest",
+                                           "smimea",
+                                           "smimea_verify",
                                            "signing_rsa_padding",
                                            "unauthorized_sender"};
   for (const char* n : kPerDomain)

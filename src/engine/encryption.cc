@@ -27,6 +27,7 @@ RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::s
   cr.min_trust = rules.min_trust;
   cr.revocation = rules.revocation_mode;
   cr.algorithms = {rules.allow_sha1, rules.min_rsa_bits};
+  cr.smimea = rules.smimea;
   return rt.directory.Choose(rcpt, cr, rt.trust, rt.revocation.get(), clock.Now(), deadline);
 }
 

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <exception>
 
+#include "certdir/smimea_source.h"
 #include "cms/cert_cache.h"
 #include "cms/signed_data.h"
 #include "engine/decryption.h"
@@ -176,6 +177,21 @@ ChainResult CompleteChain(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
   return first;
 }
 
+// smimea_verify (docs/dane.md): "" when a validated DANE-EE SMIMEA record of
+// sender matches cert (the whole certificate or its key), else why not.
+std::string DaneSignerProblem(const SmimeaSource& dane, const std::string& sender, X509* cert,
+                              const Deadline& deadline) {
+  std::vector<CertCandidate> found;
+  Status st = dane.Find(sender, deadline, &found);
+  if (!st.ok()) return "dane-unavailable";
+  for (const CertCandidate& c : found) {
+    if (c.cert && c.dane_ee && X509_cmp(c.cert.get(), cert) == 0) return "";
+    for (const DaneRecord& r : c.dane)
+      if (r.usage == 3 && DaneMismatch(r, cert).empty()) return "";
+  }
+  return "no-dane-record";
+}
+
 // Judges one SignerInfo whose signature already verified: chain, key usage,
 // algorithms, revocation, identity. Fills r and the log facts.
 void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock,
@@ -200,13 +216,34 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
 
   if (f.cert_from_candidates) log->from_store = "certificate";
   ChainResult chain = CompleteChain(rt, cert, certs, clock.Now(), deadline, aia_budget, log);
+  // No path to an anchor: a DANE-EE record of the From: address may bind
+  // the certificate to it instead (smimea_verify; no CA, so no revocation).
+  bool dane_bound = false;
+  if (!chain.trusted && rules.smimea_verify && rt.dane && !sender.empty() &&
+      sender_problem.empty() && DaneSignerProblem(*rt.dane, sender, cert, deadline).empty()) {
+    std::time_t now = clock.Now();
+    if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) {
+      chain.reason = "certificate has expired";
+    } else if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0) {
+      chain.reason = "certificate is not yet valid";
+    } else {
+      dane_bound = true;
+      chain.trusted = true;
+      chain.chain.reset(sk_X509_new_null());
+      if (chain.chain && sk_X509_push(chain.chain.get(), cert) > 0) X509_up_ref(cert);
+      matched = sender;
+      r->identifier = sender;
+      log->signer = sender;
+      r->comment = "certificate bound to the From: address by DANE SMIMEA";
+    }
+  }
   if (!chain.trusted) {
     log->chain = "untrusted";
     r->result = AuthResult::kFail;
     r->reason = "chain-" + Slug(chain.reason);
     return;
   }
-  log->chain = "trusted";
+  log->chain = dane_bound ? "dane" : "trusted";
   // The verified path's intermediates are what harvesting stores as chain
   // hints, never the unverified extras a message may carry.
   for (int i = 1; i + 1 < sk_X509_num(chain.chain.get()); ++i) {
@@ -236,7 +273,7 @@ void JudgeSigner(const Runtime& rt, const DomainRules& rules, const Clock& clock
   }
   // Revocation last among the certificate checks: data is fetched only for
   // chains that verified and certificates that are otherwise acceptable.
-  if (rules.revocation_mode == RevocationMode::kOff) {
+  if (rules.revocation_mode == RevocationMode::kOff || dane_bound) {
     log->revocation = "not-checked";
   } else {
     RevocationResult rev =

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "certdir/ldap_source.h"
+#include "certdir/smimea_source.h"
 #include "mime/header_protection.h"
 #include "mime/rcpt_address.h"
 #include "trust/online_revocation.h"
@@ -75,6 +76,8 @@ DomainRules RulesFromConfig(const Config& config) {
                                                                    : RsaKeyTransport::kPkcs1;
   ParseCertTrust(config.Str("encryption_min_trust"), &r.min_trust);
   r.decrypt = config.Bool("decrypt");
+  r.smimea = config.Bool("smimea");
+  r.smimea_verify = config.Bool("smimea_verify");
   r.decrypt_unauthenticated = config.Bool("decrypt_unauthenticated");
   const std::string ua = config.Str("unauthorized_sender");
   r.unauthorized = ua == "reject"     ? UnauthorizedAction::kReject
@@ -172,6 +175,22 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
       return Status::Config(origin + ": certificate_sources: '" + name +
                             "' is not local, harvest or ldap");
     }
+  }
+  // DANE SMIMEA (docs/dane.md): asked last, only for domains with smimea =
+  // yes; signers of domains with smimea_verify = yes ask it too.
+  bool smimea = rt->rules.smimea || rt->rules.smimea_verify;
+  for (const auto& d : rt->domain_rules)
+    smimea = smimea || d.second.smimea || d.second.smimea_verify;
+  if (smimea) {
+    SmimeaOptions so;
+    st = SmimeaOptionsFromConfig(config, &so);
+    if (!st.ok()) return st;
+    std::unique_ptr<SmimeaSource> dane;
+    st = SmimeaSource::Create(so, &dane);
+    if (!st.ok())
+      return Status::Config(config.Get("dnssec_trust_anchor").origin + ": " + st.message());
+    rt->dane = dane.get();
+    rt->directory.AddSource(std::move(dane));
   }
   return Status::Ok();
 }
@@ -274,6 +293,13 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
                     std::count(config.List("certificate_sources").begin(),
                                config.List("certificate_sources").end(), "ldap") > 0;
   DeadlineWarnings(config, ldap, any_online, rt->any_encryption, &rt->warnings);
+  // DANE SMIMEA lookups happen at RCPT and at end of data.
+  for (const char* step : {"rcpt_deadline", "eom_deadline"})
+    if (rt->dane && config.Int("dns_timeout") > config.Int(step))
+      rt->warnings.push_back(config.Get("dns_timeout").origin + ": dns_timeout = " +
+                             std::to_string(config.Int("dns_timeout")) + " s is longer than " +
+                             step + " = " + std::to_string(config.Int(step)) +
+                             " s: such a wait is cut at the deadline");
   AiaOptions aia;
   aia.enabled = config.Bool("aia_fetch");
   aia.network = config.Bool("revocation_network");

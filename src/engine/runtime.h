@@ -18,6 +18,7 @@
 #include "certdir/decryption_keys.h"
 #include "certdir/identity_store.h"
 #include "certdir/recipient_directory.h"
+#include "certdir/smimea_source.h"
 #include "cms/encrypt.h"
 #include "cms/sign.h"
 #include "config/config.h"
@@ -66,6 +67,8 @@ struct DomainRules {
   CertTrust min_trust = CertTrust::kHarvested;
   // Inbound decryption (docs/decryption.md):
   bool decrypt = false;                  // decrypt = yes
+  bool smimea = false;                   // smimea = yes: DANE SMIMEA lookups
+  bool smimea_verify = false;            // smimea_verify = yes: DANE binds signers
   bool decrypt_unauthenticated = false;  // CBC without a passing inner signature too
   HpMode header_protection{};            // kNone; RFC 9788 (docs/header-protection.md)
 };
@@ -112,6 +115,9 @@ struct Runtime {
   std::shared_ptr<CertStore> cert_store;
   RecipientDirectory directory;
   const LdapSource* ldap = nullptr;  // the LDAP source directory owns (null: none), for metrics
+  // The directory's DANE SMIMEA source (not owned; null when no domain has
+  // smimea or smimea_verify = yes), also asked for signers (smimea_verify).
+  const SmimeaSource* dane = nullptr;
   bool harvest = false;
   bool any_encryption = false;       // some domain has encrypt != never
   std::string hp_subject = "[...]";  // header_protection_subject

@@ -62,6 +62,7 @@ const char* TrustName(smime::CertTrust t) {
     case smime::CertTrust::kHarvested: return "harvested";
     case smime::CertTrust::kDirectory: return "directory";
     case smime::CertTrust::kAdmin: return "admin";
+    case smime::CertTrust::kDane: return "dane";
   }
   return "?";
 }
