@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "base/safe_file.h"
@@ -52,7 +53,7 @@ using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 const char kSourceLocal[] = "local";
 const char kSourceHarvest[] = "harvest";
 
-// Version 1. Later versions add steps to CertStore::Init's migration.
+// Version 1. Later versions add steps to SqliteCertStore::Init's migration.
 const char kSchemaV1[] =
     "CREATE TABLE IF NOT EXISTS certificates ("
     " address TEXT NOT NULL,"                    // AddressForm (version 2)
@@ -76,6 +77,10 @@ const char kSchemaV1[] =
 const char kColumns[] =
     "address, fingerprint, der, trust, source, first_seen, last_seen, seen_in, signing_time,"
     " capabilities";
+
+}  // namespace
+
+namespace cert_store_internal {
 
 std::string CapabilitiesText(const std::vector<int>& caps) {
   std::string out;
@@ -113,7 +118,7 @@ std::string DerOf(X509* cert) {
   return out;
 }
 
-std::string HexOf(const unsigned char* p, size_t n) {
+static std::string HexOf(const unsigned char* p, size_t n) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * n);
@@ -152,6 +157,12 @@ Status CheckCert(const std::string& address, X509* cert, std::string* der) {
   if (der->empty()) return Status::InvalidInput("cannot encode the certificate");
   return Status::Ok();
 }
+
+}  // namespace cert_store_internal
+
+namespace {
+
+using namespace cert_store_internal;  // NOLINT(build/namespaces): this file defines them
 
 bool BindText(sqlite3_stmt* s, int i, const std::string& v) {
   return sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) ==
@@ -197,11 +208,54 @@ std::string NormalizeFingerprint(const std::string& text) {
   return out.size() == 64 ? out : "";
 }
 
-void CertStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+// The SQLite backend.
+class SqliteCertStore final : public CertStore {
+ public:
+  static Status Open(const std::string& path, std::shared_ptr<CertStore>* out);
+  ~SqliteCertStore() override;
+  SqliteCertStore(const SqliteCertStore&) = delete;
+  SqliteCertStore& operator=(const SqliteCertStore&) = delete;
 
-CertStore::~CertStore() = default;
+  const std::string& path() const override { return path_; }
+  Status Add(const std::string& address, X509* cert, const std::string& origin,
+             std::time_t now) override;
+  Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
+                 std::time_t signing_time, const std::string& seen_in, std::time_t now) override;
+  Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                int* removed) override;
+  Status List(std::vector<Row>* out) const override;
+  Status AddIntermediates(const std::vector<X509*>& certs) override;
+  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const override;
+  Status ListIntermediates(std::vector<std::string>* der) const override;
+  Status LookupWithin(const std::string& address, const Deadline& deadline,
+                      std::vector<Row>* out) const override;
+  Status Import(const Row& row) override;
+  Status SchemaVersion(int* out) const override;
 
-Status CertStore::Fail(const std::string& what) const {
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  SqliteCertStore() = default;
+  Status Init();
+  Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
+  Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
+  Status Fail(const std::string& what) const;  // needs mu_ held
+
+  std::string path_;
+  mutable std::mutex mu_;
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
+  return SqliteCertStore::Open(path, out);
+}
+
+void SqliteCertStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+SqliteCertStore::~SqliteCertStore() = default;
+
+Status SqliteCertStore::Fail(const std::string& what) const {
   std::string m = "certificate store " + path_ + ": " + what;
   if (db_) {
     m += ": ";
@@ -255,8 +309,8 @@ Status CheckFiles(const std::string& path) {
 
 }  // namespace
 
-Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
-  std::shared_ptr<CertStore> store(new CertStore());
+Status SqliteCertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
+  std::shared_ptr<SqliteCertStore> store(new SqliteCertStore());
   store->path_ = path;
   if (path.empty()) return Status::Config("certificate store: no path");
   Status safe = CheckFiles(path);
@@ -278,7 +332,7 @@ Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out)
   return Status::Ok();
 }
 
-Status CertStore::Init() {
+Status SqliteCertStore::Init() {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3* db = db_.get();
   sqlite3_extended_result_codes(db, 0);
@@ -336,7 +390,7 @@ Status CertStore::Init() {
   return st;
 }
 
-Status CertStore::NormalizeAddresses() {
+Status SqliteCertStore::NormalizeAddresses() {
   // Version 1 stored addresses ASCII lower-cased only: a U-label domain
   // ("bob@bücher.example") or a trailing dot stayed as written and would no
   // longer be found. Each such row moves to its AddressForm; when that row
@@ -393,8 +447,8 @@ Status CertStore::NormalizeAddresses() {
   return Status::Ok();
 }
 
-Status CertStore::Add(const std::string& address, X509* cert, const std::string& origin,
-                      std::time_t now) {
+Status SqliteCertStore::Add(const std::string& address, X509* cert, const std::string& origin,
+                            std::time_t now) {
   std::string der;
   Status st = CheckCert(address, cert, &der);
   if (!st.ok()) return st;
@@ -419,9 +473,9 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
   return Status::Ok();
 }
 
-Status CertStore::Harvest(const std::string& address, X509* cert,
-                          const std::vector<int>& capabilities, std::time_t signing_time,
-                          const std::string& seen_in, std::time_t now) {
+Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
+                                const std::vector<int>& capabilities, std::time_t signing_time,
+                                const std::string& seen_in, std::time_t now) {
   std::string der;
   Status st = CheckCert(address, cert, &der);
   if (!st.ok()) return st;
@@ -452,8 +506,8 @@ Status CertStore::Harvest(const std::string& address, X509* cert,
   return Status::Ok();
 }
 
-Status CertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
-                         int* removed) {
+Status SqliteCertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                               int* removed) {
   if (removed) *removed = 0;
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
@@ -475,7 +529,8 @@ Status CertStore::Remove(const std::string& address, const std::string& fingerpr
   return Status::Ok();
 }
 
-Status CertStore::Query(const char* where, const std::string& arg, std::vector<Row>* out) const {
+Status SqliteCertStore::Query(const char* where, const std::string& arg,
+                              std::vector<Row>* out) const {
   const std::string sql = std::string("SELECT ") + kColumns + " FROM certificates" + where +
                           " ORDER BY address, trust DESC, first_seen, fingerprint";
   std::lock_guard<std::mutex> lock(mu_);
@@ -507,13 +562,61 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
   return Status::Ok();
 }
 
-Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+Status SqliteCertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
 
-Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
+// A local file: no network wait for a deadline to bound.
+Status SqliteCertStore::LookupWithin(const std::string& address, const Deadline&,
+                                     std::vector<Row>* out) const {
   return Query(" WHERE address = ?1", AddressForm(address), out);
 }
 
-Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
+Status SqliteCertStore::Import(const Row& r) {
+  static const char kSql[] =
+      "INSERT OR REPLACE INTO certificates (address, fingerprint, der, trust, source, first_seen,"
+      " last_seen, seen_in, signing_time, capabilities)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot import");
+  StmtPtr s(raw);
+  if (!BindText(s.get(), 1, AddressForm(r.address)) || !BindText(s.get(), 2, r.fingerprint) ||
+      !BindBlob(s.get(), 3, r.der) ||
+      sqlite3_bind_int(s.get(), 4, static_cast<int>(r.trust)) != SQLITE_OK ||
+      !BindText(s.get(), 5, r.source) || !BindTime(s.get(), 6, r.first_seen) ||
+      !BindTime(s.get(), 7, r.last_seen) || !BindText(s.get(), 8, r.seen_in) ||
+      !BindTime(s.get(), 9, r.signing_time) ||
+      !BindText(s.get(), 10, CapabilitiesText(r.capabilities)) ||
+      sqlite3_step(s.get()) != SQLITE_DONE)
+    return Fail("cannot import " + r.address);
+  return Status::Ok();
+}
+
+Status SqliteCertStore::ListIntermediates(std::vector<std::string>* der) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT der FROM intermediates ORDER BY fingerprint", -1, &raw,
+                         nullptr) != SQLITE_OK)
+    return Fail("cannot read intermediates");
+  StmtPtr s(raw);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) der->push_back(ColumnBlob(s.get(), 0));
+  if (rc != SQLITE_DONE) return Fail("cannot read intermediates");
+  return Status::Ok();
+}
+
+Status SqliteCertStore::SchemaVersion(int* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot read the schema version");
+  StmtPtr s(raw);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Fail("cannot read the schema version");
+  *out = sqlite3_column_int(s.get(), 0);
+  return Status::Ok();
+}
+
+Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   static const char kSql[] =
       "INSERT OR IGNORE INTO intermediates (fingerprint, subject, der) VALUES (?1, ?2, ?3)";
   std::lock_guard<std::mutex> lock(mu_);
@@ -536,7 +639,7 @@ Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
   return Status::Ok();
 }
 
-Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
+Status SqliteCertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
   // A few per name: anyone with one trusted certificate can plant look-alike
   // CAs, so only those that really signed the child are returned.
   static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
@@ -575,9 +678,9 @@ namespace {
 
 // The rows of store for address with the given trust, as candidates.
 Status FindRows(const CertStore& store, const std::string& address, CertTrust trust,
-                std::vector<CertCandidate>* out) {
+                const Deadline& deadline, std::vector<CertCandidate>* out) {
   std::vector<CertStore::Row> rows;
-  Status st = store.Lookup(address, &rows);
+  Status st = store.LookupWithin(address, deadline, &rows);
   if (!st.ok()) return st;
   for (CertStore::Row& r : rows) {
     if (r.trust != trust) continue;
@@ -596,7 +699,8 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
                    : "harvested " + DateOf(r.last_seen) + " from " + r.seen_in;
     c.capabilities = std::move(r.capabilities);
     c.seen = r.first_seen;
-    store.IssuersOf(c.cert.get(), &c.chain);  // hints only: a failure just leaves none
+    // Hints only: a failure (or no time left to ask) just leaves none.
+    if (!deadline.expired()) store.IssuersOf(c.cert.get(), &c.chain);
     out->push_back(std::move(c));
   }
   return Status::Ok();
@@ -604,15 +708,14 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
 
 }  // namespace
 
-// The store is a local file: no network wait for a deadline to bound.
-Status LocalCerts::Find(const std::string& address, const Deadline&,
+Status LocalCerts::Find(const std::string& address, const Deadline& deadline,
                         std::vector<CertCandidate>* out) const {
-  return FindRows(*store_, address, CertTrust::kAdmin, out);
+  return FindRows(*store_, address, CertTrust::kAdmin, deadline, out);
 }
 
-Status HarvestedCerts::Find(const std::string& address, const Deadline&,
+Status HarvestedCerts::Find(const std::string& address, const Deadline& deadline,
                             std::vector<CertCandidate>* out) const {
-  return FindRows(*store_, address, CertTrust::kHarvested, out);
+  return FindRows(*store_, address, CertTrust::kHarvested, deadline, out);
 }
 
 }  // namespace smime

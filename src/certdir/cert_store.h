@@ -40,15 +40,12 @@
 
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
 #include "certdir/cert_source.h"
-
-struct sqlite3;
 
 namespace smime {
 
@@ -76,6 +73,10 @@ struct CertStoreRow {
   std::vector<int> capabilities;  // content-encryption NIDs announced then, in order
 };
 
+// The store's operations, the same for both backends: SQLite (a file under
+// state_dir, this header) and PostgreSQL (certdir/pg_cert_store.h, shared
+// by several hosts). certdir/cert_store_open.h picks one from the
+// certificate_store parameter.
 class CertStore {
  public:
   using Row = CertStoreRow;
@@ -84,65 +85,69 @@ class CertStore {
   static constexpr int kSchemaVersion = 2;
   static constexpr int kBusyTimeoutMs = 5000;
 
-  // Opens (creating when missing) the database at path.
+  // Opens (creating when missing) the SQLite database at path.
   static Status Open(const std::string& path, std::shared_ptr<CertStore>* out);
-  ~CertStore();
-  CertStore(const CertStore&) = delete;
-  CertStore& operator=(const CertStore&) = delete;
+  virtual ~CertStore() = default;
 
-  const std::string& path() const { return path_; }
+  // The file, or "postgresql:" and the connection string: for messages.
+  virtual const std::string& path() const = 0;
 
   // Admin: stores cert for address with trust admin, source "local",
   // seen_in = origin (e.g. the file). Refuses a certificate that does not
   // name the address (CertificateAddresses + SameMailbox). An existing row
   // for the same certificate (harvested or admin) becomes admin; its
   // first_seen and learned capabilities are kept.
-  Status Add(const std::string& address, X509* cert, const std::string& origin, std::time_t now);
+  virtual Status Add(const std::string& address, X509* cert, const std::string& origin,
+                     std::time_t now) = 0;
 
   // Harvest from a verified signature: inserts a harvested row, or updates
   // last_seen (and seen_in, for harvested rows) of an existing one.
   // capabilities and signing_time replace the stored ones only when
   // signing_time is newer than the stored signingTime. An admin row stays
   // admin (source "local", its seen_in kept). Refuses a certificate that does
-  // not name the address.
-  Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
-                 std::time_t signing_time, const std::string& seen_in, std::time_t now);
+  // not name the address. One statement: idempotent when several threads,
+  // processes or hosts harvest the same certificate at once.
+  virtual Status Harvest(const std::string& address, X509* cert,
+                         const std::vector<int>& capabilities, std::time_t signing_time,
+                         const std::string& seen_in, std::time_t now) = 0;
 
   // Removes address's row for fingerprint (any form NormalizeFingerprint
   // accepts), or all of address's rows when fingerprint is empty, whatever
   // their trust. *removed (may be null) gets the number of rows removed;
   // nothing to remove is OK with 0. A malformed fingerprint is kInvalidInput.
-  Status Remove(const std::string& address, const std::string& fingerprint_or_empty, int* removed);
+  virtual Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                        int* removed) = 0;
 
   // Every row, ordered by address, trust (admin first), first_seen.
-  Status List(std::vector<Row>* out) const;
+  virtual Status List(std::vector<Row>* out) const = 0;
 
   // Remembers the CA certificates among certs (not self-signed roots) as
   // path hints for later chain building; Find() attaches them to
   // candidates as CertCandidate::chain.
-  Status AddIntermediates(const std::vector<X509*>& certs);
+  virtual Status AddIntermediates(const std::vector<X509*>& certs) = 0;
   // Stored intermediates that issued cert, and their issuers (4 levels).
-  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const;
+  virtual Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const = 0;
+  // Every stored intermediate's DER (for `smimectl store copy`).
+  virtual Status ListIntermediates(std::vector<std::string>* der) const = 0;
 
   // The rows for address, same order. Every method takes an address in
   // any spelling and uses its AddressForm (ASCII lower case, IDNA2008
   // A-label domain): "bob@bücher.example" finds the rows stored for
   // bob@xn--bcher-kva.example, which is also how Add and Harvest store it.
-  Status Lookup(const std::string& address, std::vector<Row>* out) const;
+  // A network backend waits no longer than deadline (a local file ignores it).
+  virtual Status LookupWithin(const std::string& address, const Deadline& deadline,
+                              std::vector<Row>* out) const = 0;
+  Status Lookup(const std::string& address, std::vector<Row>* out) const {
+    return LookupWithin(address, Deadline(), out);
+  }
 
- private:
-  struct Closer {
-    void operator()(sqlite3* db) const;
-  };
-  CertStore() = default;
-  Status Init();
-  Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
-  Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
-  Status Fail(const std::string& what) const;  // needs mu_ held
+  // Stores row as it is (trust, source, times, seen_in, capabilities):
+  // `smimectl store copy`. An existing row for the same address and
+  // certificate is replaced.
+  virtual Status Import(const Row& row) = 0;
 
-  std::string path_;
-  mutable std::mutex mu_;
-  std::unique_ptr<sqlite3, Closer> db_;
+  // The schema version the store holds now (kSchemaVersion once opened).
+  virtual Status SchemaVersion(int* out) const = 0;
 };
 
 // The admin-added rows of a store as a CertSource: Name() "local", trust
@@ -172,6 +177,17 @@ class HarvestedCerts final : public CertSource {
  private:
   std::shared_ptr<const CertStore> store_;
 };
+
+// Helpers the backends share (not for other modules).
+namespace cert_store_internal {
+std::string CapabilitiesText(const std::vector<int>& caps);  // "427,419"
+std::vector<int> ParseCapabilities(const std::string& text);
+std::string DerOf(X509* cert);
+std::string FingerprintOfDer(const std::string& der);
+std::string DateOf(std::time_t t);  // YYYY-MM-DD, UTC
+// OK and *der when cert may be stored for address, else why not.
+Status CheckCert(const std::string& address, X509* cert, std::string* der);
+}  // namespace cert_store_internal
 
 }  // namespace smime
 

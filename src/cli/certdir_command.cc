@@ -172,8 +172,8 @@ int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
   std::unique_ptr<Runtime> rt;
   if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
   if (!rt->cert_store && sub != "lookup")
-    return Fail("no certificate store (state_dir " + rt->config.Str("state_dir") +
-                "/certificates.db cannot be opened)");
+    return Fail("no certificate store (certificate_store " + rt->config.Str("certificate_store") +
+                ", state_dir " + rt->config.Str("state_dir") + ", cannot be opened)");
   if (sub == "add") return Add(*rt, args);
   if (sub == "list") return List(*rt, args);
   if (sub == "remove") return Remove(*rt, args);

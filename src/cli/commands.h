@@ -36,6 +36,8 @@ int CrlCommand(const std::string& config_path, const std::vector<std::string>& a
 int CertCommand(const std::string& config_path, const std::vector<std::string>& args);
 // `cert add|list|remove|lookup`: the recipient certificate directory
 // (cli/certdir_command.cc); exit 3 when lookup finds nothing usable.
+// `store init|migrate|check [SPEC]`, `store copy FROM TO` (cli/store_command.cc).
+int StoreCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
                          const std::vector<std::string>& args);
 

@@ -46,6 +46,11 @@ const char kUsage[] =
     "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
     "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
     "                   encrypted to, and why others are not used; exit 3 if none\n"
+    "  store init|migrate|check [SPEC]\n"
+    "                   create or migrate the certificate store's schema, or check\n"
+    "                   it; SPEC: sqlite, sqlite:FILE or postgresql:CONNINFO\n"
+    "                   (default: certificate_store); exit 75 unreachable\n"
+    "  store copy FROM TO   copy every certificate of store FROM into TO\n"
     "  version          print the version\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
     if (cmd == "policy") return smime::PolicyCommand(config, args);
     if (cmd == "bench") return smime::BenchCommand(config, args);
     if (cmd == "cert") return smime::CertCommand(config, args);
+    if (cmd == "store") return smime::StoreCommand(config, args);
     if (cmd == "version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;
