@@ -28,6 +28,8 @@ int ConfigCommand(const std::string& config_path, const std::vector<std::string>
 int RevocationCommand(const std::string& config_path, const std::vector<std::string>& args);
 int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args);
 int BenchCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `bench --store SPEC...`: lookups through each store (cli/store_bench.cc).
+int StoreBenchCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
 // `cert import FILE.p12 ...`: PKCS#12 to the PEM files of a signing identity.
 // Exit 0 written, 64 usage, 78 (kExitConfig) when the import stops (unsafe or

@@ -11,7 +11,7 @@
 # database locked (slow) or stopped gives 451 4.7.1 at RCPT for a domain
 # that requires encryption, and inbound mail still passes with harvesting
 # skipped (harvest=failed in the log line); `store copy` moves a SQLite
-# store. Inputs: the build tree (lib.sh), PostgreSQL server packages, psql.
+# store; `bench --store` runs lookups through both backends. Inputs: the build tree (lib.sh), PostgreSQL server packages, psql.
 # Exit: 0 all passed, 1 some failed, 77 skipped (not in strict mode).
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -152,14 +152,23 @@ as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
 
 # store copy: a single host's SQLite store moves to the shared one.
 write_config "$work/s.conf" "state_dir = $work/s"
-"$SMIMECTL" -c "$work/s.conf" cert add "$pki/carol.crt" >/dev/null 2>&1 || bad "cert add to SQLite"
+cat "$pki/carol.crt" "$pki/inter.crt" >"$work/carol-chain.pem"  # the intermediate is stored too
+"$SMIMECTL" -c "$work/s.conf" cert add "$work/carol-chain.pem" >/dev/null 2>&1 || bad "cert add to SQLite"
 out=$("$SMIMECTL" -c "$work/s.conf" store copy sqlite "$PG" 2>&1)
 rc=$?
-[ $rc = 0 ] && grep -q 'copied 1 certificates' <<<"$out" && ok "store copy sqlite -> postgresql" ||
+[ $rc = 0 ] && grep -q 'copied 1 certificates and 1 intermediates' <<<"$out" && ok "store copy sqlite -> postgresql" ||
   bad "store copy: exit $rc: $(one_line <<<"$out")"
 out=$("$SMIMECTL" -c "$work/b.conf" cert list carol@b.example 2>&1)
 grep -q '^carol@b.example  *admin' <<<"$out" && ok "B lists the copied admin certificate" ||
   bad "B cert list: $(one_line <<<"$out")"
+
+# bench --store: the same lookups through both stores (numbers, not timed
+# assertions: both must find carol every time).
+out=$("$SMIMECTL" -c "$work/s.conf" bench --store sqlite --store "$PG" -n 20 --now "$NOW" \
+  --rcpt carol@b.example 2>&1)
+echo "$out"
+[ "$(grep -c 'lookups, found=20 unavailable=0, .* lookups/s' <<<"$out")" = 2 ] &&
+  ok "bench --store sqlite and postgresql" || bad "bench --store: $(one_line <<<"$out")"
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
