@@ -34,6 +34,11 @@ int Fail(const std::string& why, int code = kExitConfig) {
   return code;
 }
 
+// A store that cannot be reached or is busy (kIo) is temporary: exit 75.
+int Fail(const Status& st) {
+  return Fail(st.message(), st.code() == Status::Code::kIo ? kExitTempFail : kExitConfig);
+}
+
 std::string Date(std::time_t t) {
   if (t == 0) return "-";
   char buf[32];
@@ -74,7 +79,7 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
     std::vector<X509*> cas;
     for (const X509Ptr& c : certs) cas.push_back(c.get());
     Status st = rt.cert_store->AddIntermediates(cas);
-    if (!st.ok()) return Fail(st.message());
+    if (!st.ok()) return Fail(st);
     std::printf("stored the CA certificates of %s as chain hints (not trust anchors)\n",
                 file.c_str());
     return kExitOk;
@@ -88,20 +93,20 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
                  file.c_str(), usage.c_str());
   for (const std::string& a : addrs) {
     Status st = rt.cert_store->Add(a, certs[0].get(), file, std::time(nullptr));
-    if (!st.ok()) return Fail(st.message());
+    if (!st.ok()) return Fail(st);
     std::printf("added %s: serial %s, %s\n", a.c_str(), SerialHex(certs[0].get()).c_str(),
                 SubjectText(certs[0].get()).c_str());
   }
   std::vector<X509*> chain;
   for (size_t i = 1; i < certs.size(); ++i) chain.push_back(certs[i].get());
   Status st = rt.cert_store->AddIntermediates(chain);
-  return st.ok() ? kExitOk : Fail(st.message());
+  return st.ok() ? kExitOk : Fail(st);
 }
 
 int List(Runtime& rt, const std::vector<std::string>& args) {
   std::vector<CertStore::Row> rows;
   Status st = args.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(args[0], &rows);
-  if (!st.ok()) return Fail(st.message());
+  if (!st.ok()) return Fail(st);
   std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", "ADDRESS", "TRUST", "SERIAL",
               "EXPIRES", "LAST-SEEN", "FINGERPRINT", "CAPABILITIES", "SEEN-IN");
   for (const CertStore::Row& r : rows) {
@@ -126,7 +131,7 @@ int Remove(Runtime& rt, const std::vector<std::string>& args) {
     return Fail("usage: cert remove ADDRESS [FINGERPRINT]", kExitUsage);
   int removed = 0;
   Status st = rt.cert_store->Remove(args[0], args.size() == 2 ? args[1] : "", &removed);
-  if (!st.ok()) return Fail(st.message());
+  if (!st.ok()) return Fail(st);
   std::printf("removed %d certificate(s) of %s\n", removed, args[0].c_str());
   return kExitOk;
 }

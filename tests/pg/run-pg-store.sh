@@ -147,6 +147,9 @@ rc=$?
   bad "database down inbound: exit $rc: $(one_line <"$work/down.log")"
 out=$("$SMIMECTL" -c "$work/a.conf" store check 2>&1)
 [ $? = 75 ] && ok "database down: store check exit 75" || bad "store check while down: $(one_line <<<"$out")"
+out=$("$SMIMECTL" -c "$work/a.conf" cert list 2>&1)
+[ $? = 75 ] && grep -q 'postgresql: cannot connect' <<<"$out" && ok "database down: cert list exit 75" ||
+  bad "cert list while down: $(one_line <<<"$out")"
 as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
   -o "-k $PG_DIR/sock -c listen_addresses= -c fsync=off" start >/dev/null && PG_STARTED=1
 
