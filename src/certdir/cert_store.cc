@@ -225,7 +225,7 @@ class SqliteCertStore final : public CertStore {
                 int* removed) override;
   Status List(std::vector<Row>* out) const override;
   Status AddIntermediates(const std::vector<X509*>& certs) override;
-  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const override;
+  Status IssuersOf(X509* cert, const Deadline& deadline, std::vector<X509Ptr>* out) const override;
   Status ListIntermediates(std::vector<std::string>* der) const override;
   Status LookupWithin(const std::string& address, const Deadline& deadline,
                       std::vector<Row>* out) const override;
@@ -639,7 +639,7 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   return Status::Ok();
 }
 
-Status SqliteCertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
+Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509Ptr>* out) const {
   // A few per name: anyone with one trusted certificate can plant look-alike
   // CAs, so only those that really signed the child are returned.
   static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
@@ -700,7 +700,7 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
     c.capabilities = std::move(r.capabilities);
     c.seen = r.first_seen;
     // Hints only: a failure (or no time left to ask) just leaves none.
-    if (!deadline.expired()) store.IssuersOf(c.cert.get(), &c.chain);
+    if (!deadline.expired()) store.IssuersOf(c.cert.get(), deadline, &c.chain);
     out->push_back(std::move(c));
   }
   return Status::Ok();

@@ -125,8 +125,10 @@ class CertStore {
   // path hints for later chain building; Find() attaches them to
   // candidates as CertCandidate::chain.
   virtual Status AddIntermediates(const std::vector<X509*>& certs) = 0;
-  // Stored intermediates that issued cert, and their issuers (4 levels).
-  virtual Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const = 0;
+  // Stored intermediates that issued cert, and their issuers (4 levels);
+  // a network backend waits no longer than deadline.
+  virtual Status IssuersOf(X509* cert, const Deadline& deadline,
+                           std::vector<X509Ptr>* out) const = 0;
   // Every stored intermediate's DER (for `smimectl store copy`).
   virtual Status ListIntermediates(std::vector<std::string>* der) const = 0;
 

@@ -269,7 +269,7 @@ void TestIntermediatesAndImport(void**) {
   assert_int_equal(R(s->AddIntermediates({pki->sub.cert.get(), pki->root.cert.get()})).code, kOk);
   assert_int_equal(R(s->AddIntermediates({pki->sub.cert.get()})).code, kOk);  // again: no change
   std::vector<X509Ptr> issuers;
-  assert_int_equal(R(s->IssuersOf(leaf.cert.get(), &issuers)).code, kOk);
+  assert_int_equal(R(s->IssuersOf(leaf.cert.get(), Deadline(), &issuers)).code, kOk);
   const bool sub_found =
       issuers.size() == 1 && X509_cmp(issuers[0].get(), pki->sub.cert.get()) == 0;
   const size_t n_issuers = issuers.size();

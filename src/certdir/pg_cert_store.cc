@@ -560,13 +560,14 @@ Status PgCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   return Status::Ok();
 }
 
-Status PgCertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
+Status PgCertStore::IssuersOf(X509* cert, const Deadline& deadline,
+                              std::vector<X509Ptr>* out) const {
   // As the SQLite store: only CAs that really signed the child.
   std::string issuer = IssuerText(cert);
   X509* child = cert;
   for (int depth = 0; depth < 4; ++depth) {
     Result r;
-    Status st = Exec("issuers", {issuer}, {}, Deadline(), &r);
+    Status st = Exec("issuers", {issuer}, {}, deadline, &r);
     if (!st.ok()) return st;
     std::string next;
     X509* parent = nullptr;

@@ -77,7 +77,7 @@ class PgCertStore final : public CertStore {
                 int* removed) override;
   Status List(std::vector<Row>* out) const override;
   Status AddIntermediates(const std::vector<X509*>& certs) override;
-  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const override;
+  Status IssuersOf(X509* cert, const Deadline& deadline, std::vector<X509Ptr>* out) const override;
   Status ListIntermediates(std::vector<std::string>* der) const override;
   Status LookupWithin(const std::string& address, const Deadline& deadline,
                       std::vector<Row>* out) const override;

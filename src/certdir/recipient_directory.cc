@@ -66,7 +66,7 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
       out.deadline = out.deadline || deadline.expired();
     }
     for (CertCandidate& c : found) {
-      if (c.chain.empty() && hints_ && c.cert) hints_->IssuersOf(c.cert.get(), &c.chain);
+      if (c.chain.empty() && hints_ && c.cert) hints_->IssuersOf(c.cert.get(), deadline, &c.chain);
       X509StackPtr chain;
       std::string problem = Problem(address, c, rules, trust, now, &chain);
       if (!problem.empty()) {
