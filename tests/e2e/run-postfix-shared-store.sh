@@ -141,8 +141,7 @@ accepted signed2 && wait_delivered "$PFA_BASE" 2 && ok "database down: A still d
 grep -q 'harvest=failed' "$work/a.log" &&
   ok "database down: A logs harvest=failed" || bad "no harvest=failed in A's log"
 
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-  -o "-k $PG_DIR/sock -c listen_addresses= -c fsync=off" start >/dev/null && PG_STARTED=1
+restart_pg
 # The milters back off (1 s, doubling) after failed attempts: retry until
 # the harvest succeeds (bounded; no timing asserted).
 sed 's/^Message-ID: .*/Message-ID: <signed3@a.example>\r/' "$work/msgs/signed.eml" >"$work/msgs/signed3.eml"

@@ -9,7 +9,7 @@
 #   runs as nobody (setpriv), so $work is opened to others (chmod 755) and
 #   the cluster folder is nobody's. Missing packages: skip_or_fail (strict
 #   mode fails; contrib/install-deps.sh installs postgresql).
-# stop_pg: stops it at once (also run on exit).
+# stop_pg: stops it at once (also run on exit); restart_pg starts it again.
 # pg_sql SQL: runs SQL in "certs" with psql.
 
 # The server binaries: pg_config knows where they are; Debian keeps them in
@@ -49,6 +49,14 @@ start_pg() {
     echo "FAIL: initdb"
     exit 1
   }
+  restart_pg
+  trap 'stop_pg; rm -rf "$work"' EXIT
+  PG_CONNINFO="host=$PG_DIR/sock dbname=certs user=smime"
+  psql -X -q -h "$PG_DIR/sock" -U smime -d postgres -c "CREATE DATABASE certs" >/dev/null ||
+    { echo "FAIL: create database"; exit 1; }
+}
+
+restart_pg() {
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-k $PG_DIR/sock -c listen_addresses= -c fsync=off" start >/dev/null || {
     cat "$PG_DIR/server.log"
@@ -56,10 +64,6 @@ start_pg() {
     exit 1
   }
   PG_STARTED=1
-  trap 'stop_pg; rm -rf "$work"' EXIT
-  PG_CONNINFO="host=$PG_DIR/sock dbname=certs user=smime"
-  psql -X -q -h "$PG_DIR/sock" -U smime -d postgres -c "CREATE DATABASE certs" >/dev/null ||
-    { echo "FAIL: create database"; exit 1; }
 }
 
 stop_pg() {

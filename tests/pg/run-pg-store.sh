@@ -150,8 +150,7 @@ out=$("$SMIMECTL" -c "$work/a.conf" store check 2>&1)
 out=$("$SMIMECTL" -c "$work/a.conf" cert list 2>&1)
 [ $? = 75 ] && grep -q 'postgresql: cannot connect' <<<"$out" && ok "database down: cert list exit 75" ||
   bad "cert list while down: $(one_line <<<"$out")"
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-  -o "-k $PG_DIR/sock -c listen_addresses= -c fsync=off" start >/dev/null && PG_STARTED=1
+restart_pg
 
 # store copy: a single host's SQLite store moves to the shared one.
 write_config "$work/s.conf" "state_dir = $work/s"
