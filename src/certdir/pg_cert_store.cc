@@ -341,8 +341,10 @@ Status PgCertStore::Acquire(const Deadline& deadline, std::unique_ptr<Conn>* out
         return st;
       }
       --open_;
-      // A newer schema is a configuration error, not an outage: no backoff.
-      if (st.code() != Status::Code::kConfig) {
+      // A newer schema is a configuration error, not an outage, and a
+      // caller's deadline that ran out says nothing about the server: no
+      // backoff for either.
+      if (st.code() != Status::Code::kConfig && !deadline.expired()) {
         backoff_ms_ = backoff_ms_ == 0 ? kBackoffFirstMs : std::min(kBackoffMaxMs, 2 * backoff_ms_);
         retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
         last_error_ = st.message();

@@ -23,7 +23,8 @@
 // cancelled and its connection closed. After a failed connection attempt
 // the store fails at once (no network wait) until a backoff has passed
 // (1 s, doubling to 30 s), so a database that is down costs each lookup
-// nothing; the next attempt after the backoff reconnects.
+// nothing; the next attempt after the backoff reconnects. An attempt cut
+// short by the caller's deadline starts no backoff.
 //
 // Failure modes, each a Status starting "postgresql: ": the database
 // unreachable or slow (kIo, "deadline" when the step's deadline cut it),
