@@ -94,21 +94,24 @@ int Copy(const Context& ctx, const std::string& from_spec, const std::string& to
 }  // namespace
 
 int StoreCommand(const std::string& config_path, const std::vector<std::string>& args) {
+  const std::string sub = args.empty() ? "" : args[0];
+  const bool schema = (sub == "init" || sub == "migrate" || sub == "check") && args.size() <= 2;
+  if (!schema && !(sub == "copy" && args.size() == 3)) {
+    std::fprintf(stderr, "usage: smimectl store init|migrate|check [SPEC] | copy FROM TO\n");
+    return kExitUsage;
+  }
   Context ctx;
   Status st = ctx.config.Load(config_path);
   if (!st.ok()) return Fail(Status::Config(st.message()));
   ctx.pg.timeout_ms = static_cast<long>(ctx.config.Int("certificate_store_timeout")) * 1000;
   ctx.pg.pool_size = 1;
-  const std::string sub = args.empty() ? "" : args[0];
-  if ((sub == "init" || sub == "migrate" || sub == "check") && args.size() <= 2) {
+  if (schema) {
     std::shared_ptr<CertStore> store;
     st = OpenSpec(ctx, args.size() == 2 ? args[1] : "", sub != "check", &store);
     if (!st.ok()) return Fail(st);
     return Report(*store);
   }
-  if (sub == "copy" && args.size() == 3) return Copy(ctx, args[1], args[2]);
-  std::fprintf(stderr, "usage: smimectl store init|migrate|check [SPEC] | copy FROM TO\n");
-  return kExitUsage;
+  return Copy(ctx, args[1], args[2]);
 }
 
 }  // namespace smime

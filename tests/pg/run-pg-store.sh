@@ -53,6 +53,8 @@ rc=$?
 [ $rc = 78 ] && grep -q 'passfile' <<<"$out" && ok "config check refuses a password in the connection string" ||
   bad "password in conninfo: exit $rc: $(one_line <<<"$out")"
 
+"$SMIMECTL" -c "$work/a.conf" store copy sqlite >/dev/null 2>&1
+[ $? = 64 ] && ok "store copy without TO: usage, exit 64" || bad "store copy without TO: not exit 64"
 out=$("$SMIMECTL" -c "$work/a.conf" store check 2>&1)
 rc=$?
 [ $rc = 78 ] && grep -q 'schema version 0, expected 2' <<<"$out" &&
