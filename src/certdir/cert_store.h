@@ -1,4 +1,7 @@
-// certdir/cert_store: recipient certificates kept in SQLite under state_dir.
+// certdir/cert_store: recipient certificates, the store's interface
+// (CertStore, shared by the SQLite backend here and the PostgreSQL one of
+// certdir/pg_cert_store.h; certdir/cert_store_open.h picks one) and its
+// SQLite backend under state_dir, described below.
 //
 // One table, one row per (address, certificate): certificates an
 // administrator added (`smimectl cert add`, trust admin, source "local") and
