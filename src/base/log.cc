@@ -76,19 +76,25 @@ void StartField(std::string* out, const char* name) {
 
 void AppendField(std::string* out, const char* name, const std::string& value) {
   StartField(out, name);
-  out->append(LogEscape(value));
-}
-
-void AppendField(std::string* out, const char* name, const std::string& value,
-                 const std::string& detail) {
-  StartField(out, name);
-  out->append(LogEscape(value));
-  if (!detail.empty()) out->append(" (").append(LogEscape(detail)).append(")");
+  const std::string escaped = LogEscape(value);
+  if (escaped.empty() || escaped.find(' ') != std::string::npos)
+    out->append("\"").append(escaped).append("\"");
+  else
+    out->append(escaped);
 }
 
 void AppendAddressField(std::string* out, const char* name, const std::string& address) {
   StartField(out, name);
-  out->append("<").append(LogEscape(address)).append(">");
+  // Addresses keep Postfix's <...> form; a space (a quoted local part) is
+  // escaped like the delimiters instead of quoting the whole value.
+  std::string escaped;
+  for (char c : LogEscape(address)) {
+    if (c == ' ')
+      escaped += "\\x20";
+    else
+      escaped.push_back(c);
+  }
+  out->append("<").append(escaped).append(">");
 }
 
 }  // namespace smime

@@ -1,8 +1,9 @@
 // base/log: log sinks for Postfix-shaped lines.
 //
-// Lines look like "QUEUEID: event: name=value, name=value (text)"; every
-// value and the text are escaped by LogEscape (AppendField does it), so no
-// value can add a field. The daemon
+// Lines look like "QUEUEID: event: name=value, name=value"; every value is
+// escaped by LogEscape (AppendField does it), so no value can add a field,
+// and a value with a space is double-quoted, so no value holds a bare space.
+// The format is an interface: docs/logging.md. The daemon
 // logs to syslog (ident smime-milter, facility mail), the CLI to stderr, tests
 // to a CaptureLog. Severity prefixes ("warning: ", "error: ", "fatal: ",
 // "panic: ") are part of the text, as in Postfix.
@@ -64,16 +65,15 @@ class CaptureLog final : public LogSink {
 std::string LogEscape(const std::string& in, size_t max_len = 300);
 
 // Appends ", name=VALUE" (or "name=VALUE" when out is empty) to out, VALUE
-// being LogEscape(value). Field names are the program's own words.
+// being LogEscape(value), between double quotes when it holds a space or is
+// empty (free text: "detail=\"verification failure\""). LogEscape turns '"'
+// and ',' into \xHH, so a quoted value never holds either. One value per
+// name: a value with its explanation is two fields (revocation=good,
+// revocation_source=ocsp). Field names are the program's own words.
 void AppendField(std::string* out, const char* name, const std::string& value);
 
-// ", name=VALUE (DETAIL)", both escaped: a value with its explanation, e.g.
-// "revocation=good (ocsp)"; without the parentheses when detail is empty.
-void AppendField(std::string* out, const char* name, const std::string& value,
-                 const std::string& detail);
-
-// ", name=<ADDRESS>", escaped: an address in angle brackets, as Postfix logs
-// them ("from=<>" for an empty one).
+// ", name=<ADDRESS>", escaped, a space as \x20: an address in angle
+// brackets, as Postfix logs them ("from=<>" for an empty one).
 void AppendAddressField(std::string* out, const char* name, const std::string& address);
 
 }  // namespace smime

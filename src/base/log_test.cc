@@ -98,22 +98,24 @@ void TestAppendField(void**) {
   assert_string_equal(out.c_str(), "from=<alice@a.example>");
   AppendField(&out, "result", "pass");
   assert_string_equal(out.c_str(), "from=<alice@a.example>, result=pass");
+  // Empty and spaced values are quoted: no value is blank or holds a bare space.
   AppendField(&out, "reason", "");
-  assert_string_equal(out.c_str(), "from=<alice@a.example>, result=pass, reason=");
-  AppendField(&out, "revocation", "good", "ocsp");
-  assert_string_equal(out.c_str(),
-                      "from=<alice@a.example>, result=pass, reason=, revocation=good (ocsp)");
+  assert_string_equal(out.c_str(), "from=<alice@a.example>, result=pass, reason=\"\"");
   std::string other = "x";
   AppendField(&other, "ms", "0");
   assert_string_equal(other.c_str(), "x, ms=0");
-  AppendField(&other, "revocation", "not-checked", "");
-  assert_string_equal(other.c_str(), "x, ms=0, revocation=not-checked");
+  AppendField(&other, "detail", "verification failure; content verify error");
+  assert_string_equal(other.c_str(),
+                      "x, ms=0, detail=\"verification failure; content verify error\"");
   std::string empty_value;
   AppendAddressField(&empty_value, "signer", "");
   assert_string_equal(empty_value.c_str(), "signer=<>");
+  std::string spaced;
+  AppendAddressField(&spaced, "from", "\"a b\"@c.example");
+  assert_string_equal(spaced.c_str(), "from=<\\x22a\\x20b\\x22@c.example>");
 }
 
-// Splits "a=1, b=2 (note)" the way a log reader does: fields at ", ", the
+// Splits "a=1, b=\"x y\"" the way a log reader does: fields at ", ", the
 // name up to the first '='. Returns the names.
 std::vector<std::string> FieldNames(const std::string& line) {
   std::vector<std::string> names;
@@ -135,15 +137,15 @@ void TestValuesCannotAddFields(void**) {
   AppendField(&out, "chain", "untrusted");
   AppendAddressField(&out, "signer", san);
   AppendField(&out, "login", "x, y=z");
-  AppendField(&out, "harvest", "failed", "disk full), result=pass (");
+  AppendField(&out, "harvest_error", "disk full\", result=pass, x=\"");
   AppendField(&out, "result", "fail");
   assert_string_equal(
       out.c_str(),
-      "chain=untrusted, signer=<a@b\\x3e\\x2c chain\\x3dtrusted\\x2c result\\x3dpass"
-      "\\x2c x\\x3d\\x3cc>, login=x\\x2c y\\x3dz, harvest=failed (disk full\\x29\\x2c "
-      "result\\x3dpass \\x28), result=fail");
+      "chain=untrusted, signer=<a@b\\x3e\\x2c\\x20chain\\x3dtrusted\\x2c\\x20result"
+      "\\x3dpass\\x2c\\x20x\\x3d\\x3cc>, login=\"x\\x2c y\\x3dz\", harvest_error=\"disk "
+      "full\\x22\\x2c result\\x3dpass\\x2c x\\x3d\\x22\", result=fail");
   const std::vector<std::string> names = FieldNames(out);
-  const std::vector<std::string> want = {"chain", "signer", "login", "harvest", "result"};
+  const std::vector<std::string> want = {"chain", "signer", "login", "harvest_error", "result"};
   assert_true(names == want);
   // Exactly one "result=" and one "chain=": nothing a grep could be fooled by.
   assert_int_equal(out.find("result=pass"), std::string::npos);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,11 +12,14 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <map>
 #include <mutex>
 #include <utility>
 
 #include "base/safe_file.h"
 #include "base/text.h"
+#include "cms/cert_cache.h"
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
@@ -224,6 +228,7 @@ class SqliteCertStore final : public CertStore {
   Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
                 int* removed) override;
   Status List(std::vector<Row>* out) const override;
+  Status Count(int64_t* admin, int64_t* harvested) const override;
   Status AddIntermediates(const std::vector<X509*>& certs) override;
   Status IssuersOf(X509* cert, const Deadline& deadline, std::vector<X509Ptr>* out) const override;
   Status ListIntermediates(std::vector<std::string>* der) const override;
@@ -242,9 +247,22 @@ class SqliteCertStore final : public CertStore {
   Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
   Status Fail(const std::string& what) const;  // needs mu_ held
 
+  // Statements are prepared once per store (parsing the SQL cost more than
+  // running it) and reset, bindings cleared, when the handle goes.
+  struct StmtFinalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  struct StmtReset {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  using PreparedStmt = std::unique_ptr<sqlite3_stmt, StmtReset>;
+  PreparedStmt Prepared(const std::string& sql) const;  // needs mu_ held; null on error
+
   std::string path_;
   mutable std::mutex mu_;
   std::unique_ptr<sqlite3, Closer> db_;
+  // After db_: finalized before the database closes.
+  mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
 };
 
 Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
@@ -459,10 +477,8 @@ Status SqliteCertStore::Add(const std::string& address, X509* cert, const std::s
       " source = excluded.source, seen_in = excluded.seen_in,"
       " last_seen = max(last_seen, excluded.last_seen)";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot add");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(kSql);
+  if (!s) return Fail("cannot add");
   if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kAdmin)) != SQLITE_OK ||
@@ -471,6 +487,27 @@ Status SqliteCertStore::Add(const std::string& address, X509* cert, const std::s
     return Fail("cannot add");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot add " + address);
   return Status::Ok();
+}
+
+void SqliteCertStore::StmtFinalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+void SqliteCertStore::StmtReset::operator()(sqlite3_stmt* s) const {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+SqliteCertStore::PreparedStmt SqliteCertStore::Prepared(const std::string& sql) const {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return nullptr;
+    }
+    it = stmts_.emplace(sql, std::unique_ptr<sqlite3_stmt, StmtFinalizer>(raw)).first;
+  }
+  return PreparedStmt(it->second.get());
 }
 
 Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
@@ -491,10 +528,8 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
       "   THEN excluded.capabilities ELSE capabilities END,"
       " signing_time = max(signing_time, excluded.signing_time)";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot harvest");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(kSql);
+  if (!s) return Fail("cannot harvest");
   if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
       !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
@@ -506,14 +541,44 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
   return Status::Ok();
 }
 
+Status CertStore::ResolvePrefix(const std::string& address, const std::string& typed,
+                                std::string* fp) const {
+  fp->clear();
+  std::string prefix;
+  bool hex = true;
+  for (char c : typed) {
+    if (c == ':') continue;
+    hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+    prefix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!hex || prefix.size() < kFingerprintShown || prefix.size() > 64)
+    return Status::InvalidInput("not a SHA-256 fingerprint or a prefix of at least " +
+                                std::to_string(kFingerprintShown) + " hex digits: " + typed);
+  std::vector<Row> rows;
+  Status st = Lookup(address, &rows);
+  if (!st.ok()) return st;
+  for (const Row& r : rows) {
+    if (r.fingerprint.compare(0, prefix.size(), prefix) != 0 || r.fingerprint == *fp) continue;
+    if (!fp->empty())
+      return Status::InvalidInput("fingerprint prefix " + typed +
+                                  " matches several certificates of " + address +
+                                  ": give more digits");
+    *fp = r.fingerprint;
+  }
+  return Status::Ok();
+}
+
 Status SqliteCertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
                                int* removed) {
   if (removed) *removed = 0;
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
     fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty())
-      return Status::InvalidInput("not a SHA-256 fingerprint: " + fingerprint_or_empty);
+    if (fp.empty()) {
+      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
+      if (!st.ok()) return st;
+      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
+    }
   }
   const char* sql = fp.empty() ? "DELETE FROM certificates WHERE address = ?1"
                                : "DELETE FROM certificates WHERE address = ?1 AND fingerprint = ?2";
@@ -534,10 +599,8 @@ Status SqliteCertStore::Query(const char* where, const std::string& arg,
   const std::string sql = std::string("SELECT ") + kColumns + " FROM certificates" + where +
                           " ORDER BY address, trust DESC, first_seen, fingerprint";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot read");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared(sql);
+  if (!s) return Fail("cannot read");
   if (*where && !BindText(s.get(), 1, arg)) return Fail("cannot read");
   std::vector<Row> rows;
   int rc;
@@ -563,6 +626,23 @@ Status SqliteCertStore::Query(const char* where, const std::string& arg,
 }
 
 Status SqliteCertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+
+Status SqliteCertStore::Count(int64_t* admin, int64_t* harvested) const {
+  *admin = *harvested = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  PreparedStmt s = Prepared("SELECT trust, COUNT(*) FROM certificates GROUP BY trust");
+  if (!s) return Fail("cannot count");
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const int trust = sqlite3_column_int(s.get(), 0);
+    const int64_t n = sqlite3_column_int64(s.get(), 1);
+    if (trust == static_cast<int>(CertTrust::kAdmin))
+      *admin += n;
+    else
+      *harvested += n;
+  }
+  return rc == SQLITE_DONE ? Status::Ok() : Fail("cannot count");
+}
 
 // A local file: no network wait for a deadline to bound.
 Status SqliteCertStore::LookupWithin(const std::string& address, const Deadline&,
@@ -627,16 +707,55 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
     if (len <= 0) continue;
     std::string der(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
     OPENSSL_free(buf);
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-      return Fail("cannot store intermediates");
-    StmtPtr s(raw);
+    PreparedStmt s = Prepared(kSql);
+    if (!s) return Fail("cannot store intermediates");
     if (!BindText(s.get(), 1, FingerprintOfDer(der)) || !BindText(s.get(), 2, SubjectText(c)) ||
         !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
       return Fail("cannot store intermediates");
   }
   DrainOpensslErrors();
   return Status::Ok();
+}
+
+namespace {
+
+// X509_verify(child, parent's key) is a public-key operation, asked for the
+// same stored intermediate at every lookup (twice per encrypted message).
+// Remembers the pairs that verified. It holds references to both objects,
+// so an address in it always means the same certificate (the objects come
+// from CertCache, so lookups of the same rows meet the same objects);
+// failures are not remembered. Bounded (emptied when full), thread-safe.
+class IssuedByMemo {
+ public:
+  static IssuedByMemo& Shared() {
+    static IssuedByMemo* memo = new IssuedByMemo;  // used until exit
+    return *memo;
+  }
+  bool Verified(X509* child, X509* parent) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pairs_.count({child, parent})) return true;
+    }
+    EVP_PKEY* key = X509_get0_pubkey(parent);
+    if (!key || X509_verify(child, key) != 1) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pairs_.size() >= kMaxPairs) pairs_.clear();
+    X509_up_ref(child);
+    X509_up_ref(parent);
+    pairs_.emplace(std::make_pair(child, parent), std::make_pair(X509Ptr(child), X509Ptr(parent)));
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxPairs = 1024;
+  std::mutex mu_;
+  std::map<std::pair<X509*, X509*>, std::pair<X509Ptr, X509Ptr>> pairs_;
+};
+
+}  // namespace
+
+bool StoredIssuerSigned(X509* child, X509* parent) {
+  return IssuedByMemo::Shared().Verified(child, parent);
 }
 
 Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509Ptr>* out) const {
@@ -647,18 +766,17 @@ Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509P
   std::string issuer = IssuerText(cert);
   X509* child = cert;
   for (int depth = 0; depth < 4; ++depth) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
-      return Fail("cannot read intermediates");
-    StmtPtr s(raw);
+    PreparedStmt s = Prepared(kSql);
+    if (!s) return Fail("cannot read intermediates");
     if (!BindText(s.get(), 1, issuer)) return Fail("cannot read intermediates");
     std::string next;
     X509* parent = nullptr;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       const unsigned char* p = static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0));
-      X509Ptr c(d2i_X509(nullptr, &p, sqlite3_column_bytes(s.get(), 0)));
+      X509Ptr c =
+          CertCache::Shared().Parse(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          X509_verify(child, X509_get0_pubkey(c.get())) != 1)
+          !StoredIssuerSigned(child, c.get()))
         continue;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());
@@ -685,7 +803,7 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
   for (CertStore::Row& r : rows) {
     if (r.trust != trust) continue;
     const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    X509Ptr cert = CertCache::Shared().Parse(p, r.der.size());
     if (!cert) {  // damaged row: skip, `smimectl cert list` shows it
       DrainOpensslErrors();
       continue;
@@ -716,6 +834,31 @@ Status LocalCerts::Find(const std::string& address, const Deadline& deadline,
 Status HarvestedCerts::Find(const std::string& address, const Deadline& deadline,
                             std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kHarvested, deadline, out);
+}
+
+std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
+                                                 std::time_t now, int days) {
+  std::vector<std::string> out;
+  for (const CertStoreRow& r : rows) {
+    if (r.trust != CertTrust::kAdmin) continue;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+    if (!cert) continue;
+    const std::time_t not_after = ToTimeT(X509_get0_notAfter(cert.get()));
+    const std::time_t left = not_after - now;
+    if (left > static_cast<std::time_t>(days) * 86400) continue;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&not_after, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out.push_back("recipient certificate " + r.address + " (serial " + SerialHex(cert.get()) +
+                  ", added from " + r.seen_in + (left <= 0 ? ") expired at " : ") expires at ") +
+                  when +
+                  (left <= 0 ? ": mail that must be encrypted to it is refused"
+                             : ", in " + std::to_string(left / 86400) +
+                                   " days: add its successor with smimectl cert add"));
+  }
+  return out;
 }
 
 }  // namespace smime

@@ -41,6 +41,7 @@
 #ifndef SMIME_CERTDIR_CERT_STORE_H_
 #define SMIME_CERTDIR_CERT_STORE_H_
 
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -56,10 +57,29 @@ namespace smime {
 // cannot be encoded). The key of a row together with the address.
 std::string CertFingerprint(X509* cert);
 
+// Hex digits of a fingerprint `smimectl cert list` shows; Remove() accepts
+// any prefix at least this long that names one certificate of the address.
+constexpr size_t kFingerprintShown = 12;
+
 // Accepts a fingerprint as users type it (upper or lower case, with or
 // without ':' separators, e.g. `openssl x509 -fingerprint -sha256`) and
 // returns the stored form; "" when it is not 32 bytes of hex.
 std::string NormalizeFingerprint(const std::string& text);
+
+struct CertStoreRow;
+
+// For the backends' IssuersOf: whether parent's key verifies child's
+// signature. Pairs that verified are remembered process-wide (bounded,
+// thread-safe; the public-key operation recurs at every lookup of a stored
+// chain), failures are not.
+bool StoredIssuerSigned(X509* child, X509* parent);
+
+// One warning per admin-added row (cert add) whose certificate expires
+// within days of now or has expired: harvested ones are replaced by the
+// next signed mail, added ones only by the administrator. Logged at
+// start-up, on reload and daily by the daemon.
+std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,
+                                                 std::time_t now, int days);
 
 struct CertStoreRow {
   std::string address;                      // mime/rcpt_address AddressForm
@@ -115,7 +135,9 @@ class CertStore {
                          const std::string& seen_in, std::time_t now) = 0;
 
   // Removes address's row for fingerprint (any form NormalizeFingerprint
-  // accepts), or all of address's rows when fingerprint is empty, whatever
+  // accepts, or a prefix of at least kFingerprintShown hex digits that
+  // matches exactly one of address's rows: an ambiguous one is
+  // kInvalidInput), or all of address's rows when fingerprint is empty, whatever
   // their trust. *removed (may be null) gets the number of rows removed;
   // nothing to remove is OK with 0. A malformed fingerprint is kInvalidInput.
   virtual Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
@@ -123,6 +145,8 @@ class CertStore {
 
   // Every row, ordered by address, trust (admin first), first_seen.
   virtual Status List(std::vector<Row>* out) const = 0;
+  // Number of rows by trust level (kAdmin, kHarvested), for the metrics.
+  virtual Status Count(int64_t* admin, int64_t* harvested) const = 0;
 
   // Remembers the CA certificates among certs (not self-signed roots) as
   // path hints for later chain building; Find() attaches them to
@@ -153,6 +177,13 @@ class CertStore {
 
   // The schema version the store holds now (kSchemaVersion once opened).
   virtual Status SchemaVersion(int* out) const = 0;
+
+ protected:
+  CertStore() = default;
+  // For Remove: the full fingerprint of address's one row that starts with
+  // typed (hex, ':' allowed); "" when none does. Too short, not hex or
+  // ambiguous: kInvalidInput. Built on Lookup, so the same for every backend.
+  Status ResolvePrefix(const std::string& address, const std::string& typed, std::string* fp) const;
 };
 
 // The admin-added rows of a store as a CertSource: Name() "local", trust

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -218,6 +219,52 @@ void TestSourcesAndRemove(void**) {
   assert_int_equal(Rows(*s, nullptr).n, 0);
 }
 
+// Count (the metrics) and remove by the fingerprint prefix `cert list`
+// shows (kFingerprintShown digits), the same on both backends.
+void TestCountAndRemoveByPrefix(void**) {
+  std::shared_ptr<CertStore> s;
+  assert_int_equal(Fresh(&s).code, kOk);
+  int64_t admin = -1, harvested = -1;
+  assert_int_equal(R(s->Count(&admin, &harvested)).code, kOk);
+  assert_int_equal(admin, 0);
+  assert_int_equal(harvested, 0);
+  X509* alice = pki->alice.cert.get();
+  assert_int_equal(R(s->Add("alice@a.example", alice, "alice.pem", 100)).code, kOk);
+  assert_int_equal(
+      R(s->Harvest("alice@a.example", pki->alice2.cert.get(), {427}, 50, "q", 200)).code, kOk);
+  assert_int_equal(R(s->Harvest("bob@b.example", pki->bob.cert.get(), {}, 50, "q2", 200)).code,
+                   kOk);
+  assert_int_equal(R(s->Count(&admin, &harvested)).code, kOk);
+  assert_int_equal(admin, 1);
+  assert_int_equal(harvested, 2);
+  const std::string fp = CertFingerprint(alice);
+  int removed = -1;
+  // Shorter than listed: refused, nothing removed.
+  assert_int_equal(
+      R(s->Remove("alice@a.example", fp.substr(0, kFingerprintShown - 1), &removed)).code,
+      kInvalid);
+  assert_int_equal(removed, 0);
+  // A prefix of bob's certificate is not one of alice's rows: nothing removed.
+  const std::string bob_fp = CertFingerprint(pki->bob.cert.get());
+  assert_int_equal(
+      R(s->Remove("alice@a.example", bob_fp.substr(0, kFingerprintShown), &removed)).code, kOk);
+  assert_int_equal(removed, 0);
+  // The listed digits (upper case, with ':' as typed) remove exactly alice's added one.
+  std::string typed;
+  for (size_t i = 0; i < kFingerprintShown; ++i) {
+    if (i && i % 2 == 0) typed += ':';
+    typed += static_cast<char>(std::toupper(static_cast<unsigned char>(fp[i])));
+  }
+  assert_int_equal(R(s->Remove("alice@a.example", typed, &removed)).code, kOk);
+  assert_int_equal(removed, 1);
+  Facts f = Rows(*s, "alice@a.example");
+  assert_int_equal(f.n, 1);
+  assert_false(f.is_alice[0]);
+  assert_int_equal(R(s->Count(&admin, &harvested)).code, kOk);
+  assert_int_equal(admin, 0);
+  assert_int_equal(harvested, 2);
+}
+
 // Two handles (two hosts): each sees the other's writes and removals at once.
 void TestSharedAtOnce(void**) {
   std::shared_ptr<CertStore> a, b;
@@ -401,8 +448,8 @@ int main() {
   be = &b;
   const struct CMUnitTest common[] = {
       cmocka_unit_test(TestAddHarvestList),         cmocka_unit_test(TestSourcesAndRemove),
-      cmocka_unit_test(TestSharedAtOnce),           cmocka_unit_test(TestConcurrentHarvest),
-      cmocka_unit_test(TestIntermediatesAndImport),
+      cmocka_unit_test(TestCountAndRemoveByPrefix), cmocka_unit_test(TestSharedAtOnce),
+      cmocka_unit_test(TestConcurrentHarvest),      cmocka_unit_test(TestIntermediatesAndImport),
   };
   int failed = cmocka_run_group_tests_name("sqlite", common, nullptr, nullptr);
   const char* pg = getenv("SMIME_TEST_PG");

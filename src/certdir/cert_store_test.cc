@@ -332,6 +332,77 @@ void TestAddFindRemoveList(void**) {
   assert_int_equal(r.code, kOk);
 }
 
+// `cert list` shows kFingerprintShown digits; remove takes them (and any
+// longer prefix), refuses shorter ones and prefixes that match two rows.
+void TestRemoveByListedPrefix(void**) {
+  Res r = OpenStore("prefix.db");
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "a.pem", kNow).code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice2.cert.get(), "a2.pem", kNow).code, kOk);
+  const std::string fp1 = CertFingerprint(g->alice.cert.get());
+  const std::string fp2 = CertFingerprint(g->alice2.cert.get());
+  int removed = -1;
+  // Too short: refused even though it matches one row.
+  r = Remove("alice@a.example", fp1.substr(0, kFingerprintShown - 1).c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  assert_int_equal(removed, 0);
+  r = Remove("alice@a.example", (fp1.substr(0, kFingerprintShown - 1) + "x").c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  // The listed form removes exactly that certificate.
+  r = Remove("alice@a.example", fp1.substr(0, kFingerprintShown).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  Cands c = Find(true, "alice@a.example");
+  assert_int_equal(c.n, 1);
+  assert_false(c.is_alice[0]);
+  // A prefix of no row removes nothing.
+  r = Remove("alice@a.example", fp1.substr(0, 20).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 0);
+  // Two rows sharing the listed digits (a stored fingerprint rewritten by
+  // another tool, as a real collision cannot be made): ambiguous, nothing removed.
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "a.pem", kNow).code, kOk);
+  const std::string fake =
+      fp2.substr(0, kFingerprintShown) + std::string(64 - kFingerprintShown, '0');
+  const std::string sql =
+      "UPDATE certificates SET fingerprint = '" + fake + "' WHERE fingerprint = '" + fp1 + "'";
+  assert_int_equal(Sql(g->dir + "/prefix.db", sql.c_str()).rc, SQLITE_OK);
+  r = Remove("alice@a.example", fp2.substr(0, kFingerprintShown).c_str(), &removed);
+  assert_int_equal(r.code, kInvalid);
+  assert_int_equal(removed, 0);
+  assert_int_equal(Find(true, "alice@a.example").n, 2);
+  // More digits settle it.
+  r = Remove("alice@a.example", fp2.substr(0, 20).c_str(), &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+}
+
+// alice's test certificate ends 2027-01-01 (kNotAfter), 214 days after kNow;
+// only the added row warns, the harvested one renews itself.
+void TestAdminCertExpiryWarnings(void**) {
+  Res r = OpenStore("expiry.db");
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(Add("alice@a.example", g->alice.cert.get(), "/etc/alice.pem", kNow).code, kOk);
+  assert_int_equal(Harvest("bob@b.example", g->bob.cert.get(), {}, kNow, "Q1", kNow).code, kOk);
+  std::vector<CertStore::Row> rows;
+  assert_true(g->store->List(&rows).ok());
+  assert_int_equal(rows.size(), 2);
+  int64_t admin = -1, harvested = -1;
+  assert_true(g->store->Count(&admin, &harvested).ok());
+  assert_int_equal(admin, 1);
+  assert_int_equal(harvested, 1);
+  assert_int_equal(AdminCertExpiryWarnings(rows, kNow, 213).size(), 0);
+  std::vector<std::string> w = AdminCertExpiryWarnings(rows, kNow, 214);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), "recipient certificate alice@a.example (serial "));
+  assert_non_null(strstr(w[0].c_str(),
+                         ", added from /etc/alice.pem) expires at 2027-01-01T00:00:00Z, in 214 "
+                         "days: add its successor"));
+  w = AdminCertExpiryWarnings(rows, kNotAfter + 1, 30);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), ") expired at 2027-01-01T00:00:00Z"));
+}
+
 void TestHarvestSigningTime(void**) {
   Res r = OpenStore("harvest.db");
   assert_int_equal(r.code, kOk);
@@ -937,6 +1008,78 @@ void TestSignerAttributes(void**) {
   assert_int_equal(SigningTimeOf(nullptr), 0);
 }
 
+// The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
+std::string IssuerNames(X509* cert, X509* real, X509* fake) {
+  std::vector<X509Ptr> found;
+  Status st = g->store->IssuersOf(cert, Deadline(), &found);
+  std::string out = st.ok() ? "" : "error";
+  for (const X509Ptr& x : found)
+    out += X509_cmp(x.get(), real) == 0 ? "real " : X509_cmp(x.get(), fake) == 0 ? "fake " : "? ";
+  return out;
+}
+
+// Stored intermediates are returned only when they really signed the
+// child, every time: a signature check remembered for one pair never
+// vouches for a look-alike (same DN, other key) or a forged child.
+void TestIssuersOfLookAlikes(void**) {
+  Res r = OpenStore("issuers.db");
+  assert_int_equal(r.code, kOk);
+  Issued real = MakeSubCa("Issuing CA", g->ca);
+  Issued fake = MakeSubCa("Issuing CA", g->ca);  // same DN, other key
+  std::vector<X509*> both = {real.cert.get(), fake.cert.get()};
+  r = R(g->store->AddIntermediates(both));
+  assert_int_equal(r.code, kOk);
+  Issued by_real = MakeLeaf(SmimeSpec("r@i.example"), real);
+  Issued by_fake = MakeLeaf(SmimeSpec("f@i.example"), fake);
+  // Names real as issuer (DN and authorityKeyIdentifier) but signed with
+  // the look-alike's key.
+  X509Ptr forged =
+      MakeCert(SmimeSpec("x@i.example"), by_real.key.get(), real.cert.get(), fake.key.get());
+  for (int round = 0; round < 3; ++round) {
+    std::string a = IssuerNames(by_real.cert.get(), real.cert.get(), fake.cert.get());
+    std::string b = IssuerNames(by_fake.cert.get(), real.cert.get(), fake.cert.get());
+    std::string c = IssuerNames(forged.get(), real.cert.get(), fake.cert.get());
+    assert_string_equal(a.c_str(), "real ");
+    assert_string_equal(b.c_str(), "fake ");
+    assert_string_equal(c.c_str(), "");  // real's AKID: only real is a candidate, and fails
+  }
+}
+
+// How many certificates LocalCerts finds for address.
+int LocalFound(const char* address) {
+  std::vector<CertCandidate> out;
+  LocalCerts local(g->store);
+  if (!local.Find(address, Deadline(), &out).ok()) return -1;
+  return static_cast<int>(out.size());
+}
+
+// With the parsed certificates and the statements warm, a removed
+// certificate is gone at the very next lookup, and an added one is there.
+void TestRemovedNeverFoundAgain(void**) {
+  Res r = OpenStore("removed.db");
+  assert_int_equal(r.code, kOk);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  for (int i = 0; i < 3; ++i) assert_int_equal(LocalFound("alice@a.example"), 1);
+  int removed = 0;
+  r = Remove("alice@a.example", "", &removed);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+  r = Add("alice@a.example", g->alice.cert.get(), "alice.pem", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(LocalFound("alice@a.example"), 1);
+  // The same through a second handle on the file (another process: smimectl cert remove).
+  std::shared_ptr<CertStore> other;
+  r = R(CertStore::Open(g->dir + "/removed.db", &other));
+  assert_int_equal(r.code, kOk);
+  r = R(other->Remove("alice@a.example", "", &removed));
+  other.reset();
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(removed, 1);
+  assert_int_equal(LocalFound("alice@a.example"), 0);
+}
+
 }  // namespace
 
 int main() {
@@ -944,10 +1087,14 @@ int main() {
       cmocka_unit_test(TestTrustNames),
       cmocka_unit_test(TestFingerprints),
       cmocka_unit_test(TestAddFindRemoveList),
+      cmocka_unit_test(TestRemoveByListedPrefix),
+      cmocka_unit_test(TestAdminCertExpiryWarnings),
       cmocka_unit_test(TestHarvestSigningTime),
       cmocka_unit_test(TestAdminNotDowngraded),
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
+      cmocka_unit_test(TestIssuersOfLookAlikes),
+      cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),

@@ -107,6 +107,14 @@ class IdentityStore {
   size_t size() const { return by_address_.size(); }
   const std::map<std::string, Identity>& all() const { return by_address_; }
 
+  // The earliest not_after of all identities; 0 when there is none.
+  std::time_t EarliestNotAfter() const {
+    std::time_t t = 0;
+    for (const auto& [address, id] : by_address_)
+      if (t == 0 || id.not_after < t) t = id.not_after;
+    return t;
+  }
+
  private:
   std::map<std::string, Identity> by_address_;
 };

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/ossl.h"
+#include "cms/cert_cache.h"
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
 
@@ -85,6 +86,7 @@ const std::vector<Statement>& Statements() {
       {"issuers", "SELECT der FROM intermediates WHERE subject = $1 LIMIT 16"},
       {"intermediates", "SELECT der FROM intermediates ORDER BY fingerprint"},
       {"version", "SELECT max(version) FROM schema_version"},
+      {"count", "SELECT trust, count(*) FROM certificates GROUP BY trust"},
   };
   return kAll;
 }
@@ -521,8 +523,11 @@ Status PgCertStore::Remove(const std::string& address, const std::string& finger
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
     fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty())
-      return Status::InvalidInput("not a SHA-256 fingerprint: " + fingerprint_or_empty);
+    if (fp.empty()) {
+      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
+      if (!st.ok()) return st;
+      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
+    }
   }
   Result r;
   Status st = fp.empty() ? Exec("remove_all", {AddressForm(address)}, {}, Deadline(), &r)
@@ -542,6 +547,21 @@ Status PgCertStore::Query(const char* name, const std::vector<std::string>& para
 }
 
 Status PgCertStore::List(std::vector<Row>* out) const { return Query("list", {}, Deadline(), out); }
+
+Status PgCertStore::Count(int64_t* admin, int64_t* harvested) const {
+  *admin = *harvested = 0;
+  Result r;
+  Status st = Exec("count", {}, {}, Deadline(), &r);
+  if (!st.ok()) return st;
+  for (int i = 0; i < PQntuples(r.res.get()); ++i) {
+    const int64_t n = std::strtoll(PQgetvalue(r.res.get(), i, 1), nullptr, 10);
+    if (std::atoi(PQgetvalue(r.res.get(), i, 0)) == static_cast<int>(CertTrust::kAdmin))
+      *admin += n;
+    else
+      *harvested += n;
+  }
+  return Status::Ok();
+}
 
 Status PgCertStore::LookupWithin(const std::string& address, const Deadline& deadline,
                                  std::vector<Row>* out) const {
@@ -576,9 +596,9 @@ Status PgCertStore::IssuersOf(X509* cert, const Deadline& deadline,
     for (int i = 0; i < PQntuples(r.res.get()); ++i) {
       const std::string der = DerColumn(r.res.get(), i, 0);
       const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-      X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+      X509Ptr c = CertCache::Shared().Parse(p, der.size());
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          X509_verify(child, X509_get0_pubkey(c.get())) != 1)
+          !StoredIssuerSigned(child, c.get()))
         continue;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());

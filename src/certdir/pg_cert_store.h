@@ -77,6 +77,7 @@ class PgCertStore final : public CertStore {
   Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
                 int* removed) override;
   Status List(std::vector<Row>* out) const override;
+  Status Count(int64_t* admin, int64_t* harvested) const override;
   Status AddIntermediates(const std::vector<X509*>& certs) override;
   Status IssuersOf(X509* cert, const Deadline& deadline, std::vector<X509Ptr>* out) const override;
   Status ListIntermediates(std::vector<std::string>* der) const override;

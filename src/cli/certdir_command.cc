@@ -4,14 +4,17 @@
 // add FILE [--address ADDR]: stores the first certificate of a PEM file as
 //   admin-added for each address it names (or ADDR), and the rest of the
 //   file as chain hints (a file that starts with a CA certificate is stored
-//   as chain hints only, e.g. for LDAP certificates); list [ADDR]: every stored row (local and
-//   harvested); remove ADDR [FINGERPRINT]; lookup ADDR [--now EPOCH]: runs the same selection as
-//   the engine (all sources, the domain's rules) and shows the certificate it would encrypt to and
-//   why the others were not taken.
+//   as chain hints only, e.g. for LDAP certificates); list [ADDR] [--expiring DAYS [--now
+//   EPOCH]]: every stored row (local and harvested; with --expiring only those that expire
+//   within DAYS or have expired), fingerprints shortened to what remove accepts; remove ADDR
+//   [FINGERPRINT or a unique prefix of at least the listed length]; lookup ADDR [--now EPOCH]: runs
+//   the same selection as the engine (all sources, the domain's rules) and shows the certificate it
+//   would encrypt to and why the others were not taken.
 // Exit: 0 done/found, 3 lookup found nothing usable, 64 usage, 78 config or
 // store errors.
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -51,6 +54,26 @@ std::string Date(std::time_t t) {
 X509Ptr Parse(const std::string& der) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
+
+// The engine only encrypts to a certificate whose path reaches a trust
+// anchor: say so now rather than when mail to the address is refused. The
+// path is built as the engine builds it, from the store's CA certificates
+// (this file's included).
+void WarnIfNoChain(Runtime& rt, X509* cert, const std::string& file) {
+  std::vector<X509Ptr> issuers;
+  if (!rt.cert_store->IssuersOf(cert, Deadline(), &issuers).ok()) issuers.clear();
+  X509StackPtr hints(sk_X509_new_null());
+  for (const X509Ptr& x : issuers) sk_X509_push(hints.get(), x.get());
+  ChainResult chain = rt.trust.VerifyChain(cert, hints.get(), std::time(nullptr));
+  sk_X509_zero(hints.get());  // borrowed
+  DrainOpensslErrors();
+  if (!chain.trusted)
+    std::fprintf(stderr,
+                 "smimectl: cert: warning: %s does not chain to a trust anchor yet (%s); it is "
+                 "not used for encryption until its CA is added (cert add CA.pem) or its root "
+                 "is in trust_anchors\n",
+                 file.c_str(), chain.reason.c_str());
 }
 
 int Add(Runtime& rt, const std::vector<std::string>& args) {
@@ -100,13 +123,43 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
   std::vector<X509*> chain;
   for (size_t i = 1; i < certs.size(); ++i) chain.push_back(certs[i].get());
   Status st = rt.cert_store->AddIntermediates(chain);
-  return st.ok() ? kExitOk : Fail(st);
+  if (!st.ok()) return Fail(st);
+  WarnIfNoChain(rt, certs[0].get(), file);
+  return kExitOk;
 }
 
 int List(Runtime& rt, const std::vector<std::string>& args) {
+  std::string address;
+  long expiring = -1;  // days; -1: every row
+  std::time_t now = std::time(nullptr);
+  for (size_t i = 0; i < args.size(); ++i) {
+    char* end = nullptr;
+    if (args[i] == "--expiring" && i + 1 < args.size()) {
+      expiring = std::strtol(args[++i].c_str(), &end, 10);
+      if (*end != '\0' || expiring < 0 || expiring > 36500)
+        return Fail("--expiring needs a number of days", kExitUsage);
+    } else if (args[i] == "--now" && i + 1 < args.size()) {
+      now = static_cast<std::time_t>(std::strtoll(args[++i].c_str(), &end, 10));
+      if (*end != '\0') return Fail("--now needs seconds since the epoch", kExitUsage);
+    } else if (address.empty() && args[i][0] != '-') {
+      address = args[i];
+    } else {
+      return Fail("usage: cert list [ADDR] [--expiring DAYS] [--now EPOCH]", kExitUsage);
+    }
+  }
   std::vector<CertStore::Row> rows;
-  Status st = args.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(args[0], &rows);
+  Status st = address.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(address, &rows);
   if (!st.ok()) return Fail(st);
+  if (expiring >= 0) {
+    // Expired ones too: they are what needs renewing most.
+    const std::time_t limit = now + static_cast<std::time_t>(expiring) * 86400;
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const CertStore::Row& r) {
+                                X509Ptr c = Parse(r.der);
+                                return c && ToTimeT(X509_get0_notAfter(c.get())) > limit;
+                              }),
+               rows.end());
+  }
   std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", "ADDRESS", "TRUST", "SERIAL",
               "EXPIRES", "LAST-SEEN", "FINGERPRINT", "CAPABILITIES", "SEEN-IN");
   for (const CertStore::Row& r : rows) {
@@ -119,7 +172,7 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
     std::printf("%-32s %-9s %-16s %-10s %-10s %-12s %-24s %s\n", r.address.c_str(),
                 CertTrustName(r.trust), c ? SerialHex(c.get()).c_str() : "(damaged)",
                 c ? Date(ToTimeT(X509_get0_notAfter(c.get()))).c_str() : "-",
-                Date(r.last_seen).c_str(), r.fingerprint.substr(0, 12).c_str(),
+                Date(r.last_seen).c_str(), r.fingerprint.substr(0, kFingerprintShown).c_str(),
                 caps.empty() ? "-" : caps.c_str(), r.seen_in.c_str());
   }
   DrainOpensslErrors();

@@ -31,6 +31,12 @@ int BenchCommand(const std::string& config_path, const std::vector<std::string>&
 // `bench --store SPEC...`: lookups through each store (cli/store_bench.cc).
 int StoreBenchCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `reload [--wait S]`: signals the daemon and reports its answer
+// (cli/reload_command.cc); exit 0 reloaded, 1 refused, 69 no daemon, 75 no answer.
+int ReloadCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `status`: daemon running (pid file), last reload, metrics_file; exit 0
+// running, 69 not.
+int StatusCommand(const std::string& config_path, const std::vector<std::string>& args);
 // `cert import FILE.p12 ...`: PKCS#12 to the PEM files of a signing identity.
 // Exit 0 written, 64 usage, 78 (kExitConfig) when the import stops (unsafe or
 // unreadable passphrase file, not PKCS#12, wrong passphrase, address not in

@@ -32,7 +32,8 @@ const char kUsage[] =
     "                   the per-domain policy that applies to ADDRESS and the\n"
     "                   file:line that set each value\n"
     "  crl fetch        refresh every cached CRL (for a timer); exit 75 on failures\n"
-    "  bench [-n N] [--now EPOCH] [--outbound --sasl-user LOGIN [--rcpt ADDR]...] FILE...\n"
+    "  bench [-n N] [--now EPOCH] [--outbound --sasl-user LOGIN [--rcpt ADDR]...]\n"
+    "        [--compare-raw --raw-key KEY.pem [--raw-op sign|verify] [--rounds R]] FILE...\n"
     "                   run the engine N times per message (verification, or\n"
     "                   signing with --outbound); print messages/s\n"
     "  bench --store SPEC [--store SPEC]... [-n N] [--now EPOCH] --rcpt ADDR...\n"
@@ -45,7 +46,8 @@ const char kUsage[] =
     "      of signing_identities) and print the line for the identities file;\n"
     "      --decryption: ADDR.SERIAL.crt/.key and the line for decryption_keys\n"
     "  cert add FILE.pem [--address ADDR]   store a recipient certificate (admin)\n"
-    "  cert list [ADDR]                     stored recipient certificates\n"
+    "  cert list [ADDR] [--expiring DAYS]   stored recipient certificates (expiring\n"
+    "                   within DAYS, or expired)\n"
     "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
     "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
     "                   encrypted to, and why others are not used; exit 3 if none\n"
@@ -54,7 +56,14 @@ const char kUsage[] =
     "                   it; SPEC: sqlite, sqlite:FILE or postgresql:CONNINFO\n"
     "                   (default: certificate_store); exit 75 unreachable\n"
     "  store copy FROM TO   copy every certificate of store FROM into TO\n"
-    "  version          print the version\n"
+    "  reload [--wait SECONDS]\n"
+    "                   reload the running daemon (SIGUSR1, pid from pid_file) and\n"
+    "                   wait for its answer: exit 0 reloaded, 1 refused (reason\n"
+    "                   printed; the running configuration stays), 69 no daemon,\n"
+    "                   75 no answer within SECONDS (default 60)\n"
+    "  status           is the daemon running (pid_file), its last reload and its\n"
+    "                   counters (metrics_file); exit 0 running, 69 not\n"
+    "  version          print the version (also --version)\n"
     "\n"
     "-c FILE defaults to " SMIME_DEFAULT_CONFIG "\n";
 
@@ -91,7 +100,9 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return smime::BenchCommand(config, args);
     if (cmd == "cert") return smime::CertCommand(config, args);
     if (cmd == "store") return smime::StoreCommand(config, args);
-    if (cmd == "version") {
+    if (cmd == "reload") return smime::ReloadCommand(config, args);
+    if (cmd == "status") return smime::StatusCommand(config, args);
+    if (cmd == "version" || cmd == "--version") {
       std::printf("smimectl %s\n", PACKAGE_VERSION);
       return smime::kExitOk;
     }

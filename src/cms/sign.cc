@@ -154,6 +154,19 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
 
 Status SignPieces(const std::vector<std::string_view>& content, const SignParams& p,
                   std::string* prefix, std::string* suffix) {
+  size_t total = 0;
+  for (std::string_view piece : content) total += piece.size();
+  return SignStream(
+      [&content](const std::function<bool(std::string_view)>& emit) {
+        for (std::string_view piece : content)
+          if (!emit(piece)) return false;
+        return true;
+      },
+      total, p, prefix, suffix);
+}
+
+Status SignStream(const ContentWriter& content, size_t total, const SignParams& p,
+                  std::string* prefix, std::string* suffix) {
   if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
   // A key marked by SerializeSigningWith is locked while OpenSSL uses it:
   // CMS_add1_signer (which may set up its context) and CMS_dataFinal (which
@@ -201,14 +214,25 @@ Status SignPieces(const std::vector<std::string_view>& content, const SignParams
   // CMS_final(), in its two halves: digest the content, then sign.
   BioPtr cms_bio(CMS_dataInit(cms.get(), nullptr));
   if (!cms_bio) return Fail("sign: cannot start the content");
-  size_t total = 0;
-  for (std::string_view piece : content) total += piece.size();
   if (total > kMaxCmsLength) return Status::Limit("sign: content too large");
-  for (std::string_view piece : content) {
-    const int size = static_cast<int>(piece.size());
-    if (size > 0 && BIO_write(cms_bio.get(), piece.data(), size) != size)
-      return Fail("sign: cannot digest the content");
-  }
+  size_t digested = 0;
+  bool bio_failed = false;
+  const bool produced = content([&](std::string_view piece) {
+    // Slices stay far below INT_MAX: BIO_write takes an int.
+    for (size_t at = 0; at < piece.size(); at += 1u << 30) {
+      const std::string_view slice = piece.substr(at, 1u << 30);
+      const int size = static_cast<int>(slice.size());
+      if (BIO_write(cms_bio.get(), slice.data(), size) != size) {
+        bio_failed = true;
+        return false;
+      }
+    }
+    digested += piece.size();
+    return digested <= total;
+  });
+  if (bio_failed) return Fail("sign: cannot digest the content");
+  if (!produced || digested != total)
+    return Status::Internal("sign: the content could not be produced as announced");
   (void)BIO_flush(cms_bio.get());
   if (key_mu) serial.lock();
   if (CMS_dataFinal(cms.get(), cms_bio.get()) != 1) return Fail("sign: signing failed");

@@ -1,7 +1,8 @@
 // cms/sign: create CMS SignedData for outbound mail.
 //
-// Entry points: SignContent(), and SignPieces() for content in pieces that
-// must not be copied (docs/performance.md). The content is signed exactly as given (the
+// Entry points: SignContent(), and SignPieces() / SignStream() for content
+// in pieces, or produced as it is signed, that must not be copied
+// (docs/performance.md). The content is signed exactly as given (the
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
@@ -17,6 +18,7 @@
 #define SMIME_CMS_SIGN_H_
 
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -51,6 +53,16 @@ Status SignContent(const std::string& content, const SignParams& p, std::string*
 // *suffix empty; opaque, the ContentInfo is *prefix, the pieces, *suffix
 // (cms/der_splice). On failure both are untouched.
 Status SignPieces(const std::vector<std::string_view>& content, const SignParams& p,
+                  std::string* prefix, std::string* suffix);
+// Content produced in slices: calls emit with each (false from emit means
+// stop and fail); returns false when it cannot produce the content (the
+// same type as in cms/encrypt.h).
+using ContentWriter = std::function<bool(const std::function<bool(std::string_view)>& emit)>;
+// The same for content that is produced as it is digested and never held
+// (a re-encoded entity, mime/smime_writer): size is its exact length (an
+// opaque signature's DER encodes it); a writer that fails, or produces
+// another length, fails the signature.
+Status SignStream(const ContentWriter& content, size_t size, const SignParams& p,
                   std::string* prefix, std::string* suffix);
 
 // Makes every later SignContent with key hold *mu while it signs, for keys

@@ -357,6 +357,39 @@ void TestOpaqueSplicedAtEveryLengthForm(void**) {
   }
 }
 
+// Content produced as it is digested: the same signature structure as
+// SignPieces, verifying over the content; a writer that fails, or that
+// produces another length than announced, fails the signature.
+void TestSignStream(void**) {
+  SignParams p;
+  p.cert = g->rsa.cert.get();
+  p.key = g->rsa.key.get();
+  p.signing_time = kNow;
+  const std::string content = "Content-Type: text/plain\r\n\r\nstreamed\r\n";
+  auto writer = [&content](const std::function<bool(std::string_view)>& emit) {
+    for (size_t at = 0; at < content.size(); at += 7)
+      if (!emit(std::string_view(content).substr(at, 7))) return false;
+    return true;
+  };
+  for (bool detached : {true, false}) {
+    p.detached = detached;
+    std::string prefix, suffix;
+    assert_true(SignStream(writer, content.size(), p, &prefix, &suffix).ok());
+    const std::string der = detached ? prefix : prefix + content + suffix;
+    const std::string_view view(content);
+    CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, 4);
+    assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
+    std::string pre2 = "x", suf2 = "y";
+    assert_false(SignStream(writer, content.size() + 1, p, &pre2, &suf2).ok());
+    assert_false(SignStream(writer, content.size() - 1, p, &pre2, &suf2).ok());
+    assert_false(SignStream([](const std::function<bool(std::string_view)>&) { return false; }, 0,
+                            p, &pre2, &suf2)
+                     .ok());
+    assert_string_equal(pre2.c_str(), "x");
+    assert_string_equal(suf2.c_str(), "y");
+  }
+}
+
 void TestMicalgNames(void**) {
   assert_string_equal(MicalgName(EVP_sha256()).c_str(), "sha-256");
   assert_string_equal(MicalgName(EVP_sha512()).c_str(), "sha-512");
@@ -374,6 +407,7 @@ int main() {
       cmocka_unit_test(TestEncryptionKeyPreference),
       cmocka_unit_test(TestEncryptToPreferredCert),
       cmocka_unit_test(TestOpaqueSplicedAtEveryLengthForm),
+      cmocka_unit_test(TestSignStream),
       cmocka_unit_test(TestMicalgNames),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

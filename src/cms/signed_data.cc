@@ -8,7 +8,9 @@
 #include <openssl/proverr.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "cms/cert_cache.h"
 #include "cms/signer_attributes.h"
 
 namespace smime {
@@ -56,6 +58,138 @@ Outcome ClassifyVerifyError(std::string* reason, std::string* detail) {
   return o;
 }
 
+// One DER element: tag (low-tag-number form only), header size, content size.
+struct Tlv {
+  unsigned char tag = 0;
+  size_t header = 0;
+  size_t length = 0;
+  size_t size() const { return header + length; }
+};
+
+// Reads a DER header at p[0..avail): single-byte tag, definite length in
+// its shortest form, content within avail. Anything else (BER indefinite
+// lengths, non-minimal lengths, high tag numbers) is left to OpenSSL's
+// full parse, which then decides exactly as it always has.
+bool ReadTlv(const unsigned char* p, size_t avail, Tlv* t) {
+  if (avail < 2 || (p[0] & 0x1f) == 0x1f) return false;
+  t->tag = p[0];
+  unsigned char l = p[1];
+  size_t len = 0, hdr = 2;
+  if (l < 0x80) {
+    len = l;
+  } else {
+    size_t n = l & 0x7f;
+    if (n == 0 || n > 4 || avail < 2 + n || p[2] == 0) return false;
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | p[2 + i];
+    if (len < 0x80 || (n > 1 && len < (size_t{1} << (8 * (n - 1))))) return false;
+    hdr += n;
+  }
+  if (len > avail - hdr) return false;
+  t->header = hdr;
+  t->length = len;
+  return true;
+}
+
+void AppendHeader(unsigned char tag, size_t len, std::string* out) {
+  out->push_back(static_cast<char>(tag));
+  if (len < 0x80) {
+    out->push_back(static_cast<char>(len));
+    return;
+  }
+  int n = 0;
+  for (size_t v = len; v > 0; v >>= 8) ++n;
+  out->push_back(static_cast<char>(0x80 | n));
+  for (int i = n - 1; i >= 0; --i) out->push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+}
+
+// Messages this large are opaque signatures whose size is the content: a
+// copy would cost more than the certificates' parse saves.
+constexpr size_t kSharedParseMax = 256 * 1024;
+constexpr int kSharedParseMaxCerts = 64;
+
+// Parses a SignedData ContentInfo with its certificates taken from
+// CertCache::Shared() (so their public keys are decoded once per process,
+// not once per message): the certificates [0] field is cut out of the DER,
+// the rest parsed by OpenSSL, and the shared X509 objects added to the
+// structure in their order. Null whenever the message is not plain DER of
+// that shape (the caller then parses it whole, with the same result as
+// before); the outcome of every later check is the same either way.
+CmsPtr ParseWithSharedCerts(const std::string& der) {
+  if (der.size() > kSharedParseMax) return nullptr;
+  const auto* base = reinterpret_cast<const unsigned char*>(der.data());
+  Tlv ci, oid, explicit0, sd;
+  if (!ReadTlv(base, der.size(), &ci) || ci.tag != 0x30 || ci.size() != der.size()) return nullptr;
+  const unsigned char* p = base + ci.header;
+  static const unsigned char kSignedDataOid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                                 0x0d, 0x01, 0x07, 0x02};
+  if (!ReadTlv(p, ci.length, &oid) || oid.tag != 0x06 || oid.length != sizeof kSignedDataOid ||
+      std::memcmp(p + oid.header, kSignedDataOid, sizeof kSignedDataOid) != 0)
+    return nullptr;
+  p += oid.size();
+  if (!ReadTlv(p, ci.length - oid.size(), &explicit0) || explicit0.tag != 0xa0 ||
+      oid.size() + explicit0.size() != ci.length)
+    return nullptr;
+  p += explicit0.header;
+  if (!ReadTlv(p, explicit0.length, &sd) || sd.tag != 0x30 || sd.size() != explicit0.length)
+    return nullptr;
+  const unsigned char* sd_begin = p + sd.header;
+  const unsigned char* sd_end = sd_begin + sd.length;
+  // version, digestAlgorithms, encapContentInfo, then certificates [0].
+  const unsigned char* q = sd_begin;
+  static const unsigned char kLeading[] = {0x02, 0x31, 0x30};
+  for (unsigned char want : kLeading) {
+    Tlv t;
+    if (!ReadTlv(q, static_cast<size_t>(sd_end - q), &t) || t.tag != want) return nullptr;
+    q += t.size();
+  }
+  Tlv certs;
+  if (!ReadTlv(q, static_cast<size_t>(sd_end - q), &certs) || certs.tag != 0xa0) return nullptr;
+  const unsigned char* certs_begin = q;
+  const unsigned char* c = q + certs.header;
+  const unsigned char* const certs_end = c + certs.length;
+  std::vector<X509Ptr> parsed;
+  while (c < certs_end) {
+    Tlv t;
+    if (!ReadTlv(c, static_cast<size_t>(certs_end - c), &t) || t.tag != 0x30 ||
+        parsed.size() >= kSharedParseMaxCerts)
+      return nullptr;
+    X509Ptr x = CertCache::Shared().Parse(c, t.size());
+    if (!x) return nullptr;
+    parsed.push_back(std::move(x));
+    c += t.size();
+  }
+  // The same structure without the certificates field.
+  const size_t sd_len = sd.length - certs.size();
+  std::string sd_der;
+  AppendHeader(0x30, sd_len, &sd_der);
+  sd_der.append(reinterpret_cast<const char*>(sd_begin),
+                static_cast<size_t>(certs_begin - sd_begin));
+  sd_der.append(reinterpret_cast<const char*>(certs_begin + certs.size()),
+                static_cast<size_t>(sd_end - certs_begin - certs.size()));
+  std::string wrapped;
+  AppendHeader(0xa0, sd_der.size(), &wrapped);
+  wrapped += sd_der;
+  std::string rest;
+  AppendHeader(0x30, oid.size() + wrapped.size(), &rest);
+  rest.append(reinterpret_cast<const char*>(base + ci.header), oid.size());
+  rest += wrapped;
+  const auto* r = reinterpret_cast<const unsigned char*>(rest.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &r, static_cast<long>(rest.size())));
+  if (!cms || r != reinterpret_cast<const unsigned char*>(rest.data()) + rest.size() ||
+      OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  for (X509Ptr& x : parsed) {
+    // A certificate twice: OpenSSL's own parse keeps both; leave it to that.
+    if (CMS_add1_cert(cms.get(), x.get()) != 1) {
+      ERR_clear_error();
+      return nullptr;
+    }
+  }
+  return cms;
+}
+
 }  // namespace
 
 CmsCheck VerifySignedData(const std::string& der, const std::string_view* detached, int max_signers,
@@ -66,11 +200,14 @@ CmsCheck VerifySignedData(const std::string& der, const std::string_view* detach
     return Fail(Outcome::kMalformed, "cms-too-large");
   // Exactly one DER object: bytes after it are a second reading that other
   // decoders might take for the signature.
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  const unsigned char* const end = p + der.size();
-  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
-  if (!cms) return Fail(Outcome::kMalformed, "cms-parse-error");
-  if (p != end) return Fail(Outcome::kMalformed, "cms-trailing-data");
+  CmsPtr cms = ParseWithSharedCerts(der);
+  if (!cms) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    const unsigned char* const end = p + der.size();
+    cms.reset(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+    if (!cms) return Fail(Outcome::kMalformed, "cms-parse-error");
+    if (p != end) return Fail(Outcome::kMalformed, "cms-trailing-data");
+  }
 
   const ASN1_OBJECT* type = CMS_get0_type(cms.get());
   if (OBJ_obj2nid(type) != NID_pkcs7_signed) {

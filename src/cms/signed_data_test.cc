@@ -6,8 +6,10 @@
 #include <openssl/opensslv.h>
 
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
+#include "cms/cert_cache.h"
 #include "testing/test_pki.h"
 #include "trust/cert_info.h"
 
@@ -374,6 +376,105 @@ void TestSignerCandidates(void**) {
   assert_int_equal(s.leftover_error, 0);
 }
 
+// The certificates of a message in order, as OpenSSL's own full parse of
+// the DER gives them (the reference the shared parse must equal).
+std::vector<std::string> ReferenceCerts(const std::string& der) {
+  std::vector<std::string> out;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  X509StackPtr certs(cms ? CMS_get1_certs(cms.get()) : nullptr);
+  for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
+    unsigned char* d = nullptr;
+    int n = i2d_X509(sk_X509_value(certs.get(), i), &d);
+    out.emplace_back(reinterpret_cast<char*>(d), static_cast<size_t>(n > 0 ? n : 0));
+    OPENSSL_free(d);
+  }
+  ERR_clear_error();
+  return out;
+}
+
+struct Parsed {
+  Out outcome = Out::kMalformed;
+  std::vector<std::string> certs;  // DER, in the order VerifySignedData gives them
+  std::vector<X509*> objects;      // compared by address only (never dereferenced after)
+  X509* signer = nullptr;
+};
+
+Parsed Verify(const std::string& der, const std::string& content) {
+  Parsed r;
+  const std::string_view view(content);
+  CmsCheck c = VerifySignedData(der, &view, 4);
+  r.outcome = c.outcome;
+  for (int i = 0; c.certs && i < sk_X509_num(c.certs.get()); ++i) {
+    X509* x = sk_X509_value(c.certs.get(), i);
+    unsigned char* d = nullptr;
+    int n = i2d_X509(x, &d);
+    r.certs.emplace_back(reinterpret_cast<char*>(d), static_cast<size_t>(n > 0 ? n : 0));
+    OPENSSL_free(d);
+    r.objects.push_back(x);
+  }
+  if (!c.signers.empty()) r.signer = c.signers[0].cert.get();
+  return r;
+}
+
+// A message's certificates come from the process-wide cache: the second
+// message carrying the same certificates gets the same X509 objects (their
+// public keys decoded once), in the message's order, and verifies the same.
+void TestCertificatesShared(void**) {
+  const std::string content = kContent;
+  SignOptions opt;
+  opt.chain = {g_fx->ca.cert.get()};
+  const std::string der = SignCms(content, g_fx->alice, opt);
+  const size_t hits_before = CertCache::Shared().hits();
+  Parsed a = Verify(der, content);
+  Parsed b = Verify(der, content);
+  const std::vector<std::string> want = ReferenceCerts(der);
+  assert_int_equal(static_cast<int>(a.outcome), static_cast<int>(Out::kVerified));
+  assert_int_equal(static_cast<int>(b.outcome), static_cast<int>(Out::kVerified));
+  assert_int_equal(want.size(), 2);
+  assert_true(a.certs == want);
+  assert_true(b.certs == want);
+  assert_true(a.objects == b.objects);
+  assert_non_null(a.signer);
+  assert_ptr_equal(a.signer, b.signer);
+  assert_true(CertCache::Shared().hits() >= hits_before + 2);
+  // Opaque and key-identifier forms too.
+  opt.detached = false;
+  opt.key_id = true;
+  const std::string opaque = SignCms(content, g_fx->alice, opt);
+  const std::string_view* none = nullptr;
+  CmsCheck c = VerifySignedData(opaque, none, 4);
+  int outcome = static_cast<int>(c.outcome);
+  int n = c.certs ? sk_X509_num(c.certs.get()) : 0;
+  bool same_signer = !c.signers.empty() && c.signers[0].cert.get() == a.signer;
+  c = CmsCheck();
+  assert_int_equal(outcome, static_cast<int>(Out::kVerified));
+  assert_int_equal(n, 2);
+  assert_true(same_signer);
+}
+
+// A certificate differing in one byte (inside its signature, so it still
+// parses) is its own object, never the cached one of the original.
+void TestChangedCertificateNotConfused(void**) {
+  const std::string content = kContent;
+  const std::string der = SignCms(content, g_fx->alice, SignOptions());
+  std::vector<std::string> certs = ReferenceCerts(der);
+  assert_int_equal(certs.size(), 1);
+  const size_t at = der.find(certs[0]);
+  assert_true(at != std::string::npos);
+  std::string changed = der;
+  changed[at + certs[0].size() - 5] ^= 0x01;  // last bytes: the certificate's signature value
+  Parsed a = Verify(der, content);
+  Parsed b = Verify(changed, content);
+  // The content signature does not cover the certificate: still verified;
+  // the chain (judged later) sees the changed certificate, not alice's.
+  assert_int_equal(static_cast<int>(b.outcome), static_cast<int>(Out::kVerified));
+  assert_int_equal(b.certs.size(), 1);
+  assert_true(b.certs[0] == changed.substr(at, certs[0].size()));
+  assert_true(a.signer != b.signer);
+  assert_true(b.certs == ReferenceCerts(changed));
+}
+
 }  // namespace
 
 int main() {
@@ -398,6 +499,8 @@ int main() {
       cmocka_unit_test(TestErrorQueueClearedOnEntry),
       cmocka_unit_test(TestEd25519SignerDoesNotCrash),
       cmocka_unit_test(TestSignerCandidates),
+      cmocka_unit_test(TestCertificatesShared),
+      cmocka_unit_test(TestChangedCertificateNotConfused),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

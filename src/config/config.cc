@@ -136,6 +136,7 @@ Status Config::ApplyPolicy(const std::string& text, const std::string& filename)
 Status Config::ParseOnto(Config next, const std::string& text, const std::string& filename,
                          bool policy) {
   std::map<std::string, int> seen;
+  next.warnings_.clear();
   std::istringstream in(text);
   std::string line, name, value;
   int lineno = 0, name_line = 0;
@@ -148,9 +149,12 @@ Status Config::ParseOnto(Config next, const std::string& text, const std::string
     if (policy && !ParamAllowedInPolicy(name))
       return Status::Config(where + ": '" + name +
                             "' can only be set in the main configuration, not per domain");
-    if (seen.count(name))
+    if (seen.count(name) && policy)
       return Status::Config(where + ": '" + name + "' is already set at line " +
                             std::to_string(seen[name]));
+    if (seen.count(name))
+      next.warnings_.push_back(where + ": '" + name + "' is also set at " + filename + ":" +
+                               std::to_string(seen[name]) + "; the last one counts");
     seen[name] = name_line;
     Value v;
     Status st = ParseValue(*spec, Trim(value), &v);
@@ -194,6 +198,37 @@ const Config::Value& Config::Get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) throw std::logic_error("unknown parameter " + name);
   return it->second;
+}
+
+Status CheckSocketSpec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string scheme = colon == std::string::npos ? "" : spec.substr(0, colon);
+  const std::string rest = colon == std::string::npos ? spec : spec.substr(colon + 1);
+  if (scheme.empty() || scheme == "unix" || scheme == "local") {
+    if (rest.empty() || rest[0] != '/')
+      return Status::Config("'" + spec +
+                            "' is not a milter socket: use unix:/path, local:/path, "
+                            "inet:PORT@HOST or inet6:PORT@HOST");
+    if (rest.size() >= 108)  // sizeof sockaddr_un::sun_path
+      return Status::Config("'" + rest + "' is too long for a unix socket (107 bytes at most)");
+    return Status::Ok();
+  }
+  if (scheme != "inet" && scheme != "inet6")
+    return Status::Config("'" + spec + "': unknown scheme '" + scheme +
+                          "': use unix:/path, local:/path, inet:PORT@HOST or inet6:PORT@HOST");
+  const size_t at = rest.find('@');
+  const std::string port = rest.substr(0, at);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
+    return Status::Config("'" + spec + "': port '" + port + "' is not a number 1..65535");
+  if (at != std::string::npos && at + 1 == rest.size())
+    return Status::Config("'" + spec + "': empty host after '@'");
+  return Status::Ok();
+}
+
+std::string PidFilePath(const Config& config) {
+  const std::string& set = config.Str("pid_file");
+  return set.empty() ? config.Str("state_dir") + "/smime-milter.pid" : set;
 }
 
 }  // namespace smime

@@ -3,9 +3,11 @@
 // Syntax: "name = value"; lines whose first non-blank is '#' are comments;
 // a line starting with whitespace continues the previous value. Every name
 // must be in the parameter table and every value must fit its type and
-// bounds. Entry points: Config::Load (file), Config::Parse (text), Config::
-// Defaults. On failure they return a Status whose message is "file:line:
-// reason" and leave the Config unchanged.
+// bounds. A parameter set twice in the main configuration is a warning
+// ("file:line: 'name' is also set at line N; the last one counts") and the
+// last value counts, as in Postfix; in a policy file it is an error. Entry points: Config::Load
+// (file), Config::Parse (text), Config:: Defaults. On failure they return a Status whose message is
+// "file:line: reason" and leave the Config unchanged.
 #ifndef SMIME_CONFIG_CONFIG_H_
 #define SMIME_CONFIG_CONFIG_H_
 
@@ -42,6 +44,8 @@ class Config {
   int64_t Int(const std::string& name) const { return Get(name).number; }
   bool Bool(const std::string& name) const { return Get(name).number != 0; }
   const std::vector<std::string>& List(const std::string& name) const { return Get(name).list; }
+  // Warnings of the last successful Load/Parse (repeated parameters).
+  const std::vector<std::string>& Warnings() const { return warnings_; }
 
   // Checks and converts one value; on failure returns the reason (no file:line).
   static Status ParseValue(const ParamSpec& spec, const std::string& text, Value* out);
@@ -49,7 +53,20 @@ class Config {
  private:
   Status ParseOnto(Config base, const std::string& text, const std::string& filename, bool policy);
   std::map<std::string, Value> values_;
+  std::vector<std::string> warnings_;
 };
+
+// The daemon's pid file: pid_file, or state_dir/smime-milter.pid when empty.
+// The reload status file is this path + ".reload": one line
+// "GENERATION ok" or "GENERATION failed REASON" (generation 0: started).
+std::string PidFilePath(const Config& config);
+
+// Checks a milter socket spec as libmilter reads it, so that a typo fails
+// at -n with the reason instead of at start-up (or listening elsewhere):
+// unix:/PATH, local:/PATH or /PATH (absolute, fits sun_path), inet:PORT or
+// inet:PORT@HOST, inet6:PORT@HOST (PORT a number 1..65535, or 0: a free
+// port the system picks, for tests). Returns the reason without file:line.
+Status CheckSocketSpec(const std::string& spec);
 
 }  // namespace smime
 

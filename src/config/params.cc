@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/defaults.h"
+
 namespace smime {
 
 namespace {
@@ -114,19 +116,23 @@ const std::vector<ParamSpec> kParams = {
      "verified as pass (in state_dir/certificates.db), so replies can be encrypted."},
     {"header_protection", ParamType::kEnum, "none", kNoMin, kNoMax, "none|clear|cipher",
      "Header Protection (RFC 9788) of mail we sign or encrypt for this recipient domain: none; "
-     "clear (copies of From, To, Cc, Subject, Date, Message-ID and the other author fields go "
-     "inside the signed entity, marked hp=\"clear\", or inside the encryption, marked "
-     "hp=\"cipher\" with HP-Outer lines, the outer header unchanged); cipher (the same, and "
-     "encrypted mail hides the outer Subject behind header_protection_subject and drops "
-     "Keywords and Comments). A message gets the lowest level among its recipients' domains. "
+     "clear (copies of every header field the author wrote, From, To, Cc, Subject, Date, "
+     "Message-ID and the others, never Bcc or trace fields, go inside the signed entity, marked "
+     "hp=\"clear\", or inside the encryption, marked hp=\"cipher\" with HP-Outer lines, the "
+     "outer header unchanged); cipher (the same, and encrypted mail hides the outer Subject "
+     "behind header_protection_subject and drops Keywords and Comments, RFC 9788 hcp_baseline; "
+     "a text/plain body then starts with the real Subject, the Legacy Display Element). A "
+     "message gets the lowest level among its recipients' domains. "
      "Readers that do not know RFC 9788 show the outer header, so cipher only where the "
      "readers render the protected Subject (docs/header-protection.md)."},
     {"header_protection_subject", ParamType::kString, "[...]", kNoMin, kNoMax, nullptr,
      "The outer Subject of mail encrypted with header_protection = cipher (printable ASCII; "
-     "RFC 9788 uses [...]). The real Subject travels inside the encryption."},
+     "RFC 9788 hcp_baseline uses [...], and any other value tells observers which gateway sent "
+     "the mail). The real Subject travels inside the encryption."},
     {"identity_expiry_warning", ParamType::kInt, "30", 1, 3650, nullptr,
-     "Days before a signing identity expires from which a warning is logged at start-up, "
-     "on reload and once a day."},
+     "Days before a signing identity, a trust anchor or a recipient certificate added with "
+     "smimectl cert add expires from which a warning is logged at start-up, on reload and "
+     "once a day (every stored recipient certificate: smimectl cert list --expiring DAYS)."},
     {"internal_error_action", ParamType::kEnum, "tempfail", kNoMin, kNoMax, "tempfail|accept",
      "What the milter answers when the filter itself fails (a bug, out of memory): tempfail "
      "(451 4.3.0, the MTA retries) or accept (pass the message on unfiltered, unsigned and "
@@ -186,6 +192,13 @@ const std::vector<ParamSpec> kParams = {
      "Most MIME parts examined; more give smime=permerror."},
     {"max_signers", ParamType::kInt, "4", 1, 64, nullptr,
      "Most SignerInfos in one signature; more give smime=permerror."},
+    {"metrics_file", ParamType::kPath, "", kNoMin, kNoMax, nullptr,
+     "File the daemon writes its counters to every metrics_interval seconds, atomically, in "
+     "the Prometheus text format (for node_exporter's textfile collector, e.g. "
+     "/var/lib/prometheus/node-exporter/smime-milter.prom; the folder must be writable by "
+     "user); smimectl status shows it. Empty: no file."},
+    {"metrics_interval", ParamType::kInt, "60", 5, 3600, nullptr,
+     "Seconds between two writes of metrics_file."},
     {"min_rsa_bits", ParamType::kInt, "2048", 1024, 16384, nullptr,
      "Smallest RSA key (RSASSA-PSS included) accepted on the signer's path: the leaf, every "
      "intermediate and the anchor's key; smaller keys give smime=policy. By recipient domain: "
@@ -205,7 +218,11 @@ const std::vector<ParamSpec> kParams = {
      "Values of the {daemon_name} macro (Postfix milter_macro_daemon_name) whose mail is "
      "outbound (signed). Mail from the sendmail command (Postfix pickup) carries the "
      "milter_macro_daemon_name of the cleanup service it goes through."},
-    {"policy_dir", ParamType::kPath, "/etc/smime-milter/policies", kNoMin, kNoMax, nullptr,
+    {"pid_file", ParamType::kPath, "", kNoMin, kNoMax, nullptr,
+     "File the daemon writes its process id to once it runs as user (atomically; removed "
+     "when it stops), with PID_FILE.reload beside it: the generation and result of the last "
+     "reload, which smimectl reload waits for. Empty: state_dir/smime-milter.pid."},
+    {"policy_dir", ParamType::kPath, SMIME_CONFDIR "/policies", kNoMin, kNoMax, nullptr,
      "Folder of per-domain policy files: DOMAIN.conf and default.conf, in this file's "
      "syntax, setting per-domain parameters (see smimectl policy explain). A missing "
      "folder means no policies unless policy_dir is set explicitly."},
@@ -247,8 +264,7 @@ const std::vector<ParamSpec> kParams = {
      "signed (no identity, expired or revoked identity) is deferred with 451 4.7.0."},
     {"signing_digest", ParamType::kEnum, "sha256", kNoMin, kNoMax, "sha256|sha384|sha512",
      "Message digest of outbound signatures."},
-    {"signing_identities", ParamType::kPath, "/etc/smime-milter/identities", kNoMin, kNoMax,
-     nullptr,
+    {"signing_identities", ParamType::kPath, SMIME_CONFDIR "/identities", kNoMin, kNoMax, nullptr,
      "File of signing identities, one per line: ADDRESS or @DOMAIN, certificate file (signer "
      "first, then chain), key file, options chain=FILE, passphrase_file=FILE and "
      "encryption_cert=FILE (a separate encryption certificate of the user, carried in "
@@ -268,7 +284,7 @@ const std::vector<ParamSpec> kParams = {
     {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
      "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
      "verifies) or pss (RSASSA-PSS)."},
-    {"signing_users", ParamType::kPath, "/etc/smime-milter/signing-users", kNoMin, kNoMax, nullptr,
+    {"signing_users", ParamType::kPath, SMIME_CONFDIR "/signing-users", kNoMin, kNoMax, nullptr,
      "File mapping SMTP AUTH logins to the From: addresses they may have signed: LOGIN "
      "followed by addresses or @DOMAIN entries. A missing file means no login may sign "
      "unless the parameter is set explicitly."},
@@ -285,14 +301,13 @@ const std::vector<ParamSpec> kParams = {
      "still arriving, not of the one being processed: at end of data the whole body is read "
      "into memory, and verifying, signing or encrypting it peaks at about 2 to 2.6 times "
      "its size (max_message_size bounds that; docs/performance.md)."},
-    {"state_dir", ParamType::kPath, "/var/lib/smime-milter", kNoMin, kNoMax, nullptr,
+    {"state_dir", ParamType::kPath, SMIME_STATEDIR, kNoMin, kNoMax, nullptr,
      "Folder for the certificate store (certificates.db), the CRL and OCSP caches (crl/, "
      "ocsp/) and spooled message bodies; owned by the service user, mode 0700, never "
      "world-writable without the sticky bit (refused). Files in it are created mode 0600; a "
      "symbolic link, a hard link or another account's file there is refused, also when root "
      "runs smime-milter -n or smimectl (docs/SECURITY.md)."},
-    {"trust_anchors", ParamType::kPath, "/etc/smime-milter/trust-anchors.pem", kNoMin, kNoMax,
-     nullptr,
+    {"trust_anchors", ParamType::kPath, SMIME_CONFDIR "/trust-anchors.pem", kNoMin, kNoMax, nullptr,
      "S/MIME trust anchors: a PEM file or a folder of PEM files. The system TLS bundle is "
      "never used unless named here."},
     {"unauthorized_sender", ParamType::kEnum, "tempfail", kNoMin, kNoMax,

@@ -4,10 +4,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <algorithm>
+
 #include "certdir/cert_store.h"
 #include "cms/decrypt.h"
 #include "engine/outbound.h"
 #include "mime/address.h"
+#include "mime/header_protection.h"
 #include "mime/smime_locator.h"
 #include "mime/smime_writer.h"
 
@@ -50,6 +53,24 @@ std::string EditValue(const std::string& raw) {
   return out;
 }
 
+// The content a top-level signature covers (multipart/signed, or opaque
+// SignedData): false for anything else. Most mail is neither: no parse for it
+// (docs/performance.md).
+bool SignedContentOf(const Transaction& tx, const MimeLimits& limits, std::string* entity) {
+  const std::vector<std::string> types = HeaderValues(tx, "Content-Type");
+  if (types.empty() || (!strcasestr(types[0].c_str(), "multipart/signed") &&
+                        !strcasestr(types[0].c_str(), "pkcs7-mime")))
+    return false;
+  const std::string wire = WireMessage(tx);
+  SmimeLayout layout;
+  if (!LocateSmime(wire, limits, &layout).ok()) return false;
+  if (layout.kind == SmimeLayout::Kind::kClearSigned) {
+    entity->assign(layout.signed_content.data(), layout.signed_content.size());
+    return true;
+  }
+  return layout.kind == SmimeLayout::Kind::kOpaque && SignedDataContent(layout.cms_der, entity);
+}
+
 // Triple-wrapped mail (RFC 2634: signed, then encrypted, then signed): the
 // top level is a signature (multipart/signed or opaque SignedData) whose
 // signed content is one entity. *carrier is tx with that entity as its
@@ -57,22 +78,8 @@ std::string EditValue(const std::string& raw) {
 // reading; the outer signature covers all of it, so no attacker part sits
 // beside the envelope.
 bool SignedEnvelope(const Transaction& tx, const MimeLimits& limits, Transaction* carrier) {
-  // Most mail is neither: no second parse for it (docs/performance.md).
-  const std::vector<std::string> types = HeaderValues(tx, "Content-Type");
-  if (types.empty() || (!strcasestr(types[0].c_str(), "multipart/signed") &&
-                        !strcasestr(types[0].c_str(), "pkcs7-mime")))
-    return false;
   std::string entity;
-  {
-    const std::string wire = WireMessage(tx);
-    SmimeLayout layout;
-    if (!LocateSmime(wire, limits, &layout).ok()) return false;
-    if (layout.kind == SmimeLayout::Kind::kClearSigned)
-      entity.assign(layout.signed_content.data(), layout.signed_content.size());
-    else if (layout.kind != SmimeLayout::Kind::kOpaque ||
-             !SignedDataContent(layout.cms_der, &entity))
-      return false;
-  }
+  if (!SignedContentOf(tx, limits, &entity)) return false;
   Transaction inner;
   ParseRawMessage(entity, &inner);
   *carrier = tx;
@@ -85,6 +92,100 @@ bool SignedEnvelope(const Transaction& tx, const MimeLimits& limits, Transaction
   carrier->no_header_separator = false;
   carrier->message_size = WireMessage(*carrier).size();
   return true;
+}
+
+bool SameName(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
+
+// A protected field's value (unfolded, leading blank kept) as an outer
+// header value: blanks off both ends, any CR, LF or NUL a space (the strict
+// reading refuses them; this holds whatever reads the block), then folded
+// before a blank so lines stay within 78 characters where a blank allows.
+// name_length: the "Name: " in front of the first line.
+std::string RestoredValue(const std::string& raw, size_t name_length) {
+  std::string v;
+  for (char c : raw) v.push_back((c == '\r' || c == '\n' || c == '\0') ? ' ' : c);
+  const size_t b = v.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  v = v.substr(b, v.find_last_not_of(" \t") + 1 - b);
+  std::string out;
+  size_t line_start = 0, used = name_length, last_blank = std::string::npos;
+  for (char c : v) {
+    if ((c == ' ' || c == '\t') && out.size() > line_start) last_blank = out.size();
+    out.push_back(c);
+    if (out.size() - line_start + used > 78 && last_blank != std::string::npos) {
+      out.insert(last_blank, "\n");
+      line_start = last_blank + 1;
+      last_blank = std::string::npos;
+      used = 0;
+    }
+  }
+  return out;
+}
+
+// Fields an RFC 5322 message has at most once: two inner values of one of
+// them have no single display, so neither is restored.
+bool SingleInstance(const std::string& name) {
+  return !SameName(name, "Comments") && !SameName(name, "Keywords");
+}
+
+// RFC 9788 header protection restore (docs/decryption.md): payload is the
+// decrypted entity or, when that is a signature, the content it signs. For
+// an hp="cipher" payload, every field HeadersToRestore() lists replaces the
+// outer fields of its name: *deletes removes those (highest ordinal first),
+// *appends adds the inner values at the end (our Authentication-Results,
+// inserted at the top, stays first). Defence in depth on top of
+// HeadersToRestore: only names of the protected list
+// (IsProtectedHeaderName), never From: or Sender: (the verdict binds the
+// signer to the outer From:, which must stay what was judged); nor a value
+// with a line over 998 octets that no blank lets us fold. *log and
+// *detail: the log's hp_restored= (names joined by "+") and hp_restored_why=.
+void PlanRestore(const Transaction& tx, std::string_view payload, std::vector<HeaderEdit>* deletes,
+                 std::vector<HeaderEdit>* appends, std::string* log, std::string* detail) {
+  HpInbound in;
+  ParseProtectedHeaders(payload, &in);
+  if (in.ambiguous) {
+    // Some reading of the block shows protected fields we cannot judge.
+    *log = "no";
+    *detail = "protected-headers-ambiguous:" + in.problem;  // one token, as hp= writes it
+    return;
+  }
+  if (in.mode != HpMode::kCipher) return;
+  const std::vector<MimeHeader> restore = HeadersToRestore(in);
+  std::vector<std::string> names, skipped;
+  for (const MimeHeader& h : restore) {
+    if (std::find_if(names.begin(), names.end(), [&](const std::string& n) {
+          return SameName(n, h.name.c_str());
+        }) != names.end())
+      continue;
+    names.push_back(h.name);
+  }
+  std::string restored;
+  for (const std::string& name : names) {
+    const std::vector<std::string> values = FieldValues(restore, name);
+    std::vector<std::string> folded;
+    bool fits = true;  // every line within RFC 5322's 998 octets
+    for (const std::string& v : values) {
+      folded.push_back(RestoredValue(v, name.size() + 2));
+      size_t line = name.size() + 2;
+      for (char c : folded.back()) {
+        line = c == '\n' ? 0 : line + 1;
+        fits = fits && line <= 998;
+      }
+    }
+    if (!IsProtectedHeaderName(name) || SameName(name, "From") || SameName(name, "Sender") ||
+        (SingleInstance(name) && values.size() != 1) || !fits) {
+      skipped.push_back(name);
+      continue;
+    }
+    int n = 0;
+    for (const Header& h : tx.headers) n += SameName(h.name, name.c_str());
+    for (; n > 0; --n) deletes->push_back({HeaderEdit::Kind::kDelete, name, "", n});
+    for (const std::string& v : folded) appends->push_back({HeaderEdit::Kind::kAppend, name, v, 0});
+    restored += (restored.empty() ? "" : "+") + name;
+  }
+  *log = restored.empty() ? "none" : restored;
+  for (const std::string& name : skipped)
+    *detail += (detail->empty() ? "not-restored:" : "+") + name;
 }
 
 }  // namespace
@@ -159,10 +260,6 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
   a.key_origin = used->origin;
   Transaction inner;
   ParseRawMessage(plaintext, &inner);
-  // HOOK(header-protection, RFC 9788): the inner entity's non-Content-*
-  // headers (hp="cipher" protected headers) are dropped here; restoring them
-  // to the outer header belongs to mime/header_protection, called at this
-  // point with tx's headers, inner.headers and a.edits.
   Outcome edits;
   DeleteContentHeaders(tx, &edits);
   if (HeaderValues(tx, "MIME-Version").empty())
@@ -182,7 +279,19 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
   a.delivered = tx;
   ApplyEdits(edits, &a.delivered);
   a.delivered.message_size = WireMessage(a.delivered).size();
-  a.edits = std::move(edits.edits);
+  // RFC 9788: an hp="cipher" payload's protected fields come back to the
+  // outer header. Not in delivered: the verdict is reached on the message
+  // as received (outer From:, Sender:), whatever the payload says.
+  std::string signed_content;
+  const bool is_signed = SignedContentOf(a.delivered, rt.limits, &signed_content);
+  std::vector<HeaderEdit> hp_deletes, hp_appends;
+  PlanRestore(tx, is_signed ? std::string_view(signed_content) : std::string_view(plaintext),
+              &hp_deletes, &hp_appends, &a.hp_restored, &a.hp_restore_detail);
+  // Deletions before additions, as HeaderEdit wants: edits.edits holds the
+  // Content-* deletions first, then its additions.
+  a.edits = std::move(hp_deletes);
+  a.edits.insert(a.edits.end(), edits.edits.begin(), edits.edits.end());
+  a.edits.insert(a.edits.end(), hp_appends.begin(), hp_appends.end());
   a.body = std::move(edits.body);
   return a;
 }

@@ -20,7 +20,12 @@
 //
 // On kDecrypted, edits and body replace the outer Content-* headers and the
 // body by the inner entity's, and delivered is tx with them applied (what the
-// MTA will deliver, which the processor verifies). Whether CBC content may
+// MTA will deliver, which the processor verifies). RFC 9788: when the
+// payload (the inner entity, or the content it signs) has hp="cipher", the
+// protected fields the sender hid (mime/header_protection HeadersToRestore,
+// never From: or Sender:) replace the outer ones through edits too; they are
+// left out of delivered, so nothing restored can move the verdict. An
+// ambiguous payload header restores nothing (hp_restored = "no"). Whether CBC content may
 // be delivered without an inner signature that passes is the processor's
 // call (authenticated, unauthenticated_ok): it needs the verdict.
 #ifndef SMIME_ENGINE_DECRYPTION_H_
@@ -47,9 +52,15 @@ struct DecryptionAttempt {
   std::string cipher;               // "aes-256-gcm", ...
   std::string key_fingerprint;      // SHA-256 of the certificate whose key opened it
   std::string key_origin;           // decryption_keys file:line
-  std::vector<HeaderEdit> edits;    // Content-* deletions, then the inner ones appended
-  std::string body;                 // the inner entity's body (CRLF)
-  Transaction delivered;            // tx with edits and body applied
+  std::vector<HeaderEdit> edits;    // deletions (Content-*, restored names), then the
+                                    // inner Content-* and the restored fields appended
+  // RFC 9788 restore (hp="cipher" payload): the names restored ("none" when
+  // nothing differed), "no" for an ambiguous payload header; empty without
+  // header protection. detail says why, or which listed names were skipped.
+  std::string hp_restored;
+  std::string hp_restore_detail;
+  std::string body;       // the inner entity's body (CRLF)
+  Transaction delivered;  // tx with edits and body applied
 };
 
 DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx);

@@ -9,7 +9,9 @@
 // earlier certificate of a user still opens old mail; triple-wrapped mail
 // (outer clear or opaque signature) decrypts with both signatures judged;
 // never a sub-part,
-// never outbound; the key file's load checks. Certificates are generated
+// never outbound; RFC 9788 hp="cipher" payloads get their hidden protected
+// fields back (never From:/Sender:, nothing when the payload header is
+// ambiguous); the key file's load checks. Certificates are generated
 // in-process (testing/test_pki), the clock pinned.
 #include "engine/decryption.h"
 
@@ -206,7 +208,7 @@ void TestGcmDecryptsAndInnerSignaturePasses(void**) {
   assert_non_null(strstr(r.ar, "sam@s.example"));
   assert_non_null(strstr(r.fields, "decrypted=aes-256-gcm"));
   assert_non_null(strstr(r.fields, "key="));
-  assert_non_null(strstr(r.fields, "(keys:1)"));
+  assert_non_null(strstr(r.fields, "keys:1, "));
 }
 
 void TestUnsignedGcmDecrypts(void**) {
@@ -241,7 +243,7 @@ void TestCbcNeedsPassingSignature(void**) {
   assert_false(r.replaced);
   assert_false(r.secret_delivered);
   assert_non_null(strstr(r.ar, "smime=none (not decrypted: unauthenticated-cbc)"));
-  assert_non_null(strstr(r.fields, "decrypted=no (unauthenticated-cbc)"));
+  assert_non_null(strstr(r.fields, "decrypted=no, decrypt_why=unauthenticated-cbc"));
   // A signature that fails inside: kept too.
   der = Envelope(SignedInner(true), {&g->alice}, ContentCipher::kAes256Cbc);
   r = Run(Message(der, false), {"alice@a.example"});
@@ -268,7 +270,7 @@ void TestKeyManagementVariants(void**) {
   der = Envelope(kInner, {&g->bob_ec}, ContentCipher::kAes256Gcm);
   r = Run(Message(der, true), {"bob@a.example"});
   assert_true(r.secret_delivered);
-  assert_non_null(strstr(r.fields, "(keys:3)"));
+  assert_non_null(strstr(r.fields, "keys:3, "));
   der = Envelope(kInner, {&g->bob_ec}, ContentCipher::kAes128Cbc);
   r = Run(Message(der, false), {"bob@a.example"});
   assert_true(r.secret_delivered);
@@ -276,7 +278,7 @@ void TestKeyManagementVariants(void**) {
   der = Envelope(kInner, {&g->alice_old}, ContentCipher::kAes256Gcm);
   r = Run(Message(der, true), {"alice@a.example"});
   assert_true(r.secret_delivered);
-  assert_non_null(strstr(r.fields, "(keys:2)"));
+  assert_non_null(strstr(r.fields, "keys:2, "));
   // Both recipients ours, each with a key: decrypted once for both.
   der = Envelope(kInner, {&g->alice, &g->bob_ec}, ContentCipher::kAes256Gcm);
   r = Run(Message(der, true), {"alice@a.example", "bob@a.example"});
@@ -290,7 +292,7 @@ void TestOracleRule(void**) {
   Got r = Run(Message(der, true), {"alice@a.example", "carol@a.example"});
   assert_false(r.replaced);
   assert_false(r.secret_delivered);
-  assert_non_null(strstr(r.fields, "decrypted=no (recipient-without-matching-key)"));
+  assert_non_null(strstr(r.fields, "decrypted=no, decrypt_why=recipient-without-matching-key"));
   assert_non_null(strstr(r.note, "carol@a.example"));
   // A recipient outside our decrypting domains: kept too.
   r = Run(Message(der, true), {"alice@a.example", "mallory@x.example"});
@@ -348,7 +350,7 @@ void TestFailuresLeaveMessageUntouched(void**) {
   r = Run(Message(der, true), {"alice@a.example"});
   g->rt->max_message_size = limit;
   assert_false(r.replaced);
-  assert_non_null(strstr(r.fields, "decrypted=no (message-too-large)"));
+  assert_non_null(strstr(r.fields, "decrypted=no, decrypt_why=message-too-large"));
   // CBC ciphertext corrupted so the padding breaks (the penultimate block's
   // last byte flips the last plaintext byte above 16).
   g->rt->domain_rules["a.example"].decrypt_unauthenticated = true;
@@ -428,7 +430,7 @@ void TestTripleWrapped(void**) {
   assert_string_equal(r.verdict, "pass");
   assert_true(r.secret_delivered);
   assert_non_null(strstr(r.content_type, "multipart/signed"));
-  assert_non_null(strstr(r.fields, "decrypted=aes-256-cbc (triple-wrapped)"));
+  assert_non_null(strstr(r.fields, "decrypted=aes-256-cbc, wrapped=triple"));
   // Two clauses: the outer and the inner signature, both pass.
   const char* first = strstr(r.ar, "smime=pass");
   assert_non_null(first);
@@ -446,7 +448,7 @@ void TestTripleWrapped(void**) {
           {"alice@a.example"});
   assert_string_equal(r.verdict, "pass");
   assert_true(r.secret_delivered);
-  assert_non_null(strstr(r.fields, "(triple-wrapped)"));
+  assert_non_null(strstr(r.fields, "wrapped=triple"));
   // The oracle rule holds inside too.
   r = Run(ClearSigned(EnvelopeEntity(der, false)), {"alice@a.example", "carol@a.example"});
   assert_false(r.secret_delivered);
@@ -465,6 +467,187 @@ void TestTripleWrapped(void**) {
   r = Run(ClearSigned(mixed), {"alice@a.example"});
   assert_false(r.replaced);
   assert_false(r.secret_delivered);
+}
+
+// RFC 9788 header protection restore (docs/decryption.md).
+const char kHpOuter[] =
+    "Received: from mx.s.example by mx.example.net\r\n"
+    "From: Sam <sam@s.example>\r\nTo: Alice <alice@a.example>\r\n"
+    "Subject: [...]\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n";
+
+// An hp="cipher" payload as our outbound builds it (hcp_baseline: Subject
+// obscured, Keywords removed), with extra lines before the HP-Outer ones.
+std::string HpPayload(const std::string& extra, const std::string& subject = "figures for Q4") {
+  return "Content-Type: text/plain; charset=utf-8; hp=\"cipher\"\r\n"
+         "Content-Transfer-Encoding: 7bit\r\n"
+         "From: Sam <sam@s.example>\r\nTo: Alice <alice@a.example>\r\n"
+         "Subject: " +
+         subject + "\r\nKeywords: finance\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n" + extra +
+         "HP-Outer: From: Sam <sam@s.example>\r\nHP-Outer: To: Alice <alice@a.example>\r\n"
+         "HP-Outer: Subject: [...]\r\nHP-Outer: Date: Mon, 7 Dec 2026 10:00:00 +0000\r\n"
+         "\r\nThe secret text.\r\n";
+}
+
+struct HpGot {
+  Outcome o;
+  Transaction out;  // tx with the edits applied
+};
+
+HpGot RunHp(const std::string& entity, ContentCipher cipher = ContentCipher::kAes256Gcm) {
+  const std::string der = Envelope(entity, {&g->alice}, cipher);
+  const bool gcm = cipher == ContentCipher::kAes256Gcm;
+  const std::string raw =
+      std::string(kHpOuter) + "Content-Type: application/pkcs7-mime; smime-type=" +
+      (gcm ? "authEnveloped-data" : "enveloped-data") +
+      "; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(der);
+  Transaction tx;
+  ParseRawMessage(raw, &tx);
+  tx.direction = Direction::kInbound;
+  tx.message_size = raw.size();
+  tx.rcpts = {"alice@a.example"};
+  FixedClock clock(kNow);
+  HpGot got;
+  got.o = Process(*g->rt, tx, clock);
+  got.out = tx;
+  ApplyEdits(got.o, &got.out);
+  return got;
+}
+
+std::string Values(const Transaction& tx, const char* name) {
+  std::string out;
+  for (const std::string& v : HeaderValues(tx, name)) out += "[" + v + "]";
+  return out;
+}
+
+bool Edited(const Outcome& o, const char* name) {
+  for (const HeaderEdit& e : o.edits)
+    if (strcasecmp(e.name.c_str(), name) == 0) return true;
+  return false;
+}
+
+void TestHpCipherRestored(void**) {
+  HpGot r = RunHp(HpPayload(""));
+  assert_true(r.o.replace_body);
+  // The real Subject replaces the placeholder; Keywords, removed outside, is back.
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ figures for Q4]");
+  assert_string_equal(Values(r.out, "Keywords").c_str(), "[ finance]");
+  // Fields whose HP-Outer record equals the protected value are not touched.
+  assert_false(Edited(r.o, "To"));
+  assert_false(Edited(r.o, "Date"));
+  assert_false(Edited(r.o, "From"));
+  assert_string_equal(Values(r.out, "From").c_str(), "[ Sam <sam@s.example>]");
+  // Our Authentication-Results stays the first header, the trace field next.
+  assert_string_equal(r.out.headers[0].name.c_str(), "Authentication-Results");
+  assert_non_null(strstr(r.out.headers[0].value.c_str(), "smime=none (decrypted)"));
+  assert_string_equal(r.out.headers[1].name.c_str(), "Received");
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=Subject+Keywords"));
+  // HP-Outer lines are no outer header.
+  assert_string_equal(Values(r.out, "HP-Outer").c_str(), "");
+  // Without hp: nothing restored, no log field; inner non-Content fields dropped.
+  std::string plain = HpPayload("");
+  plain.replace(plain.find("; hp=\"cipher\""), 13, "");
+  r = RunHp(plain);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_null(strstr(r.o.fields.c_str(), "hp_restored"));
+  // hp="clear" (signed-only mode) restores nothing either.
+  std::string clear = HpPayload("");
+  clear.replace(clear.find("cipher"), 6, "clear");
+  r = RunHp(clear);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  // A long protected Subject comes back folded before blanks, no bare CR.
+  std::string longer;
+  for (int i = 0; i < 30; ++i) longer += "word" + std::to_string(i) + " ";
+  r = RunHp(HpPayload("", longer + "end"));
+  const std::string v = Values(r.out, "Subject");
+  assert_non_null(strstr(v.c_str(), "\n "));
+  // Every line break is a fold (CRLF and a blank), each line within 78.
+  for (size_t at = 0, nl; at < v.size(); at = nl + 1) {
+    nl = v.find('\n', at);
+    if (nl == std::string::npos) nl = v.size();
+    const size_t cr = v.find('\r', at);
+    if (cr != std::string::npos && cr < nl) assert_int_equal(cr + 1, nl);
+    if (nl < v.size()) assert_true(v[nl + 1] == ' ');
+    assert_true(nl - at <= 79);
+  }
+  assert_non_null(strstr(v.c_str(), "word29 end]"));
+  // A value that cannot be folded within 998 octets is not restored.
+  r = RunHp(HpPayload("", std::string(1200, 'x')));
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_non_null(
+      strstr(r.o.fields.c_str(), "hp_restored=Keywords, hp_restored_why=not-restored:Subject"));
+  // Unsigned CBC stays encrypted: nothing of the payload reaches the header.
+  r = RunHp(HpPayload(""), ContentCipher::kAes256Cbc);
+  assert_false(r.o.replace_body);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_string_equal(Values(r.out, "Keywords").c_str(), "");
+  assert_null(strstr(r.o.fields.c_str(), "hp_restored"));
+}
+
+void TestHpSignedInsideRestored(void**) {
+  // Sign-then-encrypt: hp="cipher" sits on the signed entity (the
+  // Cryptographic Payload); the signature passes and the Subject comes back.
+  const std::string part = HpPayload("");
+  const std::string sig = SignCms(part, g->sam, SignOptions());
+  const std::string entity =
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+      "micalg=sha-256; boundary=\"sig\"\r\n\r\n--sig\r\n" +
+      part +
+      "\r\n--sig\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      Base64Lines(sig) + "\r\n--sig--\r\n";
+  HpGot r = RunHp(entity);
+  assert_int_equal(static_cast<int>(r.o.verdict), static_cast<int>(AuthResult::kPass));
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ figures for Q4]");
+  assert_non_null(strstr(r.o.fields.c_str(), "hp=cipher"));
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=Subject+Keywords"));
+  // The body delivered is still the signed entity (the signature stays valid).
+  assert_non_null(strstr(Values(r.out, "Content-Type").c_str(), "multipart/signed"));
+}
+
+void TestHpNeverFromOrForeignFields(void**) {
+  // An attacker (anyone can encrypt to alice) puts another From:, a Sender:,
+  // a forged verdict, a Bcc and a Received inside, none recorded in HP-Outer.
+  HpGot r = RunHp(
+      HpPayload("From: Boss <boss@a.example>\r\nSender: boss@a.example\r\n"
+                "Authentication-Results: mx.example.net; smime=pass\r\nBcc: evil@x.example\r\n"
+                "Received: from evil\r\nReply-To: evil@x.example\r\n"));
+  assert_string_equal(Values(r.out, "From").c_str(), "[ Sam <sam@s.example>]");
+  assert_string_equal(Values(r.out, "Sender").c_str(), "");
+  assert_false(Edited(r.o, "From"));
+  assert_false(Edited(r.o, "Sender"));
+  assert_string_equal(Values(r.out, "Bcc").c_str(), "");
+  // One Received (the outer one), one Authentication-Results (ours).
+  assert_string_equal(Values(r.out, "Received").c_str(), "[ from mx.s.example by mx.example.net]");
+  const std::string ar = Values(r.out, "Authentication-Results");
+  assert_non_null(strstr(ar.c_str(), "smime=none (decrypted)"));
+  assert_null(strstr(ar.c_str(), "]["));
+  // Reply-To is a protected field the sender "removed": it comes back (the
+  // sender of the envelope could have written it outside as well).
+  assert_string_equal(Values(r.out, "Reply-To").c_str(), "[ evil@x.example]");
+  // Two protected Subjects have no single display: neither is restored.
+  r = RunHp(HpPayload("Subject: other\r\n"));
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored_why=not-restored:Subject"));
+  assert_string_equal(Values(r.out, "Keywords").c_str(), "[ finance]");
+}
+
+void TestHpAmbiguousNotRestored(void**) {
+  // A bare CR hides a From: from a strict reader: the block has no single
+  // reading, so nothing comes back and the log says why.
+  HpGot r = RunHp(HpPayload("Comments: x\rFrom: boss@a.example\r\n"));
+  assert_true(r.o.replace_body);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_string_equal(Values(r.out, "Keywords").c_str(), "");
+  // One token, never free text with a space (docs/logging.md).
+  assert_non_null(strstr(r.o.fields.c_str(),
+                         "hp_restored=no, hp_restored_why=protected-headers-ambiguous:"
+                         "header-bare-line-break-or-nul,"));
+  // hp in RFC 2231 form reads differently from reader to reader: ambiguous too.
+  std::string encoded = HpPayload("");
+  encoded.replace(encoded.find("hp=\"cipher\""), 11, "hp*=''cipher");
+  r = RunHp(encoded);
+  assert_string_equal(Values(r.out, "Subject").c_str(), "[ [...]]");
+  assert_non_null(strstr(r.o.fields.c_str(), "hp_restored=no"));
 }
 
 void TestKeyFileLoadChecks(void**) {
@@ -539,6 +722,10 @@ int main() {
       cmocka_unit_test_setup(TestNeverSubPartOrOutbound, Reset),
       cmocka_unit_test_setup(TestTripleWrapped, Reset),
       cmocka_unit_test_setup(TestKeyFileLoadChecks, Reset),
+      cmocka_unit_test_setup(TestHpCipherRestored, Reset),
+      cmocka_unit_test_setup(TestHpSignedInsideRestored, Reset),
+      cmocka_unit_test_setup(TestHpNeverFromOrForeignFields, Reset),
+      cmocka_unit_test_setup(TestHpAmbiguousNotRestored, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

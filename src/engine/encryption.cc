@@ -33,7 +33,7 @@ RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::s
 std::string Why(const RecipientChoice& c) {
   if (!c.unavailable.empty()) return c.unavailable[0];
   if (!c.rejected.empty()) return c.rejected[0];
-  return "none found";
+  return "not-found";
 }
 
 }  // namespace
@@ -100,13 +100,15 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
   } else {
     RecipientChoice c = Lookup(rt, rules, rcpt, clock, deadline);
     if (c.found) {
-      AppendField(&v.fields, "cert", c.chosen.source + " serial " + SerialHex(c.chosen.cert.get()));
+      AppendField(&v.fields, "cert", c.chosen.source);
+      AppendField(&v.fields, "serial", SerialHex(c.chosen.cert.get()));
       v.cls = rules.encrypt == EncryptMode::kRequired ? RcptClass::kEncrypt : RcptClass::kFlexible;
     } else if (rules.encrypt == EncryptMode::kOpportunistic) {
       AppendField(&v.fields, "cert", "none");
       v.cls = RcptClass::kClear;
     } else {
-      AppendField(&v.fields, "cert", "none", Why(c));
+      AppendField(&v.fields, "cert", "none");
+      AppendField(&v.fields, "cert_why", Why(c));
       v.disposition = Disposition::kTempFail;
       v.reply_code = "450";
       v.reply_xcode = "4.7.1";

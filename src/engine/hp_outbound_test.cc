@@ -321,9 +321,13 @@ void TestReencodedEntity(void**) {
 
 void TestCipherSignedAndEncrypted(void**) {
   Policy(SignMode::kClear, HpMode::kCipher, true);
-  Out s = Run(kMessage);
+  // A trace field added on the way and a field the author's program wrote.
+  Out s = Run(std::string("Received: from mua.a.example by mx.a.example\r\n"
+                          "User-Agent: Sample MUA 1.0\r\n") +
+              kMessage);
   assert_string_equal(s.disposition, "accept");
   assert_true(Has(s.fields, "hp=cipher"));
+  assert_true(Has(s.fields, "hp_legacy_display=added"));
   assert_true(Has(s.fields, "encryption="));
   // Outside: Subject obscured, Keywords gone, the real ones nowhere.
   assert_true(Has(s.wire, "\r\nSubject: [...]\r\n"));
@@ -335,12 +339,23 @@ void TestCipherSignedAndEncrypted(void**) {
   // hp="cipher", the real fields and the HP-Outer record.
   assert_true(Has(s.payload, "multipart/signed"));
   assert_true(s.verified);
-  assert_true(Has(s.inner, "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n"));
+  assert_true(Has(s.inner,
+                  "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"; "
+                  "hp-legacy-display=\"1\"\r\n"));
   assert_true(Has(s.inner, "\r\nSubject: figures for Q4\r\n"));
   assert_true(Has(s.inner, "\r\nKeywords: finance\r\n"));
   assert_true(Has(s.inner, "\r\nHP-Outer: Subject: [...]\r\n"));
   assert_true(Has(s.inner, "\r\nHP-Outer: From: Alice <alice@a.example>\r\n"));
   assert_false(Has(s.inner, "HP-Outer: Keywords"));
+  // Every field the author composed is copied and, kept outside, recorded
+  // (RFC 9788 section 2.2); the trace field is neither.
+  assert_true(Has(s.inner, "\r\nUser-Agent: Sample MUA 1.0\r\n"));
+  assert_true(Has(s.inner, "\r\nHP-Outer: User-Agent: Sample MUA 1.0\r\n"));
+  assert_true(Has(s.wire, "User-Agent: Sample MUA 1.0\r\n"));
+  assert_false(Has(s.inner, "Received"));
+  // The Legacy Display Element (RFC 9788 section 5.2.2): a reader without
+  // header protection sees the real Subject above the text.
+  assert_true(Has(s.inner, "\r\n\r\nSubject: figures for Q4\r\n\r\nHello Carol,\r\n"));
   // What a decrypting gateway would restore from it.
   HpInbound in;
   assert_true(ParseProtectedHeaders(s.inner, &in).ok());
@@ -377,7 +392,7 @@ void TestAlreadyProtectedHidesNothing(void**) {
   msg.replace(msg.find(ct), ct.size(), ct + "; hp=\"cipher\"");
   Out s = Run(msg);
   assert_string_equal(s.disposition, "accept");
-  assert_true(Has(s.fields, "hp=none (hp-already-present)"));
+  assert_true(Has(s.fields, "hp=none, hp_why=hp-already-present"));
   assert_true(Has(s.wire, "\r\nSubject: figures for Q4\r\n"));
   assert_true(Has(s.wire, "\r\nKeywords: finance\r\n"));
   assert_false(Has(s.payload, "HP-Outer"));
@@ -389,10 +404,12 @@ void TestCipherEncryptOnly(void**) {
   assert_string_equal(s.disposition, "accept");
   assert_true(Has(s.wire, "\r\nSubject: [...]\r\n"));
   assert_false(Has(s.wire, "figures"));
-  assert_true(Has(s.payload, "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"\r\n"));
+  assert_true(Has(s.payload,
+                  "Content-Type: text/plain; charset=us-ascii; hp=\"cipher\"; "
+                  "hp-legacy-display=\"1\"\r\n"));
   assert_true(Has(s.payload, "\r\nSubject: figures for Q4\r\n"));
   assert_true(Has(s.payload, "\r\nHP-Outer: Subject: [...]\r\n"));
-  assert_true(Has(s.payload, "\r\n\r\nHello Carol,\r\n"));
+  assert_true(Has(s.payload, "\r\n\r\nSubject: figures for Q4\r\n\r\nHello Carol,\r\n"));
 }
 
 // header_protection_subject: what the outer Subject becomes; printable

@@ -164,13 +164,42 @@ std::vector<MimeHeader> ContentHeaders(const Transaction& tx) {
   return out;
 }
 
+// A slice of the new body: a view, or a re-encoded entity (from offset
+// skip on) that is written anew each time it is read, never held
+// (mime/smime_writer SignableEntity::Write).
+struct Piece {
+  Piece(std::string_view v) : view(v) {}    // NOLINT: implicit, like the views it stands for
+  Piece(const std::string& s) : view(s) {}  // NOLINT
+  Piece(const SignableEntity* e, size_t from) : entity(e), skip(from) {}
+
+  size_t size() const { return entity ? entity->size() - skip : view.size(); }
+  bool Write(const std::function<bool(std::string_view)>& emit) const {
+    if (entity) return entity->Write(emit, skip);
+    return view.empty() || emit(view);
+  }
+
+  std::string_view view;
+  const SignableEntity* entity = nullptr;
+  size_t skip = 0;
+};
+
+// The payload root after its first consumed bytes (its old header block,
+// replaced for header protection; 0: all of it) when e has no separate
+// head, else e's body.
+Piece EntityBody(const SignableEntity& e, size_t consumed) {
+  if (!e.head.empty()) return Piece(e.body());
+  if (e.streamed()) return Piece(&e, consumed);
+  return Piece(e.body().substr(consumed));
+}
+
 // The content that replaces the message's: new Content-* headers (values
 // folded with "\n\t", as HeaderEdit wants) and body. Memory (docs/
 // performance.md): a signed body is not built until it is needed; it is the
 // concatenation of pieces, views into the strings here and into the
-// message's own body (or the base64 lines of that concatenation, for an
-// opaque signature), which encryption reads straight into the cipher and
-// Emit writes once into the outcome.
+// message's own body or a re-encoded entity produced as it is read (or the
+// base64 lines of that concatenation, for an opaque signature), which
+// encryption reads straight into the cipher and Emit writes once into the
+// outcome.
 struct NewContent {
   bool changed = false;
   // Header protection (RFC 9788): the hp value this message's payload gets
@@ -185,7 +214,7 @@ struct NewContent {
   bool hp_outer_pending = false;
   std::vector<MimeHeader> headers;
   std::string body;  // the body, when pieces is empty
-  std::vector<std::string_view> pieces;
+  std::vector<Piece> pieces;
   bool base64 = false;  // the body is Base64Lines of the pieces
   // What the pieces view.
   SignableEntity entity;
@@ -194,7 +223,7 @@ struct NewContent {
   size_t BodySize() const {
     if (pieces.empty()) return body.size();
     size_t n = 0;
-    for (std::string_view p : pieces) n += p.size();
+    for (const Piece& p : pieces) n += p.size();
     return base64 ? Base64LineWriter::EncodedSize(n) : n;
   }
 
@@ -202,37 +231,55 @@ struct NewContent {
   bool WriteBody(const std::function<bool(std::string_view)>& emit) const {
     if (pieces.empty()) return emit(body);
     if (!base64) {
-      for (std::string_view p : pieces)
-        if (!emit(p)) return false;
+      for (const Piece& p : pieces)
+        if (!p.Write(emit)) return false;
       return true;
     }
     std::string chunk;
     Base64LineWriter w(&chunk);
-    for (std::string_view p : pieces) {
-      for (size_t at = 0; at < p.size(); at += 1 << 16) {
-        w.Write(p.substr(at, 1 << 16));
-        if (!emit(chunk)) return false;
-        chunk.clear();
-      }
+    for (const Piece& p : pieces) {
+      const bool ok = p.Write([&](std::string_view s) {
+        for (size_t at = 0; at < s.size(); at += 1 << 16) {
+          w.Write(s.substr(at, 1 << 16));
+          if (!chunk.empty() && !emit(chunk)) return false;
+          chunk.clear();
+        }
+        return true;
+      });
+      if (!ok) return false;
     }
     w.Finish();
-    return emit(chunk);
+    return chunk.empty() || emit(chunk);
   }
 
   // The body as one string, built once; the pieces' storage is released.
-  std::string TakeBody() {
-    if (pieces.empty()) return std::move(body);
-    std::string out;
-    out.reserve(BodySize());
+  // False when a re-encoded entity could not be written as it was signed.
+  bool TakeBody(std::string* out) {
+    if (pieces.empty()) {
+      *out = std::move(body);
+      return true;
+    }
+    out->clear();
+    out->reserve(BodySize());
+    bool ok = true;
     if (!base64) {
-      for (std::string_view p : pieces) out.append(p);
+      for (const Piece& p : pieces)
+        ok = ok && p.Write([out](std::string_view s) {
+          out->append(s);
+          return true;
+        });
     } else {
-      Base64LineWriter w(&out);
-      for (std::string_view p : pieces) w.Write(p);
+      Base64LineWriter w(out);
+      for (const Piece& p : pieces)
+        ok = ok && p.Write([&w](std::string_view s) {
+          w.Write(s);
+          return true;
+        });
       w.Finish();
     }
     Replace(std::string());
-    return out;
+    if (!ok) std::string().swap(*out);
+    return ok;
   }
 
   // Sets the body to b and lets go of the pieces and what they viewed.
@@ -266,16 +313,21 @@ bool ProtectHeaders(const Runtime& rt, const Transaction& tx, std::string_view b
   std::vector<MimeHeader> all;
   for (const Header& h : tx.headers) all.push_back({h.name, h.value});
   c->hp_plan = PlanHeaderProtection(all, c->hp, rt.hp_subject, c->hp_hide);
-  Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed);
+  std::string legacy_display;
+  Status st = ProtectPayloadHead(block, c->hp_plan, &c->hp_head, consumed, &legacy_display);
   if (!st.ok()) {
     // Nothing protected: nothing may be hidden either.
-    AppendField(&o->fields, "hp", "none", st.message());
+    AppendField(&o->fields, "hp", "none");
+    AppendField(&o->fields, "hp_why", st.message());
     c->hp = HpMode::kNone;
     c->hp_plan = HpPlan();
     c->hp_head.clear();
     return false;
   }
   AppendField(&o->fields, "hp", HpModeName(c->hp));
+  // RFC 9788 section 5.2.2: whether the payload shows the hidden fields to
+  // readers without header protection, and why not.
+  if (!legacy_display.empty()) AppendField(&o->fields, "hp_legacy_display", legacy_display);
   return true;
 }
 
@@ -322,7 +374,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   const std::string from_problem = SingleMailbox(HeaderValues(tx, "From"), &from);
   AppendAddressField(&o->fields, "from", from);
   if (!tx.sasl_user.empty()) AppendField(&o->fields, "login", tx.sasl_user);
-  AppendField(&o->fields, "why", why);
+  AppendDirectionWhy(tx, why, &o->fields);
 
   if (!from_problem.empty()) {
     // No single From: to sign as. The strictest policy among every domain
@@ -393,8 +445,9 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     if (chain.trusted) {
       RevocationResult rev =
           rt.revocation->Check(chain.chain.get(), nullptr, now, deadline).overall;
-      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status),
-                  RevocationLogSource(rev));
+      AppendField(&o->fields, "revocation", RevocationStatusName(rev.status));
+      const std::string source = RevocationLogSource(rev);
+      if (!source.empty()) AppendField(&o->fields, "revocation_source", source);
       if (rev.status == RevocationStatus::kRevoked)
         return d.CannotSign(mode, "451", "4.7.0",
                             "The S/MIME signing identity for " + SanitizeHeaderText(from, 200) +
@@ -420,15 +473,13 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
 
   // The payload root as signed: the entity, or with header protection its
   // new header block and the rest of it.
-  std::string_view head_piece = entity.head, body_piece = entity.body();
-  if (c->hp != HpMode::kNone) {
-    size_t consumed = 0;
-    const std::string_view block = entity.head.empty() ? entity.body() : entity.head;
-    if (ProtectHeaders(rt, tx, block, c, &consumed, o)) {
-      head_piece = c->hp_head;
-      body_piece = entity.head.empty() ? entity.body().substr(consumed) : entity.body();
-    }
-  }
+  std::string_view head_piece = entity.head;
+  size_t consumed = 0;
+  if (c->hp != HpMode::kNone && ProtectHeaders(rt, tx, entity.Lead(), c, &consumed, o))
+    head_piece = c->hp_head;
+  else
+    consumed = 0;
+  const Piece body_piece = EntityBody(entity, consumed);
 
   SignParams p;
   p.cert = id->cert.get();
@@ -446,7 +497,13 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.detached = !opaque;
   p.signing_time = now;
   std::string prefix, suffix;
-  st = SignPieces({head_piece, body_piece}, p, &prefix, &suffix);
+  // A re-encoded entity is encoded into the digest here and again into the
+  // new body (Emit), never held; Write() fails should the two differ.
+  st = SignStream(
+      [&](const std::function<bool(std::string_view)>& emit) {
+        return (head_piece.empty() || emit(head_piece)) && body_piece.Write(emit);
+      },
+      head_piece.size() + body_piece.size(), p, &prefix, &suffix);
   if (!st.ok()) {
     o->note = st.message();
     c->Replace(std::string());
@@ -465,7 +522,10 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     c->pieces = {c->before, head_piece, body_piece, c->after};
     c->base64 = true;
   } else {
-    const std::string boundary = NewBoundary({head_piece, body_piece});
+    std::string boundary;
+    do {
+      boundary = NewBoundary({head_piece, body_piece.view});
+    } while (body_piece.entity && body_piece.entity->Contains(boundary));
     c->headers = {{"Content-Type", ClearSignedContentType(MicalgName(p.md), boundary)}};
     c->before = ClearSignedOpening(boundary);
     c->after = ClearSignedClosing(prefix, boundary);
@@ -492,16 +552,19 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                     plan.reason);
   }
   if (!plan.encrypt) {
-    AppendField(&o->fields, "encryption", "none", plan.why);
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", plan.why);
     return;
   }
   if (!c->changed && IsEncryptedCms(tx, rt.limits)) {
-    AppendField(&o->fields, "encryption", "none", "already-encrypted");
+    AppendField(&o->fields, "encryption", "none");
+    AppendField(&o->fields, "encrypt_why", "already-encrypted");
     return;
   }
   if (tx.truncated || tx.message_size > rt.max_message_size) {
     if (plan.why == "opportunistic") {
-      AppendField(&o->fields, "encryption", "none", "message-too-large");
+      AppendField(&o->fields, "encryption", "none");
+      AppendField(&o->fields, "encrypt_why", "message-too-large");
       return;
     }
     return d.Refuse(Disposition::kReject, "552", "5.3.4", "Message too large to encrypt",
@@ -520,19 +583,17 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
     Status st = BuildSignableEntity(ContentHeaders(tx), tx.body, rt.limits, &c->entity);
     if (st.ok()) {
       LogEntityChanges(c->entity, o);
-      c->pieces = {c->entity.head, c->entity.body()};
+      c->pieces = {c->entity.head, EntityBody(c->entity, 0)};
       // Encrypted, not signed: this entity is the payload root (RFC 9788).
-      const std::string_view block =
-          c->entity.head.empty() ? c->entity.body() : std::string_view(c->entity.head);
       size_t consumed = 0;
       if (c->hp != HpMode::kNone && ExistingSmime(tx).empty() &&
-          ProtectHeaders(rt, tx, block, c, &consumed, o))
-        c->pieces = {c->hp_head,
-                     c->entity.head.empty() ? c->entity.body().substr(consumed) : c->entity.body()};
+          ProtectHeaders(rt, tx, c->entity.Lead(), c, &consumed, o))
+        c->pieces = {c->hp_head, EntityBody(c->entity, consumed)};
     } else {
       // Beyond the MIME limits or unparseable: encrypted as it came (the
       // ciphertext itself is 7-bit), as before this builder served here.
-      AppendField(&o->fields, "reencoded", "no", st.message());
+      AppendField(&o->fields, "reencoded", "no");
+      AppendField(&o->fields, "reencoded_why", st.message());
       bool has_type = false;
       for (const MimeHeader& h : ContentHeaders(tx)) {
         head += h.name + ":" + h.value + "\r\n";
@@ -581,6 +642,14 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
 // Replaces the message's Content-* headers and body with c.
 void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
   if (!c->changed) return;
+  std::string body;
+  if (!c->TakeBody(&body)) {
+    // A re-encoded entity written otherwise than it was signed or
+    // encrypted: nothing goes out that does not match.
+    Decision d(o);
+    return d.Refuse(Disposition::kTempFail, "451", "4.3.0",
+                    "Cannot rewrite the message, try again later", "entity-rewrite-failed");
+  }
   DeleteContentHeaders(tx, o);
   if (c->hp_outer_pending) HpOuterDeletes(tx, c->hp_plan, o);
   if (HeaderValues(tx, "MIME-Version").empty())
@@ -591,7 +660,7 @@ void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
     for (const MimeHeader& h : c->hp_plan.outer_fields)
       o->edits.push_back({HeaderEdit::Kind::kAppend, h.name, WithoutLeadingBlank(h.value), 0});
   o->replace_body = true;
-  o->body = c->TakeBody();
+  o->body = std::move(body);
 }
 
 }  // namespace

@@ -384,7 +384,7 @@ void TestClaimedSignatureDoesNotBypassAuthorization(void**) {
 
 void TestLoginCannotForgeLogFields(void**) {
   Seen s = Run(kPlain, "evil, action=signed");
-  assert_true(Has(s.fields, "login=evil\\x2c action\\x3dsigned, why=forced, sign="));
+  assert_true(Has(s.fields, "login=\"evil\\x2c action\\x3dsigned\", why=forced, sign="));
   assert_false(Has(s.fields, "action=signed"));
   assert_string_equal(s.disposition, "tempfail");
 }

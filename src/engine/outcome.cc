@@ -17,8 +17,9 @@ const char* DispositionName(Disposition d) {
 }
 
 std::string Outcome::LogLine(const std::string& queue_id) const {
-  return queue_id + ": " + event + ": " + fields +
-         (note.empty() ? "" : " (" + LogEscape(note) + ")");
+  std::string all = fields;
+  if (!note.empty()) AppendField(&all, "detail", note);
+  return queue_id + ": " + event + ": " + all;
 }
 
 void ApplyEdits(const Outcome& o, Transaction* tx) {

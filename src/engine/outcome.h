@@ -43,10 +43,10 @@ struct Outcome {
   std::string event;   // "verify", "outbound", "panic", ...
   std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event),
                        // built with AppendField so every value is escaped
-  std::string note;    // free text (e.g. OpenSSL's words), logged last in parentheses,
-                       // through LogEscape like every field value
+  std::string note;    // free text (e.g. OpenSSL's words), logged last as the
+                       // field detail="..." (docs/logging.md)
 
-  // "QUEUEID: event: fields (note)".
+  // "QUEUEID: event: fields, detail=\"note\"".
   std::string LogLine(const std::string& queue_id) const;
 };
 

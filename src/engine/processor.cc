@@ -10,6 +10,7 @@
 #include <cctype>
 #include <exception>
 
+#include "cms/cert_cache.h"
 #include "cms/signed_data.h"
 #include "engine/decryption.h"
 #include "engine/outbound.h"
@@ -92,7 +93,7 @@ X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::s
     if (a.empty() || !out || !rt.cert_store->LookupWithin(a, deadline, &rows).ok()) continue;
     for (const CertStore::Row& r : rows) {
       const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
-      X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
+      X509Ptr c = CertCache::Shared().Parse(p, r.der.size());
       if (c && sk_X509_push(out.get(), c.get()) > 0) c.release();
     }
   }
@@ -542,10 +543,18 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
   o->event = "verify";
   AppendAddressField(&o->fields, "from", from);
   if (dec.state == DS::kDecrypted) {
-    AppendField(&o->fields, "decrypted", dec.cipher, dec.wrapped ? "triple-wrapped" : "");
-    AppendField(&o->fields, "key", dec.key_fingerprint, dec.key_origin);
+    AppendField(&o->fields, "decrypted", dec.cipher);
+    if (dec.wrapped) AppendField(&o->fields, "wrapped", "triple");
+    AppendField(&o->fields, "key", dec.key_fingerprint);
+    AppendField(&o->fields, "key_origin", dec.key_origin);
+    if (!dec.hp_restored.empty()) {
+      AppendField(&o->fields, "hp_restored", dec.hp_restored);
+      if (!dec.hp_restore_detail.empty())
+        AppendField(&o->fields, "hp_restored_why", dec.hp_restore_detail);
+    }
   } else if (dec.state == DS::kKept) {
-    AppendField(&o->fields, "decrypted", "no", dec.reason);
+    AppendField(&o->fields, "decrypted", "no");
+    AppendField(&o->fields, "decrypt_why", dec.reason);
     if (!dec.detail.empty()) note = note.empty() ? dec.detail : dec.detail + "; " + note;
   }
   // Matched against Sender: the log says so, as the header does.
@@ -559,9 +568,16 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     AppendField(&o->fields, "chain", l.chain);
     AppendAddressField(&o->fields, "signer", l.signer);
     if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
-    if (!l.aia.empty()) AppendField(&o->fields, "aia", l.aia, l.aia_detail);
-    AppendField(&o->fields, "revocation", l.revocation, l.revocation_via);
-    if (!l.harvest_error.empty()) AppendField(&o->fields, "harvest", "failed", l.harvest_error);
+    if (!l.aia.empty()) {
+      AppendField(&o->fields, "aia", l.aia);
+      if (!l.aia_detail.empty()) AppendField(&o->fields, "aia_detail", l.aia_detail);
+    }
+    AppendField(&o->fields, "revocation", l.revocation);
+    if (!l.revocation_via.empty()) AppendField(&o->fields, "revocation_source", l.revocation_via);
+    if (!l.harvest_error.empty()) {
+      AppendField(&o->fields, "harvest", "failed");
+      AppendField(&o->fields, "harvest_error", l.harvest_error);
+    }
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;
   }
@@ -608,7 +624,8 @@ Outcome InternalErrorOutcome(bool accept, const std::string& what) {
   o.event = "panic";
   AppendField(&o.fields, "error", what);
   if (accept) {
-    AppendField(&o.fields, "action", "accept", "internal_error_action");
+    AppendField(&o.fields, "action", "accept");
+    AppendField(&o.fields, "reason", "internal_error_action");
     return o;
   }
   o.disposition = Disposition::kTempFail;
@@ -638,7 +655,10 @@ Outcome Process(const Runtime& rt, const Transaction& tx, const Clock& clock) {
       // encrypted when a recipient's domain asks for it: docs/encryption.md.
       EncryptForRecipients(rt, tx, clock, deadline, &o);
       RemoveForged(removals, &o);
-      if (rt.log_why) AppendField(&o.fields, "direction", "inbound", why);
+      if (rt.log_why) {
+        AppendField(&o.fields, "direction", "inbound");
+        AppendDirectionWhy(tx, why, &o.fields);
+      }
     }
     AppendField(&o.fields, "ms", std::to_string(sw.ElapsedMs()));
   } catch (const std::exception& e) {

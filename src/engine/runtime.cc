@@ -188,6 +188,11 @@ Status BuildDirectory(const Config& config, Runtime* rt) {
 Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
+  // Repeated parameters (the last one counts) are logged with the others.
+  rt->warnings = config.Warnings();
+  Status socket_ok = CheckSocketSpec(config.Str("socket"));
+  if (!socket_ok.ok())
+    return Status::Config(config.Get("socket").origin + ": socket: " + socket_ok.message());
   rt->authserv_id = config.Str("authserv_id");
   if (rt->authserv_id.empty()) {
     char host[256] = {};
@@ -219,6 +224,8 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->eom_deadline_ms = static_cast<long>(config.Int("eom_deadline")) * 1000;
   st = PolicySet::Load(config, &rt->policies);
   if (!st.ok()) return st;
+  rt->warnings.insert(rt->warnings.end(), rt->policies.Warnings().begin(),
+                      rt->policies.Warnings().end());
   rt->rules = RulesFromConfig(rt->policies.ForDomain(""));
   bool any_online = rt->rules.revocation_mode != RevocationMode::kOff;
   for (const std::string& d : rt->policies.Domains()) {

@@ -5,12 +5,16 @@
 // message is split at the first blank line into its Content-* headers and
 // body, and BuildSignableEntity (outbound: the entity to sign) runs on those;
 // header protection (RFC 9788) reads the input as a payload root and writes
-// the built entity's header block with the message's fields.
+// the built entity's header block with the message's fields. The built
+// entity is written again: a re-encoded one must give the bytes of its
+// first writing (what was signed is what goes out), else the target aborts.
 // Errors returned as Status are fine; a bug is any crash, sanitizer report
 // (ASan/UBSan), leak, hang or exception.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mime/header_protection.h"
@@ -59,6 +63,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (smime::IsContentHeader(h.name)) content.push_back(h);
   smime::SignableEntity entity;
   if (!smime::BuildSignableEntity(content, body, limits, &entity).ok()) return 0;
+  size_t written = 0;
+  if (!entity.Write([&written](std::string_view s) {
+        written += s.size();
+        return true;
+      }) ||
+      written != entity.size())
+    std::abort();
 
   smime::HpInbound in;
   (void)smime::ParseProtectedHeaders(msg, &in);
@@ -67,7 +78,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       smime::PlanHeaderProtection(all, smime::HpMode::kCipher, "[...]", true);
   std::string head;
   size_t consumed = 0;
-  (void)smime::ProtectPayloadHead(entity.head.empty() ? entity.body() : entity.head, plan, &head,
-                                  &consumed);
+  (void)smime::ProtectPayloadHead(entity.Lead(), plan, &head, &consumed);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "engine/encryption.h"
@@ -40,6 +41,15 @@ struct Message {
 struct Connection {
   bool leading_space = false;  // SMFIP_HDR_LEADSPC: header values keep their leading space
   bool can_skip = false;       // SMFIP_SKIP: we may skip the rest of an oversized body
+  // SMFIP_NR_HDR: the MTA waits for no reply per header (one round trip
+  // each saved); a failure while keeping a header is reported at end of data.
+  bool no_header_reply = false;
+  bool header_lost = false;  // such a failure in the current transaction
+  // One of them may have been an Authentication-Results: it was one, or it
+  // was lost before the message existed (the message then holds only the
+  // later headers, so every ordinal is unknown).
+  bool ar_lost = false;
+  bool no_data_reply = false;  // SMFIP_NR_DATA
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -105,13 +115,15 @@ sfsistat Panic(SMFICTX* ctx, const std::string& what, PanicScope scope = PanicSc
     Outcome o = InternalErrorOutcome(true, what);
     o.fields.clear();
     AppendField(&o.fields, "error", what);
-    AppendField(&o.fields, "action", "poisoned", "internal_error_action");
+    AppendField(&o.fields, "action", "poisoned");
+    AppendField(&o.fields, "reason", "internal_error_action");
     g_globals.log->Write(o.severity, o.LogLine(qid));
     if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
     return SMFIS_CONTINUE;
   }
   Outcome o = InternalErrorOutcome(InternalErrorAccept(ctx), what);
   g_globals.log->Write(o.severity, o.LogLine(qid));
+  if (g_globals.metrics) g_globals.metrics->CountMessage(o);
   if (c) {
     if (scope == PanicScope::kRecipient && c->msg) {
       if (c->msg->poisoned.empty()) c->msg->poisoned = what;  // the first cause
@@ -171,6 +183,12 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     c->can_skip = (f1 & SMFIP_SKIP) != 0;
     if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
     if (c->can_skip) steps |= SMFIP_SKIP;
+    // Steps that never refuse anything need no reply: headers (only an
+    // internal error could stop one, kept for end of data) and DATA. The
+    // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
+    c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
+    c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
+    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
     *pf1 = steps & f1;
     *pf2 = 0;
     *pf3 = 0;
@@ -200,6 +218,8 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     Connection* c = EnsureConn(ctx);
     if (!c) return Panic(ctx, "envfrom: cannot allocate context");
     c->msg.reset();  // a new transaction on the same connection
+    c->header_lost = false;
+    c->ar_lost = false;
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -222,6 +242,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
         // direction, so the client learns at RCPT time (engine/encryption).
         RcptVerdict v = AddRecipient(*m->rt, argv[0], *g_globals.clock, &m->tx);
         g_globals.log->Write(Severity::kInfo, MacroOr(ctx, "i", "NOQUEUE") + ": rcpt: " + v.fields);
+        if (g_globals.metrics) g_globals.metrics->CountRcpt(v.disposition);
         if (v.disposition == Disposition::kAccept) return SMFIS_CONTINUE;
         smfi_setreply(ctx, const_cast<char*>(v.reply_code.c_str()),
                       const_cast<char*>(v.reply_xcode.c_str()),
@@ -231,25 +252,46 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
       PanicScope::kRecipient);
 }
 
-sfsistat OnData(SMFICTX*) { return SMFIS_CONTINUE; }
+sfsistat OnData(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+void KeepHeader(SMFICTX* ctx, char* name, char* value) {
+  Message* m = EnsureMsg(ctx);
+  if (!m) throw std::bad_alloc();
+  Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
+  m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
+  m->tx.headers.push_back(std::move(h));
+}
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
-  bool kept = false;
-  sfsistat rc = Guard(ctx, "header", [&] {
-    Message* m = EnsureMsg(ctx);
-    Header h{name ? name : "", WireValue(value, EnsureConn(ctx)->leading_space), ""};
-    m->tx.message_size += h.name.size() + 1 + h.value.size() + 2;
-    m->tx.headers.push_back(std::move(h));
-    kept = true;
-    return SMFIS_CONTINUE;
-  });
-  // A header lost to a failure (under accept the message is poisoned and
-  // goes on): an Authentication-Results lost shifts the ordinals by which
-  // forged ones are deleted.
   Connection* c = Conn(ctx);
-  if (!kept && c && c->msg && name && strcasecmp(name, "Authentication-Results") == 0)
-    c->msg->lost_ar_header = true;
-  return rc;
+  const bool is_ar = name && strcasecmp(name, "Authentication-Results") == 0;
+  if (!c || !c->no_header_reply) {
+    bool kept = false;
+    sfsistat rc = Guard(ctx, "header", [&] {
+      KeepHeader(ctx, name, value);
+      kept = true;
+      return SMFIS_CONTINUE;
+    });
+    // A header lost to a failure (under accept the message is poisoned and
+    // goes on): an Authentication-Results lost shifts the ordinals by which
+    // forged ones are deleted.
+    c = Conn(ctx);
+    if (!kept && c && c->msg && is_ar) c->msg->lost_ar_header = true;
+    return rc;
+  }
+  // No reply is expected: a header that could not be kept fails the message
+  // at end of data (tempfail, or poisoned under accept); it is never judged
+  // without the header.
+  try {
+    KeepHeader(ctx, name, value);
+  } catch (...) {
+    c->header_lost = true;
+    if (is_ar || !c->msg) c->ar_lost = true;
+  }
+  return SMFIS_NOREPLY;
 }
 
 // A body that cannot be spooled (state_dir full or unwritable) is not a bug
@@ -263,7 +305,9 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     std::string fields;
     AppendField(&fields, "error", st.message());
     AppendField(&fields, "reason", reason);
-    AppendField(&fields, "action", "poisoned", "internal_error_action");
+    // One value per name: reason is the spool's; action=poisoned says
+    // internal_error_action = accept on its own.
+    AppendField(&fields, "action", "poisoned");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
     return SMFIS_CONTINUE;
@@ -368,12 +412,18 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
   Outcome o = PoisonedOutcome(*m->rt, tx, m->poisoned, !m->lost_ar_header && !earlier.attempted);
   if (earlier.attempted && earlier.done)
     AppendField(&o.fields, "removed", std::to_string(earlier.applied));
-  else if (earlier.attempted)
-    AppendField(&o.fields, "forged", "unknown", "deletion-failed");
-  if (m->lost_ar_header) AppendField(&o.fields, "forged", "unknown", "header-lost");
+  std::string forged_why;
+  if (earlier.attempted && !earlier.done) forged_why = "deletion-failed";
+  if (m->lost_ar_header) forged_why += forged_why.empty() ? "header-lost" : "+header-lost";
+  if (!forged_why.empty()) {
+    AppendField(&o.fields, "forged", "unknown");
+    AppendField(&o.fields, "forged_why", forged_why);
+  }
   std::string error;
-  if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error))
-    AppendField(&o.fields, "edits", "failed", error);
+  if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error)) {
+    AppendField(&o.fields, "edits", "failed");
+    AppendField(&o.fields, "edits_error", error);
+  }
   g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
   Conn(ctx)->msg.reset();
   return SMFIS_CONTINUE;  // accepted: the administrator's choice
@@ -382,6 +432,12 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
 sfsistat OnEom(SMFICTX* ctx) {
   Deletions deletions;
   sfsistat rc = Guard(ctx, "eom", [&] {
+    if (EnsureConn(ctx)->header_lost) {
+      Message* lost = EnsureMsg(ctx);
+      if (lost->poisoned.empty()) lost->poisoned = "header: cannot keep it";
+      // Deletions by ordinal could hit a foreign header: none, forged=unknown.
+      if (Conn(ctx)->ar_lost) lost->lost_ar_header = true;
+    }
     Message* m = EnsureMsg(ctx);
     if (!m->poisoned.empty()) {
       if (m->rt->internal_error_accept) return SMFIS_CONTINUE;  // finished below
@@ -403,6 +459,7 @@ sfsistat OnEom(SMFICTX* ctx) {
         return Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+    if (g_globals.metrics) g_globals.metrics->CountMessage(o);
     sfsistat answer = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
       smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),

@@ -23,6 +23,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "milter/metrics.h"
 #include "milter/runtime_holder.h"
 
 namespace smime {
@@ -31,6 +32,7 @@ struct MilterGlobals {
   RuntimeHolder* runtimes = nullptr;  // must outlive smfi_main()
   LogSink* log = nullptr;
   const Clock* clock = nullptr;
+  Metrics* metrics = nullptr;  // optional: counts outcomes
 };
 
 void SetMilterGlobals(const MilterGlobals& g);

@@ -1,14 +1,17 @@
 // milter/daemon_main: the smime-milter daemon.
 //
-//   smime-milter -c FILE [-f] [-e] [-n]
+//   smime-milter -c FILE [-f] [-e] [-n]   |   smime-milter --version
 //
 // Start-up is strict: configuration, trust anchors and the socket are
 // checked and opened first (as root where needed), then the daemon drops to
-// the `user` account and refuses to serve as root. -n checks everything and
-// exits. SIGUSR1 reloads: a new Runtime is built and swapped in only if it
-// loaded cleanly; in-flight messages finish on the old one. libmilter owns
-// HUP, TERM and INT. Exit status: 0 normal stop, 78 configuration error,
-// 71 could not open the socket or drop privileges, 64 usage.
+// the `user` account and refuses to serve as root. -n checks everything
+// (as root: once more as `user`, in a child) and exits. Running, it keeps
+// pid_file and PID_FILE.reload (the last reload's generation and result,
+// for smimectl reload), and writes metrics_file every metrics_interval.
+// SIGUSR1 reloads: a new Runtime is built and swapped in only if it loaded
+// cleanly; in-flight messages finish on the old one. libmilter owns HUP,
+// TERM and INT. Exit status: 0 normal stop, 78 configuration error, 71
+// could not open the socket or drop privileges, 64 usage.
 #include <dirent.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
@@ -20,8 +23,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -41,6 +46,7 @@
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
+#include "milter/metrics.h"
 #include "milter/runtime_holder.h"
 
 namespace smime {
@@ -49,6 +55,8 @@ namespace {
 constexpr int kExitUsage = 64;
 constexpr int kExitOsErr = 71;
 constexpr int kExitConfig = 78;
+// The -n child's "all good" (0 would also be a child that never got to say).
+constexpr int kChildOk = 100;
 
 Status LoadAll(const std::string& path, std::shared_ptr<const Runtime>* out) {
   Config config;
@@ -108,11 +116,37 @@ Status DropPrivileges(const struct passwd& pw) {
 
 // Start-up and reload warnings of a runtime (domain identities) and every
 // identity within identity_expiry_warning days of expiry.
+// Admin-added recipient certificates near expiry (certdir/cert_store.h).
+void RecipientCertWarnings(const Runtime& rt, LogSink* log) {
+  if (!rt.cert_store) return;
+  std::vector<CertStore::Row> rows;
+  if (!rt.cert_store->List(&rows).ok()) return;
+  for (const std::string& w :
+       AdminCertExpiryWarnings(rows, std::time(nullptr), rt.identity_expiry_warning_days))
+    log->Write(Severity::kWarning, w);
+}
+
 void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
   for (const std::string& w : rt.warnings) log->Write(Severity::kWarning, w);
   for (const std::string& w :
        rt.identities.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
     log->Write(Severity::kWarning, w);
+  for (const std::string& w :
+       rt.trust.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
+    log->Write(Severity::kWarning, w);
+  RecipientCertWarnings(rt, log);
+}
+
+// The reload status beside the pid file, for smimectl reload: one line,
+// "GENERATION ok" or "GENERATION failed REASON" (generation 0: started),
+// replaced atomically. A failure to write is logged, never fatal.
+void WriteReloadStatus(const std::string& path, long generation, const std::string& error,
+                       LogSink* log) {
+  if (path.empty()) return;
+  std::string line = std::to_string(generation) + (error.empty() ? " ok" : " failed ");
+  for (char c : error) line.push_back(c == '\n' ? ' ' : c);
+  Status st = ReplaceFile(path, line + "\n", 0644);
+  if (!st.ok()) log->Write(Severity::kWarning, "cannot write " + path + ": " + st.message());
 }
 
 // The daemon's own threads beside libmilter's: reloads on SIGUSR1 and the
@@ -122,10 +156,16 @@ void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
 // Thread-safe.
 class BackgroundThreads {
  public:
-  BackgroundThreads(RuntimeHolder* holder, LogSink* log, std::string path)
-      : holder_(holder), log_(log), path_(std::move(path)) {
+  BackgroundThreads(RuntimeHolder* holder, LogSink* log, Metrics* metrics, std::string path,
+                    std::string status_path)
+      : holder_(holder),
+        log_(log),
+        metrics_(metrics),
+        path_(std::move(path)),
+        status_path_(std::move(status_path)) {
     reload_ = std::thread([this] { ReloadLoop(); });
     daily_ = std::thread([this] { DailyLoop(); });
+    metrics_thread_ = std::thread([this] { MetricsLoop(); });
   }
   ~BackgroundThreads() { Stop(); }
   BackgroundThreads(const BackgroundThreads&) = delete;
@@ -143,6 +183,7 @@ class BackgroundThreads {
     pthread_kill(reload_.native_handle(), SIGUSR1);
     reload_.join();
     daily_.join();
+    metrics_thread_.join();
   }
 
  private:
@@ -159,34 +200,71 @@ class BackgroundThreads {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (Stopping()) return;
+      std::string error;
       try {
-        ReloadOnce();
+        error = ReloadOnce();
       } catch (const std::exception& e) {
-        log_->Write(Severity::kError, std::string("reload: failed, keeping the running "
-                                                  "configuration: internal error: ") +
-                                          e.what());
+        error = std::string("internal error: ") + e.what();
       } catch (...) {
-        log_->Write(Severity::kError,
-                    "reload: failed, keeping the running configuration: internal error");
+        error = "internal error";
       }
+      if (!error.empty())
+        log_->Write(Severity::kError,
+                    "reload: failed, keeping the running configuration: " + error);
+      metrics_->CountReload(error.empty());
+      WriteReloadStatus(status_path_, ++generation_, error, log_);
     }
   }
 
-  void ReloadOnce() {
+  // "" when the new configuration is in use, else why not.
+  std::string ReloadOnce() {
     std::shared_ptr<const Runtime> fresh;
     Status st = LoadAll(path_, &fresh);
-    if (!st.ok()) {
-      log_->Write(Severity::kError,
-                  "reload: failed, keeping the running configuration: " + st.message());
-      return;
-    }
+    if (!st.ok()) return st.message();
     std::shared_ptr<const Runtime> old = holder_->Get();
     if (old && old->config.Str("socket") != fresh->config.Str("socket"))
       log_->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
     holder_->Set(fresh);
-    log_->Write(Severity::kInfo,
-                std::string("reload: version=") + PACKAGE_VERSION + ", config=" + path_);
+    std::string fields;
+    AppendField(&fields, "version", PACKAGE_VERSION);
+    AppendField(&fields, "config", path_);
+    log_->Write(Severity::kInfo, "reload: " + fields);
     LogIdentityWarnings(*fresh, log_);
+    return "";
+  }
+
+  // Writes metrics_file (when set) every metrics_interval seconds, both
+  // taken from the runtime in use, and once more when stopping.
+  void MetricsLoop() {
+    std::string failed_path;  // warn once per path, not every interval
+    for (;;) {
+      long interval = 60;
+      try {
+        interval = WriteMetrics(&failed_path);
+      } catch (...) {
+        log_->Write(Severity::kError, "metrics: internal error");
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::seconds(interval), [this] { return stop_; })) break;
+    }
+    try {
+      WriteMetrics(&failed_path);  // the final counts
+    } catch (...) {
+    }
+  }
+
+  // Returns the interval to wait until the next write.
+  long WriteMetrics(std::string* failed_path) {
+    std::shared_ptr<const Runtime> rt = holder_->Get();
+    if (!rt) return 60;
+    const std::string file = rt->config.Str("metrics_file");
+    if (!file.empty()) {
+      Status st = ReplaceFile(file, metrics_->Render(rt.get(), std::time(nullptr)), 0644);
+      if (!st.ok() && *failed_path != file)
+        log_->Write(Severity::kWarning, "metrics_file: " + st.message());
+      *failed_path = st.ok() ? "" : file;
+    }
+    return static_cast<long>(rt->config.Int("metrics_interval"));
   }
 
   // Repeats the expiry warnings once a day for as long as the daemon runs.
@@ -202,6 +280,10 @@ class BackgroundThreads {
         for (const std::string& w :
              rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
           log_->Write(Severity::kWarning, w);
+        for (const std::string& w :
+             rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
+          log_->Write(Severity::kWarning, w);
+        RecipientCertWarnings(*rt, log_);
       } catch (...) {
         log_->Write(Severity::kError, "daily identity check: internal error");
       }
@@ -210,22 +292,99 @@ class BackgroundThreads {
 
   RuntimeHolder* const holder_;
   LogSink* const log_;
+  Metrics* const metrics_;
   const std::string path_;
+  const std::string status_path_;
+  long generation_ = 0;  // reload thread only
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread reload_;
   std::thread daily_;
+  std::thread metrics_thread_;
 };
+
+// What the running daemon meets, checked as the service user it runs as
+// (the unit starts it as that user; reloads always run as it): every file
+// the configuration names is loaded again as that user in a child process
+// (a key only root can read fails here, not at the next reload), and the
+// socket's folder and state_dir must be writable by it. Returns 0 or the
+// exit status to give.
+int CheckAsServiceUser(const std::string& path, const Runtime& rt, const struct passwd& pw) {
+  const std::string unix_path = UnixSocketPath(rt.config.Str("socket"));
+  const std::string socket_dir =
+      unix_path.empty() ? "" : unix_path.substr(0, std::max<size_t>(1, unix_path.rfind('/')));
+  const std::string state_dir = rt.config.Str("state_dir");
+  // A missing socket folder is fatal. One the service user cannot write is
+  // fatal when it is the service user who checks (the unit's ExecStartPre:
+  // the daemon will start as that user), a warning when root checks (a
+  // daemon started as root opens the socket before it drops privileges).
+  // state_dir is a warning, as at start-up (only large messages need it).
+  const bool as_root = geteuid() == 0;
+  auto check_folders = [&]() -> int {
+    int rc = 0;
+    struct stat sb;
+    if (!socket_dir.empty()) {
+      if (stat(socket_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        std::fprintf(stderr, "smime-milter: fatal: %s: socket: folder %s does not exist\n",
+                     rt.config.Get("socket").origin.c_str(), socket_dir.c_str());
+        rc = kExitConfig;
+      } else if (access(socket_dir.c_str(), W_OK | X_OK) != 0) {
+        std::fprintf(stderr, "smime-milter: %s: %s: socket: folder %s is not writable by %s%s\n",
+                     as_root ? "warning" : "fatal", rt.config.Get("socket").origin.c_str(),
+                     socket_dir.c_str(), pw.pw_name,
+                     as_root ? " (fine only if the daemon is started as root)" : "");
+        if (!as_root) rc = kExitConfig;
+      }
+    }
+    if (access(state_dir.c_str(), W_OK | X_OK) != 0)
+      std::fprintf(stderr,
+                   "smime-milter: warning: state_dir %s is not writable by %s: large messages "
+                   "will be tempfailed\n",
+                   state_dir.c_str(), pw.pw_name);
+    return rc;
+  };
+  if (geteuid() != 0) return check_folders();
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child < 0) {
+    std::fprintf(stderr, "smime-milter: fatal: cannot fork: %s\n", std::strerror(errno));
+    return kExitOsErr;
+  }
+  if (child == 0) {
+    // The child's status is its return from Main (no exit() on our side).
+    Status st = DropPrivileges(pw);
+    if (!st.ok()) {
+      std::fprintf(stderr, "smime-milter: fatal: %s\n", st.message().c_str());
+      return kExitOsErr;
+    }
+    std::shared_ptr<const Runtime> as_user;
+    st = LoadAll(path, &as_user);
+    if (!st.ok()) {
+      std::fprintf(stderr, "smime-milter: fatal: as user %s: %s\n", pw.pw_name,
+                   st.message().c_str());
+      return kExitConfig;
+    }
+    int rc = check_folders();
+    std::fflush(nullptr);
+    return rc == 0 ? kChildOk : rc;
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kChildOk) return 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : kExitOsErr;
+}
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: smime-milter [-c FILE] [-f] [-e] [-n]\n"
+               "usage: smime-milter [-c FILE] [-f] [-e] [-n] | --version\n"
                "  -c FILE  configuration (default " SMIME_DEFAULT_CONFIG
                ")\n"
                "  -f       stay in the foreground (for systemd)\n"
                "  -e       copy every log line to stderr (tests, containers)\n"
-               "  -n       check the configuration, trust anchors and user, then exit\n");
+               "  -n       check what the daemon will meet (as its user), then exit\n"
+               "  --version  print the version\n");
   return kExitUsage;
 }
 
@@ -240,6 +399,10 @@ int Fatal(LogSink* log, const std::string& msg, int code) {
 int Main(int argc, char** argv) {
   std::string path = SMIME_DEFAULT_CONFIG;
   bool foreground = false, check_only = false, to_stderr = false;
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("smime-milter %s\n", PACKAGE_VERSION);
+    return 0;
+  }
   int opt;
   while ((opt = getopt(argc, argv, "c:fenh")) != -1) {
     switch (opt) {
@@ -266,6 +429,7 @@ int Main(int argc, char** argv) {
     return Fatal(nullptr, cfg.Get("user").origin + ": user: refusing to serve as root",
                  kExitConfig);
   if (check_only) {
+    if (int rc = CheckAsServiceUser(path, *rt, pw); rc != 0) return rc;
     std::printf(
         "%s: ok (%d trust anchors, %zu signing identities, authserv_id %s, socket %s, "
         "user %s)\n",
@@ -334,21 +498,43 @@ int Main(int argc, char** argv) {
   if (!foreground && daemon(0, 0) != 0)
     return Fatal(&log, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
 
+  // Written as the service user, after daemon() gave the final pid.
+  const std::string pid_path = PidFilePath(cfg);
+  const std::string status_path = pid_path + ".reload";
+  Status pid_st = ReplaceFile(pid_path, std::to_string(getpid()) + "\n", 0644);
+  if (!pid_st.ok())
+    log.Write(Severity::kWarning, "cannot write pid file " + pid_path + ": " + pid_st.message() +
+                                      ": smimectl reload will not find the daemon");
+  else
+    WriteReloadStatus(status_path, 0, "", &log);
+
   RuntimeHolder holder;
   holder.Set(rt);
   SystemClock clock;
-  SetMilterGlobals({&holder, &log, &clock});
-  BackgroundThreads background(&holder, &log, path);
-  log.Write(Severity::kInfo, std::string("starting: version=") + PACKAGE_VERSION +
-                                 ", config=" + path + ", socket=" + socket + ", user=" + user +
-                                 ", identities=" + std::to_string(rt->identities.size()) +
-                                 ", decryption_keys=" + std::to_string(rt->decryption_keys.size()));
+  Metrics metrics;
+  SetMilterGlobals({&holder, &log, &clock, &metrics});
+  BackgroundThreads background(&holder, &log, &metrics, path, pid_st.ok() ? status_path : "");
+  std::string start;
+  AppendField(&start, "version", PACKAGE_VERSION);
+  AppendField(&start, "config", path);
+  AppendField(&start, "socket", socket);
+  AppendField(&start, "user", user);
+  AppendField(&start, "identities", std::to_string(rt->identities.size()));
+  AppendField(&start, "decryption_keys", std::to_string(rt->decryption_keys.size()));
+  log.Write(Severity::kInfo, "starting: " + start);
   LogIdentityWarnings(*rt, &log);
   rt.reset();
   int rc = smfi_main();
   background.Stop();
-  log.Write(Severity::kInfo, std::string("stopping: version=") + PACKAGE_VERSION + ", config=" +
-                                 path + (rc == MI_SUCCESS ? "" : " (libmilter reported failure)"));
+  if (pid_st.ok()) {
+    unlink(pid_path.c_str());
+    unlink(status_path.c_str());
+  }
+  std::string stop;
+  AppendField(&stop, "version", PACKAGE_VERSION);
+  AppendField(&stop, "config", path);
+  if (rc != MI_SUCCESS) AppendField(&stop, "libmilter", "failed");
+  log.Write(Severity::kInfo, "stopping: " + stop);
   return rc == MI_SUCCESS ? 0 : kExitOsErr;
 }
 

@@ -16,16 +16,39 @@ namespace {
 constexpr size_t kMaxFields = 1000;
 constexpr size_t kMaxBlock = 256 * 1024;
 
-// The fields RFC 9788 protects that an author composes (RFC 5322 3.6
-// originator, destination, identification and informational fields, and
-// the reply-routing fields of RFC 5536 / common use). Bcc is left out on
-// purpose: a copy inside the payload would show it to every recipient.
-// Trace and transit fields (Received, DKIM-Signature, List-*, ...) are
-// added on the way and cannot be protected (RFC 9788 section 7).
-constexpr const char* kProtected[] = {
+// Named in logs and A-R comments (processor): the user-facing fields of
+// RFC 9788 section 1.1.2 and the originator, destination, identification
+// and informational fields of RFC 5322 section 3.6 (and the reply-routing
+// fields in common use). Any other name is only counted there: a payload's
+// field name is attacker text.
+constexpr const char* kNamed[] = {
     "From",        "Sender",          "Reply-To",   "To",      "Cc",       "Date",
     "Message-ID",  "In-Reply-To",     "References", "Subject", "Comments", "Keywords",
     "Followup-To", "Mail-Followup-To"};
+
+// Fields the author did not compose: trace and transit fields that MTAs,
+// filters and mailing lists add on the way (RFC 9788 section 7 leaves them
+// unprotected; at a gateway they are already present), Bcc (a copy inside
+// the payload would show it to every recipient), and HP-Outer itself (only
+// a sender may write one, inside the payload). Prefixes end in '-'.
+constexpr const char* kNotCopied[] = {"Received",
+                                      "Return-Path",
+                                      "Delivered-To",
+                                      "X-Original-To",
+                                      "DKIM-Signature",
+                                      "ARC-",
+                                      "Authentication-Results",
+                                      "Received-SPF",
+                                      "List-",
+                                      "Archived-At",
+                                      "Resent-",
+                                      "Bcc",
+                                      "HP-Outer"};
+
+// RFC 9788 section 1.1.2's user-facing fields: the ones a Legacy Display
+// Element shows when the policy obscured or removed them.
+constexpr const char* kUserFacing[] = {"Subject", "From",     "To",         "Cc",
+                                       "Date",    "Reply-To", "Followup-To"};
 
 bool Same(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -181,6 +204,96 @@ bool Suspicious(std::string_view block) {
   return false;
 }
 
+bool IsUserFacing(std::string_view name) {
+  for (const char* p : kUserFacing)
+    if (Same(name, p)) return true;
+  return false;
+}
+
+// A field value as a reader sees it: unfolded, blanks at both ends off,
+// RFC 2047 encoded words decoded (UTF-8).
+std::string DisplayValue(std::string_view raw) {
+  EnsureGmimeInitialised();
+  const std::string v = Trim(Unfold(raw));
+  GCharPtr decoded(g_mime_utils_header_decode_text(nullptr, v.c_str()));
+  return decoded ? std::string(decoded.get()) : v;
+}
+
+bool IsAscii(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x80 && (u >= 0x20 || c == '\t');
+  });
+}
+
+// Quoted-printable lines (RFC 2045 section 6.7) for text that has no line
+// breaks, each line ending in CRLF.
+std::string QuotedPrintableLine(std::string_view text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  size_t column = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool last = i + 1 == text.size();
+    std::string piece;
+    if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) {
+      piece.push_back(static_cast<char>(c));
+    } else {
+      piece = {'=', kHex[c >> 4], kHex[c & 15]};
+    }
+    if (column + piece.size() > 75) {
+      out += "=\r\n";
+      column = 0;
+    }
+    out += piece;
+    column += piece.size();
+  }
+  return out + "\r\n";
+}
+
+// The Legacy Display Element for a text/plain payload root (RFC 9788
+// section 5.2.2): one "Name: value" line per field, then an empty line, in
+// the root's own transfer encoding and charset. False (and *why) when the
+// root is not text/plain or its body cannot take the lines unchanged: a
+// base64 body, a charset that is not ASCII-compatible for ASCII lines, or
+// non-ASCII values for anything but a UTF-8 body.
+bool LegacyDisplayText(const ContentTypeValue& ct, std::string_view transfer_encoding,
+                       const std::vector<MimeHeader>& fields, std::string* out, std::string* why) {
+  if (ct.type != "text" || ct.subtype != "plain") {
+    *why = "hp-legacy-display-not-text-plain";
+    return false;
+  }
+  std::string cte = Trim(Unfold(transfer_encoding));
+  for (char& c : cte) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool qp = cte == "quoted-printable";
+  if (!cte.empty() && cte != "7bit" && cte != "8bit" && !qp) {
+    *why = "hp-legacy-display-encoding";
+    return false;
+  }
+  auto it = ct.params.find("charset");
+  std::string charset = it == ct.params.end() ? "us-ascii" : it->second;
+  for (char& c : charset) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool utf8 = charset == "utf-8" || charset == "utf8";
+  const bool ascii_compatible = utf8 || charset == "us-ascii" || charset == "ascii" ||
+                                charset.compare(0, 9, "iso-8859-") == 0 ||
+                                charset.compare(0, 8, "windows-") == 0;
+  std::string text;
+  for (const MimeHeader& f : fields) {
+    const std::string line = f.name + ": " + DisplayValue(f.value);
+    if (!ascii_compatible || (!IsAscii(line) && (!utf8 || cte == "7bit" || cte.empty()))) {
+      *why = "hp-legacy-display-charset";
+      return false;
+    }
+    if (!qp && line.size() > 998) {
+      *why = "hp-legacy-display-long-line";
+      return false;
+    }
+    text += qp ? QuotedPrintableLine(line) : line + "\r\n";
+  }
+  *out = text + "\r\n";
+  return true;
+}
+
 }  // namespace
 
 const char* HpModeName(HpMode m) {
@@ -205,9 +318,19 @@ bool ParseHpMode(const std::string& s, HpMode* m) {
 }
 
 bool IsProtectedHeaderName(std::string_view name) {
-  for (const char* p : kProtected)
+  for (const char* p : kNamed)
     if (Same(name, p)) return true;
   return false;
+}
+
+bool IsCopiedHeaderName(std::string_view name) {
+  if (name.empty() || IsStructural(name)) return false;
+  for (std::string_view p : kNotCopied) {
+    if (p.back() == '-' ? name.size() > p.size() && Same(name.substr(0, p.size()), p)
+                        : Same(name, p))
+      return false;
+  }
+  return true;
 }
 
 bool HcpBaseline(std::string_view name, const std::string& value, const std::string& placeholder,
@@ -228,7 +351,7 @@ HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMo
   if (mode == HpMode::kNone) return plan;
   std::string hp_outer;
   for (const MimeHeader& h : message_headers) {
-    if (!IsProtectedHeaderName(h.name)) continue;
+    if (!IsCopiedHeaderName(h.name)) continue;
     plan.lines += h.name + ":" + Crlf(h.value) + "\r\n";
     if (std::none_of(plan.protected_names.begin(), plan.protected_names.end(),
                      [&](const std::string& n) { return Same(n, h.name); }))
@@ -238,6 +361,7 @@ HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMo
     const bool kept = !hide || HcpBaseline(h.name, h.value, " " + placeholder, &outer);
     if (kept) hp_outer += "HP-Outer: " + h.name + ":" + Crlf(outer) + "\r\n";
     if (kept && outer == h.value) continue;
+    if (IsUserFacing(h.name)) plan.legacy_display.push_back({h.name, h.value});
     // Changed or removed: every outer field of this name goes, the changed
     // ones come back with their outer value.
     if (std::none_of(plan.outer_names.begin(), plan.outer_names.end(),
@@ -250,13 +374,16 @@ HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMo
 }
 
 Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::string* head,
-                          size_t* consumed) {
+                          size_t* consumed, std::string* legacy_display) {
+  if (legacy_display) legacy_display->clear();
   std::vector<Field> fields;
   size_t length = 0;
   std::string why;
   if (!SplitBlock(entity, &fields, &length, &why)) return Status::InvalidInput(why);
   const Field* type = nullptr;
+  std::string_view transfer_encoding;
   for (const Field& f : fields) {
+    if (Same(f.name, "Content-Transfer-Encoding")) transfer_encoding = f.value;
     if (!Same(f.name, "Content-Type")) continue;
     if (type) return Status::InvalidInput("hp-multiple-content-type");
     type = &f;
@@ -265,13 +392,30 @@ Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::stri
   bool present = false;
   HpParameter(type->value, &present);
   if (present || HpForm(type->value) != 0) return Status::InvalidInput("hp-already-present");
-  // The entity's own fields, hp added at the end of the Content-Type value,
-  // then the protected fields and HP-Outer lines, then the empty line.
+  // A Legacy Display Element for the fields the policy obscured or removed
+  // (RFC 9788 section 5.2.2), when the root is text/plain and its body can
+  // take the lines as they are; otherwise none, and *legacy_display says why.
+  std::string display, ld_why;
+  if (plan.mode == HpMode::kCipher && !plan.legacy_display.empty()) {
+    ContentTypeValue ct;
+    const bool ok =
+        ParseContentTypeStrict(Unfold(type->value), &ct).ok() &&
+        LegacyDisplayText(ct, transfer_encoding, plan.legacy_display, &display, &ld_why);
+    if (!ok) {
+      display.clear();
+      if (ld_why.empty()) ld_why = "hp-legacy-display-content-type";
+    }
+    if (legacy_display) *legacy_display = ok ? "added" : ld_why;
+  }
+  // The entity's own fields, hp (and hp-legacy-display) added at the end of
+  // the Content-Type value, then the protected fields and HP-Outer lines,
+  // then the empty line and the element.
   const size_t blank = entity[length - 2] == '\r' ? length - 2 : length - 1;
   *head = std::string(entity.substr(0, type->value_end));
   *head += std::string("; hp=\"") + HpModeName(plan.mode) + "\"";
+  if (!display.empty()) *head += "; hp-legacy-display=\"1\"";
   *head += Crlf(entity.substr(type->value_end, blank - type->value_end));
-  *head += plan.lines + "\r\n";
+  *head += plan.lines + "\r\n" + display;
   *consumed = length;
   return Status::Ok();
 }
@@ -338,7 +482,11 @@ std::vector<MimeHeader> HeadersToRestore(const HpInbound& in) {
   if (in.mode != HpMode::kCipher) return out;
   std::vector<std::string> done;
   for (const MimeHeader& h : in.protected_fields) {
-    if (Same(h.name, "From") || Same(h.name, "Sender")) continue;
+    // Only the author fields of IsProtectedHeaderName, never From: or
+    // Sender:. A payload is the sender's text: its Authentication-Results,
+    // Received, X-Spam-* or Bcc (no HP-Outer, so "removed") must not land in
+    // the header that filters and readers behind us trust.
+    if (!IsProtectedHeaderName(h.name) || Same(h.name, "From") || Same(h.name, "Sender")) continue;
     if (std::any_of(done.begin(), done.end(),
                     [&](const std::string& n) { return Same(n, h.name); }))
       continue;

@@ -3,23 +3,28 @@
 //
 // Outbound: PlanHeaderProtection() decides, from the message's header fields,
 // what goes inside the Cryptographic Payload (the entity that is signed, or
-// encrypted when there is no signature): copies of the protected header
-// fields (IsProtectedHeaderName: the author's originator, destination,
-// identification and informational fields; never Bcc, never trace fields
-// added in transit) and, for hp="cipher", one HP-Outer line per field that
-// stays in the outer header after the Header Confidentiality Policy. The
-// policy hides nothing, or is RFC 9788's hcp_baseline: Subject becomes a
-// placeholder ("[...]"), Keywords and Comments are removed from the outer
-// header, every other field is kept. ProtectPayloadHead() then rewrites the payload root's header
-// block: the hp parameter on its Content-Type and the planned lines after
-// its own header fields. The caller applies plan.outer to the outer header
-// (hp="cipher" only, and only when the message really is encrypted).
+// encrypted when there is no signature; RFC 9788 section 2): a copy of
+// every non-structural field the author composed (IsCopiedHeaderName: not
+// MIME-Version or Content-*, not Bcc, not trace and transit fields added on
+// the way, RFC 9788 section 7) and, for hp="cipher", one HP-Outer line per
+// copied field that stays in the outer header, with its outer value (RFC
+// 9788 section 2.2; a removed field gets none). The Header Confidentiality
+// Policy hides nothing (hcp_no_confidentiality, section 3.2.3) or is
+// hcp_baseline (section 3.2.1): Subject becomes "[...]", Keywords and
+// Comments are removed from the outer header, every other field is kept.
+// ProtectPayloadHead() then rewrites the payload root's header block: the
+// hp parameter on its Content-Type, the planned lines after its own header
+// fields and, when the root is text/plain and the policy obscured a
+// user-facing field, a Legacy Display Element (section 5.2.2). The caller
+// applies plan.outer to the outer header (hp="cipher" only, and only when
+// the message really is encrypted).
 //
 // Inbound: ParseProtectedHeaders() reads the payload root of a verified or
 // decrypted message: its hp parameter, the protected fields and HP-Outer
 // lines. HeadersToRestore() lists what a gateway that decrypts an
-// hp="cipher" payload should put back into the outer header (the fields the
-// sender's policy obscured or removed, never From: or Sender:).
+// hp="cipher" payload should put back into the outer header (the author
+// fields the sender's policy obscured or removed, never From: or Sender:,
+// never trace, transit or filter fields).
 //
 // Failure modes: a payload without a header block or Content-Type, one that
 // already carries an hp parameter, or a header block beyond the limits gives
@@ -45,8 +50,17 @@ const char* HpModeName(HpMode m);                   // "none", "clear", "cipher"
 bool ParseHpMode(const std::string& s, HpMode* m);  // false for anything else
 inline HpMode MinHpMode(HpMode a, HpMode b) { return a < b ? a : b; }
 
-// True for the header fields copied into the payload (any letter case).
+// True for the field names logs and A-R comments may name (any letter
+// case): the user-facing, originator, destination, identification and
+// informational fields.
 bool IsProtectedHeaderName(std::string_view name);
+
+// True for the header fields copied into the payload (any letter case):
+// every field but the structural ones, Bcc, HP-Outer and trace and transit
+// fields (Received, Return-Path, Delivered-To, X-Original-To,
+// DKIM-Signature, ARC-*, Authentication-Results, Received-SPF, List-*,
+// Archived-At, Resent-*).
+bool IsCopiedHeaderName(std::string_view name);
 
 // RFC 9788 hcp_baseline for one outer field: false when the field is
 // removed from the outer header, else *out is its outer value (raw, after
@@ -62,6 +76,9 @@ struct HpPlan {
   std::vector<std::string> outer_names;
   std::vector<MimeHeader> outer_fields;
   std::vector<std::string> protected_names;  // the fields copied, for the log
+  // hp="cipher": the user-facing fields (RFC 9788 section 1.1.2) the policy
+  // obscured or removed, with their real values: the Legacy Display Element.
+  std::vector<MimeHeader> legacy_display;
 };
 
 // message_headers: every header field of the message in order (raw values,
@@ -77,9 +94,16 @@ HpPlan PlanHeaderProtection(const std::vector<MimeHeader>& message_headers, HpMo
 // ending in an empty line). *head becomes the new header block (the
 // entity's own fields with hp="clear" or hp="cipher" added to Content-Type,
 // then plan.lines, then the empty line) and *consumed the length of the old
-// one: the payload is *head followed by entity.substr(*consumed).
+// one: the payload is *head followed by entity.substr(*consumed). With
+// plan.legacy_display and a text/plain root whose body can take it (7bit,
+// 8bit or quoted-printable; ASCII-compatible charset; non-ASCII values only
+// in UTF-8 8bit or quoted-printable), *head also carries
+// hp-legacy-display="1" on Content-Type and ends with the Legacy Display
+// Element (RFC 9788 section 5.2.2): "Name: value" lines (values decoded),
+// then an empty line, the start of the body. *legacy_display (optional):
+// "" when none was due, "added", or why none was added.
 Status ProtectPayloadHead(std::string_view entity, const HpPlan& plan, std::string* head,
-                          size_t* consumed);
+                          size_t* consumed, std::string* legacy_display = nullptr);
 
 struct HpInbound {
   HpMode mode = HpMode::kNone;               // kNone: no valid hp parameter
@@ -106,9 +130,12 @@ Status ParseProtectedHeaders(std::string_view entity, HpInbound* out);
 // For a decrypted hp="cipher" payload: the protected fields to put back into
 // the outer header, replacing every outer field of the same name: those
 // whose HP-Outer record differs from the protected value (obscured) or is
-// missing (removed by the sender's policy). From: and Sender: are never
-// listed: the signer is judged against the outer From: (docs/verification.md),
-// and a gateway must not swap the address it judged. Empty for other modes.
+// missing (removed by the sender's policy; RFC 9788 section 4.2.1). Only
+// names IsProtectedHeaderName() accepts are listed, so a payload's trace,
+// transit, filter or Bcc fields never reach the outer header; From: and
+// Sender: are never listed: the signer is judged against the outer From:
+// (docs/verification.md), and a gateway must not swap the address it
+// judged. Empty for other modes.
 std::vector<MimeHeader> HeadersToRestore(const HpInbound& in);
 
 // The field values of name in fields (any letter case), in order.

@@ -43,6 +43,14 @@ void TestModes(void**) {
   assert_false(IsProtectedHeaderName("Bcc"));
   assert_false(IsProtectedHeaderName("Received"));
   assert_false(IsProtectedHeaderName("Content-Type"));
+  // Copied into the payload: every non-structural field the author wrote
+  // (RFC 9788's own examples copy User-Agent), no trace or transit field.
+  for (const char* n : {"From", "subject", "User-Agent", "X-Mailer", "Keywords", "Organization"})
+    assert_true(IsCopiedHeaderName(n));
+  for (const char* n : {"Received", "return-path", "DKIM-Signature", "ARC-Seal", "List-Id",
+                        "Authentication-Results", "Resent-From", "Bcc", "HP-Outer", "MIME-Version",
+                        "Content-Type", "content-transfer-encoding", "X-Original-To", ""})
+    assert_false(IsCopiedHeaderName(n));
 }
 
 void TestBaseline(void**) {
@@ -65,11 +73,12 @@ void TestClearPlan(void**) {
   assert_true(Has(lines, "Keywords: finance\r\n"));
   assert_false(Has(lines, "Bcc"));
   assert_false(Has(lines, "Received"));
-  assert_false(Has(lines, "X-Mailer"));
+  assert_true(Has(lines, "X-Mailer: test\r\n"));
   assert_false(Has(lines, "Content-Type"));
   assert_false(Has(lines, "HP-Outer"));  // clear: the outer header is untouched
   assert_true(plan.outer_names.empty());
   assert_true(plan.outer_fields.empty());
+  assert_true(plan.legacy_display.empty());
 }
 
 void TestCipherPlan(void**) {
@@ -81,6 +90,17 @@ void TestCipherPlan(void**) {
   assert_true(Has(lines, "HP-Outer: Date: Mon, 7 Dec 2026 10:00:00 +0000\r\n"));
   assert_false(Has(lines, "HP-Outer: Keywords"));  // removed from the outer header
   assert_false(Has(lines, "HP-Outer: Bcc"));
+  assert_false(Has(lines, "HP-Outer: Received"));
+  // Every copied field that stays outside has its HP-Outer record, also
+  // one the policy does not touch (RFC 9788 section 2.2).
+  assert_true(Has(lines, "X-Mailer: test\r\n"));
+  assert_true(Has(lines, "HP-Outer: X-Mailer: test\r\n"));
+  assert_true(Has(lines, "HP-Outer: Message-ID: <m1@example.com>\r\n"));
+  // The Legacy Display Element lists the user-facing field obscured:
+  // Subject (Keywords is not user-facing).
+  assert_int_equal(plan.legacy_display.size(), 1);
+  assert_string_equal(plan.legacy_display[0].name.c_str(), "Subject");
+  assert_string_equal(plan.legacy_display[0].value.c_str(), " Quarterly numbers");
   // The outer header: Subject replaced, Keywords removed, nothing else.
   assert_int_equal(plan.outer_names.size(), 2);
   assert_string_equal(plan.outer_names[0].c_str(), "Subject");
@@ -100,6 +120,69 @@ void TestCipherPlanHidingNothing(void**) {
   assert_false(Has(plan.lines, "[...]"));
   assert_true(plan.outer_names.empty());
   assert_true(plan.outer_fields.empty());
+  assert_true(plan.legacy_display.empty());  // nothing hidden, nothing to show
+}
+
+// RFC 9788 section 5.2.2: a text/plain payload root starts with the hidden
+// user-facing fields, marked hp-legacy-display="1"; other roots get none.
+void TestLegacyDisplay(void**) {
+  HpPlan plan = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", true);
+  std::string head, ld;
+  size_t consumed = 0;
+  const std::string plain = "Content-Type: text/plain; charset=us-ascii\r\n\r\nHello\r\n";
+  assert_true(ProtectPayloadHead(plain, plan, &head, &consumed, &ld).ok());
+  assert_string_equal(ld.c_str(), "added");
+  std::string payload = head + plain.substr(consumed);
+  assert_true(Has(payload, "charset=us-ascii; hp=\"cipher\"; hp-legacy-display=\"1\"\r\n"));
+  assert_true(
+      Has(payload, "HP-Outer: X-Mailer: test\r\n\r\nSubject: Quarterly numbers\r\n\r\nHello\r\n"));
+  HpInbound in;
+  assert_true(ParseProtectedHeaders(payload, &in).ok());
+  assert_int_equal(static_cast<int>(in.mode), static_cast<int>(HpMode::kCipher));
+
+  // Quoted-printable UTF-8 body, encoded-word Subject: decoded, then QP.
+  std::vector<MimeHeader> fields = {{"Subject", " =?UTF-8?Q?Gr=C3=BC=C3=9Fe?="},
+                                    {"From", " a@example.com"}};
+  HpPlan utf = PlanHeaderProtection(fields, HpMode::kCipher, "[...]", true);
+  const std::string qp =
+      "Content-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\nHi=20\r\n";
+  assert_true(ProtectPayloadHead(qp, utf, &head, &consumed, &ld).ok());
+  assert_string_equal(ld.c_str(), "added");
+  assert_true(Has(head, "\r\n\r\nSubject: Gr=C3=BC=C3=9Fe\r\n\r\n"));
+  // The same value cannot go into a 7bit body.
+  const std::string seven = "Content-Type: text/plain; charset=utf-8\r\n\r\nHi\r\n";
+  assert_true(ProtectPayloadHead(seven, utf, &head, &consumed, &ld).ok());
+  assert_string_equal(ld.c_str(), "hp-legacy-display-charset");
+  assert_false(Has(head, "hp-legacy-display=\"1\""));
+  assert_true(Has(head, "hp=\"cipher\""));
+  assert_true(head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0);
+
+  // Base64 text, HTML and multipart roots: protected, no element (the gap
+  // docs/header-protection.md names).
+  const char* others[] = {
+      "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nSGk=\r\n",
+      "Content-Type: text/html; charset=us-ascii\r\n\r\n<p>Hi</p>\r\n",
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+  };
+  const char* reasons[] = {"hp-legacy-display-encoding", "hp-legacy-display-not-text-plain",
+                           "hp-legacy-display-not-text-plain"};
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string e = others[i];
+    assert_true(ProtectPayloadHead(e, plan, &head, &consumed, &ld).ok());
+    assert_string_equal(ld.c_str(), reasons[i]);
+    assert_false(Has(head, "hp-legacy-display"));
+    assert_true(head.compare(head.size() - 4, 4, "\r\n\r\n") == 0);
+  }
+
+  // Nothing obscured (hcp_no_confidentiality) or signed only: none due.
+  HpPlan open = PlanHeaderProtection(kMessage, HpMode::kCipher, "[...]", false);
+  assert_true(ProtectPayloadHead(plain, open, &head, &consumed, &ld).ok());
+  assert_true(ld.empty());
+  assert_false(Has(head, "hp-legacy-display"));
+  HpPlan clear = PlanHeaderProtection(kMessage, HpMode::kClear, "[...]", false);
+  assert_true(ProtectPayloadHead(plain, clear, &head, &consumed, &ld).ok());
+  assert_true(ld.empty());
 }
 
 void TestProtectHead(void**) {
@@ -113,11 +196,14 @@ void TestProtectHead(void**) {
   assert_true(st.ok());
   assert_int_equal(consumed, entity.size() - 7);
   const std::string payload = head + entity.substr(consumed);
-  assert_true(Has(payload,
-                  "Content-Type: text/plain;\r\n charset=us-ascii; hp=\"cipher\"\r\n"
-                  "Content-Transfer-Encoding: 7bit\r\nFrom:"));
+  assert_true(Has(
+      payload,
+      "Content-Type: text/plain;\r\n charset=us-ascii; hp=\"cipher\"; hp-legacy-display=\"1\"\r\n"
+      "Content-Transfer-Encoding: 7bit\r\nFrom:"));
   assert_true(Has(payload, "HP-Outer: Subject: [...]\r\n"));
-  assert_true(Has(payload, "HP-Outer: Message-ID: <m1@example.com>\r\n\r\nHello\r\n"));
+  assert_true(Has(payload, "HP-Outer: Message-ID: <m1@example.com>\r\n"));
+  // The root is text/plain: the Legacy Display Element starts the body.
+  assert_true(Has(payload, "\r\n\r\nSubject: Quarterly numbers\r\n\r\nHello\r\n"));
 
   // And it reads back.
   HpInbound in;
@@ -214,6 +300,20 @@ void TestRestore(void**) {
   r = HeadersToRestore(forged);
   assert_int_equal(r.size(), 1);
   assert_string_equal(r[0].name.c_str(), "Subject");
+  // The sender's payload cannot plant trace, transit, filter or Bcc fields
+  // in the outer header (none has an HP-Outer record, so all read as
+  // removed); an author field hidden the same way comes back.
+  HpInbound planted;
+  assert_true(ParseProtectedHeaders("Content-Type: text/plain; hp=cipher\r\n"
+                                    "Authentication-Results: mx.example.net; smime=pass\r\n"
+                                    "Received: from a by b\r\nX-Spam-Flag: NO\r\n"
+                                    "Bcc: hidden@example.org\r\nDKIM-Signature: v=1\r\n"
+                                    "Comments: the real comment\r\n\r\n",
+                                    &planted)
+                  .ok());
+  r = HeadersToRestore(planted);
+  assert_int_equal(r.size(), 1);
+  assert_string_equal(r[0].name.c_str(), "Comments");
   // hp="clear" restores nothing: nothing was hidden.
   in.mode = HpMode::kClear;
   assert_int_equal(HeadersToRestore(in).size(), 0);
@@ -228,6 +328,7 @@ int main() {
       cmocka_unit_test(TestClearPlan),
       cmocka_unit_test(TestCipherPlan),
       cmocka_unit_test(TestCipherPlanHidingNothing),
+      cmocka_unit_test(TestLegacyDisplay),
       cmocka_unit_test(TestProtectHead),
       cmocka_unit_test(TestParseVariants),
       cmocka_unit_test(TestRestore),

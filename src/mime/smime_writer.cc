@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 
 #include "base/text.h"
@@ -311,6 +313,66 @@ struct FormatOptionsFree {
   void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
 };
 
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+
+// Writes obj as an entity (CRLF: GMime's DOS newline format) into emit,
+// re-encoding its re-encoded parts on the way; *digest becomes the SHA-256
+// and *size the length of all it wrote. False when GMime or emit fails.
+bool WriteObject(GMimeObject* obj, const std::function<bool(std::string_view)>& emit,
+                 std::string* digest, size_t* size) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) return false;
+  size_t n = 0;
+  const std::function<bool(std::string_view)> sink = [&](std::string_view s) {
+    if (EVP_DigestUpdate(md.get(), s.data(), s.size()) != 1) return false;
+    n += s.size();
+    return emit(s);
+  };
+  GObjPtr<GMimeStream> stream(NewSinkStream(&sink));
+  std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
+  g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
+  if (g_mime_object_write_to_stream(obj, fo.get(), stream.get()) < 0) return false;
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(md.get(), d, &len) != 1) return false;
+  digest->assign(reinterpret_cast<const char*>(d), len);
+  *size = n;
+  return true;
+}
+
+// The first writing of a re-encoded entity, read as it passes: what a
+// relay could still alter, whether it is canonical CRLF, and its first
+// header block (kLeadMax at most: a longer one cannot take header
+// protection).
+constexpr size_t kLeadMax = 1 << 20;
+struct FirstWriting {
+  void Add(std::string_view s) {
+    left.Add(s);
+    for (char ch : s) {
+      if ((prev == '\r' && ch != '\n') || (ch == '\n' && prev != '\r')) canonical = false;
+      prev = ch;
+    }
+    if (lead_done) return;
+    const size_t from = lead.size() < 3 ? 0 : lead.size() - 3;
+    lead.append(s.substr(0, kLeadMax));
+    const size_t end = lead.find("\r\n\r\n", from);
+    if (end != std::string::npos) {
+      lead.resize(end + 4);
+      lead_done = true;
+    } else if (lead.size() >= kLeadMax) {
+      lead_done = true;
+    }
+  }
+  bool Canonical() const { return canonical && prev != '\r'; }
+
+  LineScan left;
+  std::string lead;
+  bool lead_done = false, canonical = true;
+  char prev = '\0';
+};
+
 }  // namespace
 
 bool IsContentHeader(const std::string& name) {
@@ -319,53 +381,122 @@ bool IsContentHeader(const std::string& name) {
 
 std::string_view SignableEntity::body() const {
   if (borrowed) return *borrowed;
-  if (serialised) {
-    GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(serialised.get()));
-    return a ? std::string_view(reinterpret_cast<const char*>(a->data), a->len)
-             : std::string_view();
-  }
   return owned;
+}
+
+std::string_view SignableEntity::Lead() const {
+  if (!head.empty()) return head;
+  return object ? std::string_view(lead) : std::string_view(owned);
+}
+
+size_t SignableEntity::size() const { return object ? written_size : head.size() + body().size(); }
+
+bool SignableEntity::Write(const std::function<bool(std::string_view)>& emit, size_t skip) const {
+  if (!object) {
+    for (std::string_view piece : {std::string_view(head), body()}) {
+      if (skip >= piece.size()) {
+        skip -= piece.size();
+        continue;
+      }
+      if (!emit(piece.substr(skip))) return false;
+      skip = 0;
+    }
+    return true;
+  }
+  size_t at = 0;
+  std::string digest;
+  size_t n = 0;
+  const bool ok = WriteObject(
+      object.get(),
+      [&](std::string_view s) {
+        const size_t start = at;
+        at += s.size();
+        if (at <= skip) return true;
+        return emit(s.substr(skip > start ? skip - start : 0));
+      },
+      &digest, &n);
+  // GMime writes the same tree the same way every time; should it not,
+  // what was signed is not what goes out: fail rather than emit it.
+  return ok && n == written_size && digest == written_digest;
+}
+
+bool SignableEntity::Contains(std::string_view needle) const {
+  if (needle.empty()) return true;
+  if (!object) {
+    const std::string_view b = body();
+    if (head.find(needle) != std::string::npos || b.find(needle) != std::string_view::npos)
+      return true;
+    const size_t keep = std::min(head.size(), needle.size() - 1);
+    std::string seam = head.substr(head.size() - keep);
+    seam.append(b.substr(0, needle.size() - 1));
+    return seam.find(needle) != std::string::npos;
+  }
+  // GMime writes in small slices: a window of one slice and the end of the
+  // one before.
+  std::string window;
+  bool found = false;
+  (void)Write([&](std::string_view s) {
+    if (found) return true;
+    window.append(s);
+    if (window.find(needle) != std::string::npos) {
+      found = true;
+    } else if (window.size() >= needle.size()) {
+      window.erase(0, window.size() - (needle.size() - 1));
+    }
+    return true;
+  });
+  return found;
+}
+
+std::string SignableEntity::Bytes() const {
+  std::string out;
+  out.reserve(size());
+  (void)Write([&out](std::string_view s) {
+    out.append(s);
+    return true;
+  });
+  return out;
 }
 
 Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const std::string& body,
                            const MimeLimits& limits, SignableEntity* out) {
-  std::string head;
+  *out = SignableEntity();
+  // On the heap: GMime's tree views these bytes, and the entity keeps them
+  // where they are when it moves.
+  auto head = std::make_unique<std::string>();
   bool has_type = false;
   for (const MimeHeader& h : content_headers) {
     if (strcasecmp(h.name.c_str(), "Content-Type") == 0) has_type = true;
-    head += h.name + ":" + h.value + "\r\n";
+    *head += h.name + ":" + h.value + "\r\n";
   }
-  head = CanonicalLineEnds(head);
+  *head = CanonicalLineEnds(*head);
   // The body is used in place unless its line ends need repair.
-  std::string repaired;
+  auto repaired = std::make_unique<std::string>();
   const bool canonical = IsCanonical(body);
-  if (!canonical) repaired = CanonicalLineEnds(body);
-  const std::string_view canon_body = canonical ? std::string_view(body) : repaired;
-  const bool encode = Scan(canon_body).Any() || Scan(head).Any();
+  if (!canonical) *repaired = CanonicalLineEnds(body);
+  const std::string_view canon_body = canonical ? std::string_view(body) : *repaired;
+  const bool encode = Scan(canon_body).Any() || Scan(*head).Any();
   if (!has_type) {
     const char* charset = !HasEightBit(canon_body) ? "us-ascii"
                           : ValidUtf8(canon_body)  ? "utf-8"
                                                    : "unknown-8bit";
-    head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + head;
+    *head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + *head;
   }
-  head += "\r\n";
-  out->serialised.reset();
+  *head += "\r\n";
   out->changes = canonical ? 0u : static_cast<unsigned>(kLineEnds);
-  out->eight_bit_kept = false;
-  out->relay_unsafe.clear();
   // Kept as it came (line ends aside): the header and body as they are.
   auto keep = [&]() {
-    out->head = std::move(head);
+    out->head = std::move(*head);
     out->borrowed = canonical ? &body : nullptr;
-    out->owned = std::move(repaired);
+    out->owned = std::move(*repaired);
     return Status::Ok();
   };
   if (!encode) return keep();
 
   {
     // The limits check reads one contiguous copy, freed before parsing.
-    std::string entity = head;
-    entity.reserve(head.size() + canon_body.size());
+    std::string entity = *head;
+    entity.reserve(head->size() + canon_body.size());
     entity.append(canon_body);
     Status pre = PrecheckMimeSize(entity, limits);
     if (!pre.ok()) return pre;
@@ -373,9 +504,9 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   EnsureGmimeInitialised();
   // GMime reads the header and the body in place, as one stream of two
   // views (their substreams, the parts' contents, are views too; re-encoded
-  // content is filtered from them as it is written).
+  // content is filtered from them each time the entity is written).
   GObjPtr<GMimeStream> stream(g_mime_stream_cat_new());
-  GObjPtr<GMimeStream> head_view(NewViewStream(head.data(), head.size()));
+  GObjPtr<GMimeStream> head_view(NewViewStream(head->data(), head->size()));
   GObjPtr<GMimeStream> body_view(NewViewStream(canon_body.data(), canon_body.size()));
   g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), head_view.get());
   g_mime_stream_cat_add_source(GMIME_STREAM_CAT(stream.get()), body_view.get());
@@ -390,23 +521,41 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   }
   RelayProof(obj.get(), &out->changes);
   EpiloguesCrlf(obj.get());
-  std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> fo(g_mime_format_options_new());
-  g_mime_format_options_set_newline_format(fo.get(), GMIME_NEWLINE_FORMAT_DOS);
-  // Through a memory stream, not a C string: content may hold NUL bytes.
-  GObjPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  if (g_mime_object_write_to_stream(obj.get(), fo.get(), mem.get()) < 0)
+  // The first writing, consumed as it comes: its length and digest (every
+  // later writing must match them), its lead and what is left.
+  FirstWriting first;
+  if (!WriteObject(
+          obj.get(),
+          [&first](std::string_view s) {
+            first.Add(s);
+            return true;
+          },
+          &out->written_digest, &out->written_size))
     return Status::Internal("mime-serialise-failed");
-  out->head.clear();
-  out->borrowed = nullptr;
-  out->owned.clear();
-  out->serialised = std::move(mem);
-  if (!IsCanonical(out->body())) {
-    out->owned = CanonicalLineEnds(out->body());
-    out->serialised.reset();  // GMime writes an epilogue with bare LF
+  NoteWhatIsLeft(first.left, out);
+  if (!first.Canonical()) {
+    // Not expected (epilogues are given CRLF above): one repaired copy.
+    std::string all;
+    std::string digest;
+    size_t n = 0;
+    if (!WriteObject(
+            obj.get(),
+            [&all](std::string_view s) {
+              all.append(s);
+              return true;
+            },
+            &digest, &n))
+      return Status::Internal("mime-serialise-failed");
+    out->owned = CanonicalLineEnds(all);
+    out->written_size = 0;
+    out->written_digest.clear();
+    NoteWhatIsLeft(Scan(out->owned), out);
+    return Status::Ok();
   }
-  // What is left: raw 8-bit header text, or a forwarded signed entity kept
-  // byte for byte.
-  NoteWhatIsLeft(Scan(out->body()), out);
+  out->object = std::move(obj);
+  out->source_head = std::move(head);
+  if (!canonical) out->source_body = std::move(repaired);
+  out->lead = std::move(first.lead);
   return Status::Ok();
 }
 

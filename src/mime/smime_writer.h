@@ -7,18 +7,22 @@
 // RFC 5322 2.1.1) nor an mbox writer (">From ") can alter it in transit.
 // Every leaf part is checked as written (also quoted-printable and base64
 // ones, and inside forwarded messages); one that fails is re-encoded by
-// GMime (quoted-printable with "=46rom " armour, or base64). Preambles and
+// GMime (quoted-printable with "=46rom " armour, or base64) as the entity
+// is written, never held encoded (SignableEntity::Write). Preambles and
 // epilogues are rewritten in place, long header lines folded again by GMime
 // (see RelayProofUndisplayed and FoldLongHeaders in the .cc;
 // docs/signing.md). Content that needs nothing is kept byte for byte;
 // changes says what was changed, for the log. ClearSignedBody() and
 // OpaqueSignedContentType() frame a signature as multipart/signed or
 // application/pkcs7-mime. Failure modes: a structure beyond the limits or
-// one GMime cannot parse gives a Status with a short reason; nothing is
-// thrown.
+// one GMime cannot parse gives a Status with a short reason; a re-encoded
+// entity written otherwise than the first time makes Write() return false
+// (the caller refuses the message); nothing is thrown.
 #ifndef SMIME_MIME_SMIME_WRITER_H_
 #define SMIME_MIME_SMIME_WRITER_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,18 +38,43 @@ struct MimeHeader {
   std::string value;  // raw, after the colon, CRLF folding kept
 };
 
-// The MIME entity to sign (CRLF): head() then body(). Memory: the body is
-// the caller's own string when it needed no change (it must then outlive
-// the entity), else the one re-encoded copy (docs/performance.md).
+// The MIME entity to sign (CRLF): head() then body(), or, re-encoded,
+// what Write() produces. Memory (docs/performance.md): a body that needed
+// no change is the caller's own string (it must then outlive the entity);
+// one whose line ends were repaired is the entity's one copy; re-encoded
+// content is never held: GMime's tree views the original bytes and encodes
+// them (quoted-printable with From armour, or base64) each time the entity
+// is written, straight into the signer, the cipher or the new body. Every
+// writing is checked against the first (length and SHA-256): the bytes
+// signed are the bytes emitted, or Write() fails.
 struct SignableEntity {
   std::string head;  // Content-* header lines and the blank line; empty when re-encoded
+  // The body when it is held (not re-encoded); empty when streamed().
   std::string_view body() const;
-  std::string Bytes() const { return head + std::string(body()); }  // one copy, for tests
-  size_t size() const { return head.size() + body().size(); }
+  // Re-encoded: produced by Write() only.
+  bool streamed() const { return object != nullptr; }
+  // The header block the entity starts with (for header protection): head,
+  // or the first header block of the re-encoded entity (up to and with its
+  // empty line); the entity's bytes start with it.
+  std::string_view Lead() const;
+  size_t size() const;
+  // Hands the entity's bytes from offset skip on to emit, in slices. False
+  // when emit fails or when a re-encoded entity's bytes are not those of
+  // its first writing (then some may have been emitted already).
+  bool Write(const std::function<bool(std::string_view)>& emit, size_t skip = 0) const;
+  // Whether needle occurs in the entity (a boundary must not).
+  bool Contains(std::string_view needle) const;
+  std::string Bytes() const;  // one copy, for tests
 
   const std::string* borrowed = nullptr;  // the caller's body, unchanged
   std::string owned;                      // line ends repaired
-  GObjPtr<GMimeStream> serialised;        // re-encoded by GMime (a memory stream)
+  // Re-encoded: GMime's tree over views of source_head and the body
+  // (source_body when its line ends were repaired, else the caller's).
+  GObjPtr<GMimeObject> object;
+  std::unique_ptr<std::string> source_head, source_body;
+  size_t written_size = 0;     // of the first writing
+  std::string written_digest;  // its SHA-256
+  std::string lead;            // its first header block
 
   unsigned changes = 0;  // EntityChange bits: what was changed
   // 8-bit bytes remain where no transfer encoding may apply: raw UTF-8 in

@@ -330,8 +330,8 @@ void TestForwardedQuotedPrintableArmoured(void**) {
 
 // A client's own signed message (encrypted only by us) is kept byte for
 // byte, even with a "From " line: re-encoding would break its signature.
-// Memory: a re-encoded multipart with an epilogue is GMime's memory stream
-// itself, not a line-end-repaired copy of it.
+// Memory: a re-encoded multipart with an epilogue is written by GMime as it
+// is read (streamed), not held as a line-end-repaired copy.
 void TestEpilogueNeedsNoRepairCopy(void**) {
   const std::string body =
       "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
@@ -340,7 +340,7 @@ void TestEpilogueNeedsNoRepairCopy(void**) {
   assert_true(BuildSignableEntity({{"Content-Type", " multipart/mixed; boundary=b"}}, body,
                                   MimeLimits(), &e)
                   .ok());
-  assert_non_null(e.serialised.get());
+  assert_true(e.streamed());
   assert_true(e.owned.empty());
   assert_true(e.Bytes().find("--b--\r\nepilogue one\r\nepilogue two\r\n") != std::string::npos);
 }
@@ -422,6 +422,75 @@ void TestEntityBorrowsUnchangedBody(void**) {
   assert_true(moved.Bytes().find("Content-Transfer-Encoding:") != std::string::npos);
 }
 
+// Memory: a re-encoded entity holds no encoded copy (only GMime's tree
+// over the caller's bytes and its first header block); every writing gives
+// the same bytes, from any offset, and one that differs from the first
+// (as if GMime wrote otherwise) fails instead of passing on other bytes.
+void TestReencodedEntityStreamed(void**) {
+  std::string body;
+  for (int i = 0; i < 20000; ++i)
+    body +=
+        "From line " + std::to_string(i) + ": the quick brown fox, gr\xc3\xbc\xc3\x9f" + "e\r\n";
+  const std::vector<MimeHeader> h = {{"Content-Type", " text/plain; charset=utf-8"},
+                                     {"Content-Transfer-Encoding", " 8bit"}};
+  SignableEntity e;
+  assert_true(BuildSignableEntity(h, body, MimeLimits(), &e).ok());
+  assert_true(e.streamed());
+  assert_int_equal(e.changes, kEightBitToQp | kFromArmour);
+  assert_true(e.head.empty() && e.owned.empty() && e.borrowed == nullptr);
+  assert_true(e.body().empty());
+  const std::string all = e.Bytes();
+  assert_int_equal(all.size(), e.size());
+  assert_true(all.size() > body.size());
+  assert_true(all.find("\r\n=46rom line 0: the quick brown fox, gr=C3=BC=C3=9Fe\r\n") !=
+              std::string::npos);
+  assert_true(all.find("\nFrom ") == std::string::npos);
+  // The lead is the entity's header block, and all the entity holds.
+  assert_true(e.Lead().size() < 200);
+  assert_true(all.compare(0, e.Lead().size(), e.Lead()) == 0);
+  assert_true(e.Lead().substr(e.Lead().size() - 4) == "\r\n\r\n");
+  assert_string_equal(e.Bytes().c_str(), all.c_str());
+  for (size_t skip : {size_t{0}, size_t{1}, e.Lead().size(), all.size() / 2, all.size()}) {
+    std::string part;
+    assert_true(e.Write(
+        [&part](std::string_view s) {
+          part.append(s);
+          return true;
+        },
+        skip));
+    assert_true(part == all.substr(skip));
+  }
+  // A failing consumer stops the writing.
+  assert_false(e.Write([](std::string_view) { return false; }));
+  // Found across GMime's slices, and not found when absent.
+  assert_true(e.Contains("=46rom line 19999: the quick brown fox, gr=C3=BC"));
+  assert_true(e.Contains(all.substr(all.size() / 2 - 5000, 9000)));
+  assert_false(e.Contains("From line"));
+  // Moved, it still writes the same bytes (its sources stay in place).
+  SignableEntity moved = std::move(e);
+  assert_true(moved.Bytes() == all);
+  // A writing that differs from the first fails.
+  moved.written_digest[0] = static_cast<char>(moved.written_digest[0] ^ 1);
+  assert_false(moved.Write([](std::string_view) { return true; }));
+}
+
+// Line ends repaired and re-encoded: GMime views the repaired copy, which
+// the entity keeps.
+void TestReencodedRepairedBody(void**) {
+  const std::string bare = "caf\xc3\xa9 au lait\nFrom here\n";
+  SignableEntity e;
+  assert_true(
+      BuildSignableEntity({{"Content-Type", " text/plain; charset=utf-8"}}, bare, MimeLimits(), &e)
+          .ok());
+  assert_true(e.streamed());
+  assert_true(e.source_body != nullptr);
+  assert_int_equal(e.changes & kLineEnds, kLineEnds);
+  const std::string all = e.Bytes();
+  assert_int_equal(all.size(), e.size());
+  assert_true(all.find("\r\n=46rom here\r\n") != std::string::npos);
+  assert_true(all.find("caf=C3=A9 au lait\r\n") != std::string::npos);
+}
+
 // Streamed and in-place base64 are Base64Lines, whatever the slicing.
 void TestBase64WriterAndInPlace(void**) {
   for (size_t n = 0; n < 400; n += (n < 130 ? 1 : 37)) {
@@ -465,6 +534,8 @@ int main() {
       cmocka_unit_test(TestEveryChangeNamed),
       cmocka_unit_test(TestFraming),
       cmocka_unit_test(TestEntityBorrowsUnchangedBody),
+      cmocka_unit_test(TestReencodedEntityStreamed),
+      cmocka_unit_test(TestReencodedRepairedBody),
       cmocka_unit_test(TestBase64WriterAndInPlace),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

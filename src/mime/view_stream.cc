@@ -92,7 +92,59 @@ GType ViewStreamType() {
   return type;
 }
 
+struct SinkStream {
+  GMimeStream parent;
+  const std::function<bool(std::string_view)>* sink;
+};
+
+struct SinkStreamClass {
+  GMimeStreamClass parent_class;
+};
+
+ssize_t SinkRead(GMimeStream*, char*, size_t) { return -1; }
+
+ssize_t SinkWrite(GMimeStream* s, const char* buf, size_t len) {
+  if (len == 0) return 0;
+  if (!(*reinterpret_cast<SinkStream*>(s)->sink)(std::string_view(buf, len))) return -1;
+  s->position += static_cast<gint64>(len);
+  return static_cast<ssize_t>(len);
+}
+
+gboolean SinkEos(GMimeStream*) { return FALSE; }
+int SinkReset(GMimeStream*) { return -1; }
+gint64 SinkSeek(GMimeStream*, gint64, GMimeSeekWhence) { return -1; }
+gint64 SinkLength(GMimeStream*) { return -1; }
+GMimeStream* SinkSubstream(GMimeStream*, gint64, gint64) { return nullptr; }
+
+void SinkClassInit(gpointer klass, gpointer) {
+  GMimeStreamClass* c = static_cast<GMimeStreamClass*>(klass);
+  c->read = SinkRead;
+  c->write = SinkWrite;
+  c->flush = Flush;
+  c->close = Close;
+  c->eos = SinkEos;
+  c->reset = SinkReset;
+  c->seek = SinkSeek;
+  c->tell = Tell;
+  c->length = SinkLength;
+  c->substream = SinkSubstream;
+}
+
+GType SinkStreamType() {
+  static const GType type = g_type_register_static_simple(
+      GMIME_TYPE_STREAM, "SmimeSinkStream", sizeof(SinkStreamClass), SinkClassInit,
+      sizeof(SinkStream), nullptr, static_cast<GTypeFlags>(0));
+  return type;
+}
+
 }  // namespace
+
+GMimeStream* NewSinkStream(const std::function<bool(std::string_view)>* sink) {
+  auto* s = static_cast<SinkStream*>(g_object_new(SinkStreamType(), nullptr));
+  s->sink = sink;
+  g_mime_stream_construct(&s->parent, 0, -1);
+  return &s->parent;
+}
 
 GMimeStream* NewViewStream(const char* data, size_t size) {
   auto* s = static_cast<ViewStream*>(g_object_new(ViewStreamType(), nullptr));

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "base/log.h"
+
 namespace smime {
 
 namespace {
@@ -74,20 +76,28 @@ Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& intern
   }
   for (const std::string& d : originating_daemons) {
     if (!tx.daemon_name.empty() && tx.daemon_name == d) {
-      *why = "daemon_name " + d;
+      *why = "daemon_name";
       return Direction::kOutbound;
     }
   }
   if (!tx.sasl_user.empty()) {
-    *why = "sasl_user " + tx.sasl_user;
+    *why = "sasl_user";
     return Direction::kOutbound;
   }
   if (!tx.client_addr.empty() && CidrContains(internal_hosts, tx.client_addr)) {
-    *why = "internal_hosts client " + tx.client_addr;
+    *why = "internal_hosts";
     return Direction::kOutbound;
   }
   *why = "default";
   return Direction::kInbound;
+}
+
+void AppendDirectionWhy(const Transaction& tx, const std::string& why, std::string* fields) {
+  AppendField(fields, "why", why);
+  // The evidence, each in its own field; a SASL login is the login= field
+  // the outbound line always carries.
+  if (why == "daemon_name") AppendField(fields, "daemon_name", tx.daemon_name);
+  if (why == "internal_hosts") AppendField(fields, "client", tx.client_addr);
 }
 
 }  // namespace smime

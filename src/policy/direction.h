@@ -25,9 +25,15 @@ struct Cidr {
 Status ParseCidrList(const std::vector<std::string>& items, std::vector<Cidr>* out);
 bool CidrContains(const std::vector<Cidr>& nets, const std::string& ip);
 
-// Decides the direction of tx (when tx.direction is kAuto) and says why.
+// Decides the direction of tx (when tx.direction is kAuto) and says why:
+// the rule that decided, one of forced, daemon_name, sasl_user,
+// internal_hosts, default.
 Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& internal_hosts,
                           const std::vector<std::string>& originating_daemons, std::string* why);
+
+// Appends "why=RULE" and the evidence of the rule ("daemon_name=NAME" or
+// "client=ADDR") to a log line's fields (docs/logging.md).
+void AppendDirectionWhy(const Transaction& tx, const std::string& why, std::string* fields);
 
 }  // namespace smime
 

@@ -65,7 +65,17 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
   bool have_default = false;
   while (struct dirent* e = readdir(d.get())) {
     std::string name = e->d_name;
-    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
+    if (name.empty() || name[0] == '.') continue;
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) {
+      // An admin's "example.com" or "example.com.conf~" is read by nobody:
+      // say so instead of ignoring it silently. Folders (the installed
+      // examples/) are left alone.
+      struct stat sb;
+      if (stat((dir + "/" + name).c_str(), &sb) == 0 && S_ISREG(sb.st_mode))
+        p.warnings_.push_back(dir + "/" + name +
+                              ": ignored: policy files are named DOMAIN.conf or default.conf");
+      continue;
+    }
     std::string domain = name.substr(0, name.size() - 5);
     if (domain == "default") {
       have_default = true;
@@ -85,6 +95,7 @@ Status PolicySet::Load(const Config& base, PolicySet* out) {
       domains.push_back(canonical);
     }
   }
+  std::sort(p.warnings_.begin(), p.warnings_.end());
   std::string text;
   if (have_default) {
     const std::string path = dir + "/default.conf";

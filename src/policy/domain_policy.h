@@ -39,11 +39,16 @@ class PolicySet {
   // Domains that have their own file, in A-label lower-case form.
   std::vector<std::string> Domains() const;
 
+  // Files in policy_dir that are not read (not named *.conf; dot files and
+  // folders are left alone), one "dir/name: ignored: ..." each, sorted.
+  const std::vector<std::string>& Warnings() const { return warnings_; }
+
  private:
   Config default_;  // main configuration + default.conf
   std::vector<std::string> default_files_;
   std::map<std::string, Config> domains_;
   std::map<std::string, std::vector<std::string>> files_;
+  std::vector<std::string> warnings_;
 };
 
 // The domain of an address ("" without '@') in A-label lower-case form,

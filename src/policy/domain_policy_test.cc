@@ -1,6 +1,7 @@
 // Unit tests for policy/domain_policy: layering, origins, errors.
 #include "policy/domain_policy.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,8 +35,21 @@ void TestLayers(void**) {
   Write("example.com.conf", "# partner\nmin_rsa_bits = 3072\nallow_sha1 = yes\n");
   Write("b.example.com.conf", "allow_sha1 = no\n");
   Write("README", "ignored: not a .conf file\n");
+  Write("partner.example", "encrypt = required\n");
+  Write(".hidden", "x\n");
+  mkdir((std::string(g_dir) + "/examples").c_str(), 0755);
   PolicySet p;
   assert_string_equal(Load(&p).c_str(), "");
+  // Files that are not read are named (dot files are left alone).
+  const std::string d(g_dir);
+  assert_int_equal(p.Warnings().size(), 2);
+  assert_string_equal(
+      p.Warnings()[0].c_str(),
+      (d + "/README: ignored: policy files are named DOMAIN.conf or default.conf").c_str());
+  assert_string_equal(p.Warnings()[1].c_str(), (d + "/partner.example: ignored: policy files "
+                                                    "are named DOMAIN.conf or default.conf")
+                                                   .c_str());
+  assert_true(p.ForDomain("partner.example").Str("encrypt") == "never");
   std::vector<std::string> files;
   const Config& c = p.ForDomain("A.B.Example.COM", &files);
   assert_int_equal(files.size(), 3);

@@ -139,6 +139,9 @@ std::string AddressProblem(const struct sockaddr* sa, const std::vector<IpNetwor
     if ((a[0] & 0xfe) == 0xfc) return text + " is unique-local";
     if (a[0] == 0xff) return text + " is multicast";
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) return text + " is Teredo";
+    // RFC 8215 64:ff9b:1::/48: a site's own NAT64 (it may reach any
+    // private IPv4 address, embedded at a prefix length we cannot know).
+    if (std::memcmp(a, kNat64, 5) == 0 && a[5] == 1) return text + " is local-use NAT64";
     if (a[0] == 0x01 && a[1] == 0 && (a[2] | a[3] | a[4] | a[5] | a[6] | a[7]) == 0)
       return text + " is discard-only";
     return "";

@@ -56,8 +56,8 @@ Status ParseNetworks(const std::vector<std::string>& items, std::vector<IpNetwor
 // Why the fetcher must not connect to sa ("" when it may): the address in
 // words and its kind, e.g. "127.0.0.1 is loopback". An IPv4-mapped,
 // IPv4-compatible, NAT64 (64:ff9b::/96) or 6to4 address is judged by its
-// IPv4 address; Teredo is refused. An address inside allow is accepted
-// whatever its kind.
+// IPv4 address; Teredo and local-use NAT64 (64:ff9b:1::/48) are refused. An address inside allow is
+// accepted whatever its kind.
 std::string AddressProblem(const struct sockaddr* sa, const std::vector<IpNetwork>& allow);
 
 struct AiaOptions {

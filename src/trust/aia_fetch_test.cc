@@ -75,6 +75,10 @@ void TestEmbeddedIpv4(void**) {
     if (Refused(ip)) fail_msg("%s refused: %s", ip, Problem(ip).c_str());
   assert_string_equal(Problem("::ffff:127.0.0.1").c_str(),
                       "::ffff:127.0.0.1 carries 127.0.0.1 is loopback");
+  // A site's local-use NAT64 prefix (RFC 8215): refused whatever it embeds.
+  for (const char* ip : {"64:ff9b:1::7f00:1", "64:ff9b:1:ff::a00:1", "64:ff9b:1::808:808"})
+    if (!Refused(ip)) fail_msg("%s accepted", ip);
+  assert_string_equal(Problem("64:ff9b:1::7f00:1").c_str(), "64:ff9b:1::7f00:1 is local-use NAT64");
 }
 
 void TestAllowList(void**) {

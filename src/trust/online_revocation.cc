@@ -9,9 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -86,19 +90,81 @@ std::string Der(X509_CRL* crl) {
 }
 
 // "" when crl is the issuer's current CRL at now, else why not.
-std::string CrlProblem(X509_CRL* crl, X509* issuer, std::time_t now) {
-  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
-    return "crl-issuer-mismatch";
+// X509_CRL_verify is a public-key operation, and a local or cached CRL is
+// checked against the same issuer for every message. The memo remembers,
+// for CRL objects still alive elsewhere, the issuer certificates (compared
+// by their DER, X509_cmp) whose key verified them. It holds only weak
+// references: a freed CRL is forgotten, so no later object at the same
+// address is ever taken for it. Failures are not remembered. Bounded,
+// thread-safe, process-wide.
+class CrlSignatureMemo {
+ public:
+  static CrlSignatureMemo& Shared() {
+    static CrlSignatureMemo* memo = new CrlSignatureMemo;  // used until exit
+    return *memo;
+  }
+  bool Known(const CrlPtr& crl, X509* issuer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Entry& e : entries_)
+      if (e.crl.lock() == crl && X509_cmp(e.issuer.get(), issuer) == 0) return true;
+    return false;
+  }
+  void Remember(const CrlPtr& crl, X509* issuer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [](const Entry& e) { return e.crl.expired(); }),
+                   entries_.end());
+    if (entries_.size() >= kMaxEntries) entries_.pop_front();
+    X509_up_ref(issuer);
+    entries_.push_back({crl, X509Ptr(issuer)});
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 256;
+  struct Entry {
+    std::weak_ptr<X509_CRL> crl;
+    X509Ptr issuer;
+  };
+  std::mutex mu_;
+  std::deque<Entry> entries_;
+};
+
+bool CrlSignatureValid(X509_CRL* crl, X509* issuer) {
   EVP_PKEY* key = X509_get0_pubkey(issuer);
   if (!key || X509_CRL_verify(crl, key) != 1) {
     DrainOpensslErrors();
+    return false;
+  }
+  return true;
+}
+
+// The checks of CrlProblem below; memo (for local and cached CRLs, never
+// those a message carries) spares the signature check of a CRL object
+// already verified against the same issuer.
+std::string CrlProblemImpl(X509_CRL* crl, const CrlPtr* memo, X509* issuer, std::time_t now) {
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+    return "crl-issuer-mismatch";
+  if (memo && CrlSignatureMemo::Shared().Known(*memo, issuer)) {
+    // verified before: same object, same issuer
+  } else if (!CrlSignatureValid(crl, issuer)) {
     return "crl-signature-invalid";
+  } else if (memo) {
+    CrlSignatureMemo::Shared().Remember(*memo, issuer);
   }
   const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl);
   const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
   if (!last || ASN1_TIME_cmp_time_t(last, now + kClockSkew) > 0) return "crl-not-yet-valid";
   if (next && ASN1_TIME_cmp_time_t(next, now) <= 0) return "crl-expired";
   return "";
+}
+
+std::string CrlProblem(X509_CRL* crl, X509* issuer, std::time_t now) {
+  return CrlProblemImpl(crl, nullptr, issuer, now);
+}
+
+// The same for a CRL this checker keeps (local_crls_, crl_cache_).
+std::string KeptCrlProblem(const CrlPtr& crl, X509* issuer, std::time_t now) {
+  return CrlProblemImpl(crl.get(), &crl, issuer, now);
 }
 
 using DistPointsPtr =
@@ -521,7 +587,7 @@ OnlineRevocationChecker::CrlPtr OnlineRevocationChecker::CrlForUrl(
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = crl_cache_.find(url);
-    if (it != crl_cache_.end() && CrlProblem(it->second.get(), issuer, now).empty()) {
+    if (it != crl_cache_.end() && KeptCrlProblem(it->second, issuer, now).empty()) {
       *from_cache = true;
       return it->second;
     }
@@ -615,11 +681,14 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
   // scope); unavailable when none could be fetched or verified.
   RevocationStatus why_status = RevocationStatus::kUnavailable;
   // Takes crl into account; true when it is a current, complete CRL of the issuer.
-  auto consider = [&](const CrlPtr& crl, bool cached) {
+  // kept: a CRL of local_crls_ or crl_cache_ (the memo may vouch for its
+  // signature), not one the message carries.
+  auto consider = [&](const CrlPtr& crl, bool cached, bool kept) {
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0)
       return false;
     any_source = true;
-    std::string problem = CrlProblem(crl.get(), issuer, now);
+    std::string problem =
+        kept ? KeptCrlProblem(crl, issuer, now) : CrlProblem(crl.get(), issuer, now);
     why_status =
         problem == "crl-expired" ? RevocationStatus::kUnknown : RevocationStatus::kUnavailable;
     if (problem.empty()) {
@@ -637,7 +706,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
     }
     return true;
   };
-  for (const CrlPtr& crl : local_crls_) consider(crl, false);
+  for (const CrlPtr& crl : local_crls_) consider(crl, false, true);
   const std::vector<std::string> urls = CrlUrls(cert);
   CrlPtr from_dp;
   for (const std::string& url : urls) {
@@ -652,7 +721,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
                                                                  : RevocationStatus::kUnavailable;
       continue;
     }
-    if (consider(crl, cached)) {
+    if (consider(crl, cached, true)) {
       from_dp = crl;
       break;  // one current CRL from the issuer's distribution points is enough
     }
@@ -671,7 +740,7 @@ RevocationResult OnlineRevocationChecker::ViaCrl(X509* cert, X509* issuer,
     }
     if (!NotOlder(c, from_dp.get())) continue;
     X509_CRL_up_ref(c);
-    consider(Own(c), false);
+    consider(Own(c), false, false);
   }
   if (!any_source) {
     // Carried CRLs alone: the sender offered a source we may not use, which

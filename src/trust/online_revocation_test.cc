@@ -415,6 +415,46 @@ void TestCarriedCrlWithDp(void**) {
   Expect(Check(leaf, {older}), RevocationStatus::kRevoked, "older carried CRL");
 }
 
+// Checks cert with issuer as the next certificate of the chain (no carried CRLs).
+Outcome CheckUnder(X509* cert, X509* issuer) {
+  Outcome o;
+  {
+    X509StackPtr chain = Stack({cert, issuer});
+    ChainRevocation r = g_h->checker->Check(chain.get(), nullptr, kNow, Deadline());
+    o.status = r.overall.status;
+    std::snprintf(o.detail, sizeof o.detail, "%s", r.overall.detail.c_str());
+  }
+  return o;
+}
+
+// A CRL's signature, once verified for a kept (local or cached) CRL, is
+// remembered for that CRL object and that issuer certificate only: a
+// look-alike issuer (same name, other key) never inherits it, in any order.
+void TestCrlSignatureRememberedPerIssuer(void**) {
+  Issued look_alike = MakeCa("Revocation Test CA");  // same DN as g_fx->ca
+  X509* leaf = g_fx->leaf_dp1.cert.get();
+  const std::string crl = MakeCrl(Crl({}), g_fx->ca);
+  for (int local = 0; local < 2; ++local) {
+    if (local) {
+      Start(Setup({"crl"}, 3600, {crl}));  // crl_files; the DP answers nothing
+    } else {
+      Start(Setup{{"crl"}});
+      g_h->server.bodies[kDp1] = crl;
+    }
+    for (int round = 0; round < 2; ++round) {
+      Expect(CheckUnder(leaf, g_fx->ca.cert.get()), RevocationStatus::kGood, "real issuer");
+      Outcome o = CheckUnder(leaf, look_alike.cert.get());
+      ExpectNoAnswer(o, "look-alike issuer after the real one");
+      Expect(CheckUnder(leaf, g_fx->ca.cert.get()), RevocationStatus::kGood, "real issuer again");
+    }
+  }
+  // A CRL of the look-alike is never taken for the real issuer's.
+  Start(Setup({"crl"}, 3600, {MakeCrl(Crl({}), look_alike)}));
+  ExpectNoAnswer(CheckUnder(leaf, g_fx->ca.cert.get()), "look-alike's CRL, real issuer");
+  Expect(CheckUnder(leaf, look_alike.cert.get()), RevocationStatus::kGood, "look-alike's own");
+  ExpectNoAnswer(CheckUnder(leaf, g_fx->ca.cert.get()), "look-alike's CRL, real issuer again");
+}
+
 // (c) OCSP answers without nextUpdate are used for ocsp_max_age after
 // thisUpdate; with nextUpdate, until then.
 void TestOcspMaxAge(void**) {
@@ -649,6 +689,7 @@ int main() {
       cmocka_unit_test(TestUnknownCriticalExtensions),
       cmocka_unit_test(TestCarriedCrlNeverAlone),
       cmocka_unit_test(TestCarriedCrlWithDp),
+      cmocka_unit_test(TestCrlSignatureRememberedPerIssuer),
       cmocka_unit_test(TestOcspMaxAge),
       cmocka_unit_test(TestOcspMaxAgeCache),
       cmocka_unit_test(TestDeadlineCutsChain),

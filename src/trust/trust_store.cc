@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "trust/cert_info.h"
+
 namespace smime {
 
 namespace {
@@ -73,15 +75,47 @@ Status TrustStore::Load(const std::string& path) {
     Status s = AddPemFile(store.get(), path, &count);
     if (!s.ok()) return s;
   }
+  std::vector<Anchor> anchors;
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store.get());
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+    if (x) anchors.push_back({SubjectText(x), ToTimeT(X509_get0_notAfter(x))});
+  }
   store_ = std::move(store);
   count_ = count;
+  anchors_ = std::move(anchors);
+  chains_ = std::make_unique<ChainCache>(4096);  // paths to the old anchors are gone
   return Status::Ok();
+}
+
+std::vector<std::string> TrustStore::ExpiryWarnings(std::time_t now, int days) const {
+  std::vector<std::string> out;
+  for (const Anchor& a : anchors_) {
+    const std::time_t left = a.not_after - now;
+    if (left > static_cast<std::time_t>(days) * 86400) continue;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&a.not_after, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out.push_back("trust anchor " + a.subject + (left <= 0 ? " expired at " : " expires at ") +
+                  when +
+                  (left <= 0 ? ": signatures through it no longer verify"
+                             : ", in " + std::to_string(left / 86400) +
+                                   " days: add its successor to trust_anchors"));
+  }
+  return out;
 }
 
 ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const {
   ChainResult r;
   if (!store_ || !leaf) {
     r.reason = "no trust anchors";
+    return r;
+  }
+  const std::string key = ChainCache::KeyOf(leaf, untrusted);
+  if (X509StackPtr chain = chains_->Find(key, now)) {
+    r.trusted = true;
+    r.chain = std::move(chain);
     return r;
   }
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
@@ -101,6 +135,7 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
   if (ok == 1) {
     r.trusted = true;
     r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+    chains_->Store(key, r.chain.get());
   } else {
     r.error = X509_STORE_CTX_get_error(ctx.get());
     r.reason = X509_verify_cert_error_string(r.error);

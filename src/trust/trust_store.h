@@ -5,15 +5,19 @@
 // a path from a signer certificate to an anchor at a given time, using the
 // certificates carried in the message only as untrusted path hints. The
 // system TLS bundle is never consulted. A TrustStore is immutable after Load
-// and safe to share between threads.
+// and safe to share between threads. Successful paths are reused while every
+// certificate in them is valid at the time asked (trust/chain_cache.h).
 #ifndef SMIME_TRUST_TRUST_STORE_H_
 #define SMIME_TRUST_TRUST_STORE_H_
 
 #include <ctime>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
+#include "trust/chain_cache.h"
 
 namespace smime {
 
@@ -34,9 +38,27 @@ class TrustStore {
   // judged on the returned chain by PathAlgorithmProblem, not by OpenSSL.
   ChainResult VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std::time_t now) const;
 
+  // One warning per anchor that expires within days of now (or has
+  // expired): every path through it stops verifying then. Logged with the
+  // identity warnings at start-up, on reload and daily.
+  std::vector<std::string> ExpiryWarnings(std::time_t now, int days) const;
+  // The earliest notAfter of the anchors; 0 when there is none.
+  std::time_t EarliestNotAfter() const {
+    std::time_t t = 0;
+    for (const Anchor& a : anchors_)
+      if (t == 0 || a.not_after < t) t = a.not_after;
+    return t;
+  }
+
  private:
+  struct Anchor {
+    std::string subject;
+    std::time_t not_after = 0;
+  };
   X509StorePtr store_;
   int count_ = 0;
+  std::vector<Anchor> anchors_;
+  std::unique_ptr<ChainCache> chains_ = std::make_unique<ChainCache>(4096);
 };
 
 }  // namespace smime

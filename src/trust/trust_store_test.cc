@@ -5,16 +5,19 @@
 
 #include <openssl/err.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/testing.h"
 #include "testing/test_pki.h"
 #include "trust/cert_info.h"
+#include "trust/chain_cache.h"
 #include "trust/path_algorithms.h"
 
 using namespace smime;
@@ -190,6 +193,21 @@ void TestFailedLoadLeavesStoreUnchanged(void**) {
   assert_int_equal(ts.anchor_count(), 1);
   Chain c = Verify(ts, g_fx->alice.cert.get(), {}, kNow);
   assert_true(c.trusted);
+}
+
+// The test root ends 2027-01-01 (kNotAfter), 214 days after kNow.
+void TestAnchorExpiryWarnings(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("expiry.pem", ToPem(g_fx->root.cert.get()))).ok());
+  assert_int_equal(ts.ExpiryWarnings(kNow, 213).size(), 0);
+  std::vector<std::string> w = ts.ExpiryWarnings(kNow, 214);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), "trust anchor "));
+  assert_non_null(
+      strstr(w[0].c_str(), " expires at 2027-01-01T00:00:00Z, in 214 days: add its successor"));
+  w = ts.ExpiryWarnings(kNotAfter + 1, 30);
+  assert_int_equal(w.size(), 1);
+  assert_non_null(strstr(w[0].c_str(), " expired at 2027-01-01T00:00:00Z"));
 }
 
 void TestVerifyChainAtPinnedTimes(void**) {
@@ -626,6 +644,102 @@ void TestPathCaExtendedKeyUsage(void**) {
   assert_string_equal(PathProblem(root.cert.get(), tls_leaf.cert.get(), {}).c_str(), "");
 }
 
+// A path is reused only while every certificate in it is valid: an
+// intermediate that expires before the leaf ends the reuse at its notAfter.
+void TestChainReuseEndsWithAnyCertificate(void**) {
+  TrustStore ts;
+  assert_true(ts.Load(WriteFile("root-cache.pem", ToPem(g_fx->root.cert.get()))).ok());
+  CertSpec ca_spec = CaSpec("Short Sub CA");
+  ca_spec.not_after = kNow + 100;
+  Issued short_sub = MakeLeaf(ca_spec, g_fx->root);
+  Issued leaf = MakeLeaf(SmimeSpec("dave@a.example"), short_sub);
+  for (int i = 0; i < 2; ++i) {  // the second time from the cache
+    Chain c = Verify(ts, leaf.cert.get(), {short_sub.cert.get()}, kNow);
+    assert_true(c.trusted);
+    assert_int_equal(c.length, 3);
+    c = Verify(ts, leaf.cert.get(), {short_sub.cert.get()}, kNow + 99);
+    assert_true(c.trusted);
+    c = Verify(ts, leaf.cert.get(), {short_sub.cert.get()}, kNow + 100);
+    assert_false(c.trusted);
+    assert_string_equal(c.reason, "certificate has expired");
+    c = Verify(ts, leaf.cert.get(), {short_sub.cert.get()}, kNotBefore - 1);
+    assert_false(c.trusted);
+    assert_string_equal(c.reason, "certificate is not yet valid");
+  }
+  // Other hints are another key: without the intermediate, no path.
+  Chain c = Verify(ts, leaf.cert.get(), {}, kNow);
+  assert_false(c.trusted);
+  assert_string_equal(c.reason, "unable to get local issuer certificate");
+  // A reload (new anchors) forgets the paths to the old ones.
+  assert_true(ts.Load(WriteFile("other-cache.pem", ToPem(g_fx->other_root.cert.get()))).ok());
+  c = Verify(ts, leaf.cert.get(), {short_sub.cert.get()}, kNow);
+  assert_false(c.trusted);
+}
+
+// ChainCache itself: window edges, keys, bounds and threads.
+void TestChainCacheDirectly(void**) {
+  ChainCache cache(2);
+  X509StackPtr chain = Stack({g_fx->carol.cert.get(), g_fx->sub.cert.get(), g_fx->root.cert.get()});
+  X509StackPtr hints = Stack({g_fx->sub.cert.get()});
+  X509StackPtr other_hints = Stack({g_fx->sub.cert.get(), g_fx->alice.cert.get()});
+  const std::string key = ChainCache::KeyOf(g_fx->carol.cert.get(), hints.get());
+  const std::string other = ChainCache::KeyOf(g_fx->carol.cert.get(), other_hints.get());
+  const std::string bare = ChainCache::KeyOf(g_fx->carol.cert.get(), nullptr);
+  assert_int_equal(key.size(), 64);
+  assert_true(key != other);
+  assert_true(key != bare);
+  assert_true(key == ChainCache::KeyOf(g_fx->carol.cert.get(), hints.get()));
+  bool before_store = cache.Find(key, kNow) != nullptr;
+  assert_false(before_store);
+  cache.Store(key, chain.get());
+  int n = 0;
+  bool same_objects = false;
+  {
+    X509StackPtr got = cache.Find(key, kNow);
+    n = got ? sk_X509_num(got.get()) : 0;
+    same_objects = got && sk_X509_value(got.get(), 1) == g_fx->sub.cert.get();
+  }
+  assert_int_equal(n, 3);
+  assert_true(same_objects);
+  // The window: every certificate here runs kNotBefore..kNotAfter.
+  bool at_from = cache.Find(key, kNotBefore) != nullptr;
+  bool before = cache.Find(key, kNotBefore - 1) != nullptr;
+  bool last = cache.Find(key, kNotAfter - 1) != nullptr;
+  bool at_until = cache.Find(key, kNotAfter) != nullptr;
+  bool other_key = cache.Find(other, kNow) != nullptr;
+  assert_true(at_from);
+  assert_false(before);
+  assert_true(last);
+  assert_false(at_until);
+  assert_false(other_key);
+  // Bounded: a third entry evicts the oldest.
+  cache.Store(other, chain.get());
+  cache.Store(bare, chain.get());
+  assert_int_equal(cache.size(), 2);
+  bool first_gone = cache.Find(key, kNow) == nullptr;
+  bool last_there = cache.Find(bare, kNow) != nullptr;
+  assert_true(first_gone);
+  assert_true(last_there);
+  // Threads storing and finding at once (TSan in CI watches).
+  ChainCache shared(3);
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  const std::vector<std::string> keys = {key, other, bare, std::string(64, 'x')};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t]() {
+      for (int i = 0; i < 300; ++i) {
+        const std::string& k = keys[static_cast<size_t>((i + t) % 4)];
+        shared.Store(k, chain.get());
+        X509StackPtr got = shared.Find(k, kNow);
+        if (got && sk_X509_num(got.get()) != 3) ++bad[static_cast<size_t>(t)];
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int b : bad) assert_int_equal(b, 0);
+  assert_true(shared.size() <= 3);
+}
+
 }  // namespace
 
 int main() {
@@ -634,7 +748,10 @@ int main() {
       cmocka_unit_test(TestLoadFolder),
       cmocka_unit_test(TestLoadErrors),
       cmocka_unit_test(TestFailedLoadLeavesStoreUnchanged),
+      cmocka_unit_test(TestAnchorExpiryWarnings),
       cmocka_unit_test(TestVerifyChainAtPinnedTimes),
+      cmocka_unit_test(TestChainReuseEndsWithAnyCertificate),
+      cmocka_unit_test(TestChainCacheDirectly),
       cmocka_unit_test(TestUntrustedAndLookAlike),
       cmocka_unit_test(TestIntermediateAsHintAndAsAnchor),
       cmocka_unit_test(TestVerifyWithoutAnchors),

@@ -51,7 +51,7 @@ fi
 expect "config dump origin" 0 "authserv_id = mx.test  # $work/good.conf:1" "$SMIMECTL" -c "$work/good.conf" config dump
 expect "outbound untouched and logged" 0 "outbound: from=<a@b.example>, why=forced, sign=none, action=none, reason=policy" \
   "$SMIMECTL" -c "$work/good.conf" process --outbound --from a@b.example "$work/lf.eml"
-expect "sasl user means outbound" 0 "why=sasl_user alice" \
+expect "sasl user means outbound" 0 "login=alice, why=sasl_user" \
   "$SMIMECTL" -c "$work/good.conf" process --sasl-user alice --client-ip 192.0.2.1 "$work/lf.eml"
 
 # LF in, LF out; CRLF in, CRLF out; stdin works; outbound output is the input.
@@ -123,6 +123,42 @@ expect "RCPT comment before the domain refused" 77 "550 5.1.3 Bad recipient addr
   "$SMIMECTL" -c "$work/enc.conf" process --now "$NOW" --rcpt '<carol@(x)b.example>' "$work/alice.plain"
 expect "required recipient without certificate refused, any direction" 77 "550 5.7.1 No usable S/MIME certificate for erin@b.example" \
   "$SMIMECTL" -c "$work/enc.conf" process --inbound --now "$NOW" --rcpt erin@b.example "$work/alice.plain"
+
+# Postfix habits: a repeated parameter warns with both lines, the last wins.
+printf 'authserv_id = mx.test\ntrust_anchors = %s\nmax_signers = 2\nmax_signers = 5\n' "$pki/trust.pem" >"$work/twice.conf"
+expect "repeated parameter warns with both lines" 0 "twice.conf:4: 'max_signers' is also set at $work/twice.conf:3; the last one counts" \
+  "$SMIMECTL" -c "$work/twice.conf" config check
+expect "repeated parameter: the last value counts" 0 "max_signers = 5  # $work/twice.conf:4" "$SMIMECTL" -c "$work/twice.conf" config dump
+
+# cert add warns when the certificate does not chain yet; cert remove takes
+# the fingerprint cert list prints.
+mkdir -p "$work/addstate"
+write_config "$work/add.conf" "state_dir = $work/addstate"
+expect "cert add without its CA warns" 0 "does not chain to a trust anchor yet" \
+  "$SMIMECTL" -c "$work/add.conf" cert add "$pki/carol.crt"
+"$SMIMECTL" -c "$work/add.conf" cert add "$work/carol-add.pem" >"$work/out" 2>"$work/err" || true
+if grep -q "added carol@b.example" "$work/out" && ! grep -q "does not chain" "$work/err"; then
+  pass=$((pass + 1)); echo "ok   cert add with its chain: no warning"
+else
+  failed=$((failed + 1)); echo "FAIL cert add with its chain: $(head -c 300 "$work/err")"
+fi
+listed=$("$SMIMECTL" -c "$work/add.conf" cert list carol@b.example | awk 'NR == 2 { print $6 }')
+if [ "${#listed}" -ge 12 ]; then pass=$((pass + 1)); echo "ok   cert list shows a fingerprint"
+else failed=$((failed + 1)); echo "FAIL cert list fingerprint: '$listed'"; fi
+# carol's certificate ends 2030-01-01, 1310 days after $NOW.
+n_soon=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 1309 --now "$NOW" | grep -c 'carol@b.example' || true)
+n_late=$("$SMIMECTL" -c "$work/add.conf" cert list --expiring 1310 --now "$NOW" | grep -c 'carol@b.example' || true)
+if [ "$n_soon" = 0 ] && [ "$n_late" = 1 ]; then
+  pass=$((pass + 1)); echo "ok   cert list --expiring DAYS lists what expires within DAYS"
+else
+  failed=$((failed + 1)); echo "FAIL cert list --expiring: $n_soon (want 0), $n_late (want 1)"
+fi
+expect "cert list --expiring needs a number" 64 "--expiring needs a number of days" \
+  "$SMIMECTL" -c "$work/add.conf" cert list --expiring soon
+expect "cert remove refuses a shorter prefix" 78 "prefix of at least 12 hex digits" \
+  "$SMIMECTL" -c "$work/add.conf" cert remove carol@b.example "${listed:0:11}"
+expect "cert remove takes the listed fingerprint" 0 "removed 1 certificate(s) of carol@b.example" \
+  "$SMIMECTL" -c "$work/add.conf" cert remove carol@b.example "$listed"
 
 expect "bench runs the engine and reports throughput" 0 "2 runs, " \
   "$SMIMECTL" -c "$work/good.conf" bench -n 2 --now "$NOW" "$work/alice.eml"

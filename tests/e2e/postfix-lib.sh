@@ -1,5 +1,5 @@
 # tests/e2e/postfix-lib.sh: a throwaway Postfix on 127.0.0.1 for end-to-end
-# tests (sourced after tests/lib.sh). Recipe: ../shared/docs/MTA-HARNESS.md.
+# tests (sourced after tests/lib.sh).
 #
 # pf_setup BASE MILTER_SOCKET: writes BASE/etc/{main,master}.cf; mail to
 #   @b.example is delivered to Maildirs under BASE/mail; port $PF_PORT is the

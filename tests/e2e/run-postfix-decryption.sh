@@ -15,9 +15,15 @@
 #   `not decrypted: recipient-without-matching-key`, the marker nowhere;
 # - unsigned AES-256-CBC to alice: stays encrypted (unauthenticated-cbc);
 # - unsigned AES-256-GCM (AuthEnvelopedData) to bob (ECDH): decrypted;
-# - sign-then-encrypt made by gpgsm and by NSS cmsutil (RSA, CBC) to alice:
-#   decrypted, smime=pass for carol (a missing tool is a skip, a failure in
-#   strict mode).
+# - sign-then-encrypt made by gpgsm and by NSS cmsutil (RSA, CBC) and by
+#   Bouncy Castle (AES-256-GCM, RSA-OAEP; one JVM) to alice: decrypted,
+#   smime=pass for carol (a missing tool is a skip, a failure in strict
+#   mode);
+# - RFC 9788: a message we produced (`smimectl process --outbound`, carol
+#   signs, encrypted to alice, header_protection = cipher: the outer Subject
+#   is [...], Keywords only inside) arrives decrypted with the real Subject
+#   and Keywords back in the outer header, From: untouched, smime=pass for
+#   carol, and the log says hp_restored=Subject+Keywords.
 # Envelopes come from tests/interop/encrypt-tool.sh.
 # Needs root, Postfix and swaks (skips otherwise, a failure in strict mode).
 # ok/bad return 0, so "TEST && ok ... || bad ..." is if/else:
@@ -100,16 +106,48 @@ if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then others+=(g
   skip_part "gpgsm not installed"; fi
 if command -v cmsutil >/dev/null && command -v certutil >/dev/null; then others+=(nss); else
   skip_part "NSS cmsutil/certutil not installed"; fi
+if "$top/tests/interop/verify-bc.sh" available >/dev/null; then others+=(bc); else
+  skip_part "Bouncy Castle: $("$top/tests/interop/verify-bc.sh" available)"; fi
+export SMIME_BC_CLASSES=$build/tests/.work/bc-classes
 for t in "${others[@]}"; do
-  mkenc "$t-alice" 'Alice <alice@a.example>' signed "$t" - alice || bad "building $t-alice"
+  opts=-
+  [ "$t" = bc ] && opts=aes256-gcm,oaep
+  mkenc "$t-alice" 'Alice <alice@a.example>' signed "$t" "$opts" alice || bad "building $t-alice"
 done
+
+# Header protection: carol's gateway (smimectl with its own configuration)
+# signs and encrypts to alice with header_protection = cipher.
+hp=$work/hp
+mkdir -p "$hp/pol" "$hp/state"
+printf '%s\n' "encrypt = required" "header_protection = cipher" >"$hp/pol/a.example.conf"
+cp "$pki/carol.key" "$hp/carol.key"
+chmod 600 "$hp/carol.key"
+echo "carol@b.example $pki/carol.crt $hp/carol.key chain=$pki/carol.chain.pem" >"$hp/ids"
+echo "carol carol@b.example" >"$hp/users"
+write_config "$hp/out.conf" "sign = clear" "signing_identities = $hp/ids" \
+  "signing_users = $hp/users" "policy_dir = $hp/pol" "state_dir = $hp/state"
+cat "$pki/alice.crt" "$pki/alice.chain.pem" >"$hp/alice.pem"
+printf '%s\r\n' "From: Carol <carol@b.example>" "To: Alice <alice@a.example>" \
+  "Subject: figures $marker" "Keywords: finance" "Date: Tue, 01 Dec 2026 00:00:00 +0000" \
+  "Message-ID: <hp-cipher@b.example>" "MIME-Version: 1.0" \
+  "Content-Type: text/plain; charset=us-ascii" "" "$marker in hp-cipher" >"$hp/in.eml"
+if "$SMIMECTL" -c "$hp/out.conf" cert add "$hp/alice.pem" >"$hp/add.log" 2>&1 &&
+    "$SMIMECTL" -c "$hp/out.conf" process --outbound --sasl-user carol --rcpt alice@a.example \
+      --now "$NOW" "$hp/in.eml" >"$work/msgs/hp-cipher.eml" 2>"$hp/out.log" &&
+    grep -q 'hp=cipher' "$hp/out.log" && grep -q $'^Subject: \[\.\.\.\]\r' "$work/msgs/hp-cipher.eml" &&
+    ! grep -qF "$marker" "$work/msgs/hp-cipher.eml"; then
+  ok "hp-cipher: built with the outer Subject [...], nothing secret outside"
+else
+  bad "hp-cipher: building: $(cat "$hp/add.log" "$hp/out.log" | tr '\r\n' '  ' | head -c 300)"
+fi
 
 send enc-alice alice@a.example
 send oracle alice@a.example,zed@a.example
 send cbc-unsigned alice@a.example
 send gcm-bob bob@a.example
 for t in "${others[@]}"; do send "$t-alice" alice@a.example; done
-want=$((5 + ${#others[@]}))
+send hp-cipher alice@a.example
+want=$((6 + ${#others[@]}))
 pf_wait_delivered "$want" 60 || bad "only $(pf_delivered) of $want deliveries arrived"
 
 # 1. Sign-then-encrypt to alice: decrypted, pass for carol.
@@ -136,7 +174,7 @@ for who in alice zed; do
     bad "oracle: $who's copy: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
   fi
 done
-grep -q 'decrypted=no (recipient-without-matching-key).*(zed@a.example' "$work/milter.log" &&
+grep -q 'decrypted=no, decrypt_why=recipient-without-matching-key.*detail=zed@a.example' "$work/milter.log" &&
   ok "oracle: the log names the recipient without a key" ||
   bad "oracle log: $(grep 'recipient-without' "$work/milter.log" | head -2)"
 
@@ -158,7 +196,8 @@ else
   bad "gcm-bob: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
 fi
 
-# 5. gpgsm and NSS encrypted (sign-then-encrypt) to alice: decrypted, pass.
+# 5. gpgsm, NSS and Bouncy Castle encrypted (sign-then-encrypt) to alice:
+#    decrypted, pass.
 for t in "${others[@]}"; do
   f=$(delivered "$t-alice" alice)
   if [ -n "$f" ] && grep -qF "$marker in $t-alice" "$f" &&
@@ -168,6 +207,30 @@ for t in "${others[@]}"; do
     bad "$t-alice: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
   fi
 done
+
+# 6. Header protection: the real Subject and Keywords are back, From: as sent.
+f=$(delivered hp-cipher alice)
+if [ -n "$f" ] && grep -qF "$marker in hp-cipher" "$f"; then
+  h=$(headers_of "$f" | tr -d '\r')
+  problems=""
+  [ "$(grep -ci '^Subject:' <<<"$h")" = 1 ] && grep -qx "Subject: figures $marker" <<<"$h" ||
+    problems+=" subject"
+  grep -qx 'Keywords: finance' <<<"$h" || problems+=" keywords"
+  [ "$(grep -ci '^From:' <<<"$h")" = 1 ] && grep -qx 'From: Carol <carol@b.example>' <<<"$h" ||
+    problems+=" from"
+  grep -qi '^HP-Outer:' <<<"$h" && problems+=" hp-outer-outside"
+  # Our verdict comes before the restored fields (inserted at the top).
+  [ "$(grep -n -m1 '^Authentication-Results:' <<<"$h" | cut -d: -f1)" -lt \
+    "$(grep -n -m1 '^Subject:' <<<"$h" | cut -d: -f1)" ] 2>/dev/null || problems+=" ar-order"
+  [[ $(top_header "$f" Authentication-Results) == *"smime=pass (decrypted"*"carol@b.example"* ]] ||
+    problems+=" verdict"
+  [ -z "$problems" ] && ok "hp-cipher: decrypted, real Subject and Keywords restored, pass for carol" ||
+    bad "hp-cipher:$problems: $(head -20 <<<"$h" | tr '\n' ' ')"
+else
+  bad "hp-cipher: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
+fi
+grep -q 'hp_restored=Subject+Keywords' "$work/milter.log" && ok "hp-cipher: log hp_restored=Subject+Keywords" ||
+  bad "hp-cipher log: $(grep 'hp-cipher\|hp_restored' "$work/milter.log" | head -2)"
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

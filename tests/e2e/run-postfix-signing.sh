@@ -343,11 +343,11 @@ expect_log() {  # expect_log NAME EVENT REGEX
     bad "$1: $n log lines (want one $2 line matching $3):"; printf '%s\n' "$lines" | sed 's/^/    /'
   fi
 }
-expect_log clear-submit outbound "why=daemon_name ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
+expect_log clear-submit outbound "why=daemon_name, daemon_name=ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
 expect_log clear-utf8 outbound "identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
 expect_log clear-mixed outbound "action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
 expect_log clear-large outbound "action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
-expect_log clear-mta-internal outbound "why=internal_hosts client 127.0.0.1, sign=clear, .*action=signed, format=clear"
+expect_log clear-mta-internal outbound "why=internal_hosts, client=127.0.0.1, sign=clear, .*action=signed, format=clear"
 expect_log clear-pickup outbound "action=signed, format=clear, .*reencoded=8bit-to-[a-z0-9+-]+"
 expect_log clear-login outbound "from=<bob@a.example>, login=bob, .*identity=bob@a.example, action=signed, format=clear"
 expect_log inbound verify "from=<alice@a.example>, result=none"

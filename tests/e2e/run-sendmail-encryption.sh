@@ -286,13 +286,13 @@ rcpt_line() {  # rcpt_line RCPT FIELDS COUNT
   [ "$n" -eq "$3" ] && ok "$3 rcpt: line(s) for <$1> with $2" ||
     bad "$n rcpt: lines for <$1> with $2 (want $3): $(grep -F ": rcpt: to=<$1>" "$work/milter.log" | tr '\n' ';')"
 }
-rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local serial 100D, action=accept' 4
-rcpt_line erin@b.example 'domain=b.example, encrypt=required, cert=none (none found), action=reject' 3
-rcpt_line 'carol@b.example \x28x\x29' 'syntax=whitespace, action=reject' 1
-rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
+rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local, serial=100D, action=accept' 4
+rcpt_line erin@b.example 'domain=b.example, encrypt=required, cert=none, cert_why=not-found, action=reject' 3
+rcpt_line 'carol@b.example\x20\x28x\x29' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@\x20b.example' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
 rcpt_line nobody@xn--bcher-kva.example \
-  'domain=xn--bcher-kva.example, encrypt=required, cert=none (none found), action=reject' $((n_ulabel + 1))
+  'domain=xn--bcher-kva.example, encrypt=required, cert=none, cert_why=not-found, action=reject' $((n_ulabel + 1))
 rcpt_line alice@a.example 'domain=a.example, encrypt=never, action=accept' 1  # the MSP's bounce for erin
 want=$((4 + 3 + 3 + n_ulabel + 1 + 1))
 n=$(grep -c ': rcpt: ' "$work/milter.log")

@@ -232,7 +232,7 @@ expect_log() {  # expect_log NAME EVENT REGEX
     printf '%s\n' "$lines" | sed 's/^/    /'
   fi
 }
-expect_log clear-ascii outbound "why=daemon_name ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
+expect_log clear-ascii outbound "why=daemon_name, daemon_name=ORIGINATING, sign=clear, identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
 expect_log clear-utf8 outbound "identity=alice@a.example, action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"
 expect_log clear-large outbound "action=signed, format=clear, digest=sha256, reencoded=no, ms=[0-9]+$"
 expect_log clear-mixed outbound "action=signed, format=clear, digest=sha256, reencoded=8bit-to-[a-z0-9+-]+, ms=[0-9]+$"

@@ -58,7 +58,7 @@ if [ -n "$(delivered outbound)" ] && ! headers_of outbound | grep -qi '^Authenti
 else
   bad "outbound mail changed or not relayed"
 fi
-grep -q 'outbound: .*why=daemon_name ORIGINATING' "$work/milter.log" && ok "outbound logged with reason" ||
+grep -q 'outbound: .*why=daemon_name, daemon_name=ORIGINATING' "$work/milter.log" && ok "outbound logged with reason" ||
   bad "no outbound log line"
 
 # Milter down: F=T makes Sendmail tempfail instead of passing mail unfiltered.

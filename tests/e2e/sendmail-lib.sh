@@ -1,6 +1,6 @@
 # tests/e2e/sendmail-lib.sh: Sendmail 8.17 from Debian's packages, unpacked
 # into a private root (it conflicts with Postfix as an installed package),
-# on 127.0.0.1, relaying to smtp-sink. Recipe: ../shared/docs/MTA-HARNESS.md.
+# on 127.0.0.1, relaying to smtp-sink.
 # Sourced after tests/lib.sh and postfix-lib.sh (for free_port).
 #
 # sm_unpack: downloads (apt-get download) and unpacks the packages once per

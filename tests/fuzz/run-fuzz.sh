@@ -16,6 +16,9 @@
 # its seeds: before fuzzing, the signed seeds must verify as pass through
 # smimectl with that anchor and the same clock (else the fuzzer would only
 # ever see refusals), using the fuzz build's smimectl or the build tree's.
+# Its decryption key and encrypted seeds are made here (decryption_seeds,
+# below) and checked the same way: they decrypt (or stay encrypted) as
+# docs/decryption.md says.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../skip.sh
@@ -73,7 +76,53 @@ else
   fuzz=$work/build
 fi
 
-# anchored_seeds: the signed inbound seeds pass with the fuzzer's trust anchor.
+# decryption_seeds: the inbound target's decryption key and encrypted seeds,
+# made for each run (no private key is kept in the repository, and `make
+# dist` refuses one): the test PKI (tests/pki/gen-pki.sh) in $work/pki,
+# alice's certificate and key as SMIME_FUZZ_DECRYPTION_KEY (the target's
+# recipient is alice@a.example), and in $work/seeds-inbound three messages
+# encrypted to her with `openssl cms -encrypt`: AES-256-CBC around the signed
+# entity of seeds/inbound/alice-clear.eml (sign-then-encrypt: pass), AES-256-
+# GCM with RSA-OAEP around an RFC 9788 hp="cipher" payload (decrypted, Subject
+# and Keywords restored), AES-128-CBC unsigned (stays encrypted).
+decryption_seeds() {
+  local d=$work/seeds-inbound p=$work/pki n
+  mkdir -p "$d" "$work/enc"
+  "$top/tests/pki/gen-pki.sh" "$p" >"$work/pki.log" 2>&1 ||
+    { echo "FAIL: tests/pki/gen-pki.sh: $(tail -3 "$work/pki.log")"; return 1; }
+  chmod 600 "$p/alice.key"
+  export SMIME_FUZZ_DECRYPTION_KEY=$p/alice
+  # The signed entity: alice-clear's Content-Type and body.
+  awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; print; next } h && /^Content-Type:/ { print; next }
+    !h { print }' "$here/seeds/inbound/alice-clear.eml" >"$work/enc/signed"
+  printf '%s\r\n' 'Content-Type: text/plain; charset=utf-8; hp="cipher"' \
+    'Content-Transfer-Encoding: 7bit' 'From: Sam <sam@s.example>' 'To: Alice <alice@a.example>' \
+    'Subject: figures for Q4' 'Keywords: finance' 'Date: Mon, 01 Jun 2026 00:00:00 +0000' \
+    'HP-Outer: From: Sam <sam@s.example>' 'HP-Outer: To: Alice <alice@a.example>' \
+    'HP-Outer: Subject: [...]' 'HP-Outer: Date: Mon, 01 Jun 2026 00:00:00 +0000' '' \
+    'The secret text.' >"$work/enc/hp"
+  printf '%s\r\n' 'Content-Type: text/plain; charset=us-ascii' '' 'An unsigned secret.' \
+    >"$work/enc/plain"
+  # NAME INNER SMIME-TYPE SUBJECT FROM OPENSSL-OPTIONS...
+  while read -r n inner type subject from opts; do
+    # shellcheck disable=SC2086 # opts is a word list
+    openssl cms -encrypt -binary -outform DER -in "$work/enc/$inner" -out "$work/enc/$n.der" \
+      -recip "$p/alice.crt" $opts 2>"$work/enc/$n.err" ||
+      { echo "FAIL: openssl cms -encrypt $n: $(head -c 300 "$work/enc/$n.err")"; return 1; }
+    { printf '%s\r\n' "From: $from" 'To: Alice <alice@a.example>' "Subject: $subject" \
+        'Date: Mon, 01 Jun 2026 00:00:00 +0000' "Message-ID: <$n@fuzz.example>" 'MIME-Version: 1.0' \
+        "Content-Type: application/pkcs7-mime; smime-type=$type; name=\"smime.p7m\"" \
+        'Content-Transfer-Encoding: base64' ''
+      base64 -w 76 "$work/enc/$n.der" | sed 's/$/\r/'; } >"$d/$n.eml"
+  done <<'EOF2'
+decrypt-cbc-signed signed enveloped-data signed-inside alice@a.example -aes-256-cbc
+decrypt-gcm-hp-cipher hp authEnveloped-data [...] sam@s.example -aes-256-gcm -keyopt rsa_padding_mode:oaep
+decrypt-cbc-unsigned plain enveloped-data unsigned sam@s.example -aes-128-cbc
+EOF2
+}
+
+# anchored_seeds: the signed inbound seeds pass with the fuzzer's trust anchor,
+# and the encrypted ones decrypt with its key.
 anchored_seeds() {
   local ctl="" d f v n=0
   for d in "$fuzz" "${top_builddir:-}" "$top"; do
@@ -95,9 +144,24 @@ anchored_seeds() {
     fi
   done
   echo "ok   inbound: $n signed seeds verify with the fuzzer's trust anchor (pass, pass, policy)"
+  printf 'decrypt = yes\ndecryption_keys = %s\n' "$work/decryption-keys" >>"$work/anchor.conf"
+  echo "alice@a.example $SMIME_FUZZ_DECRYPTION_KEY.crt $SMIME_FUZZ_DECRYPTION_KEY.key" \
+    >"$work/decryption-keys"
+  for f in 'decrypt-cbc-signed:decrypted=aes-256-cbc, key=*result=pass' \
+    'decrypt-gcm-hp-cipher:decrypted=aes-256-gcm, key=*hp_restored=Subject+Keywords' \
+    'decrypt-cbc-unsigned:decrypted=no (unauthenticated-cbc)'; do
+    v=$(ASAN_OPTIONS=detect_leaks=0 "$ctl" -c "$work/anchor.conf" process --inbound --now 1780272000 \
+      --rcpt alice@a.example "$work/seeds-inbound/${f%%:*}.eml" 2>&1 >/dev/null)
+    # shellcheck disable=SC2053 # the expectation is a glob
+    if [[ $v != *${f#*:}* ]]; then
+      echo "FAIL inbound seed ${f%%:*}.eml: '$v', expected ${f#*:}"
+      return 1
+    fi
+  done
+  echo "ok   inbound: 3 encrypted seeds decrypt with the fuzzer's key (pass, hp restored, CBC kept)"
 }
 case " $targets " in
-  *" inbound "*) anchored_seeds || exit 1 ;;
+  *" inbound "*) { decryption_seeds && anchored_seeds; } || exit 1 ;;
 esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -108,6 +172,7 @@ run() {
   local t=$1 rc=0
   mkdir -p "$work/corpus/$t" "$work/artifacts"
   cp "$top/tests/fuzz/seeds/$t/"* "$work/corpus/$t/"
+  [ -d "$work/seeds-$t" ] && cp "$work/seeds-$t/"* "$work/corpus/$t/"
   (cd "$work" && TMPDIR=$work "$fuzz/src/fuzz/${t}_fuzz" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" "$work/corpus/$t") \
     >"$work/$t.log" 2>&1 || rc=$?

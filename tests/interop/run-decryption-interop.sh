@@ -12,8 +12,11 @@
 # signed, encrypted and signed again by carol (RFC 2634 triple wrapping).
 # Encrypters: openssl cms -encrypt (AES-128/256-CBC, AES-128/256-GCM, RSA
 # PKCS#1 v1.5, RSA-OAEP with SHA-256, ECDH P-256), gpgsm --encrypt (RSA,
-# its default CBC cipher) and NSS cmsutil -E (RSA, CBC). A missing gpgsm or
-# NSS is a skip (a failure in strict mode, tests/skip.sh).
+# its default CBC cipher), NSS cmsutil -E (RSA, CBC) and Bouncy Castle
+# (bc/SmimeTool.java encrypt: AES-GCM AuthEnvelopedData, RSA PKCS#1 v1.5 and
+# OAEP, ECDH P-256, CBC; all its messages made in one JVM run before the
+# table is checked). A missing gpgsm, NSS or Java/Bouncy Castle is a skip (a
+# failure in strict mode, tests/skip.sh).
 #
 # The table below (cases) is one line per message: NAME ENCRYPTER OPTIONS
 # SIGNED RCPTS EXPECT, where EXPECT is "decrypted VERDICT" or "kept REASON".
@@ -22,7 +25,7 @@
 # Per decrypted case: the delivered message carries the marker text, no
 # application/pkcs7-mime, the sender's headers, the verdict (--report) and a
 # log line with decrypted= and key=; per kept case: the output is the input
-# byte for byte, the log says decrypted=no (REASON), the marker is absent.
+# byte for byte, the log says decrypted=no, decrypt_why=REASON, the marker is absent.
 # Output: "ok   ..." / "FAIL ..." / "skip ..." lines and a summary; exit 1 on
 # any failure.
 # shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
@@ -64,14 +67,20 @@ split_message "$work/m/plain.eml" "$work/m/plain"
 split_message "$work/m/signed.eml" "$work/m/signed"
 
 # message NAME TOOL OPTIONS SIGNED RCPT...: $work/m/NAME.eml, the outer
-# headers and one application/pkcs7-mime body.
+# headers and one application/pkcs7-mime body. Bouncy Castle's envelopes
+# are made beforehand, in one batch (below).
 message() {
   local name=$1 tool=$2 opts=$3 signed=$4 type=enveloped-data
   shift 4
   local src=$work/m/plain
   [ "$signed" != plain ] && src=$work/m/signed
-  encrypt "$tool" "$opts" "$src/inner" "$work/m/$name.der" "$@" >"$work/m/$name.enc.log" 2>&1 ||
-    return 1
+  if [ "$tool" = bc ]; then
+    [ -s "$work/m/$name.der" ] || { echo "no envelope from the Bouncy Castle batch" \
+      >"$work/m/$name.enc.log"; return 1; }
+  else
+    encrypt "$tool" "$opts" "$src/inner" "$work/m/$name.der" "$@" >"$work/m/$name.enc.log" 2>&1 ||
+      return 1
+  fi
   [[ $opts == *gcm* ]] && type=authEnveloped-data
   {
     cat "$src/outer"
@@ -107,17 +116,51 @@ gpgsm-rsa-unsigned     gpgsm   -                                                
 nss-rsa-signed         nss     -                                                        signed   alice@a.example                 decrypted pass
 triple-wrapped-cbc     openssl -aes-256-cbc                                             triple   alice@a.example                 decrypted pass
 triple-wrapped-oracle  openssl -aes-256-gcm                                             triple   alice@a.example,zed@a.example:alice kept recipient-without-matching-key
+bc-gcm256-signed       bc      aes256-gcm                                               signed   alice@a.example                 decrypted pass
+bc-gcm128-oaep-unsigned bc     aes128-gcm,oaep                                          plain    alice@a.example                 decrypted none
+bc-cbc256-oaep-signed  bc      aes256-cbc,oaep                                          signed   alice@a.example                 decrypted pass
+bc-gcm256-ecdh-unsigned bc     aes256-gcm                                               plain    bob@a.example                   decrypted none
+bc-cbc128-ecdh-signed  bc      aes128-cbc                                               signed   bob@a.example                   decrypted pass
+bc-cbc256-pkcs1-signed bc      aes256-cbc                                               signed   alice@a.example                 decrypted pass
+bc-cbc-unsigned        bc      aes256-cbc                                               plain    alice@a.example                 kept unauthenticated-cbc
+bc-oracle-zed          bc      aes256-gcm                                               signed   alice@a.example,zed@a.example:alice kept recipient-without-matching-key
 "
+# enc_to RCPTS[:LOCAL,...]: sets rcpts (the envelope recipients) and enc_to
+# (whom it is encrypted to: the recipients, or the local parts at a.example).
+enc_to() {
+  local to=${1#*:}
+  rcpts=${1%%:*}
+  [ "$to" = "$rcpts" ] && to=$rcpts || to=${to//,/@a.example,}@a.example
+  IFS=, read -ra enc_to <<<"$to"
+}
+
+# Bouncy Castle: every bc row's envelope in one JVM run.
+have_bc=1
+: >"$work/m/bc.list"
+while read -r name tool opts signed rcpts _; do
+  [ "$tool" = bc ] || continue
+  enc_to "$rcpts"
+  src=$work/m/plain
+  [ "$signed" != plain ] && src=$work/m/signed
+  echo "$src/inner $work/m/$name.der $opts ${enc_to[*]%%@*}" >>"$work/m/bc.list"
+done <<<"$cases"
+bc_rc=0
+SMIME_BC_CLASSES=$build/tests/.work/bc-classes \
+  "$top/tests/interop/encrypt-tool.sh" bc-batch "$pki" "$work/m/bc.list" >"$work/m/bc.log" 2>&1 ||
+  bc_rc=$?
+if [ "$bc_rc" = 77 ]; then
+  have_bc=0
+  skip "bc: $(head -c 300 "$work/m/bc.log")"
+elif [ "$bc_rc" != 0 ]; then
+  bad "bc: the encryption batch failed: $(tr '\n' ' ' <"$work/m/bc.log" | head -c 300)"
+fi
+
 while read -r name tool opts signed rcpts expect what; do
   [ -n "$name" ] || continue
   [ "$tool" = gpgsm ] && [ "$have_gpgsm" = 0 ] && continue
   [ "$tool" = nss ] && [ "$have_nss" = 0 ] && continue
-  # RCPTS[:LOCAL,...] - the envelope recipients and, when it differs, whom
-  # it is encrypted to (local parts at a.example).
-  to=${rcpts#*:}
-  rcpts=${rcpts%%:*}
-  [ "$to" = "$rcpts" ] && to=$rcpts || to=${to//,/@a.example,}@a.example
-  IFS=, read -ra enc_to <<<"$to"
+  [ "$tool" = bc ] && [ "$have_bc" = 0 ] && continue
+  enc_to "$rcpts"
   if ! message "$name" "$tool" "$opts" "$signed" "${enc_to[@]}"; then
     bad "$name: $tool could not encrypt: $(tr '\n' ' ' <"$work/m/$name.enc.log" | head -c 300)"
     continue
@@ -149,7 +192,7 @@ while read -r name tool opts signed rcpts expect what; do
     # The message is unchanged apart from our Authentication-Results.
     diff <(crlf <"$in") <(crlf <"$out" | awk '/^Authentication-Results: mx.test;/ {skip=1; next}
       skip && /^[ \t]/ {next} {skip=0; print}') >/dev/null || problems+=" message-changed"
-    [[ $log == *"decrypted=no ($what)"* ]] || problems+=" log-reason"
+    [[ $log == *"decrypted=no, decrypt_why=$what"* ]] || problems+=" log-reason"
     [ -z "$problems" ] && ok "$name: kept encrypted ($what)" ||
       bad "$name:$problems ($(head -c 300 "$out.log"))"
   fi

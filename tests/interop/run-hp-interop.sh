@@ -10,7 +10,9 @@
 #     cipher; the outer Subject is [...], the real one and Keywords appear
 #     nowhere outside; `openssl cms -decrypt` with carol's key, then
 #     `openssl cms -verify`, give the signed entity with hp="cipher", the real
-#     fields and HP-Outer lines.
+#     fields and HP-Outer lines (User-Agent too: every field the author
+#     wrote), and hp-legacy-display="1" with the real Subject as the first
+#     line of the text (RFC 9788 section 5.2.2).
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=common.sh
 . "$top/tests/interop/common.sh"
@@ -34,7 +36,7 @@ cat "$pki/carol.crt" "$pki/carol.chain.pem" >"$work/carol.pem"
 
 printf '%s\r\n' "From: Alice <alice@a.example>" "To: Carol <carol@b.example>" \
   "Subject: figures for Q4" "Keywords: finance" "Date: Mon, 01 Jun 2026 00:00:00 +0000" \
-  "Message-ID: <hp-interop@a.example>" "MIME-Version: 1.0" \
+  "Message-ID: <hp-interop@a.example>" "User-Agent: Sample MUA 1.0" "MIME-Version: 1.0" \
   "Content-Type: text/plain; charset=us-ascii" "" "Hello Carol," "the figures." >"$work/in.eml"
 
 # has FILE TEXT: FILE contains the fixed string TEXT.
@@ -64,7 +66,7 @@ has "$work/signed.eml" $'Subject: figures for Q4\r' && ok "clear: outer Subject 
 "$SMIMECTL" -c "$work/clear.conf" process --inbound --now "$NOW" "$work/signed.eml" \
   >"$work/back.eml" 2>"$work/back.log"
 if tr -d '\r' <"$work/back.eml" | sed '/^$/q' | tr -d '\n\t' |
-    grep -qF 'smime=pass (hp=clear protects From To Subject Keywords Date Message-ID)'; then
+    grep -qF 'smime=pass (hp=clear protects From To Subject Keywords Date Message-ID and 1 other fields)'; then
   ok "clear: our inbound verdict is pass with the hp comment"
 else
   bad "clear: inbound: $(one_line <"$work/back.log")"
@@ -94,13 +96,18 @@ if openssl cms -verify -CAfile "$pki/trust.pem" -attime "$NOW" -in "$work/dec.em
 else
   bad "cipher: openssl cms -verify: $(one_line <"$work/verify2.err")"
 fi
-for want in 'hp="cipher"' "Subject: figures for Q4" "Keywords: finance" \
-    "HP-Outer: Subject: [...]" "HP-Outer: From: Alice <alice@a.example>"; do
+for want in 'hp="cipher"' 'hp-legacy-display="1"' "Subject: figures for Q4" "Keywords: finance" \
+    "HP-Outer: Subject: [...]" "HP-Outer: From: Alice <alice@a.example>" \
+    "User-Agent: Sample MUA 1.0" "HP-Outer: User-Agent: Sample MUA 1.0"; do
   has "$work/inner" "$want" && ok "cipher: inner entity has $want" ||
     bad "cipher: inner entity lacks $want"
 done
 has "$work/inner" "HP-Outer: Keywords" && bad "cipher: HP-Outer records a removed Keywords" ||
   ok "cipher: no HP-Outer for the removed Keywords"
+
+first=$(tr -d '\r' <"$work/inner" | sed '1,/^$/d' | head -n 1)
+[ "$first" = "Subject: figures for Q4" ] && ok "cipher: the text starts with the Legacy Display Element" ||
+  bad "cipher: first line of the text: $first"
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,9 +22,12 @@
 # Encrypt-only: an 8-bit UTF-8 body without MIME headers, encrypted for
 # carol, decrypts with openssl to charset=utf-8 with a 7-bit transfer
 # encoding, "From " armoured, and the same text.
-# Verifiers: every tests/interop/verify-NAME.sh (openssl, gpgsm, nss; the
-# interface is described in verify-openssl.sh), so another one is added by
-# dropping in its script. A verifier whose tool is missing is skipped (a
+# Verifiers: every tests/interop/verify-NAME.sh (openssl, gpgsm, nss, bc;
+# the interface is described in verify-openssl.sh), so another one is added
+# by dropping in its script. A verifier whose `capabilities` prints "batch"
+# (Bouncy Castle: a JVM start per message would cost a second each) gets
+# every message at the end in one `batch STATE MSG...` call, whose "pass
+# MSG ..." / "fail MSG: WHY" lines are checked per message. A verifier whose tool is missing is skipped (a
 # failure in strict mode, tests/skip.sh). Needs python3 and openssl.
 # Output: one "ok   ..." / "FAIL ..." line per check and a summary; exit 1 on
 # any failure.
@@ -39,6 +42,8 @@ make_pki
 here=$top/tests/interop
 rl() { python3 "$here/relay.py" "$@"; }
 export PKI=$pki NOW
+# Bouncy Castle's classes: compiled once per build tree (verify-bc.sh).
+export SMIME_BC_CLASSES=${SMIME_BC_CLASSES:-$build/tests/.work/bc-classes}
 
 # ---------------------------------------------------------------- verifiers
 verifiers=()
@@ -49,6 +54,7 @@ for v in "$here"/verify-*.sh; do
   mkdir -p "$work/v-$name"
   if ! why=$("$v" setup "$work/v-$name" 2>&1); then bad "$name: setup: $why"; continue; fi
   verifiers+=("$name")
+  [ "$("$v" capabilities 2>/dev/null)" = batch ] && : >"$work/v-$name.batch"
 done
 cleanup() {
   local n
@@ -158,6 +164,11 @@ write_config "$inconf"
 verify_everywhere() {
   local l=$1 msg=$2 n why v
   for n in "${verifiers[@]}"; do
+    # Batch verifiers: checked after the matrix (run_batches).
+    if [ -f "$work/v-$n.batch" ]; then
+      printf '%s\t%s\n' "$msg" "$l" >>"$work/v-$n.batch"
+      continue
+    fi
     why=$("$here/verify-$n.sh" verify "$work/v-$n" "$msg" 2>&1) && ok "$l: $n verifies" ||
       bad "$l: $n: $why"
   done
@@ -194,6 +205,28 @@ for mode in clear opaque; do
     verify_everywhere "$l after relay" "$out.relayed"
   done
 done
+
+# run_batches: each batch verifier gets all its messages in one call; every
+# message needs its own "pass MSG" line.
+run_batches() {
+  local n msg l out line
+  local -a msgs
+  for n in "${verifiers[@]}"; do
+    [ -s "$work/v-$n.batch" ] || continue
+    mapfile -t msgs < <(cut -f1 "$work/v-$n.batch")
+    out=$("$here/verify-$n.sh" batch "$work/v-$n" "${msgs[@]}" 2>&1)
+    while IFS=$'\t' read -r msg l; do
+      line=$(awk -v m="$msg" '($1 == "pass" || $1 == "fail") && ($2 == m || $2 == m ":") \
+        { print; exit }' <<<"$out")
+      case $line in
+        "pass $msg"*) ok "$l: $n verifies" ;;
+        "") bad "$l: $n: no verdict in the batch output ($(head -c 200 <<<"$out" | tr '\n' ' '))" ;;
+        *) bad "$l: $n: ${line#fail "$msg": }" ;;
+      esac
+    done <"$work/v-$n.batch"
+  done
+}
+run_batches
 
 # ---------------------------------------------------------------- naive control
 # The input signed as it came (no re-encoding): verifies as sent, breaks in

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # verify-bc.sh [--at EPOCH] [--out DIR] CAFILE FILE...
+# verify-bc.sh available|capabilities|setup STATE|verify STATE MSG|batch STATE MSG...|teardown STATE
 #
 # Bouncy Castle's verdict on S/MIME signed messages (clear or opaque), all
 # FILEs in one JVM: javax.mail parses each, bcmail's SMIMESigned verifies
@@ -19,10 +20,47 @@
 # SmimeTool is compiled on first use into $SMIME_BC_CLASSES, default
 # $top_builddir/tests/.work/bc-classes when top_builddir is set (make
 # check), else a throw-away folder.
+#
+# As a verifier of tests/interop/run-relay-interop.sh (environment PKI and
+# NOW; the interface is described in verify-openssl.sh): available, setup
+# STATE (compiles the tool into $SMIME_BC_CLASSES, else STATE/classes),
+# verify STATE MSG (one JVM), teardown STATE, and the optional batch
+# commands: capabilities (prints "batch") and batch STATE MSG... (every MSG
+# in one JVM, trust root.crt, one "pass MSG ..." / "fail MSG: WHY" line
+# each, exit 0 when all passed).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=bc/bc.sh
 . "$here/bc/bc.sh"
+# relay_classes STATE: where setup compiles the tool.
+relay_classes() { echo "${SMIME_BC_CLASSES:-$1/classes}"; }
+case ${1:-} in
+  available)
+    command -v java >/dev/null || { echo "java not installed"; exit 1; }
+    command -v javac >/dev/null || { echo "javac not installed"; exit 1; }
+    for j in bcprov bcpkix bcmail javax.mail javax.activation; do
+      [ -f "${SMIME_BC_JARS:-/usr/share/java}/$j.jar" ] || { echo "$j.jar missing"; exit 1; }
+    done
+    exit 0 ;;
+  capabilities) echo batch; exit 0 ;;
+  setup)
+    bc_setup "$(relay_classes "$2")" || { echo "Bouncy Castle not usable:$bc_missing"; exit 1; }
+    exit 0 ;;
+  teardown) exit 0 ;;
+  verify | batch)
+    [ $# -ge 3 ] || { echo "usage: verify-bc.sh $1 STATE MSG..." >&2; exit 2; }
+    cmd=$1 state=$2
+    shift 2
+    bc_setup "$(relay_classes "$state")" || { echo "Bouncy Castle not usable:$bc_missing"; exit 1; }
+    out=$(bc_tool verify --at "${NOW:-1780272000}" "$PKI/root.crt" "$@" 2>&1)
+    rc=$?
+    if [ "$cmd" = verify ] && [ $rc -ne 0 ]; then
+      head -c 300 <<<"$out" | tr '\n' ' '
+    elif [ "$cmd" = batch ]; then
+      printf '%s\n' "$out"
+    fi
+    exit $rc ;;
+esac
 usage() { echo "usage: verify-bc.sh [--at EPOCH] [--out DIR] CAFILE FILE..." >&2; exit 2; }
 at=${NOW:-1780272000}
 out=()

@@ -18,6 +18,10 @@ expect() {  # expect LABEL WANT_RC TEXT CMD...
     failed=$((failed + 1)); echo "FAIL $label: rc=$rc (want $want): $(head -c 300 "$work/out")"
   fi
 }
+# -n as root checks again as the service user (nobody here): it must be
+# able to reach the configuration and the test PKI, as a deployment's
+# service user reaches /etc/smime-milter.
+[ "$(id -u)" -eq 0 ] && chmod 711 "$work"
 write_config "$work/ok.conf" "user = nobody" "socket = inet:0@127.0.0.1"
 write_config "$work/root.conf" "user = root"
 write_config "$work/nouser.conf" "user = no-such-account-here"
@@ -27,9 +31,13 @@ expect "-n accepts a good configuration" 0 "ok (1 trust anchors, 0 signing ident
 # 10-year window must warn and the default 30 days must not), a key that
 # others can read is refused with owner and mode.
 cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key"
+owner=$(id -un)
+# The service user's key, as the daemon needs it (a root-only key is below).
+[ "$(id -u)" -eq 0 ] && chown nobody "$work/alice.key" && owner=nobody
 echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
-write_config "$work/id.conf" "user = nobody" "signing_identities = $work/identities"
-write_config "$work/idwarn.conf" "user = nobody" "signing_identities = $work/identities" \
+chmod 644 "$work/identities"
+write_config "$work/id.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signing_identities = $work/identities"
+write_config "$work/idwarn.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signing_identities = $work/identities" \
   "identity_expiry_warning = 3650"
 expect "-n counts identities" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
 if "$MILTER" -n -c "$work/id.conf" 2>&1 | grep -q "expires at"; then
@@ -40,7 +48,7 @@ fi
 expect "-n warns of an identity near expiry" 0 "identity alice@a.example ($work/identities:1) expires at 2030-01-01T00:00:00Z" \
   "$MILTER" -n -c "$work/idwarn.conf"
 chmod 644 "$work/alice.key"
-expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner root, mode 0644)" \
+expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner $owner, mode 0644)" \
   "$MILTER" -n -c "$work/id.conf"
 chmod 600 "$work/alice.key"
 # As root (-n, the unit's ExecStartPre) nothing is followed or trusted that
@@ -57,6 +65,21 @@ if [ "$(id -u)" -eq 0 ]; then
   chown nobody "$work/alice.key"
   expect "key of the service user accepted" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
   chown root "$work/alice.key"
+  # Root may read it, the daemon (and every reload) may not: -n says so.
+  expect "key only root can read refused as the service user" 78 "fatal: as user nobody: $work/identities:1:" \
+    "$MILTER" -n -c "$work/id.conf"
+  # The socket's folder should be the service user's to write: checked by
+  # root, a warning (a daemon started as root opens the socket as root); by
+  # the service user (the unit's ExecStartPre), an error.
+  mkdir -m 755 "$work/rootsock"
+  write_config "$work/rootsock.conf" "user = nobody" "socket = unix:$work/rootsock/s.sock"
+  expect "socket folder the service user cannot write: warning as root" 0 "warning: $work/rootsock.conf:6: socket: folder $work/rootsock is not writable by nobody" \
+    "$MILTER" -n -c "$work/rootsock.conf"
+  chmod 644 "$work/rootsock.conf"
+  if command -v setpriv >/dev/null; then
+    expect "socket folder the service user cannot write: refused as that user" 78 "fatal: $work/rootsock.conf:6: socket: folder $work/rootsock is not writable by nobody" \
+      setpriv --reuid=nobody --regid=nogroup --clear-groups "$MILTER" -n -c "$work/rootsock.conf"
+  fi
   # certificates.db pointing at a file root must not touch.
   rm -f "$work"/certificates.db*
   printf 'root:x:0:0\n' >"$work/victim" && chmod 600 "$work/victim"
@@ -78,8 +101,16 @@ else
 fi
 expect "-n names file:line of a bad value" 78 "bad.conf:5: max_mime_depth: 'deep' is not a number" "$MILTER" -n -c "$work/bad.conf"
 expect "uid 0 refused" 78 "user: refusing to serve as root" "$MILTER" -n -c "$work/root.conf"
+write_config "$work/tcp.conf" "user = nobody" "socket = tcp:8895"
+expect "unknown socket scheme refused with file:line" 78 "tcp.conf:6: socket: 'tcp:8895': unknown scheme 'tcp'" "$MILTER" -n -c "$work/tcp.conf"
+write_config "$work/port.conf" "user = nobody" "socket = inet:99999@127.0.0.1"
+expect "port out of range refused with file:line" 78 "port.conf:6: socket: 'inet:99999@127.0.0.1': port '99999' is not a number 1..65535" "$MILTER" -n -c "$work/port.conf"
+write_config "$work/nodir.conf" "user = nobody" "socket = unix:$work/no-such-dir/s.sock"
+expect "missing socket folder refused" 78 "socket: folder $work/no-such-dir does not exist" "$MILTER" -n -c "$work/nodir.conf"
 expect "unknown account" 78 "no such account 'no-such-account-here'" "$MILTER" -n -c "$work/nouser.conf"
 expect "usage" 64 "usage: smime-milter" "$MILTER" -x
+expect "--version" 0 "smime-milter $(sed -n 's/^AC_INIT(\[smime-milter\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")" "$MILTER" --version
+expect "smimectl --version" 0 "smimectl " "$SMIMECTL" --version
 
 if command -v miltertest >/dev/null; then
   port=$((20000 + RANDOM % 20000))
@@ -101,5 +132,53 @@ if command -v miltertest >/dev/null; then
 else
   skip_part "inet socket: miltertest not installed"
 fi
+# Pid file and smimectl reload: the daemon's answer, with exit status.
+mkdir -p "$work/rl" "$work/rlsock"
+[ "$(id -u)" -eq 0 ] && chown nobody "$work/rl" "$work/rlsock"
+write_config "$work/rl.conf" "user = nobody" "state_dir = $work/rl" "socket = unix:$work/rlsock/s.sock" \
+  "metrics_file = $work/rl/metrics.prom"
+chmod 644 "$work/rl.conf"
+expect "reload without a daemon: exit 69" 69 "no daemon: cannot read a pid from $work/rl/smime-milter.pid" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+"$MILTER" -c "$work/rl.conf" -f -e >/dev/null 2>"$work/rl.log" &
+rlpid=$!
+for _ in $(seq 100); do [ -s "$work/rl/smime-milter.pid.reload" ] && break; sleep 0.1; done
+if [ "$(cat "$work/rl/smime-milter.pid" 2>/dev/null)" = "$rlpid" ] &&
+   [ "$(cat "$work/rl/smime-milter.pid.reload")" = "0 ok" ]; then
+  pass=$((pass + 1)); echo "ok   pid file holds the daemon's pid, reload status generation 0"
+else
+  failed=$((failed + 1)); echo "FAIL pid file: $(cat "$work/rl/smime-milter.pid" 2>&1) (want $rlpid); $(cat "$work/rl.log")"
+fi
+for _ in $(seq 100); do [ -s "$work/rl/metrics.prom" ] && break; sleep 0.1; done
+expect "status: running, with the counters" 0 "smime_milter_trust_anchors 1" "$SMIMECTL" -c "$work/rl.conf" status
+expect "status names the pid" 0 "daemon: running, pid $rlpid" "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: store size" 0 'smime_milter_certificates_stored{trust="harvested"} 0' "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: days to the first anchor's expiry" 0 'smime_milter_expiry_days_min{kind="trust_anchor"} ' "$SMIMECTL" -c "$work/rl.conf" status
+expect "reload reports success" 0 "reload: ok (pid $rlpid, generation 1)" "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.conf" "$work/rl.good"
+echo "max_signers = many" >>"$work/rl.conf"
+expect "reload of a configuration that does not parse: exit 78, nothing signalled" 78 "rl.conf:8: max_signers: 'many' is not a number" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.good" "$work/rl.conf"
+echo "trust_anchors = $work/no-such-anchors.pem" >>"$work/rl.conf"
+expect "reload reports the daemon's refusal and its reason" 1 "reload: failed, the daemon keeps the running configuration: $work/rl.conf:8: trust_anchors: $work/no-such-anchors.pem: trust anchors: No such file" \
+  "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.good" "$work/rl.conf"
+expect "reload after the fix" 0 "generation 3" "$SMIMECTL" -c "$work/rl.conf" reload
+kill "$rlpid"; wait "$rlpid" 2>/dev/null
+# The last write at stop holds the final counts: 2 reloads taken, 1 refused.
+if grep -qx 'smime_milter_reloads_total{result="ok"} 2' "$work/rl/metrics.prom" &&
+   grep -qx 'smime_milter_reloads_total{result="failed"} 1' "$work/rl/metrics.prom"; then
+  pass=$((pass + 1)); echo "ok   metrics_file counts the reloads"
+else
+  failed=$((failed + 1)); echo "FAIL metrics_file: $(grep reloads "$work/rl/metrics.prom" 2>&1)"
+fi
+expect "status of a stopped daemon: exit 69" 69 "daemon: not running" "$SMIMECTL" -c "$work/rl.conf" status
+if [ ! -e "$work/rl/smime-milter.pid" ] && [ ! -e "$work/rl/smime-milter.pid.reload" ]; then
+  pass=$((pass + 1)); echo "ok   pid file and reload status removed at exit"
+else
+  failed=$((failed + 1)); echo "FAIL pid file left behind"
+fi
+expect "reload of a stopped daemon: exit 69" 69 "no daemon" "$SMIMECTL" -c "$work/rl.conf" reload
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

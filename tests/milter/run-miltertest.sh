@@ -73,10 +73,10 @@ check_log "good reloads" "reload: version=" 1
 check_log "bad reload refused" "reload: failed, keeping the running configuration: .*max_signers: 'many' is not a number"
 check_log "one verify line per message" "QT[0-9]*x[0-9]*: verify: .*result=pass" 100
 check_log "forged removed" "QFORGED: verify: .*result=pass, removed=3"
-check_log "outbound logged" "QOUT: outbound: .*why=daemon_name ORIGINATING"
+check_log "outbound logged" "QOUT: outbound: .*why=daemon_name, daemon_name=ORIGINATING"
 check_log "forged removed outbound" "QOUTFORGED: outbound: .*action=none, reason=already-signed, removed=2"
 check_log "refused outbound not edited" "QOUTREFUSED: outbound: .*action=tempfail, reason=sender-not-authorized, ms="
-check_log "unclean RCPT refused and logged" "QRCPT: rcpt: to=<carol@b.example \\\\x28x\\\\x29>, syntax=whitespace, action=reject"
+check_log "unclean RCPT refused and logged" "QRCPT: rcpt: to=<carol@b.example\\\\x20\\\\x28x\\\\x29>, syntax=whitespace, action=reject"
 check_log "RCPT comment logged" "QRCPT: rcpt: to=<carol@\\\\x28x\\\\x29b.example>, syntax=comment, action=reject"
 check_log "clean RCPT logged" "QRCPT: rcpt: to=<carol@b.example>, domain=b.example, encrypt=never, action=accept"
 check_log "unauthorised login refused" "QNOAUTH: outbound: .*login=mallory, .*action=tempfail, reason=sender-not-authorized"
