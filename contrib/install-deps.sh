@@ -13,17 +13,17 @@
 # never configured or started.
 set -eu
 RUNTIME="
-  libgmime-3.0-0 libssl3 libmilter1.0.1 libcurl4 libsqlite3-0 libldap-2.5-0 libidn2-0 adduser
+  libgmime-3.0-0 libssl3 libmilter1.0.1 libcurl4 libsqlite3-0 libpq5 libldap-2.5-0 libidn2-0 adduser
   libunbound8 dns-root-data
 "
 BUILD="
   build-essential autoconf automake libtool pkg-config make dpkg-dev
-  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev
+  libgmime-3.0-dev libssl-dev libmilter-dev libcmocka-dev libcurl4-openssl-dev libsqlite3-dev libidn2-dev libpq-dev
   libldap-dev libunbound-dev clang-format clang libclang-rt-14-dev
 "
 TEST="
   openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk binutils systemd
-  miltertest postfix swaks python3 time
+  miltertest postfix swaks python3 time postgresql
   softhsm2 opensc libengine-pkcs11-openssl
   slapd ldap-utils
   nsd ldnsutils

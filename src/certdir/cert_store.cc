@@ -70,7 +70,7 @@ using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 const char kSourceLocal[] = "local";
 const char kSourceHarvest[] = "harvest";
 
-// Version 1. Later versions add steps to CertStore::Init's migration.
+// Version 1. Later versions add steps to SqliteCertStore::Init's migration.
 const char kSchemaV1[] =
     "CREATE TABLE IF NOT EXISTS certificates ("
     " address TEXT NOT NULL,"                    // AddressForm (version 2)
@@ -94,6 +94,10 @@ const char kSchemaV1[] =
 const char kColumns[] =
     "address, fingerprint, der, trust, source, first_seen, last_seen, seen_in, signing_time,"
     " capabilities";
+
+}  // namespace
+
+namespace cert_store_internal {
 
 std::string CapabilitiesText(const std::vector<int>& caps) {
   std::string out;
@@ -131,7 +135,7 @@ std::string DerOf(X509* cert) {
   return out;
 }
 
-std::string HexOf(const unsigned char* p, size_t n) {
+static std::string HexOf(const unsigned char* p, size_t n) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * n);
@@ -170,6 +174,12 @@ Status CheckCert(const std::string& address, X509* cert, std::string* der) {
   if (der->empty()) return Status::InvalidInput("cannot encode the certificate");
   return Status::Ok();
 }
+
+}  // namespace cert_store_internal
+
+namespace {
+
+using namespace cert_store_internal;  // NOLINT(build/namespaces): this file defines them
 
 bool BindText(sqlite3_stmt* s, int i, const std::string& v) {
   return sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) ==
@@ -215,11 +225,68 @@ std::string NormalizeFingerprint(const std::string& text) {
   return out.size() == 64 ? out : "";
 }
 
-void CertStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+// The SQLite backend.
+class SqliteCertStore final : public CertStore {
+ public:
+  static Status Open(const std::string& path, std::shared_ptr<CertStore>* out);
+  ~SqliteCertStore() override;
+  SqliteCertStore(const SqliteCertStore&) = delete;
+  SqliteCertStore& operator=(const SqliteCertStore&) = delete;
 
-CertStore::~CertStore() = default;
+  const std::string& path() const override { return path_; }
+  Status Add(const std::string& address, X509* cert, const std::string& origin,
+             std::time_t now) override;
+  Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
+                 std::time_t signing_time, const std::string& seen_in, std::time_t now) override;
+  Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                int* removed) override;
+  Status List(std::vector<Row>* out) const override;
+  Status Count(int64_t* admin, int64_t* harvested) const override;
+  Status AddIntermediates(const std::vector<X509*>& certs) override;
+  Status IssuersOf(X509* cert, const Deadline& deadline, std::vector<X509Ptr>* out) const override;
+  Status ListIntermediates(std::vector<std::string>* der) const override;
+  Status LookupWithin(const std::string& address, const Deadline& deadline,
+                      std::vector<Row>* out) const override;
+  Status Import(const Row& row) override;
+  Status SchemaVersion(int* out) const override;
 
-Status CertStore::Fail(const std::string& what) const {
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  SqliteCertStore() = default;
+  Status Init();
+  Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
+  Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
+  Status Fail(const std::string& what) const;  // needs mu_ held
+
+  // Statements are prepared once per store (parsing the SQL cost more than
+  // running it) and reset, bindings cleared, when the handle goes.
+  struct StmtFinalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  struct StmtReset {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  using PreparedStmt = std::unique_ptr<sqlite3_stmt, StmtReset>;
+  PreparedStmt Prepared(const std::string& sql) const;  // needs mu_ held; null on error
+
+  std::string path_;
+  mutable std::mutex mu_;
+  std::unique_ptr<sqlite3, Closer> db_;
+  // After db_: finalized before the database closes.
+  mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
+};
+
+Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
+  return SqliteCertStore::Open(path, out);
+}
+
+void SqliteCertStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+SqliteCertStore::~SqliteCertStore() = default;
+
+Status SqliteCertStore::Fail(const std::string& what) const {
   std::string m = "certificate store " + path_ + ": " + what;
   if (db_) {
     m += ": ";
@@ -273,8 +340,8 @@ Status CheckFiles(const std::string& path) {
 
 }  // namespace
 
-Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
-  std::shared_ptr<CertStore> store(new CertStore());
+Status SqliteCertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out) {
+  std::shared_ptr<SqliteCertStore> store(new SqliteCertStore());
   store->path_ = path;
   if (path.empty()) return Status::Config("certificate store: no path");
   Status safe = CheckFiles(path);
@@ -296,7 +363,7 @@ Status CertStore::Open(const std::string& path, std::shared_ptr<CertStore>* out)
   return Status::Ok();
 }
 
-Status CertStore::Init() {
+Status SqliteCertStore::Init() {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3* db = db_.get();
   sqlite3_extended_result_codes(db, 0);
@@ -354,7 +421,7 @@ Status CertStore::Init() {
   return st;
 }
 
-Status CertStore::NormalizeAddresses() {
+Status SqliteCertStore::NormalizeAddresses() {
   // Version 1 stored addresses ASCII lower-cased only: a U-label domain
   // ("bob@bücher.example") or a trailing dot stayed as written and would no
   // longer be found. Each such row moves to its AddressForm; when that row
@@ -411,8 +478,8 @@ Status CertStore::NormalizeAddresses() {
   return Status::Ok();
 }
 
-Status CertStore::Add(const std::string& address, X509* cert, const std::string& origin,
-                      std::time_t now) {
+Status SqliteCertStore::Add(const std::string& address, X509* cert, const std::string& origin,
+                            std::time_t now) {
   std::string der;
   Status st = CheckCert(address, cert, &der);
   if (!st.ok()) return st;
@@ -435,14 +502,14 @@ Status CertStore::Add(const std::string& address, X509* cert, const std::string&
   return Status::Ok();
 }
 
-void CertStore::StmtFinalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void SqliteCertStore::StmtFinalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 
-void CertStore::StmtReset::operator()(sqlite3_stmt* s) const {
+void SqliteCertStore::StmtReset::operator()(sqlite3_stmt* s) const {
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
 }
 
-CertStore::PreparedStmt CertStore::Prepared(const std::string& sql) const {
+SqliteCertStore::PreparedStmt SqliteCertStore::Prepared(const std::string& sql) const {
   auto it = stmts_.find(sql);
   if (it == stmts_.end()) {
     sqlite3_stmt* raw = nullptr;
@@ -456,9 +523,9 @@ CertStore::PreparedStmt CertStore::Prepared(const std::string& sql) const {
   return PreparedStmt(it->second.get());
 }
 
-Status CertStore::Harvest(const std::string& address, X509* cert,
-                          const std::vector<int>& capabilities, std::time_t signing_time,
-                          const std::string& seen_in, std::time_t now) {
+Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
+                                const std::vector<int>& capabilities, std::time_t signing_time,
+                                const std::string& seen_in, std::time_t now) {
   std::string der;
   Status st = CheckCert(address, cert, &der);
   if (!st.ok()) return st;
@@ -514,8 +581,8 @@ Status CertStore::ResolvePrefix(const std::string& address, const std::string& t
   return Status::Ok();
 }
 
-Status CertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
-                         int* removed) {
+Status SqliteCertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                               int* removed) {
   if (removed) *removed = 0;
   std::string fp;
   if (!fingerprint_or_empty.empty()) {
@@ -540,7 +607,8 @@ Status CertStore::Remove(const std::string& address, const std::string& fingerpr
   return Status::Ok();
 }
 
-Status CertStore::Query(const char* where, const std::string& arg, std::vector<Row>* out) const {
+Status SqliteCertStore::Query(const char* where, const std::string& arg,
+                              std::vector<Row>* out) const {
   const std::string sql = std::string("SELECT ") + kColumns + " FROM certificates" + where +
                           " ORDER BY address, trust DESC, first_seen, fingerprint";
   std::lock_guard<std::mutex> lock(mu_);
@@ -570,16 +638,13 @@ Status CertStore::Query(const char* where, const std::string& arg, std::vector<R
   return Status::Ok();
 }
 
-Status CertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+Status SqliteCertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
 
-Status CertStore::Count(int64_t* admin, int64_t* harvested) const {
+Status SqliteCertStore::Count(int64_t* admin, int64_t* harvested) const {
   *admin = *harvested = 0;
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), "SELECT trust, COUNT(*) FROM certificates GROUP BY trust", -1,
-                         &raw, nullptr) != SQLITE_OK)
-    return Fail("cannot count");
-  StmtPtr s(raw);
+  PreparedStmt s = Prepared("SELECT trust, COUNT(*) FROM certificates GROUP BY trust");
+  if (!s) return Fail("cannot count");
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     const int trust = sqlite3_column_int(s.get(), 0);
@@ -592,11 +657,59 @@ Status CertStore::Count(int64_t* admin, int64_t* harvested) const {
   return rc == SQLITE_DONE ? Status::Ok() : Fail("cannot count");
 }
 
-Status CertStore::Lookup(const std::string& address, std::vector<Row>* out) const {
+// A local file: no network wait for a deadline to bound.
+Status SqliteCertStore::LookupWithin(const std::string& address, const Deadline&,
+                                     std::vector<Row>* out) const {
   return Query(" WHERE address = ?1", AddressForm(address), out);
 }
 
-Status CertStore::AddIntermediates(const std::vector<X509*>& certs) {
+Status SqliteCertStore::Import(const Row& r) {
+  static const char kSql[] =
+      "INSERT OR REPLACE INTO certificates (address, fingerprint, der, trust, source, first_seen,"
+      " last_seen, seen_in, signing_time, capabilities)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), kSql, -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot import");
+  StmtPtr s(raw);
+  if (!BindText(s.get(), 1, AddressForm(r.address)) || !BindText(s.get(), 2, r.fingerprint) ||
+      !BindBlob(s.get(), 3, r.der) ||
+      sqlite3_bind_int(s.get(), 4, static_cast<int>(r.trust)) != SQLITE_OK ||
+      !BindText(s.get(), 5, r.source) || !BindTime(s.get(), 6, r.first_seen) ||
+      !BindTime(s.get(), 7, r.last_seen) || !BindText(s.get(), 8, r.seen_in) ||
+      !BindTime(s.get(), 9, r.signing_time) ||
+      !BindText(s.get(), 10, CapabilitiesText(r.capabilities)) ||
+      sqlite3_step(s.get()) != SQLITE_DONE)
+    return Fail("cannot import " + r.address);
+  return Status::Ok();
+}
+
+Status SqliteCertStore::ListIntermediates(std::vector<std::string>* der) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "SELECT der FROM intermediates ORDER BY fingerprint", -1, &raw,
+                         nullptr) != SQLITE_OK)
+    return Fail("cannot read intermediates");
+  StmtPtr s(raw);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) der->push_back(ColumnBlob(s.get(), 0));
+  if (rc != SQLITE_DONE) return Fail("cannot read intermediates");
+  return Status::Ok();
+}
+
+Status SqliteCertStore::SchemaVersion(int* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
+    return Fail("cannot read the schema version");
+  StmtPtr s(raw);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Fail("cannot read the schema version");
+  *out = sqlite3_column_int(s.get(), 0);
+  return Status::Ok();
+}
+
+Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   static const char kSql[] =
       "INSERT OR IGNORE INTO intermediates (fingerprint, subject, der) VALUES (?1, ?2, ?3)";
   std::lock_guard<std::mutex> lock(mu_);
@@ -654,7 +767,11 @@ class IssuedByMemo {
 
 }  // namespace
 
-Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
+bool StoredIssuerSigned(X509* child, X509* parent) {
+  return IssuedByMemo::Shared().Verified(child, parent);
+}
+
+Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509Ptr>* out) const {
   // A few per name: anyone with one trusted certificate can plant look-alike
   // CAs, so only those that really signed the child are returned.
   static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
@@ -672,7 +789,7 @@ Status CertStore::IssuersOf(X509* cert, std::vector<X509Ptr>* out) const {
       X509Ptr c =
           CertCache::Shared().Parse(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          !IssuedByMemo::Shared().Verified(child, c.get()))
+          !StoredIssuerSigned(child, c.get()))
         continue;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());
@@ -692,9 +809,9 @@ namespace {
 
 // The rows of store for address with the given trust, as candidates.
 Status FindRows(const CertStore& store, const std::string& address, CertTrust trust,
-                std::vector<CertCandidate>* out) {
+                const Deadline& deadline, std::vector<CertCandidate>* out) {
   std::vector<CertStore::Row> rows;
-  Status st = store.Lookup(address, &rows);
+  Status st = store.LookupWithin(address, deadline, &rows);
   if (!st.ok()) return st;
   for (CertStore::Row& r : rows) {
     if (r.trust != trust) continue;
@@ -713,7 +830,8 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
                    : "harvested " + DateOf(r.last_seen) + " from " + r.seen_in;
     c.capabilities = std::move(r.capabilities);
     c.seen = r.first_seen;
-    store.IssuersOf(c.cert.get(), &c.chain);  // hints only: a failure just leaves none
+    // Hints only: a failure (or no time left to ask) just leaves none.
+    if (!deadline.expired()) store.IssuersOf(c.cert.get(), deadline, &c.chain);
     out->push_back(std::move(c));
   }
   return Status::Ok();
@@ -721,15 +839,14 @@ Status FindRows(const CertStore& store, const std::string& address, CertTrust tr
 
 }  // namespace
 
-// The store is a local file: no network wait for a deadline to bound.
-Status LocalCerts::Find(const std::string& address, const Deadline&,
+Status LocalCerts::Find(const std::string& address, const Deadline& deadline,
                         std::vector<CertCandidate>* out) const {
-  return FindRows(*store_, address, CertTrust::kAdmin, out);
+  return FindRows(*store_, address, CertTrust::kAdmin, deadline, out);
 }
 
-Status HarvestedCerts::Find(const std::string& address, const Deadline&,
+Status HarvestedCerts::Find(const std::string& address, const Deadline& deadline,
                             std::vector<CertCandidate>* out) const {
-  return FindRows(*store_, address, CertTrust::kHarvested, out);
+  return FindRows(*store_, address, CertTrust::kHarvested, deadline, out);
 }
 
 std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>& rows,

@@ -1,4 +1,7 @@
-// certdir/cert_store: recipient certificates kept in SQLite under state_dir.
+// certdir/cert_store: recipient certificates, the store's interface
+// (CertStore, shared by the SQLite backend here and the PostgreSQL one of
+// certdir/pg_cert_store.h; certdir/cert_store_open.h picks one) and its
+// SQLite backend under state_dir, described below.
 //
 // One table, one row per (address, certificate): certificates an
 // administrator added (`smimectl cert add`, trust admin, source "local") and
@@ -38,19 +41,15 @@
 #ifndef SMIME_CERTDIR_CERT_STORE_H_
 #define SMIME_CERTDIR_CERT_STORE_H_
 
+#include <cstdint>
 #include <ctime>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/ossl.h"
 #include "base/status.h"
 #include "certdir/cert_source.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace smime {
 
@@ -68,6 +67,12 @@ constexpr size_t kFingerprintShown = 12;
 std::string NormalizeFingerprint(const std::string& text);
 
 struct CertStoreRow;
+
+// For the backends' IssuersOf: whether parent's key verifies child's
+// signature. Pairs that verified are remembered process-wide (bounded,
+// thread-safe; the public-key operation recurs at every lookup of a stored
+// chain), failures are not.
+bool StoredIssuerSigned(X509* child, X509* parent);
 
 // One warning per admin-added row (cert add) whose certificate expires
 // within days of now or has expired: harvested ones are replaced by the
@@ -93,6 +98,10 @@ struct CertStoreRow {
   std::vector<int> capabilities;  // content-encryption NIDs announced then, in order
 };
 
+// The store's operations, the same for both backends: SQLite (a file under
+// state_dir, this header) and PostgreSQL (certdir/pg_cert_store.h, shared
+// by several hosts). certdir/cert_store_open.h picks one from the
+// certificate_store parameter.
 class CertStore {
  public:
   using Row = CertStoreRow;
@@ -101,29 +110,31 @@ class CertStore {
   static constexpr int kSchemaVersion = 2;
   static constexpr int kBusyTimeoutMs = 5000;
 
-  // Opens (creating when missing) the database at path.
+  // Opens (creating when missing) the SQLite database at path.
   static Status Open(const std::string& path, std::shared_ptr<CertStore>* out);
-  ~CertStore();
-  CertStore(const CertStore&) = delete;
-  CertStore& operator=(const CertStore&) = delete;
+  virtual ~CertStore() = default;
 
-  const std::string& path() const { return path_; }
+  // The file, or "postgresql:" and the connection string: for messages.
+  virtual const std::string& path() const = 0;
 
   // Admin: stores cert for address with trust admin, source "local",
   // seen_in = origin (e.g. the file). Refuses a certificate that does not
   // name the address (CertificateAddresses + SameMailbox). An existing row
   // for the same certificate (harvested or admin) becomes admin; its
   // first_seen and learned capabilities are kept.
-  Status Add(const std::string& address, X509* cert, const std::string& origin, std::time_t now);
+  virtual Status Add(const std::string& address, X509* cert, const std::string& origin,
+                     std::time_t now) = 0;
 
   // Harvest from a verified signature: inserts a harvested row, or updates
   // last_seen (and seen_in, for harvested rows) of an existing one.
   // capabilities and signing_time replace the stored ones only when
   // signing_time is newer than the stored signingTime. An admin row stays
   // admin (source "local", its seen_in kept). Refuses a certificate that does
-  // not name the address.
-  Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
-                 std::time_t signing_time, const std::string& seen_in, std::time_t now);
+  // not name the address. One statement: idempotent when several threads,
+  // processes or hosts harvest the same certificate at once.
+  virtual Status Harvest(const std::string& address, X509* cert,
+                         const std::vector<int>& capabilities, std::time_t signing_time,
+                         const std::string& seen_in, std::time_t now) = 0;
 
   // Removes address's row for fingerprint (any form NormalizeFingerprint
   // accepts, or a prefix of at least kFingerprintShown hex digits that
@@ -131,56 +142,50 @@ class CertStore {
   // kInvalidInput), or all of address's rows when fingerprint is empty, whatever
   // their trust. *removed (may be null) gets the number of rows removed;
   // nothing to remove is OK with 0. A malformed fingerprint is kInvalidInput.
-  Status Remove(const std::string& address, const std::string& fingerprint_or_empty, int* removed);
+  virtual Status Remove(const std::string& address, const std::string& fingerprint_or_empty,
+                        int* removed) = 0;
 
   // Every row, ordered by address, trust (admin first), first_seen.
-  Status List(std::vector<Row>* out) const;
+  virtual Status List(std::vector<Row>* out) const = 0;
   // Number of rows by trust level (kAdmin, kHarvested), for the metrics.
-  Status Count(int64_t* admin, int64_t* harvested) const;
+  virtual Status Count(int64_t* admin, int64_t* harvested) const = 0;
 
   // Remembers the CA certificates among certs (not self-signed roots) as
   // path hints for later chain building; Find() attaches them to
   // candidates as CertCandidate::chain.
-  Status AddIntermediates(const std::vector<X509*>& certs);
-  // Stored intermediates that issued cert, and their issuers (4 levels).
-  Status IssuersOf(X509* cert, std::vector<X509Ptr>* out) const;
+  virtual Status AddIntermediates(const std::vector<X509*>& certs) = 0;
+  // Stored intermediates that issued cert, and their issuers (4 levels);
+  // a network backend waits no longer than deadline.
+  virtual Status IssuersOf(X509* cert, const Deadline& deadline,
+                           std::vector<X509Ptr>* out) const = 0;
+  // Every stored intermediate's DER (for `smimectl store copy`).
+  virtual Status ListIntermediates(std::vector<std::string>* der) const = 0;
 
   // The rows for address, same order. Every method takes an address in
   // any spelling and uses its AddressForm (ASCII lower case, IDNA2008
   // A-label domain): "bob@bücher.example" finds the rows stored for
   // bob@xn--bcher-kva.example, which is also how Add and Harvest store it.
-  Status Lookup(const std::string& address, std::vector<Row>* out) const;
+  // A network backend waits no longer than deadline (a local file ignores it).
+  virtual Status LookupWithin(const std::string& address, const Deadline& deadline,
+                              std::vector<Row>* out) const = 0;
+  Status Lookup(const std::string& address, std::vector<Row>* out) const {
+    return LookupWithin(address, Deadline(), out);
+  }
 
- private:
-  // The full fingerprint of address's one row that starts with typed (hex,
-  // ':' allowed); "" when none does. Too short, not hex or ambiguous:
-  // kInvalidInput.
-  Status ResolvePrefix(const std::string& address, const std::string& typed, std::string* fp) const;
-  struct Closer {
-    void operator()(sqlite3* db) const;
-  };
+  // Stores row as it is (trust, source, times, seen_in, capabilities):
+  // `smimectl store copy`. An existing row for the same address and
+  // certificate is replaced.
+  virtual Status Import(const Row& row) = 0;
+
+  // The schema version the store holds now (kSchemaVersion once opened).
+  virtual Status SchemaVersion(int* out) const = 0;
+
+ protected:
   CertStore() = default;
-  Status Init();
-  Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
-  Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
-  Status Fail(const std::string& what) const;  // needs mu_ held
-
-  // Statements are prepared once per store (parsing the SQL cost more than
-  // running it) and reset, bindings cleared, when the handle goes.
-  struct StmtFinalizer {
-    void operator()(sqlite3_stmt* s) const;
-  };
-  struct StmtReset {
-    void operator()(sqlite3_stmt* s) const;
-  };
-  using PreparedStmt = std::unique_ptr<sqlite3_stmt, StmtReset>;
-  PreparedStmt Prepared(const std::string& sql) const;  // needs mu_ held; null on error
-
-  std::string path_;
-  mutable std::mutex mu_;
-  std::unique_ptr<sqlite3, Closer> db_;
-  // After db_: finalized before the database closes.
-  mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
+  // For Remove: the full fingerprint of address's one row that starts with
+  // typed (hex, ':' allowed); "" when none does. Too short, not hex or
+  // ambiguous: kInvalidInput. Built on Lookup, so the same for every backend.
+  Status ResolvePrefix(const std::string& address, const std::string& typed, std::string* fp) const;
 };
 
 // The admin-added rows of a store as a CertSource: Name() "local", trust
@@ -210,6 +215,17 @@ class HarvestedCerts final : public CertSource {
  private:
   std::shared_ptr<const CertStore> store_;
 };
+
+// Helpers the backends share (not for other modules).
+namespace cert_store_internal {
+std::string CapabilitiesText(const std::vector<int>& caps);  // "427,419"
+std::vector<int> ParseCapabilities(const std::string& text);
+std::string DerOf(X509* cert);
+std::string FingerprintOfDer(const std::string& der);
+std::string DateOf(std::time_t t);  // YYYY-MM-DD, UTC
+// OK and *der when cert may be stored for address, else why not.
+Status CheckCert(const std::string& address, X509* cert, std::string* der);
+}  // namespace cert_store_internal
 
 }  // namespace smime
 

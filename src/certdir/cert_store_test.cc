@@ -1011,7 +1011,7 @@ void TestSignerAttributes(void**) {
 // The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
 std::string IssuerNames(X509* cert, X509* real, X509* fake) {
   std::vector<X509Ptr> found;
-  Status st = g->store->IssuersOf(cert, &found);
+  Status st = g->store->IssuersOf(cert, Deadline(), &found);
   std::string out = st.ok() ? "" : "error";
   for (const X509Ptr& x : found)
     out += X509_cmp(x.get(), real) == 0 ? "real " : X509_cmp(x.get(), fake) == 0 ? "fake " : "? ";

@@ -183,7 +183,7 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
       continue;
     }
     if (!c.cert) continue;  // DANE confirmation records, used above
-    if (c.chain.empty() && hints_ && !c.dane_ee) hints_->IssuersOf(c.cert.get(), &c.chain);
+    if (c.chain.empty() && hints_ && !c.dane_ee) hints_->IssuersOf(c.cert.get(), deadline, &c.chain);
     X509StackPtr chain;
     std::string problem = Problem(address, c, rules, dane, trust, now, &chain);
     if (!problem.empty()) {

@@ -38,6 +38,11 @@ int Fail(const std::string& why, int code = kExitConfig) {
   return code;
 }
 
+// A store that cannot be reached or is busy (kIo) is temporary: exit 75.
+int Fail(const Status& st) {
+  return Fail(st.message(), st.code() == Status::Code::kIo ? kExitTempFail : kExitConfig);
+}
+
 std::string Date(std::time_t t) {
   if (t == 0) return "-";
   char buf[32];
@@ -58,7 +63,7 @@ X509Ptr Parse(const std::string& der) {
 // (this file's included).
 void WarnIfNoChain(Runtime& rt, X509* cert, const std::string& file) {
   std::vector<X509Ptr> issuers;
-  if (!rt.cert_store->IssuersOf(cert, &issuers).ok()) issuers.clear();
+  if (!rt.cert_store->IssuersOf(cert, Deadline(), &issuers).ok()) issuers.clear();
   X509StackPtr hints(sk_X509_new_null());
   for (const X509Ptr& x : issuers) sk_X509_push(hints.get(), x.get());
   ChainResult chain = rt.trust.VerifyChain(cert, hints.get(), std::time(nullptr));
@@ -98,7 +103,7 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
     std::vector<X509*> cas;
     for (const X509Ptr& c : certs) cas.push_back(c.get());
     Status st = rt.cert_store->AddIntermediates(cas);
-    if (!st.ok()) return Fail(st.message());
+    if (!st.ok()) return Fail(st);
     std::printf("stored the CA certificates of %s as chain hints (not trust anchors)\n",
                 file.c_str());
     return kExitOk;
@@ -112,14 +117,14 @@ int Add(Runtime& rt, const std::vector<std::string>& args) {
                  file.c_str(), usage.c_str());
   for (const std::string& a : addrs) {
     Status st = rt.cert_store->Add(a, certs[0].get(), file, std::time(nullptr));
-    if (!st.ok()) return Fail(st.message());
+    if (!st.ok()) return Fail(st);
     std::printf("added %s: serial %s, %s\n", a.c_str(), SerialHex(certs[0].get()).c_str(),
                 SubjectText(certs[0].get()).c_str());
   }
   std::vector<X509*> chain;
   for (size_t i = 1; i < certs.size(); ++i) chain.push_back(certs[i].get());
   Status st = rt.cert_store->AddIntermediates(chain);
-  if (!st.ok()) return Fail(st.message());
+  if (!st.ok()) return Fail(st);
   WarnIfNoChain(rt, certs[0].get(), file);
   return kExitOk;
 }
@@ -145,7 +150,7 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
   }
   std::vector<CertStore::Row> rows;
   Status st = address.empty() ? rt.cert_store->List(&rows) : rt.cert_store->Lookup(address, &rows);
-  if (!st.ok()) return Fail(st.message());
+  if (!st.ok()) return Fail(st);
   if (expiring >= 0) {
     // Expired ones too: they are what needs renewing most.
     const std::time_t limit = now + static_cast<std::time_t>(expiring) * 86400;
@@ -188,7 +193,7 @@ int Remove(Runtime& rt, const std::vector<std::string>& args) {
     return Fail("usage: cert remove ADDRESS [FINGERPRINT]", kExitUsage);
   int removed = 0;
   Status st = rt.cert_store->Remove(args[0], args.size() == 2 ? args[1] : "", &removed);
-  if (!st.ok()) return Fail(st.message());
+  if (!st.ok()) return Fail(st);
   std::printf("removed %d certificate(s) of %s\n", removed, args[0].c_str());
   return kExitOk;
 }
@@ -235,8 +240,8 @@ int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
   std::unique_ptr<Runtime> rt;
   if (int rc = LoadRuntime(config_path, &rt); rc != kExitOk) return rc;
   if (!rt->cert_store && sub != "lookup")
-    return Fail("no certificate store (state_dir " + rt->config.Str("state_dir") +
-                "/certificates.db cannot be opened)");
+    return Fail("no certificate store (certificate_store " + rt->config.Str("certificate_store") +
+                ", state_dir " + rt->config.Str("state_dir") + ", cannot be opened)");
   if (sub == "add") return Add(*rt, args);
   if (sub == "list") return List(*rt, args);
   if (sub == "remove") return Remove(*rt, args);

@@ -28,6 +28,8 @@ int ConfigCommand(const std::string& config_path, const std::vector<std::string>
 int RevocationCommand(const std::string& config_path, const std::vector<std::string>& args);
 int PolicyCommand(const std::string& config_path, const std::vector<std::string>& args);
 int BenchCommand(const std::string& config_path, const std::vector<std::string>& args);
+// `bench --store SPEC...`: lookups through each store (cli/store_bench.cc).
+int StoreBenchCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CrlCommand(const std::string& config_path, const std::vector<std::string>& args);
 // `reload [--wait S]`: signals the daemon and reports its answer
 // (cli/reload_command.cc); exit 0 reloaded, 1 refused, 69 no daemon, 75 no answer.
@@ -42,6 +44,8 @@ int StatusCommand(const std::string& config_path, const std::vector<std::string>
 int CertCommand(const std::string& config_path, const std::vector<std::string>& args);
 // `cert add|list|remove|lookup`: the recipient certificate directory
 // (cli/certdir_command.cc); exit 3 when lookup finds nothing usable.
+// `store init|migrate|check [SPEC]`, `store copy FROM TO` (cli/store_command.cc).
+int StoreCommand(const std::string& config_path, const std::vector<std::string>& args);
 int CertDirectoryCommand(const std::string& config_path, const std::string& sub,
                          const std::vector<std::string>& args);
 

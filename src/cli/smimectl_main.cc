@@ -36,6 +36,9 @@ const char kUsage[] =
     "        [--compare-raw --raw-key KEY.pem [--raw-op sign|verify] [--rounds R]] FILE...\n"
     "                   run the engine N times per message (verification, or\n"
     "                   signing with --outbound); print messages/s\n"
+    "  bench --store SPEC [--store SPEC]... [-n N] [--now EPOCH] --rcpt ADDR...\n"
+    "                   RCPT-time certificate lookups through each store; print\n"
+    "                   lookups/s (compare sqlite with postgresql:...)\n"
     "  cert import FILE.p12 [--passphrase-file FILE] [--out-dir DIR] [--address ADDR]\n"
     "          [--force] [--decryption]\n"
     "      write ADDR.crt (certificate, chain) and ADDR.key (mode 0600) from a\n"
@@ -48,6 +51,11 @@ const char kUsage[] =
     "  cert remove ADDR [FINGERPRINT]       forget stored certificates\n"
     "  cert lookup ADDR [--now EPOCH]       the certificate mail to ADDR would be\n"
     "                   encrypted to, and why others are not used; exit 3 if none\n"
+    "  store init|migrate|check [SPEC]\n"
+    "                   create or migrate the certificate store's schema, or check\n"
+    "                   it; SPEC: sqlite, sqlite:FILE or postgresql:CONNINFO\n"
+    "                   (default: certificate_store); exit 75 unreachable\n"
+    "  store copy FROM TO   copy every certificate of store FROM into TO\n"
     "  reload [--wait SECONDS]\n"
     "                   reload the running daemon (SIGUSR1, pid from pid_file) and\n"
     "                   wait for its answer: exit 0 reloaded, 1 refused (reason\n"
@@ -91,6 +99,7 @@ int main(int argc, char** argv) {
     if (cmd == "policy") return smime::PolicyCommand(config, args);
     if (cmd == "bench") return smime::BenchCommand(config, args);
     if (cmd == "cert") return smime::CertCommand(config, args);
+    if (cmd == "store") return smime::StoreCommand(config, args);
     if (cmd == "reload") return smime::ReloadCommand(config, args);
     if (cmd == "status") return smime::StatusCommand(config, args);
     if (cmd == "version" || cmd == "--version") {

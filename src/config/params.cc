@@ -42,6 +42,20 @@ const std::vector<ParamSpec> kParams = {
      "cert add), harvest (from inbound signatures that verified as pass), ldap (when ldap_uri "
      "is set). The strongest usable certificate of all sources wins (highest security level of its "
      "key), the newest among equals."},
+    {"certificate_store", ParamType::kString, "sqlite", kNoMin, kNoMax, nullptr,
+     "Where the local and harvested certificates are kept: sqlite (state_dir/certificates.db, "
+     "one host) or postgresql:CONNINFO (a libpq connection string or postgresql:// URI, one "
+     "store shared by several hosts; docs/scaling.md). The password goes in libpq's passfile, "
+     "never here (refused)."},
+    {"certificate_store_connections", ParamType::kInt, "8", 1, 100, nullptr,
+     "certificate_store = postgresql: connections each process keeps at most; a lookup waits "
+     "for a free one no longer than its step's deadline. Size it to the milter threads that "
+     "look up at once."},
+    {"certificate_store_timeout", ParamType::kInt, "5", 1, 120, nullptr,
+     "certificate_store = postgresql: seconds one connection attempt or statement may take "
+     "(also the server's statement_timeout), cut to the deadline of the milter step. A "
+     "database that is down or slower fails the lookup (a temporary failure where encryption "
+     "is required) and skips harvesting; reconnection waits 1 s, doubling to 30 s."},
     {"crl_files", ParamType::kList, "", kNoMin, kNoMax, nullptr,
      "Local CRL files (DER or PEM) consulted for revocation besides the distribution points."},
     {"decrypt", ParamType::kBool, "no", kNoMin, kNoMax, nullptr,

@@ -80,7 +80,8 @@ struct SignerLog {
 // sign instead): candidates for a SignerInfo whose certificate the message
 // lacks (docs/verification.md, "Certificates from our store"). Null when
 // there are none.
-X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::string& from) {
+X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::string& from,
+                          const Deadline& deadline) {
   if (!rt.cert_store) return nullptr;
   std::vector<std::string> who = {from};
   std::string sender;
@@ -90,7 +91,7 @@ X509StackPtr StoreSigners(const Runtime& rt, const Transaction& tx, const std::s
   X509StackPtr out(sk_X509_new_null());
   for (const std::string& a : who) {
     std::vector<CertStore::Row> rows;
-    if (a.empty() || !out || !rt.cert_store->Lookup(a, &rows).ok()) continue;
+    if (a.empty() || !out || !rt.cert_store->LookupWithin(a, deadline, &rows).ok()) continue;
     for (const CertStore::Row& r : rows) {
       const unsigned char* p = reinterpret_cast<const unsigned char*>(r.der.data());
       X509Ptr c = CertCache::Shared().Parse(p, r.der.size());
@@ -143,9 +144,10 @@ ChainResult CompleteChain(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
   int error = first.error;
   if (rt.cert_store) {
     std::vector<X509Ptr> found;
-    rt.cert_store->IssuersOf(cert, &found);  // hints only: a failure leaves none
+    // Hints only: a failure (the store unreachable, the deadline) leaves none.
+    rt.cert_store->IssuersOf(cert, deadline, &found);
     for (int i = 0; i < sk_X509_num(certs) && i < 8; ++i)
-      rt.cert_store->IssuersOf(sk_X509_value(certs, i), &found);
+      rt.cert_store->IssuersOf(sk_X509_value(certs, i), deadline, &found);
     if (!found.empty()) {
       for (X509Ptr& c : found)
         if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
@@ -436,7 +438,7 @@ void VerifyInbound(const Runtime& rt, const Transaction& tx, const Clock& clock,
       VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr, rt.max_signers);
   if (cms.outcome == CmsCheck::Outcome::kMalformed && cms.reason == "signer-certificate-missing") {
     // The message lacks a signer's certificate: our store may hold it.
-    X509StackPtr known = StoreSigners(rt, tx, from);
+    X509StackPtr known = StoreSigners(rt, tx, from, deadline);
     if (known)
       cms = VerifySignedData(layout.cms_der, clear ? &layout.signed_content : nullptr,
                              rt.max_signers, known.get());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "certdir/cert_store_open.h"
 #include "certdir/ldap_source.h"
 #include "certdir/smimea_source.h"
 #include "mime/header_protection.h"
@@ -145,12 +146,19 @@ void DeadlineWarnings(const Config& config, bool ldap, bool revocation, bool enc
 // an error only when some domain encrypts.
 Status BuildDirectory(const Config& config, Runtime* rt) {
   const std::string origin = config.Get("certificate_sources").origin;
-  const std::string path = config.Str("state_dir") + "/certificates.db";
-  Status st = CertStore::Open(path, &rt->cert_store);
+  const std::string spec = config.Str("certificate_store");
+  if (Status bad = CheckStoreSpec(spec); !bad.ok())
+    return Status::Config(config.Get("certificate_store").origin +
+                          ": certificate_store: " + bad.message());
+  PgStoreOptions pg;
+  pg.timeout_ms = static_cast<long>(config.Int("certificate_store_timeout")) * 1000;
+  pg.pool_size = static_cast<int>(config.Int("certificate_store_connections"));
+  Status st = OpenCertStore(spec, config.Str("state_dir"), pg, &rt->cert_store);
   if (!st.ok()) {
     rt->cert_store.reset();
+    const char* param = spec == "sqlite" ? "state_dir" : "certificate_store";
     if (rt->any_encryption)
-      return Status::Config(config.Get("state_dir").origin + ": state_dir: " + st.message());
+      return Status::Config(config.Get(param).origin + ": " + param + ": " + st.message());
     rt->warnings.push_back(st.message() + ": harvesting and the local certificate store are off");
   }
   rt->harvest = config.Bool("harvest_certificates") && rt->cert_store;
