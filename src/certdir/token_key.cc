@@ -131,6 +131,30 @@ Status ReadPin(const std::string& path, std::string* pin) {
   return Status::Ok();
 }
 
+// Takes the ENGINE out of OpenSSL's engine list and default tables, so that
+// only our reference (TokenEngine::engine) and the functional references we
+// hold reach it. Libraries that initialise OpenSSL later register every
+// listed ENGINE as the default for everything (libcurl's global init, which
+// the AIA fetcher runs after the identities are loaded, calls
+// ENGINE_register_all_complete through libssh2). A default ENGINE hands a
+// functional reference to every RSA, EC and EVP_PKEY_CTX that is created -
+// signatures, file keys, the PKCS#11 module's own software keys - and some
+// of those are never returned, so ENGINE_finish in ~TokenEngine would not
+// finalise the module: OPENSSL_cleanup would, at exit, after the module's
+// own static destructors (a crash).
+void KeepOutOfDefaults(ENGINE* e) {
+  ENGINE_remove(e);  // our structural reference keeps it alive
+  ENGINE_unregister_RSA(e);
+  ENGINE_unregister_DSA(e);
+  ENGINE_unregister_EC(e);
+  ENGINE_unregister_DH(e);
+  ENGINE_unregister_RAND(e);
+  ENGINE_unregister_ciphers(e);
+  ENGINE_unregister_digests(e);
+  ENGINE_unregister_pkey_meths(e);
+  ENGINE_unregister_pkey_asn1_meths(e);
+}
+
 // The engine for module (whose stat is file): the live one, or a new one
 // when no key is alive.
 Status GetEngine(const std::string& module, const struct stat& file,
@@ -150,6 +174,8 @@ Status GetEngine(const std::string& module, const struct stat& file,
     return Status::Config("the OpenSSL ENGINE \"pkcs11\" is not available (" +
                           DrainOpensslErrors() +
                           "): install libengine-pkcs11-openssl (libp11) for token keys");
+  KeepOutOfDefaults(found.get());
+  DrainOpensslErrors();
   // libp11 prints its errors to stderr; ours carry them instead.
   ENGINE_ctrl_cmd(found.get(), "QUIET", 0, nullptr, nullptr, 0);
   if (ENGINE_ctrl_cmd_string(found.get(), "MODULE_PATH", module.c_str(), 0) != 1)

@@ -29,6 +29,9 @@
 //    is tried once more. While the token is away every signature fails (the
 //    caller's tempfail path). Other failures (a mechanism the token lacks)
 //    are returned as they are.
+// The ENGINE is kept out of OpenSSL's engine list and default tables (other
+// libraries' OpenSSL set-up would otherwise make it the default for every
+// key), so the last key freed finalises the module, before the process exits.
 // After a restart every live key logs in with its own PIN again (kept in
 // memory, cleansed when the key is freed); a key whose token or PIN fails
 // stays unusable until a later retry succeeds.

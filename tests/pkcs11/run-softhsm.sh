@@ -84,9 +84,11 @@ sign_as() {
   local want=multipart/signed
   [ "${3:-}" = opaque ] && want=application/pkcs7-mime
   sed "s/^From: .*/From: ${name^} <$name@a.example>/" "$top/tests/golden/message.eml" >"$work/$name.eml"
-  if ! "$SMIMECTL" -c "$cf" process --outbound --sasl-user "$name" --now "$NOW" "$work/$name.eml" \
-      >"$out" 2>"$work/err"; then
-    bad "$label: smimectl failed: $(head -c 400 "$work/err")"
+  local rc=0
+  "$SMIMECTL" -c "$cf" process --outbound --sasl-user "$name" --now "$NOW" "$work/$name.eml" \
+    >"$out" 2>"$work/err" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    bad "$label: smimectl exit status $rc: $(head -c 400 "$work/err")"
   elif ! grep -q "$want" "$out"; then
     bad "$label: output is not $want: $(head -c 400 "$work/err")"
   elif ! openssl cms -verify -CAfile "$pki/root.crt" -attime "$NOW" -purpose smimesign -in "$out" \
@@ -316,6 +318,11 @@ else
   kill -TERM "$pid"
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   log_has "the daemon stops cleanly" "stopping: version="
+  # The module is finalised before exit, not by OpenSSL's exit-time cleanup
+  # after its own destructors ran (a crash: status 139).
+  rc=0
+  wait "$pid" || rc=$?
+  if [ "$rc" -eq 0 ]; then ok "the daemon exits with status 0"; else bad "the daemon exited with status $rc"; fi
   if grep -q "panic:" "$work/milter.log"; then bad "panic in the log: $(grep panic: "$work/milter.log")"; fi
   [ "$failed" -eq 0 ] || { echo "the daemon's log:"; sed 's/^/    /' "$work/milter.log"; }
 fi
