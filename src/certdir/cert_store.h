@@ -119,7 +119,12 @@ class CertStore {
   // capabilities and signing_time replace the stored ones only when
   // signing_time is newer than the stored signingTime. An admin row stays
   // admin (source "local", its seen_in kept). Refuses a certificate that does
-  // not name the address.
+  // not name the address. A memo (kHarvestMemoSize pairs, all forgotten
+  // when full) skips the write when this store wrote the same certificate
+  // for the same address less than kHarvestMemoSeconds ago (by now), no
+  // other connection has written since (ChangeCount), and the signature
+  // announced the same capabilities (or is not newer than the newest seen):
+  // last_seen and seen_in are then up to that old, nothing else differs.
   Status Harvest(const std::string& address, X509* cert, const std::vector<int>& capabilities,
                  std::time_t signing_time, const std::string& seen_in, std::time_t now);
 
@@ -133,6 +138,16 @@ class CertStore {
 
   // Every row, ordered by address, trust (admin first), first_seen.
   Status List(std::vector<Row>* out) const;
+  // A number that changes whenever the database may have changed: a write
+  // by any other connection or process (SQLite's PRAGMA data_version, e.g.
+  // `smimectl cert remove`) or by this one. Cheap (no table is read): the
+  // engine compares it to reuse a certificate choice within one message.
+  Status ChangeCount(uint64_t* out) const;
+  // Harvest writes the memo saved (see Harvest), for tests and the bench.
+  uint64_t harvest_writes_skipped() const;
+  static constexpr std::time_t kHarvestMemoSeconds = 3600;
+  static constexpr size_t kHarvestMemoSize = 4096;
+
   // Number of rows by trust level (kAdmin, kHarvested), for the metrics.
   Status Count(int64_t* admin, int64_t* harvested) const;
 
@@ -162,6 +177,7 @@ class CertStore {
   Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
   Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
   Status Fail(const std::string& what) const;  // needs mu_ held
+  bool DataVersion(uint64_t* out) const;       // needs mu_ held
 
   // Statements are prepared once per store (parsing the SQL cost more than
   // running it) and reset, bindings cleared, when the handle goes.
@@ -176,6 +192,16 @@ class CertStore {
 
   std::string path_;
   mutable std::mutex mu_;
+  uint64_t writes_ = 0;  // this connection's writes (data_version ignores them); under mu_
+  struct HarvestMemo {
+    std::string capabilities;  // as stored: of the newest signature seen
+    std::time_t newest_signing = 0;
+    std::time_t written = 0;
+  };
+  // Under mu_: address form + '\n' + fingerprint -> the last harvest written.
+  std::map<std::string, HarvestMemo> harvest_memo_;
+  uint64_t memo_version_ = 0;  // data_version the memo is valid for
+  uint64_t harvest_skipped_ = 0;
   std::unique_ptr<sqlite3, Closer> db_;
   // After db_: finalized before the database closes.
   mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
@@ -190,6 +216,7 @@ class LocalCerts final : public CertSource {
   const char* Name() const override { return "local"; }
   Status Find(const std::string& address, const Deadline& deadline,
               std::vector<CertCandidate>* out) const override;
+  bool ChangeCount(uint64_t* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;
@@ -204,6 +231,7 @@ class HarvestedCerts final : public CertSource {
   const char* Name() const override { return "harvest"; }
   Status Find(const std::string& address, const Deadline& deadline,
               std::vector<CertCandidate>* out) const override;
+  bool ChangeCount(uint64_t* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;

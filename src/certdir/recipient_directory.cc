@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "mime/rcpt_address.h"
 #include "trust/cert_info.h"
@@ -44,7 +45,101 @@ std::string Problem(const std::string& address, const CertCandidate& c, const Ch
   return "";
 }
 
+std::atomic<uint64_t> next_directory_id{1};
+
+X509Ptr Ref(X509* x) {
+  if (x) X509_up_ref(x);
+  return X509Ptr(x);
+}
+
+CertCandidate CopyCandidate(const CertCandidate& c) {
+  CertCandidate out;
+  out.cert = Ref(c.cert.get());
+  out.trust = c.trust;
+  out.source = c.source;
+  out.origin = c.origin;
+  out.capabilities = c.capabilities;
+  out.seen = c.seen;
+  for (const X509Ptr& x : c.chain) out.chain.push_back(Ref(x.get()));
+  return out;
+}
+
+// "" when the revocation answer for path lets it be used under rules, else
+// "revoked" or "unknown" (hard only). deadline_hit: the answer was cut short.
+std::string RevocationProblem(const ChoiceRules& rules, RevocationChecker* revocation,
+                              STACK_OF(X509) * path, std::time_t now, const Deadline& deadline,
+                              bool* deadline_hit) {
+  if (rules.revocation == RevocationMode::kOff || !revocation) return "";
+  RevocationResult rev = revocation->Check(path, nullptr, now, deadline).overall;
+  if (rev.status == RevocationStatus::kRevoked) return "revoked";
+  const bool unknown =
+      rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
+  if (rules.revocation == RevocationMode::kHard && unknown) {
+    *deadline_hit = rev.deadline;
+    return "unknown";
+  }
+  return "";
+}
+
 }  // namespace
+
+RecipientDirectory::RecipientDirectory() : id_(next_directory_id.fetch_add(1)) {}
+
+bool RecipientDirectory::ChangeCounts(std::vector<uint64_t>* out) const {
+  out->clear();
+  for (const auto& source : sources_) {
+    uint64_t n = 0;
+    if (!source->ChangeCount(&n)) return false;
+    out->push_back(n);
+  }
+  if (hints_) {  // stored intermediates shape the paths
+    uint64_t n = 0;
+    if (!hints_->ChangeCount(&n).ok()) return false;
+    out->push_back(n);
+  }
+  return true;
+}
+
+RecipientChoice RecipientDirectory::ChooseAgain(const RecipientChoice& earlier,
+                                                const std::string& typed, const ChoiceRules& rules,
+                                                const TrustStore& trust,
+                                                RevocationChecker* revocation, std::time_t now,
+                                                const Deadline& deadline, bool* reused) const {
+  *reused = false;
+  const std::string address = WithDomainForm(typed);
+  std::vector<uint64_t> counts;
+  bool same = earlier.found && earlier.reusable && earlier.path && earlier.chosen.cert &&
+              earlier.directory_id == id_ && earlier.address == address &&
+              earlier.min_trust == static_cast<int>(rules.min_trust) &&
+              earlier.revocation == static_cast<int>(rules.revocation) &&
+              earlier.min_rsa_bits == rules.algorithms.min_rsa_bits &&
+              earlier.allow_sha1 == rules.algorithms.allow_sha1 && ChangeCounts(&counts) &&
+              counts == earlier.counts;
+  for (int i = 0; same && i < sk_X509_num(earlier.path.get()); ++i) {
+    X509* x = sk_X509_value(earlier.path.get(), i);
+    same = X509_cmp_time(X509_get0_notAfter(x), &now) >= 0 &&
+           X509_cmp_time(X509_get0_notBefore(x), &now) <= 0;
+  }
+  bool deadline_hit = false;
+  if (same && RevocationProblem(rules, revocation, earlier.path.get(), now, deadline, &deadline_hit)
+                  .empty()) {
+    RecipientChoice out;
+    out.found = true;
+    out.chosen = CopyCandidate(earlier.chosen);
+    out.path.reset(X509_chain_up_ref(earlier.path.get()));
+    out.reusable = true;
+    out.directory_id = id_;
+    out.counts = std::move(counts);
+    out.address = address;
+    out.min_trust = earlier.min_trust;
+    out.revocation = earlier.revocation;
+    out.min_rsa_bits = earlier.min_rsa_bits;
+    out.allow_sha1 = earlier.allow_sha1;
+    *reused = true;
+    return out;
+  }
+  return Choose(typed, rules, trust, revocation, now, deadline);
+}
 
 RecipientChoice RecipientDirectory::Choose(const std::string& typed, const ChoiceRules& rules,
                                            const TrustStore& trust, RevocationChecker* revocation,
@@ -53,6 +148,14 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
   // `smimectl cert lookup` may be typed with U-labels).
   const std::string address = WithDomainForm(typed);
   RecipientChoice out;
+  // Before the lookup: a change during it makes the choice not reusable.
+  out.reusable = ChangeCounts(&out.counts);
+  out.directory_id = id_;
+  out.address = address;
+  out.min_trust = static_cast<int>(rules.min_trust);
+  out.revocation = static_cast<int>(rules.revocation);
+  out.min_rsa_bits = rules.algorithms.min_rsa_bits;
+  out.allow_sha1 = rules.algorithms.allow_sha1;
   std::vector<CertCandidate> usable;
   std::vector<X509StackPtr> chains;
   for (const auto& source : sources_) {
@@ -92,24 +195,23 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
     return not_before(a) > not_before(b);
   });
   for (size_t i : order) {
-    if (rules.revocation != RevocationMode::kOff && revocation) {
-      RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now, deadline).overall;
-      if (rev.status == RevocationStatus::kRevoked) {
-        out.rejected.push_back(Describe(usable[i]) + ": revoked");
-        continue;
-      }
-      const bool unknown =
-          rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
-      if (rules.revocation == RevocationMode::kHard && unknown) {
-        // A responder outage is temporary: "try later", not "no certificate".
-        out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
-                                  (rev.deadline ? ": deadline reached" : ""));
-        out.deadline = out.deadline || rev.deadline;
-        continue;
-      }
+    bool deadline_hit = false;
+    const std::string rev =
+        RevocationProblem(rules, revocation, chains[i].get(), now, deadline, &deadline_hit);
+    if (rev == "revoked") {
+      out.rejected.push_back(Describe(usable[i]) + ": revoked");
+      continue;
+    }
+    if (!rev.empty()) {
+      // A responder outage is temporary: "try later", not "no certificate".
+      out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
+                                (deadline_hit ? ": deadline reached" : ""));
+      out.deadline = out.deadline || deadline_hit;
+      continue;
     }
     out.found = true;
     out.chosen = std::move(usable[i]);
+    out.path = std::move(chains[i]);
     break;
   }
   return out;
