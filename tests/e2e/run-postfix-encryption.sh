@@ -522,7 +522,7 @@ rcpt_line erin@b.example "$R" 2                        # mixed-erin, split-erin
 rcpt_line dave@c.example 'domain=c.example, encrypt=never, action=defer-separate-transaction' 2 # mixed-dave, split-cd
 rcpt_line carol@b.example 'domain=b.example, encrypt=required, cert=local, serial=100D, action=defer-separate-transaction' 2 # mixed-dave-first, split-ac
 rcpt_line 'carol@b.example\x20\x28x\x29' 'syntax=whitespace, action=reject' 1
-rcpt_line 'carol@ b.example' 'syntax=whitespace, action=reject' 1
+rcpt_line 'carol@\x20b.example' 'syntax=whitespace, action=reject' 1
 rcpt_line 'carol@\x28x\x29b.example' 'syntax=comment, action=reject' 1
 # A-label and U-label (SMTPUTF8) spellings: logged in the one A-label form.
 rcpt_line nobody@xn--bcher-kva.example 'domain=xn--bcher-kva.example, encrypt=required, cert=none, cert_why=not-found, action=reject' 2
