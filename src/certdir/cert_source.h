@@ -11,6 +11,7 @@
 #ifndef SMIME_CERTDIR_CERT_SOURCE_H_
 #define SMIME_CERTDIR_CERT_SOURCE_H_
 
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -77,6 +78,13 @@ class CertSource {
   // ignore it.
   virtual Status Find(const std::string& address, const Deadline& deadline,
                       std::vector<CertCandidate>* out) const = 0;
+  // A number that changes whenever what Find could return changes,
+  // including changes by other processes; false when the source cannot
+  // tell (network sources): a choice from it is then never reused.
+  virtual bool ChangeCount(uint64_t* out) const {
+    (void)out;
+    return false;
+  }
 };
 
 }  // namespace smime

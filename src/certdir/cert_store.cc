@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -249,6 +250,8 @@ class SqliteCertStore final : public CertStore {
                       std::vector<Row>* out) const override;
   Status Import(const Row& row) override;
   Status SchemaVersion(int* out) const override;
+  Status ChangeCount(uint64_t* out) const override;
+  uint64_t harvest_writes_skipped() const override;
 
  private:
   struct Closer {
@@ -259,6 +262,7 @@ class SqliteCertStore final : public CertStore {
   Status NormalizeAddresses();  // schema 1 -> 2; needs mu_ held, in Init's transaction
   Status Query(const char* where, const std::string& arg, std::vector<Row>* out) const;
   Status Fail(const std::string& what) const;  // needs mu_ held
+  bool DataVersion(uint64_t* out) const;       // needs mu_ held
 
   // Statements are prepared once per store (parsing the SQL cost more than
   // running it) and reset, bindings cleared, when the handle goes.
@@ -273,6 +277,16 @@ class SqliteCertStore final : public CertStore {
 
   std::string path_;
   mutable std::mutex mu_;
+  uint64_t writes_ = 0;  // this connection's writes (data_version ignores them); under mu_
+  struct HarvestMemo {
+    std::string capabilities;  // as stored: of the newest signature seen
+    std::time_t newest_signing = 0;
+    std::time_t written = 0;
+  };
+  // Under mu_: address form + '\n' + fingerprint -> the last harvest written.
+  std::map<std::string, HarvestMemo> harvest_memo_;
+  uint64_t memo_version_ = 0;  // data_version the memo is valid for
+  uint64_t harvest_skipped_ = 0;
   std::unique_ptr<sqlite3, Closer> db_;
   // After db_: finalized before the database closes.
   mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
@@ -499,6 +513,8 @@ Status SqliteCertStore::Add(const std::string& address, X509* cert, const std::s
       !BindText(s.get(), 7, origin))
     return Fail("cannot add");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot add " + address);
+  ++writes_;
+  harvest_memo_.clear();
   return Status::Ok();
 }
 
@@ -539,18 +555,60 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
       " seen_in = CASE WHEN trust = excluded.trust THEN excluded.seen_in ELSE seen_in END,"
       " capabilities = CASE WHEN excluded.signing_time > signing_time"
       "   THEN excluded.capabilities ELSE capabilities END,"
-      " signing_time = max(signing_time, excluded.signing_time)";
+      " signing_time = max(signing_time, excluded.signing_time)"
+      " RETURNING capabilities, signing_time";
+  const std::string form = AddressForm(address);
+  const std::string fp = FingerprintOfDer(der);
+  const std::string caps = CapabilitiesText(capabilities);
   std::lock_guard<std::mutex> lock(mu_);
+  // The memo: the same signer seen again within kHarvestMemoSeconds, with
+  // nothing to change but last_seen and seen_in, is not written again.
+  uint64_t version = 0;
+  if (!DataVersion(&version)) return Fail("cannot harvest");
+  if (version != memo_version_) {  // another connection wrote: forget all
+    harvest_memo_.clear();
+    memo_version_ = version;
+  }
+  const std::string key = form + '\n' + fp;
+  auto it = harvest_memo_.find(key);
+  // What the row holds (or will once written): the capabilities of the
+  // newest signature seen, also of those whose write the memo skipped.
+  std::string store_caps = caps;
+  std::time_t store_signing = signing_time;
+  if (it != harvest_memo_.end()) {
+    const HarvestMemo& m = it->second;
+    const bool same = m.capabilities == caps || signing_time <= m.newest_signing;
+    if (same && now >= m.written && now < m.written + kHarvestMemoSeconds) {
+      it->second.newest_signing = std::max(m.newest_signing, signing_time);
+      ++harvest_skipped_;
+      return Status::Ok();
+    }
+    if (signing_time <= m.newest_signing) {
+      store_caps = m.capabilities;
+      store_signing = m.newest_signing;
+    }
+  }
   PreparedStmt s = Prepared(kSql);
   if (!s) return Fail("cannot harvest");
-  if (!BindText(s.get(), 1, AddressForm(address)) || !BindText(s.get(), 2, FingerprintOfDer(der)) ||
-      !BindBlob(s.get(), 3, der) ||
+  if (!BindText(s.get(), 1, form) || !BindText(s.get(), 2, fp) || !BindBlob(s.get(), 3, der) ||
       sqlite3_bind_int(s.get(), 4, static_cast<int>(CertTrust::kHarvested)) != SQLITE_OK ||
       !BindText(s.get(), 5, kSourceHarvest) || !BindTime(s.get(), 6, now) ||
-      !BindText(s.get(), 7, seen_in) || !BindTime(s.get(), 8, signing_time) ||
-      !BindText(s.get(), 9, CapabilitiesText(capabilities)))
+      !BindText(s.get(), 7, seen_in) || !BindTime(s.get(), 8, store_signing) ||
+      !BindText(s.get(), 9, store_caps))
     return Fail("cannot harvest");
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Fail("cannot harvest for " + address);
+  // The row as written: the memo holds what it stores.
+  const unsigned char* stored = sqlite3_column_text(s.get(), 0);
+  store_caps = stored ? reinterpret_cast<const char*>(stored) : "";
+  store_signing = static_cast<std::time_t>(sqlite3_column_int64(s.get(), 1));
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot harvest for " + address);
+  ++writes_;
+  if (it == harvest_memo_.end() && harvest_memo_.size() >= kHarvestMemoSize)
+    harvest_memo_.clear();  // bounded
+  HarvestMemo& m = harvest_memo_[key];
+  m.capabilities = store_caps;
+  m.newest_signing = store_signing;
+  m.written = now;
   return Status::Ok();
 }
 
@@ -604,6 +662,8 @@ Status SqliteCertStore::Remove(const std::string& address, const std::string& fi
     return Fail("cannot remove");
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Fail("cannot remove " + address);
   if (removed) *removed = sqlite3_changes(db_.get());
+  ++writes_;
+  harvest_memo_.clear();
   return Status::Ok();
 }
 
@@ -639,6 +699,26 @@ Status SqliteCertStore::Query(const char* where, const std::string& arg,
 }
 
 Status SqliteCertStore::List(std::vector<Row>* out) const { return Query("", "", out); }
+
+bool SqliteCertStore::DataVersion(uint64_t* out) const {
+  PreparedStmt s = Prepared("PRAGMA data_version");
+  if (!s || sqlite3_step(s.get()) != SQLITE_ROW) return false;
+  *out = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0));
+  return true;
+}
+
+Status SqliteCertStore::ChangeCount(uint64_t* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t version = 0;
+  if (!DataVersion(&version)) return Fail("cannot read the change counter");
+  *out = (version << 32) ^ (writes_ & 0xffffffffu);
+  return Status::Ok();
+}
+
+uint64_t SqliteCertStore::harvest_writes_skipped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return harvest_skipped_;
+}
 
 Status SqliteCertStore::Count(int64_t* admin, int64_t* harvested) const {
   *admin = *harvested = 0;
@@ -682,6 +762,8 @@ Status SqliteCertStore::Import(const Row& r) {
       !BindText(s.get(), 10, CapabilitiesText(r.capabilities)) ||
       sqlite3_step(s.get()) != SQLITE_DONE)
     return Fail("cannot import " + r.address);
+  ++writes_;
+  harvest_memo_.clear();
   return Status::Ok();
 }
 
@@ -725,6 +807,7 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
     if (!BindText(s.get(), 1, FingerprintOfDer(der)) || !BindText(s.get(), 2, SubjectText(c)) ||
         !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
       return Fail("cannot store intermediates");
+    if (sqlite3_changes(db_.get()) > 0) ++writes_;
   }
   DrainOpensslErrors();
   return Status::Ok();
@@ -843,6 +926,9 @@ Status LocalCerts::Find(const std::string& address, const Deadline& deadline,
                         std::vector<CertCandidate>* out) const {
   return FindRows(*store_, address, CertTrust::kAdmin, deadline, out);
 }
+
+bool LocalCerts::ChangeCount(uint64_t* out) const { return store_->ChangeCount(out).ok(); }
+bool HarvestedCerts::ChangeCount(uint64_t* out) const { return store_->ChangeCount(out).ok(); }
 
 Status HarvestedCerts::Find(const std::string& address, const Deadline& deadline,
                             std::vector<CertCandidate>* out) const {

@@ -21,6 +21,10 @@
 // call; all methods may be called from many threads. Each write is a single
 // statement (atomic also against other processes); a write waits up to
 // kBusyTimeoutMs for another process's write lock, then fails with kIo.
+// ChangeCount (PRAGMA data_version plus this handle's writes) lets the
+// engine reuse a recipient choice within a message, and a harvest memo
+// skips repeated signer writes (see Harvest); neither is offered by the
+// PostgreSQL backend.
 //
 // Files (docs/SECURITY.md): a missing database is created mode 0600 (by
 // root in a folder of the service user: given to the service user); the
@@ -131,7 +135,14 @@ class CertStore {
   // signing_time is newer than the stored signingTime. An admin row stays
   // admin (source "local", its seen_in kept). Refuses a certificate that does
   // not name the address. One statement: idempotent when several threads,
-  // processes or hosts harvest the same certificate at once.
+  // processes or hosts harvest the same certificate at once. The SQLite
+  // backend keeps a memo (kHarvestMemoSize pairs, all forgotten when full)
+  // that skips the write when it wrote the same certificate for the same
+  // address less than kHarvestMemoSeconds ago (by now), no other connection
+  // has written since (PRAGMA data_version), and the signature announced the
+  // same capabilities (or is not newer than the newest seen): last_seen and
+  // seen_in are then up to that old, nothing else differs. The PostgreSQL
+  // backend has no memo: it cannot see every other host's writes cheaply.
   virtual Status Harvest(const std::string& address, X509* cert,
                          const std::vector<int>& capabilities, std::time_t signing_time,
                          const std::string& seen_in, std::time_t now) = 0;
@@ -147,6 +158,20 @@ class CertStore {
 
   // Every row, ordered by address, trust (admin first), first_seen.
   virtual Status List(std::vector<Row>* out) const = 0;
+  // A number that changes whenever what the store holds may have changed,
+  // by this handle or any other process or host; cheap (no table is read):
+  // the engine compares it to reuse a certificate choice within one
+  // message. SQLite: PRAGMA data_version (other connections) and this
+  // handle's own writes. A backend that cannot tell for certain (PostgreSQL:
+  // a removal on another host would go unseen) returns an error, and no
+  // choice from it is reused.
+  virtual Status ChangeCount(uint64_t* out) const = 0;
+  // Harvest writes the memo saved (see Harvest; 0 without a memo), for
+  // tests and the bench.
+  virtual uint64_t harvest_writes_skipped() const { return 0; }
+  static constexpr std::time_t kHarvestMemoSeconds = 3600;
+  static constexpr size_t kHarvestMemoSize = 4096;
+
   // Number of rows by trust level (kAdmin, kHarvested), for the metrics.
   virtual Status Count(int64_t* admin, int64_t* harvested) const = 0;
 
@@ -197,6 +222,7 @@ class LocalCerts final : public CertSource {
   const char* Name() const override { return "local"; }
   Status Find(const std::string& address, const Deadline& deadline,
               std::vector<CertCandidate>* out) const override;
+  bool ChangeCount(uint64_t* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;
@@ -211,6 +237,7 @@ class HarvestedCerts final : public CertSource {
   const char* Name() const override { return "harvest"; }
   Status Find(const std::string& address, const Deadline& deadline,
               std::vector<CertCandidate>* out) const override;
+  bool ChangeCount(uint64_t* out) const override;
 
  private:
   std::shared_ptr<const CertStore> store_;

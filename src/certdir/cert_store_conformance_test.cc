@@ -148,9 +148,12 @@ void TestAddHarvestList(void**) {
   assert_int_equal(R(s->SchemaVersion(&version)).code, kOk);
   assert_int_equal(version, CertStore::kSchemaVersion);
   X509* alice = pki->alice.cert.get();
+  // Harvests more than kHarvestMemoSeconds apart: the SQLite memo skips
+  // repeated writes within that time (docs/performance.md).
+  const std::time_t t2 = 5000 + CertStore::kHarvestMemoSeconds + 1;
   assert_int_equal(R(s->Harvest("alice@a.example", alice, {427, 419}, 1000, "q1", 5000)).code, kOk);
   // An older signature does not replace the capabilities; a newer one does.
-  assert_int_equal(R(s->Harvest("Alice@A.Example", alice, {419}, 900, "q2", 6000)).code, kOk);
+  assert_int_equal(R(s->Harvest("Alice@A.Example", alice, {419}, 900, "q2", t2)).code, kOk);
   Facts f = Rows(*s, "alice@a.example");
   assert_int_equal(f.res.code, kOk);
   assert_int_equal(f.n, 1);
@@ -160,16 +163,16 @@ void TestAddHarvestList(void**) {
   assert_string_equal(f.caps[0], "427,419");
   assert_int_equal(f.signing_time[0], 1000);
   assert_int_equal(f.first_seen[0], 5000);
-  assert_int_equal(f.last_seen[0], 6000);
+  assert_int_equal(f.last_seen[0], t2);
   assert_string_equal(f.seen_in[0], "q2");
   assert_true(f.is_alice[0]);
-  assert_int_equal(R(s->Harvest("alice@a.example", alice, {423}, 2000, "q3", 7000)).code, kOk);
+  assert_int_equal(R(s->Harvest("alice@a.example", alice, {423}, 2000, "q3", t2 + 1000)).code, kOk);
   f = Rows(*s, "alice@a.example");
   assert_string_equal(f.caps[0], "423");
   // Add makes the row admin and keeps first_seen; a later harvest keeps it admin.
-  assert_int_equal(R(s->Add("alice@a.example", alice, "alice.pem", 8000)).code, kOk);
-  assert_int_equal(R(s->Harvest("alice@a.example", alice, {}, 0, "q4", 9000)).code, kOk);
-  assert_int_equal(R(s->Add("bob@b.example", pki->bob.cert.get(), "bob.pem", 8000)).code, kOk);
+  assert_int_equal(R(s->Add("alice@a.example", alice, "alice.pem", t2 + 2000)).code, kOk);
+  assert_int_equal(R(s->Harvest("alice@a.example", alice, {}, 0, "q4", t2 + 3000)).code, kOk);
+  assert_int_equal(R(s->Add("bob@b.example", pki->bob.cert.get(), "bob.pem", t2 + 2000)).code, kOk);
   f = Rows(*s, nullptr);
   assert_int_equal(f.n, 2);
   assert_string_equal(f.address[0], "alice@a.example");
@@ -177,7 +180,7 @@ void TestAddHarvestList(void**) {
   assert_string_equal(f.source[0], "local");
   assert_string_equal(f.seen_in[0], "alice.pem");
   assert_int_equal(f.first_seen[0], 5000);
-  assert_int_equal(f.last_seen[0], 9000);
+  assert_int_equal(f.last_seen[0], t2 + 3000);
   assert_string_equal(f.address[1], "bob@b.example");
   // A certificate that does not name the address is refused.
   r = R(s->Add("bob@b.example", alice, "x", 1));
@@ -273,13 +276,27 @@ void TestSharedAtOnce(void**) {
   assert_int_equal(Rows(*b, "alice@a.example").n, 0);  // b has asked before
   assert_int_equal(R(a->Harvest("alice@a.example", pki->alice.cert.get(), {}, 0, "q", 10)).code,
                    kOk);
+  // The same signer again at once: SQLite's memo skips the write,
+  // PostgreSQL has none and writes it.
+  assert_int_equal(R(a->Harvest("alice@a.example", pki->alice.cert.get(), {}, 0, "q", 11)).code,
+                   kOk);
+  assert_int_equal(a->harvest_writes_skipped(), be->pg ? 0 : 1);
   assert_int_equal(Rows(*b, "alice@a.example").n, 1);
+  // ChangeCount: SQLite sees the other handle's removal; PostgreSQL cannot
+  // tell (an error), so no certificate choice from it is ever reused.
+  uint64_t before = 0, after = 0;
+  const Res count_before = R(a->ChangeCount(&before));
+  HarvestedCerts hs(a);
+  assert_int_equal(hs.ChangeCount(&before), !be->pg);
   int removed = 0;
   assert_int_equal(R(b->Remove("alice@a.example", "", &removed)).code, kOk);
   assert_int_equal(removed, 1);
+  const Res count_after = R(a->ChangeCount(&after));
+  assert_int_equal(count_before.code, be->pg ? kIo : kOk);
+  assert_int_equal(count_after.code, be->pg ? kIo : kOk);
+  if (!be->pg) assert_true(before != after);
   assert_int_equal(Rows(*a, "alice@a.example").n, 0);
   std::vector<CertCandidate> found;
-  HarvestedCerts hs(a);
   assert_int_equal(R(hs.Find("alice@a.example", Deadline(), &found)).code, kOk);
   assert_int_equal(found.size(), 0);
 }
@@ -292,18 +309,20 @@ void TestConcurrentHarvest(void**) {
   assert_int_equal(Second(&b).code, kOk);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  // Seen more than kHarvestMemoSeconds apart: each one is written.
+  const std::time_t gap = CertStore::kHarvestMemoSeconds + 1;
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       CertStore& s = t % 2 ? *a : *b;
       for (int i = 0; i < 20; ++i)
-        if (!s.Harvest("alice@a.example", pki->alice.cert.get(), {427}, i, "q", 100 + i).ok())
+        if (!s.Harvest("alice@a.example", pki->alice.cert.get(), {427}, i, "q", 100 + i * gap).ok())
           ++failures;
     });
   for (std::thread& t : threads) t.join();
   assert_int_equal(failures.load(), 0);
   Facts f = Rows(*a, nullptr);
   assert_int_equal(f.n, 1);
-  assert_int_equal(f.last_seen[0], 119);
+  assert_int_equal(f.last_seen[0], 100 + 19 * gap);
   assert_int_equal(f.signing_time[0], 19);
 }
 

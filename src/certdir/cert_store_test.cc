@@ -404,6 +404,8 @@ void TestAdminCertExpiryWarnings(void**) {
 }
 
 void TestHarvestSigningTime(void**) {
+  // Harvests further apart than the memo keeps them: every one is written.
+  const std::time_t kH = CertStore::kHarvestMemoSeconds;
   Res r = OpenStore("harvest.db");
   assert_int_equal(r.code, kOk);
   const std::vector<int> strong = {NID_aes_256_gcm, NID_aes_256_cbc};
@@ -420,38 +422,38 @@ void TestHarvestSigningTime(void**) {
   // An older signature (delayed mail) seen later: last_seen moves, the
   // capabilities do not.
   r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow - 5000,
-              "<m0@a.example>", kNow + 60);
+              "<m0@a.example>", kNow + kH + 60);
   assert_int_equal(r.code, kOk);
   rows = Facts("alice@a.example");
   assert_int_equal(rows.n, 1);
   assert_string_equal(rows.row[0].caps, "901,427");
   assert_int_equal(rows.row[0].signing_time, kNow - 100);
   assert_int_equal(rows.row[0].first_seen, kNow);
-  assert_int_equal(rows.row[0].last_seen, kNow + 60);
+  assert_int_equal(rows.row[0].last_seen, kNow + kH + 60);
   assert_string_equal(rows.row[0].seen_in, "<m0@a.example>");
 
   // Same signingTime: not newer, nothing replaced.
   r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow - 100,
-              "<m1b@a.example>", kNow + 70);
+              "<m1b@a.example>", kNow + 2 * kH + 70);
   assert_int_equal(r.code, kOk);
   rows = Facts("alice@a.example");
   assert_string_equal(rows.row[0].caps, "901,427");
 
   // A newer signature replaces them.
   r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 100,
-              "<m2@a.example>", kNow + 120);
+              "<m2@a.example>", kNow + 3 * kH + 120);
   assert_int_equal(r.code, kOk);
   rows = Facts("alice@a.example");
   assert_string_equal(rows.row[0].caps, "419");
   assert_int_equal(rows.row[0].signing_time, kNow + 100);
-  assert_int_equal(rows.row[0].last_seen, kNow + 120);
+  assert_int_equal(rows.row[0].last_seen, kNow + 3 * kH + 120);
   assert_int_equal(rows.row[0].first_seen, kNow);
 
   // last_seen never goes back.
   r = Harvest("alice@a.example", g->alice.cert.get(), {}, 0, "<old@a.example>", kNow - 1000);
   assert_int_equal(r.code, kOk);
   rows = Facts("alice@a.example");
-  assert_int_equal(rows.row[0].last_seen, kNow + 120);
+  assert_int_equal(rows.row[0].last_seen, kNow + 3 * kH + 120);
   assert_string_equal(rows.row[0].caps, "419");
 
   Cands c = Find(false, "Alice@A.Example");
@@ -550,10 +552,12 @@ void HarvestLoop(CertStore* store, int parity, ThreadResult* res) {
     for (int i = parity; i < kMany; i += 2) {
       const std::string seen = "<" + std::to_string(round) + "." + std::to_string(i) + "@t>";
       res->Record(store->Harvest(ManyAddress(i), g->many.cert.get(), {NID_aes_256_cbc},
-                                 kNow + round, seen, kNow + round));
+                                 kNow + round, seen,
+                                 kNow + round * (CertStore::kHarvestMemoSeconds + 1)));
       // Both threads also update one shared row.
       res->Record(store->Harvest(ManyAddress(0), g->many.cert.get(), {NID_aes_256_gcm},
-                                 kNow + 10 * round + parity, seen, kNow + round));
+                                 kNow + 10 * round + parity, seen,
+                                 kNow + round * (CertStore::kHarvestMemoSeconds + 1)));
     }
   }
 }
@@ -1080,6 +1084,71 @@ void TestRemovedNeverFoundAgain(void**) {
   assert_int_equal(LocalFound("alice@a.example"), 0);
 }
 
+// The harvest memo: the same signer within the hour is not written again
+// (last_seen and seen_in keep the first), other capabilities from a newer
+// signature are, and a change by another connection (a removal) makes the
+// next harvest write again.
+void TestHarvestMemo(void**) {
+  Res r = OpenStore("memo.db");
+  assert_int_equal(r.code, kOk);
+  const std::vector<int> caps = {NID_aes_256_cbc};
+  r = Harvest("alice@a.example", g->alice.cert.get(), caps, kNow, "<m1@a.example>", kNow);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(g->store->harvest_writes_skipped(), 0);
+  uint64_t before = 0, after = 0;
+  assert_true(g->store->ChangeCount(&before).ok());
+  r = Harvest("alice@a.example", g->alice.cert.get(), caps, kNow + 50, "<m2@a.example>", kNow + 60);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(g->store->harvest_writes_skipped(), 1);
+  assert_true(g->store->ChangeCount(&after).ok());
+  assert_true(before == after);  // nothing written
+  Rows rows = Facts("alice@a.example");
+  assert_int_equal(rows.row[0].last_seen, kNow);
+  assert_string_equal(rows.row[0].seen_in, "<m1@a.example>");
+  // An older signature announcing other capabilities: nothing to change.
+  r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 10,
+              "<m0@a.example>", kNow + 70);
+  assert_int_equal(g->store->harvest_writes_skipped(), 2);
+  // A newer one announcing other capabilities is written.
+  r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 100,
+              "<m3@a.example>", kNow + 120);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(g->store->harvest_writes_skipped(), 2);
+  rows = Facts("alice@a.example");
+  assert_string_equal(rows.row[0].caps, "419");
+  assert_int_equal(rows.row[0].last_seen, kNow + 120);
+  // After the memo's hour: written again.
+  r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 100,
+              "<m4@a.example>", kNow + 120 + CertStore::kHarvestMemoSeconds);
+  assert_int_equal(g->store->harvest_writes_skipped(), 2);
+  rows = Facts("alice@a.example");
+  assert_int_equal(rows.row[0].last_seen, kNow + 120 + CertStore::kHarvestMemoSeconds);
+  // Removed by another process: the next harvest stores it again at once.
+  std::shared_ptr<CertStore> other;
+  r = R(CertStore::Open(g->dir + "/memo.db", &other));
+  assert_int_equal(r.code, kOk);
+  int removed = 0;
+  r = R(other->Remove("alice@a.example", "", &removed));
+  other.reset();
+  assert_int_equal(removed, 1);
+  assert_true(g->store->ChangeCount(&before).ok());
+  assert_true(before != after);  // seen through data_version
+  r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 100,
+              "<m5@a.example>", kNow + 130 + CertStore::kHarvestMemoSeconds);
+  assert_int_equal(r.code, kOk);
+  assert_int_equal(g->store->harvest_writes_skipped(), 2);
+  rows = Facts("alice@a.example");
+  assert_int_equal(rows.n, 1);
+  // Removed through this store: the same.
+  r = Remove("alice@a.example", "", &removed);
+  assert_int_equal(removed, 1);
+  r = Harvest("alice@a.example", g->alice.cert.get(), {NID_aes_128_cbc}, kNow + 100,
+              "<m6@a.example>", kNow + 140 + CertStore::kHarvestMemoSeconds);
+  assert_int_equal(g->store->harvest_writes_skipped(), 2);
+  rows = Facts("alice@a.example");
+  assert_int_equal(rows.n, 1);
+}
+
 }  // namespace
 
 int main() {
@@ -1095,6 +1164,7 @@ int main() {
       cmocka_unit_test(TestTwoThreadsHarvest),
       cmocka_unit_test(TestIssuersOfLookAlikes),
       cmocka_unit_test(TestRemovedNeverFoundAgain),
+      cmocka_unit_test(TestHarvestMemo),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),

@@ -6,6 +6,9 @@
 // schema_version (one row) for migrations. Every call reads or writes the
 // database, nothing is cached: a certificate one host adds or harvests is
 // seen by every host's next lookup, and a removal takes effect at once.
+// So ChangeCount cannot tell (no cheap counter sees every host's writes):
+// a certificate choice is made again at end of data, and Harvest has no
+// memo (each harvest is written).
 // Harvest and Add are one INSERT ... ON CONFLICT statement each, so hosts
 // harvesting the same certificate at once do not collide.
 //
@@ -85,6 +88,8 @@ class PgCertStore final : public CertStore {
                       std::vector<Row>* out) const override;
   Status Import(const Row& row) override;
   Status SchemaVersion(int* out) const override;
+  // Always an error: nothing cheap sees a removal made on another host.
+  Status ChangeCount(uint64_t* out) const override;
 
  private:
   struct Conn;

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "base/ossl.h"
 #include "certdir/smimea_source.h"
@@ -147,7 +148,106 @@ std::string Problem(const std::string& address, CertCandidate& c, const ChoiceRu
   return "";
 }
 
+std::atomic<uint64_t> next_directory_id{1};
+
+X509Ptr Ref(X509* x) {
+  if (x) X509_up_ref(x);
+  return X509Ptr(x);
+}
+
+CertCandidate CopyCandidate(const CertCandidate& c) {
+  CertCandidate out;
+  out.cert = Ref(c.cert.get());
+  out.trust = c.trust;
+  out.source = c.source;
+  out.origin = c.origin;
+  out.capabilities = c.capabilities;
+  out.seen = c.seen;
+  for (const X509Ptr& x : c.chain) out.chain.push_back(Ref(x.get()));
+  out.dane_ee = c.dane_ee;
+  out.refused = c.refused;
+  out.dane = c.dane;
+  return out;
+}
+
+// "" when the revocation answer for path lets it be used under rules, else
+// "revoked" or "unknown" (hard only). deadline_hit: the answer was cut short.
+std::string RevocationProblem(const ChoiceRules& rules, RevocationChecker* revocation,
+                              STACK_OF(X509) * path, std::time_t now, const Deadline& deadline,
+                              bool* deadline_hit) {
+  if (rules.revocation == RevocationMode::kOff || !revocation) return "";
+  RevocationResult rev = revocation->Check(path, nullptr, now, deadline).overall;
+  if (rev.status == RevocationStatus::kRevoked) return "revoked";
+  const bool unknown =
+      rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
+  if (rules.revocation == RevocationMode::kHard && unknown) {
+    *deadline_hit = rev.deadline;
+    return "unknown";
+  }
+  return "";
+}
+
 }  // namespace
+
+RecipientDirectory::RecipientDirectory() : id_(next_directory_id.fetch_add(1)) {}
+
+bool RecipientDirectory::ChangeCounts(bool smimea, std::vector<uint64_t>* out) const {
+  out->clear();
+  for (const auto& source : sources_) {
+    if (source->OptIn() && !smimea) continue;  // not asked: cannot change the choice
+    uint64_t n = 0;
+    if (!source->ChangeCount(&n)) return false;
+    out->push_back(n);
+  }
+  if (hints_) {  // stored intermediates shape the paths
+    uint64_t n = 0;
+    if (!hints_->ChangeCount(&n).ok()) return false;
+    out->push_back(n);
+  }
+  return true;
+}
+
+RecipientChoice RecipientDirectory::ChooseAgain(const RecipientChoice& earlier,
+                                                const std::string& typed, const ChoiceRules& rules,
+                                                const TrustStore& trust,
+                                                RevocationChecker* revocation, std::time_t now,
+                                                const Deadline& deadline, bool* reused) const {
+  *reused = false;
+  const std::string address = WithDomainForm(typed);
+  std::vector<uint64_t> counts;
+  bool same = earlier.found && earlier.reusable && earlier.path && earlier.chosen.cert &&
+              earlier.directory_id == id_ && earlier.address == address &&
+              earlier.min_trust == static_cast<int>(rules.min_trust) &&
+              earlier.revocation == static_cast<int>(rules.revocation) &&
+              earlier.min_rsa_bits == rules.algorithms.min_rsa_bits &&
+              earlier.allow_sha1 == rules.algorithms.allow_sha1 && earlier.smimea == rules.smimea &&
+              ChangeCounts(rules.smimea, &counts) && counts == earlier.counts;
+  for (int i = 0; same && i < sk_X509_num(earlier.path.get()); ++i) {
+    X509* x = sk_X509_value(earlier.path.get(), i);
+    same = X509_cmp_time(X509_get0_notAfter(x), &now) >= 0 &&
+           X509_cmp_time(X509_get0_notBefore(x), &now) <= 0;
+  }
+  bool deadline_hit = false;
+  if (same && RevocationProblem(rules, revocation, earlier.path.get(), now, deadline, &deadline_hit)
+                  .empty()) {
+    RecipientChoice out;
+    out.found = true;
+    out.chosen = CopyCandidate(earlier.chosen);
+    out.path.reset(X509_chain_up_ref(earlier.path.get()));
+    out.reusable = true;
+    out.directory_id = id_;
+    out.counts = std::move(counts);
+    out.address = address;
+    out.min_trust = earlier.min_trust;
+    out.revocation = earlier.revocation;
+    out.min_rsa_bits = earlier.min_rsa_bits;
+    out.allow_sha1 = earlier.allow_sha1;
+    out.smimea = earlier.smimea;
+    *reused = true;
+    return out;
+  }
+  return Choose(typed, rules, trust, revocation, now, deadline);
+}
 
 RecipientChoice RecipientDirectory::Choose(const std::string& typed, const ChoiceRules& rules,
                                            const TrustStore& trust, RevocationChecker* revocation,
@@ -156,6 +256,15 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
   // `smimectl cert lookup` may be typed with U-labels).
   const std::string address = WithDomainForm(typed);
   RecipientChoice out;
+  // Before the lookup: a change during it makes the choice not reusable.
+  out.reusable = ChangeCounts(rules.smimea, &out.counts);
+  out.directory_id = id_;
+  out.address = address;
+  out.min_trust = static_cast<int>(rules.min_trust);
+  out.revocation = static_cast<int>(rules.revocation);
+  out.min_rsa_bits = rules.algorithms.min_rsa_bits;
+  out.allow_sha1 = rules.algorithms.allow_sha1;
+  out.smimea = rules.smimea;
   std::vector<CertCandidate> usable;
   std::vector<X509StackPtr> chains;
   // Every source is asked first: DANE records may confirm candidates of
@@ -183,7 +292,8 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
       continue;
     }
     if (!c.cert) continue;  // DANE confirmation records, used above
-    if (c.chain.empty() && hints_ && !c.dane_ee) hints_->IssuersOf(c.cert.get(), deadline, &c.chain);
+    if (c.chain.empty() && hints_ && !c.dane_ee)
+      hints_->IssuersOf(c.cert.get(), deadline, &c.chain);
     X509StackPtr chain;
     std::string problem = Problem(address, c, rules, dane, trust, now, &chain);
     if (!problem.empty()) {
@@ -208,26 +318,26 @@ RecipientChoice RecipientDirectory::Choose(const std::string& typed, const Choic
     return not_before(a) > not_before(b);
   });
   for (size_t i : order) {
-    // A DANE-EE certificate has no issuer to ask: withdrawing the record
-    // revokes it (after the record's TTL, at most SmimeaSource::kMaxTtl).
-    if (rules.revocation != RevocationMode::kOff && revocation && chains[i]) {
-      RevocationResult rev = revocation->Check(chains[i].get(), nullptr, now, deadline).overall;
-      if (rev.status == RevocationStatus::kRevoked) {
-        out.rejected.push_back(Describe(usable[i]) + ": revoked");
-        continue;
-      }
-      const bool unknown =
-          rev.status == RevocationStatus::kUnknown || rev.status == RevocationStatus::kUnavailable;
-      if (rules.revocation == RevocationMode::kHard && unknown) {
-        // A responder outage is temporary: "try later", not "no certificate".
-        out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
-                                  (rev.deadline ? ": deadline reached" : ""));
-        out.deadline = out.deadline || rev.deadline;
-        continue;
-      }
+    // A DANE-EE certificate has no issuer to ask (no path): withdrawing the
+    // record revokes it (after the record's TTL, at most SmimeaSource::kMaxTtl).
+    bool deadline_hit = false;
+    const std::string rev = chains[i] ? RevocationProblem(rules, revocation, chains[i].get(), now,
+                                                          deadline, &deadline_hit)
+                                      : "";
+    if (rev == "revoked") {
+      out.rejected.push_back(Describe(usable[i]) + ": revoked");
+      continue;
+    }
+    if (!rev.empty()) {
+      // A responder outage is temporary: "try later", not "no certificate".
+      out.unavailable.push_back(Describe(usable[i]) + ": revocation status unknown" +
+                                (deadline_hit ? ": deadline reached" : ""));
+      out.deadline = out.deadline || deadline_hit;
+      continue;
     }
     out.found = true;
     out.chosen = std::move(usable[i]);
+    out.path = std::move(chains[i]);
     break;
   }
   return out;

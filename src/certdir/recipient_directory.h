@@ -40,6 +40,17 @@ struct RecipientChoice {
   std::vector<std::string> rejected;     // "ldap serial 1A: certificate has expired", ...
   std::vector<std::string> unavailable;  // "ldap: timeout after 5 s", ...
   bool deadline = false;                 // the step's deadline caused an unavailable one
+  // For ChooseAgain: the verified path of chosen (leaf first), the rules,
+  // the directory and every source's ChangeCount before the lookup
+  // (reusable only when every source could tell).
+  X509StackPtr path;
+  bool reusable = false;
+  uint64_t directory_id = 0;
+  std::vector<uint64_t> counts;
+  std::string address;
+  int min_trust = 0, revocation = 0, min_rsa_bits = 0;
+  bool allow_sha1 = false;
+  bool smimea = false;
 };
 
 struct ChoiceRules {
@@ -63,7 +74,26 @@ class RecipientDirectory {
                          const TrustStore& trust, RevocationChecker* revocation, std::time_t now,
                          const Deadline& deadline = Deadline()) const;
 
+  // The same answer as Choose, from an earlier found choice of this
+  // directory for the same address and rules when it still holds (no
+  // store read): every source's ChangeCount is unchanged (so a certificate
+  // removed since, by any process, is never used), every certificate of its
+  // verified path is valid at now, and revocation (when the rules ask) does
+  // not say revoked (nor unknown, for hard). Else Choose; *reused says which.
+  RecipientChoice ChooseAgain(const RecipientChoice& earlier, const std::string& address,
+                              const ChoiceRules& rules, const TrustStore& trust,
+                              RevocationChecker* revocation, std::time_t now,
+                              const Deadline& deadline, bool* reused) const;
+
+  RecipientDirectory();
+  RecipientDirectory(RecipientDirectory&&) = default;
+  RecipientDirectory& operator=(RecipientDirectory&& other) = default;
+
  private:
+  // Of the sources Choose asks under smimea; false: one cannot tell (LDAP,
+  // DANE SMIMEA, PostgreSQL), so the choice is made again.
+  bool ChangeCounts(bool smimea, std::vector<uint64_t>* out) const;
+  uint64_t id_;  // distinguishes directories (a reload builds a new one)
   std::vector<std::unique_ptr<CertSource>> sources_;
   std::shared_ptr<const CertStore> hints_;
 };

@@ -21,14 +21,19 @@ const char* EncryptModeName(EncryptMode m) {
   return "?";
 }
 
-RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::string& rcpt,
-                       const Clock& clock, const Deadline& deadline) {
+ChoiceRules RulesOf(const DomainRules& rules) {
   ChoiceRules cr;
   cr.min_trust = rules.min_trust;
   cr.revocation = rules.revocation_mode;
   cr.algorithms = {rules.allow_sha1, rules.min_rsa_bits};
   cr.smimea = rules.smimea;
-  return rt.directory.Choose(rcpt, cr, rt.trust, rt.revocation.get(), clock.Now(), deadline);
+  return cr;
+}
+
+RecipientChoice Lookup(const Runtime& rt, const DomainRules& rules, const std::string& rcpt,
+                       const Clock& clock, const Deadline& deadline) {
+  return rt.directory.Choose(rcpt, RulesOf(rules), rt.trust, rt.revocation.get(), clock.Now(),
+                             deadline);
 }
 
 std::string Why(const RecipientChoice& c) {
@@ -104,6 +109,7 @@ RcptVerdict DecideRecipient(const Runtime& rt, const Transaction& tx, const std:
       AppendField(&v.fields, "cert", c.chosen.source);
       AppendField(&v.fields, "serial", SerialHex(c.chosen.cert.get()));
       v.cls = rules.encrypt == EncryptMode::kRequired ? RcptClass::kEncrypt : RcptClass::kFlexible;
+      v.choice = std::make_shared<const RecipientChoice>(std::move(c));
     } else if (rules.encrypt == EncryptMode::kOpportunistic) {
       AppendField(&v.fields, "cert", "none");
       v.cls = RcptClass::kClear;
@@ -191,6 +197,7 @@ RcptVerdict AddRecipientWithin(const Runtime& rt, const std::string& rcpt_arg, c
     }
     if (v.disposition != Disposition::kAccept) return v;
     tx->rcpt_classes.push_back(v.cls);
+    tx->rcpt_choices.push_back(v.choice);
   } else {
     AppendAddressField(&v.fields, "to", clean.address);
     AppendField(&v.fields, "domain", clean.domain);
@@ -214,10 +221,12 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
                               const Deadline& deadline) {
   EncryptionPlan plan;
   std::vector<RcptClass> classes = tx.rcpt_classes;
+  std::vector<std::shared_ptr<const RecipientChoice>> choices = tx.rcpt_choices;
   if (classes.size() != tx.rcpts.size()) {  // not decided at RCPT time (no MTA): decide now
     Transaction so_far = tx;
     so_far.rcpts.clear();
     so_far.rcpt_classes.clear();
+    so_far.rcpt_choices.clear();
     for (const std::string& r : tx.rcpts) {
       RcptVerdict v = AddRecipientWithin(rt, r, clock, deadline, &so_far);
       if (v.disposition != Disposition::kAccept) {
@@ -230,7 +239,9 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
       }
     }
     classes = so_far.rcpt_classes;
+    choices = so_far.rcpt_choices;
   }
+  if (choices.size() != tx.rcpts.size()) choices.assign(tx.rcpts.size(), nullptr);
   const bool has_encrypt = std::count(classes.begin(), classes.end(), RcptClass::kEncrypt) > 0;
   const bool has_clear = std::count(classes.begin(), classes.end(), RcptClass::kClear) > 0;
   if (classes.empty() || (has_clear && !has_encrypt)) {
@@ -249,10 +260,15 @@ EncryptionPlan PlanEncryption(const Runtime& rt, const Transaction& tx, const Cl
   plan.why = has_encrypt ? "required" : "opportunistic";
   std::vector<std::vector<ContentCipher>> acceptable;  // per recipient
   int floor = 0;
-  for (const std::string& rcpt_arg : tx.rcpts) {
-    const std::string r = EnvelopeAddress(rcpt_arg);
+  for (size_t i = 0; i < tx.rcpts.size(); ++i) {
+    const std::string r = EnvelopeAddress(tx.rcpts[i]);
     const DomainRules& rules = rt.RulesFor(DomainOf(r));
-    RecipientChoice c = Lookup(rt, rules, r, clock, deadline);
+    bool reused = false;
+    RecipientChoice c =
+        choices[i] ? rt.directory.ChooseAgain(*choices[i], r, RulesOf(rules), rt.trust,
+                                              rt.revocation.get(), clock.Now(), deadline, &reused)
+                   : Lookup(rt, rules, r, clock, deadline);
+    plan.reused += reused ? 1 : 0;
     if (!c.found) {
       plan.refuse = true;
       plan.reply_code = "451";

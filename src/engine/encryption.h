@@ -26,6 +26,7 @@
 #ifndef SMIME_ENGINE_ENCRYPTION_H_
 #define SMIME_ENGINE_ENCRYPTION_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct RcptVerdict {
   // encrypt=required, cert=ldap serial 1A, action=accept".
   std::string fields;
   bool deadline = false;  // refused because the step's deadline cut a lookup short
+  std::shared_ptr<const RecipientChoice> choice;  // the certificate found, if any
 };
 
 // tx: the transaction so far (its accepted recipients and their classes);
@@ -77,6 +79,7 @@ struct EncryptionPlan {
   bool refuse = false;
   std::string reply_code, reply_xcode, reply_text, reason;
   std::string why;  // log: "required", "opportunistic", "not-all-certificates", ...
+  int reused = 0;   // certificates taken from the RCPT-time choice (not looked up again)
 };
 
 // Content-cipher choice (RFC 8551 2.7.1, docs/encryption.md). Key size in
@@ -93,6 +96,10 @@ std::vector<ContentCipher> AcceptableCiphers(const DomainRules& rules,
 // floor bits (encryption_min_algorithm) with CBC when it is weaker.
 ContentCipher CommonCipher(const std::vector<std::vector<ContentCipher>>& acceptable, int floor);
 
+// Each recipient's certificate is the one chosen at RCPT time
+// (tx.rcpt_choices) when RecipientDirectory::ChooseAgain finds it still
+// holds (no source changed since, path valid now, not revoked), else chosen
+// again: a certificate removed in between is never used.
 // The cipher is CommonCipher over every recipient's AcceptableCiphers and
 // the highest encryption_min_algorithm among their domains.
 // deadline: the end-of-data step's (none by default). Recipients not judged

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "base/testing.h"
+#include "certdir/cert_store.h"
 #include "certdir/ldap_source.h"
 #include "cms/encrypt.h"
 #include "engine/processor.h"
@@ -982,6 +983,155 @@ void TestRcptDeadlineCutsLdap(void**) {
 // End of data: the recipient was accepted at RCPT time; at end of data its
 // certificate's revocation is asked again and the responders hang. The
 // eom_deadline (7 s) ends it: 451, never sent in clear, reason=deadline.
+// The certificate store (SQLite) through a source that counts lookups.
+class CountingSource final : public CertSource {
+ public:
+  CountingSource(std::shared_ptr<const CertStore> store, int* finds)
+      : inner_(std::move(store)), finds_(finds) {}
+  const char* Name() const override { return "local"; }
+  Status Find(const std::string& address, const Deadline& deadline,
+              std::vector<CertCandidate>* out) const override {
+    ++*finds_;
+    return inner_.Find(address, deadline, out);
+  }
+  bool ChangeCount(uint64_t* out) const override { return inner_.ChangeCount(out); }
+
+ private:
+  LocalCerts inner_;
+  int* finds_;
+};
+
+// One choice per message: end of data reuses the RCPT-time certificate
+// while the store is unchanged, and never uses one that another process
+// (smimectl cert remove: a second connection) removed in between.
+void TestChoiceReusedUnlessStoreChanged(void**) {
+  const std::string db = g->dir + "/reuse.db";
+  std::shared_ptr<CertStore> store;
+  assert_true(CertStore::Open(db, &store).ok());
+  assert_true(store->Add("carol@b.example", g->carol.cert.get(), "carol.pem", kNow).ok());
+  assert_true(store->Add("carol@b.example", g->carol_old.cert.get(), "old.pem", kNow).ok());
+  assert_true(store->AddIntermediates({g->inter.cert.get()}).ok());
+  int finds = 0;
+  Runtime& rt = *g->rt;
+  rt.directory = RecipientDirectory();
+  rt.directory.AddSource(std::make_unique<CountingSource>(store, &finds));
+  rt.directory.SetChainHints(store);
+  FixedClock clock(kNow);
+
+  // Unchanged store: one lookup for the whole message.
+  Transaction tx;
+  tx.direction = Direction::kOutbound;
+  RcptVerdict v = AddRecipient(rt, "<carol@b.example>", clock, &tx);
+  assert_int_equal(static_cast<int>(v.disposition), static_cast<int>(Disposition::kAccept));
+  assert_int_equal(finds, 1);
+  EncryptionPlan plan = PlanEncryption(rt, tx, clock);
+  assert_true(plan.encrypt);
+  assert_false(plan.refuse);
+  assert_int_equal(plan.reused, 1);
+  assert_int_equal(finds, 1);
+  assert_int_equal(X509_cmp(plan.certs[0].cert.get(), g->carol.cert.get()), 0);
+
+  // The chosen certificate removed between RCPT and end of data by another
+  // connection: chosen again, the remaining one.
+  Transaction tx2;
+  tx2.direction = Direction::kOutbound;
+  v = AddRecipient(rt, "<carol@b.example>", clock, &tx2);
+  assert_int_equal(static_cast<int>(v.disposition), static_cast<int>(Disposition::kAccept));
+  assert_int_equal(finds, 2);
+  {
+    std::shared_ptr<CertStore> other;
+    assert_true(CertStore::Open(db, &other).ok());
+    int removed = 0;
+    assert_true(
+        other->Remove("carol@b.example", CertFingerprint(g->carol.cert.get()), &removed).ok());
+    assert_int_equal(removed, 1);
+  }
+  plan = PlanEncryption(rt, tx2, clock);
+  assert_true(plan.encrypt);
+  assert_false(plan.refuse);
+  assert_int_equal(plan.reused, 0);
+  assert_int_equal(finds, 3);
+  assert_int_equal(X509_cmp(plan.certs[0].cert.get(), g->carol_old.cert.get()), 0);
+
+  // The last one removed too: the message is refused (451), never
+  // encrypted to a removed certificate.
+  Transaction tx3;
+  tx3.direction = Direction::kOutbound;
+  v = AddRecipient(rt, "<carol@b.example>", clock, &tx3);
+  assert_int_equal(static_cast<int>(v.disposition), static_cast<int>(Disposition::kAccept));
+  {
+    std::shared_ptr<CertStore> other;
+    assert_true(CertStore::Open(db, &other).ok());
+    int removed = 0;
+    assert_true(other->Remove("carol@b.example", "", &removed).ok());
+    assert_int_equal(removed, 1);
+  }
+  plan = PlanEncryption(rt, tx3, clock);
+  assert_true(plan.refuse);
+  assert_string_equal(plan.reply_code.c_str(), "451");
+  assert_string_equal(plan.reason.c_str(), "certificate-lost");
+  assert_int_equal(plan.certs.size(), 0);
+
+  // A choice from a source that cannot tell its changes (the fake, like
+  // LDAP) is always made again.
+  Reset(nullptr);
+  Transaction tx4;
+  tx4.direction = Direction::kOutbound;
+  v = AddRecipient(*g->rt, "<carol@b.example>", clock, &tx4);
+  plan = PlanEncryption(*g->rt, tx4, clock);
+  assert_true(plan.encrypt);
+  assert_int_equal(plan.reused, 0);
+  store.reset();
+  for (const char* f : {"/reuse.db", "/reuse.db-wal", "/reuse.db-shm"})
+    std::remove((g->dir + f).c_str());
+}
+
+// An opt-in source (like DANE SMIMEA) that finds nothing and cannot tell
+// its changes.
+class OptInSource final : public CertSource {
+ public:
+  const char* Name() const override { return "smimea"; }
+  bool OptIn() const override { return true; }
+  Status Find(const std::string&, const Deadline&, std::vector<CertCandidate>*) const override {
+    return Status::Ok();
+  }
+};
+
+// A DANE SMIMEA source bars reuse only for domains that ask it (smimea on):
+// there the choice is made again at end of data; elsewhere it is not asked
+// and the store's unchanged counter lets the RCPT choice stand.
+void TestChoiceNotReusedWithSmimea(void**) {
+  const std::string db = g->dir + "/optin.db";
+  std::shared_ptr<CertStore> store;
+  assert_true(CertStore::Open(db, &store).ok());
+  assert_true(store->Add("carol@b.example", g->carol.cert.get(), "carol.pem", kNow).ok());
+  assert_true(store->AddIntermediates({g->inter.cert.get()}).ok());
+  int finds = 0;
+  Runtime& rt = *g->rt;
+  rt.directory = RecipientDirectory();
+  rt.directory.AddSource(std::make_unique<CountingSource>(store, &finds));
+  rt.directory.AddSource(std::make_unique<OptInSource>());
+  rt.directory.SetChainHints(store);
+  FixedClock clock(kNow);
+  for (bool smimea : {false, true}) {
+    rt.domain_rules["b.example"].smimea = smimea;
+    finds = 0;
+    Transaction tx;
+    tx.direction = Direction::kOutbound;
+    RcptVerdict v = AddRecipient(rt, "<carol@b.example>", clock, &tx);
+    assert_int_equal(static_cast<int>(v.disposition), static_cast<int>(Disposition::kAccept));
+    EncryptionPlan plan = PlanEncryption(rt, tx, clock);
+    assert_true(plan.encrypt);
+    assert_int_equal(plan.reused, smimea ? 0 : 1);
+    assert_int_equal(finds, smimea ? 2 : 1);
+    assert_int_equal(X509_cmp(plan.certs[0].cert.get(), g->carol.cert.get()), 0);
+  }
+  rt.domain_rules["b.example"].smimea = false;
+  store.reset();
+  for (const char* f : {"/optin.db", "/optin.db-wal", "/optin.db-shm"})
+    std::remove((g->dir + f).c_str());
+}
+
 void TestEomDeadlineRefusesEncryption(void**) {
   ManualClock clock(kNow);
   std::vector<long>* timeouts = UseSlowResponders(&clock);
@@ -1026,6 +1176,8 @@ int main() {
       cmocka_unit_test_setup(TestRcptDeadlineCutsRevocationChain, Reset),
       cmocka_unit_test_setup(TestRcptDeadlineCutsLdap, Reset),
       cmocka_unit_test_setup(TestEomDeadlineRefusesEncryption, Reset),
+      cmocka_unit_test_setup(TestChoiceReusedUnlessStoreChanged, Reset),
+      cmocka_unit_test_setup(TestChoiceNotReusedWithSmimea, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

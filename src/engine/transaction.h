@@ -7,12 +7,15 @@
 #ifndef SMIME_ENGINE_TRANSACTION_H_
 #define SMIME_ENGINE_TRANSACTION_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 
 namespace smime {
+
+struct RecipientChoice;  // certdir/recipient_directory.h
 
 enum class Direction { kAuto, kInbound, kOutbound };
 
@@ -39,6 +42,10 @@ struct Transaction {
   std::string mail_from;
   std::vector<std::string> rcpts;
   std::vector<RcptClass> rcpt_classes;  // parallel to rcpts once decided (when any domain encrypts)
+  // Parallel to rcpt_classes: the certificate chosen at RCPT (null when
+  // none was), which end of data reuses while the sources are unchanged
+  // (engine/encryption PlanEncryption).
+  std::vector<std::shared_ptr<const RecipientChoice>> rcpt_choices;
   std::string client_addr;
   std::string sasl_user;
   std::string daemon_name;
