@@ -149,7 +149,7 @@ anchored_seeds() {
     >"$work/decryption-keys"
   for f in 'decrypt-cbc-signed:decrypted=aes-256-cbc, key=*result=pass' \
     'decrypt-gcm-hp-cipher:decrypted=aes-256-gcm, key=*hp_restored=Subject+Keywords' \
-    'decrypt-cbc-unsigned:decrypted=no (unauthenticated-cbc)'; do
+    'decrypt-cbc-unsigned:decrypted=no, decrypt_why=unauthenticated-cbc'; do
     v=$(ASAN_OPTIONS=detect_leaks=0 "$ctl" -c "$work/anchor.conf" process --inbound --now 1780272000 \
       --rcpt alice@a.example "$work/seeds-inbound/${f%%:*}.eml" 2>&1 >/dev/null)
     # shellcheck disable=SC2053 # the expectation is a glob
