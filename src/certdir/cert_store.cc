@@ -854,38 +854,49 @@ bool StoredIssuerSigned(X509* child, X509* parent) {
   return IssuedByMemo::Shared().Verified(child, parent);
 }
 
-Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509Ptr>* out) const {
-  // A few per name: anyone with one trusted certificate can plant look-alike
-  // CAs, so only those that really signed the child are returned.
-  static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
-  std::lock_guard<std::mutex> lock(mu_);
+Status WalkStoredIssuers(
+    X509* cert, const std::function<Status(const std::string&, const StoredDerSink&)>& by_subject,
+    std::vector<X509Ptr>* out) {
   std::string issuer = IssuerText(cert);
   X509* child = cert;
   for (int depth = 0; depth < 4; ++depth) {
-    PreparedStmt s = Prepared(kSql);
-    if (!s) return Fail("cannot read intermediates");
-    if (!BindText(s.get(), 1, issuer)) return Fail("cannot read intermediates");
     std::string next;
     X509* parent = nullptr;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      const unsigned char* p = static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0));
-      X509Ptr c =
-          CertCache::Shared().Parse(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
+    Status st = by_subject(issuer, [&](const unsigned char* der, size_t len) {
+      X509Ptr c = CertCache::Shared().Parse(der, len);
       if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
           !StoredIssuerSigned(child, c.get()))
-        continue;
+        return;
       if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
         next = IssuerText(c.get());
         parent = c.get();
       }
       out->push_back(std::move(c));
-    }
+    });
+    if (!st.ok()) return st;
     if (!parent || next == issuer) break;
     issuer = next;
     child = parent;
   }
   DrainOpensslErrors();
   return Status::Ok();
+}
+
+Status SqliteCertStore::IssuersOf(X509* cert, const Deadline&, std::vector<X509Ptr>* out) const {
+  // A few per name (WalkStoredIssuers keeps only real issuers).
+  static const char kSql[] = "SELECT der FROM intermediates WHERE subject = ?1 LIMIT 16";
+  std::lock_guard<std::mutex> lock(mu_);
+  return WalkStoredIssuers(
+      cert,
+      [&](const std::string& subject, const StoredDerSink& each) {
+        PreparedStmt s = Prepared(kSql);
+        if (!s || !BindText(s.get(), 1, subject)) return Fail("cannot read intermediates");
+        while (sqlite3_step(s.get()) == SQLITE_ROW)
+          each(static_cast<const unsigned char*>(sqlite3_column_blob(s.get(), 0)),
+               static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
+        return Status::Ok();
+      },
+      out);
 }
 
 namespace {

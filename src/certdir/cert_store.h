@@ -47,6 +47,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,18 @@ struct CertStoreRow;
 // thread-safe; the public-key operation recurs at every lookup of a stored
 // chain), failures are not.
 bool StoredIssuerSigned(X509* child, X509* parent);
+
+// The backends' IssuersOf, one walk for both: up to four levels above cert,
+// by_subject(NAME, each) calls each(der, len) for every stored intermediate
+// whose subject is NAME (a backend's query); only those that really issued
+// and signed the child are appended to out (anyone with one trusted
+// certificate can plant look-alike CAs), parsed through the process-wide
+// certificate cache. A by_subject failure ends the walk with its Status
+// (out keeps what was found).
+using StoredDerSink = std::function<void(const unsigned char* der, size_t len)>;
+Status WalkStoredIssuers(
+    X509* cert, const std::function<Status(const std::string&, const StoredDerSink&)>& by_subject,
+    std::vector<X509Ptr>* out);
 
 // One warning per admin-added row (cert add) whose certificate expires
 // within days of now or has expired: harvested ones are replaced by the

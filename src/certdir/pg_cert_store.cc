@@ -592,34 +592,19 @@ Status PgCertStore::AddIntermediates(const std::vector<X509*>& certs) {
 
 Status PgCertStore::IssuersOf(X509* cert, const Deadline& deadline,
                               std::vector<X509Ptr>* out) const {
-  // As the SQLite store: only CAs that really signed the child.
-  std::string issuer = IssuerText(cert);
-  X509* child = cert;
-  for (int depth = 0; depth < 4; ++depth) {
-    Result r;
-    Status st = Exec("issuers", {issuer}, {}, deadline, &r);
-    if (!st.ok()) return st;
-    std::string next;
-    X509* parent = nullptr;
-    for (int i = 0; i < PQntuples(r.res.get()); ++i) {
-      const std::string der = DerColumn(r.res.get(), i, 0);
-      const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-      X509Ptr c = CertCache::Shared().Parse(p, der.size());
-      if (!c || X509_check_issued(c.get(), child) != X509_V_OK ||
-          !StoredIssuerSigned(child, c.get()))
-        continue;
-      if (!parent && X509_check_issued(c.get(), c.get()) != X509_V_OK) {
-        next = IssuerText(c.get());
-        parent = c.get();
-      }
-      out->push_back(std::move(c));
-    }
-    if (!parent || next == issuer) break;
-    issuer = next;
-    child = parent;
-  }
-  DrainOpensslErrors();
-  return Status::Ok();
+  return WalkStoredIssuers(
+      cert,
+      [&](const std::string& subject, const StoredDerSink& each) {
+        Result r;
+        Status st = Exec("issuers", {subject}, {}, deadline, &r);
+        if (!st.ok()) return st;
+        for (int i = 0; i < PQntuples(r.res.get()); ++i) {
+          const std::string der = DerColumn(r.res.get(), i, 0);
+          each(reinterpret_cast<const unsigned char*>(der.data()), der.size());
+        }
+        return Status::Ok();
+      },
+      out);
 }
 
 Status PgCertStore::ListIntermediates(std::vector<std::string>* der) const {
