@@ -639,18 +639,25 @@ Status CertStore::ResolvePrefix(const std::string& address, const std::string& t
   return Status::Ok();
 }
 
+Status CertStore::FingerprintToRemove(const std::string& address, const std::string& typed,
+                                      std::string* fp, bool* nothing) const {
+  *nothing = false;
+  fp->clear();
+  if (typed.empty()) return Status::Ok();
+  *fp = NormalizeFingerprint(typed);
+  if (!fp->empty()) return Status::Ok();
+  Status st = ResolvePrefix(address, typed, fp);
+  *nothing = st.ok() && fp->empty();
+  return st;
+}
+
 Status SqliteCertStore::Remove(const std::string& address, const std::string& fingerprint_or_empty,
                                int* removed) {
   if (removed) *removed = 0;
   std::string fp;
-  if (!fingerprint_or_empty.empty()) {
-    fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty()) {
-      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
-      if (!st.ok()) return st;
-      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
-    }
-  }
+  bool nothing = false;
+  Status resolved = FingerprintToRemove(address, fingerprint_or_empty, &fp, &nothing);
+  if (!resolved.ok() || nothing) return resolved;
   const char* sql = fp.empty() ? "DELETE FROM certificates WHERE address = ?1"
                                : "DELETE FROM certificates WHERE address = ?1 AND fingerprint = ?2";
   std::lock_guard<std::mutex> lock(mu_);

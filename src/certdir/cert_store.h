@@ -224,6 +224,11 @@ class CertStore {
   // typed (hex, ':' allowed); "" when none does. Too short, not hex or
   // ambiguous: kInvalidInput. Built on Lookup, so the same for every backend.
   Status ResolvePrefix(const std::string& address, const std::string& typed, std::string* fp) const;
+  // Remove's argument, for every backend: "" stays "" (all of address's
+  // rows); a full fingerprint in any form is normalised; a prefix is
+  // resolved (ResolvePrefix). *nothing: a valid prefix that matches no row.
+  Status FingerprintToRemove(const std::string& address, const std::string& typed, std::string* fp,
+                             bool* nothing) const;
 };
 
 // The admin-added rows of a store as a CertSource: Name() "local", trust

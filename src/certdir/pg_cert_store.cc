@@ -529,14 +529,9 @@ Status PgCertStore::Remove(const std::string& address, const std::string& finger
                            int* removed) {
   if (removed) *removed = 0;
   std::string fp;
-  if (!fingerprint_or_empty.empty()) {
-    fp = NormalizeFingerprint(fingerprint_or_empty);
-    if (fp.empty()) {
-      Status st = ResolvePrefix(address, fingerprint_or_empty, &fp);
-      if (!st.ok()) return st;
-      if (fp.empty()) return Status::Ok();  // a valid prefix that matches nothing
-    }
-  }
+  bool nothing = false;
+  Status resolved = FingerprintToRemove(address, fingerprint_or_empty, &fp, &nothing);
+  if (!resolved.ok() || nothing) return resolved;
   Result r;
   Status st = fp.empty() ? Exec("remove_all", {AddressForm(address)}, {}, Deadline(), &r)
                          : Exec("remove_one", {AddressForm(address), fp}, {}, Deadline(), &r);
