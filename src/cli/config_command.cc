@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/params.h"
+#include "engine/cert_expiry.h"
 #include "engine/runtime.h"
 
 namespace smime {
@@ -119,13 +120,8 @@ int ConfigCommand(const std::string& config_path, const std::vector<std::string>
                 config_path.c_str(), rt->trust.anchor_count(), rt->identities.size(),
                 rt->authserv_id.c_str());
     StderrLog log("smimectl");
-    for (const std::string& w : rt->warnings) log.Write(Severity::kWarning, w);
-    for (const std::string& w :
-         rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
-      log.Write(Severity::kWarning, w);
-    for (const std::string& w :
-         rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
-      log.Write(Severity::kWarning, w);
+    // The daemon's start-up warnings, in the same log shape (docs/logging.md).
+    LogRuntimeWarnings(*rt, std::time(nullptr), &log);
     return kExitOk;
   }
   if (sub == "dump") {

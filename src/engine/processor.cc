@@ -72,8 +72,10 @@ struct SignerLog {
   // What our store supplied: "certificate", "intermediates", both
   // ("certificate+intermediates") or "".
   std::string from_store;
-  std::string aia;  // AiaResult outcome when AIA was consulted, else ""
-  std::string aia_detail;
+  std::string aia;       // AiaResult outcome when AIA was consulted, else ""
+  std::string aia_url;   // the caIssuers URL consulted
+  std::string aia_why;   // the fetcher's words for a failure
+  std::string aia_path;  // the completed path still broke this rule
 };
 
 // The store's certificates for the author (From:, and Sender: when it may
@@ -164,7 +166,8 @@ ChainResult CompleteChain(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
     AiaResult a = rt.aia->IssuersOf(TopOfPath(cert, hints.get()), now, deadline, aia_budget);
     if (a.outcome.empty()) break;  // no caIssuers URL
     log->aia = a.outcome;
-    log->aia_detail = a.detail;
+    log->aia_url = a.url;
+    log->aia_why = a.why;
     if (a.issuers.empty()) break;
     for (X509Ptr& c : a.issuers)
       if (sk_X509_push(hints.get(), c.get()) > 0) c.release();
@@ -172,7 +175,7 @@ ChainResult CompleteChain(const Runtime& rt, X509* cert, STACK_OF(X509) * certs,
     if (third.trusted) return third;
     if (!IssuerMissing(third.error)) {
       // The path is complete but fails a rule: say so, not "issuer missing".
-      log->aia_detail += "; path still " + third.reason;
+      log->aia_path = third.reason;
       break;
     }
   }
@@ -607,7 +610,11 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
     if (!l.aia.empty()) {
       AppendField(&o->fields, "aia", l.aia);
-      if (!l.aia_detail.empty()) AppendField(&o->fields, "aia_detail", l.aia_detail);
+      // One value per name (docs/logging.md): the URL, the fetcher's words
+      // and the rule the completed path broke are three fields.
+      if (!l.aia_url.empty()) AppendField(&o->fields, "aia_url", l.aia_url);
+      if (!l.aia_why.empty()) AppendField(&o->fields, "aia_why", l.aia_why);
+      if (!l.aia_path.empty()) AppendField(&o->fields, "aia_path", l.aia_path);
     }
     AppendField(&o->fields, "revocation", l.revocation);
     if (!l.revocation_via.empty()) AppendField(&o->fields, "revocation_source", l.revocation_via);

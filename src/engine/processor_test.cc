@@ -682,7 +682,7 @@ void TestChainCompletedFromAia(void**) {
   assert_string_equal(s.verdict, "pass");
   assert_true(Contains(s.fields,
                        "chain=trusted, signer=<eve@a.example>, aia=fetched, "
-                       "aia_detail=http://ca.test/inter.der"));
+                       "aia_url=http://ca.test/inter.der, revocation="));
   assert_int_equal(calls, 1);
   s = Run(eve_msg);  // the next message: from the cache
   assert_string_equal(s.verdict, "pass");
@@ -717,8 +717,26 @@ void TestChainCompletedFromAia(void**) {
   s = Run(ClearSigned("From: Gil <gil@a.example>\r\nTo: bob@b.example\r\n", kPart1, two));
   assert_int_equal(calls, 3);
   assert_true(Contains(s.fields, "signer=<gil@a.example>, aia=fetched"));
-  assert_true(Contains(s.fields, "signer=<hal@a.example>, aia=budget"));
+  assert_true(Contains(s.fields,
+                       "signer=<hal@a.example>, aia=budget, "
+                       "aia_url=http://ca.test/inter2-other.der, revocation="));
   assert_string_equal(s.verdict, "fail");
+
+  // The fetched issuer completes the path, which then breaks a rule (an
+  // expired CA): the rule is its own field, the fetcher's words another.
+  CertSpec old_ca = CaSpec("AIA Expired Inter");
+  old_ca.not_after = kNow - 86400;
+  Issued expired_inter = MakeLeaf(old_ca, g_fx->root);
+  Issued ivy = leaf("ivy@a.example", "http://ca.test/expired.der", expired_inter);
+  g_fx->rt->aia = std::make_unique<AiaFetcher>(
+      AiaOptions(), std::make_unique<OneCertFetcher>(expired_inter.cert.get(), &calls));
+  s = Run(ClearSigned("From: Ivy <ivy@a.example>\r\nTo: bob@b.example\r\n", kPart1,
+                      SignCms(kPart1, ivy, SignOptions())));
+  assert_string_equal(s.verdict, "fail");
+  assert_true(Contains(s.fields,
+                       "aia=fetched, aia_url=http://ca.test/expired.der, "
+                       "aia_path=\"certificate has expired\", revocation="));
+  assert_false(Contains(s.fields, "aia_why="));
   g_fx->rt->aia.reset();
 }
 

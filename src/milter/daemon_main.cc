@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "base/safe_file.h"
 #include "config/config.h"
+#include "engine/cert_expiry.h"
 #include "engine/runtime.h"
 #include "milter/callbacks.h"
 #include "milter/metrics.h"
@@ -114,27 +115,33 @@ Status DropPrivileges(const struct passwd& pw) {
   return Status::Ok();
 }
 
-// Start-up and reload warnings of a runtime (domain identities) and every
-// identity within identity_expiry_warning days of expiry.
-// Admin-added recipient certificates near expiry (certdir/cert_store.h).
-void RecipientCertWarnings(const Runtime& rt, LogSink* log) {
-  if (!rt.cert_store) return;
-  std::vector<CertStore::Row> rows;
-  if (!rt.cert_store->List(&rows).ok()) return;
-  for (const std::string& w :
-       AdminCertExpiryWarnings(rows, std::time(nullptr), rt.identity_expiry_warning_days))
-    log->Write(Severity::kWarning, w);
+// Start-up and reload warnings of a runtime (configuration, domain
+// identities) and every identity, trust anchor and added recipient
+// certificate within identity_expiry_warning days of expiry
+// (engine/cert_expiry, docs/logging.md "Daemon events").
+void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
+  LogRuntimeWarnings(rt, std::time(nullptr), log);
 }
 
-void LogIdentityWarnings(const Runtime& rt, LogSink* log) {
-  for (const std::string& w : rt.warnings) log->Write(Severity::kWarning, w);
-  for (const std::string& w :
-       rt.identities.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
-    log->Write(Severity::kWarning, w);
-  for (const std::string& w :
-       rt.trust.ExpiryWarnings(std::time(nullptr), rt.identity_expiry_warning_days))
-    log->Write(Severity::kWarning, w);
-  RecipientCertWarnings(rt, log);
+// "warning: EVENT: path=PATH, result=RESULT[, effect=EFFECT], detail=..."
+// for a file the daemon could not write or hand over (docs/logging.md).
+void FileWarning(LogSink* log, const char* event, const std::string& path, const char* result,
+                 const char* effect, const std::string& detail) {
+  std::string f;
+  AppendField(&f, "path", path);
+  AppendField(&f, "result", result);
+  if (effect) AppendField(&f, "effect", effect);
+  if (!detail.empty()) AppendField(&f, "detail", detail);
+  log->Write(Severity::kWarning, std::string(event) + ": " + f);
+}
+
+// "error: EVENT: result=failed, reason=internal": a background task's
+// iteration threw; the next one runs as planned.
+void InternalError(LogSink* log, const char* event) {
+  std::string f;
+  AppendField(&f, "result", "failed");
+  AppendField(&f, "reason", "internal");
+  log->Write(Severity::kError, std::string(event) + ": " + f);
 }
 
 // The reload status beside the pid file, for smimectl reload: one line,
@@ -146,7 +153,9 @@ void WriteReloadStatus(const std::string& path, long generation, const std::stri
   std::string line = std::to_string(generation) + (error.empty() ? " ok" : " failed ");
   for (char c : error) line.push_back(c == '\n' ? ' ' : c);
   Status st = ReplaceFile(path, line + "\n", 0644);
-  if (!st.ok()) log->Write(Severity::kWarning, "cannot write " + path + ": " + st.message());
+  if (!st.ok())
+    FileWarning(log, "reload_status", path, "not-written", "smimectl-reload-unanswered",
+                st.message());
 }
 
 // The daemon's own threads beside libmilter's: reloads on SIGUSR1 and the
@@ -233,8 +242,14 @@ class BackgroundThreads {
     Status st = LoadAll(path_, &fresh);
     if (!st.ok()) return st.message();
     std::shared_ptr<const Runtime> old = holder_->Get();
-    if (old && old->config.Str("socket") != fresh->config.Str("socket"))
-      log_->Write(Severity::kWarning, "reload: socket changes take effect only after a restart");
+    if (old && old->config.Str("socket") != fresh->config.Str("socket")) {
+      std::string f;
+      AppendField(&f, "config", path_);
+      AppendField(&f, "socket", fresh->config.Str("socket"));
+      AppendField(&f, "socket_in_use", old->config.Str("socket"));
+      AppendField(&f, "effect", "socket-changes-after-restart");
+      log_->Write(Severity::kWarning, "reload: " + f);
+    }
     holder_->Set(fresh);
     std::string fields;
     AppendField(&fields, "version", PACKAGE_VERSION);
@@ -254,7 +269,7 @@ class BackgroundThreads {
       try {
         interval = WriteMetrics(&failed_path);
       } catch (...) {
-        log_->Write(Severity::kError, "metrics: internal error");
+        InternalError(log_, "metrics");
       }
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, std::chrono::seconds(interval), [this] { return stop_; })) break;
@@ -273,7 +288,7 @@ class BackgroundThreads {
     if (!file.empty()) {
       Status st = ReplaceFile(file, metrics_->Render(rt.get(), std::time(nullptr)), 0644);
       if (!st.ok() && *failed_path != file)
-        log_->Write(Severity::kWarning, "metrics_file: " + st.message());
+        FileWarning(log_, "metrics", file, "not-written", nullptr, st.message());
       *failed_path = st.ok() ? "" : file;
     }
     return static_cast<long>(rt->config.Int("metrics_interval"));
@@ -289,15 +304,9 @@ class BackgroundThreads {
       try {
         std::shared_ptr<const Runtime> rt = holder_->Get();
         if (!rt) continue;
-        for (const std::string& w :
-             rt->identities.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
-          log_->Write(Severity::kWarning, w);
-        for (const std::string& w :
-             rt->trust.ExpiryWarnings(std::time(nullptr), rt->identity_expiry_warning_days))
-          log_->Write(Severity::kWarning, w);
-        RecipientCertWarnings(*rt, log_);
+        LogExpiryWarnings(*rt, std::time(nullptr), log_);
       } catch (...) {
-        log_->Write(Severity::kError, "daily identity check: internal error");
+        InternalError(log_, "expiry");
       }
     }
   }
@@ -510,13 +519,13 @@ int Main(int argc, char** argv) {
       bool exists = false;
       Status own = ChownOpened(f, S_IFREG, pw.pw_uid, pw.pw_gid, -1, &exists);
       if (!own.ok())
-        log.Write(Severity::kWarning, "cannot give " + f + " to " + user + ": " + own.message());
+        FileWarning(&log, "state", f, "not-given-to-user", nullptr, user + ": " + own.message());
     }
   st = DropPrivileges(pw);
   if (!st.ok()) return Fatal(&log, path, st.message(), kExitOsErr);
   if (access(cfg.Str("state_dir").c_str(), W_OK | X_OK) != 0)
-    log.Write(Severity::kWarning, "state_dir " + cfg.Str("state_dir") + " is not writable by " +
-                                      user + ": large messages will be tempfailed");
+    FileWarning(&log, "state", cfg.Str("state_dir"), "not-writable", "large-messages-tempfailed",
+                "state_dir is not writable by " + user);
   if (!foreground && daemon(0, 0) != 0)
     return Fatal(&log, path, std::string("cannot detach: ") + std::strerror(errno), kExitOsErr);
 
@@ -525,8 +534,8 @@ int Main(int argc, char** argv) {
   const std::string status_path = pid_path + ".reload";
   Status pid_st = ReplaceFile(pid_path, std::to_string(getpid()) + "\n", 0644);
   if (!pid_st.ok())
-    log.Write(Severity::kWarning, "cannot write pid file " + pid_path + ": " + pid_st.message() +
-                                      ": smimectl reload will not find the daemon");
+    FileWarning(&log, "pid_file", pid_path, "not-written", "smimectl-reload-cannot-find-daemon",
+                pid_st.message());
   else
     WriteReloadStatus(status_path, 0, "", &log);
 

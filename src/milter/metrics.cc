@@ -9,6 +9,7 @@
 
 #include "base/defaults.h"
 #include "certdir/ldap_source.h"
+#include "engine/cert_expiry.h"
 #include "engine/runtime.h"
 
 namespace smime {
@@ -33,18 +34,61 @@ const std::map<std::string, std::string>& Help() {
   return help;
 }
 
-std::string Label(const std::string& v) {
+// Length of the UTF-8 sequence at s[i] (1-4), or 0 when it is not one
+// (overlong forms, surrogates and values above U+10FFFF included).
+size_t Utf8Length(const std::string& s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80             ? 1
+             : (c & 0xe0) == 0xc0 ? 2
+             : (c & 0xf0) == 0xe0 ? 3
+             : (c & 0xf8) == 0xf0 ? 4
+                                  : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+}  // namespace
+
+// The Prometheus text format's label value: backslash, double quote and
+// line feed escaped as \\, \" and \n; the value must be UTF-8, so a byte
+// that is not part of a UTF-8 sequence, and every other control character,
+// becomes U+FFFD. At most kMaxLabelBytes of input are used (values come
+// from certificates and messages).
+std::string PromLabelValue(const std::string& v) {
   std::string out;
-  for (char c : v) {
+  const size_t end = std::min(v.size(), Metrics::kMaxLabelBytes);
+  for (size_t i = 0; i < end;) {
+    const char c = v[i];
+    const size_t n = Utf8Length(v, i);
+    if (n == 0 || i + n > end) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
     if (c == '\\' || c == '"')
       out += std::string("\\") + c;
     else if (c == '\n')
       out += "\\n";
+    else if (n == 1 && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f))
+      out += "\xEF\xBF\xBD";
     else
-      out.push_back(c);
+      out.append(v, i, n);
+    i += n;
   }
   return out;
 }
+
+namespace {
+
+std::string Label(const std::string& v) { return PromLabelValue(v); }
 
 // A log line's fields as (name, value) pairs, read as docs/logging.md
 // says: split at ", " (values are escaped, so none holds it), the name up
@@ -73,40 +117,81 @@ void Head(std::string* out, const char* name, const char* type, const char* help
   *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
-// Revocation fetches and the responders' circuit breakers; LDAP searches,
-// their latency histogram and the directory's breaker.
+// Revocation fetches, AIA caIssuers fetches and the circuit breakers of
+// the revocation responders, the AIA servers and the LDAP directory; LDAP
+// searches and their latency histogram. A family's lines stay together (the
+// text format requires it), one line per component present.
 void RenderFetchers(const Runtime& rt, std::time_t now, std::string* out) {
-  if (rt.revocation) {
-    const RevocationStats r = rt.revocation->Stats(now);
+  const bool rev = rt.revocation != nullptr;
+  const RevocationStats r = rev ? rt.revocation->Stats(now) : RevocationStats();
+  const bool aia = rt.aia != nullptr;
+  const AiaStats a = aia ? rt.aia->Stats(now) : AiaStats();
+  const bool ldap = rt.ldap != nullptr;
+  const LdapStats l = ldap ? rt.ldap->Stats() : LdapStats();
+  if (rev) {
     Head(out, "smime_milter_revocation_fetch_failures_total", "counter",
          "OCSP and CRL fetches that failed (network, HTTP, or an unusable answer).");
     *out += "smime_milter_revocation_fetch_failures_total{method=\"ocsp\"} " +
             std::to_string(r.ocsp_fetch_failures) + "\n";
     *out += "smime_milter_revocation_fetch_failures_total{method=\"crl\"} " +
             std::to_string(r.crl_fetch_failures) + "\n";
-    Head(out, "smime_milter_breaker_refusals_total", "counter",
-         "Fetches not tried because the server's circuit breaker was open.");
+  }
+  if (aia) {
+    Head(out, "smime_milter_aia_fetches_total", "counter",
+         "HTTP requests for missing issuers at AIA caIssuers URLs.");
+    *out += "smime_milter_aia_fetches_total " + std::to_string(a.fetches) + "\n";
+    Head(out, "smime_milter_aia_fetch_failures_total", "counter",
+         "AIA requests that gave no issuer, by outcome (the aia= field of the verify line).");
+    for (const auto& [outcome, n] :
+         {std::make_pair("failed", a.failed), std::make_pair("refused", a.refused),
+          std::make_pair("too-large", a.too_large), std::make_pair("deadline", a.deadline),
+          std::make_pair("no-issuer", a.no_issuer)})
+      *out += std::string("smime_milter_aia_fetch_failures_total{outcome=\"") + outcome + "\"} " +
+              std::to_string(n) + "\n";
+    Head(out, "smime_milter_aia_cache_hits_total", "counter",
+         "Missing issuers found in the AIA cache (no request).");
+    *out += "smime_milter_aia_cache_hits_total " + std::to_string(a.cache_hits) + "\n";
+  }
+  if (!rev && !aia && !ldap) return;
+  Head(out, "smime_milter_breaker_refusals_total", "counter",
+       "Fetches not tried because the server's circuit breaker was open.");
+  if (rev)
     *out += "smime_milter_breaker_refusals_total{component=\"revocation\"} " +
             std::to_string(r.breaker_refusals) + "\n";
-    if (rt.ldap)
-      *out += "smime_milter_breaker_refusals_total{component=\"ldap\"} " +
-              std::to_string(rt.ldap->Stats().breaker_refusals) + "\n";
+  if (aia)
+    *out += "smime_milter_breaker_refusals_total{component=\"aia\"} " +
+            std::to_string(a.breaker_refusals) + "\n";
+  if (ldap)
+    *out += "smime_milter_breaker_refusals_total{component=\"ldap\"} " +
+            std::to_string(l.breaker_refusals) + "\n";
+  if (rev || aia) {
     Head(out, "smime_milter_breaker_opens_total", "counter",
-         "Times a revocation server's circuit breaker opened.");
-    *out += "smime_milter_breaker_opens_total{component=\"revocation\"} " +
-            std::to_string(r.breaker_opens) + "\n";
-    Head(out, "smime_milter_breakers", "gauge",
-         "Circuit breakers by state now: open (refusing) or half_open (the next request probes).");
+         "Times a revocation or AIA server's circuit breaker opened.");
+    if (rev)
+      *out += "smime_milter_breaker_opens_total{component=\"revocation\"} " +
+              std::to_string(r.breaker_opens) + "\n";
+    if (aia)
+      *out += "smime_milter_breaker_opens_total{component=\"aia\"} " +
+              std::to_string(a.breaker_opens) + "\n";
+  }
+  Head(out, "smime_milter_breakers", "gauge",
+       "Circuit breakers by state now: open (refusing) or half_open (the next request probes).");
+  if (rev) {
     *out += "smime_milter_breakers{component=\"revocation\",state=\"open\"} " +
             std::to_string(r.breakers_open) + "\n";
     *out += "smime_milter_breakers{component=\"revocation\",state=\"half_open\"} " +
             std::to_string(r.breakers_half_open) + "\n";
-    if (rt.ldap)
-      *out += "smime_milter_breakers{component=\"ldap\",state=\"open\"} " +
-              std::to_string(rt.ldap->Stats().breakers_open) + "\n";
   }
-  if (!rt.ldap) return;
-  const LdapStats l = rt.ldap->Stats();
+  if (aia) {
+    *out += "smime_milter_breakers{component=\"aia\",state=\"open\"} " +
+            std::to_string(a.breakers_open) + "\n";
+    *out += "smime_milter_breakers{component=\"aia\",state=\"half_open\"} " +
+            std::to_string(a.breakers_half_open) + "\n";
+  }
+  if (ldap)
+    *out += "smime_milter_breakers{component=\"ldap\",state=\"open\"} " +
+            std::to_string(l.breakers_open) + "\n";
+  if (!ldap) return;
   Head(out, "smime_milter_ldap_lookups_total", "counter",
        "LDAP recipient lookups by result: search (asked the directory), cache_hit, "
        "negative_hit (cached nothing-found), failed.");
@@ -126,6 +211,39 @@ void RenderFetchers(const Runtime& rt, std::time_t now, std::string* out) {
   *out += "smime_milter_ldap_search_duration_seconds_sum " + Num(l.latency_sum_seconds) + "\n";
   *out +=
       "smime_milter_ldap_search_duration_seconds_count " + std::to_string(l.latency_count) + "\n";
+}
+
+// Days to expiry per certificate (recipient certificates: the soonest
+// kRecipientExpirySeries only) and counts by kind under each threshold.
+void RenderCertExpiry(const std::vector<CertExpiry>& certs, bool with_recipients, std::time_t now,
+                      std::string* out) {
+  Head(out, "smime_milter_certificate_expiry_days", "gauge",
+       "Days until a certificate expires (negative: expired), by kind, name (address or "
+       "subject) and fingerprint (first 16 hex digits of its SHA-256); recipient certificates "
+       "added with cert add: only the soonest-expiring ones.");
+  size_t recipients = 0;
+  for (const CertExpiry& c : certs) {  // soonest first
+    if (c.kind == std::string(kExpiryRecipient) && ++recipients > Metrics::kRecipientExpirySeries)
+      continue;
+    *out += std::string("smime_milter_certificate_expiry_days{kind=\"") + c.kind + "\",name=\"" +
+            Label(c.name) + "\",fingerprint=\"" + c.fingerprint.substr(0, 16) + "\"} " +
+            std::to_string(DaysLeft(c.not_after, now)) + "\n";
+  }
+  Head(out, "smime_milter_certificates_expiring", "gauge",
+       "Certificates of a kind that expire within within_days days or have expired (0: "
+       "expired), all of them (recipient certificates: those added with cert add).");
+  std::vector<const char*> kinds = {kExpiryIdentity, kExpiryIdentityEncryption, kExpiryAnchor};
+  if (with_recipients) kinds.push_back(kExpiryRecipient);
+  for (const char* kind : kinds)
+    for (int days : Metrics::kExpiringWithinDays) {
+      size_t n = 0;
+      for (const CertExpiry& c : certs)
+        if (c.kind == std::string(kind) &&
+            c.not_after - now <= static_cast<std::time_t>(days) * 86400)
+          ++n;
+      *out += std::string("smime_milter_certificates_expiring{kind=\"") + kind +
+              "\",within_days=\"" + std::to_string(days) + "\"} " + std::to_string(n) + "\n";
+    }
 }
 
 }  // namespace
@@ -236,6 +354,7 @@ std::string Metrics::Render(const Runtime* rt, std::time_t now) const {
       out += std::string("smime_milter_expiry_days_min{kind=\"") + kind + "\"} " +
              std::to_string(static_cast<long long>(std::floor(days))) + "\n";
     }
+    RenderCertExpiry(CertExpiries(*rt, listed ? &rows : nullptr), listed, now, &out);
     RenderFetchers(*rt, now, &out);
     out += "# HELP smime_milter_info The running version and configuration.\n";
     out += "# TYPE smime_milter_info gauge\n";

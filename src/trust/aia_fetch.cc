@@ -233,17 +233,20 @@ AiaResult AiaFetcher::IssuersOf(X509* cert, std::time_t now, const Deadline& dea
   for (const std::string& u : urls)
     if (Cached(u, cert, now, &r.issuers)) {
       r.outcome = "cached";
-      r.detail = u;
+      r.url = r.detail = u;
+      ++cache_hits_;
       return r;
     }
   auto first_http = std::find_if(urls.begin(), urls.end(), HttpUrl);
   if (first_http == urls.end()) {
     r.outcome = "refused";
-    r.detail = urls[0] + ": only http URLs are fetched";
+    r.url = urls[0];
+    r.why = "only http URLs are fetched";
+    r.detail = r.url + ": " + r.why;
     return r;
   }
   const std::string url = *first_http;
-  r.detail = url;
+  r.url = r.detail = url;
   if (!opts_.network) {
     r.outcome = "no-network";
     return r;
@@ -258,9 +261,11 @@ AiaResult AiaFetcher::IssuersOf(X509* cert, std::time_t now, const Deadline& dea
   }
   if (!breaker_.Allow(url, now)) {
     r.outcome = "breaker-open";
+    ++breaker_refusals_;
     return r;
   }
   --*budget;
+  ++fetches_;
   HttpRequest req;
   req.url = url;
   req.timeout_ms = deadline.Cap(opts_.timeout_ms);
@@ -281,7 +286,12 @@ AiaResult AiaFetcher::IssuersOf(X509* cert, std::time_t now, const Deadline& dea
                 : m.find("larger than") != std::string::npos              ? "too-large"
                 : deadline.expired() && req.timeout_ms < opts_.timeout_ms ? "deadline"
                                                                           : "failed";
+    r.why = m;
     r.detail = url + ": " + m;
+    ++(r.outcome == "refused"     ? refused_
+       : r.outcome == "too-large" ? too_large_
+       : r.outcome == "deadline"  ? deadline_
+                                  : failed_);
     // A fetch the deadline cut short says nothing about the server.
     if (r.outcome != "deadline") breaker_.Failure(url, now);
     return r;
@@ -291,13 +301,32 @@ AiaResult AiaFetcher::IssuersOf(X509* cert, std::time_t now, const Deadline& dea
   r.issuers = IssuersIn(body, cert, &parsed);
   if (r.issuers.empty()) {
     r.outcome = "no-issuer";
-    r.detail = url + (parsed ? ": no certificate there issued this one"
-                             : ": not a DER certificate or certs-only bundle");
+    ++no_issuer_;
+    r.why = parsed ? "no certificate there issued this one"
+                   : "not a DER certificate or certs-only bundle";
+    r.detail = url + ": " + r.why;
     return r;
   }
   Remember(url, r.issuers, now);
   r.outcome = "fetched";
   return r;
+}
+
+AiaStats AiaFetcher::Stats(std::time_t now) const {
+  AiaStats s;
+  s.fetches = fetches_.load();
+  s.failed = failed_.load();
+  s.refused = refused_.load();
+  s.too_large = too_large_.load();
+  s.deadline = deadline_.load();
+  s.no_issuer = no_issuer_.load();
+  s.cache_hits = cache_hits_.load();
+  s.breaker_refusals = breaker_refusals_.load();
+  const CircuitBreaker::Snapshot b = breaker_.Stats(now);
+  s.breakers_open = b.open;
+  s.breakers_half_open = b.half_open;
+  s.breaker_opens = b.opened;
+  return s;
 }
 
 }  // namespace smime

@@ -21,13 +21,16 @@
 //
 // Entry points: ParseNetworks (start-up: aia_allow_networks), AddressProblem
 // (the connect check, also for tests), AiaFetcher::IssuersOf (per message,
-// thread-safe). Failures never stop anything: the outcome says what
+// thread-safe), AiaFetcher::Stats (the metrics: requests, failures by
+// outcome, cache hits, the breakers). Failures never stop anything: the outcome says what
 // happened (e.g. "refused", "too-large") and the chain stays incomplete.
 #ifndef SMIME_TRUST_AIA_FETCH_H_
 #define SMIME_TRUST_AIA_FETCH_H_
 
 #include <sys/socket.h>
 
+#include <atomic>
+#include <cstdint>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -77,8 +80,27 @@ struct AiaResult {
   // address, redirect), "too-large", "failed", "breaker-open", "deadline",
   // "no-issuer" (the answer held no certificate that issued this one).
   std::string outcome;
-  std::string detail;  // the URL, and why for a failure
+  std::string url;     // the URL asked (or found in the cache, or refused)
+  std::string why;     // for a failure or refusal: what happened, in words
+  std::string detail;  // url, then ": " and why when there is one
   std::vector<X509Ptr> issuers;
+};
+
+// Totals since creation and the breakers now, for the metrics
+// (milter/metrics). A request is counted once, in fetches, and when it gave
+// no issuer once more under its outcome in failures.
+struct AiaStats {
+  uint64_t fetches = 0;           // HTTP requests made (a message's budget spent)
+  uint64_t failed = 0;            // outcome "failed": network, HTTP status, no answer
+  uint64_t refused = 0;           // "refused" after the request started (address, redirect)
+  uint64_t too_large = 0;         // "too-large"
+  uint64_t deadline = 0;          // "deadline": the message's deadline cut it short
+  uint64_t no_issuer = 0;         // "no-issuer": an answer without this certificate's issuer
+  uint64_t cache_hits = 0;        // "cached": answered from the cache, no request
+  uint64_t breaker_refusals = 0;  // "breaker-open": not asked, the URL's breaker was open
+  size_t breakers_open = 0;       // URLs whose breaker refuses now
+  size_t breakers_half_open = 0;  // URLs whose next request probes
+  uint64_t breaker_opens = 0;     // times a breaker opened
 };
 
 class AiaFetcher {
@@ -96,6 +118,8 @@ class AiaFetcher {
 
   const AiaOptions& options() const { return opts_; }
 
+  AiaStats Stats(std::time_t now) const;
+
  private:
   struct Entry {
     std::time_t fetched = 0;
@@ -111,6 +135,9 @@ class AiaFetcher {
   CircuitBreaker breaker_;
   std::mutex mu_;
   std::map<std::string, Entry> cache_;  // by URL
+  // For Stats(); relaxed counters, read without a lock.
+  std::atomic<uint64_t> fetches_{0}, failed_{0}, refused_{0}, too_large_{0}, deadline_{0},
+      no_issuer_{0}, cache_hits_{0}, breaker_refusals_{0};
 };
 
 }  // namespace smime

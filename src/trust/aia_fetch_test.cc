@@ -313,6 +313,70 @@ void TestTooLargeAndBreaker(void**) {
   assert_int_equal(r.f->calls, 2);
 }
 
+// Stats(): each request once in fetches and, without an issuer, once under
+// its outcome; cache hits and breaker refusals ask nothing; the breaker's
+// state by the clock given.
+void TestStats(void**) {
+  AiaOptions o;
+  o.breaker_threshold = 2;
+  o.breaker_cooldown = 60;
+  Rig r = MakeRig(o);
+  AiaStats s = r.aia->Stats(kNow);
+  assert_int_equal(s.fetches + s.failed + s.cache_hits + s.breaker_opens, 0);
+  int budget = 1;
+  r.f->body = ToDer(g->inter.cert.get());
+  assert_string_equal(
+      r.aia->IssuersOf(g->leaf.cert.get(), kNow, Deadline(), &budget).outcome.c_str(), "fetched");
+  for (int i = 0; i < 2; ++i) {
+    budget = 1;
+    assert_string_equal(
+        r.aia->IssuersOf(g->leaf.cert.get(), kNow, Deadline(), &budget).outcome.c_str(), "cached");
+  }
+  r.f->body = ToDer(g->other.cert.get());
+  budget = 1;
+  assert_string_equal(
+      r.aia->IssuersOf(g->leaf2.cert.get(), kNow, Deadline(), &budget).outcome.c_str(),
+      "no-issuer");
+  r.f->connect_to = "10.0.0.1";
+  budget = 1;
+  assert_string_equal(
+      r.aia->IssuersOf(g->leaf2.cert.get(), kNow, Deadline(), &budget).outcome.c_str(), "refused");
+  r.f->connect_to.clear();
+  r.f->error = Status::Io("response larger than 65536 bytes");
+  budget = 1;
+  assert_string_equal(
+      r.aia->IssuersOf(g->leaf2.cert.get(), kNow, Deadline(), &budget).outcome.c_str(),
+      "too-large");
+  // The refusal and the too-large answer were two failures of that URL: open.
+  budget = 1;
+  assert_string_equal(
+      r.aia->IssuersOf(g->leaf2.cert.get(), kNow + 1, Deadline(), &budget).outcome.c_str(),
+      "breaker-open");
+  r.f->error = Status::Io("HTTP 500");
+  // A new issue's URL fails once: counted, its breaker still closed.
+  Issued third = LeafWith("e@a.example", {"http://ca.test/third.der"});
+  budget = 1;
+  assert_string_equal(
+      r.aia->IssuersOf(third.cert.get(), kNow + 1, Deadline(), &budget).outcome.c_str(), "failed");
+  s = r.aia->Stats(kNow + 1);
+  assert_int_equal(s.fetches, 5);
+  assert_int_equal(r.f->calls, 5);
+  assert_int_equal(s.cache_hits, 2);
+  assert_int_equal(s.no_issuer, 1);
+  assert_int_equal(s.refused, 1);
+  assert_int_equal(s.too_large, 1);
+  assert_int_equal(s.failed, 1);
+  assert_int_equal(s.deadline, 0);
+  assert_int_equal(s.breaker_refusals, 1);
+  assert_int_equal(s.breaker_opens, 1);
+  assert_int_equal(s.breakers_open, 1);
+  assert_int_equal(s.breakers_half_open, 0);
+  // After the cooldown the open breaker lets the next request probe.
+  s = r.aia->Stats(kNow + 61);
+  assert_int_equal(s.breakers_open, 0);
+  assert_int_equal(s.breakers_half_open, 1);
+}
+
 // Sender-chosen URLs cannot grow the breaker without bound; open
 // breakers survive the trimming while others are forgotten first.
 void TestBreakerBounded(void**) {
@@ -350,6 +414,7 @@ int main() {
       cmocka_unit_test(TestConnectCheckRefuses),
       cmocka_unit_test(TestTooLargeAndBreaker),
       cmocka_unit_test(TestBreakerBounded),
+      cmocka_unit_test(TestStats),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

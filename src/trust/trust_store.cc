@@ -79,7 +79,9 @@ Status TrustStore::Load(const std::string& path) {
   STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store.get());
   for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
     X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
-    if (x) anchors.push_back({SubjectText(x), ToTimeT(X509_get0_notAfter(x))});
+    if (!x) continue;
+    X509_up_ref(x);
+    anchors.push_back({SubjectText(x), ToTimeT(X509_get0_notAfter(x)), X509Ptr(x)});
   }
   store_ = std::move(store);
   count_ = count;

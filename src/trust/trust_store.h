@@ -50,11 +50,15 @@ class TrustStore {
     return t;
   }
 
- private:
   struct Anchor {
     std::string subject;
     std::time_t not_after = 0;
+    X509Ptr cert;  // the anchor itself (fingerprint, serial for the metrics)
   };
+  // Every anchor loaded (in the store's order).
+  const std::vector<Anchor>& anchors() const { return anchors_; }
+
+ private:
   X509StorePtr store_;
   int count_ = 0;
   std::vector<Anchor> anchors_;

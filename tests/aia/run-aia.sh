@@ -116,17 +116,17 @@ allow="aia_allow_networks = 127.0.0.0/8"
 
 # Baseline: without AIA the leaf alone cannot reach the anchor.
 check off der fail "aia=off" 0 "aia_fetch = no" "$allow"
-check der-allowed der pass "aia=fetched, aia_detail=http://127.0.0.1:$PORT/inter.der," 1 "$allow"
+check der-allowed der pass "aia=fetched, aia_url=http://127.0.0.1:$PORT/inter.der," 1 "$allow"
 if grep -qF "chain=trusted" "$work/der-allowed.log"; then ok "der-allowed chain=trusted"
 else bad "der-allowed chain" "$(cat "$work/der-allowed.log")"; fi
 check p7c-allowed p7c pass "aia=fetched" 1 "$allow"
-check der-loopback-refused der fail "aia=refused, aia_detail=\"http://127.0.0.1:$PORT/inter.der: 127.0.0.1 is loopback" 0
+check der-loopback-refused der fail "aia=refused, aia_url=http://127.0.0.1:$PORT/inter.der, aia_why=\"127.0.0.1 is loopback" 0
 check named-loopback-refused named fail "is loopback and not in aia_allow_networks" 0
 check named-allowed named pass "aia=fetched" 1 "aia_allow_networks = 127.0.0.0/8 ::1"
-check redirect redir fail "aia=refused, aia_detail=\"http://127.0.0.1:$PORT/redirect: HTTP 302: redirect not followed\"" 1 "$allow"
+check redirect redir fail "aia=refused, aia_url=http://127.0.0.1:$PORT/redirect, aia_why=\"HTTP 302: redirect not followed\"" 1 "$allow"
 check too-large big fail "aia=too-large" 1 "$allow"
-check https tls fail "aia=refused, aia_detail=\"https://127.0.0.1:$PORT/inter.der: only http URLs are fetched\"" 0 "$allow"
-check ldap ldap fail "aia=refused, aia_detail=\"ldap://" 0 "$allow"
+check https tls fail "aia=refused, aia_url=https://127.0.0.1:$PORT/inter.der, aia_why=\"only http URLs are fetched\"" 0 "$allow"
+check ldap ldap fail "aia=refused, aia_url=ldap://" 0 "$allow"
 check no-network der fail "aia=no-network" 0 "$allow" "revocation_network = no"
 # The chain failure itself still names the missing issuer.
 if grep -qF "reason=chain-unable-to-get-local-issuer-certificate" "$work/https.log"; then

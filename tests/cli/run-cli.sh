@@ -31,17 +31,18 @@ expect "junk anchors named" 78 "junk.pem: no PEM certificate found" "$SMIMECTL" 
 expect "missing config" 78 "cannot open" "$SMIMECTL" -c "$work/absent.conf" config check
 expect "config check ok" 0 "ok (1 trust anchors" "$SMIMECTL" -c "$work/good.conf" config check
 # Waits that cannot fit the MTA's milter timeouts are warned about, with
-# the file:line of the parameter (write_config puts 4 lines first).
+# the file:line of the parameter (write_config puts 4 lines first), as
+# "warning: config: origin=FILE:LINE, detail=..." lines (docs/logging.md).
 write_config "$work/deadline.conf" "rcpt_deadline = 30" "eom_deadline = 300"
 expect "rcpt_deadline not below milter_command_timeout" 0 \
-  "deadline.conf:5: rcpt_deadline = 30 s is not below Postfix's milter_command_timeout (30 s" \
+  "smimectl: warning: config: origin=$work/deadline.conf:5, detail=\"rcpt_deadline \\x3d 30 s is not below Postfix's milter_command_timeout \\x2830 s" \
   "$SMIMECTL" -c "$work/deadline.conf" config check
 expect "eom_deadline not below milter_content_timeout" 0 \
-  "deadline.conf:6: eom_deadline = 300 s is not below Postfix's milter_content_timeout (300 s" \
+  "smimectl: warning: config: origin=$work/deadline.conf:6, detail=\"eom_deadline \\x3d 300 s is not below Postfix's milter_content_timeout \\x28300 s" \
   "$SMIMECTL" -c "$work/deadline.conf" config check
 write_config "$work/fetch.conf" "revocation = hard" "eom_deadline = 10" "revocation_timeout = 15"
 expect "fetch timeout longer than the step deadline" 0 \
-  "fetch.conf:6: revocation_timeout = 15 s is longer than eom_deadline = 10 s" \
+  "config: origin=$work/fetch.conf:6, detail=\"revocation_timeout \\x3d 15 s is longer than eom_deadline \\x3d 10 s" \
   "$SMIMECTL" -c "$work/fetch.conf" config check
 if "$SMIMECTL" -c "$work/good.conf" config check 2>&1 | grep -q deadline; then
   failed=$((failed + 1)); echo "FAIL the defaults fit: no deadline warning wanted"
@@ -126,7 +127,7 @@ expect "required recipient without certificate refused, any direction" 77 "550 5
 
 # Postfix habits: a repeated parameter warns with both lines, the last wins.
 printf 'authserv_id = mx.test\ntrust_anchors = %s\nmax_signers = 2\nmax_signers = 5\n' "$pki/trust.pem" >"$work/twice.conf"
-expect "repeated parameter warns with both lines" 0 "twice.conf:4: 'max_signers' is also set at $work/twice.conf:3; the last one counts" \
+expect "repeated parameter warns with both lines" 0 "config: origin=$work/twice.conf:4, detail=\"'max_signers' is also set at $work/twice.conf:3; the last one counts\"" \
   "$SMIMECTL" -c "$work/twice.conf" config check
 expect "repeated parameter: the last value counts" 0 "max_signers = 5  # $work/twice.conf:4" "$SMIMECTL" -c "$work/twice.conf" config dump
 

@@ -40,12 +40,17 @@ write_config "$work/id.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signin
 write_config "$work/idwarn.conf" "user = nobody" "socket = inet:0@127.0.0.1" "signing_identities = $work/identities" \
   "identity_expiry_warning = 3650"
 expect "-n counts identities" 0 "ok (1 trust anchors, 1 signing identities" "$MILTER" -n -c "$work/id.conf"
-if "$MILTER" -n -c "$work/id.conf" 2>&1 | grep -q "expires at"; then
+if "$MILTER" -n -c "$work/id.conf" 2>&1 | grep -q "expiry: "; then
   failed=$((failed + 1)); echo "FAIL expiry warning outside the window"
 else
   pass=$((pass + 1)); echo "ok   no expiry warning outside the window"
 fi
-expect "-n warns of an identity near expiry" 0 "identity alice@a.example ($work/identities:1) expires at 2030-01-01T00:00:00Z" \
+# In the log shape of docs/logging.md (event expiry), as the daemon logs it.
+expect "-n warns of an identity near expiry" 0 "smime-milter: warning: expiry: kind=identity, name=alice@a.example, origin=$work/identities:1, serial=" \
+  "$MILTER" -n -c "$work/idwarn.conf"
+expect "-n: the expiry warning's date, state and action" 0 ", not_after=2030-01-01T00:00:00Z, days=" \
+  "$MILTER" -n -c "$work/idwarn.conf"
+expect "-n: the expiry warning's state and action" 0 ", state=expiring, action=renew, detail=\"renew it\"" \
   "$MILTER" -n -c "$work/idwarn.conf"
 chmod 644 "$work/alice.key"
 expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner $owner, mode 0644)" \

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# check-logging.sh: log lines against their interface, docs/logging.md
+# (tests/docs/check_log_lines.py): the log calls of the sources (every field
+# and event documented, no hand-built "name=value"), the log lines of the
+# golden cases, and the warnings `smimectl config check` shares with the
+# daemon (configuration, expiry of identities, anchors and added recipient
+# certificates). The daemon's own lines are checked by
+# tests/milter/run-daemon-cli.sh.
+. "$(dirname "$0")/../lib.sh"
+command -v python3 >/dev/null || skip_or_fail "python3 not installed"
+check=$top/tests/docs/check_log_lines.py
+doc=$top/docs/logging.md
+pass=0 failed=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# The checker itself refuses free text, a repeated name and an undocumented field.
+printf '%s\n' "smime-milter[1]: warning: cannot write /x: Permission denied" \
+  "NOQUEUE: verify: result=pass, result=fail" "NOQUEUE: verify: from=<a@b>, no_such_field=1" \
+  "warning: config: detail=two words" >"$work/bad.log"
+if [ "$(python3 "$check" "$doc" lines "$work/bad.log" | wc -l)" -eq 4 ]; then
+  ok "the checker finds each of 4 bad lines"
+else
+  bad "the checker: $(python3 "$check" "$doc" lines "$work/bad.log")"
+fi
+
+if out=$(python3 "$check" "$doc" sources "$top/src"); then
+  ok "log calls in src/: fields and events documented, none hand-built"
+else
+  bad "log calls in src/: $out"
+fi
+
+for f in "$top"/tests/golden/expected/*.out; do sed '1,/^# log$/d' "$f"; done >"$work/golden.log"
+if [ -s "$work/golden.log" ] && out=$(python3 "$check" "$doc" lines "$work/golden.log"); then
+  ok "golden log lines ($(wc -l <"$work/golden.log")) follow the interface"
+else
+  bad "golden log lines: ${out:-none found}"
+fi
+
+# Every warning config check shares with the daemon: a deadline longer than
+# Postfix waits, and (a window of 100 years) the identity, the anchor and an
+# added recipient certificate near expiry.
+cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key"
+echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
+write_config "$work/warn.conf" "rcpt_deadline = 30" "signing_identities = $work/identities" \
+  "identity_expiry_warning = 36500"
+cat "$pki/carol.crt" "$pki/carol.chain.pem" >"$work/carol-add.pem"
+"$SMIMECTL" -c "$work/warn.conf" cert add "$work/carol-add.pem" >/dev/null 2>&1
+"$SMIMECTL" -c "$work/warn.conf" config check >/dev/null 2>"$work/warn.log"
+for want in "smimectl: warning: config: origin=$work/warn.conf:5, detail=" \
+    "smimectl: warning: expiry: kind=identity, name=alice@a.example, origin=$work/identities:1, " \
+    "smimectl: warning: expiry: kind=trust_anchor, name=" \
+    "smimectl: warning: expiry: kind=recipient_certificate, name=carol@b.example, origin=$work/carol-add.pem, "; do
+  if grep -qF -- "$want" "$work/warn.log"; then ok "config check: $want"; else bad "config check lacks '$want': $(cat "$work/warn.log")"; fi
+done
+if out=$(python3 "$check" "$doc" lines "$work/warn.log"); then
+  ok "config check's warnings ($(wc -l <"$work/warn.log")) follow the interface"
+else
+  bad "config check's warnings: $out"
+fi
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]
