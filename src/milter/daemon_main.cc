@@ -350,19 +350,27 @@ int CheckAsServiceUser(const std::string& path, const Runtime& rt, const struct 
         std::fprintf(stderr, "smime-milter: fatal: %s: socket: folder %s does not exist\n",
                      rt.config.Get("socket").origin.c_str(), socket_dir.c_str());
         rc = kExitConfig;
+      } else if (access(socket_dir.c_str(), W_OK | X_OK) != 0 && !as_root) {
+        std::fprintf(stderr, "smime-milter: fatal: %s: socket: folder %s is not writable by %s\n",
+                     rt.config.Get("socket").origin.c_str(), socket_dir.c_str(), pw.pw_name);
+        rc = kExitConfig;
       } else if (access(socket_dir.c_str(), W_OK | X_OK) != 0) {
-        std::fprintf(stderr, "smime-milter: %s: %s: socket: folder %s is not writable by %s%s\n",
-                     as_root ? "warning" : "fatal", rt.config.Get("socket").origin.c_str(),
-                     socket_dir.c_str(), pw.pw_name,
-                     as_root ? " (fine only if the daemon is started as root)" : "");
-        if (!as_root) rc = kExitConfig;
+        // Warnings in the daemon's log shape (docs/logging.md, event socket).
+        std::string f;
+        AppendField(&f, "path", socket_dir);
+        AppendField(&f, "user", pw.pw_name);
+        AppendField(&f, "result", "not-writable");
+        AppendField(&f, "effect", "start-as-root-only");
+        AppendOriginAndDetail(&f, rt.config.Get("socket").origin +
+                                      ": the socket folder is not writable by the service user");
+        StderrLog("smime-milter").Write(Severity::kWarning, "socket: " + f);
       }
     }
-    if (access(state_dir.c_str(), W_OK | X_OK) != 0)
-      std::fprintf(stderr,
-                   "smime-milter: warning: state_dir %s is not writable by %s: large messages "
-                   "will be tempfailed\n",
-                   state_dir.c_str(), pw.pw_name);
+    if (access(state_dir.c_str(), W_OK | X_OK) != 0) {
+      StderrLog warn("smime-milter");
+      FileWarning(&warn, "state", state_dir, "not-writable", "large-messages-tempfailed",
+                  std::string("state_dir is not writable by ") + pw.pw_name);
+    }
     return rc;
   };
   if (geteuid() != 0) return check_folders();

@@ -52,6 +52,7 @@ expect "-n: the expiry warning's date, state and action" 0 ", not_after=2030-01-
   "$MILTER" -n -c "$work/idwarn.conf"
 expect "-n: the expiry warning's state and action" 0 ", state=expiring, action=renew, detail=\"renew it\"" \
   "$MILTER" -n -c "$work/idwarn.conf"
+"$MILTER" -n -c "$work/idwarn.conf" 2>"$work/idwarn.log" >/dev/null  # checked with the daemon's lines below
 chmod 644 "$work/alice.key"
 expect "world-readable key refused" 78 "identities:1: refusing $work/alice.key (owner $owner, mode 0644)" \
   "$MILTER" -n -c "$work/id.conf"
@@ -78,7 +79,7 @@ if [ "$(id -u)" -eq 0 ]; then
   # the service user (the unit's ExecStartPre), an error.
   mkdir -m 755 "$work/rootsock"
   write_config "$work/rootsock.conf" "user = nobody" "socket = unix:$work/rootsock/s.sock"
-  expect "socket folder the service user cannot write: warning as root" 0 "warning: $work/rootsock.conf:6: socket: folder $work/rootsock is not writable by nobody" \
+  expect "socket folder the service user cannot write: warning as root" 0 "warning: socket: path=$work/rootsock, user=nobody, result=not-writable, effect=start-as-root-only, origin=$work/rootsock.conf:6, detail=" \
     "$MILTER" -n -c "$work/rootsock.conf"
   chmod 644 "$work/rootsock.conf"
   if command -v setpriv >/dev/null; then
@@ -173,6 +174,18 @@ expect "status: days to the first anchor's expiry" 0 'smime_milter_expiry_days_m
 expect "status: days to the first added recipient certificate's expiry" 0 'smime_milter_expiry_days_min{kind="recipient_certificate"} ' "$SMIMECTL" -c "$work/rl.conf" status
 expect "status: store size counts the added certificate" 0 'smime_milter_certificates_stored{trust="admin"} 1' "$SMIMECTL" -c "$work/rl.conf" status
 expect "status: recipient certificate expiry warnings" 0 'smime_milter_expiry_warnings{kind="recipient_certificate"} 0' "$SMIMECTL" -c "$work/rl.conf" status
+# The AIA fetcher's counters and breakers, and days to expiry per
+# certificate: the added one named by its address and fingerprint.
+expect "status: AIA fetches" 0 'smime_milter_aia_fetches_total 0' "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: AIA cache hits" 0 'smime_milter_aia_cache_hits_total 0' "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: the AIA breakers" 0 'smime_milter_breakers{component="aia",state="open"} 0' "$SMIMECTL" -c "$work/rl.conf" status
+carol_fp=$(openssl x509 -in "$pki/carol.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f' | cut -c1-16)
+expect "status: the added recipient certificate's days to expiry" 0 \
+  "smime_milter_certificate_expiry_days{kind=\"recipient_certificate\",name=\"carol@b.example\",fingerprint=\"$carol_fp\"} " \
+  "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: the anchor's days to expiry" 0 'smime_milter_certificate_expiry_days{kind="trust_anchor",name="' "$SMIMECTL" -c "$work/rl.conf" status
+expect "status: recipient certificates expiring within 90 days" 0 \
+  'smime_milter_certificates_expiring{kind="recipient_certificate",within_days="90"} ' "$SMIMECTL" -c "$work/rl.conf" status
 expect "reload reports success" 0 "reload: ok (pid $rlpid, generation 1)" "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.conf" "$work/rl.good"
 echo "max_signers = many" >>"$work/rl.conf"
@@ -191,6 +204,14 @@ if grep -qx 'smime_milter_reloads_total{result="ok"} 2' "$work/rl/metrics.prom" 
   pass=$((pass + 1)); echo "ok   metrics_file counts the reloads"
 else
   failed=$((failed + 1)); echo "FAIL metrics_file: $(grep reloads "$work/rl/metrics.prom" 2>&1)"
+fi
+# Every line the daemon logged (start, reloads, the refused one, stop), and
+# -n's expiry warnings (kept above), in the shape of docs/logging.md.
+if grep -q "reload: result=failed" "$work/rl.log" && grep -q "expiry: " "$work/idwarn.log" &&
+   out=$(python3 "$top/tests/docs/check_log_lines.py" "$top/docs/logging.md" lines "$work/rl.log" "$work/idwarn.log"); then
+  pass=$((pass + 1)); echo "ok   the daemon's log lines follow docs/logging.md"
+else
+  failed=$((failed + 1)); echo "FAIL daemon log lines: ${out:-}: -n: $(head -c 300 "$work/idwarn.log"); daemon: $(head -c 600 "$work/rl.log")"
 fi
 expect "status of a stopped daemon: exit 69" 69 "daemon: not running" "$SMIMECTL" -c "$work/rl.conf" status
 if [ ! -e "$work/rl/smime-milter.pid" ] && [ ! -e "$work/rl/smime-milter.pid.reload" ]; then
