@@ -177,7 +177,7 @@ int List(Runtime& rt, const std::vector<std::string>& args) {
                 caps.empty() ? "-" : caps.c_str(), r.seen_in.c_str());
   }
   // What else expires that mail depends on: trust anchors and signing
-  // identities, in the words of the daemon's expiry warnings.
+  // identities, in words for people (the daemon logs them as expiry lines).
   if (expiring >= 0 && address.empty()) {
     for (const std::string& w : rt.trust.ExpiryWarnings(now, static_cast<int>(expiring)))
       std::printf("%s\n", w.c_str());
