@@ -353,7 +353,7 @@ void TestStats(void**) {
       r.aia->IssuersOf(g->leaf2.cert.get(), kNow + 1, Deadline(), &budget).outcome.c_str(),
       "breaker-open");
   r.f->error = Status::Io("HTTP 500");
-  // A new issue's URL fails once: counted, its breaker still closed.
+  // Another URL fails once: counted, its breaker still closed.
   Issued third = LeafWith("e@a.example", {"http://ca.test/third.der"});
   budget = 1;
   assert_string_equal(
