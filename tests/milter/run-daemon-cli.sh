@@ -197,9 +197,22 @@ expect "reload reports the daemon's refusal and its reason" 1 "reload: failed, t
   "$SMIMECTL" -c "$work/rl.conf" reload
 cp "$work/rl.good" "$work/rl.conf"
 expect "reload after the fix" 0 "generation 3" "$SMIMECTL" -c "$work/rl.conf" reload
+# A new socket (set twice: a config warning) is taken only at a restart: a
+# warning line in the log shape, checked with the others below.
+echo "socket = unix:$work/rlsock/other.sock" >>"$work/rl.conf"
+expect "reload with another socket" 0 "generation 4" "$SMIMECTL" -c "$work/rl.conf" reload
+cp "$work/rl.good" "$work/rl.conf"
+for want in "warning: reload: config=$work/rl.conf, socket=unix:$work/rlsock/other.sock, socket_in_use=unix:$work/rlsock/s.sock, effect=socket-changes-after-restart" \
+    "warning: config: origin=$work/rl.conf:8, detail=\"'socket' is also set at $work/rl.conf:6; the last one counts\""; do
+  if grep -qF -- "$want" "$work/rl.log"; then
+    pass=$((pass + 1)); echo "ok   daemon log: $want"
+  else
+    failed=$((failed + 1)); echo "FAIL daemon log lacks '$want': $(tail -c 600 "$work/rl.log")"
+  fi
+done
 kill "$rlpid"; wait "$rlpid" 2>/dev/null
-# The last write at stop holds the final counts: 2 reloads taken, 1 refused.
-if grep -qx 'smime_milter_reloads_total{result="ok"} 2' "$work/rl/metrics.prom" &&
+# The last write at stop holds the final counts: 3 reloads taken, 1 refused.
+if grep -qx 'smime_milter_reloads_total{result="ok"} 3' "$work/rl/metrics.prom" &&
    grep -qx 'smime_milter_reloads_total{result="failed"} 1' "$work/rl/metrics.prom"; then
   pass=$((pass + 1)); echo "ok   metrics_file counts the reloads"
 else
