@@ -82,12 +82,7 @@ int SetUp(void**) {
   return st.ok() ? 0 : -1;
 }
 
-int TearDown(void**) {
-  RemoveTestDir(g->dir);
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 // a.example decrypts; carol has no key; alice has a current and an old one.
 int Reset(void**) {

@@ -189,12 +189,7 @@ int SetUp(void**) {
   return 0;
 }
 
-int TearDown(void**) {
-  RemoveTestDir(g->dir);
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 int Reset(void**) {
   Runtime& rt = *g->rt;

@@ -80,12 +80,7 @@ int SetUp(void**) {
   return g->rt->identities.Add(TestIdentity("alice@a.example", g->alice, g->inter)).ok() ? 0 : -1;
 }
 
-int TearDown(void**) {
-  RemoveTestDir(g->dir);
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 // b.example asks for hp (mode) and, with encrypt, for encryption.
 void Policy(SignMode sign, HpMode hp, bool encrypt) {

@@ -81,12 +81,7 @@ int SetUp(void**) {
   return 0;
 }
 
-int TearDown(void**) {
-  RemoveTestDir(g_fx->dir);
-  delete g_fx;
-  g_fx = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g_fx); }
 
 int Reset(void**) {
   Runtime& rt = *g_fx->rt;

@@ -103,12 +103,12 @@ namespace {
 
 using testpki::BuildTestRuntime;
 using testpki::CertSpec;
+using testpki::DeleteFixture;
 using testpki::Issued;
 using testpki::MakeCa;
 using testpki::MakeLeaf;
 using testpki::MakeSubCa;
 using testpki::MakeTestDir;
-using testpki::RemoveTestDir;
 using testpki::SmimeSpec;
 
 CertSpec EncSpec(const std::string& address) {
@@ -223,12 +223,7 @@ bool UseEncryptingRuntime() {
   return true;
 }
 
-int TearDown(void**) {
-  RemoveTestDir(g->dir);
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 SMFICTX* NewContext() {
   g->contexts.push_back(std::make_unique<SMFICTX>());

@@ -7,8 +7,9 @@
 // (engine/runtime BuildRuntime) from the configuration every such test
 // starts from plus the test's own lines; RemoveTestDir removes the folder
 // with whatever the test and the runtime wrote there (the certificate
-// store and its WAL files, key files). TestIdentity is a signing identity
-// of a generated leaf. Failures are returned (an empty folder name, a
+// store and its WAL files, key files), DeleteFixture is the teardown of a
+// fixture holding such a folder. TestIdentity is a signing identity of a
+// generated leaf. Failures are returned (an empty folder name, a
 // Status) so that a cmocka setup function can report them.
 #ifndef SMIME_TESTING_RUNTIME_FIXTURE_H_
 #define SMIME_TESTING_RUNTIME_FIXTURE_H_
@@ -36,6 +37,17 @@ void RemoveTestDir(const std::string& dir);
 // test.conf (so the test's first line is test.conf:3).
 Status BuildTestRuntime(const std::string& dir, const std::string& lines,
                         std::unique_ptr<Runtime>* rt);
+
+// The teardown of a fixture whose dir came from MakeTestDir: the fixture
+// goes first (its runtime closes the files it holds there), then the folder.
+template <class Fixture>
+int DeleteFixture(Fixture*& fixture) {
+  const std::string dir = fixture->dir;
+  delete fixture;
+  fixture = nullptr;
+  RemoveTestDir(dir);
+  return 0;
+}
 
 // A signing identity for address: leaf's certificate and key, inter as the
 // chain, the default validity window (kNotBefore..kNotAfter); "@domain"
