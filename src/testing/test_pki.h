@@ -123,6 +123,10 @@ std::string AddSigner(const std::string& der, const Issued& signer, const EVP_MD
 // A SignedData without SignerInfos carrying certs (certs-only).
 std::string CertsOnly(const std::vector<X509*>& certs);
 
+// der read as one CMS ContentInfo that uses every byte and encodes back to
+// the same bytes (DER, not merely BER); fails the test (cmocka) otherwise.
+CmsPtr ParseExactCms(const std::string& der);
+
 // EnvelopedData (AES-128-CBC) of content for recipient.
 std::string Encrypt(const std::string& content, X509* recipient);
 
