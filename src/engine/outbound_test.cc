@@ -249,7 +249,7 @@ void TestUnauthorizedSender(void**) {
 void TestInternalHostsOnlyWhenAllowed(void**) {
   Seen s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.disposition, "tempfail");
-  assert_true(ParseCidrList({"192.0.2.10/32"}, &g_fx->rt->signing_relays).ok());
+  assert_true(ParseNetworks({"192.0.2.10/32"}, &g_fx->rt->signing_relays).ok());
   s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.verdict, "pass");
   // Not an internal host, no login: never signed, even when forced outbound.
@@ -258,7 +258,7 @@ void TestInternalHostsOnlyWhenAllowed(void**) {
 }
 
 void TestInboundIsNeverSigned(void**) {
-  assert_true(ParseCidrList({"198.51.100.0/24"}, &g_fx->rt->signing_relays).ok());
+  assert_true(ParseNetworks({"198.51.100.0/24"}, &g_fx->rt->signing_relays).ok());
   Seen s = Run(kPlain, "", kNow, "198.51.100.7", "alice@a.example", Direction::kInbound);
   assert_string_equal(s.disposition, "accept");
   assert_false(s.replaced);

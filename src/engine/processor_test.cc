@@ -781,8 +781,8 @@ void TestForgedHeadersRemovedOutbound(void**) {
   // Internal host (no login; local pickup and re-injection look the same),
   // passed on unsigned under sign = if-possible.
   g_fx->rt->rules.sign = SignMode::kIfPossible;
-  std::vector<Cidr> nets;
-  assert_true(ParseCidrList({"192.0.2.0/24"}, &nets).ok());
+  std::vector<IpNetwork> nets;
+  assert_true(ParseNetworks({"192.0.2.0/24"}, &nets).ok());
   g_fx->rt->internal_hosts = nets;
   s = Run(std::string(kForgedHeaders) + "\r\nhello\r\n");
   g_fx->rt->internal_hosts.clear();
