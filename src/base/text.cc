@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -111,6 +112,18 @@ void Base64LinesInPlace(std::string* buf, size_t n) {
     std::memcpy(&(*buf)[out], line, w);
     out += w;
   }
+}
+
+std::string ExpiryWarning(const std::string& what, std::time_t not_after, std::time_t now, int days,
+                          const std::string& expired, const std::string& advice) {
+  const std::time_t left = not_after - now;
+  if (left > static_cast<std::time_t>(days) * 86400) return "";
+  char when[32];
+  struct tm tm;
+  gmtime_r(&not_after, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (left <= 0) return what + " expired at " + when + ": " + expired;
+  return what + " expires at " + when + ", in " + std::to_string(left / 86400) + " days: " + advice;
 }
 
 }  // namespace smime

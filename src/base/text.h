@@ -3,6 +3,7 @@
 #define SMIME_BASE_TEXT_H_
 
 #include <cstddef>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,13 @@ class Base64LineWriter {
 // size must be Base64LineWriter::EncodedSize(n): the encoding grows faster
 // than it reads, so it never overwrites bytes not yet read (no second copy).
 void Base64LinesInPlace(std::string* buf, size_t n);
+
+// The one form of the expiry warnings (identities, trust anchors, admin
+// recipient certificates): "WHAT expired at 2027-01-01T00:00:00Z: EXPIRED"
+// once not_after has passed, "WHAT expires at ..., in N days: ADVICE" when
+// it is at most days away; "" when it is further away.
+std::string ExpiryWarning(const std::string& what, std::time_t not_after, std::time_t now, int days,
+                          const std::string& expired, const std::string& advice);
 
 }  // namespace smime
 

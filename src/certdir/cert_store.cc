@@ -962,18 +962,12 @@ std::vector<std::string> AdminCertExpiryWarnings(const std::vector<CertStoreRow>
     X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(r.der.size())));
     if (!cert) continue;
     const std::time_t not_after = ToTimeT(X509_get0_notAfter(cert.get()));
-    const std::time_t left = not_after - now;
-    if (left > static_cast<std::time_t>(days) * 86400) continue;
-    char when[32];
-    struct tm tm;
-    gmtime_r(&not_after, &tm);
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    out.push_back("recipient certificate " + r.address + " (serial " + SerialHex(cert.get()) +
-                  ", added from " + r.seen_in + (left <= 0 ? ") expired at " : ") expires at ") +
-                  when +
-                  (left <= 0 ? ": mail that must be encrypted to it is refused"
-                             : ", in " + std::to_string(left / 86400) +
-                                   " days: add its successor with smimectl cert add"));
+    std::string w =
+        ExpiryWarning("recipient certificate " + r.address + " (serial " + SerialHex(cert.get()) +
+                          ", added from " + r.seen_in + ")",
+                      not_after, now, days, "mail that must be encrypted to it is refused",
+                      "add its successor with smimectl cert add");
+    if (!w.empty()) out.push_back(std::move(w));
   }
   return out;
 }

@@ -28,6 +28,7 @@
 #include "certdir/cert_store.h"
 #include "certdir/cert_store_open.h"
 #include "certdir/pg_cert_store.h"
+#include "testing/status_view.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -49,23 +50,6 @@ struct Backend {
   int serial = 0;
 };
 Backend* be = nullptr;
-
-struct Res {
-  int code = 0;
-  char msg[400] = "";
-};
-
-Res R(const Status& st) {
-  Res r;
-  r.code = static_cast<int>(st.code());
-  std::snprintf(r.msg, sizeof r.msg, "%s", st.message().c_str());
-  return r;
-}
-
-constexpr int kOk = static_cast<int>(Status::Code::kOk);
-constexpr int kInvalid = static_cast<int>(Status::Code::kInvalidInput);
-constexpr int kIo = static_cast<int>(Status::Code::kIo);
-constexpr int kConfigCode = static_cast<int>(Status::Code::kConfig);
 
 std::string Spec() {
   return be->pg ? "postgresql:" + be->conninfo

@@ -29,6 +29,7 @@
 #include "base/testing.h"
 #include "cms/sign.h"
 #include "cms/signer_attributes.h"
+#include "testing/status_view.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -83,23 +84,6 @@ int TearDown(void**) {
 }
 
 // --- plain-value views of results (cmocka asserts skip destructors) --------
-
-struct Res {
-  int code = 0;
-  char msg[400] = "";
-};
-
-Res R(const Status& st) {
-  Res r;
-  r.code = static_cast<int>(st.code());
-  std::snprintf(r.msg, sizeof r.msg, "%s", st.message().c_str());
-  return r;
-}
-
-constexpr int kOk = static_cast<int>(Status::Code::kOk);
-constexpr int kInvalid = static_cast<int>(Status::Code::kInvalidInput);
-constexpr int kIo = static_cast<int>(Status::Code::kIo);
-constexpr int kConfigCode = static_cast<int>(Status::Code::kConfig);
 
 Res OpenStore(const char* name) {
   g->store.reset();

@@ -297,18 +297,10 @@ const Identity* IdentityStore::Find(const std::string& address) const {
 std::vector<std::string> IdentityStore::ExpiryWarnings(std::time_t now, int days) const {
   std::vector<std::string> out;
   for (const auto& [address, id] : by_address_) {
-    const std::time_t left = id.not_after - now;
-    if (left > static_cast<std::time_t>(days) * 86400) continue;
-    char when[32];
-    struct tm tm;
-    gmtime_r(&id.not_after, &tm);
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (left <= 0)
-      out.push_back("identity " + address + " (" + id.origin + ") expired at " + when +
-                    ": mail from it is deferred unless sign = if-possible");
-    else
-      out.push_back("identity " + address + " (" + id.origin + ") expires at " + when + ", in " +
-                    std::to_string(left / 86400) + " days: renew it");
+    std::string w =
+        ExpiryWarning("identity " + address + " (" + id.origin + ")", id.not_after, now, days,
+                      "mail from it is deferred unless sign = if-possible", "renew it");
+    if (!w.empty()) out.push_back(std::move(w));
   }
   for (const auto& [address, id] : by_address_) {
     if (!id.encryption_cert) continue;

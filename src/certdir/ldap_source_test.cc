@@ -29,12 +29,6 @@ using namespace smime::testpki;
 
 namespace {
 
-class HandClock final : public Clock {
- public:
-  std::time_t Now() const override { return t; }
-  std::time_t t = kNow;
-};
-
 struct Fixture {
   Issued ca, alice, alice2, bob;
 };

@@ -35,30 +35,15 @@ bool ConfirmEndEntity(const std::vector<DaneRecord>& dane, CertCandidate* c) {
 }
 
 // A path from leaf to anchor, a DANE-TA (usage 2) trust anchor of the
-// address, with the same settings as TrustStore::VerifyChain (the
-// configured anchors play no part).
+// address (the configured anchors play no part).
 ChainResult DaneTaChain(X509* leaf, STACK_OF(X509) * hints, X509* anchor, std::time_t now) {
-  ChainResult r;
   X509StorePtr store(X509_STORE_new());
-  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!store || !ctx || X509_STORE_add_cert(store.get(), anchor) != 1 ||
-      X509_STORE_CTX_init(ctx.get(), store.get(), leaf, hints) != 1) {
+  if (!store || X509_STORE_add_cert(store.get(), anchor) != 1) {
+    ChainResult r;
     r.reason = "internal: " + DrainOpensslErrors();
     return r;
   }
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_time(param, now);
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-  X509_VERIFY_PARAM_set_auth_level(param, 0);
-  if (X509_verify_cert(ctx.get()) == 1) {
-    r.trusted = true;
-    r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
-  } else {
-    r.error = X509_STORE_CTX_get_error(ctx.get());
-    r.reason = X509_verify_cert_error_string(r.error);
-  }
-  DrainOpensslErrors();
-  return r;
+  return VerifyPath(store.get(), leaf, hints, now);
 }
 
 // DANE-TA (usage 2) anchors for c: certificates in the records (selector 0,

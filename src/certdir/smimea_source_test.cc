@@ -22,18 +22,13 @@
 #include "base/testing.h"
 #include "certdir/recipient_directory.h"
 #include "config/config.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
 using namespace smime::testpki;
 
 namespace {
-
-class HandClock final : public Clock {
- public:
-  std::time_t Now() const override { return t; }
-  std::time_t t = kNow;
-};
 
 struct Fixture {
   Issued ca, other_ca, alice, bob_self, carol_untrusted;
@@ -57,20 +52,13 @@ int Setup(void**) {
   // DANE-EE may bind it.
   g->bob_self = MakeLeaf(EncSpec("someone@elsewhere.example"), g->other_ca);
   g->carol_untrusted = MakeLeaf(EncSpec("carol@d.example"), g->other_ca);
-  char templ[] = "/tmp/smimea_test.XXXXXX";
-  if (!mkdtemp(templ)) return -1;
-  g->dir = templ;
-  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->ca.cert.get());
+  g->dir = MakeTestDir("smimea_test", g->ca);
+  if (g->dir.empty()) return -1;
   if (!g->trust.Load(g->dir + "/anchors.pem").ok()) return -1;
   return 0;
 }
 
-int Teardown(void**) {
-  std::remove((g->dir + "/anchors.pem").c_str());
-  rmdir(g->dir.c_str());
-  delete g;
-  return 0;
-}
+int Teardown(void**) { return DeleteFixture(g); }
 
 std::string Rdata(int usage, int selector, int mtype, const std::string& data) {
   std::string r;

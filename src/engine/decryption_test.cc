@@ -32,6 +32,7 @@
 #include "cms/decrypt.h"
 #include "cms/encrypt.h"
 #include "engine/processor.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -74,30 +75,14 @@ int SetUp(void**) {
   g->carol = MakeLeaf(EncSpec("carol@a.example"), g->root);
   g->sam = MakeLeaf(SmimeSpec("sam@s.example"), g->root);
   g->mallory = MakeLeaf(EncSpec("mallory@x.example"), g->root);
-  char templ[] = "/tmp/decryption_test.XXXXXX";
-  if (!mkdtemp(templ)) return -1;
-  g->dir = templ;
-  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
-  Config config;
-  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
-                               "/anchors.pem\nstate_dir = " + g->dir +
-                               "\nrevocation = off\nharvest_certificates = no\n",
-                           "test.conf");
-  if (!st.ok()) return -1;
-  st = BuildRuntime(config, &g->rt);
+  g->dir = MakeTestDir("decryption_test", g->root);
+  if (g->dir.empty()) return -1;
+  Status st = BuildTestRuntime(
+      g->dir, "state_dir = " + g->dir + "\nrevocation = off\nharvest_certificates = no\n", &g->rt);
   return st.ok() ? 0 : -1;
 }
 
-int TearDown(void**) {
-  for (const char* f :
-       {"/anchors.pem", "/certificates.db", "/certificates.db-wal", "/certificates.db-shm", "/keys",
-        "/alice.crt", "/alice.key", "/weak.crt", "/weak.key", "/sign.crt", "/sign.key"})
-    std::remove((g->dir + f).c_str());
-  rmdir(g->dir.c_str());
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 // a.example decrypts; carol has no key; alice has a current and an old one.
 int Reset(void**) {

@@ -31,6 +31,7 @@
 #include "cms/encrypt.h"
 #include "engine/processor.h"
 #include "mime/smime_locator.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -175,17 +176,11 @@ int SetUp(void**) {
   g->lea_gcm = MakeLeaf(EncSpec("lea@b.example"), g->inter);
   g->max_aes192 = MakeLeaf(EncSpec("max@b.example"), g->inter);
 
-  char templ[] = "/tmp/encryption_test.XXXXXX";
-  if (!mkdtemp(templ)) return -1;
-  g->dir = templ;
-  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
-  Config config;
-  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
-                               "/anchors.pem\nstate_dir = " + g->dir +
-                               "\nrevocation = off\ncertificate_sources = local\n",
-                           "test.conf");
-  if (!st.ok()) return -1;
-  st = BuildRuntime(config, &g->rt);
+  g->dir = MakeTestDir("encryption_test", g->root);
+  if (g->dir.empty()) return -1;
+  Status st = BuildTestRuntime(
+      g->dir, "state_dir = " + g->dir + "\nrevocation = off\ncertificate_sources = local\n",
+      &g->rt);
   if (!st.ok()) return -1;
   auto source = std::make_unique<FakeSource>();
   g->source = source.get();
@@ -194,15 +189,7 @@ int SetUp(void**) {
   return 0;
 }
 
-int TearDown(void**) {
-  std::remove((g->dir + "/anchors.pem").c_str());
-  for (const char* f : {"/certificates.db", "/certificates.db-wal", "/certificates.db-shm"})
-    std::remove((g->dir + f).c_str());
-  rmdir(g->dir.c_str());
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 int Reset(void**) {
   Runtime& rt = *g->rt;

@@ -21,6 +21,7 @@
 #include "cms/sign.h"
 #include "engine/processor.h"
 #include "mime/header_protection.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -68,39 +69,18 @@ int SetUp(void**) {
   g->inter = MakeSubCa("HP Inter", g->root);
   g->alice = MakeLeaf(Both("alice@a.example"), g->inter);
   g->carol = MakeLeaf(Both("carol@b.example"), g->inter);
-  char templ[] = "/tmp/hp_outbound_test.XXXXXX";
-  if (!mkdtemp(templ)) return -1;
-  g->dir = templ;
-  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
+  g->dir = MakeTestDir("hp_outbound_test", g->root);
+  if (g->dir.empty()) return -1;
   std::ofstream(g->dir + "/users") << "alice alice@a.example\n";
-  Config config;
-  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
-                               "/anchors.pem\nsigning_users = " + g->dir +
-                               "/users\nrevocation = off\nheader_protection_subject = [...]\n",
-                           "test.conf");
+  Status st = BuildTestRuntime(
+      g->dir,
+      "signing_users = " + g->dir + "/users\nrevocation = off\nheader_protection_subject = [...]\n",
+      &g->rt);
   if (!st.ok()) return -1;
-  st = BuildRuntime(config, &g->rt);
-  if (!st.ok()) return -1;
-  Identity id;
-  id.address = "alice@a.example";
-  id.origin = "test";
-  id.cert.reset(X509_dup(g->alice.cert.get()));
-  EVP_PKEY_up_ref(g->alice.key.get());
-  id.key.reset(g->alice.key.get());
-  id.chain.emplace_back(X509_dup(g->inter.cert.get()));
-  id.not_before = kNotBefore;
-  id.not_after = kNotAfter;
-  return g->rt->identities.Add(std::move(id)).ok() ? 0 : -1;
+  return g->rt->identities.Add(TestIdentity("alice@a.example", g->alice, g->inter)).ok() ? 0 : -1;
 }
 
-int TearDown(void**) {
-  unlink((g->dir + "/anchors.pem").c_str());
-  unlink((g->dir + "/users").c_str());
-  rmdir(g->dir.c_str());
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 // b.example asks for hp (mode) and, with encrypt, for encryption.
 void Policy(SignMode sign, HpMode hp, bool encrypt) {

@@ -18,6 +18,7 @@
 #include "base/testing.h"
 #include "engine/processor.h"
 #include "mime/smime_locator.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -46,24 +47,8 @@ struct Fixture {
 };
 Fixture* g_fx = nullptr;
 
-std::string TempDir() {
-  const char* tmp = getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/outbound_test.XXXXXX";
-  return mkdtemp(&templ[0]) ? templ : "";
-}
-
 Identity MakeIdentity(const std::string& address, const Issued& leaf) {
-  Identity id;
-  id.address = address;
-  id.origin = "test";
-  id.cert.reset(X509_dup(leaf.cert.get()));
-  EVP_PKEY_up_ref(leaf.key.get());
-  id.key.reset(leaf.key.get());
-  id.chain.emplace_back(X509_dup(g_fx->inter.cert.get()));
-  id.not_before = kNotBefore;
-  id.not_after = kNotAfter;
-  id.domain_identity = address[0] == '@';
-  return id;
+  return TestIdentity(address, leaf, g_fx->inter);
 }
 
 int SetUp(void**) {
@@ -78,20 +63,15 @@ int SetUp(void**) {
   // An IDN mailbox: the certificate names it in A-labels (RFC 5280), the
   // signing_users entry and the identity are written in U-labels.
   g_fx->hans = MakeLeaf(SmimeSpec("hans@xn--bcher-kva.example"), g_fx->inter);
-  g_fx->dir = TempDir();
+  g_fx->dir = MakeTestDir("outbound_test", g_fx->root);
   if (g_fx->dir.empty()) return -1;
-  std::ofstream(g_fx->dir + "/anchors.pem") << ToPem(g_fx->root.cert.get());
   std::ofstream(g_fx->dir + "/users") << "# login  addresses\n"
                                          "alice  alice@a.example\n"
                                          "bob    bob@a.example, @d.example\n"
                                          "hans   @BÜCHER.example\n";
-  Config config;
-  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g_fx->dir +
-                               "/anchors.pem\nsigning_users = " + g_fx->dir +
-                               "/users\ninternal_hosts = 192.0.2.0/24\n",
-                           "test.conf");
-  if (!st.ok()) return -1;
-  st = BuildRuntime(config, &g_fx->rt);
+  Status st = BuildTestRuntime(
+      g_fx->dir, "signing_users = " + g_fx->dir + "/users\ninternal_hosts = 192.0.2.0/24\n",
+      &g_fx->rt);
   if (!st.ok()) return -1;
   Runtime& rt = *g_fx->rt;
   if (!rt.identities.Add(MakeIdentity("alice@a.example", g_fx->alice)).ok()) return -1;
@@ -101,14 +81,7 @@ int SetUp(void**) {
   return 0;
 }
 
-int TearDown(void**) {
-  unlink((g_fx->dir + "/anchors.pem").c_str());
-  unlink((g_fx->dir + "/users").c_str());
-  rmdir(g_fx->dir.c_str());
-  delete g_fx;
-  g_fx = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g_fx); }
 
 int Reset(void**) {
   Runtime& rt = *g_fx->rt;
@@ -276,7 +249,7 @@ void TestUnauthorizedSender(void**) {
 void TestInternalHostsOnlyWhenAllowed(void**) {
   Seen s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.disposition, "tempfail");
-  assert_true(ParseCidrList({"192.0.2.10/32"}, &g_fx->rt->signing_relays).ok());
+  assert_true(ParseNetworks({"192.0.2.10/32"}, &g_fx->rt->signing_relays).ok());
   s = Run(kPlain, "", kNow, "192.0.2.10");
   assert_string_equal(s.verdict, "pass");
   // Not an internal host, no login: never signed, even when forced outbound.
@@ -285,7 +258,7 @@ void TestInternalHostsOnlyWhenAllowed(void**) {
 }
 
 void TestInboundIsNeverSigned(void**) {
-  assert_true(ParseCidrList({"198.51.100.0/24"}, &g_fx->rt->signing_relays).ok());
+  assert_true(ParseNetworks({"198.51.100.0/24"}, &g_fx->rt->signing_relays).ok());
   Seen s = Run(kPlain, "", kNow, "198.51.100.7", "alice@a.example", Direction::kInbound);
   assert_string_equal(s.disposition, "accept");
   assert_false(s.replaced);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/testing.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 using namespace smime;
@@ -67,7 +68,7 @@ struct Fixture {
   Issued root;
   Issued alice;
   Issued bob;
-  std::string anchors;  // trust anchor file
+  std::string dir;  // temporary folder with anchors.pem
   std::unique_ptr<Runtime> rt;
 };
 Fixture* g_fx = nullptr;
@@ -77,30 +78,12 @@ int SetUp(void**) {
   g_fx->root = MakeCa("Test Root CA");
   g_fx->alice = MakeLeaf(SmimeSpec("alice@a.example"), g_fx->root);
   g_fx->bob = MakeLeaf(SmimeSpec("bob@b.example"), g_fx->root);
-  const char* tmp = getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/processor_test.XXXXXX";
-  int fd = mkstemp(&templ[0]);
-  if (fd < 0) return -1;
-  close(fd);
-  g_fx->anchors = templ;
-  std::ofstream(g_fx->anchors, std::ios::trunc) << ToPem(g_fx->root.cert.get());
-  Config config;
-  Status st = config.Parse(
-      "authserv_id = mx.example.net\n"
-      "trust_anchors = " +
-          g_fx->anchors + "\n",
-      "test.conf");
-  if (!st.ok()) return -1;
-  st = BuildRuntime(config, &g_fx->rt);
-  return st.ok() ? 0 : -1;
+  g_fx->dir = MakeTestDir("processor_test", g_fx->root);
+  if (g_fx->dir.empty()) return -1;
+  return BuildTestRuntime(g_fx->dir, "", &g_fx->rt).ok() ? 0 : -1;
 }
 
-int TearDown(void**) {
-  unlink(g_fx->anchors.c_str());
-  delete g_fx;
-  g_fx = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g_fx); }
 
 // Resets the shared runtime to the configured state before each test.
 int Reset(void**) {
@@ -816,8 +799,8 @@ void TestForgedHeadersRemovedOutbound(void**) {
   // Internal host (no login; local pickup and re-injection look the same),
   // passed on unsigned under sign = if-possible.
   g_fx->rt->rules.sign = SignMode::kIfPossible;
-  std::vector<Cidr> nets;
-  assert_true(ParseCidrList({"192.0.2.0/24"}, &nets).ok());
+  std::vector<IpNetwork> nets;
+  assert_true(ParseNetworks({"192.0.2.0/24"}, &nets).ok());
   g_fx->rt->internal_hosts = nets;
   s = Run(std::string(kForgedHeaders) + "\r\nhello\r\n");
   g_fx->rt->internal_hosts.clear();

@@ -223,7 +223,7 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   Status st = rt->trust.Load(config.Str("trust_anchors"));
   if (!st.ok())
     return Status::Config(config.Get("trust_anchors").origin + ": trust_anchors: " + st.message());
-  st = ParseCidrList(config.List("internal_hosts"), &rt->internal_hosts);
+  st = ParseNetworks(config.List("internal_hosts"), &rt->internal_hosts);
   if (!st.ok())
     return Status::Config(config.Get("internal_hosts").origin +
                           ": internal_hosts: " + st.message());
@@ -266,7 +266,7 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   // answer for their addresses whatever certificate_sources says.
   auto own = std::make_unique<IdentityEncryptionCerts>(rt->identities);
   if (own->size() > 0) rt->directory.AddSource(std::move(own));
-  st = ParseCidrList(config.List("signing_relays"), &rt->signing_relays);
+  st = ParseNetworks(config.List("signing_relays"), &rt->signing_relays);
   if (!st.ok())
     return Status::Config(config.Get("signing_relays").origin +
                           ": signing_relays: " + st.message());

@@ -80,7 +80,7 @@ struct Runtime {
   std::string authserv_id;
   TrustStore trust;
   MimeLimits limits;
-  std::vector<Cidr> internal_hosts;
+  std::vector<IpNetwork> internal_hosts;
   std::vector<std::string> originating_daemons;
   bool log_why = false;
   bool internal_error_accept = false;  // internal_error_action = accept
@@ -105,7 +105,7 @@ struct Runtime {
 
   IdentityStore identities;
   SigningUsers signing_users;
-  std::vector<Cidr> signing_relays;  // unauthenticated clients that may sign as any From
+  std::vector<IpNetwork> signing_relays;  // unauthenticated clients that may sign as any From
   int identity_expiry_warning_days = 30;
   std::vector<std::string> warnings;  // logged at start-up and on reload
 

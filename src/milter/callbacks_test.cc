@@ -39,6 +39,7 @@
 #include "base/testing.h"
 #include "config/config.h"
 #include "engine/runtime.h"
+#include "testing/runtime_fixture.h"
 #include "testing/test_pki.h"
 
 // --- the libmilter stand-in -------------------------------------------------
@@ -100,13 +101,15 @@ int smfi_replacebody(SMFICTX* ctx, unsigned char* data, int len) {
 namespace smime {
 namespace {
 
+using testpki::BuildTestRuntime;
 using testpki::CertSpec;
+using testpki::DeleteFixture;
 using testpki::Issued;
 using testpki::MakeCa;
 using testpki::MakeLeaf;
 using testpki::MakeSubCa;
+using testpki::MakeTestDir;
 using testpki::SmimeSpec;
-using testpki::ToPem;
 
 CertSpec EncSpec(const std::string& address) {
   CertSpec s = SmimeSpec(address);
@@ -179,10 +182,8 @@ int SetUp(void**) {
   g->inter = MakeSubCa("Inter", g->root);
   g->carol = MakeLeaf(EncSpec("carol@b.example"), g->inter);
   g->dan = MakeLeaf(EncSpec("dan@b.example"), g->inter);
-  char templ[] = "/tmp/callbacks_test.XXXXXX";
-  if (!mkdtemp(templ)) return -1;
-  g->dir = templ;
-  std::ofstream(g->dir + "/anchors.pem") << ToPem(g->root.cert.get());
+  g->dir = MakeTestDir("callbacks_test", g->root);
+  if (g->dir.empty()) return -1;
   if (!UseEncryptingRuntime()) return -1;
   SetMilterGlobals({&g->holder, &g->log, &g->clock});
   g->desc = MilterDescription();
@@ -192,14 +193,11 @@ int SetUp(void**) {
 // A runtime from the test configuration plus extra lines.
 std::unique_ptr<Runtime> TestRuntime(const std::string& extra, std::string state_dir = "") {
   if (state_dir.empty()) state_dir = g->dir;
-  Config config;
-  Status st = config.Parse("authserv_id = mx.example.net\ntrust_anchors = " + g->dir +
-                               "/anchors.pem\nstate_dir = " + state_dir +
-                               "\nrevocation = off\ncertificate_sources = local\n" + extra,
-                           "test.conf");
-  if (!st.ok()) return nullptr;
   std::unique_ptr<Runtime> rt;
-  st = BuildRuntime(config, &rt);
+  Status st = BuildTestRuntime(
+      g->dir,
+      "state_dir = " + state_dir + "\nrevocation = off\ncertificate_sources = local\n" + extra,
+      &rt);
   if (!st.ok()) return nullptr;
   return rt;
 }
@@ -225,15 +223,7 @@ bool UseEncryptingRuntime() {
   return true;
 }
 
-int TearDown(void**) {
-  for (const char* f :
-       {"/anchors.pem", "/certificates.db", "/certificates.db-wal", "/certificates.db-shm"})
-    std::remove((g->dir + f).c_str());
-  rmdir(g->dir.c_str());
-  delete g;
-  g = nullptr;
-  return 0;
-}
+int TearDown(void**) { return DeleteFixture(g); }
 
 SMFICTX* NewContext() {
   g->contexts.push_back(std::make_unique<SMFICTX>());

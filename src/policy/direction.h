@@ -2,8 +2,8 @@
 //
 // Outbound when the MTA's {daemon_name} is one of originating_daemons, or the
 // client authenticated (SASL), or its address is in internal_hosts (CIDR
-// list); otherwise inbound. ParseCidrList fails with the
-// offending item at start-up; Decide never fails. The reason is returned for
+// list, base/ip_network ParseNetworks, which fails with the offending item
+// at start-up); otherwise inbound. Decide never fails. The reason is returned for
 // the log.
 #ifndef SMIME_POLICY_DIRECTION_H_
 #define SMIME_POLICY_DIRECTION_H_
@@ -11,24 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "base/ip_network.h"
 #include "base/status.h"
 #include "engine/transaction.h"
 
 namespace smime {
 
-struct Cidr {
-  int family = 0;  // AF_INET or AF_INET6
-  unsigned char addr[16] = {};
-  int prefix = 0;
-};
-
-Status ParseCidrList(const std::vector<std::string>& items, std::vector<Cidr>* out);
-bool CidrContains(const std::vector<Cidr>& nets, const std::string& ip);
+// ip as the MTA writes a client address ("192.0.2.1", "[IPv6:::1]") lies in
+// one of nets.
+bool CidrContains(const std::vector<IpNetwork>& nets, const std::string& ip);
 
 // Decides the direction of tx (when tx.direction is kAuto) and says why:
 // the rule that decided, one of forced, daemon_name, sasl_user,
 // internal_hosts, default.
-Direction DecideDirection(const Transaction& tx, const std::vector<Cidr>& internal_hosts,
+Direction DecideDirection(const Transaction& tx, const std::vector<IpNetwork>& internal_hosts,
                           const std::vector<std::string>& originating_daemons, std::string* why);
 
 // Appends "why=RULE" and the evidence of the rule ("daemon_name=NAME" or

@@ -11,8 +11,8 @@ using namespace smime;
 namespace {
 
 void TestCidr(void**) {
-  std::vector<Cidr> nets;
-  assert_true(ParseCidrList({"127.0.0.0/8", "10.1.0.0/16", "::1/128", "192.0.2.7"}, &nets).ok());
+  std::vector<IpNetwork> nets;
+  assert_true(ParseNetworks({"127.0.0.0/8", "10.1.0.0/16", "::1/128", "192.0.2.7"}, &nets).ok());
   assert_true(CidrContains(nets, "127.0.0.1"));
   assert_true(CidrContains(nets, "10.1.255.3"));
   assert_false(CidrContains(nets, "10.2.0.1"));
@@ -21,13 +21,13 @@ void TestCidr(void**) {
   assert_true(CidrContains(nets, "192.0.2.7"));
   assert_false(CidrContains(nets, "192.0.2.8"));
   assert_false(CidrContains(nets, "not-an-ip"));
-  assert_false(ParseCidrList({"10.0.0.0/33"}, &nets).ok());
-  assert_false(ParseCidrList({"example.com"}, &nets).ok());
+  assert_false(ParseNetworks({"10.0.0.0/33"}, &nets).ok());
+  assert_false(ParseNetworks({"example.com"}, &nets).ok());
 }
 
 void TestDirection(void**) {
-  std::vector<Cidr> nets;
-  assert_true(ParseCidrList({"127.0.0.0/8"}, &nets).ok());
+  std::vector<IpNetwork> nets;
+  assert_true(ParseNetworks({"127.0.0.0/8"}, &nets).ok());
   std::string why;
   Transaction tx;
   tx.client_addr = "192.0.2.1";

@@ -424,6 +424,19 @@ std::string MakeOcspResponse(X509* cert, const Issued& issuer, const OcspSpec& s
   return der;
 }
 
+CmsPtr ParseExactCms(const std::string& der) {
+  const unsigned char* q = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &q, static_cast<long>(der.size())));
+  assert_non_null(cms.get());
+  assert_ptr_equal(q, reinterpret_cast<const unsigned char*>(der.data()) + der.size());
+  unsigned char* again = nullptr;
+  const int len = i2d_CMS_ContentInfo(cms.get(), &again);
+  assert_int_equal(len, der.size());
+  assert_memory_equal(again, der.data(), der.size());
+  OPENSSL_free(again);
+  return cms;
+}
+
 std::string ToPem(X509* cert) {
   BioPtr out(BIO_new(BIO_s_mem()));
   Require(out && PEM_write_bio_X509(out.get(), cert) == 1, "PEM_write_bio_X509");

@@ -3,9 +3,10 @@
 // Everything is generated in-process with OpenSSL 3 (no files, no shelling
 // out): keys, a self-signed CA, leaf certificates with chosen validity,
 // addresses, keyUsage and extendedKeyUsage, and CMS SignedData over given
-// content. Validity is given as fixed epochs so tests pin the clock. Helpers
-// abort the test program (cmocka fail_msg) when OpenSSL refuses an operation:
-// a broken fixture is a test bug, not a verdict.
+// content. Validity is given as fixed epochs so tests pin the clock (kNow;
+// HandClock for a test that moves it). Helpers abort the test program
+// (cmocka fail_msg) when OpenSSL refuses an operation: a broken fixture is a
+// test bug, not a verdict.
 #ifndef SMIME_TESTING_TEST_PKI_H_
 #define SMIME_TESTING_TEST_PKI_H_
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/ossl.h"
 
 namespace smime {
@@ -26,6 +28,14 @@ constexpr std::time_t kNow = 1780272000;
 // 2025-01-01 and 2027-01-01: the default validity window around kNow.
 constexpr std::time_t kNotBefore = 1735689600;
 constexpr std::time_t kNotAfter = 1798761600;
+
+// A clock at kNow that a test moves by hand (t += seconds), e.g. past a
+// cache's time to live. Not thread-safe.
+class HandClock final : public Clock {
+ public:
+  std::time_t Now() const override { return t; }
+  std::time_t t = kNow;
+};
 
 // kDsa1024 and the small curves exist to test that weak keys are refused.
 enum class KeyKind {
@@ -112,6 +122,10 @@ std::string AddSigner(const std::string& der, const Issued& signer, const EVP_MD
 
 // A SignedData without SignerInfos carrying certs (certs-only).
 std::string CertsOnly(const std::vector<X509*>& certs);
+
+// der read as one CMS ContentInfo that uses every byte and encodes back to
+// the same bytes (DER, not merely BER); fails the test (cmocka) otherwise.
+CmsPtr ParseExactCms(const std::string& der);
 
 // EnvelopedData (AES-128-CBC) of content for recipient.
 std::string Encrypt(const std::string& content, X509* recipient);

@@ -14,16 +14,6 @@ namespace smime {
 
 namespace {
 
-bool InNetwork(const IpNetwork& n, int family, const unsigned char* addr) {
-  if (n.family != family) return false;
-  int bits = n.prefix;
-  for (int i = 0; bits > 0; ++i, bits -= 8) {
-    const unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
-    if ((addr[i] & mask) != (n.addr[i] & mask)) return false;
-  }
-  return true;
-}
-
 // The kind of a non-public IPv4 address, or nullptr for a public one.
 const char* Ipv4Kind(const unsigned char* a) {
   if (a[0] == 0) return "unspecified";  // 0.0.0.0/8: "this network"
@@ -69,36 +59,6 @@ std::vector<std::string> CaIssuersUrls(X509* cert) {
 }
 
 }  // namespace
-
-Status ParseNetworks(const std::vector<std::string>& items, std::vector<IpNetwork>* out) {
-  std::vector<IpNetwork> nets;
-  for (const std::string& item : items) {
-    IpNetwork n;
-    const size_t slash = item.find('/');
-    const std::string ip = item.substr(0, slash);
-    int max = 0;
-    if (inet_pton(AF_INET, ip.c_str(), n.addr) == 1) {
-      n.family = AF_INET;
-      max = 32;
-    } else if (inet_pton(AF_INET6, ip.c_str(), n.addr) == 1) {
-      n.family = AF_INET6;
-      max = 128;
-    } else {
-      return Status::Config("'" + item + "' is not an IP address or network");
-    }
-    n.prefix = max;
-    if (slash != std::string::npos) {
-      const std::string p = item.substr(slash + 1);
-      if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit) ||
-          std::stoi(p) > max)
-        return Status::Config("'" + item + "': bad prefix length");
-      n.prefix = std::stoi(p);
-    }
-    nets.push_back(n);
-  }
-  *out = std::move(nets);
-  return Status::Ok();
-}
 
 std::string AddressProblem(const struct sockaddr* sa, const std::vector<IpNetwork>& allow) {
   int family = 0;

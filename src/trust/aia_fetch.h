@@ -19,7 +19,7 @@
 // anchor: the caller adds it to the untrusted hints and every path rule
 // still applies (docs/verification.md, "Issuers fetched from AIA").
 //
-// Entry points: ParseNetworks (start-up: aia_allow_networks), AddressProblem
+// Entry points: ParseNetworks (base/ip_network; start-up: aia_allow_networks), AddressProblem
 // (the connect check, also for tests), AiaFetcher::IssuersOf (per message,
 // thread-safe), AiaFetcher::Stats (the metrics: requests, failures by
 // outcome, cache hits, the breakers). Failures never stop anything: the outcome says what
@@ -39,22 +39,13 @@
 #include <vector>
 
 #include "base/deadline.h"
+#include "base/ip_network.h"
 #include "base/ossl.h"
 #include "base/status.h"
 #include "trust/circuit_breaker.h"
 #include "trust/http_fetch.h"
 
 namespace smime {
-
-struct IpNetwork {
-  int family = 0;  // AF_INET or AF_INET6
-  unsigned char addr[16] = {};
-  int prefix = 0;
-};
-
-// "127.0.0.0/8", "::1", "fd00::/8": a bare address is a /32 or /128.
-// Fails naming the bad item.
-Status ParseNetworks(const std::vector<std::string>& items, std::vector<IpNetwork>* out);
 
 // Why the fetcher must not connect to sa ("" when it may): the address in
 // words and its kind, e.g. "127.0.0.1 is loopback". An IPv4-mapped,

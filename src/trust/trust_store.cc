@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/text.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -93,17 +94,10 @@ Status TrustStore::Load(const std::string& path) {
 std::vector<std::string> TrustStore::ExpiryWarnings(std::time_t now, int days) const {
   std::vector<std::string> out;
   for (const Anchor& a : anchors_) {
-    const std::time_t left = a.not_after - now;
-    if (left > static_cast<std::time_t>(days) * 86400) continue;
-    char when[32];
-    struct tm tm;
-    gmtime_r(&a.not_after, &tm);
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    out.push_back("trust anchor " + a.subject + (left <= 0 ? " expired at " : " expires at ") +
-                  when +
-                  (left <= 0 ? ": signatures through it no longer verify"
-                             : ", in " + std::to_string(left / 86400) +
-                                   " days: add its successor to trust_anchors"));
+    std::string w = ExpiryWarning("trust anchor " + a.subject, a.not_after, now, days,
+                                  "signatures through it no longer verify",
+                                  "add its successor to trust_anchors");
+    if (!w.empty()) out.push_back(std::move(w));
   }
   return out;
 }
@@ -120,8 +114,16 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
     r.chain = std::move(chain);
     return r;
   }
+  r = VerifyPath(store_.get(), leaf, untrusted, now);
+  if (r.trusted) chains_->Store(key, r.chain.get());
+  return r;
+}
+
+ChainResult VerifyPath(X509_STORE* anchors, X509* leaf, STACK_OF(X509) * untrusted,
+                       std::time_t now) {
+  ChainResult r;
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted) != 1) {
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), anchors, leaf, untrusted) != 1) {
     r.reason = "internal: " + DrainOpensslErrors();
     return r;
   }
@@ -133,11 +135,9 @@ ChainResult TrustStore::VerifyChain(X509* leaf, STACK_OF(X509) * untrusted, std:
   // here, so a weak path verifies and PathAlgorithmProblem gives the reason
   // (policy weak-...), never a chain failure that depends on defaults.
   X509_VERIFY_PARAM_set_auth_level(param, 0);
-  int ok = X509_verify_cert(ctx.get());
-  if (ok == 1) {
+  if (X509_verify_cert(ctx.get()) == 1) {
     r.trusted = true;
     r.chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
-    chains_->Store(key, r.chain.get());
   } else {
     r.error = X509_STORE_CTX_get_error(ctx.get());
     r.reason = X509_verify_cert_error_string(r.error);

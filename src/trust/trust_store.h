@@ -7,6 +7,8 @@
 // system TLS bundle is never consulted. A TrustStore is immutable after Load
 // and safe to share between threads. Successful paths are reused while every
 // certificate in them is valid at the time asked (trust/chain_cache.h).
+// VerifyPath() is the same check, uncached, against any set of anchors
+// (DANE-TA records).
 #ifndef SMIME_TRUST_TRUST_STORE_H_
 #define SMIME_TRUST_TRUST_STORE_H_
 
@@ -27,6 +29,14 @@ struct ChainResult {
   X509StackPtr chain;  // leaf first, anchor last (on success)
   int error = 0;       // on failure: OpenSSL's X509_V_ERR_... code
 };
+
+// A path from leaf to a certificate of anchors at now, carried certificates
+// (untrusted) as hints only: the one set of verification settings
+// (TrustStore::VerifyChain; certdir/recipient_directory for DANE-TA anchors).
+// Partial chains are allowed (an anchor may be an intermediate) and
+// OpenSSL's security level is 0 (PathAlgorithmProblem judges the chain).
+ChainResult VerifyPath(X509_STORE* anchors, X509* leaf, STACK_OF(X509) * untrusted,
+                       std::time_t now);
 
 class TrustStore {
  public:

@@ -24,7 +24,8 @@
 #   is [...], Keywords only inside) arrives decrypted with the real Subject
 #   and Keywords back in the outer header, From: untouched, smime=pass for
 #   carol, and the log says hp_restored=Subject+Keywords.
-# Envelopes come from tests/interop/encrypt-tool.sh.
+# Envelopes come from tests/interop/encrypt-tool.sh; the messages and the
+# checks are those of decryption-lib.sh, shared with run-sendmail-decryption.sh.
 # Needs root, Postfix and swaks (skips otherwise, a failure in strict mode).
 # ok/bad return 0, so "TEST && ok ... || bad ..." is if/else:
 # shellcheck disable=SC2015 source-path=SCRIPTDIR source=../lib.sh
@@ -34,17 +35,11 @@
 . "$(dirname "$0")/../interop/common.sh"
 . "$(dirname "$0")/postfix-lib.sh"
 . "$(dirname "$0")/milter-lib.sh"
+. "$(dirname "$0")/decryption-lib.sh"
 e2e_require Postfix postfix swaks openssl perl
 e2e_init keys policies out
 
-nobody_keys alice bob
-printf 'alice@a.example %s %s\nbob@a.example %s %s\n' "$pki/alice.crt" "$work/keys/alice.key" \
-  "$pki/bob.crt" "$work/keys/bob.key" >"$work/decryption-keys"
-echo "decrypt = yes" >"$work/policies/a.example.conf"
-write_config "$work/milter.conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" \
-  "user = nobody" "state_dir = $work/state" "internal_hosts = 192.0.2.0/24" \
-  "policy_dir = $work/policies" "decryption_keys = $work/decryption-keys" \
-  "harvest_certificates = no"
+dec_config "unix:$work/milter.sock"
 
 trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
@@ -59,47 +54,16 @@ postconf -c "$work/pf/etc" -e "virtual_mailbox_domains = a.example, b.example"
 touch -d '-1 minute' "$work/pf"/etc/*
 pf_start || exit 1
 
+# shellcheck disable=SC2034 # marker and DEC_ARRIVED are read by decryption-lib.sh
 marker="Decrypt-e2e-$RANDOM$RANDOM"
-# mkenc NAME TO-HEADER signed|plain TOOL OPTIONS RECIPIENT: $work/msgs/NAME.eml,
-# carol's message (signed or not) encrypted by TOOL (tests/interop/encrypt-tool.sh)
-# to the test PKI's RECIPIENT, Message-ID <NAME@b.example>.
-mkenc() {
-  local name=$1 to=$2 signed=$3 tool=$4 cipher=$5 rcpt=$6 src type=enveloped-data
-  printf 'From: Carol <carol@b.example>\nTo: %s\nSubject: decryption e2e\nDate: Tue, 01 Dec 2026 00:00:00 +0000\nMessage-ID: <%s@b.example>\nContent-Type: text/plain; charset=us-ascii\n\n%s in %s\n' \
-    "$to" "$name" "$marker" "$name" >"$work/msgs/$name.plain"
-  src=$work/msgs/$name.plain
-  if [ "$signed" = signed ]; then
-    "$top/tests/interop/sign-openssl.sh" "$pki" carol "$src" >"$work/msgs/$name.signed" || return 1
-    src=$work/msgs/$name.signed
-  fi
-  mkdir -p "$work/msgs/$name.parts"
-  split_message "$src" "$work/msgs/$name.parts"
-  "$top/tests/interop/encrypt-tool.sh" "$tool" "$pki" "$work/msgs/$name.parts/inner" \
-    "$work/msgs/$name.der" "$cipher" "$rcpt" || return 1
-  [[ $cipher == *gcm* ]] && type=authEnveloped-data
-  {
-    cat "$work/msgs/$name.parts/outer"
-    printf 'MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=%s; name="smime.p7m"\r\n' "$type"
-    printf 'Content-Transfer-Encoding: base64\r\n\r\n'
-    base64 -w 76 "$work/msgs/$name.der" | sed 's/$/\r/'
-  } >"$work/msgs/$name.eml"
-}
-send() {  # send NAME RCPTS: from outside to the MTA port
-  perl -0777 -pe 's/\r?\n\z//' "$work/msgs/$1.eml" >"$work/msgs/$1.swaks"
-  swaks --server "127.0.0.1:$PF_PORT" --from carol@b.example --to "$2" \
-    --data "@$work/msgs/$1.swaks" >"$work/out/$1.swaks" 2>&1
-}
+send() { dec_send "$1" "$2" --server "127.0.0.1:$PF_PORT"; }  # from outside to the MTA port
 delivered() {  # delivered NAME MAILBOX: the file delivered to a/MAILBOX with NAME's Message-ID
   grep -l "^Message-ID: <$1@b.example>" "$work/pf/mail/a/$2/new/"* 2>/dev/null | head -1
 }
+# shellcheck disable=SC2034
+DEC_ARRIVED=delivered
 
-mkenc enc-alice 'Alice <alice@a.example>' signed openssl -aes-256-cbc alice ||
-  bad "building enc-alice"
-cp "$work/msgs/enc-alice.eml" "$work/msgs/oracle.eml"
-sed -i 's/^Message-ID: <enc-alice@b.example>/Message-ID: <oracle@b.example>/' "$work/msgs/oracle.eml"
-mkenc cbc-unsigned 'Alice <alice@a.example>' plain openssl -aes-256-cbc alice ||
-  bad "building cbc-unsigned"
-mkenc gcm-bob 'Bob <bob@a.example>' plain openssl -aes-256-gcm bob || bad "building gcm-bob"
+dec_make_messages
 # The other implementations (RSA, their default CBC cipher), signed inside.
 others=()
 if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then others+=(gpgsm); else
@@ -112,34 +76,9 @@ export SMIME_BC_CLASSES=$build/tests/.work/bc-classes
 for t in "${others[@]}"; do
   opts=-
   [ "$t" = bc ] && opts=aes256-gcm,oaep
-  mkenc "$t-alice" 'Alice <alice@a.example>' signed "$t" "$opts" alice || bad "building $t-alice"
+  dec_mkenc "$t-alice" 'Alice <alice@a.example>' signed "$t" "$opts" alice ||
+    bad "building $t-alice"
 done
-
-# Header protection: carol's gateway (smimectl with its own configuration)
-# signs and encrypts to alice with header_protection = cipher.
-hp=$work/hp
-mkdir -p "$hp/pol" "$hp/state"
-printf '%s\n' "encrypt = required" "header_protection = cipher" >"$hp/pol/a.example.conf"
-cp "$pki/carol.key" "$hp/carol.key"
-chmod 600 "$hp/carol.key"
-echo "carol@b.example $pki/carol.crt $hp/carol.key chain=$pki/carol.chain.pem" >"$hp/ids"
-echo "carol carol@b.example" >"$hp/users"
-write_config "$hp/out.conf" "sign = clear" "signing_identities = $hp/ids" \
-  "signing_users = $hp/users" "policy_dir = $hp/pol" "state_dir = $hp/state"
-cat "$pki/alice.crt" "$pki/alice.chain.pem" >"$hp/alice.pem"
-printf '%s\r\n' "From: Carol <carol@b.example>" "To: Alice <alice@a.example>" \
-  "Subject: figures $marker" "Keywords: finance" "Date: Tue, 01 Dec 2026 00:00:00 +0000" \
-  "Message-ID: <hp-cipher@b.example>" "MIME-Version: 1.0" \
-  "Content-Type: text/plain; charset=us-ascii" "" "$marker in hp-cipher" >"$hp/in.eml"
-if "$SMIMECTL" -c "$hp/out.conf" cert add "$hp/alice.pem" >"$hp/add.log" 2>&1 &&
-    "$SMIMECTL" -c "$hp/out.conf" process --outbound --sasl-user carol --rcpt alice@a.example \
-      --now "$NOW" "$hp/in.eml" >"$work/msgs/hp-cipher.eml" 2>"$hp/out.log" &&
-    grep -q 'hp=cipher' "$hp/out.log" && grep -q $'^Subject: \[\.\.\.\]\r' "$work/msgs/hp-cipher.eml" &&
-    ! grep -qF "$marker" "$work/msgs/hp-cipher.eml"; then
-  ok "hp-cipher: built with the outer Subject [...], nothing secret outside"
-else
-  bad "hp-cipher: building: $(cat "$hp/add.log" "$hp/out.log" | tr '\r\n' '  ' | head -c 300)"
-fi
 
 send enc-alice alice@a.example
 send oracle alice@a.example,zed@a.example
@@ -151,86 +90,19 @@ want=$((6 + ${#others[@]}))
 pf_wait_delivered "$want" 60 || bad "only $(pf_delivered) of $want deliveries arrived"
 
 # 1. Sign-then-encrypt to alice: decrypted, pass for carol.
-f=$(delivered enc-alice alice)
-if [ -n "$f" ] && grep -qF "$marker in enc-alice" "$f" &&
-   ! grep -qi '^Content-Type: application/pkcs7-mime' "$f" &&
-   [[ $(top_header "$f" Authentication-Results) == *"smime=pass (decrypted)"*"carol@b.example"* ]]; then
-  ok "enc-alice: delivered decrypted, smime=pass (decrypted) for carol"
-else
-  bad "enc-alice: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ')"
-fi
-grep -q "decrypted=aes-256-cbc, key=.*signer=<carol@b.example>.*result=pass" "$work/milter.log" &&
-  ok "enc-alice: the log names the cipher and the key" ||
-  bad "enc-alice log: $(grep 'verify:' "$work/milter.log" | head -3)"
-
+dec_check_pass enc-alice "$(delivered enc-alice alice)"
 # 2. The oracle rule: alice + zed (no key) in one transaction: both encrypted.
-for who in alice zed; do
-  f=$(delivered oracle "$who")
-  if [ -n "$f" ] && ! grep -qF "$marker" "$f" &&
-     grep -qi '^Content-Type: application/pkcs7-mime' "$f" &&
-     [[ $(top_header "$f" Authentication-Results) == *"not decrypted: recipient-without-matching-key"* ]]; then
-    ok "oracle: $who's copy still encrypted (recipient-without-matching-key)"
-  else
-    bad "oracle: $who's copy: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
-  fi
-done
-grep -q 'decrypted=no, decrypt_why=recipient-without-matching-key.*detail=zed@a.example' "$work/milter.log" &&
-  ok "oracle: the log names the recipient without a key" ||
-  bad "oracle log: $(grep 'recipient-without' "$work/milter.log" | head -2)"
-
+for who in alice zed; do dec_check_oracle "$who's copy" "$(delivered oracle "$who")"; done
 # 3. Unsigned CBC: stays encrypted.
-f=$(delivered cbc-unsigned alice)
-if [ -n "$f" ] && ! grep -qF "$marker" "$f" &&
-   [[ $(top_header "$f" Authentication-Results) == *"not decrypted: unauthenticated-cbc"* ]]; then
-  ok "cbc-unsigned: still encrypted (unauthenticated-cbc)"
-else
-  bad "cbc-unsigned: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
-fi
-
+dec_check_cbc_unsigned "$(delivered cbc-unsigned alice)"
 # 4. Unsigned GCM to bob (ECDH): decrypted.
-f=$(delivered gcm-bob bob)
-if [ -n "$f" ] && grep -qF "$marker in gcm-bob" "$f" &&
-   [[ $(top_header "$f" Authentication-Results) == *"smime=none (decrypted)"* ]]; then
-  ok "gcm-bob: AuthEnvelopedData via ECDH delivered decrypted"
-else
-  bad "gcm-bob: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
-fi
-
+dec_check_gcm_bob "$(delivered gcm-bob bob)"
 # 5. gpgsm, NSS and Bouncy Castle encrypted (sign-then-encrypt) to alice:
 #    decrypted, pass.
-for t in "${others[@]}"; do
-  f=$(delivered "$t-alice" alice)
-  if [ -n "$f" ] && grep -qF "$marker in $t-alice" "$f" &&
-     [[ $(top_header "$f" Authentication-Results) == *"smime=pass (decrypted)"*"carol@b.example"* ]]; then
-    ok "$t-alice: $t's envelope delivered decrypted, smime=pass for carol"
-  else
-    bad "$t-alice: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
-  fi
-done
-
+for t in "${others[@]}"; do dec_check_pass "$t-alice" "$(delivered "$t-alice" alice)"; done
 # 6. Header protection: the real Subject and Keywords are back, From: as sent.
-f=$(delivered hp-cipher alice)
-if [ -n "$f" ] && grep -qF "$marker in hp-cipher" "$f"; then
-  h=$(headers_of "$f" | tr -d '\r')
-  problems=""
-  [ "$(grep -ci '^Subject:' <<<"$h")" = 1 ] && grep -qx "Subject: figures $marker" <<<"$h" ||
-    problems+=" subject"
-  grep -qx 'Keywords: finance' <<<"$h" || problems+=" keywords"
-  [ "$(grep -ci '^From:' <<<"$h")" = 1 ] && grep -qx 'From: Carol <carol@b.example>' <<<"$h" ||
-    problems+=" from"
-  grep -qi '^HP-Outer:' <<<"$h" && problems+=" hp-outer-outside"
-  # Our verdict comes before the restored fields (inserted at the top).
-  [ "$(grep -n -m1 '^Authentication-Results:' <<<"$h" | cut -d: -f1)" -lt \
-    "$(grep -n -m1 '^Subject:' <<<"$h" | cut -d: -f1)" ] 2>/dev/null || problems+=" ar-order"
-  [[ $(top_header "$f" Authentication-Results) == *"smime=pass (decrypted"*"carol@b.example"* ]] ||
-    problems+=" verdict"
-  [ -z "$problems" ] && ok "hp-cipher: decrypted, real Subject and Keywords restored, pass for carol" ||
-    bad "hp-cipher:$problems: $(head -20 <<<"$h" | tr '\n' ' ')"
-else
-  bad "hp-cipher: $( [ -n "$f" ] && headers_of "$f" | head -20 | tr '\r\n' '  ' || echo missing)"
-fi
-grep -q 'hp_restored=Subject+Keywords' "$work/milter.log" && ok "hp-cipher: log hp_restored=Subject+Keywords" ||
-  bad "hp-cipher log: $(grep 'hp-cipher\|hp_restored' "$work/milter.log" | head -2)"
+dec_check_hp "$(delivered hp-cipher alice)"
+dec_check_logs
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
