@@ -62,6 +62,17 @@ using ContentWriter = std::function<bool(const std::function<bool(std::string_vi
 Status EncryptToBase64Lines(const ContentWriter& content, size_t size, const EncryptParams& p,
                             std::string* base64);
 
+// Receives the ciphertext in pieces; false stops the encryption (it fails).
+using CiphertextSink = std::function<bool(std::string_view)>;
+
+// The same encryption with the ciphertext handed to out as it is produced
+// (a spool file for large content: engine/outbound), never held here. The
+// ContentInfo is *prefix, the ciphertext, *suffix (the DER around it, known
+// once the ciphertext is). On failure the prefix and suffix are untouched
+// and what out received is to be discarded.
+Status EncryptToSink(const ContentWriter& content, size_t size, const EncryptParams& p,
+                     const CiphertextSink& out, std::string* prefix, std::string* suffix);
+
 }  // namespace smime
 
 #endif  // SMIME_CMS_ENCRYPT_H_
