@@ -147,8 +147,7 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     }
   }
   const bool lf_only = raw.find('\r') == std::string::npos;
-  ParseRawMessage(raw, &tx);
-  std::string().swap(raw);  // the transaction holds the message now
+  ParseRawMessage(std::move(raw), &tx);  // the transaction holds the message now
 
   std::unique_ptr<Clock> clock;
   if (have_now)
