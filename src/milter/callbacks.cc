@@ -11,6 +11,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "engine/encryption.h"
 #include "engine/processor.h"
