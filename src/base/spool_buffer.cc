@@ -76,16 +76,21 @@ Status SpoolBuffer::Append(std::string_view data) {
     return Status::Ok();
   }
   if (fd_ < 0) {
-    const std::string tmpl = dir_ + "/" + prefix_ + ".XXXXXX";
-    std::vector<char> path(tmpl.begin(), tmpl.end());
-    path.push_back('\0');
-    // mkostemp: O_CREAT|O_EXCL, mode 0600 whatever the umask.
-    fd_ = mkostemp(path.data(), O_CLOEXEC);
+    // A file that never has a name (O_TMPFILE: nothing for any crash to
+    // leave behind); where the file system cannot, mkostemp (O_CREAT|
+    // O_EXCL, mode 0600 whatever the umask) and unlink at once.
+    fd_ = open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+      const std::string tmpl = dir_ + "/" + prefix_ + ".XXXXXX";
+      std::vector<char> path(tmpl.begin(), tmpl.end());
+      path.push_back('\0');
+      fd_ = mkostemp(path.data(), O_CLOEXEC);
+      if (fd_ >= 0) unlink(path.data());
+    }
     if (fd_ < 0) {
       const int err = errno;
       return Fail(err, "cannot create spool file in " + dir_);
     }
-    unlink(path.data());  // nameless from now on: nothing survives a crash
     std::string pending;
     pending.swap(memory_);
     Status st = WriteAll(pending.data(), pending.size());

@@ -6,10 +6,12 @@
 // ciphertext of an envelope and the new body the engine writes for the MTA
 // or `smimectl process` (engine/outbound; docs/performance.md, "Memory per
 // message"). Up to memory_limit bytes stay in memory; beyond that the
-// content moves to a file in dir created with mkostemp (O_CREAT|O_EXCL: a
-// name planted there, link or not, is never opened; mode 0600 whatever the
-// umask) and unlinked at once, so nothing is left behind on any exit path,
-// a crash or kill -9 included, and nothing needs cleaning at start-up. The
+// content moves to a file in dir that never has a name (O_TMPFILE, mode
+// 0600) or, where the file system cannot make one, is created with
+// mkostemp (O_CREAT|O_EXCL: a name planted there, link or not, is never
+// opened; mode 0600 whatever the umask) and unlinked at once, so nothing
+// is left behind on any exit path, a crash or kill -9 included, and
+// nothing needs cleaning at start-up. The
 // file is written and read with write/pread (page cache, not the process's
 // memory) and closed when the buffer goes.
 //
@@ -39,8 +41,8 @@ class SpoolBuffer {
   // decrypted body, or a test's).
   SpoolBuffer() = default;
   explicit SpoolBuffer(std::string content) : memory_(std::move(content)) {}
-  // Spills into a file in dir (named prefix.XXXXXX while it has a name)
-  // beyond memory_limit bytes.
+  // Spills into a file in dir beyond memory_limit bytes (named
+  // prefix.XXXXXX for the moment it has a name, without O_TMPFILE).
   SpoolBuffer(std::string dir, size_t memory_limit, const char* prefix = "body")
       : dir_(std::move(dir)), prefix_(prefix), spill_(true), memory_limit_(memory_limit) {}
   ~SpoolBuffer();

@@ -1,9 +1,9 @@
 // milter/body_spool: collects a message body from the MTA's chunks.
 //
 // The body goes into a base/spool_buffer: in memory up to memory_limit
-// bytes, beyond that in a private temp file under state_dir (created
-// O_EXCL, mode 0600) that is unlinked as soon as it is created (nothing is
-// left behind by a crash). Beyond max_size bytes the rest is counted but
+// bytes, beyond that in a private temp file under state_dir (mode 0600)
+// that has no name (O_TMPFILE, else unlinked as soon as it is created:
+// nothing is left behind by a crash). Beyond max_size bytes the rest is counted but
 // not kept, and truncated() says so: the engine then gives a defined
 // verdict instead of verifying a partial body.
 // Append/Take return a Status; an I/O error (disk full) is a Status, which
