@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <string_view>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -32,13 +33,24 @@ int Usage(const std::string& why) {
 
 // Writes s, without the CR of each CRLF when strip_cr, in slices (no
 // second copy of a large body).
-void WriteOut(const std::string& s, bool strip_cr) {
+// Writes s; with strip_cr every CRLF becomes LF. *held_cr carries a CR
+// that ended the previous piece (its LF may start this one); the last
+// piece is written with at_end, which writes a CR still held.
+void WriteOut(std::string_view s, bool strip_cr, bool* held_cr = nullptr, bool at_end = true) {
   if (!strip_cr) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     return;
   }
+  bool unused = false;
+  if (!held_cr) held_cr = &unused;
   std::string chunk;
+  if (*held_cr && (s.empty() || s[0] != '\n')) chunk.push_back('\r');
+  *held_cr = false;
   for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && i + 1 == s.size() && !at_end) {
+      *held_cr = true;
+      break;
+    }
     if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) chunk.push_back(s[i]);
     if (chunk.size() >= 65536) {
       std::fwrite(chunk.data(), 1, chunk.size(), stdout);
@@ -135,8 +147,7 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
     }
   }
   const bool lf_only = raw.find('\r') == std::string::npos;
-  ParseRawMessage(raw, &tx);
-  std::string().swap(raw);  // the transaction holds the message now
+  ParseRawMessage(std::move(raw), &tx);  // the transaction holds the message now
 
   std::unique_ptr<Clock> clock;
   if (have_now)
@@ -165,17 +176,32 @@ int ProcessCommand(const std::string& config_path, const std::vector<std::string
   if (report) {
     std::printf("%s\n", OutcomeJson(o, tx.queue_id).c_str());
   } else if (o.disposition == Disposition::kAccept) {
-    // The new body moves into the transaction (the old one is freed), and
-    // the message is written as WireMessage would join it, body apart.
-    if (o.replace_body) {
-      tx.body = std::move(o.body);
-      o.replace_body = false;
-    }
-    ApplyEdits(o, &tx);
+    // The message is written as WireMessage would join it, body apart: the
+    // received body, or (the old one freed first) the new one, copied out
+    // of the engine's spool in slices (engine/outcome.h).
+    const bool replaced = o.replace_body;
+    o.replace_body = false;
     std::string body;
     body.swap(tx.body);
+    if (replaced) std::string().swap(body);
+    ApplyEdits(o, &tx);
     WriteOut(WireMessage(tx), lf_only);
-    WriteOut(body, lf_only);
+    if (!replaced) {
+      WriteOut(body, lf_only);
+    } else {
+      bool held_cr = false;
+      Status st = o.body.ForEachSlice(65536, [&](std::string_view s) {
+        WriteOut(s, lf_only, &held_cr, false);
+        return true;
+      });
+      WriteOut(std::string_view(), lf_only, &held_cr, true);
+      if (!st.ok()) {
+        // Part of the body is out already: the caller must not use it.
+        std::fflush(stdout);
+        std::fprintf(stderr, "smimectl: cannot write the new body: %s\n", st.message().c_str());
+        return kExitTempFail;
+      }
+    }
   } else {
     std::fprintf(stderr, "smimectl: %s %s %s\n", o.reply_code.c_str(), o.reply_xcode.c_str(),
                  o.reply_text.c_str());

@@ -34,13 +34,14 @@ const EVP_CIPHER* CipherOf(ContentCipher c) {
   return EVP_aes_256_cbc();
 }
 
-// A write-only BIO appending to the std::string in its data pointer: the
-// ciphertext sink, so it lands where the caller wants it (not in a memory
-// BIO that i2d would copy again).
+// A write-only BIO handing what it gets to the CiphertextSink in its data
+// pointer: the ciphertext lands where the caller wants it (a string, a
+// spool file), not in a memory BIO that i2d would copy again. A sink that
+// fails makes the write fail, and so the encryption.
 int SinkWrite(BIO* b, const char* data, int len) {
   if (len < 0) return -1;
-  static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<size_t>(len));
-  return len;
+  const auto* out = static_cast<const CiphertextSink*>(BIO_get_data(b));
+  return (*out)(std::string_view(data, static_cast<size_t>(len))) ? len : -1;
 }
 
 long SinkCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
@@ -97,10 +98,11 @@ int ContentCipherNid(ContentCipher c) { return EVP_CIPHER_get_nid(CipherOf(c)); 
 
 namespace {
 
-// Encrypts what content emits; the ciphertext is appended to *buf, and the
-// ContentInfo is *prefix + that ciphertext + *suffix.
-Status Envelope(const ContentWriter& content, size_t size, const EncryptParams& p, std::string* buf,
-                std::string* prefix, std::string* suffix) {
+// Encrypts what content emits; the ciphertext goes to out (*out_size bytes
+// of it), and the ContentInfo is *prefix + that ciphertext + *suffix.
+Status Envelope(const ContentWriter& content, size_t size, const EncryptParams& p,
+                const CiphertextSink& out, size_t* out_size, std::string* prefix,
+                std::string* suffix) {
   if (p.recipients.empty()) return Status::Internal("encrypt: no recipients");
   if (size > kMaxCmsLength) return Status::Limit("encrypt: content too large");
   const unsigned int flags = CMS_BINARY | CMS_PARTIAL;
@@ -137,8 +139,12 @@ Status Envelope(const ContentWriter& content, size_t size, const EncryptParams& 
   const BIO_METHOD* method = SinkMethod();
   BIO* sink = method ? BIO_new(method) : nullptr;
   if (!sink) return Fail("encrypt: out of memory");
-  BIO_set_data(sink, buf);
-  const size_t start = buf->size();
+  size_t produced = 0;
+  const CiphertextSink counted = [&](std::string_view piece) {
+    produced += piece.size();
+    return out(piece);
+  };
+  BIO_set_data(sink, const_cast<CiphertextSink*>(&counted));
   BioPtr chain(CMS_dataInit(cms.get(), sink));
   if (!chain) {
     BIO_free(sink);
@@ -155,31 +161,38 @@ Status Envelope(const ContentWriter& content, size_t size, const EncryptParams& 
     return true;
   });
   if (!ok || written > kMaxCmsLength) {
-    buf->resize(start);
     return ok ? Status::Limit("encrypt: content too large")
               : Fail("encrypt: cannot write the content");
   }
-  if (BIO_flush(chain.get()) != 1) {
-    buf->resize(start);
-    return Fail("encrypt: cannot finish the content");
-  }
+  if (BIO_flush(chain.get()) != 1) return Fail("encrypt: cannot finish the content");
   ASN1_OCTET_STRING** slot = CMS_get0_content(cms.get());
-  if (!slot || CMS_set_detached(cms.get(), 1) != 1 || CMS_dataFinal(cms.get(), chain.get()) != 1) {
-    buf->resize(start);
+  if (!slot || CMS_set_detached(cms.get(), 1) != 1 || CMS_dataFinal(cms.get(), chain.get()) != 1)
     return Fail("encrypt: failed");
-  }
-  Status st = SplitDerAround(cms.get(), slot, buf->size() - start, prefix, suffix);
-  if (!st.ok()) buf->resize(start);
-  return st;
+  *out_size = produced;
+  return SplitDerAround(cms.get(), slot, produced, prefix, suffix);
+}
+
+CiphertextSink AppendTo(std::string* s) {
+  return [s](std::string_view piece) {
+    s->append(piece);
+    return true;
+  };
 }
 
 }  // namespace
 
+Status EncryptToSink(const ContentWriter& content, size_t size, const EncryptParams& p,
+                     const CiphertextSink& out, std::string* prefix, std::string* suffix) {
+  size_t n = 0;
+  return Envelope(content, size, p, out, &n, prefix, suffix);
+}
+
 Status EncryptContent(const std::string& content, const EncryptParams& p, std::string* der) {
   std::string ciphertext, prefix, suffix;
+  size_t n = 0;
   Status st =
       Envelope([&](const std::function<bool(std::string_view)>& emit) { return emit(content); },
-               content.size(), p, &ciphertext, &prefix, &suffix);
+               content.size(), p, AppendTo(&ciphertext), &n, &prefix, &suffix);
   if (!st.ok()) return st;
   *der = prefix + ciphertext + suffix;
   return Status::Ok();
@@ -193,9 +206,9 @@ Status EncryptToBase64Lines(const ContentWriter& content, size_t size, const Enc
   std::string buf;
   buf.reserve(Base64LineWriter::EncodedSize(size + 16 + 65536 + 2048 * p.recipients.size()));
   std::string prefix, suffix;
-  Status st = Envelope(content, size, p, &buf, &prefix, &suffix);
+  size_t c = 0;
+  Status st = Envelope(content, size, p, AppendTo(&buf), &c, &prefix, &suffix);
   if (!st.ok()) return st;
-  const size_t c = buf.size();
   const size_t der = prefix.size() + c + suffix.size();
   const size_t total = Base64LineWriter::EncodedSize(der);
   buf.resize(total);

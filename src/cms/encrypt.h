@@ -1,7 +1,9 @@
 // cms/encrypt: CMS EnvelopedData / AuthEnvelopedData for outbound mail.
 //
-// Entry points: EncryptContent(), and EncryptToBase64Lines() for the
-// message body, which never holds the content twice (docs/performance.md).
+// Entry points: EncryptContent(); EncryptToSink() for the message body,
+// which hands the ciphertext on as it is produced (engine/outbound spools
+// it) and never holds the content; EncryptToBase64Lines(), the same into
+// one string (docs/performance.md).
 // One content-encryption key for all recipients (one RecipientInfo each):
 // RSA key transport (PKCS#1 v1.5 by
 // default, RSAES-OAEP with SHA-256 selectable) or ECDH key agreement for EC
@@ -10,7 +12,8 @@
 // X25519/X448 recipients are not supported (OpenSSL 3.0's CMS cannot).
 // AES-GCM produces AuthEnvelopedData (RFC 5083/5084), AES-CBC
 // EnvelopedData. On failure the Status names the recipient or step and
-// carries OpenSSL's words; nothing is partially written.
+// carries OpenSSL's words; nothing is partially written (EncryptToSink:
+// what the sink received is to be discarded).
 #ifndef SMIME_CMS_ENCRYPT_H_
 #define SMIME_CMS_ENCRYPT_H_
 
@@ -61,6 +64,17 @@ using ContentWriter = std::function<bool(const std::function<bool(std::string_vi
 // *base64 is untouched.
 Status EncryptToBase64Lines(const ContentWriter& content, size_t size, const EncryptParams& p,
                             std::string* base64);
+
+// Receives the ciphertext in pieces; false stops the encryption (it fails).
+using CiphertextSink = std::function<bool(std::string_view)>;
+
+// The same encryption with the ciphertext handed to out as it is produced
+// (a spool file for large content: engine/outbound), never held here. The
+// ContentInfo is *prefix, the ciphertext, *suffix (the DER around it, known
+// once the ciphertext is). On failure the prefix and suffix are untouched
+// and what out received is to be discarded.
+Status EncryptToSink(const ContentWriter& content, size_t size, const EncryptParams& p,
+                     const CiphertextSink& out, std::string* prefix, std::string* suffix);
 
 }  // namespace smime
 

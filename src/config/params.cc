@@ -317,11 +317,12 @@ const std::vector<ParamSpec> kParams = {
      "Permissions (octal) of a unix socket; its group is the service user's group, so add "
      "the MTA's user (postfix) to that group."},
     {"spool_memory_limit", ParamType::kSize, "1M", 0, int64_t{1} << 30, nullptr,
-     "While a message is received, bodies up to this size stay in memory; larger ones are "
-     "spooled to a private unlinked file under state_dir. It bounds the memory of messages "
-     "still arriving, not of the one being processed: at end of data the whole body is read "
-     "into memory, and verifying, signing or encrypting it peaks at about 2 to 2.6 times "
-     "its size (max_message_size bounds that; docs/performance.md)."},
+     "Bodies up to this size stay in memory; larger ones are spooled to a private unlinked "
+     "file under state_dir: the body being received, and the new body (and an envelope's "
+     "ciphertext) that signing or encryption writes, copied out to the MTA in 64 KB slices. "
+     "At end of data the received body is read into memory: signing or encrypting it peaks "
+     "at about 1.1 times its size, verifying at about 2.6 (max_message_size bounds that; "
+     "docs/performance.md)."},
     {"state_dir", ParamType::kPath, SMIME_STATEDIR, kNoMin, kNoMax, nullptr,
      "Folder for the certificate store (certificates.db), the CRL and OCSP caches (crl/, "
      "ocsp/) and spooled message bodies; owned by the service user, mode 0700, never "

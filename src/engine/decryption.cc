@@ -274,10 +274,9 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
   if (!has_type)
     edits.edits.push_back(
         {HeaderEdit::Kind::kAppend, "Content-Type", "text/plain; charset=us-ascii", 0});
-  edits.replace_body = true;
-  edits.body = std::move(inner.body);
   a.delivered = tx;
   ApplyEdits(edits, &a.delivered);
+  a.delivered.body = inner.body;
   a.delivered.message_size = WireMessage(a.delivered).size();
   // RFC 9788: an hp="cipher" payload's protected fields come back to the
   // outer header. Not in delivered: the verdict is reached on the message
@@ -292,7 +291,7 @@ DecryptionAttempt TryDecrypt(const Runtime& rt, const Transaction& tx) {
   a.edits = std::move(hp_deletes);
   a.edits.insert(a.edits.end(), edits.edits.begin(), edits.edits.end());
   a.edits.insert(a.edits.end(), hp_appends.begin(), hp_appends.end());
-  a.body = std::move(edits.body);
+  a.body = std::move(inner.body);
   return a;
 }
 

@@ -13,6 +13,7 @@
 // a ManualClock instead of waiting.
 #include "engine/encryption.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
@@ -461,6 +462,108 @@ void TestEncryptOnlyLabelsEightBitBody(void**) {
   assert_true(s.plain_ok);
   assert_true(std::strstr(s.plain, "\r\nK\xc3\xb6ln\r\n"));
   assert_true(std::strstr(s.fields, "reencoded=no, reencoded_why=mime-parts-limit, encryption="));
+}
+
+int FilesIn(const std::string& dir) {
+  int n = 0;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  while (struct dirent* e = readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  closedir(d);
+  return n;
+}
+
+// An 8-bit message to carol, body about 240 KB.
+std::string LargeEightBitMessage() {
+  std::string msg =
+      "From: alice@a.example\r\nTo: carol@b.example\r\nSubject: s\r\n\r\nthe secret\r\n";
+  for (int i = 0; i < 4000; ++i)
+    msg += "line " + std::to_string(i) +
+           ": gr\xc3\xbc\xc3\x9f"
+           "e, the quick brown fox jumps over the lazy dog\r\n";
+  return msg;
+}
+
+Outcome ProcessForCarol(const std::string& msg) {
+  Transaction tx;
+  ParseRawMessage(msg, &tx);
+  tx.direction = Direction::kOutbound;
+  tx.sasl_user = "alice";
+  tx.message_size = msg.size();
+  FixedClock clock(kNow);
+  AddRecipient(*g->rt, "carol@b.example", clock, &tx);
+  return Process(*g->rt, tx, clock);
+}
+
+// Issue 11: an envelope larger than spool_memory_limit. Its ciphertext and
+// the new body go to state_dir (files unlinked as soon as they are made:
+// the folder shows nothing) and are read back in 64 KB slices; joined,
+// they are exactly the body, an envelope carol decrypts to the whole
+// re-encoded entity.
+void TestLargeEnvelopeIsSpooled(void**) {
+  const int files = FilesIn(g->dir);
+  const std::string msg = LargeEightBitMessage();
+  const size_t saved = g->rt->spool_memory_limit;
+  g->rt->spool_memory_limit = 4096;
+  Outcome o = ProcessForCarol(msg);
+  g->rt->spool_memory_limit = saved;
+  assert_string_equal(DispositionName(o.disposition), "accept");
+  assert_true(o.replace_body);
+  assert_true(o.body.on_disk());
+  assert_true(o.body.size() > msg.size());
+  assert_int_equal(FilesIn(g->dir), files);
+  size_t slices = 0;
+  std::string joined;
+  assert_true(o.body
+                  .ForEachSlice(65536,
+                                [&](std::string_view s) {
+                                  ++slices;
+                                  joined.append(s);
+                                  return true;
+                                })
+                  .ok());
+  assert_true(slices >= 5);
+  assert_int_equal(joined.size(), o.body.size());
+  const std::string mime =
+      "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      joined;
+  BioPtr in(BIO_new_mem_buf(mime.data(), static_cast<int>(mime.size())));
+  CmsPtr cms(SMIME_read_CMS(in.get(), nullptr));
+  assert_non_null(cms.get());
+  BioPtr out(BIO_new(BIO_s_mem()));
+  assert_int_equal(
+      CMS_decrypt(cms.get(), g->carol.key.get(), g->carol.cert.get(), nullptr, out.get(), 0), 1);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(out.get(), &data);
+  const std::string plain(data, static_cast<size_t>(len));
+  assert_true(plain.find("Content-Transfer-Encoding: quoted-printable\r\n") != std::string::npos);
+  assert_true(plain.find("\r\n\r\nthe secret\r\nline 0: gr=C3=BC=C3=9Fe, the quick") !=
+              std::string::npos);
+  assert_true(plain.find("\r\nline 3999: gr=C3=BC=C3=9Fe, the quick brown fox jumps over the "
+                         "lazy dog\r\n") != std::string::npos);
+  DrainOpensslErrors();
+}
+
+// The spool cannot be written (state_dir gone): a tempfail with the reason,
+// decided by the engine, so the MTA gets no body at all.
+void TestEnvelopeSpoolFailureIsTempfail(void**) {
+  const std::string saved_dir = g->rt->spool_dir;
+  const size_t saved = g->rt->spool_memory_limit;
+  g->rt->spool_dir = "/nonexistent/smime-spool";
+  g->rt->spool_memory_limit = 4096;
+  Outcome o = ProcessForCarol(LargeEightBitMessage());
+  g->rt->spool_dir = saved_dir;
+  g->rt->spool_memory_limit = saved;
+  assert_string_equal(DispositionName(o.disposition), "tempfail");
+  assert_false(o.replace_body);
+  assert_string_equal((o.reply_code + " " + o.reply_xcode + " " + o.reply_text).c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_true(o.fields.find("action=tempfail, reason=spool-failed") != std::string::npos);
+  assert_string_equal(o.note.c_str(),
+                      "cannot create spool file in /nonexistent/smime-spool: No such file or "
+                      "directory");
 }
 
 void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
@@ -1147,6 +1250,8 @@ int main() {
       cmocka_unit_test_setup(TestRequiredEncryptsNewestValidCertificate, Reset),
       cmocka_unit_test_setup(TestRecipientAlgorithmRules, Reset),
       cmocka_unit_test_setup(TestEncryptOnlyLabelsEightBitBody, Reset),
+      cmocka_unit_test_setup(TestLargeEnvelopeIsSpooled, Reset),
+      cmocka_unit_test_setup(TestEnvelopeSpoolFailureIsTempfail, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestCipherPerAnnouncedCapabilities, Reset),
       cmocka_unit_test(TestCommonCipherRules),

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/spool_buffer.h"
 #include "base/text.h"
 #include "cms/encrypt.h"
 #include "cms/sign.h"
@@ -164,16 +165,25 @@ std::vector<MimeHeader> ContentHeaders(const Transaction& tx) {
   return out;
 }
 
-// A slice of the new body: a view, or a re-encoded entity (from offset
-// skip on) that is written anew each time it is read, never held
-// (mime/smime_writer SignableEntity::Write).
+// The slices in which spooled content is read back.
+constexpr size_t kSpoolSlice = size_t{1} << 16;
+
+// A slice of the new body: a view, a re-encoded entity (from offset skip
+// on) that is written anew each time it is read, never held
+// (mime/smime_writer SignableEntity::Write), or spooled content (an
+// envelope's ciphertext) read back from its file.
 struct Piece {
   Piece(std::string_view v) : view(v) {}    // NOLINT: implicit, like the views it stands for
   Piece(const std::string& s) : view(s) {}  // NOLINT
   Piece(const SignableEntity* e, size_t from) : entity(e), skip(from) {}
+  explicit Piece(const SpoolBuffer* s) : spool(s) {}
 
-  size_t size() const { return entity ? entity->size() - skip : view.size(); }
+  size_t size() const {
+    if (spool) return spool->size();
+    return entity ? entity->size() - skip : view.size();
+  }
   bool Write(const std::function<bool(std::string_view)>& emit) const {
+    if (spool) return spool->ForEachSlice(kSpoolSlice, emit).ok();
     if (entity) return entity->Write(emit, skip);
     return view.empty() || emit(view);
   }
@@ -181,6 +191,7 @@ struct Piece {
   std::string_view view;
   const SignableEntity* entity = nullptr;
   size_t skip = 0;
+  const SpoolBuffer* spool = nullptr;
 };
 
 // The payload root after its first consumed bytes (its old header block,
@@ -199,7 +210,9 @@ Piece EntityBody(const SignableEntity& e, size_t consumed) {
 // message's own body or a re-encoded entity produced as it is read (or the
 // base64 lines of that concatenation, for an opaque signature), which
 // encryption reads straight into the cipher and Emit writes once into the
-// outcome.
+// outcome's body, a spool (base/spool_buffer). An envelope is its DER
+// prefix, its ciphertext (spooled as the cipher produces it) and its DER
+// suffix, as base64 lines: never in memory as a whole either.
 struct NewContent {
   bool changed = false;
   // Header protection (RFC 9788): the hp value this message's payload gets
@@ -219,6 +232,7 @@ struct NewContent {
   // What the pieces view.
   SignableEntity entity;
   std::string before, after;
+  SpoolBuffer ciphertext;
 
   size_t BodySize() const {
     if (pieces.empty()) return body.size();
@@ -252,36 +266,6 @@ struct NewContent {
     return chunk.empty() || emit(chunk);
   }
 
-  // The body as one string, built once; the pieces' storage is released.
-  // False when a re-encoded entity could not be written as it was signed.
-  bool TakeBody(std::string* out) {
-    if (pieces.empty()) {
-      *out = std::move(body);
-      return true;
-    }
-    out->clear();
-    out->reserve(BodySize());
-    bool ok = true;
-    if (!base64) {
-      for (const Piece& p : pieces)
-        ok = ok && p.Write([out](std::string_view s) {
-          out->append(s);
-          return true;
-        });
-    } else {
-      Base64LineWriter w(out);
-      for (const Piece& p : pieces)
-        ok = ok && p.Write([&w](std::string_view s) {
-          w.Write(s);
-          return true;
-        });
-      w.Finish();
-    }
-    Replace(std::string());
-    if (!ok) std::string().swap(*out);
-    return ok;
-  }
-
   // Sets the body to b and lets go of the pieces and what they viewed.
   void Replace(std::string b) {
     body = std::move(b);
@@ -291,8 +275,39 @@ struct NewContent {
     std::string().swap(before);
     std::string().swap(after);
     std::string().swap(hp_head);
+    ciphertext = SpoolBuffer();
+  }
+
+  // True when a spool failed (not a re-encoded entity): the output's, or
+  // the ciphertext's on reading it back.
+  const SpoolBuffer* FailedSpool(const SpoolBuffer& out) const {
+    if (out.failed()) return &out;
+    return ciphertext.failed() ? &ciphertext : nullptr;
   }
 };
+
+// A spool that failed (state_dir full or unwritable) is not a bug: a
+// tempfail naming the reason, 452 4.3.1 for a full state_dir (RFC 3463:
+// mail system full), 451 4.3.0 otherwise, as for a body the milter cannot
+// spool (docs/performance.md, "Memory per message").
+void SpoolRefusal(const SpoolBuffer& failed, Outcome* o) {
+  const bool full = std::string_view(failed.FailureReason()) == "spool-full";
+  o->note = failed.failure().message();
+  o->disposition = Disposition::kTempFail;
+  o->reply_code = full ? "452" : "451";
+  o->reply_xcode = full ? "4.3.1" : "4.3.0";
+  o->reply_text = full ? "Insufficient system storage in the S/MIME filter, try again later"
+                       : "Internal error in the S/MIME filter, try again later";
+  o->severity = Severity::kError;
+  AppendField(&o->fields, "action", "tempfail");
+  AppendField(&o->fields, "reason", failed.FailureReason());
+}
+
+// The spool for large content of this message: state_dir, beyond
+// spool_memory_limit.
+SpoolBuffer MessageSpool(const Runtime& rt, const char* prefix) {
+  return SpoolBuffer(rt.spool_dir, rt.spool_memory_limit, prefix);
+}
 
 // Header protection for this message: the lowest level among its
 // recipients' domains (docs/header-protection.md).
@@ -613,14 +628,19 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.cipher = plan.cipher;
   for (size_t i = 0; i < plan.certs.size(); ++i)
     p.recipients.push_back({plan.certs[i].cert.get(), plan.transports[i]});
-  std::string base64;
-  Status st = EncryptToBase64Lines(
+  // The ciphertext goes to a spool as the cipher produces it; the new body
+  // is its base64, written by Emit.
+  SpoolBuffer ciphertext = MessageSpool(rt, "cipher");
+  std::string der_prefix, der_suffix;
+  Status st = EncryptToSink(
       [&](const std::function<bool(std::string_view)>& emit) {
         if (!emit(head)) return false;
         return c->WriteBody(emit);
       },
-      size, p, &base64);
+      size, p, [&ciphertext](std::string_view s) { return ciphertext.Append(s).ok(); }, &der_prefix,
+      &der_suffix);
   if (!st.ok()) {
+    if (ciphertext.failed()) return SpoolRefusal(ciphertext, o);
     o->note = st.message();
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Encryption failed, try again later",
                     "encryption-failed");
@@ -632,24 +652,37 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
                                      "; name=\"smime.p7m\""},
                 {"Content-Transfer-Encoding", "base64"},
                 {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
-  c->Replace(std::move(base64));
+  // What was signed (and the views into the message) is let go of first.
+  c->Replace(std::string());
+  c->before = std::move(der_prefix);
+  c->after = std::move(der_suffix);
+  c->ciphertext = std::move(ciphertext);
+  c->pieces = {c->before, Piece(&c->ciphertext), c->after};
+  c->base64 = true;
   c->hp_outer_pending = c->hp != HpMode::kNone && !c->hp_plan.outer_names.empty();
   AppendField(&o->fields, "encryption", ContentCipherName(plan.cipher));
   AppendField(&o->fields, "recipients", std::to_string(plan.certs.size()));
   AppendField(&o->fields, "encrypt_why", plan.why);
 }
 
-// Replaces the message's Content-* headers and body with c.
-void Emit(const Transaction& tx, NewContent* c, Outcome* o) {
+// Replaces the message's Content-* headers and body with c. The new body
+// is written once, into a spool (in memory up to spool_memory_limit, then
+// a private file in state_dir) that the milter and `smimectl process` only
+// copy out; every failure to build it is a refusal here, before anything
+// reaches the MTA.
+void Emit(const Runtime& rt, const Transaction& tx, NewContent* c, Outcome* o) {
   if (!c->changed) return;
-  std::string body;
-  if (!c->TakeBody(&body)) {
+  SpoolBuffer body = MessageSpool(rt, "body");
+  const bool written = c->WriteBody([&body](std::string_view s) { return body.Append(s).ok(); });
+  if (!written) {
+    if (const SpoolBuffer* failed = c->FailedSpool(body)) return SpoolRefusal(*failed, o);
     // A re-encoded entity written otherwise than it was signed or
     // encrypted: nothing goes out that does not match.
     Decision d(o);
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0",
                     "Cannot rewrite the message, try again later", "entity-rewrite-failed");
   }
+  c->Replace(std::string());
   DeleteContentHeaders(tx, o);
   if (c->hp_outer_pending) HpOuterDeletes(tx, c->hp_plan, o);
   if (HeaderValues(tx, "MIME-Version").empty())
@@ -736,7 +769,7 @@ void EncryptForRecipients(const Runtime& rt, const Transaction& tx, const Clock&
   NewContent c;
   EncryptStep(rt, tx, clock, deadline, o, &c);
   if (o->disposition != Disposition::kAccept) return;
-  Emit(tx, &c, o);
+  Emit(rt, tx, &c, o);
 }
 
 void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock,
@@ -755,7 +788,7 @@ void OutboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& cloc
   if (o->disposition != Disposition::kAccept) return;
   EncryptStep(rt, tx, clock, deadline, o, &c, std::move(plan));
   if (o->disposition != Disposition::kAccept) return;
-  Emit(tx, &c, o);
+  Emit(rt, tx, &c, o);
 }
 
 }  // namespace smime

@@ -22,8 +22,12 @@ std::string Outcome::LogLine(const std::string& queue_id) const {
   return queue_id + ": " + event + ": " + all;
 }
 
-void ApplyEdits(const Outcome& o, Transaction* tx) {
-  if (o.replace_body) tx->body = o.body;
+bool ApplyEdits(const Outcome& o, Transaction* tx) {
+  bool ok = true;
+  if (o.replace_body && !o.body.ReadAll(&tx->body).ok()) {
+    tx->body.clear();
+    ok = false;
+  }
   for (const HeaderEdit& e : o.edits) {
     if (e.kind == HeaderEdit::Kind::kDelete) {
       int seen = 0;
@@ -47,6 +51,7 @@ void ApplyEdits(const Outcome& o, Transaction* tx) {
       tx->headers.insert(tx->headers.begin() + static_cast<long>(at), Header{e.name, value, ""});
     }
   }
+  return ok;
 }
 
 namespace {

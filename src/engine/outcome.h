@@ -11,6 +11,7 @@
 
 #include "annotate/auth_results.h"
 #include "base/log.h"
+#include "base/spool_buffer.h"
 #include "engine/transaction.h"
 
 namespace smime {
@@ -38,7 +39,10 @@ struct Outcome {
   std::vector<SignatureResult> results;    // one per signature clause
   std::vector<HeaderEdit> edits;           // deletions first (highest ordinal first), then inserts
   bool replace_body = false;               // body holds the new body (CRLF)
-  std::string body;
+  // The new body, written whole by the engine before it decides to accept
+  // (in memory up to spool_memory_limit, then in a private file under
+  // state_dir); the milter and the CLI only copy it out in slices.
+  SpoolBuffer body;
   Severity severity = Severity::kInfo;
   std::string event;   // "verify", "outbound", "panic", ...
   std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event),
@@ -50,8 +54,9 @@ struct Outcome {
   std::string LogLine(const std::string& queue_id) const;
 };
 
-// Applies the edits (and a new body) to tx, as the MTA would.
-void ApplyEdits(const Outcome& o, Transaction* tx);
+// Applies the edits (and a new body) to tx, as the MTA would. False (tx's
+// body then empty) when the new body cannot be read back.
+bool ApplyEdits(const Outcome& o, Transaction* tx);
 
 // Machine-readable form for `smimectl process --report` (one JSON object).
 std::string OutcomeJson(const Outcome& o, const std::string& queue_id);

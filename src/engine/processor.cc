@@ -572,7 +572,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     c = c.empty() ? "decrypted" : "decrypted; " + c;
     o->edits.insert(o->edits.end(), dec.edits.begin(), dec.edits.end());
     o->replace_body = true;
-    o->body = std::move(dec.body);
+    o->body = SpoolBuffer(std::move(dec.body));
   } else if (dec.state == DS::kKept && !o->results.empty()) {
     std::string& c = o->results[0].comment;
     c = c.empty() ? "not decrypted: " + dec.reason : "not decrypted: " + dec.reason + "; " + c;

@@ -239,6 +239,7 @@ Status BuildRuntime(const Config& config, std::unique_ptr<Runtime>* out) {
   rt->limits.max_parts = static_cast<int>(config.Int("max_mime_parts"));
   rt->max_message_size = static_cast<size_t>(config.Int("max_message_size"));
   rt->spool_memory_limit = static_cast<size_t>(config.Int("spool_memory_limit"));
+  rt->spool_dir = config.Str("state_dir");
   rt->max_signers = static_cast<int>(config.Int("max_signers"));
   rt->rcpt_deadline_ms = static_cast<long>(config.Int("rcpt_deadline")) * 1000;
   rt->eom_deadline_ms = static_cast<long>(config.Int("eom_deadline")) * 1000;

@@ -86,6 +86,9 @@ struct Runtime {
   bool internal_error_accept = false;  // internal_error_action = accept
   size_t max_message_size = 0;
   size_t spool_memory_limit = 0;
+  // Where bodies beyond spool_memory_limit are spooled (state_dir): the
+  // received body (milter) and the new one (engine/outbound).
+  std::string spool_dir;
   int max_signers = 4;
   // One deadline per milter step for all its network waits (base/deadline.h).
   long rcpt_deadline_ms = 20000;  // rcpt_deadline: each RCPT

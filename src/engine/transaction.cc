@@ -17,8 +17,10 @@ const char* DirectionName(Direction d) {
   return "?";
 }
 
-void ParseRawMessage(const std::string& raw, Transaction* tx) {
-  std::string m = ToCrlf(raw);
+namespace {
+
+// m: the message with CRLF line ends; the body moves out of it.
+void ParseCrlfMessage(std::string m, Transaction* tx) {
   tx->message_size = m.size();
   tx->headers.clear();
   tx->no_header_separator = false;
@@ -60,6 +62,25 @@ void ParseRawMessage(const std::string& raw, Transaction* tx) {
   } else {
     tx->body.clear();
   }
+}
+
+bool HasBareLf(const std::string& s) {
+  for (size_t at = s.find('\n'); at != std::string::npos; at = s.find('\n', at + 1))
+    if (at == 0 || s[at - 1] != '\r') return true;
+  return false;
+}
+
+}  // namespace
+
+void ParseRawMessage(const std::string& raw, Transaction* tx) { ParseCrlfMessage(ToCrlf(raw), tx); }
+
+void ParseRawMessage(std::string&& raw, Transaction* tx) {
+  if (HasBareLf(raw)) {
+    ParseCrlfMessage(ToCrlf(raw), tx);
+    std::string().swap(raw);
+    return;
+  }
+  ParseCrlfMessage(std::move(raw), tx);
 }
 
 std::string WireMessage(const Transaction& tx) {

@@ -38,7 +38,7 @@ int SpoolFileMode(const std::string& dir) {
     if (n <= 0) continue;
     target[n] = '\0';
     struct stat st;
-    if (std::string(target).rfind(dir + "/body.", 0) == 0 && stat(link.c_str(), &st) == 0)
+    if (std::string(target).rfind(dir + "/", 0) == 0 && stat(link.c_str(), &st) == 0)
       mode = static_cast<int>(st.st_mode & 07777);
   }
   closedir(d);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "engine/encryption.h"
 #include "engine/processor.h"
@@ -84,8 +85,8 @@ Message* EnsureMsg(SMFICTX* ctx) {
     m->rt = g_globals.runtimes->Get();
     m->tx.client_addr = c->client_addr;
     m->tx.daemon_name = c->daemon_name;
-    m->spool = std::make_unique<BodySpool>(m->rt->config.Str("state_dir"),
-                                           m->rt->spool_memory_limit, m->rt->max_message_size);
+    m->spool = std::make_unique<BodySpool>(m->rt->spool_dir, m->rt->spool_memory_limit,
+                                           m->rt->max_message_size);
     c->msg = std::move(m);
   }
   return c->msg.get();
@@ -342,11 +343,15 @@ sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   });
 }
 
-// How far ApplyToMta got with the deletions (they come first).
+// How far ApplyToMta got with the deletions (they come first), and with
+// the body (it comes last).
 struct Deletions {
   bool attempted = false;  // at least one was sent to the MTA
   bool done = false;       // every one was applied
   int applied = 0;
+  // A part of a new body reached the MTA: a failure now leaves it a
+  // truncated body, which only a tempfail may answer.
+  bool body_started = false;
 };
 
 // Applies o's edits and body; *deletions (if given) says how far the
@@ -382,21 +387,51 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
     if (e.kind == HeaderEdit::Kind::kDelete) ++deletions->applied;
   }
   if (o.replace_body) {
-    // smfi_replacebody appends on each call; the first call discards the old body.
-    const size_t kChunk = 65536;
-    size_t at = 0;
-    do {
-      const size_t n = std::min(kChunk, o.body.size() - at);
-      unsigned char* p = reinterpret_cast<unsigned char*>(const_cast<char*>(o.body.data() + at));
-      if (smfi_replacebody(ctx, p, static_cast<int>(n)) != MI_SUCCESS) {
-        *error = "replace body failed";
-        return false;
-      }
-      at += n;
-    } while (at < o.body.size());
+    // The engine wrote the whole body before deciding (engine/outcome.h):
+    // it is copied out of its spool in 64 KB slices. smfi_replacebody
+    // appends on each call; the first call discards the old body (an empty
+    // body is one empty call).
+    bool refused = false;
+    auto send = [&](std::string_view s) {
+      unsigned char* p = reinterpret_cast<unsigned char*>(const_cast<char*>(s.data()));
+      deletions->body_started = true;
+      if (smfi_replacebody(ctx, p, static_cast<int>(s.size())) == MI_SUCCESS) return true;
+      refused = true;
+      return false;
+    };
+    Status st = o.body.size() == 0 ? Status::Ok() : o.body.ForEachSlice(65536, send);
+    if (st.ok() && o.body.size() == 0 && !send(std::string_view())) st = Status::Io("refused");
+    if (!st.ok()) {
+      *error = refused ? "replace body failed" : "replace body: " + st.message();
+      return false;
+    }
   }
   deletions->done = true;
   return true;
+}
+
+// A new body that failed after its first part reached the MTA (its spool
+// could not be read back, or the MTA refused a part): the MTA holds a
+// truncated body, so the answer is a tempfail whatever
+// internal_error_action says; on a tempfail at end of data the MTA
+// refuses the message (4xx to the client), so neither the old nor the
+// partial body is queued (docs/performance.md, "Memory per message").
+sfsistat BodyFailure(SMFICTX* ctx, const Outcome& o, const std::string& error) {
+  const std::string qid = MacroOr(ctx, "i", "NOQUEUE");
+  std::string fields;
+  AppendField(&fields, "error", error);
+  AppendField(&fields, "reason", "body-replace-failed");
+  AppendField(&fields, "action", "tempfail");
+  AppendField(&fields, "reply", "451 4.3.0");
+  g_globals.log->Write(Severity::kError, qid + ": " + o.event + ": " + fields);
+  if (g_globals.metrics) {
+    Outcome counted = InternalErrorOutcome(false, error);
+    g_globals.metrics->CountMessage(counted);
+  }
+  Conn(ctx)->msg.reset();
+  smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
+                const_cast<char*>("Internal error in the S/MIME filter, try again later"));
+  return SMFIS_TEMPFAIL;
 }
 
 // End of data of a message poisoned under internal_error_action = accept:
@@ -456,7 +491,7 @@ sfsistat OnEom(SMFICTX* ctx) {
       // removed) must not reach the mailbox: tempfail instead (under
       // accept: the poisoned end below).
       if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions))
-        return Panic(ctx, "eom: " + error);
+        return deletions.body_started ? BodyFailure(ctx, o, error) : Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
     if (g_globals.metrics) g_globals.metrics->CountMessage(o);

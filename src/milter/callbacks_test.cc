@@ -19,6 +19,7 @@
 //   transaction on the connection starts clean.
 #include "milter/callbacks.h"
 
+#include <dirent.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <openssl/cms.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -51,6 +53,7 @@ struct smfi_str {
   std::vector<std::string> header_edits;
   std::string body;  // what smfi_replacebody wrote
   int replacebody_calls = 0;
+  size_t largest_replacebody = 0;
 };
 
 // Set by a test: smfi_insheader refuses a value containing it, and
@@ -58,6 +61,9 @@ struct smfi_str {
 // edit).
 std::string g_refuse_insert;
 int g_refuse_delete = 0;
+// Set by a test: smfi_replacebody fails on its call with this number (1:
+// the first), as when the MTA's connection breaks mid-body.
+int g_refuse_body_call = 0;
 
 extern "C" {
 char* smfi_getsymval(SMFICTX* ctx, char* name) {
@@ -92,7 +98,8 @@ int smfi_insheader(SMFICTX* ctx, int index, char* name, char* value) {
   return MI_SUCCESS;
 }
 int smfi_replacebody(SMFICTX* ctx, unsigned char* data, int len) {
-  ++ctx->replacebody_calls;
+  if (++ctx->replacebody_calls == g_refuse_body_call) return MI_FAILURE;
+  ctx->largest_replacebody = std::max(ctx->largest_replacebody, static_cast<size_t>(len));
   ctx->body.append(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
   return MI_SUCCESS;
 }
@@ -174,7 +181,7 @@ struct Fixture {
 };
 Fixture* g = nullptr;
 
-bool UseEncryptingRuntime();
+bool UseEncryptingRuntime(const std::string& extra = "");
 
 int SetUp(void**) {
   g = new Fixture;
@@ -204,8 +211,8 @@ std::unique_ptr<Runtime> TestRuntime(const std::string& extra, std::string state
 
 // The runtime of most tests: b.example encrypt = required, recipients from
 // the fake source.
-bool UseEncryptingRuntime() {
-  std::unique_ptr<Runtime> rt = TestRuntime("");
+bool UseEncryptingRuntime(const std::string& extra) {
+  std::unique_ptr<Runtime> rt = TestRuntime(extra);
   if (!rt) return false;
   auto source = std::make_unique<FakeSource>();
   g->source = source.get();
@@ -235,6 +242,7 @@ int Reset(void**) {
   g->log.throw_on.clear();
   g_refuse_insert.clear();
   g_refuse_delete = 0;
+  g_refuse_body_call = 0;
   return UseEncryptingRuntime() ? 0 : -1;
 }
 
@@ -636,6 +644,85 @@ void TestEditFailureTempfails(void**) {
   Close(&ctx);
 }
 
+int FilesIn(const std::string& dir) {
+  int n = 0;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  while (struct dirent* e = readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  closedir(d);
+  return n;
+}
+
+// Headers, then a body of 24 chunks of about 10 KB, then end of data.
+sfsistat LargeData(SMFICTX* ctx) {
+  ctx->reply.clear();
+  const char* headers[][2] = {{"From", "Alice <alice@a.example>"},
+                              {"To", "Carol <carol@b.example>"},
+                              {"Subject", "numbers"},
+                              {"Content-Type", "text/plain; charset=us-ascii"}};
+  for (auto& h : headers)
+    assert_int_equal(g->desc.xxfi_header(ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
+                     SMFIS_CONTINUE);
+  std::string chunk;
+  while (chunk.size() < 10000) chunk += kBody;
+  for (int i = 0; i < 24; ++i)
+    assert_int_equal(
+        g->desc.xxfi_body(ctx, reinterpret_cast<unsigned char*>(&chunk[0]), chunk.size()),
+        SMFIS_CONTINUE);
+  return g->desc.xxfi_eom(ctx);
+}
+
+// Issue 11: a new body larger than spool_memory_limit. The received body
+// and the engine's new one wait in state_dir (unlinked files: the folder
+// shows nothing), and the glue copies the new one to the MTA in 64 KB
+// smfi_replacebody calls whose concatenation is the envelope carol
+// decrypts.
+void TestLargeBodyStreamedInSlices(void**) {
+  assert_true(UseEncryptingRuntime("spool_memory_limit = 4096\n"));
+  const int files = FilesIn(g->dir);
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(LargeData(&ctx), SMFIS_CONTINUE);
+  assert_true(ctx.replacebody_calls >= 5);  // 240 KB as base64 of the envelope
+  assert_int_equal(ctx.largest_replacebody, 65536);
+  assert_true(ctx.body.size() > 240000);
+  assert_true(Edited(ctx, "smime-type=enveloped-data"));
+  assert_true(DecryptsForCarol(ctx.body));
+  assert_int_equal(FilesIn(g->dir), files);
+  assert_int_equal(g->log.Count("reason=body-replace-failed"), 0);
+  Close(&ctx);
+}
+
+// A body slice the MTA refuses after the first one went out: the MTA
+// holds a partial body, so the answer is a tempfail (451 4.3.0, the reason
+// logged) - also under internal_error_action = accept, which must not let
+// a truncated body through.
+void TestBodySliceFailureTempfails(void**) {
+  for (const char* extra : {"spool_memory_limit = 4096\n",
+                            "spool_memory_limit = 4096\ninternal_error_action = accept\n"}) {
+    assert_true(UseEncryptingRuntime(extra));
+    g->log.lines.clear();
+    g_refuse_body_call = 2;
+    SMFICTX& ctx = *NewContext();
+    Connect(&ctx);
+    MailFrom(&ctx);
+    assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+    assert_int_equal(LargeData(&ctx), SMFIS_TEMPFAIL);
+    assert_int_equal(ctx.replacebody_calls, 2);
+    assert_string_equal(ctx.reply.c_str(),
+                        "451 4.3.0 Internal error in the S/MIME filter, try again later");
+    assert_int_equal(g->log.Count("error: QID1: verify: error=\"replace body failed\", "
+                                  "reason=body-replace-failed, action=tempfail, "
+                                  "reply=\"451 4.3.0\""),
+                     1);
+    assert_int_equal(g->log.Count("poisoned"), 0);
+    Close(&ctx);
+  }
+}
+
 }  // namespace
 }  // namespace smime
 
@@ -652,6 +739,8 @@ int main() {
       cmocka_unit_test_setup(smime::TestAcceptEditFailureWritesTemperror, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptDeletionFailure, smime::Reset),
       cmocka_unit_test_setup(smime::TestEditFailureTempfails, smime::Reset),
+      cmocka_unit_test_setup(smime::TestLargeBodyStreamedInSlices, smime::Reset),
+      cmocka_unit_test_setup(smime::TestBodySliceFailureTempfails, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
 }

@@ -123,7 +123,7 @@ struct Walker {
 
 }  // namespace
 
-Status PrecheckMimeSize(const std::string& m, const MimeLimits& limits) {
+Status PrecheckMimeSize(const std::vector<std::string_view>& segments, const MimeLimits& limits) {
   EnsureGmimeInitialised();
   const size_t max_parts = static_cast<size_t>(limits.max_parts);
   // Every line that could be a Content-Type header (blanks before the colon
@@ -132,51 +132,60 @@ Status PrecheckMimeSize(const std::string& m, const MimeLimits& limits) {
   // will split on.
   std::unordered_set<std::string> boundaries;
   size_t content_types = 0;
-  for (size_t pos = 0; pos < m.size();) {
-    size_t nl = m.find('\n', pos);
-    size_t end = nl == std::string::npos ? m.size() : nl;
-    if (end - pos >= 12 && strncasecmp(m.c_str() + pos, "content-type", 12) == 0) {
-      size_t p = pos + 12;
-      while (p < end && (m[p] == ' ' || m[p] == '\t')) ++p;
-      if (p < end && m[p] == ':') {
-        if (++content_types > max_parts) return Status::Limit("mime-parts-limit");
-        std::string value = m.substr(p + 1, end - p - 1);
-        while (end < m.size() && end + 1 < m.size() && (m[end + 1] == ' ' || m[end + 1] == '\t')) {
-          nl = m.find('\n', end + 1);
-          const size_t next = nl == std::string::npos ? m.size() : nl;
-          value += m.substr(end + 1, next - end - 1);
-          end = next;
+  for (const std::string_view m : segments) {
+    for (size_t pos = 0; pos < m.size();) {
+      size_t nl = m.find('\n', pos);
+      size_t end = nl == std::string_view::npos ? m.size() : nl;
+      if (end - pos >= 12 && strncasecmp(m.data() + pos, "content-type", 12) == 0) {
+        size_t p = pos + 12;
+        while (p < end && (m[p] == ' ' || m[p] == '\t')) ++p;
+        if (p < end && m[p] == ':') {
+          if (++content_types > max_parts) return Status::Limit("mime-parts-limit");
+          std::string value(m.substr(p + 1, end - p - 1));
+          while (end < m.size() && end + 1 < m.size() &&
+                 (m[end + 1] == ' ' || m[end + 1] == '\t')) {
+            nl = m.find('\n', end + 1);
+            const size_t next = nl == std::string_view::npos ? m.size() : nl;
+            value += m.substr(end + 1, next - end - 1);
+            end = next;
+          }
+          value.erase(std::remove(value.begin(), value.end(), '\r'), value.end());
+          value.erase(std::remove(value.begin(), value.end(), '\0'), value.end());
+          GObjPtr<GMimeContentType> ct(g_mime_content_type_parse(nullptr, value.c_str()));
+          const char* b = ct ? g_mime_content_type_get_parameter(ct.get(), "boundary") : nullptr;
+          if (b && *b) boundaries.insert(b);
         }
-        value.erase(std::remove(value.begin(), value.end(), '\r'), value.end());
-        value.erase(std::remove(value.begin(), value.end(), '\0'), value.end());
-        GObjPtr<GMimeContentType> ct(g_mime_content_type_parse(nullptr, value.c_str()));
-        const char* b = ct ? g_mime_content_type_get_parameter(ct.get(), "boundary") : nullptr;
-        if (b && *b) boundaries.insert(b);
       }
+      pos = end + 1;
     }
-    pos = end + 1;
   }
   if (boundaries.empty()) return Status::Ok();
   // GMime takes a line for a delimiter when it is "--" boundary ["--"]
   // followed only by blanks (CR included).
   size_t delimiters = 0;
-  for (size_t pos = 0; pos < m.size();) {
-    const size_t nl = m.find('\n', pos);
-    const size_t end = nl == std::string::npos ? m.size() : nl;
-    if (end - pos >= 3 && m[pos] == '-' && m[pos + 1] == '-') {
-      size_t e = end;
-      while (e > pos + 2 && (m[e - 1] == ' ' || m[e - 1] == '\t' || m[e - 1] == '\r')) --e;
-      std::string cand = m.substr(pos + 2, e - pos - 2);
-      bool hit = boundaries.count(cand) > 0;
-      if (!hit && cand.size() > 2 && cand.compare(cand.size() - 2, 2, "--") == 0)
-        hit = boundaries.count(cand.substr(0, cand.size() - 2)) > 0;
-      // Every part follows one delimiter line, and each multipart adds one
-      // close delimiter.
-      if (hit && ++delimiters > 2 * max_parts) return Status::Limit("mime-parts-limit");
+  for (const std::string_view m : segments) {
+    for (size_t pos = 0; pos < m.size();) {
+      const size_t nl = m.find('\n', pos);
+      const size_t end = nl == std::string_view::npos ? m.size() : nl;
+      if (end - pos >= 3 && m[pos] == '-' && m[pos + 1] == '-') {
+        size_t e = end;
+        while (e > pos + 2 && (m[e - 1] == ' ' || m[e - 1] == '\t' || m[e - 1] == '\r')) --e;
+        std::string cand(m.substr(pos + 2, e - pos - 2));
+        bool hit = boundaries.count(cand) > 0;
+        if (!hit && cand.size() > 2 && cand.compare(cand.size() - 2, 2, "--") == 0)
+          hit = boundaries.count(cand.substr(0, cand.size() - 2)) > 0;
+        // Every part follows one delimiter line, and each multipart adds one
+        // close delimiter.
+        if (hit && ++delimiters > 2 * max_parts) return Status::Limit("mime-parts-limit");
+      }
+      pos = end + 1;
     }
-    pos = end + 1;
   }
   return Status::Ok();
+}
+
+Status PrecheckMimeSize(const std::string& message, const MimeLimits& limits) {
+  return PrecheckMimeSize(std::vector<std::string_view>{message}, limits);
 }
 
 std::string ToCrlf(const std::string& in) {

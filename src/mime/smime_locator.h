@@ -57,6 +57,11 @@ std::string ToCrlf(const std::string& in);
 // lines (blanks before the colon included) exceed limits.max_parts or the
 // delimiter lines of declared boundaries exceed twice that.
 Status PrecheckMimeSize(const std::string& message, const MimeLimits& limits);
+// The same for a message in segments read one after the other (a header
+// block and a body apart: no contiguous copy). Each segment but the last
+// ends at a line end, and a header line at the end of one is not
+// continued in the next (a header block ends with its blank line).
+Status PrecheckMimeSize(const std::vector<std::string_view>& segments, const MimeLimits& limits);
 
 // message: the whole message (headers, blank line, body) with CRLF line ends.
 // GMime reads the message in place (mime/view_stream.h), and signed_content

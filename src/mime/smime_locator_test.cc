@@ -78,6 +78,27 @@ void TestLimits(void**) {
   assert_true(LocateSmime(m, MimeLimits(), &l).ok());
 }
 
+// In segments (a header block, then the body: no contiguous copy) the
+// precheck counts as on the whole: a boundary declared in the header block
+// counts its delimiter lines in the body.
+void TestPrecheckInSegments(void**) {
+  const std::string head = "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n";
+  std::string body;
+  for (int i = 0; i < 4; ++i) body += "--B\r\n\r\npart\r\n";
+  body += "--B--\r\n";
+  MimeLimits two;
+  two.max_parts = 2;  // 5 delimiter lines > 2 x 2
+  MimeLimits three;
+  three.max_parts = 3;
+  for (const MimeLimits* l : {&two, &three}) {
+    const Status whole = PrecheckMimeSize(head + body, *l);
+    const Status parts = PrecheckMimeSize({std::string_view(head), std::string_view(body)}, *l);
+    assert_int_equal(whole.ok(), l == &three);
+    assert_int_equal(parts.ok(), whole.ok());
+    assert_string_equal(parts.message().c_str(), whole.message().c_str());
+  }
+}
+
 void TestCrlf(void**) { assert_string_equal(ToCrlf("a\nb\r\nc\n").c_str(), "a\r\nb\r\nc\r\n"); }
 
 void TestSingleMailbox(void**) {
@@ -102,6 +123,7 @@ int main() {
       cmocka_unit_test(TestClearSignedBytesAsReceived),
       cmocka_unit_test(TestNestedSignatureIsNotRoot),
       cmocka_unit_test(TestLimits),
+      cmocka_unit_test(TestPrecheckInSegments),
       cmocka_unit_test(TestCrlf),
       cmocka_unit_test(TestSingleMailbox),
   };

@@ -493,14 +493,10 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   };
   if (!encode) return keep();
 
-  {
-    // The limits check reads one contiguous copy, freed before parsing.
-    std::string entity = *head;
-    entity.reserve(head->size() + canon_body.size());
-    entity.append(canon_body);
-    Status pre = PrecheckMimeSize(entity, limits);
-    if (!pre.ok()) return pre;
-  }
+  // The limits check reads the header block (ending with its blank line)
+  // and the body where they are: no contiguous copy of the entity.
+  Status pre = PrecheckMimeSize({std::string_view(*head), canon_body}, limits);
+  if (!pre.ok()) return pre;
   EnsureGmimeInitialised();
   // GMime reads the header and the body in place, as one stream of two
   // views (their substreams, the parts' contents, are views too; re-encoded
