@@ -40,7 +40,7 @@ ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 root=$work/rootfs
-NSPAWN_PID= leader=
+NSPAWN_PID='' leader=''
 cleanup() {
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
     # nspawn turns SIGTERM into an orderly shutdown of the container.
@@ -74,8 +74,9 @@ depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)
 # The bookworm mirror apt uses here (one-line or deb822 sources).
 mirror=$(
   {
-    cat /etc/apt/sources.list 2>/dev/null | awk '$1 == "deb" {
-      for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { if ($(i + 1) == "bookworm") print $i; break } }'
+    awk '$1 == "deb" {
+      for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { if ($(i + 1) == "bookworm") print $i; break } }' \
+      /etc/apt/sources.list 2>/dev/null
     cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk 'BEGIN { RS = ""; FS = "\n" } {
       uri = ""; suites = ""; types = ""
       for (i = 1; i <= NF; i++) {
@@ -96,6 +97,8 @@ key=$(printf '%s\n' "$mirror" "$include" "$(dpkg --print-architecture)" | sha256
 cache=$build/tests/.deb-systemd
 tarball=$cache/bookworm-$key.tar
 mkdir -p "$cache"
+from="from the cache"
+[ -s "$tarball" ] || from="debootstrapped from $mirror"
 # One debootstrap per build tree and package list; parallel runs wait.
 if ! flock "$cache/.lock" sh -c '
   [ -s "$1" ] && exit 0
@@ -107,10 +110,12 @@ if ! flock "$cache/.lock" sh -c '
   st=$?; rm -rf "$2.tmp"; exit $st' sh "$tarball" "$cache/rootfs" "$work" "$include" "$mirror"; then
   skip_or_fail "debootstrap of bookworm from $mirror failed (above)"
 fi
-ls "$cache"/bookworm-*.tar 2>/dev/null | grep -vxF "$tarball" | xargs -r rm -f  # stale package lists
+for f in "$cache"/bookworm-*.tar; do  # earlier package lists
+  [ "$f" = "$tarball" ] || rm -f "$f"
+done
 mkdir "$root"
 tar -C "$root" --numeric-owner -xf "$tarball" || { bad "unpacking $tarball"; exit 1; }
-ok "rootfs: bookworm minbase + systemd, postfix, swaks, Depends (cached $(basename "$tarball"))"
+ok "rootfs: bookworm minbase + systemd, postfix, swaks, Depends ($from: $(basename "$tarball"))"
 
 # What the container gets from the host: the package, the test PKI's trust
 # anchor and the test messages.
@@ -192,7 +197,11 @@ printf '%s\n' "$timers" | grep -q 'smime-milter-crl-fetch.timer.*smime-milter-cr
 # --- configure as an admin would --------------------------------------------
 conf=/etc/smime-milter/smime-milter.conf
 as_user() { in_ct runuser -u smime-milter -- "$@"; }
-as_user smime-milter -n >"$work/n0.log" 2>&1 && bad "smime-milter -n accepted the fresh config"
+if as_user smime-milter -n >"$work/n0.log" 2>&1; then
+  bad "smime-milter -n accepted the fresh config without trust anchors"
+else
+  ok "smime-milter -n refuses the fresh config: $(head -1 "$work/n0.log")"
+fi
 in_ct install -m 0644 /root/t/trust.pem /etc/smime-milter/trust-anchors.pem
 # Inbound from 127.0.0.1; the test PKI has no OCSP or CRL; metrics for
 # node_exporter as README.Debian sets them up.
