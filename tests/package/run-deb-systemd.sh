@@ -17,16 +17,20 @@
 #     socket in Postfix's spool; the CRL timer in `systemctl list-timers`;
 #   Debian's stock Postfix (chrooted master.cf, started by systemd) with only
 #     the installed main.cf.snippet added and `systemctl reload postfix`:
-#     a signed message from 127.0.0.1 arrives in /var/mail with smime=pass;
-#   `smimectl status` and the metrics file count it;
+#     a signed and a tampered message from 127.0.0.1 arrive in /var/mail
+#     with smime=pass and smime=fail (smtpd's root is the spool);
+#   `smimectl status` and the metrics file count them;
 #   systemctl reload: ok and the reload in the journal; a refused config
 #     makes systemctl reload fail with the reason in the journal and the
 #     daemon keeps its pid; fixed, reload works again;
 #   systemctl stop; dpkg --purge: no files, state, socket folder, unit links
 #     or units left (the trust anchors the admin added and the system user
 #     stay, as documented).
-# Needs root, debootstrap, systemd-nspawn, nsenter and the archive of the
-# configured apt mirror; skips otherwise, fails instead in CI (CI=true).
+# SMIME_TEST_DEB=FILE tests that package instead of building one.
+# Needs root, debootstrap, systemd-nspawn (systemd-container), nsenter and
+# the archive of the configured apt mirror; skips otherwise (also when the
+# container does not boot), fails instead in CI (CI=true). The machine
+# itself need not run systemd.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e/postfix-lib.sh"
 
@@ -46,6 +50,8 @@ cleanup() {
     # nspawn turns SIGTERM into an orderly shutdown of the container.
     kill -TERM "$NSPAWN_PID" 2>/dev/null
     for _ in $(seq 300); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+    # Killing the container's PID 1 ends every process in its namespace.
+    [ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null
     kill -KILL "$NSPAWN_PID" 2>/dev/null
     wait "$NSPAWN_PID" 2>/dev/null
   fi

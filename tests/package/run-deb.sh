@@ -9,7 +9,8 @@
 # -n` as the service user refuses the fresh config (no trust anchors) and
 # accepts it once the test anchors are in /etc/smime-milter, starts the
 # daemon as the unit does (systemctl when systemd is PID 1; otherwise the
-# unit's ExecStartPre and ExecStart as its User=/Group=), and passes a
+# unit's ExecStartPre and ExecStart as its User=/Group=; under a real
+# systemd in a container: tests/package/run-deb-systemd.sh), and passes a
 # signed and a tampered message through a private Postfix whose master.cf
 # is Debian's stock one (smtpd, cleanup, pickup chrooted: column 5 = y)
 # and whose main.cf milter settings are only the installed
