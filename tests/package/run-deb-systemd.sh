@@ -238,7 +238,7 @@ in_ct systemctl start smime-milter >"$work/start.log" 2>&1 && ok "systemctl star
 in_ct systemctl is-active --quiet smime-milter && ok "systemctl is-active smime-milter" ||
   bad "is-active: $(in_ct systemctl status smime-milter 2>&1 | head -20)"
 sock=/var/spool/postfix/smime-milter/smime-milter.sock
-for _ in $(seq 100); do [ -S "$root$sock" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -S "$root$sock" ] && break; sleep 0.1; done
 [ "$(in_ct stat -c '%U:%G %a' "$sock" 2>&1)" = "smime-milter:postfix 660" ] &&
   ok "socket smime-milter:postfix 660 in Postfix's spool" || bad "socket: $(in_ct stat -c '%U:%G %a' "$sock" 2>&1)"
 mainpid=$(in_ct systemctl show -p MainPID --value smime-milter)
@@ -253,14 +253,20 @@ grep -q '^smtp *inet *n *- *y *- *- *smtpd' "$root/etc/postfix/master.cf" &&
 cat "$root/usr/share/doc/smime-milter/main.cf.snippet" >>"$root/etc/postfix/main.cf"
 [ "$(in_ct postconf -h smtpd_milters)" = unix:smime-milter/smime-milter.sock ] &&
   ok "main.cf: the installed snippet" || bad "smtpd_milters: $(in_ct postconf -h smtpd_milters)"
+# master logs its reload once it has read main.cf again: mail sent before
+# that would meet smtpd without the milter.
+reloads() { in_ct journalctl --no-pager -o cat 2>/dev/null | grep -c 'reload -- version'; }
+before=$(reloads)
 in_ct systemctl reload postfix >"$work/pfreload.log" 2>&1 || bad "systemctl reload postfix: $(cat "$work/pfreload.log")"
-sleep 1
+for _ in $(seq 300); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.1; done
+[ "$(reloads)" -gt "$before" ] && ok "systemctl reload postfix: master reloaded" ||
+  bad "no Postfix reload in the journal: $(in_ct journalctl --no-pager -o cat | grep postfix | tail -5)"
 in_ct swaks --server 127.0.0.1 --from alice@a.example --to carol@localhost --data @/root/t/signed.eml \
   --silent 2 >"$work/swaks.log" 2>&1 || bad "swaks signed: $(cat "$work/swaks.log")"
 in_ct swaks --server 127.0.0.1 --from alice@a.example --to carol@localhost --data @/root/t/tampered.eml \
   --silent 2 >"$work/swaks.log" 2>&1 || bad "swaks tampered: $(cat "$work/swaks.log")"
 mbox=$root/var/mail/carol
-for _ in $(seq 300); do
+for _ in $(seq 600); do
   [ "$(grep -c '^Message-ID: <\(signed\|tampered\)@a.example>' "$mbox" 2>/dev/null)" = 2 ] && break
   sleep 0.1
 done
@@ -284,7 +290,7 @@ pf_roots=$(in_ct sh -c 'for d in /proc/[0-9]*; do
 # --- smimectl status and the textfile ----------------------------------------
 prom=/var/lib/prometheus/node-exporter/smime-milter.prom
 want='smime_milter_messages_total{direction="inbound",result="pass",disposition="accept"} 1'
-for _ in $(seq 150); do grep -qF "$want" "$root$prom" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -qF "$want" "$root$prom" 2>/dev/null && break; sleep 0.1; done
 grep -qF "$want" "$root$prom" && ok "metrics textfile: $want" ||
   bad "metrics textfile: $(cat "$root$prom" 2>&1 | grep messages_total)"
 [ "$(stat -c '%a' "$root$prom" 2>&1)" = 644 ] && ok "metrics textfile mode 644" ||
@@ -301,12 +307,18 @@ fi
 
 # --- reload --------------------------------------------------------------------
 journal() { in_ct journalctl -u smime-milter --no-pager -o cat 2>&1; }
+# in_journal REGEX: the daemon's line reached the journal (journald takes
+# it asynchronously, after the daemon has answered smimectl reload).
+in_journal() {
+  for _ in $(seq 300); do journal | grep -q "$1" && return 0; sleep 0.1; done
+  return 1
+}
 if in_ct systemctl reload smime-milter >"$work/reload.log" 2>&1; then
   ok "systemctl reload smime-milter"
 else
   bad "systemctl reload: $(cat "$work/reload.log")"
 fi
-journal | grep -q 'reload: .*result=ok' && ok "journal: $(journal | grep 'reload: .*result=ok' | tail -1)" ||
+in_journal 'reload: .*result=ok' && ok "journal: $(journal | grep 'reload: .*result=ok' | tail -1)" ||
   bad "no reload line in the journal: $(journal | tail -10)"
 cp "$root$conf" "$work/conf.good"
 echo "trust_anchors = /etc/smime-milter/no-such-anchors.pem" >>"$root$conf"
@@ -315,7 +327,7 @@ if in_ct systemctl reload smime-milter >"$work/reload.log" 2>&1; then
 else
   ok "systemctl reload of a refused configuration fails: $(head -1 "$work/reload.log")"
 fi
-journal | grep -q 'reload: .*result=failed.*no-such-anchors' &&
+in_journal 'reload: .*result=failed.*no-such-anchors' &&
   ok "journal says why: $(journal | grep 'reload: .*result=failed' | tail -1 | cut -c1-200)" ||
   bad "no reason in the journal: $(journal | tail -10)"
 [ "$(in_ct systemctl show -p MainPID --value smime-milter)" = "$mainpid" ] &&
