@@ -14,7 +14,8 @@
 #     service user accepts it; metrics_file as README.Debian sets it up
 #     (node_exporter folder, `systemctl edit` drop-in);
 #   systemctl start: active, MainPID is the pid smimectl status reports, the
-#     socket in Postfix's spool; the CRL timer in `systemctl list-timers`;
+#     socket in Postfix's spool; the CRL timer in `systemctl list-timers`,
+#     its service (smimectl crl fetch in the unit's sandbox) succeeds;
 #   Debian's stock Postfix (chrooted master.cf, started by systemd) with only
 #     the installed main.cf.snippet added and `systemctl reload postfix`:
 #     a signed and a tampered message from 127.0.0.1 arrive in /var/mail
@@ -246,6 +247,15 @@ mainpid=$(in_ct systemctl show -p MainPID --value smime-milter)
   ok "daemon (MainPID $mainpid) runs as smime-milter" || bad "MainPID $mainpid user: $(in_ct stat -c %U "/proc/$mainpid" 2>&1)"
 in_ct grep -q '^CapEff:[[:space:]]*0*$' "/proc/$mainpid/status" && ok "daemon has no capabilities" ||
   bad "daemon capabilities: $(in_ct grep Cap "/proc/$mainpid/status")"
+
+# What the timer starts, in its sandbox, as the service user.
+if in_ct systemctl start smime-milter-crl-fetch.service >"$work/crl.log" 2>&1; then
+  ok "systemctl start smime-milter-crl-fetch.service: $(in_ct systemctl show -p Result --value \
+    smime-milter-crl-fetch.service)"
+else
+  bad "smime-milter-crl-fetch.service: $(cat "$work/crl.log"; in_ct journalctl -u smime-milter-crl-fetch \
+    --no-pager -o cat | tail -5)"
+fi
 
 # --- Debian's Postfix with the documented snippet ----------------------------
 grep -q '^smtp *inet *n *- *y *- *- *smtpd' "$root/etc/postfix/master.cf" &&
