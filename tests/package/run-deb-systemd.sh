@@ -34,6 +34,7 @@
 # itself need not run systemd.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e/postfix-lib.sh"
+. "$(dirname "$0")/deb-lib.sh"
 
 [ "$(id -u)" = 0 ] || skip_or_fail "needs root (debootstrap, systemd-nspawn)"
 for t in debootstrap systemd-nspawn nsenter dpkg-deb dpkg-shlibdeps autoreconf openssl tar flock; do
@@ -63,12 +64,12 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the package ------------------------------------------------------------
-# SMIME_TEST_DEB=FILE tests that package instead of building one.
+# SMIME_TEST_DEB=FILE tests that package instead of building one (the
+# build is shared with run-deb.sh: tests/package/deb-lib.sh).
 if [ -n "${SMIME_TEST_DEB:-}" ]; then
   deb=$SMIME_TEST_DEB
 else
-  "$top/contrib/build-deb.sh" "$work/out" >"$work/build.log" 2>&1 ||
-    { cat "$work/build.log"; echo "FAIL build-deb.sh"; exit 1; }
+  build_deb "$work/out" || { echo "FAIL build-deb.sh"; exit 1; }
   deb=$(ls "$work"/out/smime-milter_*.deb 2>/dev/null | head -1)
 fi
 [ -f "$deb" ] && ok "package $(basename "$deb")" || { bad "no .deb (${deb:-$work/out})"; exit 1; }

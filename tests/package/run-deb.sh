@@ -28,6 +28,7 @@
 # (CI=true). Refuses to run where smime-milter is installed already.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e/postfix-lib.sh"
+. "$(dirname "$0")/deb-lib.sh"
 
 need() {  # need REASON: skip, or fail in CI
   if [ "${CI:-}" = true ]; then echo "FAIL: $1 (CI=true: required)"; exit 1; fi
@@ -73,8 +74,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- build ----------------------------------------------------------------
-"$top/contrib/build-deb.sh" "$work/out" >"$work/build.log" 2>&1 ||
-  { cat "$work/build.log"; echo "FAIL build-deb.sh"; exit 1; }
+build_deb "$work/out" || { echo "FAIL build-deb.sh"; exit 1; }
 version=$(sed -n 's/^AC_INIT(\[smime-milter\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
 deb="$work/out/smime-milter_${version}-1_$(dpkg --print-architecture).deb"
 [ -f "$deb" ] && ok "build-deb.sh wrote $(basename "$deb")" || { bad "no $deb"; ls "$work/out"; exit 1; }
