@@ -47,6 +47,12 @@ bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 root=$work/rootfs
 NSPAWN_PID='' leader=''
+# unmount_under DIR: lazily unmounts every mount below DIR (deepest first),
+# so that rm -rf DIR never reaches into /proc, /sys or /dev.
+unmount_under() {
+  awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null; done
+}
 cleanup() {
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
     # nspawn turns SIGTERM into an orderly shutdown of the container.
@@ -58,7 +64,7 @@ cleanup() {
     wait "$NSPAWN_PID" 2>/dev/null
   fi
   # nspawn mounts in its own namespace; never delete through a mount.
-  if grep -qF " $root" /proc/self/mountinfo; then umount -R -l "$root" 2>/dev/null; fi
+  unmount_under "$root"
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -108,16 +114,26 @@ mkdir -p "$cache"
 from="from the cache"
 [ -s "$tarball" ] || from="debootstrapped from $mirror"
 # One debootstrap per build tree and package list; parallel runs wait.
-if ! flock "$cache/.lock" sh -c '
-  [ -s "$1" ] && exit 0
-  rm -rf "$2.tmp"
-  debootstrap --variant=minbase --include="$4" bookworm "$2.tmp" "$5" >"$3/debootstrap.log" 2>&1 ||
-    { tail -30 "$3/debootstrap.log"; rm -rf "$2.tmp"; exit 1; }
-  rm -f "$2.tmp"/var/cache/apt/archives/*.deb "$2.tmp"/var/lib/apt/lists/*_Packages
-  tar -C "$2.tmp" --numeric-owner -cf "$1.part" . && mv "$1.part" "$1"
-  st=$?; rm -rf "$2.tmp"; exit $st' sh "$tarball" "$cache/rootfs" "$work" "$include" "$mirror"; then
-  skip_or_fail "debootstrap of bookworm from $mirror failed (above)"
+exec 9>"$cache/.lock"
+flock 9
+if [ ! -s "$tarball" ]; then
+  tmp=$cache/rootfs.tmp
+  unmount_under "$tmp"  # what an interrupted debootstrap left mounted
+  rm -rf "$tmp"
+  if ! debootstrap --variant=minbase --include="$include" bookworm "$tmp" "$mirror" \
+      >"$work/debootstrap.log" 2>&1; then
+    tail -30 "$work/debootstrap.log"
+    unmount_under "$tmp"
+    rm -rf "$tmp"
+    skip_or_fail "debootstrap of bookworm from $mirror failed (above)"
+  fi
+  rm -f "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
+  tar -C "$tmp" --numeric-owner -cf "$tarball.part" . && mv "$tarball.part" "$tarball" ||
+    { rm -rf "$tmp" "$tarball.part"; bad "packing $tarball"; exit 1; }
+  rm -rf "$tmp"
 fi
+flock -u 9
+exec 9>&-
 for f in "$cache"/bookworm-*.tar; do  # earlier package lists
   [ "$f" = "$tarball" ] || rm -f "$f"
 done
