@@ -29,7 +29,8 @@ fi
 # The known leftovers, also where git is absent or the file not ignored.
 # shellcheck disable=SC2086
 (cd "$dist" && find $dirs \( -name '.pki*' -o -name '.sendmail-root' -o -name '.work' -o -name '.deps' \
-  -o -name '.dirstamp' -o -name '*.o' -o -name '*.a' -o -name '*.trs' -o -name '*.log' \) -prune \
+  -o -name '.deb-systemd' -o -name '.deb-build' -o -name '.dirstamp' -o -name '*.o' -o -name '*.a' \
+  -o -name '*.trs' -o -name '*.log' \) -prune \
   -exec rm -rf {} +)
 rm -f "$dist/tests/ldap/ldap_lookup" "$dist/tests/differential/gmime_text"
 # Folders left empty by the removal.

@@ -22,7 +22,7 @@ BUILD="
   libldap-dev libunbound-dev clang-format clang libclang-rt-14-dev
 "
 TEST="
-  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk binutils systemd
+  openssl gpgsm libnss3-tools valgrind util-linux diffutils gawk binutils systemd debootstrap systemd-container
   miltertest postfix swaks python3 time postgresql
   softhsm2 opensc libengine-pkcs11-openssl
   slapd ldap-utils

@@ -102,7 +102,7 @@ stage_dist() {
   rm -f smime-milter-*.tar.gz
   make dist >/dev/null || return 1
   tarball=$(ls -t "$top"/smime-milter-*.tar.gz | head -1)
-  bad=$(tar tzf "$tarball" | grep -E '/\.pki|/\.sendmail-root|/\.work/|\.(key|o|a|trs|log)$|/build-ci/' || true)
+  bad=$(tar tzf "$tarball" | grep -E '/\.pki|/\.sendmail-root|/\.work/|/\.deb-systemd/|/\.deb-build/|\.(key|o|a|trs|log)$|/build-ci/' || true)
   if [ -n "$bad" ]; then
     echo "dist: the tarball holds test keys or build leftovers:"
     echo "$bad"

@@ -9,7 +9,8 @@
 # -n` as the service user refuses the fresh config (no trust anchors) and
 # accepts it once the test anchors are in /etc/smime-milter, starts the
 # daemon as the unit does (systemctl when systemd is PID 1; otherwise the
-# unit's ExecStartPre and ExecStart as its User=/Group=), and passes a
+# unit's ExecStartPre and ExecStart as its User=/Group=; under a real
+# systemd in a container: tests/package/run-deb-systemd.sh), and passes a
 # signed and a tampered message through a private Postfix whose master.cf
 # is Debian's stock one (smtpd, cleanup, pickup chrooted: column 5 = y)
 # and whose main.cf milter settings are only the installed
@@ -27,6 +28,7 @@
 # (CI=true). Refuses to run where smime-milter is installed already.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e/postfix-lib.sh"
+. "$(dirname "$0")/deb-lib.sh"
 
 need() {  # need REASON: skip, or fail in CI
   if [ "${CI:-}" = true ]; then echo "FAIL: $1 (CI=true: required)"; exit 1; fi
@@ -72,8 +74,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- build ----------------------------------------------------------------
-"$top/contrib/build-deb.sh" "$work/out" >"$work/build.log" 2>&1 ||
-  { cat "$work/build.log"; echo "FAIL build-deb.sh"; exit 1; }
+build_deb "$work/out" || { echo "FAIL build-deb.sh"; exit 1; }
 version=$(sed -n 's/^AC_INIT(\[smime-milter\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
 deb="$work/out/smime-milter_${version}-1_$(dpkg --print-architecture).deb"
 [ -f "$deb" ] && ok "build-deb.sh wrote $(basename "$deb")" || { bad "no $deb"; ls "$work/out"; exit 1; }
