@@ -309,11 +309,11 @@ struct SignMemo::Template {
   size_t time_at = 0, time_len = 0;
   size_t sig_at = 0, sig_len = 0;
 
+  // (Only RSA keys have templates: their digest is p.md or SHA-256.)
   bool Matches(const SignParams& p, int type) const {
     if (cert.get() != p.cert || key.get() != p.key || encryption_cert.get() != p.encryption_cert ||
-        chain.size() != p.chain.size() ||
-        md_type != EVP_MD_get_type(EffectiveDigest(p.key, p.md)) || padding != p.rsa_padding ||
-        time_type != type)
+        chain.size() != p.chain.size() || md_type != EVP_MD_get_type(p.md ? p.md : EVP_sha256()) ||
+        padding != p.rsa_padding || time_type != type)
       return false;
     for (size_t i = 0; i < chain.size(); ++i)
       if (chain[i].get() != p.chain[i]) return false;
