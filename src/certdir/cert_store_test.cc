@@ -1049,6 +1049,48 @@ void TestIssuersOfLookAlikes(void**) {
   }
 }
 
+// Intermediates stored once are not written again per message (the
+// memo), but one deleted by another connection is stored again by the
+// next message's chain, with the fingerprint of its DER.
+void TestIntermediatesMemo(void**) {
+  Res r = OpenStore("imemo.db");
+  assert_int_equal(r.code, kOk);
+  Issued inter = MakeSubCa("Memo CA", g->ca);
+  std::vector<X509*> chain = {inter.cert.get()};
+  std::vector<std::string> der;
+  for (int i = 0; i < 3; ++i) {
+    r = R(g->store->AddIntermediates(chain));
+    assert_int_equal(r.code, kOk);
+    der.clear();
+    assert_true(g->store->ListIntermediates(&der).ok());
+    assert_int_equal(der.size(), 1);
+  }
+  sqlite3* db = nullptr;
+  const std::string path = g->dir + "/imemo.db";
+  assert_int_equal(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  const int rc = sqlite3_exec(db, "DELETE FROM intermediates", nullptr, nullptr, nullptr);
+  assert_int_equal(rc, SQLITE_OK);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 0);
+  r = R(g->store->AddIntermediates(chain));
+  assert_int_equal(r.code, kOk);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 1);
+  sqlite3_stmt* st = nullptr;
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "SELECT fingerprint, der FROM intermediates", -1, &st, nullptr),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  const std::string fp(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  const std::string stored(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
+  assert_string_equal(fp.c_str(), cert_store_internal::FingerprintOfDer(stored).c_str());
+}
+
 // How many certificates LocalCerts finds for address.
 int LocalFound(const char* address) {
   std::vector<CertCandidate> out;
@@ -1163,6 +1205,7 @@ int main() {
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
       cmocka_unit_test(TestIssuersOfLookAlikes),
+      cmocka_unit_test(TestIntermediatesMemo),
       cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestHarvestMemo),
       cmocka_unit_test(TestReopenKeepsData),
