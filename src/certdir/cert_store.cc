@@ -563,7 +563,10 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
       " signing_time = max(signing_time, excluded.signing_time)"
       " RETURNING capabilities, signing_time";
   const std::string form = AddressForm(address);
-  const std::string fp = FingerprintOfDer(der);
+  // The same SHA-256 of the DER, remembered on certificates from
+  // cms/cert_cache (a signer's, message after message).
+  unsigned char md[32];
+  const std::string fp = CertSha256(cert, md) ? HexOf(md, sizeof md) : FingerprintOfDer(der);
   const std::string caps = CapabilitiesText(capabilities);
   std::lock_guard<std::mutex> lock(mu_);
   // The memo: the same signer seen again within kHarvestMemoSeconds, with
