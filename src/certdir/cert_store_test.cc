@@ -1010,6 +1010,12 @@ void TestSignerAttributes(void**) {
   assert_int_equal(f.signing_time, 0);
   assert_string_equal(Caps(CapabilitiesOf(nullptr)).c_str(), "");
   assert_int_equal(SigningTimeOf(nullptr), 0);
+  // Again (answers remembered by the value's bytes): each value its own.
+  for (int i = 0; i < 2; ++i) {
+    assert_string_equal(SignedWithCustomCaps().caps, "901,427");
+    assert_string_equal(SignedBySignContent(kNow).caps, "901,895,427,419");
+    assert_string_equal(SignedWithoutAttributes().caps, "");
+  }
 }
 
 // The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
