@@ -402,7 +402,7 @@ namespace {
 // p's template, made now if the memo has none; nullptr when the encoder's
 // output is not of the form the template needs (then the encoder signs).
 std::shared_ptr<const SignMemo::Template> TemplateFor(const SignParams& p, int time_type) {
-  if (auto t = p.memo->Find(p, time_type)) return t;
+  if (auto t = p.memo->Find(p, time_type)) return t->der.empty() ? nullptr : t;
   auto t = std::make_shared<SignMemo::Template>();
   X509_up_ref(p.cert);
   t->cert.reset(p.cert);
@@ -425,7 +425,14 @@ std::shared_ptr<const SignMemo::Template> TemplateFor(const SignParams& p, int t
   std::string suffix;
   const Status st = SignWithEncoder(
       [](const std::function<bool(std::string_view)>&) { return true; }, 0, q, &t->der, &suffix);
-  if (!st.ok() || !suffix.empty() || !t->Locate()) return nullptr;
+  if (!st.ok()) return nullptr;  // the encoder will say why
+  if (!suffix.empty() || !t->Locate()) {
+    // Kept as "no template" (empty DER), so the encoder is not run twice
+    // per message for settings whose output the template cannot take.
+    t->der.clear();
+    p.memo->Keep(t);
+    return nullptr;
+  }
   p.memo->Keep(t);
   return t;
 }
