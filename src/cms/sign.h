@@ -2,7 +2,8 @@
 //
 // Entry points: SignContent(), and SignPieces() / SignStream() for content
 // in pieces, or produced as it is signed, that must not be copied
-// (docs/performance.md). The content is signed exactly as given (the
+// (docs/performance.md); SignMemo, a signer's template that spares the CMS
+// encoder per message. The content is signed exactly as given (the
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
