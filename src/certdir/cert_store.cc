@@ -16,6 +16,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "base/safe_file.h"
@@ -285,7 +286,11 @@ class SqliteCertStore final : public CertStore {
   };
   // Under mu_: address form + '\n' + fingerprint -> the last harvest written.
   std::map<std::string, HarvestMemo> harvest_memo_;
-  uint64_t memo_version_ = 0;  // data_version the memo is valid for
+  // Under mu_: SHA-256 of intermediates this connection has stored (or
+  // found stored), so a message's chain is not written again; cleared with
+  // the harvest memo when another connection writes.
+  std::set<std::string> intermediates_memo_;
+  uint64_t memo_version_ = 0;  // data_version the memos are valid for
   uint64_t harvest_skipped_ = 0;
   std::unique_ptr<sqlite3, Closer> db_;
   // After db_: finalized before the database closes.
@@ -558,7 +563,10 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
       " signing_time = max(signing_time, excluded.signing_time)"
       " RETURNING capabilities, signing_time";
   const std::string form = AddressForm(address);
-  const std::string fp = FingerprintOfDer(der);
+  // The same SHA-256 of the DER, remembered on certificates from
+  // cms/cert_cache (a signer's, message after message).
+  unsigned char md[32];
+  const std::string fp = CertSha256(cert, md) ? HexOf(md, sizeof md) : FingerprintOfDer(der);
   const std::string caps = CapabilitiesText(capabilities);
   std::lock_guard<std::mutex> lock(mu_);
   // The memo: the same signer seen again within kHarvestMemoSeconds, with
@@ -567,6 +575,7 @@ Status SqliteCertStore::Harvest(const std::string& address, X509* cert,
   if (!DataVersion(&version)) return Fail("cannot harvest");
   if (version != memo_version_) {  // another connection wrote: forget all
     harvest_memo_.clear();
+    intermediates_memo_.clear();
     memo_version_ = version;
   }
   const std::string key = form + '\n' + fp;
@@ -802,8 +811,23 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   static const char kSql[] =
       "INSERT OR IGNORE INTO intermediates (fingerprint, subject, der) VALUES (?1, ?2, ?3)";
   std::lock_guard<std::mutex> lock(mu_);
+  // Only while no other connection has written since (data_version): a
+  // row removed elsewhere is stored again by the next message.
+  uint64_t version = 0;
+  const bool versioned = DataVersion(&version);
+  if (versioned && version != memo_version_) {
+    harvest_memo_.clear();
+    intermediates_memo_.clear();
+    memo_version_ = version;
+  }
   for (X509* c : certs) {
     if (X509_check_ca(c) <= 0 || X509_check_issued(c, c) == X509_V_OK) continue;  // CAs, not roots
+    unsigned char md[32];
+    std::string memo_key;
+    if (versioned && CertSha256(c, md)) {
+      memo_key.assign(reinterpret_cast<const char*>(md), sizeof md);
+      if (intermediates_memo_.count(memo_key) > 0) continue;
+    }
     unsigned char* buf = nullptr;
     int len = i2d_X509(c, &buf);
     if (len <= 0) continue;
@@ -815,6 +839,10 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
         !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
       return Fail("cannot store intermediates");
     if (sqlite3_changes(db_.get()) > 0) ++writes_;
+    if (!memo_key.empty()) {
+      if (intermediates_memo_.size() >= 1024) intermediates_memo_.clear();  // bounded
+      intermediates_memo_.insert(std::move(memo_key));
+    }
   }
   DrainOpensslErrors();
   return Status::Ok();

@@ -994,6 +994,12 @@ void TestSignerAttributes(void**) {
   assert_int_equal(f.signing_time, 0);
   assert_string_equal(Caps(CapabilitiesOf(nullptr)).c_str(), "");
   assert_int_equal(SigningTimeOf(nullptr), 0);
+  // Again (answers remembered by the value's bytes): each value its own.
+  for (int i = 0; i < 2; ++i) {
+    assert_string_equal(SignedWithCustomCaps().caps, "901,427");
+    assert_string_equal(SignedBySignContent(kNow).caps, "901,895,427,419");
+    assert_string_equal(SignedWithoutAttributes().caps, "");
+  }
 }
 
 // The issuers IssuersOf returns for cert, as "real"/"fake"/"?" in order.
@@ -1031,6 +1037,48 @@ void TestIssuersOfLookAlikes(void**) {
     assert_string_equal(b.c_str(), "fake ");
     assert_string_equal(c.c_str(), "");  // real's AKID: only real is a candidate, and fails
   }
+}
+
+// Intermediates stored once are not written again per message (the
+// memo), but one deleted by another connection is stored again by the
+// next message's chain, with the fingerprint of its DER.
+void TestIntermediatesMemo(void**) {
+  Res r = OpenStore("imemo.db");
+  assert_int_equal(r.code, kOk);
+  Issued inter = MakeSubCa("Memo CA", g->ca);
+  std::vector<X509*> chain = {inter.cert.get()};
+  std::vector<std::string> der;
+  for (int i = 0; i < 3; ++i) {
+    r = R(g->store->AddIntermediates(chain));
+    assert_int_equal(r.code, kOk);
+    der.clear();
+    assert_true(g->store->ListIntermediates(&der).ok());
+    assert_int_equal(der.size(), 1);
+  }
+  sqlite3* db = nullptr;
+  const std::string path = g->dir + "/imemo.db";
+  assert_int_equal(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  const int rc = sqlite3_exec(db, "DELETE FROM intermediates", nullptr, nullptr, nullptr);
+  assert_int_equal(rc, SQLITE_OK);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 0);
+  r = R(g->store->AddIntermediates(chain));
+  assert_int_equal(r.code, kOk);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 1);
+  sqlite3_stmt* st = nullptr;
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "SELECT fingerprint, der FROM intermediates", -1, &st, nullptr),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  const std::string fp(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  const std::string stored(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
+  assert_string_equal(fp.c_str(), cert_store_internal::FingerprintOfDer(stored).c_str());
 }
 
 // How many certificates LocalCerts finds for address.
@@ -1147,6 +1195,7 @@ int main() {
       cmocka_unit_test(TestAddressNotInCert),
       cmocka_unit_test(TestTwoThreadsHarvest),
       cmocka_unit_test(TestIssuersOfLookAlikes),
+      cmocka_unit_test(TestIntermediatesMemo),
       cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestHarvestMemo),
       cmocka_unit_test(TestReopenKeepsData),

@@ -49,6 +49,7 @@
 #include "base/status.h"
 #include "certdir/cert_source.h"
 #include "certdir/token_key.h"
+#include "cms/sign.h"
 
 namespace smime {
 
@@ -67,6 +68,9 @@ struct Identity {
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   bool domain_identity = false;
+  // What every signature with this identity shares, made on first use
+  // (cms/sign.h SignMemo); dies with the identity (a reload starts afresh).
+  std::shared_ptr<SignMemo> sign_memo = std::make_shared<SignMemo>();
 };
 
 // One line of a key file in the format above (the signing identities and

@@ -4,8 +4,46 @@
 #include <openssl/evp.h>
 
 #include <climits>
+#include <cstring>
 
 namespace smime {
+
+namespace {
+
+constexpr size_t kSha256 = 32;
+
+int DupDigest(CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** from, int, long, void*) {
+  if (*from == nullptr) return 1;
+  void* copy = OPENSSL_memdup(*from, kSha256);
+  *from = copy;
+  return copy != nullptr;
+}
+
+void FreeDigest(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { OPENSSL_free(ptr); }
+
+// The X509 ex_data slot of the remembered digest (-1: none to be had).
+int DigestIndex() {
+  static const int index = X509_get_ex_new_index(0, nullptr, nullptr, DupDigest, FreeDigest);
+  return index;
+}
+
+bool ComputeSha256(X509* x, unsigned char out[32]) {
+  unsigned int len = 0;
+  return x && X509_digest(x, EVP_sha256(), out, &len) == 1 && len == kSha256;
+}
+
+}  // namespace
+
+bool CertSha256(X509* x, unsigned char out[32]) {
+  const int index = DigestIndex();
+  if (x && index >= 0) {
+    if (const void* d = X509_get_ex_data(x, index)) {
+      std::memcpy(out, d, kSha256);
+      return true;
+    }
+  }
+  return ComputeSha256(x, out);
+}
 
 CertCache& CertCache::Shared() {
   static CertCache* cache = new CertCache(4096);  // never destroyed: used until exit
@@ -39,6 +77,14 @@ X509Ptr CertCache::Parse(const unsigned char* der, size_t len) {
     DrainOpensslErrors();
     return nullptr;
   }
+  // Not yet shared: its digest (X509_digest's own answer) can be attached.
+  unsigned char digest[kSha256];
+  const int index = DigestIndex();
+  if (index >= 0 && ComputeSha256(cert.get(), digest)) {
+    void* copy = OPENSSL_memdup(digest, kSha256);
+    if (copy && X509_set_ex_data(cert.get(), index, copy) != 1) OPENSSL_free(copy);
+  }
+  DrainOpensslErrors();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) {  // another thread parsed it meanwhile (or a digest collision): keep ours

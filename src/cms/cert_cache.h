@@ -32,6 +32,13 @@
 
 namespace smime {
 
+// The SHA-256 of x's DER, exactly as X509_digest gives it, into out (32
+// bytes). Certificates this cache parsed carry it from their parse (set
+// before the object is shared, read-only after): a message's certificates
+// are hashed for several keys (the chain cache's among them), and hashing
+// means encoding the certificate again. False when OpenSSL fails.
+bool CertSha256(X509* x, unsigned char out[32]);
+
 class CertCache {
  public:
   explicit CertCache(size_t capacity) : capacity_(capacity > 0 ? capacity : 1) {}

@@ -3,6 +3,7 @@
 #include "cms/cert_cache.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include <string>
 #include <thread>
@@ -132,6 +133,33 @@ void TestBoundedLeastRecentlyUsed(void**) {
 }
 
 // Many threads asking for the same few certificates (TSan in CI watches).
+// CertSha256 is the SHA-256 of the DER, for a certificate from the cache
+// (remembered at its parse), one parsed elsewhere, and a copy.
+void TestCertSha256(void**) {
+  CertCache cache(8);
+  for (const std::string& der : g_fx->ders) {
+    unsigned char want[32], got[32];
+    unsigned int n = 0;
+    assert_int_equal(EVP_Digest(der.data(), der.size(), want, &n, EVP_sha256(), nullptr), 1);
+    X509Ptr cached = cache.Parse(Bytes(der), der.size());
+    assert_non_null(cached.get());
+    for (int i = 0; i < 2; ++i) {  // the parse, then the hit
+      assert_true(CertSha256(cached.get(), got));
+      assert_memory_equal(got, want, 32);
+      cached = cache.Parse(Bytes(der), der.size());
+    }
+    const unsigned char* p = Bytes(der);
+    X509Ptr plain(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    assert_true(CertSha256(plain.get(), got));
+    assert_memory_equal(got, want, 32);
+    X509Ptr copy(X509_dup(cached.get()));
+    assert_true(CertSha256(copy.get(), got));
+    assert_memory_equal(got, want, 32);
+  }
+  unsigned char out[32];
+  assert_false(CertSha256(nullptr, out));
+}
+
 void TestThreads(void**) {
   CertCache cache(3);  // smaller than the set: evictions race with hits
   std::vector<std::thread> threads;
@@ -158,6 +186,7 @@ int main() {
       cmocka_unit_test(TestSameBytesSameObject),
       cmocka_unit_test(TestOnlyExactlyOneCertificate),
       cmocka_unit_test(TestBoundedLeastRecentlyUsed),
+      cmocka_unit_test(TestCertSha256),
       cmocka_unit_test(TestThreads),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "cms/der_splice.h"
 #include "trust/cert_info.h"
@@ -165,9 +166,11 @@ Status SignPieces(const std::vector<std::string_view>& content, const SignParams
       total, p, prefix, suffix);
 }
 
-Status SignStream(const ContentWriter& content, size_t total, const SignParams& p,
-                  std::string* prefix, std::string* suffix) {
-  if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
+namespace {
+
+// The signature as OpenSSL's CMS encoder builds it (p.memo is not used).
+Status SignWithEncoder(const ContentWriter& content, size_t total, const SignParams& p,
+                       std::string* prefix, std::string* suffix) {
   // A key marked by SerializeSigningWith is locked while OpenSSL uses it:
   // CMS_add1_signer (which may set up its context) and CMS_dataFinal (which
   // signs), but not while the content is digested.
@@ -249,6 +252,273 @@ Status SignStream(const ContentWriter& content, size_t total, const SignParams& 
   suffix->clear();
   OPENSSL_free(out);
   return Status::Ok();
+}
+
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OsslDeleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using AsnTimePtr = std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME, ASN1_TIME_free>>;
+
+// One DER element: single-byte tag, definite length.
+struct Tlv {
+  unsigned char tag = 0;
+  size_t at = 0, header = 0, length = 0;
+  size_t content() const { return at + header; }
+  size_t end() const { return at + header + length; }
+};
+
+// The element at der[at], which must lie before end and carry tag.
+bool ReadTlv(const std::string& der, size_t at, size_t end, unsigned char tag, Tlv* t) {
+  if (at + 2 > end || end > der.size()) return false;
+  t->tag = static_cast<unsigned char>(der[at]);
+  if (t->tag != tag) return false;
+  const unsigned char l0 = static_cast<unsigned char>(der[at + 1]);
+  size_t len = 0, h = 2;
+  if (l0 < 0x80) {
+    len = l0;
+  } else {
+    const size_t k = l0 & 0x7f;
+    if (k == 0 || k > 4 || at + 2 + k > end) return false;
+    for (size_t i = 0; i < k; ++i) len = (len << 8) | static_cast<unsigned char>(der[at + 2 + i]);
+    h += k;
+  }
+  if (len > end - at - h) return false;
+  t->at = at;
+  t->header = h;
+  t->length = len;
+  return true;
+}
+
+// The contents octets of the OIDs we look for among the signed attributes.
+const std::string kOidMessageDigest("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x04", 9);
+const std::string kOidSigningTime("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x05", 9);
+
+}  // namespace
+
+struct SignMemo::Template {
+  // What it was made for (references held: equal pointers are the same objects).
+  X509Ptr cert;
+  EvpPkeyPtr key;
+  std::vector<X509Ptr> chain;
+  X509Ptr encryption_cert;
+  int md_type = 0;
+  RsaPadding padding = RsaPadding::kPkcs1;
+  int time_type = 0;
+  // The ContentInfo and where the per-message values go.
+  std::string der;
+  size_t attrs_at = 0, attrs_size = 0;  // signedAttrs, [0] IMPLICIT SET OF
+  size_t digest_at = 0, digest_len = 0;
+  size_t time_at = 0, time_len = 0;
+  size_t sig_at = 0, sig_len = 0;
+
+  // (Only RSA keys have templates: their digest is p.md or SHA-256.)
+  bool Matches(const SignParams& p, int type) const {
+    if (cert.get() != p.cert || key.get() != p.key || encryption_cert.get() != p.encryption_cert ||
+        chain.size() != p.chain.size() || md_type != EVP_MD_get_type(p.md ? p.md : EVP_sha256()) ||
+        padding != p.rsa_padding || time_type != type)
+      return false;
+    for (size_t i = 0; i < chain.size(); ++i)
+      if (chain[i].get() != p.chain[i]) return false;
+    return true;
+  }
+
+  // Finds the places in der (a detached SignedData with one SignerInfo).
+  bool Locate() {
+    Tlv ci, oid, exp, sd, ver, algs, eci, next, sis, si, sid, dalg, attrs, salg, sig;
+    const size_t n = der.size();
+    if (!ReadTlv(der, 0, n, 0x30, &ci) || ci.end() != n ||
+        !ReadTlv(der, ci.content(), ci.end(), 0x06, &oid) ||
+        !ReadTlv(der, oid.end(), ci.end(), 0xA0, &exp) ||
+        !ReadTlv(der, exp.content(), exp.end(), 0x30, &sd) ||
+        !ReadTlv(der, sd.content(), sd.end(), 0x02, &ver) ||
+        !ReadTlv(der, ver.end(), sd.end(), 0x31, &algs) ||
+        !ReadTlv(der, algs.end(), sd.end(), 0x30, &eci))
+      return false;
+    size_t at = eci.end();
+    if (ReadTlv(der, at, sd.end(), 0xA0, &next)) at = next.end();  // certificates
+    if (ReadTlv(der, at, sd.end(), 0xA1, &next)) at = next.end();  // CRLs
+    if (!ReadTlv(der, at, sd.end(), 0x31, &sis) || sis.end() != sd.end() ||
+        !ReadTlv(der, sis.content(), sis.end(), 0x30, &si) || si.end() != sis.end() ||
+        !ReadTlv(der, si.content(), si.end(), 0x02, &ver))
+      return false;
+    if (!ReadTlv(der, ver.end(), si.end(), 0x30, &sid) &&
+        !ReadTlv(der, ver.end(), si.end(), 0x80, &sid))
+      return false;
+    if (!ReadTlv(der, sid.end(), si.end(), 0x30, &dalg) ||
+        !ReadTlv(der, dalg.end(), si.end(), 0xA0, &attrs) ||
+        !ReadTlv(der, attrs.end(), si.end(), 0x30, &salg) ||
+        !ReadTlv(der, salg.end(), si.end(), 0x04, &sig) || sig.end() != si.end())
+      return false;
+    int digests = 0, times = 0;
+    for (size_t a = attrs.content(); a < attrs.end();) {
+      Tlv attr, type, values, value;
+      if (!ReadTlv(der, a, attrs.end(), 0x30, &attr) ||
+          !ReadTlv(der, attr.content(), attr.end(), 0x06, &type) ||
+          !ReadTlv(der, type.end(), attr.end(), 0x31, &values) || values.end() != attr.end())
+        return false;
+      const std::string_view name(der.data() + type.content(), type.length);
+      if (name == kOidMessageDigest || name == kOidSigningTime) {
+        const bool is_digest = name == kOidMessageDigest;
+        if (!ReadTlv(der, values.content(), values.end(), is_digest ? 0x04 : time_type, &value) ||
+            value.end() != values.end())
+          return false;
+        (is_digest ? digest_at : time_at) = value.content();
+        (is_digest ? digest_len : time_len) = value.length;
+        ++(is_digest ? digests : times);
+      }
+      a = attr.end();
+    }
+    attrs_at = attrs.at;
+    attrs_size = attrs.end() - attrs.at;
+    sig_at = sig.content();
+    sig_len = sig.length;
+    return digests == 1 && times == 1 &&
+           digest_len == static_cast<size_t>(EVP_MD_get_size(EVP_get_digestbynid(md_type))) &&
+           sig_len == static_cast<size_t>(EVP_PKEY_get_size(key.get()));
+  }
+};
+
+SignMemo::SignMemo() = default;
+SignMemo::~SignMemo() = default;
+
+std::shared_ptr<const SignMemo::Template> SignMemo::Find(const SignParams& p, int time_type) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& t : templates_)
+    if (t->Matches(p, time_type)) return t;
+  return nullptr;
+}
+
+void SignMemo::Keep(std::shared_ptr<const Template> t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (templates_.size() >= 8) templates_.erase(templates_.begin());
+  templates_.push_back(std::move(t));
+}
+
+size_t SignMemo::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return templates_.size();
+}
+
+namespace {
+
+// p's template, made now if the memo has none; nullptr when the encoder's
+// output is not of the form the template needs (then the encoder signs).
+std::shared_ptr<const SignMemo::Template> TemplateFor(const SignParams& p, int time_type) {
+  if (auto t = p.memo->Find(p, time_type)) return t->der.empty() ? nullptr : t;
+  auto t = std::make_shared<SignMemo::Template>();
+  X509_up_ref(p.cert);
+  t->cert.reset(p.cert);
+  EVP_PKEY_up_ref(p.key);
+  t->key.reset(p.key);
+  for (X509* c : p.chain) {
+    X509_up_ref(c);
+    t->chain.emplace_back(c);
+  }
+  if (p.encryption_cert) {
+    X509_up_ref(p.encryption_cert);
+    t->encryption_cert.reset(p.encryption_cert);
+  }
+  t->md_type = EVP_MD_get_type(EffectiveDigest(p.key, p.md));
+  t->padding = p.rsa_padding;
+  t->time_type = time_type;
+  SignParams q = p;
+  q.memo = nullptr;
+  q.detached = true;
+  std::string suffix;
+  const Status st = SignWithEncoder(
+      [](const std::function<bool(std::string_view)>&) { return true; }, 0, q, &t->der, &suffix);
+  if (!st.ok()) return nullptr;  // the encoder will say why
+  if (!suffix.empty() || !t->Locate()) {
+    // Kept as "no template" (empty DER), so the encoder is not run twice
+    // per message for settings whose output the template cannot take.
+    t->der.clear();
+    p.memo->Keep(t);
+    return nullptr;
+  }
+  p.memo->Keep(t);
+  return t;
+}
+
+// Signs with t, or says *fits = false (nothing written) when the message's
+// values do not fit its places; the content is digested once.
+Status SignWithTemplate(const SignMemo::Template& t, const ContentWriter& content, size_t total,
+                        const SignParams& p, const AsnTimePtr& time, bool* fits,
+                        std::string* prefix, std::string* suffix) {
+  *fits = true;
+  const EVP_MD* md = EffectiveDigest(p.key, p.md);
+  if (total > kMaxCmsLength) return Status::Limit("sign: content too large");
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1)
+    return Fail("sign: cannot start the content");
+  size_t digested = 0;
+  bool digest_failed = false;
+  const bool produced = content([&](std::string_view piece) {
+    if (EVP_DigestUpdate(ctx.get(), piece.data(), piece.size()) != 1) {
+      digest_failed = true;
+      return false;
+    }
+    digested += piece.size();
+    return digested <= total;
+  });
+  if (digest_failed) return Fail("sign: cannot digest the content");
+  if (!produced || digested != total)
+    return Status::Internal("sign: the content could not be produced as announced");
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &digest_len) != 1)
+    return Fail("sign: cannot digest the content");
+  if (digest_len != t.digest_len || static_cast<size_t>(time->length) != t.time_len) {
+    *fits = false;
+    return Status::Ok();
+  }
+  std::string der = t.der;
+  std::memcpy(&der[t.digest_at], digest, digest_len);
+  std::memcpy(&der[t.time_at], time->data, t.time_len);
+  // The signature covers the attributes' DER with the SET OF tag (RFC 5652
+  // 5.4), not the [0] IMPLICIT they carry in the SignerInfo.
+  der[t.attrs_at] = 0x31;
+  const int lock_index = SerialLockIndex();
+  auto* key_mu =
+      lock_index < 0 ? nullptr : static_cast<std::mutex*>(EVP_PKEY_get_ex_data(p.key, lock_index));
+  std::unique_lock<std::mutex> serial;
+  if (key_mu) serial = std::unique_lock<std::mutex>(*key_mu);
+  MdCtxPtr sctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (!sctx || EVP_DigestSignInit(sctx.get(), &pctx, md, nullptr, p.key) != 1)
+    return Fail("sign: the key cannot sign with this certificate");
+  if (p.rsa_padding == RsaPadding::kPss &&
+      (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0))
+    return Fail("sign: cannot select RSA-PSS");
+  size_t sig_len = t.sig_len;
+  if (EVP_DigestSign(sctx.get(), reinterpret_cast<unsigned char*>(&der[t.sig_at]), &sig_len,
+                     reinterpret_cast<const unsigned char*>(der.data() + t.attrs_at),
+                     t.attrs_size) != 1)
+    return Fail("sign: signing failed");
+  if (serial.owns_lock()) serial.unlock();
+  if (sig_len != t.sig_len) {
+    *fits = false;
+    return Status::Ok();
+  }
+  der[t.attrs_at] = static_cast<char>(0xA0);
+  *prefix = std::move(der);
+  suffix->clear();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SignStream(const ContentWriter& content, size_t total, const SignParams& p,
+                  std::string* prefix, std::string* suffix) {
+  if (!p.cert || !p.key) return Status::Internal("sign: no certificate or key");
+  if (p.memo && p.detached && EVP_PKEY_is_a(p.key, "RSA")) {
+    const AsnTimePtr time(ASN1_TIME_set(nullptr, p.signing_time));
+    if (!time) return Fail("sign: cannot add signingTime");
+    if (auto t = TemplateFor(p, time->type)) {
+      bool fits = false;
+      Status st = SignWithTemplate(*t, content, total, p, time, &fits, prefix, suffix);
+      if (!st.ok() || fits) return st;
+    }
+  }
+  return SignWithEncoder(content, total, p, prefix, suffix);
 }
 
 }  // namespace smime

@@ -2,7 +2,8 @@
 //
 // Entry points: SignContent(), and SignPieces() / SignStream() for content
 // in pieces, or produced as it is signed, that must not be copied
-// (docs/performance.md). The content is signed exactly as given (the
+// (docs/performance.md); SignMemo, a signer's template that spares the CMS
+// encoder per message. The content is signed exactly as given (the
 // caller has already canonicalised it to CRLF, 7-bit MIME), with signed
 // attributes contentType, messageDigest, signingTime (from the caller's
 // clock, not the system time), SMIMECapabilities (our preferred algorithms
@@ -19,6 +20,7 @@
 
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -30,6 +32,8 @@
 namespace smime {
 
 enum class RsaPadding { kPkcs1, kPss };
+
+class SignMemo;
 
 struct SignParams {
   X509* cert = nullptr;      // the signer
@@ -43,6 +47,42 @@ struct SignParams {
   RsaPadding rsa_padding = RsaPadding::kPkcs1;
   bool detached = true;  // true: multipart/signed; false: opaque (eContent included)
   std::time_t signing_time = 0;
+  // Optional: the signer's memo (SignMemo below), owned by whoever owns
+  // cert, key, chain and encryption_cert (an identity). nullptr: every
+  // signature is built by OpenSSL's CMS encoder from scratch.
+  SignMemo* memo = nullptr;
+};
+
+// The parts of a detached RSA signature that do not change from message to
+// message (docs/performance.md, "Where the time went"): all of the
+// ContentInfo but the messageDigest and signingTime values and the
+// signature. The first signature for a set of SignParams is built by
+// OpenSSL's CMS encoder as without a memo (over empty content) and kept
+// as DER with the places of those three values; later ones copy it, put in
+// the content's digest and the signing time, sign the signed attributes
+// with EVP_DigestSign (what OpenSSL's CMS_SignerInfo_sign does) and put in
+// the signature: the same bytes the encoder writes (RSA signatures have
+// the key's length; the attributes' DER order does not depend on those
+// values, whose lengths are fixed). Entries hold references to the
+// certificates and key they were made with and match on them, the digest,
+// the padding and the form of the time (UTCTime through 2049). Opaque
+// signatures and other key types always take the encoder. Thread-safe.
+class SignMemo {
+ public:
+  SignMemo();
+  ~SignMemo();
+  SignMemo(const SignMemo&) = delete;
+  SignMemo& operator=(const SignMemo&) = delete;
+  struct Template;
+  // The template for p and time type, or nullptr.
+  std::shared_ptr<const Template> Find(const SignParams& p, int time_type) const;
+  // Keeps t (at most a few: one identity signs with a handful of settings).
+  void Keep(std::shared_ptr<const Template> t);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<const Template>> templates_;
 };
 
 // On success *der is the DER ContentInfo; on failure *der is untouched.

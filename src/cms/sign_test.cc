@@ -81,9 +81,11 @@ ASN1_TYPE* Attribute(CMS_SignerInfo* si, const ASN1_OBJECT* obj) {
 
 Facts SignAndInspect(const std::string& content, const Issued& leaf, const Issued& inter,
                      bool detached, RsaPadding pad = RsaPadding::kPkcs1,
-                     X509* encryption_cert = nullptr, std::vector<X509*> named = {}) {
+                     X509* encryption_cert = nullptr, std::vector<X509*> named = {},
+                     SignMemo* memo = nullptr) {
   Facts f;
   SignParams p;
+  p.memo = memo;
   p.encryption_cert = encryption_cert;
   p.cert = leaf.cert.get();
   p.key = leaf.key.get();
@@ -351,35 +353,128 @@ void TestOpaqueSplicedAtEveryLengthForm(void**) {
 
 // Content produced as it is digested: the same signature structure as
 // SignPieces, verifying over the content; a writer that fails, or that
-// produces another length than announced, fails the signature.
+// produces another length than announced, fails the signature (with and
+// without a SignMemo).
 void TestSignStream(void**) {
+  for (bool with_memo : {false, true}) {
+    SignMemo memo;
+    SignParams p;
+    p.cert = g->rsa.cert.get();
+    p.key = g->rsa.key.get();
+    p.signing_time = kNow;
+    if (with_memo) p.memo = &memo;
+    const std::string content = "Content-Type: text/plain\r\n\r\nstreamed\r\n";
+    auto writer = [&content](const std::function<bool(std::string_view)>& emit) {
+      for (size_t at = 0; at < content.size(); at += 7)
+        if (!emit(std::string_view(content).substr(at, 7))) return false;
+      return true;
+    };
+    for (bool detached : {true, false}) {
+      p.detached = detached;
+      std::string prefix, suffix;
+      assert_true(SignStream(writer, content.size(), p, &prefix, &suffix).ok());
+      const std::string der = detached ? prefix : prefix + content + suffix;
+      const std::string_view view(content);
+      CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, 4);
+      assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
+      std::string pre2 = "x", suf2 = "y";
+      assert_false(SignStream(writer, content.size() + 1, p, &pre2, &suf2).ok());
+      assert_false(SignStream(writer, content.size() - 1, p, &pre2, &suf2).ok());
+      assert_false(SignStream([](const std::function<bool(std::string_view)>&) { return false; }, 0,
+                              p, &pre2, &suf2)
+                       .ok());
+      assert_string_equal(pre2.c_str(), "x");
+      assert_string_equal(suf2.c_str(), "y");
+    }
+    assert_int_equal(memo.size(), with_memo ? 1 : 0);
+  }
+}
+
+std::string Sign(const SignParams& p, const std::string& content) {
+  std::string der;
+  Status st = SignContent(content, p, &der);
+  if (!st.ok()) fail_msg("%s", st.message().c_str());
+  const std::string_view view(content);
+  if (p.detached) {
+    CmsCheck c = VerifySignedData(der, &view, 4);
+    assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
+  }
+  return der;
+}
+
+// A SignMemo changes no byte: with RSA PKCS#1 v1.5 (deterministic) the
+// signature made from the memo's template is exactly the encoder's, for
+// every content size, both time forms (UTCTime, GeneralizedTime from 2050),
+// two digests, with and without a separate encryption certificate, and for
+// another signer given the same memo (a template is never used for a
+// certificate or key it was not made with). PSS signatures (randomised)
+// verify and keep their algorithm; opaque and ECDSA signatures do not use
+// the memo.
+void TestMemoGivesTheEncodersBytes(void**) {
+  SignMemo memo;
+  const std::string big(70001, 'q');
+  size_t expected_templates = 0;
+  for (const Issued* leaf : {&g->rsa, &g->rsa_enc}) {
+    for (std::time_t t : {std::time_t{kNow}, std::time_t{2600000000}}) {
+      for (const EVP_MD* md : {EVP_sha256(), EVP_sha384()}) {
+        for (X509* enc : {static_cast<X509*>(nullptr), g->enc_only.cert.get()}) {
+          SignParams p;
+          p.cert = leaf->cert.get();
+          p.key = leaf->key.get();
+          p.chain.push_back(g->inter.cert.get());
+          p.encryption_cert = enc;
+          p.md = md;
+          p.signing_time = t;
+          ++expected_templates;
+          for (const std::string& content : {std::string(), std::string(kEntity), big}) {
+            const std::string plain = Sign(p, content);
+            p.memo = &memo;
+            const std::string first = Sign(p, content);
+            const std::string again = Sign(p, content);
+            p.memo = nullptr;
+            assert_int_equal(first.size(), plain.size());
+            assert_memory_equal(first.data(), plain.data(), plain.size());
+            assert_int_equal(again.size(), plain.size());
+            assert_memory_equal(again.data(), plain.data(), plain.size());
+          }
+          assert_int_equal(memo.size(), std::min<size_t>(expected_templates, 8));
+        }
+      }
+    }
+  }
+  // The time and content are the message's, not the template's.
   SignParams p;
   p.cert = g->rsa.cert.get();
   p.key = g->rsa.key.get();
   p.signing_time = kNow;
-  const std::string content = "Content-Type: text/plain\r\n\r\nstreamed\r\n";
-  auto writer = [&content](const std::function<bool(std::string_view)>& emit) {
-    for (size_t at = 0; at < content.size(); at += 7)
-      if (!emit(std::string_view(content).substr(at, 7))) return false;
-    return true;
-  };
-  for (bool detached : {true, false}) {
-    p.detached = detached;
-    std::string prefix, suffix;
-    assert_true(SignStream(writer, content.size(), p, &prefix, &suffix).ok());
-    const std::string der = detached ? prefix : prefix + content + suffix;
-    const std::string_view view(content);
-    CmsCheck c = VerifySignedData(der, detached ? &view : nullptr, 4);
-    assert_int_equal(static_cast<int>(c.outcome), static_cast<int>(CmsCheck::Outcome::kVerified));
-    std::string pre2 = "x", suf2 = "y";
-    assert_false(SignStream(writer, content.size() + 1, p, &pre2, &suf2).ok());
-    assert_false(SignStream(writer, content.size() - 1, p, &pre2, &suf2).ok());
-    assert_false(SignStream([](const std::function<bool(std::string_view)>&) { return false; }, 0,
-                            p, &pre2, &suf2)
-                     .ok());
-    assert_string_equal(pre2.c_str(), "x");
-    assert_string_equal(suf2.c_str(), "y");
-  }
+  p.memo = &memo;
+  const std::string a = Sign(p, "one\r\n");
+  p.signing_time = kNow + 61;
+  const std::string b = Sign(p, "two\r\n");
+  p.memo = nullptr;
+  const std::string plain_b = Sign(p, "two\r\n");
+  assert_true(b == plain_b);
+  assert_false(a == b);
+  // PSS: random salt, so each signature differs; each verifies as PSS.
+  SignMemo pss_memo;
+  Facts f =
+      SignAndInspect(kEntity, g->rsa, g->inter, true, RsaPadding::kPss, nullptr, {}, &pss_memo);
+  assert_true(f.ok);
+  assert_int_equal(f.sig_nid, NID_rsassaPss);
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  f = SignAndInspect(kEntity, g->rsa, g->inter, true, RsaPadding::kPss, nullptr, {}, &pss_memo);
+  assert_int_equal(f.sig_nid, NID_rsassaPss);
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  assert_int_equal(f.signing_time, kNow);
+  assert_true(f.has_signing_cert_v2);
+  assert_int_equal(pss_memo.size(), 1);
+  // Opaque RSA and ECDSA: the encoder, nothing kept.
+  SignMemo unused;
+  f = SignAndInspect(kEntity, g->rsa, g->inter, false, RsaPadding::kPkcs1, nullptr, {}, &unused);
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  f = SignAndInspect(kEntity, g->ec, g->inter, true, RsaPadding::kPkcs1, nullptr, {}, &unused);
+  assert_int_equal(f.verify_outcome, static_cast<int>(CmsCheck::Outcome::kVerified));
+  assert_int_equal(unused.size(), 0);
 }
 
 void TestMicalgNames(void**) {
@@ -400,6 +495,7 @@ int main() {
       cmocka_unit_test(TestEncryptToPreferredCert),
       cmocka_unit_test(TestOpaqueSplicedAtEveryLengthForm),
       cmocka_unit_test(TestSignStream),
+      cmocka_unit_test(TestMemoGivesTheEncodersBytes),
       cmocka_unit_test(TestMicalgNames),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "base/ossl.h"
 #include "trust/cert_info.h"
@@ -29,19 +32,53 @@ ASN1_TYPE* SignedAttribute(CMS_SignerInfo* si, int nid) {
 
 }  // namespace
 
+namespace {
+
+struct CapabilityMemo {
+  std::mutex mu;
+  std::unordered_map<std::string, std::vector<int>> map;  // value DER -> NIDs
+};
+
+// The capabilities in one SMIMECapabilities value (its DER).
+std::vector<int> ParseCapabilities(const unsigned char* der, long len) {
+  std::vector<int> out;
+  const unsigned char* p = der;
+  AlgorStackPtr algs(d2i_X509_ALGORS(nullptr, &p, len));
+  for (int i = 0; algs && i < sk_X509_ALGOR_num(algs.get()); ++i) {
+    const int nid = OBJ_obj2nid(sk_X509_ALGOR_value(algs.get(), i)->algorithm);
+    if (nid == NID_undef) continue;
+    const EVP_CIPHER* cipher = EVP_get_cipherbynid(nid);
+    if (!cipher || EVP_CIPHER_get_mode(cipher) == EVP_CIPH_WRAP_MODE) continue;
+    if (std::find(out.begin(), out.end(), nid) == out.end()) out.push_back(nid);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<int> CapabilitiesOf(CMS_SignerInfo* si) {
   std::vector<int> out;
   ASN1_TYPE* t = SignedAttribute(si, NID_SMIMECapabilities);
   if (t && t->type == V_ASN1_SEQUENCE && t->value.sequence) {
-    const unsigned char* p = t->value.sequence->data;
-    AlgorStackPtr algs(d2i_X509_ALGORS(nullptr, &p, t->value.sequence->length));
-    for (int i = 0; algs && i < sk_X509_ALGOR_num(algs.get()); ++i) {
-      const int nid = OBJ_obj2nid(sk_X509_ALGOR_value(algs.get(), i)->algorithm);
-      if (nid == NID_undef) continue;
-      const EVP_CIPHER* cipher = EVP_get_cipherbynid(nid);
-      if (!cipher || EVP_CIPHER_get_mode(cipher) == EVP_CIPH_WRAP_MODE) continue;
-      if (std::find(out.begin(), out.end(), nid) == out.end()) out.push_back(nid);
+    // A correspondent announces the same value in every message: the
+    // answer, a function of its bytes alone, is remembered (256 values,
+    // all forgotten when full).
+    static CapabilityMemo& m = *new CapabilityMemo;  // never destroyed: used until exit
+    const std::string key(reinterpret_cast<const char*>(t->value.sequence->data),
+                          static_cast<size_t>(std::max(0, t->value.sequence->length)));
+    {
+      std::lock_guard<std::mutex> lock(m.mu);
+      auto it = m.map.find(key);
+      if (it != m.map.end()) out = it->second;
     }
+    if (!out.empty()) {
+      DrainOpensslErrors();
+      return out;
+    }
+    out = ParseCapabilities(t->value.sequence->data, t->value.sequence->length);
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.map.size() >= 256) m.map.clear();
+    m.map.emplace(key, out);
   }
   DrainOpensslErrors();
   return out;

@@ -511,6 +511,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
   p.rsa_padding = rules.rsa_padding;
   p.detached = !opaque;
   p.signing_time = now;
+  p.memo = id->sign_memo.get();
   std::string prefix, suffix;
   // A re-encoded entity is encoded into the digest here and again into the
   // new body (Emit), never held; Write() fails should the two differ.

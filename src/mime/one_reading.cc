@@ -176,10 +176,22 @@ Status ReadTransferEncoding(const std::vector<RawField>& fields, std::string* en
 }
 
 Status CheckLineBreaks(std::string_view b) {
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i] == '\0') return Ambiguous("frame-nul");
-    if (b[i] == '\r' && (i + 1 == b.size() || b[i + 1] != '\n')) return Ambiguous("frame-bare-cr");
+  // memchr for each; the first offence in the text is the one named.
+  const char* const begin = b.data();
+  const char* const end = begin + b.size();
+  const char* nul = static_cast<const char*>(std::memchr(begin, '\0', b.size()));
+  const char* bare_cr = nullptr;
+  for (const char* p = begin;
+       (p = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)))) !=
+       nullptr;
+       ++p) {
+    if (p + 1 == end || p[1] != '\n') {
+      bare_cr = p;
+      break;
+    }
   }
+  if (nul && (!bare_cr || nul < bare_cr)) return Ambiguous("frame-nul");
+  if (bare_cr) return Ambiguous("frame-bare-cr");
   return Status::Ok();
 }
 

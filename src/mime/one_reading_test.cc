@@ -173,6 +173,11 @@ void TestTransferEncodingAndLineBreaks(void**) {
   assert_string_equal(Locate(Message(kCt, "pre\ramble\r\n" + Body())).c_str(), "frame-bare-cr");
   assert_string_equal(Locate(Message(kCt, Body() + std::string("epi\0logue\r\n", 12))).c_str(),
                       "frame-nul");
+  // Both: the first in the text is named.
+  assert_string_equal(Locate(Message(kCt, Body() + std::string("e\0pi\rlogue\r\n", 12))).c_str(),
+                      "frame-nul");
+  assert_string_equal(Locate(Message(kCt, Body() + std::string("e\rpi\0logue\r\n", 12))).c_str(),
+                      "frame-bare-cr");
   // Part 1 is the signer's: a bare CR there is not the frame's business.
   const std::string cr_in_part1 = std::string("--BND\r\n") +
                                   "Content-Type: text/plain\r\n\r\na\rb\r\n" + "\r\n--BND\r\n" +

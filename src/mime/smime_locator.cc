@@ -191,10 +191,15 @@ Status PrecheckMimeSize(const std::string& message, const MimeLimits& limits) {
 std::string ToCrlf(const std::string& in) {
   std::string out;
   out.reserve(in.size() + in.size() / 32);
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out.push_back('\r');
-    out.push_back(in[i]);
+  // Whole runs between bare LFs are copied at once.
+  size_t from = 0;
+  for (size_t i = in.find('\n'); i != std::string::npos; i = in.find('\n', i + 1)) {
+    if (i > 0 && in[i - 1] == '\r') continue;
+    out.append(in, from, i - from);
+    out += "\r\n";
+    from = i + 1;
   }
+  out.append(in, from, std::string::npos);
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -21,27 +23,53 @@ namespace {
 // signature: RFC 5322 allows 998, Sendmail's SMTP mailers wrap at 990.
 constexpr size_t kMaxLine = 990;
 
+// True when s has a byte >= 0x80 or a NUL.
+bool HasHighOrNul(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if ((w & kHighs) != 0 || ((w - kOnes) & ~w & kHighs) != 0) return true;
+  }
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80 || s[i] == 0) return true;
+  return false;
+}
+
 // What a relay or an mbox writer would alter in a text, read in slices:
 // 8-bit bytes (or NUL), a line starting "From " (rewritten ">From " by mbox
 // delivery, Postfix local(8) among others; RFC 2049 section 3), a line
 // longer than kMaxLine (folded by relays; RFC 5322 2.1.1).
 class LineScan {
  public:
+  // A line at a time (memchr), the 8-bit test eight bytes at a time: this
+  // runs over every outbound body.
   void Add(std::string_view s) {
-    for (char c : s) {
-      if (static_cast<unsigned char>(c) >= 0x80 || c == 0) eight_bit = true;
-      if (c == '\n') {
-        line_ = 0;
-        from_ = 0;
-        continue;
+    size_t i = 0;
+    while (i < s.size()) {
+      const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
+      const size_t end =
+          nl ? static_cast<size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
+      const std::string_view seg = s.substr(i, end - i);
+      if (!eight_bit && HasHighOrNul(seg)) eight_bit = true;
+      // CRs do not count: usually the one before the LF, else counted.
+      size_t crs = !seg.empty() && seg.back() == '\r';
+      if (!seg.empty() && std::memchr(seg.data(), '\r', seg.size() - 1) != nullptr)
+        crs = static_cast<size_t>(std::count(seg.begin(), seg.end(), '\r'));
+      line_ += seg.size() - crs;
+      if (line_ > kMaxLine) long_line = true;
+      for (size_t k = 0; from_ >= 0 && k < seg.size(); ++k) {
+        from_ = seg[k] == "From "[from_] ? from_ + 1 : -1;
+        if (from_ == 5) {
+          from_line = true;
+          from_ = -1;
+        }
       }
-      if (c != '\r' && ++line_ > kMaxLine) long_line = true;
-      if (from_ < 0) continue;
-      from_ = c == "From "[from_] ? from_ + 1 : -1;
-      if (from_ == 5) {
-        from_line = true;
-        from_ = -1;
-      }
+      if (!nl) break;
+      line_ = 0;
+      from_ = 0;
+      i = end + 1;
     }
   }
   bool Any() const { return eight_bit || from_line || long_line; }
@@ -256,10 +284,15 @@ bool ValidUtf8(std::string_view s) {
 }
 
 bool IsCanonical(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
-  }
+  // Every LF follows a CR and every CR precedes an LF (memchr for each).
+  for (const char* p = s.data();
+       (p = static_cast<const char*>(std::memchr(p, '\n', s.data() + s.size() - p))) != nullptr;
+       ++p)
+    if (p == s.data() || p[-1] != '\r') return false;
+  for (const char* p = s.data();
+       (p = static_cast<const char*>(std::memchr(p, '\r', s.data() + s.size() - p))) != nullptr;
+       ++p)
+    if (p + 1 == s.data() + s.size() || p[1] != '\n') return false;
   return true;
 }
 

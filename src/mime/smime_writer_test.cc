@@ -174,6 +174,24 @@ void TestNulAndNestedSignatureAndLimits(void**) {
   b = Build({{"Content-Type", " text/plain"}}, std::string(995, 'z') + "\r\n");
   assert_string_equal(b.changes.c_str(), "long-lines");
   assert_true(b.longest <= 990);
+  // Exactly 990 stays as it is (CRs do not count: the scan reads a line at
+  // a time); 991 is re-encoded; so is a NUL or an 8-bit byte at any place
+  // of a line, and "From " after a blank line.
+  b = Build({{"Content-Type", " text/plain"}}, std::string(990, 'z') + "\r\nok\r\n");
+  assert_string_equal(b.changes.c_str(), "no");
+  assert_true(b.longest == 990);
+  b = Build({{"Content-Type", " text/plain"}}, std::string(991, 'z') + "\r\n");
+  assert_string_equal(b.changes.c_str(), "long-lines");
+  for (size_t at : {size_t{0}, size_t{7}, size_t{8}, size_t{15}, size_t{16}, size_t{20}}) {
+    std::string line(21, 'a');
+    line[at] = '\xe9';
+    b = Build({{"Content-Type", " text/plain; charset=iso-8859-1"}}, "x\r\n" + line + "\r\n");
+    assert_string_not_equal(b.changes.c_str(), "no");
+    assert_true(b.seven_bit);
+  }
+  b = Build({{"Content-Type", " text/plain"}}, "x\r\n\r\nFrom me\r\n");
+  assert_string_not_equal(b.changes.c_str(), "no");
+  assert_false(b.from_line);
 
   // Many empty parts: refused before GMime builds them.
   std::string many;

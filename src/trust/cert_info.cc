@@ -6,6 +6,9 @@
 #include <strings.h>
 
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "base/ossl.h"
 #include "mime/rcpt_address.h"
@@ -72,12 +75,42 @@ std::string SerialHex(X509* cert) {
 }
 
 namespace {
-std::string NameText(X509_NAME* name) {
+std::string PrintName(X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data ? data : "", len > 0 ? static_cast<size_t>(len) : 0);
+}
+
+// The text of a name, a function of its DER alone, remembered by the DER
+// (the issuers of every message's signer and the store's lookups ask for
+// the same few names; printing one costs more than the RSA check of a
+// cached path). 1,024 names, all forgotten when full.
+struct NameTextMemo {
+  std::mutex mu;
+  std::unordered_map<std::string, std::string> map;
+};
+
+std::string NameText(X509_NAME* name) {
+  const unsigned char* der = nullptr;
+  size_t len = 0;
+  if (!name || X509_NAME_get0_der(name, &der, &len) != 1 || len > 4096) {
+    DrainOpensslErrors();
+    return PrintName(name);
+  }
+  static NameTextMemo& m = *new NameTextMemo;  // never destroyed: used until exit
+  std::string key(reinterpret_cast<const char*>(der), len);
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto it = m.map.find(key);
+    if (it != m.map.end()) return it->second;
+  }
+  std::string text = PrintName(name);
+  std::lock_guard<std::mutex> lock(m.mu);
+  if (m.map.size() >= 1024) m.map.clear();
+  m.map.emplace(std::move(key), text);
+  return text;
 }
 }  // namespace
 

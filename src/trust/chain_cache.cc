@@ -3,17 +3,18 @@
 
 #include <openssl/evp.h>
 
+#include "cms/cert_cache.h"
 #include "trust/cert_info.h"
 
 namespace smime {
 
 namespace {
 
+// SHA-256 of x's DER (remembered on certificates from cms/cert_cache).
 bool AppendDigest(X509* x, std::string* key) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!x || X509_digest(x, EVP_sha256(), md, &len) != 1) return false;
-  key->append(reinterpret_cast<const char*>(md), len);
+  unsigned char md[32];
+  if (!CertSha256(x, md)) return false;
+  key->append(reinterpret_cast<const char*>(md), sizeof md);
   return true;
 }
 

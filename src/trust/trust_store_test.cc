@@ -407,6 +407,11 @@ void TestIssuerAndKeyType(void**) {
   assert_string_equal(issuer.c_str(), "CN=Test Root CA,O=Test PKI");
   issuer = IssuerText(g_fx->carol.cert.get());
   assert_string_equal(issuer.c_str(), "CN=Test Sub CA,O=Test PKI");
+  // Again (the text is remembered by the name's DER): each name its own.
+  for (int i = 0; i < 2; ++i) {
+    assert_string_equal(IssuerText(g_fx->alice.cert.get()).c_str(), "CN=Test Root CA,O=Test PKI");
+    assert_string_equal(IssuerText(g_fx->carol.cert.get()).c_str(), "CN=Test Sub CA,O=Test PKI");
+  }
 
   int bits = 0;
   std::string type = KeyType(g_fx->alice.cert.get(), &bits);
