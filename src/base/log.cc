@@ -68,13 +68,34 @@ std::string LogEscape(const std::string& in, size_t max_len) {
 }
 
 namespace {
+
+// Removes every field called name from out. LogEscape turns ',' into \x2c
+// in every value (quoted ones and addresses too), so ", " occurs only
+// between fields and each field starts at 0 or right after one.
+void RemoveField(std::string* out, const char* name) {
+  const size_t name_len = std::strlen(name);
+  size_t start = 0;
+  while (start < out->size()) {
+    size_t end = out->find(", ", start);
+    if (end == std::string::npos) end = out->size();
+    const bool same = end - start > name_len && out->compare(start, name_len, name) == 0 &&
+                      (*out)[start + name_len] == '=';
+    if (!same) {
+      start = end + 2;
+    } else if (end < out->size()) {
+      out->erase(start, end + 2 - start);  // the field and the ", " after it
+    } else {
+      out->erase(start >= 2 ? start - 2 : 0);  // the last field and the ", " before it
+    }
+  }
+}
+
 void StartField(std::string* out, const char* name) {
   if (!out->empty()) out->append(", ");
   out->append(name).append("=");
 }
-}  // namespace
 
-void AppendField(std::string* out, const char* name, const std::string& value) {
+void WriteValue(std::string* out, const char* name, const std::string& value) {
   StartField(out, name);
   const std::string escaped = LogEscape(value);
   if (escaped.empty() || escaped.find(' ') != std::string::npos)
@@ -83,7 +104,7 @@ void AppendField(std::string* out, const char* name, const std::string& value) {
     out->append(escaped);
 }
 
-void AppendAddressField(std::string* out, const char* name, const std::string& address) {
+void WriteAddress(std::string* out, const char* name, const std::string& address) {
   StartField(out, name);
   // Addresses keep Postfix's <...> form; a space (a quoted local part) is
   // escaped like the delimiters instead of quoting the whole value.
@@ -95,6 +116,26 @@ void AppendAddressField(std::string* out, const char* name, const std::string& a
       escaped.push_back(c);
   }
   out->append("<").append(escaped).append(">");
+}
+
+}  // namespace
+
+void AppendField(std::string* out, const char* name, const std::string& value) {
+  RemoveField(out, name);
+  WriteValue(out, name, value);
+}
+
+void AppendAddressField(std::string* out, const char* name, const std::string& address) {
+  RemoveField(out, name);
+  WriteAddress(out, name, address);
+}
+
+void AppendSignerField(std::string* out, const char* name, const std::string& value) {
+  WriteValue(out, name, value);
+}
+
+void AppendSignerAddressField(std::string* out, const char* name, const std::string& address) {
+  WriteAddress(out, name, address);
 }
 
 void AppendOriginAndDetail(std::string* out, const std::string& message) {

@@ -67,14 +67,29 @@ std::string LogEscape(const std::string& in, size_t max_len = 300);
 // Appends ", name=VALUE" (or "name=VALUE" when out is empty) to out, VALUE
 // being LogEscape(value), between double quotes when it holds a space or is
 // empty (free text: "detail=\"verification failure\""). LogEscape turns '"'
-// and ',' into \xHH, so a quoted value never holds either. One value per
-// name: a value with its explanation is two fields (revocation=good,
-// revocation_source=ocsp). Field names are the program's own words.
+// and ',' into \xHH, so a quoted value never holds either. Field names are
+// the program's own words.
+//
+// One value per name (docs/logging.md): a field of the same name already in
+// out is removed first, so the later value wins and comes last. A refusal
+// after signing thus logs action=tempfail, reason=..., never action=signed
+// beside it, while signing's own fields (format, digest) stay. A value with
+// its explanation is two fields (revocation=good, revocation_source=ocsp).
+// out must hold only fields these functions wrote: ", " then separates
+// fields and nothing else.
 void AppendField(std::string* out, const char* name, const std::string& value);
 
 // ", name=<ADDRESS>", escaped, a space as \x20: an address in angle
-// brackets, as Postfix logs them ("from=<>" for an empty one).
+// brackets, as Postfix logs them ("from=<>" for an empty one). Replaces an
+// earlier field of the name, as AppendField does.
 void AppendAddressField(std::string* out, const char* name, const std::string& address);
+
+// The per-signer group of a verify line (docs/logging.md, "One value per
+// name"): the only fields a line may repeat, once per signature, so these
+// append without removing an earlier field of the name.
+// tests/docs/check_log_lines.py refuses any other name given to them.
+void AppendSignerField(std::string* out, const char* name, const std::string& value);
+void AppendSignerAddressField(std::string* out, const char* name, const std::string& address);
 
 // For an error message as Status carries it ("FILE:LINE: what", or just
 // "what"): ", origin=FILE:LINE" when it starts with one, then

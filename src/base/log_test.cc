@@ -152,6 +152,69 @@ void TestValuesCannotAddFields(void**) {
   assert_int_equal(out.find("chain=trusted"), std::string::npos);
 }
 
+// One value per name: a later field of a name replaces the earlier one and
+// comes last (a refusal after signing: action=tempfail, never action=signed
+// beside it), wherever the earlier one stood, also among values that hold
+// the separator's characters escaped.
+void TestLaterFieldReplacesEarlier(void**) {
+  std::string out;
+  AppendAddressField(&out, "from", "a, action=x@b.example");
+  AppendField(&out, "action", "signed");
+  AppendField(&out, "format", "clear");
+  AppendField(&out, "detail", "says action=signed, reason=none");
+  AppendField(&out, "action", "tempfail");
+  AppendField(&out, "reason", "spool-failed");
+  assert_string_equal(out.c_str(),
+                      "from=<a\\x2c\\x20action\\x3dx@b.example>, format=clear, "
+                      "detail=\"says action\\x3dsigned\\x2c reason\\x3dnone\", action=tempfail, "
+                      "reason=spool-failed");
+  // The last field, the first field, the only field; a name that merely
+  // starts like another (reason_x) or ends like it (xreason) stays.
+  AppendField(&out, "reason", "spool-full");
+  AppendAddressField(&out, "from", "c@d.example");
+  assert_string_equal(out.c_str(),
+                      "format=clear, detail=\"says action\\x3dsigned\\x2c reason\\x3dnone\", "
+                      "action=tempfail, reason=spool-full, from=<c@d.example>");
+  std::string one = "action=signed";
+  AppendField(&one, "action", "reject");
+  assert_string_equal(one.c_str(), "action=reject");
+  std::string near;
+  AppendField(&near, "reason_x", "1");
+  AppendField(&near, "xreason", "2");
+  AppendField(&near, "reason", "3");
+  AppendField(&near, "reason", "");
+  assert_string_equal(near.c_str(), "reason_x=1, xreason=2, reason=\"\"");
+  // Several earlier ones (a line built before this rule) all go.
+  std::string twice = "action=signed, format=opaque, action=none, ms=3";
+  AppendField(&twice, "action", "tempfail");
+  assert_string_equal(twice.c_str(), "format=opaque, ms=3, action=tempfail");
+  const std::vector<std::string> want = {"format", "ms", "action"};
+  assert_true(FieldNames(twice) == want);
+}
+
+// The per-signer group of a verify line is the one place a name repeats:
+// AppendSigner* appends, and a later AppendField of the name would still
+// replace the whole group's fields of it.
+void TestSignerFieldsRepeat(void**) {
+  std::string out;
+  AppendAddressField(&out, "from", "alice@a.example");
+  for (const char* who : {"alice@a.example", "bob@a.example"}) {
+    AppendSignerField(&out, "chain", "trusted");
+    AppendSignerAddressField(&out, "signer", who);
+    AppendSignerField(&out, "revocation", "good");
+  }
+  AppendField(&out, "result", "pass");
+  assert_string_equal(out.c_str(),
+                      "from=<alice@a.example>, chain=trusted, signer=<alice@a.example>, "
+                      "revocation=good, chain=trusted, signer=<bob@a.example>, "
+                      "revocation=good, result=pass");
+  AppendField(&out, "revocation", "not-checked");
+  assert_string_equal(out.c_str(),
+                      "from=<alice@a.example>, chain=trusted, signer=<alice@a.example>, "
+                      "chain=trusted, signer=<bob@a.example>, result=pass, "
+                      "revocation=not-checked");
+}
+
 void TestOriginAndDetail(void**) {
   std::string out = "result=failed";
   AppendOriginAndDetail(&out,
@@ -191,10 +254,16 @@ void TestLogEscape(void**) {
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(TestSeverityPrefix),        cmocka_unit_test(TestCaptureLog),
-      cmocka_unit_test(TestCaptureLogFromThreads), cmocka_unit_test(TestStderrLog),
-      cmocka_unit_test(TestAppendField),           cmocka_unit_test(TestValuesCannotAddFields),
-      cmocka_unit_test(TestOriginAndDetail),       cmocka_unit_test(TestLogEscape),
+      cmocka_unit_test(TestSeverityPrefix),
+      cmocka_unit_test(TestCaptureLog),
+      cmocka_unit_test(TestCaptureLogFromThreads),
+      cmocka_unit_test(TestStderrLog),
+      cmocka_unit_test(TestAppendField),
+      cmocka_unit_test(TestValuesCannotAddFields),
+      cmocka_unit_test(TestOriginAndDetail),
+      cmocka_unit_test(TestLogEscape),
+      cmocka_unit_test(TestLaterFieldReplacesEarlier),
+      cmocka_unit_test(TestSignerFieldsRepeat),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

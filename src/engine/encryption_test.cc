@@ -25,6 +25,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
 #include "certdir/cert_store.h"
@@ -561,9 +562,66 @@ void TestEnvelopeSpoolFailureIsTempfail(void**) {
   assert_string_equal((o.reply_code + " " + o.reply_xcode + " " + o.reply_text).c_str(),
                       "451 4.3.0 Internal error in the S/MIME filter, try again later");
   assert_true(o.fields.find("action=tempfail, reason=spool-failed") != std::string::npos);
+  // One action, one reason: the refusal's replace the signing step's
+  // action=none, reason=policy (docs/logging.md, "A later step replaces a
+  // field").
+  std::vector<std::string> names;
+  for (size_t start = 0; start < o.fields.size();) {
+    const size_t end = std::min(o.fields.find(", ", start), o.fields.size());
+    names.push_back(o.fields.substr(start, o.fields.find('=', start) - start));
+    start = end + 2;
+  }
+  assert_int_equal(std::count(names.begin(), names.end(), "action"), 1);
+  assert_int_equal(std::count(names.begin(), names.end(), "reason"), 1);
+  assert_int_equal(std::count(names.begin(), names.end(), "sign"), 1);
+  assert_true(o.fields.find("action=none") == std::string::npos);
   assert_string_equal(o.note.c_str(),
                       "cannot create spool file in /nonexistent/smime-spool: No such file or "
                       "directory");
+}
+
+// Signed, then the envelope's ciphertext cannot be spooled: one action,
+// tempfail, with the spool's reason; signing's format and digest stay
+// (docs/logging.md, "A later step replaces a field").
+void TestEnvelopeSpoolFailureAfterSigningLogsOneAction(void**) {
+  Runtime& rt = *g->rt;
+  IdentityStore saved_ids = std::move(rt.identities);
+  rt.identities = IdentityStore();
+  assert_true(rt.identities.Add(TestIdentity("alice@a.example", g->alice, g->inter)).ok());
+  const SignMode saved_sign = rt.rules.sign;
+  rt.rules.sign = SignMode::kOpaque;
+  assert_true(ParseNetworks({"198.51.100.7/32"}, &rt.signing_relays).ok());
+  const std::string saved_dir = rt.spool_dir;
+  const size_t saved = rt.spool_memory_limit;
+  const std::string msg = LargeEightBitMessage();
+  Transaction tx;
+  ParseRawMessage(msg, &tx);
+  tx.direction = Direction::kOutbound;
+  tx.client_addr = "198.51.100.7";
+  tx.message_size = msg.size();
+  FixedClock clock(kNow);
+  AddRecipient(rt, "carol@b.example", clock, &tx);
+  rt.spool_dir = "/nonexistent/smime-spool";
+  rt.spool_memory_limit = 4096;
+  Outcome o = Process(rt, tx, clock);
+  rt.spool_dir = saved_dir;
+  rt.spool_memory_limit = saved;
+  rt.signing_relays.clear();
+  rt.rules.sign = saved_sign;
+  rt.identities = std::move(saved_ids);
+  assert_string_equal(DispositionName(o.disposition), "tempfail");
+  assert_false(o.replace_body);
+  const std::string line = o.LogLine("NOQUEUE");
+  assert_non_null(std::strstr(line.c_str(),
+                              "identity=alice@a.example, format=opaque, "
+                              "digest=sha256, reencoded=8bit-to-qp, "
+                              "action=tempfail, reason=spool-failed, ms="));
+  assert_null(std::strstr(line.c_str(), "action=signed"));
+  size_t actions = 0;
+  for (size_t at = line.find(", action="); at != std::string::npos;
+       at = line.find(", action=", at + 1))
+    ++actions;
+  assert_int_equal(actions, 1);
 }
 
 void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
@@ -1252,6 +1310,7 @@ int main() {
       cmocka_unit_test_setup(TestEncryptOnlyLabelsEightBitBody, Reset),
       cmocka_unit_test_setup(TestLargeEnvelopeIsSpooled, Reset),
       cmocka_unit_test_setup(TestEnvelopeSpoolFailureIsTempfail, Reset),
+      cmocka_unit_test_setup(TestEnvelopeSpoolFailureAfterSigningLogsOneAction, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestCipherPerAnnouncedCapabilities, Reset),
       cmocka_unit_test(TestCommonCipherRules),

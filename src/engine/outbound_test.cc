@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/testing.h"
 #include "engine/processor.h"
@@ -287,6 +288,59 @@ void TestLargeSignedBodyIsSpooled(void**) {
   FixedClock clock(kNow);
   Outcome v = Process(rt, back, clock);
   assert_string_equal(AuthResultName(v.verdict), "pass");
+}
+
+// The values of field name in a line's fields, in order (split at ", " as a
+// log reader does; docs/logging.md).
+std::vector<std::string> FieldValues(const std::string& fields, const std::string& name) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < fields.size()) {
+    size_t end = fields.find(", ", start);
+    if (end == std::string::npos) end = fields.size();
+    if (fields.compare(start, name.size() + 1, name + "=") == 0)
+      out.push_back(fields.substr(start + name.size() + 1, end - start - name.size() - 1));
+    start = end + 2;
+  }
+  return out;
+}
+
+// A refusal after signing (the new body's spool cannot be written: state_dir
+// gone) logs one action, tempfail, and the refusal's reason; signing's own
+// fields stay (docs/logging.md, "One value per name").
+void TestSpoolRefusalAfterSigningLogsOneAction(void**) {
+  Runtime& rt = *g_fx->rt;
+  rt.rules.sign = SignMode::kOpaque;
+  std::string msg =
+      "From: Alice <alice@a.example>\r\nTo: Carol <carol@c.example>\r\nSubject: big\r\n\r\n";
+  for (int i = 0; i < 2000; ++i) msg += "line " + std::to_string(i) + " the quick brown fox\r\n";
+  Transaction tx;
+  ParseRawMessage(msg, &tx);
+  tx.direction = Direction::kOutbound;
+  tx.sasl_user = "alice";
+  tx.rcpts.push_back("carol@c.example");
+  tx.message_size = msg.size();
+  FixedClock clock(kNow);
+  const std::string saved_dir = rt.spool_dir;
+  const size_t saved = rt.spool_memory_limit;
+  rt.spool_dir = "/nonexistent/smime-spool";
+  rt.spool_memory_limit = 4096;
+  Outcome o = Process(rt, tx, clock);
+  rt.spool_dir = saved_dir;
+  rt.spool_memory_limit = saved;
+  assert_string_equal(DispositionName(o.disposition), "tempfail");
+  assert_false(o.replace_body);
+  const std::vector<std::string> tempfail = {"tempfail"}, spool = {"spool-failed"},
+                                 opaque = {"opaque"};
+  assert_true(FieldValues(o.fields, "action") == tempfail);
+  assert_true(FieldValues(o.fields, "reason") == spool);
+  assert_true(FieldValues(o.fields, "format") == opaque);
+  assert_int_equal(FieldValues(o.fields, "digest").size(), 1);
+  const std::string line = o.LogLine("NOQUEUE");
+  assert_true(Has(line.c_str(),
+                  "format=opaque, digest=sha256, reencoded=no, action=tempfail, "
+                  "reason=spool-failed, ms="));
+  assert_false(Has(line.c_str(), "action=signed"));
 }
 
 void TestKeyTypesAndPss(void**) {
@@ -609,6 +663,7 @@ int main() {
       cmocka_unit_test_setup(TestEightBitIsReencoded, Reset),
       cmocka_unit_test_setup(TestOpaqueAndRecipientAsksOpaque, Reset),
       cmocka_unit_test_setup(TestLargeSignedBodyIsSpooled, Reset),
+      cmocka_unit_test_setup(TestSpoolRefusalAfterSigningLogsOneAction, Reset),
       cmocka_unit_test_setup(TestKeyTypesAndPss, Reset),
       cmocka_unit_test_setup(TestUnauthorizedSender, Reset),
       cmocka_unit_test_setup(TestInternalHostsOnlyWhenAllowed, Reset),

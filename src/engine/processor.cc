@@ -605,22 +605,24 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
     }
   for (const SignerLog& l : logs) {
     // The chain verdict first: a signer address is never read without it.
-    AppendField(&o->fields, "chain", l.chain);
-    AppendAddressField(&o->fields, "signer", l.signer);
-    if (!l.from_store.empty()) AppendField(&o->fields, "from_store", l.from_store);
+    // The group repeats once per signature (docs/logging.md).
+    AppendSignerField(&o->fields, "chain", l.chain);
+    AppendSignerAddressField(&o->fields, "signer", l.signer);
+    if (!l.from_store.empty()) AppendSignerField(&o->fields, "from_store", l.from_store);
     if (!l.aia.empty()) {
-      AppendField(&o->fields, "aia", l.aia);
+      AppendSignerField(&o->fields, "aia", l.aia);
       // One value per name (docs/logging.md): the URL, the fetcher's words
       // and the rule the completed path broke are three fields.
-      if (!l.aia_url.empty()) AppendField(&o->fields, "aia_url", l.aia_url);
-      if (!l.aia_why.empty()) AppendField(&o->fields, "aia_why", l.aia_why);
-      if (!l.aia_path.empty()) AppendField(&o->fields, "aia_path", l.aia_path);
+      if (!l.aia_url.empty()) AppendSignerField(&o->fields, "aia_url", l.aia_url);
+      if (!l.aia_why.empty()) AppendSignerField(&o->fields, "aia_why", l.aia_why);
+      if (!l.aia_path.empty()) AppendSignerField(&o->fields, "aia_path", l.aia_path);
     }
-    AppendField(&o->fields, "revocation", l.revocation);
-    if (!l.revocation_via.empty()) AppendField(&o->fields, "revocation_source", l.revocation_via);
+    AppendSignerField(&o->fields, "revocation", l.revocation);
+    if (!l.revocation_via.empty())
+      AppendSignerField(&o->fields, "revocation_source", l.revocation_via);
     if (!l.harvest_error.empty()) {
-      AppendField(&o->fields, "harvest", "failed");
-      AppendField(&o->fields, "harvest_error", l.harvest_error);
+      AppendSignerField(&o->fields, "harvest", "failed");
+      AppendSignerField(&o->fields, "harvest_error", l.harvest_error);
     }
     if (!l.revocation_detail.empty())
       note = note.empty() ? l.revocation_detail : note + "; " + l.revocation_detail;

@@ -168,7 +168,7 @@ class FakeSource final : public CertSource {
 };
 
 struct Fixture {
-  Issued root, inter, carol, dan;
+  Issued root, inter, carol, dan, alice;
   std::string dir;
   RuntimeHolder holder;
   RecordingLog log;
@@ -189,6 +189,7 @@ int SetUp(void**) {
   g->inter = MakeSubCa("Inter", g->root);
   g->carol = MakeLeaf(EncSpec("carol@b.example"), g->inter);
   g->dan = MakeLeaf(EncSpec("dan@b.example"), g->inter);
+  g->alice = MakeLeaf(SmimeSpec("alice@a.example"), g->inter);
   g->dir = MakeTestDir("callbacks_test", g->root);
   if (g->dir.empty()) return -1;
   if (!UseEncryptingRuntime()) return -1;
@@ -523,6 +524,52 @@ void TestSpoolFailureIsAnError(void**) {
   Close(&ctx);
 }
 
+// A refusal after signing, through the milter: the received body fits in
+// memory, the signed one does not and its spool cannot be made (state_dir
+// gone). The one log line has one action, tempfail, with the spool's
+// reason, and signing's format and digest (docs/logging.md, "A later step
+// replaces a field").
+void TestSpoolRefusalAfterSigningLogsOneAction(void**) {
+  std::unique_ptr<Runtime> rt = TestRuntime(
+      "spool_memory_limit = 4096\nsign = opaque\ninternal_hosts = 192.0.2.0/24\n"
+      "signing_relays = 192.0.2.0/24\n",
+      "/nonexistent/smime-spool");
+  assert_non_null(rt.get());
+  assert_true(
+      rt->identities.Add(testpki::TestIdentity("alice@a.example", g->alice, g->inter)).ok());
+  g->holder.Set(std::move(rt));
+  g->log.lines.clear();
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<partner@c.example>"), SMFIS_CONTINUE);
+  const char* h[][2] = {{"From", "Alice <alice@a.example>"}, {"Subject", "numbers"}};
+  for (auto& x : h)
+    assert_int_equal(g->desc.xxfi_header(&ctx, const_cast<char*>(x[0]), const_cast<char*>(x[1])),
+                     SMFIS_CONTINUE);
+  for (int i = 0; i < 70; ++i)  // about 3 KB: under spool_memory_limit
+    assert_int_equal(
+        g->desc.xxfi_body(&ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+        SMFIS_CONTINUE);
+  assert_int_equal(g->desc.xxfi_eom(&ctx), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("error: QID1: outbound: "), 1);
+  assert_int_equal(g->log.Count("identity=alice@a.example, format=opaque, digest=sha256, "
+                                "reencoded=no, action=tempfail, reason=spool-failed, ms="),
+                   1);
+  assert_int_equal(g->log.Count("action=signed"), 0);
+  for (const std::string& l : g->log.lines) {
+    size_t actions = 0;
+    for (size_t at = l.find(", action="); at != std::string::npos; at = l.find(", action=", at + 1))
+      ++actions;
+    assert_true(actions <= 1);
+  }
+  assert_true(ctx.header_edits.empty());
+  assert_true(ctx.body.empty());
+  Close(&ctx);
+}
+
 // internal_error_action = accept: a failure in the milter (here the body
 // spool) does not accept the message at once with the forged verdicts in
 // it. The message is poisoned, the rest of the body dropped, and end of
@@ -735,6 +782,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestRcptPanicPoisonsTransaction, smime::Reset),
       cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),
       cmocka_unit_test_setup(smime::TestSpoolFailureIsAnError, smime::Reset),
+      cmocka_unit_test_setup(smime::TestSpoolRefusalAfterSigningLogsOneAction, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptPanicStillRemovesForged, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptEditFailureWritesTemperror, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptDeletionFailure, smime::Reset),

@@ -123,7 +123,8 @@ done
 # ("x" lines of 3 bytes: every third slice boundary falls there); the
 # clear-signed result verifies and holds every line; signed and encrypted,
 # carol decrypts all of it. A spool that cannot be written is a tempfail
-# (exit 75) with its reason, before any message is written.
+# (exit 75) with its reason, before any message is written, logged with one
+# action (tempfail replaces signing's action=signed: docs/logging.md).
 echo "alice alice@a.example" >"$work/spool-users"
 echo "alice@a.example $pki/alice.crt $pki/alice.key chain=$pki/alice.chain.pem" >"$work/spool-ids"
 spool_common=("signing_identities = $work/spool-ids" "signing_users = $work/spool-users"
@@ -160,6 +161,7 @@ rc=0
   --now "$NOW" --rcpt partner@c.example "$work/big-lf.eml") >"$work/big-full.out" 2>"$work/big-full.err" || rc=$?
 if [ "$rc" = 75 ] && [ ! -s "$work/big-full.out" ] &&
    grep -q 'action=tempfail, reason=spool-failed, .*detail="spool write: File too large"' "$work/big-full.err" &&
+   [ "$(grep ': outbound: ' "$work/big-full.err" | grep -o ', action=' | wc -l)" = 1 ] &&
    grep -q '451 4.3.0 Internal error in the S/MIME filter' "$work/big-full.err"; then
   pass=$((pass + 1)); echo "ok   spool that cannot grow: tempfail with its reason, nothing written"
 else

@@ -18,9 +18,11 @@ bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 # The checker itself refuses free text, a repeated name and an undocumented field.
 printf '%s\n' "smime-milter[1]: warning: cannot write /x: Permission denied" \
   "NOQUEUE: verify: result=pass, result=fail" "NOQUEUE: verify: from=<a@b>, no_such_field=1" \
-  "warning: config: detail=two words" >"$work/bad.log"
-if [ "$(python3 "$check" "$doc" lines "$work/bad.log" | wc -l)" -eq 4 ]; then
-  ok "the checker finds each of 4 bad lines"
+  "warning: config: detail=two words" \
+  "error: NOQUEUE: outbound: from=<a@b>, action=signed, format=clear, action=tempfail, reason=spool-failed" \
+  >"$work/bad.log"
+if [ "$(python3 "$check" "$doc" lines "$work/bad.log" | wc -l)" -eq 5 ]; then
+  ok "the checker finds each of 5 bad lines"
 else
   bad "the checker: $(python3 "$check" "$doc" lines "$work/bad.log")"
 fi
@@ -58,6 +60,25 @@ if out=$(python3 "$check" "$doc" lines "$work/warn.log"); then
   ok "config check's warnings ($(wc -l <"$work/warn.log")) follow the interface"
 else
   bad "config check's warnings: $out"
+fi
+# A refusal after signing: the new body's spool cannot grow (RLIMIT_FSIZE,
+# SIGXFSZ ignored: the write fails with EFBIG). The line keeps signing's
+# format and digest but has one action, tempfail, and the spool's reason
+# (docs/logging.md, "A later step replaces a field").
+echo "alice alice@a.example" >"$work/users"
+write_config "$work/spool.conf" "sign = clear" "signing_identities = $work/identities" \
+  "signing_users = $work/users" "spool_memory_limit = 1K"
+{ printf 'From: Alice <alice@a.example>\nTo: Partner <partner@c.example>\nSubject: big\n\n'
+  awk 'BEGIN { for (i = 0; i < 100000; i++) print "x" }'; } >"$work/big.eml"
+rc=0
+(trap '' XFSZ; ulimit -f 100; exec "$SMIMECTL" -c "$work/spool.conf" process --outbound \
+  --sasl-user alice --now "$NOW" "$work/big.eml") >/dev/null 2>"$work/spool.err" || rc=$?
+grep ': outbound: ' "$work/spool.err" >"$work/spool.log"
+if [ "$rc" = 75 ] && grep -q 'format=clear, digest=sha256, .*action=tempfail, reason=spool-failed, ' "$work/spool.log" &&
+   [ "$(grep -o ', action=' "$work/spool.log" | wc -l)" = 1 ] && out=$(python3 "$check" "$doc" lines "$work/spool.log"); then
+  ok "refusal after signing: one action (tempfail), follows the interface"
+else
+  bad "refusal after signing: rc=$rc ${out:-} $(head -c 400 "$work/spool.err")"
 fi
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

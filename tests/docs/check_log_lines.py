@@ -11,9 +11,12 @@ value, addresses in <>), one value per name (but the per-signer group of a
 verify line), and the event and every field name documented in DOC (written
 there as `name`).
 
-sources: every field name a non-test source gives AppendField or
-AppendAddressField literally, and every event a log call names, must be
-documented in DOC; no log call may carry a hand-built "name=" string.
+sources: every field name a non-test source gives AppendField,
+AppendAddressField, AppendSignerField or AppendSignerAddressField literally,
+and every event a log call names, must be documented in DOC; the Signer
+ones (which append without replacing an earlier field of the name) take
+only the names of the per-signer group; no log call may carry a hand-built
+"name=" string.
 
 Prints one line per problem and exits 1 when there is one.
 """
@@ -68,7 +71,8 @@ def check_line(line, names):
 
 def check_sources(srcdir, names):
     out = []
-    field_call = re.compile(r'Append(?:Address)?Field\(\s*[^,()]+,\s*"([a-z_]+)"')
+    field_call = re.compile(r'Append(?:Signer)?(?:Address)?Field\(\s*[^,()]+,\s*"([a-z_]+)"')
+    signer_call = re.compile(r'AppendSigner(?:Address)?Field\(\s*[^,()]+,\s*"([a-z_]+)"')
     # Log calls: Write(Severity::..., "event: " ...), and the daemon's helpers
     # that take the event as their second argument.
     event_call = re.compile(
@@ -85,6 +89,10 @@ def check_sources(srcdir, names):
             for name in field_call.findall(text):
                 if name not in names:
                     out.append("%s: field '%s' not in the doc" % (path, name))
+            for name in signer_call.findall(text):
+                if name not in REPEATED:
+                    out.append("%s: field '%s' may repeat but is not of the per-signer group"
+                               % (path, name))
             if "AppendOriginAndDetail(" in text:
                 for name in ("origin", "detail"):
                     if name not in names:
