@@ -71,8 +71,7 @@ const std::vector<ParamSpec> kParams = {
      "(the default) such mail stays encrypted (reason unauthenticated-cbc), since an "
      "attacker can alter CBC ciphertext undetected (EFAIL); AuthEnvelopedData (GCM) is "
      "always delivered decrypted. Every recipient's domain must allow it."},
-    {"decryption_keys", ParamType::kPath, SMIME_CONFDIR "/decryption-keys", kNoMin, kNoMax,
-     nullptr,
+    {"decryption_keys", ParamType::kPath, SMIME_CONFDIR "/decryption-keys", kNoMin, kNoMax, nullptr,
      "File of our users' decryption keys, one per line, in the format of "
      "signing_identities: ADDRESS or @DOMAIN, certificate file, key file or pkcs11: URI, "
      "options passphrase_file=FILE or pkcs11_module=FILE and pin_file=FILE. An address may "
