@@ -15,6 +15,7 @@
 #include "engine/encryption.h"
 #include "engine/processor.h"
 #include "milter/body_spool.h"
+#include "milter/protocol.h"
 
 namespace smime {
 
@@ -173,31 +174,19 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                      unsigned long* pf3) {
   return Guard(ctx, "negotiate", [&] {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-    if ((f0 & actions) != actions) return SMFIS_REJECT;  // the MTA cannot apply our edits
-    *pf0 = actions | (f0 & SMFIF_SETSYMLIST);
-    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+    const ProtocolChoice p = ChooseProtocol(f0, f1);
+    if (!p.ok) return SMFIS_REJECT;  // the MTA cannot apply our edits
     Connection* c = EnsureConn(ctx);
     if (!c) return Panic(ctx, "negotiate: cannot allocate context");
-    c->leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
-    c->can_skip = (f1 & SMFIP_SKIP) != 0;
-    if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
-    if (c->can_skip) steps |= SMFIP_SKIP;
-    // Steps that never refuse anything need no reply: headers (only an
-    // internal error could stop one, kept for end of data) and DATA. The
-    // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
-    c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
-    c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
-    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
-    *pf1 = steps & f1;
+    c->leading_space = p.leading_space;
+    c->can_skip = p.can_skip;
+    c->no_header_reply = p.no_header_reply;
+    c->no_data_reply = p.no_data_reply;
+    *pf0 = p.actions;
+    *pf1 = p.steps;
     *pf2 = 0;
     *pf3 = 0;
-    if (f0 & SMFIF_SETSYMLIST) {
-      smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j {daemon_name} {client_addr}"));
-      smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                      const_cast<char*>("i {auth_type} {auth_authen} {daemon_name}"));
-      smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
-    }
+    RequestMacros(ctx, f0);
     return SMFIS_CONTINUE;
   });
 }

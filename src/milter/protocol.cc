@@ -1,0 +1,37 @@
+// milter/protocol: see protocol.h.
+#include "milter/protocol.h"
+
+#include <libmilter/mfdef.h>
+
+namespace smime {
+
+ProtocolChoice ChooseProtocol(unsigned long f0, unsigned long f1) {
+  ProtocolChoice p;
+  const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+  if ((f0 & actions) != actions) return p;  // the MTA cannot apply our edits
+  p.ok = true;
+  p.actions = actions | (f0 & SMFIF_SETSYMLIST);
+  unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+  p.leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
+  p.can_skip = (f1 & SMFIP_SKIP) != 0;
+  if (p.leading_space) steps |= SMFIP_HDR_LEADSPC;
+  if (p.can_skip) steps |= SMFIP_SKIP;
+  // Steps that never refuse anything need no reply: headers (only an
+  // internal error could stop one, kept for end of data) and DATA. The
+  // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
+  p.no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
+  p.no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
+  steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
+  p.steps = steps & f1;
+  return p;
+}
+
+void RequestMacros(SMFICTX* ctx, unsigned long f0) {
+  if (!(f0 & SMFIF_SETSYMLIST)) return;
+  smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j {daemon_name} {client_addr}"));
+  smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                  const_cast<char*>("i {auth_type} {auth_authen} {daemon_name}"));
+  smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+}
+
+}  // namespace smime
