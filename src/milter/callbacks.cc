@@ -51,6 +51,7 @@ struct Connection {
   // later headers, so every ordinal is unknown).
   bool ar_lost = false;
   bool no_data_reply = false;  // SMFIP_NR_DATA
+  bool no_eoh_reply = false;   // SMFIP_NR_EOH
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -182,6 +183,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     c->can_skip = p.can_skip;
     c->no_header_reply = p.no_header_reply;
     c->no_data_reply = p.no_data_reply;
+    c->no_eoh_reply = p.no_eoh_reply;
     *pf0 = p.actions;
     *pf1 = p.steps;
     *pf2 = 0;
@@ -244,6 +246,12 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
 sfsistat OnData(SMFICTX* ctx) {
   Connection* c = Conn(ctx);
   return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+// Not asked for (SMFIP_NOEOH); an MTA that sends it anyway gets no reply.
+sfsistat OnEoh(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  return c && c->no_eoh_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 void KeepHeader(SMFICTX* ctx, char* name, char* value) {
@@ -500,6 +508,7 @@ struct smfiDesc MilterDescription() {
   d.xxfi_abort = OnAbort;
   d.xxfi_close = OnClose;
   d.xxfi_data = OnData;
+  d.xxfi_eoh = OnEoh;
   d.xxfi_negotiate = OnNegotiate;
   return d;
 }

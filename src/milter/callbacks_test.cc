@@ -359,25 +359,45 @@ void TestCallbacksCountMetrics(void**) {
   assert_null(strstr(text.c_str(), "smime_milter_panics_total"));
 }
 
-// Postfix offers every protocol step flag: the milter asks for no reply to
-// headers and DATA, answers those steps with SMFIS_NOREPLY, and the message
-// is judged with all its headers.
+// Postfix offers every protocol step flag: the milter asks for no DATA and
+// no end-of-header step, no reply to headers (and to DATA and the end of
+// the header, should an MTA send them anyway), answers those steps with
+// SMFIS_NOREPLY, and the message is judged with all its headers.
 void TestNoReplySteps(void**) {
   SMFICTX& ctx = *NewContext();
   const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
   const unsigned long offered = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_HDR | SMFIP_NR_DATA |
-                                SMFIP_NOEOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_BODY;
+                                SMFIP_NOEOH | SMFIP_NR_EOH | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
+                                SMFIP_SKIP | SMFIP_NR_BODY | SMFIP_NR_MAIL | SMFIP_NR_RCPT;
+  const unsigned long asked =
+      SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NR_EOH | SMFIP_NOEOH | SMFIP_NODATA;
   unsigned long f0 = 0, f1 = 0, f2 = 0, f3 = 0;
   assert_int_equal(g->desc.xxfi_negotiate(&ctx, actions, offered, 0, 0, &f0, &f1, &f2, &f3),
                    SMFIS_CONTINUE);
-  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), SMFIP_NR_HDR | SMFIP_NR_DATA);
+  assert_int_equal(f1 & asked, asked);
   assert_int_equal(f1 & SMFIP_NR_BODY, 0);  // a body chunk may answer SMFIS_SKIP
+  // MAIL and RCPT may refuse (an internal error, a recipient's policy).
+  assert_int_equal(f1 & (SMFIP_NR_MAIL | SMFIP_NR_RCPT), 0);
   Connect(&ctx);
   MailFrom(&ctx);
   assert_int_equal(g->desc.xxfi_data(&ctx), SMFIS_NOREPLY);
   assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
   g_header_reply = SMFIS_NOREPLY;
-  sfsistat eom = Data(&ctx);
+  ctx.reply.clear();
+  const char* headers[][2] = {{"From", "Alice <alice@a.example>"},
+                              {"To", "Carol <carol@b.example>"},
+                              {"Subject", "numbers"},
+                              {"Message-ID", "<1@a.example>"},
+                              {"MIME-Version", "1.0"},
+                              {"Content-Type", "text/plain; charset=us-ascii"}};
+  for (auto& h : headers)
+    assert_int_equal(g->desc.xxfi_header(&ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
+                     SMFIS_NOREPLY);
+  assert_int_equal(g->desc.xxfi_eoh(&ctx), SMFIS_NOREPLY);  // sent anyway: no reply
+  assert_int_equal(
+      g->desc.xxfi_body(&ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+      SMFIS_CONTINUE);
+  sfsistat eom = g->desc.xxfi_eom(&ctx);
   g_header_reply = SMFIS_CONTINUE;
   assert_int_equal(eom, SMFIS_CONTINUE);
   assert_true(DecryptsForCarol(ctx.body));
@@ -387,8 +407,9 @@ void TestNoReplySteps(void**) {
   f1 = 0;
   assert_int_equal(g->desc.xxfi_negotiate(&old, actions, SMFIP_NOHELO, 0, 0, &f0, &f1, &f2, &f3),
                    SMFIS_CONTINUE);
-  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), 0);
+  assert_int_equal(f1 & asked, 0);
   assert_int_equal(g->desc.xxfi_data(&old), SMFIS_CONTINUE);
+  assert_int_equal(g->desc.xxfi_eoh(&old), SMFIS_CONTINUE);
   Close(&old);
 }
 

@@ -17,20 +17,26 @@ ProtocolChoice ChooseProtocol(unsigned long f0, unsigned long f1) {
   if (p.leading_space) steps |= SMFIP_HDR_LEADSPC;
   if (p.can_skip) steps |= SMFIP_SKIP;
   // Steps that never refuse anything need no reply: headers (only an
-  // internal error could stop one, kept for end of data) and DATA. The
-  // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
+  // internal error could stop one, kept for end of data) and DATA. Steps we
+  // do not use are not sent at all: DATA and the end of the header (the
+  // headers are judged at end of data). An MTA that sends them anyway (as
+  // miltertest does) gets no reply either (SMFIP_NR_DATA, SMFIP_NR_EOH).
   p.no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
   p.no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
-  steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
+  p.no_eoh_reply = (f1 & SMFIP_NR_EOH) != 0;
+  steps |= SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NR_EOH | SMFIP_NODATA | SMFIP_NOEOH;
   p.steps = steps & f1;
   return p;
 }
 
 void RequestMacros(SMFICTX* ctx, unsigned long f0) {
   if (!(f0 & SMFIF_SETSYMLIST)) return;
-  smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j {daemon_name} {client_addr}"));
-  smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                  const_cast<char*>("i {auth_type} {auth_authen} {daemon_name}"));
+  // Each macro asked for is sent before its step, read and stored by
+  // libmilter: only what the callbacks read ({daemon_name} also at MAIL,
+  // for an MTA that has none at connect; the queue ID wherever we log).
+  smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name} {client_addr}"));
+  smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen} {daemon_name}"));
+  smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
   smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
 }
 

@@ -25,6 +25,7 @@ struct ProtocolChoice {
   bool can_skip = false;         // SMFIP_SKIP: we may skip the rest of an oversized body
   bool no_header_reply = false;  // SMFIP_NR_HDR
   bool no_data_reply = false;    // SMFIP_NR_DATA
+  bool no_eoh_reply = false;     // SMFIP_NR_EOH
 };
 
 // f0, f1: the actions and steps the MTA offers.

@@ -6,9 +6,12 @@
 // (Postfix's side and libmilter's), against which smime-milter's own cost
 // is read (docs/performance.md, "Through Postfix").
 //
-// Usage: noop-milter unix:/path/to/socket (the socket is made mode 0666;
-// SIGTERM stops it).
+// Usage: noop-milter [--least] unix:/path/to/socket (the socket is made
+// mode 0666; SIGTERM stops it). --least asks for the least protocol any
+// milter can: no reply to any step, no HELO, DATA, end-of-header or unknown
+// step, no macros; the floor below which no milter gets.
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -20,42 +23,63 @@
 
 namespace {
 
+bool g_least = false;
+
 struct Conn {
   bool no_header_reply = false;
   bool no_data_reply = false;
+  bool no_eoh_reply = false;
 };
 
 Conn* Get(SMFICTX* ctx) { return static_cast<Conn*>(smfi_getpriv(ctx)); }
 
 sfsistat Negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                    unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
-  const smime::ProtocolChoice p = smime::ChooseProtocol(f0, f1);
+  smime::ProtocolChoice p = smime::ChooseProtocol(f0, f1);
   if (!p.ok) return SMFIS_REJECT;
+  if (g_least) {
+    p.steps = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
+                    SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_DATA |
+                    SMFIP_HDR_LEADSPC);
+    p.no_header_reply = p.no_data_reply = p.no_eoh_reply = true;
+  }
   auto c = std::make_unique<Conn>();
   c->no_header_reply = p.no_header_reply;
   c->no_data_reply = p.no_data_reply;
+  c->no_eoh_reply = p.no_eoh_reply;
   if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_TEMPFAIL;
   c.release();  // owned by the libmilter context until Close
   *pf0 = p.actions;
   *pf1 = p.steps;
   *pf2 = 0;
   *pf3 = 0;
-  smime::RequestMacros(ctx, f0);
+  if (g_least) {
+    for (int step : {SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT, SMFIM_DATA, SMFIM_EOH,
+                     SMFIM_EOM})
+      smfi_setsymlist(ctx, step, const_cast<char*>("{none}"));
+  } else {
+    smime::RequestMacros(ctx, f0);
+  }
   return SMFIS_CONTINUE;
 }
 
 sfsistat Continue(SMFICTX*) { return SMFIS_CONTINUE; }
-sfsistat Connect(SMFICTX*, char*, _SOCK_ADDR*) { return SMFIS_CONTINUE; }
-sfsistat Envelope(SMFICTX*, char**) { return SMFIS_CONTINUE; }
+sfsistat Step(SMFICTX*) { return g_least ? SMFIS_NOREPLY : SMFIS_CONTINUE; }
+sfsistat Connect(SMFICTX*, char*, _SOCK_ADDR*) { return Step(nullptr); }
+sfsistat Envelope(SMFICTX*, char**) { return Step(nullptr); }
 sfsistat Data(SMFICTX* ctx) {
   Conn* c = Get(ctx);
   return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+sfsistat Eoh(SMFICTX* ctx) {
+  Conn* c = Get(ctx);
+  return c && c->no_eoh_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 sfsistat Header(SMFICTX* ctx, char*, char*) {
   Conn* c = Get(ctx);
   return c && c->no_header_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
-sfsistat Body(SMFICTX*, unsigned char*, size_t) { return SMFIS_CONTINUE; }
+sfsistat Body(SMFICTX*, unsigned char*, size_t) { return Step(nullptr); }
 sfsistat Close(SMFICTX* ctx) {
   std::unique_ptr<Conn> c(Get(ctx));
   smfi_setpriv(ctx, nullptr);
@@ -65,8 +89,13 @@ sfsistat Close(SMFICTX* ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--least") == 0) {
+    g_least = true;
+    --argc;
+    ++argv;
+  }
   if (argc != 2 || std::strncmp(argv[1], "unix:", 5) != 0) {
-    std::fprintf(stderr, "usage: noop-milter unix:/path/to/socket\n");
+    std::fprintf(stderr, "usage: noop-milter [--least] unix:/path/to/socket\n");
     return 2;
   }
   struct smfiDesc d = {};
@@ -82,6 +111,7 @@ int main(int argc, char** argv) {
   d.xxfi_abort = Continue;
   d.xxfi_close = Close;
   d.xxfi_data = Data;
+  d.xxfi_eoh = Eoh;
   d.xxfi_negotiate = Negotiate;
   if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(d) != MI_SUCCESS ||
       smfi_opensocket(true) != MI_SUCCESS) {
