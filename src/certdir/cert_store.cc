@@ -287,6 +287,13 @@ class SqliteCertStore final : public CertStore {
   std::map<std::string, HarvestMemo> harvest_memo_;
   uint64_t memo_version_ = 0;  // data_version the memo is valid for
   uint64_t harvest_skipped_ = 0;
+  // Under mu_: the CA objects this connection stored (or found stored)
+  // while data_version was intermediates_version_; a passing message hands
+  // the same ones (shared objects from CertCache) every time, and each
+  // INSERT OR IGNORE took SQLite's write lock. References are held, so an
+  // address always means the same certificate. Bounded (emptied when full).
+  std::map<X509*, X509Ptr> intermediates_memo_;
+  uint64_t intermediates_version_ = 0;
   std::unique_ptr<sqlite3, Closer> db_;
   // After db_: finalized before the database closes.
   mutable std::map<std::string, std::unique_ptr<sqlite3_stmt, StmtFinalizer>> stmts_;
@@ -801,8 +808,16 @@ Status SqliteCertStore::SchemaVersion(int* out) const {
 Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
   static const char kSql[] =
       "INSERT OR IGNORE INTO intermediates (fingerprint, subject, der) VALUES (?1, ?2, ?3)";
+  constexpr size_t kIntermediatesMemoSize = 1024;
   std::lock_guard<std::mutex> lock(mu_);
+  uint64_t version = 0;
+  if (!DataVersion(&version)) return Fail("cannot store intermediates");
+  if (version != intermediates_version_) {  // another connection wrote: forget all
+    intermediates_memo_.clear();
+    intermediates_version_ = version;
+  }
   for (X509* c : certs) {
+    if (intermediates_memo_.count(c)) continue;
     if (X509_check_ca(c) <= 0 || X509_check_issued(c, c) == X509_V_OK) continue;  // CAs, not roots
     unsigned char* buf = nullptr;
     int len = i2d_X509(c, &buf);
@@ -815,6 +830,9 @@ Status SqliteCertStore::AddIntermediates(const std::vector<X509*>& certs) {
         !BindBlob(s.get(), 3, der) || sqlite3_step(s.get()) != SQLITE_DONE)
       return Fail("cannot store intermediates");
     if (sqlite3_changes(db_.get()) > 0) ++writes_;
+    if (intermediates_memo_.size() >= kIntermediatesMemoSize) intermediates_memo_.clear();
+    X509_up_ref(c);
+    intermediates_memo_.emplace(c, X509Ptr(c));
   }
   DrainOpensslErrors();
   return Status::Ok();

@@ -1049,6 +1049,34 @@ void TestIssuersOfLookAlikes(void**) {
   }
 }
 
+// AddIntermediates remembers what it stored, but an intermediate deleted
+// by another connection is stored again at the next call, not skipped.
+void TestIntermediatesMemo(void**) {
+  Res r = OpenStore("intermediates.db");
+  assert_int_equal(r.code, kOk);
+  Issued ca = MakeSubCa("Memo CA", g->ca);
+  std::vector<X509*> one = {ca.cert.get()};
+  std::vector<std::string> der;
+  for (int round = 0; round < 2; ++round) {
+    assert_int_equal(R(g->store->AddIntermediates(one)).code, kOk);
+    der.clear();
+    assert_true(g->store->ListIntermediates(&der).ok());
+    assert_int_equal(der.size(), 1);
+  }
+  sqlite3* raw = nullptr;
+  assert_int_equal(sqlite3_open((g->dir + "/intermediates.db").c_str(), &raw), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(raw, "DELETE FROM intermediates", nullptr, nullptr, nullptr),
+                   SQLITE_OK);
+  sqlite3_close(raw);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 0);
+  assert_int_equal(R(g->store->AddIntermediates(one)).code, kOk);
+  der.clear();
+  assert_true(g->store->ListIntermediates(&der).ok());
+  assert_int_equal(der.size(), 1);
+}
+
 // How many certificates LocalCerts finds for address.
 int LocalFound(const char* address) {
   std::vector<CertCandidate> out;
@@ -1165,6 +1193,7 @@ int main() {
       cmocka_unit_test(TestIssuersOfLookAlikes),
       cmocka_unit_test(TestRemovedNeverFoundAgain),
       cmocka_unit_test(TestHarvestMemo),
+      cmocka_unit_test(TestIntermediatesMemo),
       cmocka_unit_test(TestReopenKeepsData),
       cmocka_unit_test(TestBadFiles),
       cmocka_unit_test(TestLinksAndModes),
