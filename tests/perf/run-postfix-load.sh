@@ -119,8 +119,10 @@ cpu_ticks() {
 # add_ticks NAME KEY BEFORE AFTER: adds AFTER - BEFORE ("USER SYS" each) to ${NAME[KEY]}.
 add_ticks() {
   local -n acc=$1
-  local key=$2
-  local b=($3) a=($4) old=(${acc[$key]:-0 0})
+  local key=$2 b a old
+  read -ra b <<<"$3"
+  read -ra a <<<"$4"
+  read -ra old <<<"${acc[$key]:-0 0}"
   acc[$key]="$((old[0] + a[0] - b[0])) $((old[1] + a[1] - b[1]))"
 }
 tck=$(getconf CLK_TCK)
