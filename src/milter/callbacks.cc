@@ -35,6 +35,9 @@ struct Message {
   // A header that could not be kept was an Authentication-Results: the
   // forged ones can no longer be found by their ordinals.
   bool lost_ar_header = false;
+  // SMFIP_NR_BODY: the refusal of a body that could not be spooled, given
+  // at end of data (code, extended code, text); the body is dropped.
+  std::string deferred_code, deferred_xcode, deferred_text;
 };
 
 // Per connection, never process-wide: one milter socket may serve Postfix
@@ -52,6 +55,10 @@ struct Connection {
   bool ar_lost = false;
   bool no_data_reply = false;  // SMFIP_NR_DATA
   bool no_eoh_reply = false;   // SMFIP_NR_EOH
+  bool no_body_reply = false;  // SMFIP_NR_BODY
+  // With SMFIP_NR_BODY: an internal error in a body chunk, which poisons
+  // the transaction at end of data.
+  std::string body_lost;
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -184,6 +191,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
     c->no_header_reply = p.no_header_reply;
     c->no_data_reply = p.no_data_reply;
     c->no_eoh_reply = p.no_eoh_reply;
+    c->no_body_reply = p.no_body_reply;
     *pf0 = p.actions;
     *pf1 = p.steps;
     *pf2 = 0;
@@ -211,6 +219,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     c->msg.reset();  // a new transaction on the same connection
     c->header_lost = false;
     c->ar_lost = false;
+    c->body_lost.clear();
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -307,7 +316,7 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     AppendField(&fields, "action", "poisoned");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
-    return SMFIS_CONTINUE;
+    return Conn(ctx)->no_body_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
   }
   const bool full = reason == "spool-full";
   const std::string code = full ? "452" : "451", xcode = full ? "4.3.1" : "4.3.0";
@@ -320,13 +329,38 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
   AppendField(&fields, "action", "tempfail");
   AppendField(&fields, "reply", code + " " + xcode);
   g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
+  if (Conn(ctx)->no_body_reply) {  // answered at end of data; the body is dropped
+    m->deferred_code = code;
+    m->deferred_xcode = xcode;
+    m->deferred_text = text;
+    return SMFIS_NOREPLY;
+  }
   Conn(ctx)->msg.reset();
   smfi_setreply(ctx, const_cast<char*>(code.c_str()), const_cast<char*>(xcode.c_str()),
                 const_cast<char*>(text.c_str()));
   return SMFIS_TEMPFAIL;
 }
 
+// With SMFIP_NR_BODY no chunk is answered: a body that cannot be spooled
+// is refused at end of data (the same reply), an internal error poisons the
+// transaction there, and the rest of an oversized body is dropped.
+sfsistat OnBodyNoReply(SMFICTX* ctx, Connection* c, unsigned char* data, size_t len) {
+  try {
+    Message* m = EnsureMsg(ctx);
+    if (!m) throw std::bad_alloc();
+    if (!m->poisoned.empty() || !m->deferred_code.empty()) return SMFIS_NOREPLY;
+    Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
+    if (!st.ok()) SpoolFailure(ctx, m, st);
+  } catch (const std::exception& e) {
+    if (c->body_lost.empty()) c->body_lost = std::string("body: ") + e.what();
+  } catch (...) {
+    if (c->body_lost.empty()) c->body_lost = "body: unknown exception";
+  }
+  return SMFIS_NOREPLY;
+}
+
 sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
+  if (Connection* c = Conn(ctx); c && c->no_body_reply) return OnBodyNoReply(ctx, c, data, len);
   return Guard(ctx, "body", [&] {
     Message* m = EnsureMsg(ctx);
     // Poisoned: end of data needs only the headers; the body is dropped.
@@ -435,7 +469,18 @@ sfsistat OnEom(SMFICTX* ctx) {
       // Deletions by ordinal could hit a foreign header: none, forged=unknown.
       if (Conn(ctx)->ar_lost) lost->lost_ar_header = true;
     }
+    if (!Conn(ctx)->body_lost.empty()) {
+      Message* lost = EnsureMsg(ctx);
+      if (lost->poisoned.empty()) lost->poisoned = Conn(ctx)->body_lost;
+    }
     Message* m = EnsureMsg(ctx);
+    if (!m->deferred_code.empty()) {  // a body that could not be spooled, logged then
+      smfi_setreply(ctx, const_cast<char*>(m->deferred_code.c_str()),
+                    const_cast<char*>(m->deferred_xcode.c_str()),
+                    const_cast<char*>(m->deferred_text.c_str()));
+      Conn(ctx)->msg.reset();
+      return SMFIS_TEMPFAIL;
+    }
     if (!m->poisoned.empty()) {
       if (m->rt->internal_error_accept) return SMFIS_CONTINUE;  // finished below
       return Panic(ctx, "eom: earlier " + m->poisoned);

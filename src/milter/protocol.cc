@@ -24,7 +24,12 @@ ProtocolChoice ChooseProtocol(unsigned long f0, unsigned long f1) {
   p.no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
   p.no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
   p.no_eoh_reply = (f1 & SMFIP_NR_EOH) != 0;
-  steps |= SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NR_EOH | SMFIP_NODATA | SMFIP_NOEOH;
+  // Body chunks need no reply either: what could refuse the message there
+  // (a body that cannot be spooled) is answered at end of data, which the
+  // SMTP client sees at the same moment; an oversized body is no longer cut
+  // short (SMFIS_SKIP), its rest is dropped as it comes.
+  p.no_body_reply = (f1 & SMFIP_NR_BODY) != 0;
+  steps |= SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NODATA | SMFIP_NOEOH;
   p.steps = steps & f1;
   return p;
 }

@@ -26,6 +26,7 @@ struct ProtocolChoice {
   bool no_header_reply = false;  // SMFIP_NR_HDR
   bool no_data_reply = false;    // SMFIP_NR_DATA
   bool no_eoh_reply = false;     // SMFIP_NR_EOH
+  bool no_body_reply = false;    // SMFIP_NR_BODY
 };
 
 // f0, f1: the actions and steps the MTA offers.
