@@ -16,6 +16,7 @@
 #include "engine/encryption.h"
 #include "engine/processor.h"
 #include "milter/body_spool.h"
+#include "milter/protocol.h"
 
 namespace smime {
 
@@ -35,6 +36,9 @@ struct Message {
   // A header that could not be kept was an Authentication-Results: the
   // forged ones can no longer be found by their ordinals.
   bool lost_ar_header = false;
+  // SMFIP_NR_BODY: the refusal of a body that could not be spooled, given
+  // at end of data (code, extended code, text); the body is dropped.
+  std::string deferred_code, deferred_xcode, deferred_text;
 };
 
 // Per connection, never process-wide: one milter socket may serve Postfix
@@ -51,6 +55,11 @@ struct Connection {
   // later headers, so every ordinal is unknown).
   bool ar_lost = false;
   bool no_data_reply = false;  // SMFIP_NR_DATA
+  bool no_eoh_reply = false;   // SMFIP_NR_EOH
+  bool no_body_reply = false;  // SMFIP_NR_BODY
+  // With SMFIP_NR_BODY: an internal error in a body chunk, which poisons
+  // the transaction at end of data.
+  std::string body_lost;
   std::string client_addr;
   std::string daemon_name;
   std::unique_ptr<Message> msg;
@@ -174,31 +183,21 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                      unsigned long* pf3) {
   return Guard(ctx, "negotiate", [&] {
-    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-    if ((f0 & actions) != actions) return SMFIS_REJECT;  // the MTA cannot apply our edits
-    *pf0 = actions | (f0 & SMFIF_SETSYMLIST);
-    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+    const ProtocolChoice p = ChooseProtocol(f0, f1);
+    if (!p.ok) return SMFIS_REJECT;  // the MTA cannot apply our edits
     Connection* c = EnsureConn(ctx);
     if (!c) return Panic(ctx, "negotiate: cannot allocate context");
-    c->leading_space = (f1 & SMFIP_HDR_LEADSPC) != 0;
-    c->can_skip = (f1 & SMFIP_SKIP) != 0;
-    if (c->leading_space) steps |= SMFIP_HDR_LEADSPC;
-    if (c->can_skip) steps |= SMFIP_SKIP;
-    // Steps that never refuse anything need no reply: headers (only an
-    // internal error could stop one, kept for end of data) and DATA. The
-    // end-of-header step stays (SMFIP_NOEOH: miltertest sends it anyway).
-    c->no_header_reply = (f1 & SMFIP_NR_HDR) != 0;
-    c->no_data_reply = (f1 & SMFIP_NR_DATA) != 0;
-    steps |= SMFIP_NR_HDR | SMFIP_NR_DATA;
-    *pf1 = steps & f1;
+    c->leading_space = p.leading_space;
+    c->can_skip = p.can_skip;
+    c->no_header_reply = p.no_header_reply;
+    c->no_data_reply = p.no_data_reply;
+    c->no_eoh_reply = p.no_eoh_reply;
+    c->no_body_reply = p.no_body_reply;
+    *pf0 = p.actions;
+    *pf1 = p.steps;
     *pf2 = 0;
     *pf3 = 0;
-    if (f0 & SMFIF_SETSYMLIST) {
-      smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j {daemon_name} {client_addr}"));
-      smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                      const_cast<char*>("i {auth_type} {auth_authen} {daemon_name}"));
-      smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
-    }
+    RequestMacros(ctx, f0);
     return SMFIS_CONTINUE;
   });
 }
@@ -221,6 +220,7 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
     c->msg.reset();  // a new transaction on the same connection
     c->header_lost = false;
     c->ar_lost = false;
+    c->body_lost.clear();
     if (c->daemon_name.empty()) c->daemon_name = MacroOr(ctx, "{daemon_name}", "");
     Message* m = EnsureMsg(ctx);
     m->tx.mail_from = EnvelopeAddress(argv && argv[0] ? argv[0] : "");
@@ -256,6 +256,12 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
 sfsistat OnData(SMFICTX* ctx) {
   Connection* c = Conn(ctx);
   return c && c->no_data_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+// Not asked for (SMFIP_NOEOH); an MTA that sends it anyway gets no reply.
+sfsistat OnEoh(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  return c && c->no_eoh_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 void KeepHeader(SMFICTX* ctx, char* name, char* value) {
@@ -311,7 +317,7 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
     AppendField(&fields, "action", "poisoned");
     g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
     if (m->poisoned.empty()) m->poisoned = "body: " + reason + ": " + st.message();
-    return SMFIS_CONTINUE;
+    return Conn(ctx)->no_body_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
   }
   const bool full = reason == "spool-full";
   const std::string code = full ? "452" : "451", xcode = full ? "4.3.1" : "4.3.0";
@@ -324,13 +330,38 @@ sfsistat SpoolFailure(SMFICTX* ctx, Message* m, const Status& st) {
   AppendField(&fields, "action", "tempfail");
   AppendField(&fields, "reply", code + " " + xcode);
   g_globals.log->Write(Severity::kError, qid + ": body: " + fields);
+  if (Conn(ctx)->no_body_reply) {  // answered at end of data; the body is dropped
+    m->deferred_code = code;
+    m->deferred_xcode = xcode;
+    m->deferred_text = text;
+    return SMFIS_NOREPLY;
+  }
   Conn(ctx)->msg.reset();
   smfi_setreply(ctx, const_cast<char*>(code.c_str()), const_cast<char*>(xcode.c_str()),
                 const_cast<char*>(text.c_str()));
   return SMFIS_TEMPFAIL;
 }
 
+// With SMFIP_NR_BODY no chunk is answered: a body that cannot be spooled
+// is refused at end of data (the same reply), an internal error poisons the
+// transaction there, and the rest of an oversized body is dropped.
+sfsistat OnBodyNoReply(SMFICTX* ctx, Connection* c, unsigned char* data, size_t len) {
+  try {
+    Message* m = EnsureMsg(ctx);
+    if (!m) throw std::bad_alloc();
+    if (!m->poisoned.empty() || !m->deferred_code.empty()) return SMFIS_NOREPLY;
+    Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
+    if (!st.ok()) SpoolFailure(ctx, m, st);
+  } catch (const std::exception& e) {
+    if (c->body_lost.empty()) c->body_lost = std::string("body: ") + e.what();
+  } catch (...) {
+    if (c->body_lost.empty()) c->body_lost = "body: unknown exception";
+  }
+  return SMFIS_NOREPLY;
+}
+
 sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
+  if (Connection* c = Conn(ctx); c && c->no_body_reply) return OnBodyNoReply(ctx, c, data, len);
   return Guard(ctx, "body", [&] {
     Message* m = EnsureMsg(ctx);
     // Poisoned: end of data needs only the headers; the body is dropped.
@@ -473,7 +504,18 @@ sfsistat OnEom(SMFICTX* ctx) {
       // Deletions by ordinal could hit a foreign header: none, forged=unknown.
       if (Conn(ctx)->ar_lost) lost->lost_ar_header = true;
     }
+    if (!Conn(ctx)->body_lost.empty()) {
+      Message* lost = EnsureMsg(ctx);
+      if (lost->poisoned.empty()) lost->poisoned = Conn(ctx)->body_lost;
+    }
     Message* m = EnsureMsg(ctx);
+    if (!m->deferred_code.empty()) {  // a body that could not be spooled, logged then
+      smfi_setreply(ctx, const_cast<char*>(m->deferred_code.c_str()),
+                    const_cast<char*>(m->deferred_xcode.c_str()),
+                    const_cast<char*>(m->deferred_text.c_str()));
+      Conn(ctx)->msg.reset();
+      return SMFIS_TEMPFAIL;
+    }
     if (!m->poisoned.empty()) {
       if (m->rt->internal_error_accept) return SMFIS_CONTINUE;  // finished below
       return Panic(ctx, "eom: earlier " + m->poisoned);
@@ -546,6 +588,7 @@ struct smfiDesc MilterDescription() {
   d.xxfi_abort = OnAbort;
   d.xxfi_close = OnClose;
   d.xxfi_data = OnData;
+  d.xxfi_eoh = OnEoh;
   d.xxfi_negotiate = OnNegotiate;
   return d;
 }

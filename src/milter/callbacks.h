@@ -14,7 +14,10 @@
 // removes forged verdicts and writes smime=temperror (engine
 // PoisonedOutcome; docs/SECURITY.md, "Robustness"). A body that cannot be
 // spooled is an error line with reason=spool-full (452 4.3.1) or
-// spool-failed (451 4.3.0), not a panic.
+// spool-failed (451 4.3.0), not a panic. The MTA is asked for no DATA and
+// no end-of-header step and for no reply to headers and body chunks
+// (milter/protocol): then a refusal or internal error there is answered at
+// end of data.
 // callbacks_test drives these callbacks with a stand-in for libmilter.
 #ifndef SMIME_MILTER_CALLBACKS_H_
 #define SMIME_MILTER_CALLBACKS_H_

@@ -275,6 +275,7 @@ void MailFrom(SMFICTX* ctx) {
 // What the header and DATA steps answer: SMFIS_NOREPLY once the MTA
 // agreed to SMFIP_NR_HDR / SMFIP_NR_DATA (Negotiate below).
 sfsistat g_header_reply = SMFIS_CONTINUE;
+sfsistat g_body_reply = SMFIS_CONTINUE;  // SMFIS_NOREPLY after SMFIP_NR_BODY
 
 // Headers and body, then end of data; returns its status.
 sfsistat Data(SMFICTX* ctx) {
@@ -290,7 +291,7 @@ sfsistat Data(SMFICTX* ctx) {
                      g_header_reply);
   assert_int_equal(
       g->desc.xxfi_body(ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
-      SMFIS_CONTINUE);
+      g_body_reply);
   return g->desc.xxfi_eom(ctx);
 }
 
@@ -358,25 +359,44 @@ void TestCallbacksCountMetrics(void**) {
   assert_null(strstr(text.c_str(), "smime_milter_panics_total"));
 }
 
-// Postfix offers every protocol step flag: the milter asks for no reply to
-// headers and DATA, answers those steps with SMFIS_NOREPLY, and the message
-// is judged with all its headers.
+// Postfix offers every protocol step flag: the milter asks for no DATA and
+// no end-of-header step, no reply to headers (and to DATA and the end of
+// the header, should an MTA send them anyway), answers those steps with
+// SMFIS_NOREPLY, and the message is judged with all its headers.
 void TestNoReplySteps(void**) {
   SMFICTX& ctx = *NewContext();
   const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
   const unsigned long offered = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_HDR | SMFIP_NR_DATA |
-                                SMFIP_NOEOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_BODY;
+                                SMFIP_NOEOH | SMFIP_NR_EOH | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
+                                SMFIP_SKIP | SMFIP_NR_BODY | SMFIP_NR_MAIL | SMFIP_NR_RCPT;
+  const unsigned long asked =
+      SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NOEOH | SMFIP_NODATA;
   unsigned long f0 = 0, f1 = 0, f2 = 0, f3 = 0;
   assert_int_equal(g->desc.xxfi_negotiate(&ctx, actions, offered, 0, 0, &f0, &f1, &f2, &f3),
                    SMFIS_CONTINUE);
-  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), SMFIP_NR_HDR | SMFIP_NR_DATA);
-  assert_int_equal(f1 & SMFIP_NR_BODY, 0);  // a body chunk may answer SMFIS_SKIP
+  assert_int_equal(f1 & asked, asked);
+  // MAIL and RCPT may refuse (an internal error, a recipient's policy).
+  assert_int_equal(f1 & (SMFIP_NR_MAIL | SMFIP_NR_RCPT), 0);
   Connect(&ctx);
   MailFrom(&ctx);
   assert_int_equal(g->desc.xxfi_data(&ctx), SMFIS_NOREPLY);
   assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
   g_header_reply = SMFIS_NOREPLY;
-  sfsistat eom = Data(&ctx);
+  ctx.reply.clear();
+  const char* headers[][2] = {{"From", "Alice <alice@a.example>"},
+                              {"To", "Carol <carol@b.example>"},
+                              {"Subject", "numbers"},
+                              {"Message-ID", "<1@a.example>"},
+                              {"MIME-Version", "1.0"},
+                              {"Content-Type", "text/plain; charset=us-ascii"}};
+  for (auto& h : headers)
+    assert_int_equal(g->desc.xxfi_header(&ctx, const_cast<char*>(h[0]), const_cast<char*>(h[1])),
+                     SMFIS_NOREPLY);
+  assert_int_equal(g->desc.xxfi_eoh(&ctx), SMFIS_NOREPLY);  // sent anyway: no reply
+  assert_int_equal(
+      g->desc.xxfi_body(&ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+      SMFIS_NOREPLY);
+  sfsistat eom = g->desc.xxfi_eom(&ctx);
   g_header_reply = SMFIS_CONTINUE;
   assert_int_equal(eom, SMFIS_CONTINUE);
   assert_true(DecryptsForCarol(ctx.body));
@@ -386,8 +406,9 @@ void TestNoReplySteps(void**) {
   f1 = 0;
   assert_int_equal(g->desc.xxfi_negotiate(&old, actions, SMFIP_NOHELO, 0, 0, &f0, &f1, &f2, &f3),
                    SMFIS_CONTINUE);
-  assert_int_equal(f1 & (SMFIP_NR_HDR | SMFIP_NR_DATA | SMFIP_NOEOH), 0);
+  assert_int_equal(f1 & asked, 0);
   assert_int_equal(g->desc.xxfi_data(&old), SMFIS_CONTINUE);
+  assert_int_equal(g->desc.xxfi_eoh(&old), SMFIS_CONTINUE);
   Close(&old);
 }
 
@@ -567,6 +588,52 @@ void TestSpoolRefusalAfterSigningLogsOneAction(void**) {
   }
   assert_true(ctx.header_edits.empty());
   assert_true(ctx.body.empty());
+  Close(&ctx);
+}
+
+// With no reply to body chunks (SMFIP_NR_BODY) the same failure is
+// answered at end of data with the same reply, after the same one error
+// line; the rest of the body is dropped and nothing is edited.
+void TestSpoolFailureAnsweredAtEndOfData(void**) {
+  g->holder.Set(TestRuntime("spool_memory_limit = 0\n", "/nonexistent/smime-spool"));
+  SMFICTX& ctx = *NewContext();
+  const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+  unsigned long f0 = 0, f1 = 0, f2 = 0, f3 = 0;
+  assert_int_equal(
+      g->desc.xxfi_negotiate(&ctx, actions, SMFIP_NR_HDR | SMFIP_NR_BODY, 0, 0, &f0, &f1, &f2, &f3),
+      SMFIS_CONTINUE);
+  assert_true((f1 & SMFIP_NR_BODY) != 0);
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  const char* h[][2] = {{"From", "Alice <alice@a.example>"}, {"Subject", "numbers"}};
+  for (auto& x : h)
+    assert_int_equal(g->desc.xxfi_header(&ctx, const_cast<char*>(x[0]), const_cast<char*>(x[1])),
+                     SMFIS_NOREPLY);
+  for (int chunk = 0; chunk < 2; ++chunk)
+    assert_int_equal(
+        g->desc.xxfi_body(&ctx, reinterpret_cast<unsigned char*>(kBody), sizeof kBody - 1),
+        SMFIS_NOREPLY);
+  assert_true(ctx.reply.empty());
+  assert_int_equal(g->desc.xxfi_eom(&ctx), SMFIS_TEMPFAIL);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("error: QID1: body: error=\"cannot create spool file in "
+                                "/nonexistent/smime-spool: No such file or directory\", "
+                                "reason=spool-failed, action=tempfail, reply=\"451 4.3.0\""),
+                   1);
+  assert_int_equal(g->log.Count("panic"), 0);
+  assert_true(ctx.header_edits.empty());
+  assert_int_equal(ctx.replacebody_calls, 0);
+  // The next transaction on the connection is judged on its own.
+  assert_true(UseEncryptingRuntime());
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  g_header_reply = g_body_reply = SMFIS_NOREPLY;
+  sfsistat eom = Data(&ctx);
+  g_header_reply = g_body_reply = SMFIS_CONTINUE;
+  assert_int_equal(eom, SMFIS_CONTINUE);
+  assert_true(DecryptsForCarol(ctx.body));
   Close(&ctx);
 }
 
@@ -783,6 +850,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestAbortClearsPoison, smime::Reset),
       cmocka_unit_test_setup(smime::TestSpoolFailureIsAnError, smime::Reset),
       cmocka_unit_test_setup(smime::TestSpoolRefusalAfterSigningLogsOneAction, smime::Reset),
+      cmocka_unit_test_setup(smime::TestSpoolFailureAnsweredAtEndOfData, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptPanicStillRemovesForged, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptEditFailureWritesTemperror, smime::Reset),
       cmocka_unit_test_setup(smime::TestAcceptDeletionFailure, smime::Reset),

@@ -2,7 +2,10 @@
 """smtp-load.py HOST PORT COUNT SESSIONS FILE FROM RCPT [SOURCE_IP]: sends FILE COUNT times
 over SESSIONS parallel SMTP sessions (each one connection, many messages),
 as smtp-source -s does, but with a real message. Exits non-zero when any
-message was refused. Used by tests/perf/run-postfix-load.sh."""
+message was refused. Used by tests/perf/run-postfix-load.sh. With SMTP_LOAD_CPU=FILE set, writes its own
+CPU seconds (user + system, all threads) to FILE at the end."""
+import os
+import resource
 import smtplib
 import sys
 import threading
@@ -30,6 +33,11 @@ def main():
         t.start()
     for t in threads:
         t.join()
+    cpu_file = os.environ.get("SMTP_LOAD_CPU")
+    if cpu_file:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        with open(cpu_file, "w") as f:
+            f.write("%.3f\n" % (ru.ru_utime + ru.ru_stime))
     if failures:
         print("smtp-load: %d session(s) failed: %s" % (len(failures), failures[0]), file=sys.stderr)
         return 1
