@@ -383,6 +383,7 @@ struct Deletions {
   // A part of a new body reached the MTA: a failure now leaves it a
   // truncated body, which only a tempfail may answer.
   bool body_started = false;
+  bool body_done = false;  // the whole new body reached the MTA
 };
 
 // Applies o's edits and body; *deletions (if given) says how far the
@@ -436,6 +437,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
       *error = refused ? "replace body failed" : "replace body: " + st.message();
       return false;
     }
+    deletions->body_done = true;
   }
   deletions->done = true;
   return true;
@@ -447,14 +449,14 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
 // internal_error_action says; on a tempfail at end of data the MTA
 // refuses the message (4xx to the client), so neither the old nor the
 // partial body is queued (docs/performance.md, "Memory per message").
-sfsistat BodyFailure(SMFICTX* ctx, const Outcome& o, const std::string& error) {
+sfsistat BodyFailure(SMFICTX* ctx, const std::string& event, const std::string& error) {
   const std::string qid = MacroOr(ctx, "i", "NOQUEUE");
   std::string fields;
   AppendField(&fields, "error", error);
   AppendField(&fields, "reason", "body-replace-failed");
   AppendField(&fields, "action", "tempfail");
   AppendField(&fields, "reply", "451 4.3.0");
-  g_globals.log->Write(Severity::kError, qid + ": " + o.event + ": " + fields);
+  g_globals.log->Write(Severity::kError, qid + ": " + event + ": " + fields);
   if (g_globals.metrics) {
     Outcome counted = InternalErrorOutcome(false, error);
     g_globals.metrics->CountMessage(counted);
@@ -533,7 +535,8 @@ sfsistat OnEom(SMFICTX* ctx) {
       // removed) must not reach the mailbox: tempfail instead (under
       // accept: the poisoned end below).
       if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions))
-        return deletions.body_started ? BodyFailure(ctx, o, error) : Panic(ctx, "eom: " + error);
+        return deletions.body_started ? BodyFailure(ctx, o.event, error)
+                                      : Panic(ctx, "eom: " + error);
     }
     g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
     if (g_globals.metrics) g_globals.metrics->CountMessage(o);
@@ -551,6 +554,10 @@ sfsistat OnEom(SMFICTX* ctx) {
   // (Panic resets it otherwise): poisoned earlier or by a failure just now.
   Connection* c = Conn(ctx);
   if (!c || !c->msg || c->msg->poisoned.empty()) return rc;
+  // An exception while the new body was being sent: the MTA holds part of
+  // it, which accepting the poisoned message would deliver.
+  if (deletions.body_started && !deletions.body_done)
+    return BodyFailure(ctx, "panic", std::string(c->msg->poisoned));
   try {
     return FinishPoisoned(ctx, c->msg.get(), deletions);
   } catch (...) {

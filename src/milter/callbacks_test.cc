@@ -64,6 +64,9 @@ int g_refuse_delete = 0;
 // Set by a test: smfi_replacebody fails on its call with this number (1:
 // the first), as when the MTA's connection breaks mid-body.
 int g_refuse_body_call = 0;
+// Set by a test: smfi_replacebody throws on its call with this number, as
+// an exception (std::bad_alloc) in the milter while the body goes out.
+int g_throw_body_call = 0;
 
 extern "C" {
 char* smfi_getsymval(SMFICTX* ctx, char* name) {
@@ -99,6 +102,7 @@ int smfi_insheader(SMFICTX* ctx, int index, char* name, char* value) {
 }
 int smfi_replacebody(SMFICTX* ctx, unsigned char* data, int len) {
   if (++ctx->replacebody_calls == g_refuse_body_call) return MI_FAILURE;
+  if (ctx->replacebody_calls == g_throw_body_call) throw std::bad_alloc();
   ctx->largest_replacebody = std::max(ctx->largest_replacebody, static_cast<size_t>(len));
   ctx->body.append(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
   return MI_SUCCESS;
@@ -244,6 +248,7 @@ int Reset(void**) {
   g_refuse_insert.clear();
   g_refuse_delete = 0;
   g_refuse_body_call = 0;
+  g_throw_body_call = 0;
   return UseEncryptingRuntime() ? 0 : -1;
 }
 
@@ -837,6 +842,26 @@ void TestBodySliceFailureTempfails(void**) {
   }
 }
 
+// An exception after the first body slice went out, under
+// internal_error_action = accept: the poisoned message must not be
+// accepted with the partial body the MTA holds; a tempfail, the reason
+// logged.
+void TestBodyExceptionUnderAcceptTempfails(void**) {
+  assert_true(UseEncryptingRuntime("spool_memory_limit = 4096\ninternal_error_action = accept\n"));
+  g->log.lines.clear();
+  g_throw_body_call = 2;
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(LargeData(&ctx), SMFIS_TEMPFAIL);
+  assert_int_equal(ctx.replacebody_calls, 2);
+  assert_string_equal(ctx.reply.c_str(),
+                      "451 4.3.0 Internal error in the S/MIME filter, try again later");
+  assert_int_equal(g->log.Count("reason=body-replace-failed, action=tempfail"), 1);
+  Close(&ctx);
+}
+
 }  // namespace
 }  // namespace smime
 
@@ -857,6 +882,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestEditFailureTempfails, smime::Reset),
       cmocka_unit_test_setup(smime::TestLargeBodyStreamedInSlices, smime::Reset),
       cmocka_unit_test_setup(smime::TestBodySliceFailureTempfails, smime::Reset),
+      cmocka_unit_test_setup(smime::TestBodyExceptionUnderAcceptTempfails, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
 }
