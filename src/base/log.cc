@@ -130,6 +130,38 @@ void AppendAddressField(std::string* out, const char* name, const std::string& a
   WriteAddress(out, name, address);
 }
 
+namespace {
+// Where the field called name starts in fields, or npos.
+size_t FindField(const std::string& fields, const char* name) {
+  const size_t name_len = std::strlen(name);
+  size_t start = 0;
+  while (start < fields.size()) {
+    size_t end = fields.find(", ", start);
+    if (end == std::string::npos) end = fields.size();
+    if (end - start > name_len && fields.compare(start, name_len, name) == 0 &&
+        fields[start + name_len] == '=')
+      return start;
+    start = end + 2;
+  }
+  return std::string::npos;
+}
+}  // namespace
+
+std::string FieldText(const std::string& fields, const char* name) {
+  const size_t at = FindField(fields, name);
+  if (at == std::string::npos) return std::string();
+  const size_t value = at + std::strlen(name) + 1;
+  const size_t end = fields.find(", ", value);
+  return fields.substr(value, end == std::string::npos ? std::string::npos : end - value);
+}
+
+void RenameField(std::string* out, const char* from, const char* to) {
+  if (FindField(*out, from) == std::string::npos) return;
+  RemoveField(out, to);
+  const size_t at = FindField(*out, from);
+  out->replace(at, std::strlen(from), to);
+}
+
 void AppendSignerField(std::string* out, const char* name, const std::string& value) {
   WriteValue(out, name, value);
 }

@@ -84,6 +84,15 @@ void AppendField(std::string* out, const char* name, const std::string& value);
 // earlier field of the name, as AppendField does.
 void AppendAddressField(std::string* out, const char* name, const std::string& address);
 
+// The value of the field called name in fields as written (escaped, with
+// its quotes or <> if any); empty when there is none.
+std::string FieldText(const std::string& fields, const char* name);
+
+// Renames the field from to to in place, keeping its value and position (an
+// earlier field called to goes): a later step that takes over a name keeps
+// the earlier step's value under a name of its own (docs/logging.md).
+void RenameField(std::string* out, const char* from, const char* to);
+
 // The per-signer group of a verify line (docs/logging.md, "One value per
 // name"): the only fields a line may repeat, once per signature, so these
 // append without removing an earlier field of the name.

@@ -195,6 +195,28 @@ void TestLaterFieldReplacesEarlier(void**) {
 // The per-signer group of a verify line is the one place a name repeats:
 // AppendSigner* appends, and a later AppendField of the name would still
 // replace the whole group's fields of it.
+// RenameField keeps the value (as escaped) and the position; FieldText reads
+// a value back as written.
+void TestRenameField(void**) {
+  std::string out;
+  AppendField(&out, "action", "unsigned");
+  AppendField(&out, "reason", "a, b");
+  AppendField(&out, "ms", "3");
+  assert_string_equal(FieldText(out, "action").c_str(), "unsigned");
+  assert_string_equal(FieldText(out, "reason").c_str(), "\"a\\x2c b\"");
+  assert_string_equal(FieldText(out, "ms").c_str(), "3");
+  assert_string_equal(FieldText(out, "missing").c_str(), "");
+  RenameField(&out, "reason", "unsigned_reason");
+  assert_string_equal(out.c_str(), "action=unsigned, unsigned_reason=\"a\\x2c b\", ms=3");
+  RenameField(&out, "reason", "other");  // nothing to rename
+  assert_string_equal(out.c_str(), "action=unsigned, unsigned_reason=\"a\\x2c b\", ms=3");
+  AppendField(&out, "reason", "x");
+  RenameField(&out, "reason", "unsigned_reason");  // replaces the earlier one
+  assert_string_equal(out.c_str(), "action=unsigned, ms=3, unsigned_reason=x");
+  // A name that ends another is not it.
+  assert_string_equal(FieldText(out, "reason").c_str(), "");
+}
+
 void TestSignerFieldsRepeat(void**) {
   std::string out;
   AppendAddressField(&out, "from", "alice@a.example");
@@ -264,6 +286,7 @@ int main() {
       cmocka_unit_test(TestLogEscape),
       cmocka_unit_test(TestLaterFieldReplacesEarlier),
       cmocka_unit_test(TestSignerFieldsRepeat),
+      cmocka_unit_test(TestRenameField),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -624,6 +624,43 @@ void TestEnvelopeSpoolFailureAfterSigningLogsOneAction(void**) {
   assert_int_equal(actions, 1);
 }
 
+// An if-possible message left unsigned (alice may not sign: no signing
+// relay, no login mapping), then refused because its envelope cannot be
+// spooled: the line keeps why it was unsigned as unsigned_reason beside the
+// refusal's action and reason, and the spool's words in detail
+// (docs/logging.md, "A later step replaces a field").
+void TestRefusalAfterUnsignedKeepsWhy(void**) {
+  Runtime& rt = *g->rt;
+  const SignMode saved_sign = rt.rules.sign;
+  rt.rules.sign = SignMode::kIfPossible;
+  const std::string saved_dir = rt.spool_dir;
+  const size_t saved = rt.spool_memory_limit;
+  rt.spool_dir = "/nonexistent/smime-spool";
+  rt.spool_memory_limit = 4096;
+  Outcome o = ProcessForCarol(LargeEightBitMessage());
+  rt.spool_dir = saved_dir;
+  rt.spool_memory_limit = saved;
+  rt.rules.sign = saved_sign;
+  assert_string_equal(DispositionName(o.disposition), "tempfail");
+  const std::string line = o.LogLine("NOQUEUE");
+  assert_non_null(
+      std::strstr(line.c_str(), "sign=if-possible, unsigned_reason=sender-not-authorized, "));
+  assert_non_null(std::strstr(line.c_str(), ", action=tempfail, reason=spool-failed, "));
+  assert_non_null(
+      std::strstr(line.c_str(),
+                  ", detail=\"cannot create spool file in /nonexistent/smime-spool: No such file "
+                  "or directory\""));
+  assert_null(std::strstr(line.c_str(), "action=unsigned"));
+  assert_null(std::strstr(line.c_str(), ", reason=sender-not-authorized"));
+  // Without the refusal the same message logs the unsigned reason as reason.
+  rt.rules.sign = SignMode::kIfPossible;
+  Outcome ok = ProcessForCarol(LargeEightBitMessage());
+  rt.rules.sign = saved_sign;
+  assert_string_equal(DispositionName(ok.disposition), "accept");
+  assert_non_null(std::strstr(ok.fields.c_str(), "action=unsigned, reason=sender-not-authorized"));
+  assert_null(std::strstr(ok.fields.c_str(), "unsigned_reason"));
+}
+
 void TestGcmOnlyWhenEveryoneAnnouncedIt(void**) {
   // dave (EC) announced AES-256-GCM: AuthEnvelopedData; with carol (no
   // capabilities) in the same message: CBC for both.
@@ -1311,6 +1348,7 @@ int main() {
       cmocka_unit_test_setup(TestLargeEnvelopeIsSpooled, Reset),
       cmocka_unit_test_setup(TestEnvelopeSpoolFailureIsTempfail, Reset),
       cmocka_unit_test_setup(TestEnvelopeSpoolFailureAfterSigningLogsOneAction, Reset),
+      cmocka_unit_test_setup(TestRefusalAfterUnsignedKeepsWhy, Reset),
       cmocka_unit_test_setup(TestGcmOnlyWhenEveryoneAnnouncedIt, Reset),
       cmocka_unit_test_setup(TestCipherPerAnnouncedCapabilities, Reset),
       cmocka_unit_test(TestCommonCipherRules),

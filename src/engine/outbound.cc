@@ -114,6 +114,14 @@ const char* UnauthorizedReplyCode(UnauthorizedAction a) {
   return a == UnauthorizedAction::kReject ? "550" : "451";
 }
 
+// A refusal after an if-possible message was left unsigned keeps why it was
+// unsigned as unsigned_reason, beside the refusal's own reason
+// (docs/logging.md, "A later step replaces a field").
+void KeepUnsignedReason(Outcome* o) {
+  if (FieldText(o->fields, "action") == "unsigned")
+    RenameField(&o->fields, "reason", "unsigned_reason");
+}
+
 class Decision {
  public:
   explicit Decision(Outcome* o) : o_(o) {}
@@ -132,6 +140,7 @@ class Decision {
     o_->reply_xcode = xcode;
     o_->reply_text = text;
     o_->severity = Severity::kError;
+    KeepUnsignedReason(o_);
     AppendField(&o_->fields, "action", d == Disposition::kReject ? "reject" : "tempfail");
     AppendField(&o_->fields, "reason", reason);
   }
@@ -292,13 +301,14 @@ struct NewContent {
 // spool (docs/performance.md, "Memory per message").
 void SpoolRefusal(const SpoolBuffer& failed, Outcome* o) {
   const bool full = std::string_view(failed.FailureReason()) == "spool-full";
-  o->note = failed.failure().message();
+  o->AddNote(failed.failure().message());
   o->disposition = Disposition::kTempFail;
   o->reply_code = full ? "452" : "451";
   o->reply_xcode = full ? "4.3.1" : "4.3.0";
   o->reply_text = full ? "Insufficient system storage in the S/MIME filter, try again later"
                        : "Internal error in the S/MIME filter, try again later";
   o->severity = Severity::kError;
+  KeepUnsignedReason(o);
   AppendField(&o->fields, "action", "tempfail");
   AppendField(&o->fields, "reason", failed.FailureReason());
 }
@@ -521,7 +531,7 @@ void SignStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
       },
       head_piece.size() + body_piece.size(), p, &prefix, &suffix);
   if (!st.ok()) {
-    o->note = st.message();
+    o->AddNote(st.message());
     c->Replace(std::string());
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Signing failed, try again later",
                     "signing-failed");
@@ -642,7 +652,7 @@ void EncryptStep(const Runtime& rt, const Transaction& tx, const Clock& clock,
       &der_suffix);
   if (!st.ok()) {
     if (ciphertext.failed()) return SpoolRefusal(ciphertext, o);
-    o->note = st.message();
+    o->AddNote(st.message());
     return d.Refuse(Disposition::kTempFail, "451", "4.3.0", "Encryption failed, try again later",
                     "encryption-failed");
   }

@@ -354,6 +354,21 @@ void TestKeyTypesAndPss(void**) {
   assert_true(Has(s.fields, "digest=sha384"));
 }
 
+// The note of several steps is one detail, joined: a later step never
+// drops what an earlier one noted (docs/logging.md).
+void TestNotesAreJoined(void**) {
+  Outcome o;
+  o.event = "outbound";
+  AppendField(&o.fields, "action", "tempfail");
+  o.AddNote("");
+  assert_string_equal(o.LogLine("Q").c_str(), "Q: outbound: action=tempfail");
+  o.AddNote("inner signature not pass");
+  o.AddNote("spool write: No space left on device");
+  assert_string_equal(o.LogLine("Q").c_str(),
+                      "Q: outbound: action=tempfail, detail=\"inner signature not pass; spool "
+                      "write: No space left on device\"");
+}
+
 void TestUnauthorizedSender(void**) {
   // Logged in as alice, From: bob: not mapped.
   const std::string as_bob = "From: bob@a.example\r\n\r\nhi\r\n";
@@ -680,6 +695,7 @@ int main() {
       cmocka_unit_test_setup(TestIdnSenderSignsAndVerifies, Reset),
       cmocka_unit_test_setup(TestIdentityFileIdnForms, Reset),
       cmocka_unit_test_setup(TestExpiryWarnings, Reset),
+      cmocka_unit_test_setup(TestNotesAreJoined, Reset),
   };
   return cmocka_run_group_tests(tests, SetUp, TearDown);
 }

@@ -16,6 +16,11 @@ const char* DispositionName(Disposition d) {
   return "?";
 }
 
+void Outcome::AddNote(const std::string& text) {
+  if (text.empty()) return;
+  note = note.empty() ? text : note + "; " + text;
+}
+
 std::string Outcome::LogLine(const std::string& queue_id) const {
   std::string all = fields;
   if (!note.empty()) AppendField(&all, "detail", note);

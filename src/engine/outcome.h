@@ -48,7 +48,12 @@ struct Outcome {
   std::string fields;  // "from=<a@b>, result=pass, ..." (without queue id and event),
                        // built with AppendField so every value is escaped
   std::string note;    // free text (e.g. OpenSSL's words), logged last as the
-                       // field detail="..." (docs/logging.md)
+                       // field detail="..." (docs/logging.md); the only
+                       // detail of the line: fields never carry one
+
+  // Adds text to note ("earlier; text"): a later step never drops what an
+  // earlier one noted.
+  void AddNote(const std::string& text);
 
   // "QUEUEID: event: fields, detail=\"note\"".
   std::string LogLine(const std::string& queue_id) const;

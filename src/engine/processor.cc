@@ -634,7 +634,7 @@ void InboundOutcome(const Runtime& rt, const Transaction& tx, const Clock& clock
       AppendField(&o->fields, "reason", r.reason);
       break;
     }
-  if (!note.empty()) o->note = note;
+  o->AddNote(note);
 }
 
 // Forged verdicts: every Authentication-Results carrying our authserv-id is

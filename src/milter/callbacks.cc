@@ -497,6 +497,20 @@ sfsistat FinishPoisoned(SMFICTX* ctx, Message* m, const Deletions& earlier) {
   return SMFIS_CONTINUE;  // accepted: the administrator's choice
 }
 
+// An exception after the message was decided and its edits applied:
+// one panic line, reason=decided, with the answer that stands
+// (docs/logging.md, "panic").
+void DecidedError(SMFICTX* ctx, const Outcome& o, const std::string& what) {
+  try {
+    std::string fields;
+    AppendField(&fields, "error", "eom: after the decision: " + what);
+    AppendField(&fields, "action", DispositionName(o.disposition));
+    AppendField(&fields, "reason", "decided");
+    g_globals.log->Write(Severity::kPanic, MacroOr(ctx, "i", "NOQUEUE") + ": panic: " + fields);
+  } catch (...) {  // the log cannot take even this: the answer still stands
+  }
+}
+
 sfsistat OnEom(SMFICTX* ctx) {
   Deletions deletions;
   sfsistat rc = Guard(ctx, "eom", [&] {
@@ -538,14 +552,24 @@ sfsistat OnEom(SMFICTX* ctx) {
         return deletions.body_started ? BodyFailure(ctx, o.event, error)
                                       : Panic(ctx, "eom: " + error);
     }
-    g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
-    if (g_globals.metrics) g_globals.metrics->CountMessage(o);
     sfsistat answer = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
       smfi_setreply(ctx, const_cast<char*>(o.reply_code.c_str()),
                     const_cast<char*>(o.reply_xcode.c_str()),
                     const_cast<char*>(o.reply_text.c_str()));
       answer = o.disposition == Disposition::kReject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    }
+    // Decided, and every edit is with the MTA: an exception while logging
+    // or counting must not change the answer (Panic's tempfail would drop
+    // a message already edited, the poisoned end would add its edits on
+    // top of ours).
+    try {
+      g_globals.log->Write(o.severity, o.LogLine(tx.queue_id));
+      if (g_globals.metrics) g_globals.metrics->CountMessage(o);
+    } catch (const std::exception& e) {
+      DecidedError(ctx, o, e.what());
+    } catch (...) {
+      DecidedError(ctx, o, "unknown exception");
     }
     Conn(ctx)->msg.reset();
     return answer;

@@ -862,6 +862,49 @@ void TestBodyExceptionUnderAcceptTempfails(void**) {
   Close(&ctx);
 }
 
+// The verdict's edits all went to the MTA, then the verdict's log line
+// throws: the message is accepted as decided with our edits only (no
+// smime=temperror on top), and one panic line says the decision stood.
+void TestExceptionAfterEditsKeepsDecision(void**) {
+  g->holder.Set(TestRuntime("internal_error_action = accept\n", "/nonexistent/x"));
+  g->log.lines.clear();
+  g->log.throw_on = "QID1: verify: ";
+  SMFICTX& ctx = *NewContext();
+  Connect(&ctx);
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  g->log.throw_on.clear();
+  assert_true(ctx.reply.empty());
+  assert_int_equal(ctx.header_edits.size(), 3);
+  assert_string_equal(ctx.header_edits[0].c_str(), "chg Authentication-Results 3:(delete)");
+  assert_string_equal(ctx.header_edits[1].c_str(), "chg Authentication-Results 1:(delete)");
+  assert_true(ctx.header_edits[2].find("smime=none") != std::string::npos);
+  for (const std::string& e : ctx.header_edits)
+    assert_true(e.find("smime=temperror") == std::string::npos);
+  assert_int_equal(g->log.Count("panic: QID1: panic: error=\"eom: after the decision: "
+                                "std::bad_alloc\", action=accept, reason=decided"),
+                   1);
+  assert_int_equal(g->log.Count("action=poisoned"), 0);
+  assert_int_equal(g->log.Count("reason=internal_error_action"), 0);
+  // Under internal_error_action = tempfail too: the decision stands, not a
+  // tempfail for a message the MTA already holds edited.
+  g->holder.Set(TestRuntime("", "/nonexistent/x"));
+  g->log.lines.clear();
+  g->log.throw_on = "QID1: verify: ";
+  ctx.header_edits.clear();
+  MailFrom(&ctx);
+  assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+  assert_int_equal(ForgedData(&ctx, 1, SMFIS_CONTINUE), SMFIS_CONTINUE);
+  g->log.throw_on.clear();
+  assert_true(ctx.reply.empty());
+  assert_int_equal(ctx.header_edits.size(), 3);
+  assert_true(ctx.header_edits[2].find("smime=none") != std::string::npos);
+  assert_int_equal(g->log.Count("action=accept, reason=decided"), 1);
+  assert_int_equal(g->log.Count("action=tempfail"), 0);
+  Close(&ctx);
+}
+
 }  // namespace
 }  // namespace smime
 
@@ -883,6 +926,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestLargeBodyStreamedInSlices, smime::Reset),
       cmocka_unit_test_setup(smime::TestBodySliceFailureTempfails, smime::Reset),
       cmocka_unit_test_setup(smime::TestBodyExceptionUnderAcceptTempfails, smime::Reset),
+      cmocka_unit_test_setup(smime::TestExceptionAfterEditsKeepsDecision, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
 }

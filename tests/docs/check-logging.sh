@@ -27,6 +27,18 @@ else
   bad "the checker: $(python3 "$check" "$doc" lines "$work/bad.log")"
 fi
 
+# The lines of a refusal after an unsigned if-possible message, and of an
+# exception after the decision, are of the interface.
+printf '%s\n' \
+  "error: Q1: outbound: from=<a@b>, sign=if-possible, unsigned_reason=sender-not-authorized, action=tempfail, reason=encryption-failed, ms=3, detail=\"x; y\"" \
+  "panic: Q1: panic: error=\"eom: after the decision: std::bad_alloc\", action=accept, reason=decided" \
+  >"$work/good.log"
+if out=$(python3 "$check" "$doc" lines "$work/good.log"); then
+  ok "unsigned_reason and reason=decided lines follow the interface"
+else
+  bad "unsigned_reason and reason=decided lines: $out"
+fi
+
 if out=$(python3 "$check" "$doc" sources "$top/src"); then
   ok "log calls in src/: fields and events documented, none hand-built"
 else

@@ -12,7 +12,8 @@ verify line), and the event and every field name documented in DOC (written
 there as `name`).
 
 sources: every field name a non-test source gives AppendField,
-AppendAddressField, AppendSignerField or AppendSignerAddressField literally,
+AppendAddressField, AppendSignerField or AppendSignerAddressField literally
+(and the new name of a RenameField),
 and every event a log call names, must be documented in DOC; the Signer
 ones (which append without replacing an earlier field of the name) take
 only the names of the per-signer group; no log call may carry a hand-built
@@ -72,6 +73,8 @@ def check_line(line, names):
 def check_sources(srcdir, names):
     out = []
     field_call = re.compile(r'Append(?:Signer)?(?:Address)?Field\(\s*[^,()]+,\s*"([a-z_]+)"')
+    # RenameField(out, "from", "to"): the new name is a field name too.
+    rename_call = re.compile(r'RenameField\(\s*[^,()]+,\s*"[a-z_]+",\s*"([a-z_]+)"')
     signer_call = re.compile(r'AppendSigner(?:Address)?Field\(\s*[^,()]+,\s*"([a-z_]+)"')
     # Log calls: Write(Severity::..., "event: " ...), and the daemon's helpers
     # that take the event as their second argument.
@@ -86,7 +89,7 @@ def check_sources(srcdir, names):
             path = os.path.join(root, fn)
             with open(path, encoding="utf-8") as f:
                 text = f.read()
-            for name in field_call.findall(text):
+            for name in field_call.findall(text) + rename_call.findall(text):
                 if name not in names:
                     out.append("%s: field '%s' not in the doc" % (path, name))
             for name in signer_call.findall(text):
