@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/ossl.h"
+#include "cms/der_tlv.h"
 
 namespace smime {
 
@@ -25,25 +26,14 @@ void AppendLength(size_t n, std::string* out) {
   while (k > 0) out->push_back(static_cast<char>(b[--k]));
 }
 
-// One TLV at der[at]: single-byte tag, definite length.
+// One element at der[at] (cms/der_tlv: single-byte tag, definite length).
 bool ReadHeader(const std::string& der, size_t at, size_t end, unsigned char* tag, size_t* header,
                 size_t* length) {
-  if (at + 2 > end) return false;
-  *tag = static_cast<unsigned char>(der[at]);
-  if ((*tag & 0x1f) == 0x1f) return false;  // multi-byte tags do not occur on the path
-  const unsigned char l0 = static_cast<unsigned char>(der[at + 1]);
-  size_t len = 0, h = 2;
-  if (l0 < 0x80) {
-    len = l0;
-  } else {
-    const size_t k = l0 & 0x7f;
-    if (k == 0 || k > sizeof(size_t) || at + 2 + k > end) return false;  // indefinite or huge
-    for (size_t i = 0; i < k; ++i) len = (len << 8) | static_cast<unsigned char>(der[at + 2 + i]);
-    h += k;
-  }
-  if (len > end - at - h) return false;
-  *header = h;
-  *length = len;
+  DerTlv t;
+  if (!ReadDerTlv(der, at, end, &t)) return false;
+  *tag = t.tag;
+  *header = t.header;
+  *length = t.length;
   return true;
 }
 
@@ -66,22 +56,21 @@ size_t Splice(const std::string& der, size_t at, size_t end, size_t mark, size_t
   }
   if ((tag & 0x20) == 0) return 0;
   size_t child = c;
+  DerTlv kid;
+  bool found = false;
   while (child < c + len) {
-    unsigned char ctag;
-    size_t ch, clen;
-    if (!ReadHeader(der, child, c + len, &ctag, &ch, &clen)) return 0;
-    const size_t cend = child + ch + clen;
-    if (mark >= child && mark < cend) break;
-    child = cend;
+    if (!ReadDerTlv(der, child, c + len, &kid)) return 0;
+    if (mark >= child && mark < kid.end()) {
+      found = true;
+      break;
+    }
+    child = kid.end();
   }
-  if (child >= c + len) return 0;
+  if (!found) return 0;
   std::string inner;
   const size_t grown = Splice(der, child, c + len, mark, content_size, &inner, suffix);
   if (grown == 0) return 0;
-  unsigned char ctag;
-  size_t ch, clen;
-  ReadHeader(der, child, c + len, &ctag, &ch, &clen);
-  const size_t after = child + ch + clen;
+  const size_t after = kid.end();
   suffix->append(der, after, c + len - after);
   const size_t new_len = (child - c) + grown + (c + len - after);
   std::string head(1, static_cast<char>(tag));

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cms/der_splice.h"
+#include "cms/der_tlv.h"
 #include "trust/cert_info.h"
 
 namespace smime {
@@ -257,34 +258,9 @@ Status SignWithEncoder(const ContentWriter& content, size_t total, const SignPar
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OsslDeleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 using AsnTimePtr = std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME, ASN1_TIME_free>>;
 
-// One DER element: single-byte tag, definite length.
-struct Tlv {
-  unsigned char tag = 0;
-  size_t at = 0, header = 0, length = 0;
-  size_t content() const { return at + header; }
-  size_t end() const { return at + header + length; }
-};
-
 // The element at der[at], which must lie before end and carry tag.
-bool ReadTlv(const std::string& der, size_t at, size_t end, unsigned char tag, Tlv* t) {
-  if (at + 2 > end || end > der.size()) return false;
-  t->tag = static_cast<unsigned char>(der[at]);
-  if (t->tag != tag) return false;
-  const unsigned char l0 = static_cast<unsigned char>(der[at + 1]);
-  size_t len = 0, h = 2;
-  if (l0 < 0x80) {
-    len = l0;
-  } else {
-    const size_t k = l0 & 0x7f;
-    if (k == 0 || k > 4 || at + 2 + k > end) return false;
-    for (size_t i = 0; i < k; ++i) len = (len << 8) | static_cast<unsigned char>(der[at + 2 + i]);
-    h += k;
-  }
-  if (len > end - at - h) return false;
-  t->at = at;
-  t->header = h;
-  t->length = len;
-  return true;
+bool ReadTlv(const std::string& der, size_t at, size_t end, unsigned char tag, DerTlv* t) {
+  return ReadDerTlv(der, at, end, t) && t->tag == tag;
 }
 
 // The contents octets of the OIDs we look for among the signed attributes.
@@ -322,7 +298,7 @@ struct SignMemo::Template {
 
   // Finds the places in der (a detached SignedData with one SignerInfo).
   bool Locate() {
-    Tlv ci, oid, exp, sd, ver, algs, eci, next, sis, si, sid, dalg, attrs, salg, sig;
+    DerTlv ci, oid, exp, sd, ver, algs, eci, next, sis, si, sid, dalg, attrs, salg, sig;
     const size_t n = der.size();
     if (!ReadTlv(der, 0, n, 0x30, &ci) || ci.end() != n ||
         !ReadTlv(der, ci.content(), ci.end(), 0x06, &oid) ||
@@ -349,7 +325,7 @@ struct SignMemo::Template {
       return false;
     int digests = 0, times = 0;
     for (size_t a = attrs.content(); a < attrs.end();) {
-      Tlv attr, type, values, value;
+      DerTlv attr, type, values, value;
       if (!ReadTlv(der, a, attrs.end(), 0x30, &attr) ||
           !ReadTlv(der, attr.content(), attr.end(), 0x06, &type) ||
           !ReadTlv(der, type.end(), attr.end(), 0x31, &values) || values.end() != attr.end())
