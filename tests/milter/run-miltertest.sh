@@ -51,14 +51,26 @@ done
 
 # Reloads during traffic: good reloads swap the runtime; a bad one is refused
 # and the old runtime keeps serving.
+# A reload runs on its own thread and signals pending meanwhile coalesce, so
+# the good reloads must be logged before the config is made bad (on a loaded
+# machine the first one can take seconds): wait for the lines, not a time.
+wait_log() {  # wait_log PATTERN: up to 60 s for PATTERN in the daemon's log
+  local i
+  for i in $(seq 1 600); do
+    grep -q -- "$1" "$work/milter.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
 run traffic &
 traffic=$!
 for _ in 1 2 3 4 5; do sleep 0.2; kill -USR1 "$pid"; done
 wait "$traffic" || true
+wait_log "reload: version=.*result=ok" || echo "no good reload logged within 60 s" >&2
 cp "$conf" "$work/good.conf"
 echo "max_signers = many" >>"$conf"
 kill -USR1 "$pid"
-sleep 0.5
+wait_log "error: reload: result=failed" || echo "no failed reload logged within 60 s" >&2
 run inbound-pass
 cp "$work/good.conf" "$conf"
 
