@@ -26,10 +26,14 @@ cp "$pki/alice.key" "$work/alice.key" && chmod 600 "$work/alice.key" && chown no
 echo "alice@a.example $pki/alice.crt $work/alice.key chain=$pki/alice.chain.pem" >"$work/identities"
 echo "alice alice@a.example" >"$work/signing-users"
 mkdir -p "$work/policies"
+# Every file the daemon reads is named here: a built-in default lies under
+# the build's sysconfdir, which distcheck puts inside the source folder (in
+# a private one, unreadable by the service user the reloads run as).
+: >"$work/decryption-keys"
 write_config "$conf" "socket = unix:$work/milter.sock" "socket_mode = 0666" "user = nobody" \
   "state_dir = $work/state" "sign = clear" "signing_identities = $work/identities" \
   "signing_users = $work/signing-users" "policy_dir = $work/policies" \
-  "signing_relays = 192.0.2.0/24"
+  "decryption_keys = $work/decryption-keys" "signing_relays = 192.0.2.0/24"
 
 "$MILTER" -c "$conf" -f -e >/dev/null 2>"$work/milter.log" &
 pid=$!
