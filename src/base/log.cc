@@ -69,24 +69,31 @@ std::string LogEscape(const std::string& in, size_t max_len) {
 
 namespace {
 
-// Removes every field called name from out. LogEscape turns ',' into \x2c
-// in every value (quoted ones and addresses too), so ", " occurs only
-// between fields and each field starts at 0 or right after one.
-void RemoveField(std::string* out, const char* name) {
+// Where the field called name starts in fields, or npos. LogEscape turns
+// ',' into \x2c in every value (quoted ones and addresses too), so ", "
+// occurs only between fields and each field starts at 0 or right after one.
+size_t FindField(const std::string& fields, const char* name) {
   const size_t name_len = std::strlen(name);
   size_t start = 0;
-  while (start < out->size()) {
-    size_t end = out->find(", ", start);
-    if (end == std::string::npos) end = out->size();
-    const bool same = end - start > name_len && out->compare(start, name_len, name) == 0 &&
-                      (*out)[start + name_len] == '=';
-    if (!same) {
-      start = end + 2;
-    } else if (end < out->size()) {
-      out->erase(start, end + 2 - start);  // the field and the ", " after it
-    } else {
-      out->erase(start >= 2 ? start - 2 : 0);  // the last field and the ", " before it
-    }
+  while (start < fields.size()) {
+    size_t end = fields.find(", ", start);
+    if (end == std::string::npos) end = fields.size();
+    if (end - start > name_len && fields.compare(start, name_len, name) == 0 &&
+        fields[start + name_len] == '=')
+      return start;
+    start = end + 2;
+  }
+  return std::string::npos;
+}
+
+// Removes every field called name from out.
+void RemoveField(std::string* out, const char* name) {
+  for (size_t at = FindField(*out, name); at != std::string::npos; at = FindField(*out, name)) {
+    const size_t end = out->find(", ", at);
+    if (end != std::string::npos)
+      out->erase(at, end + 2 - at);  // the field and the ", " after it
+    else
+      out->erase(at >= 2 ? at - 2 : 0);  // the last field and the ", " before it
   }
 }
 
@@ -129,23 +136,6 @@ void AppendAddressField(std::string* out, const char* name, const std::string& a
   RemoveField(out, name);
   WriteAddress(out, name, address);
 }
-
-namespace {
-// Where the field called name starts in fields, or npos.
-size_t FindField(const std::string& fields, const char* name) {
-  const size_t name_len = std::strlen(name);
-  size_t start = 0;
-  while (start < fields.size()) {
-    size_t end = fields.find(", ", start);
-    if (end == std::string::npos) end = fields.size();
-    if (end - start > name_len && fields.compare(start, name_len, name) == 0 &&
-        fields[start + name_len] == '=')
-      return start;
-    start = end + 2;
-  }
-  return std::string::npos;
-}
-}  // namespace
 
 std::string FieldText(const std::string& fields, const char* name) {
   const size_t at = FindField(fields, name);
