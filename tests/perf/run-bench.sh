@@ -15,6 +15,10 @@
 #   sign           outbound, ~1.6 KB, alice's identity, raw = RSA-2048 sign
 #   encrypt        outbound to carol (certificate store), raw = RSA-2048 verify
 #   sign-encrypt   both, raw = RSA-2048 sign
+#   verify-thread, sign-thread  verify and sign with --thread-per-message:
+#                  each message on a new thread, as libmilter's worker pool
+#                  often runs them in the daemon (the daemon's cost under
+#                  load; the raw operation stays on one warm thread)
 # SMIME_BENCH_ROUNDS (default 20) alternating rounds: see bench_command.cc.
 # SMIME_BENCH_ONLY=NAME runs one path; SMIME_BENCH_WRAP is a command put in
 # front of smimectl, e.g. "valgrind --tool=callgrind --callgrind-out-file=F"
@@ -83,4 +87,6 @@ bench encrypt encryption=aes256-cbc nosign --outbound --sasl-user alice --rcpt c
   --raw-op verify "$work/out.eml"
 bench sign-encrypt encryption=aes256-cbc sign --outbound --sasl-user alice \
   --rcpt carol@b.example --raw-op sign "$work/out.eml"
+bench verify-thread verdict=pass sign --thread-per-message "$work/in.eml"
+bench sign-thread action=signed sign --outbound --sasl-user alice --thread-per-message "$work/out.eml"
 exit $((failed > 0))

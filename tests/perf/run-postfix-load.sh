@@ -26,6 +26,14 @@
 #   nothing, negotiates the same protocol as smime-milter): the floor of the
 #   milter protocol's cost. --least: the no-op milter asks for the least
 #   protocol any milter can (noop-milter --least).
+# --cpu --noop together also print, per path, the ceiling: the best ratio
+#   any milter could reach in this run, Postfix alone's CPU per message
+#   divided by the no-op instance's plus the least public-key work the path
+#   needs at raw OpenSSL speed (`openssl speed rsa2048`, measured in the same
+#   run): inbound three RSA-2048 verifications (the message's signature and
+#   the two certificates' of the chain), outbound one RSA-2048 signature.
+#   The rounds keep both cores busy, so a rate ratio follows the CPU ratio
+#   (both printed): no milter exceeds the ceiling on this machine.
 # SMIME_LOAD_PATHS="inbound" (or "outbound") runs one path only.
 # SMIME_LOAD_WRAP="valgrind --tool=callgrind --callgrind-out-file=F" runs
 #   the milter daemon under that command (a profile of the daemon's own
@@ -103,7 +111,7 @@ alone=("$PF_BASE" "$PF_PORT" "$PF_SUBMIT")
 pf_setup "$work/milter" "$work/milter.sock" || exit 1
 with=("$PF_BASE" "$PF_PORT" "$PF_SUBMIT")
 
-declare -A secs=() count=() cpu_pf=() cpu_milter=() cpu_client=()
+declare -A secs=() count=() cpu_pf=() cpu_milter=() cpu_client=() per_round=()
 failed=0
 # cpu_ticks PID: clock ticks of user and of system time ("USER SYS") of PID
 # and all its descendants, with what each has reaped (cutime, cstime), so
@@ -156,6 +164,7 @@ round() {
   fi
   pf_stop
   secs[$which.$path]=$(awk -v a="${secs[$which.$path]:-0}" -v b="$t0" -v c="$t1" 'BEGIN { print a + c - b }')
+  per_round[$which.$path]+="$(awk -v n="$n" -v b="$t0" -v c="$t1" 'BEGIN { print n / (c - b) }') "
   count[$which.$path]=$(( ${count[$which.$path]:-0} + n ))
 }
 for ((r = 0; r < rounds; r++)); do
@@ -183,7 +192,25 @@ for path in $paths; do
   [ "$noop" = 1 ] && awk -v p="$path" -v ca="${count[alone.$path]}" -v sa="${secs[alone.$path]}" \
     -v cw="${count[noopi.$path]}" -v sw="${secs[noopi.$path]}" 'BEGIN {
     printf "%-8s Postfix + no-op milter %.0f messages/s, ratio %.2f\n", p, cw / sw, (cw / sw) / (ca / sa) }'
+  # Each round's ratio to the round of Postfix alone just before it: how
+  # far the machine's own drift moves one ratio (median and range).
+  for i in with noopi; do
+    [ -n "${per_round[$i.$path]:-}" ] || continue
+    awk -v p="$path" -v i="$i" -v a="${per_round[alone.$path]}" -v w="${per_round[$i.$path]}" 'BEGIN {
+      k = split(a, x, " "); split(w, y, " ")
+      for (j = 1; j <= k; j++) r[j] = y[j] / x[j]
+      for (j = 2; j <= k; j++) for (m = j; m > 1 && r[m - 1] > r[m]; m--) { t = r[m]; r[m] = r[m - 1]; r[m - 1] = t }
+      med = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+      printf "%-8s per round, %s: median %.2f, range %.2f to %.2f (%d rounds)\n",
+        p, i == "with" ? "smime-milter" : "no-op milter", med, r[1], r[k], k }'
+  done
 done
+if [ "$cpu" = 1 ] && [ "$noop" = 1 ]; then
+  # openssl speed -mr: "+F2:COUNT:BITS:SIGN/S:VERIFY/S" (OpenSSL 3).
+  raw=$(openssl speed -seconds 3 -mr rsa2048 2>/dev/null | awk -F: '/^\+F2:/ { print $4, $5 }')
+  read -r sign_s verify_s <<<"$raw"
+  echo "raw RSA-2048 (openssl speed, this run): sign ${sign_s%.*}/s, verify ${verify_s%.*}/s"
+fi
 if [ "$cpu" = 1 ]; then
   echo "CPU ms per message (user+system; Postfix instance, milter daemon, load generator):"
   for path in $paths; do
@@ -196,6 +223,23 @@ if [ "$cpu" = 1 ]; then
         printf "%-8s %-15s postfix %.3f (sys %.3f)  milter %.3f (sys %.3f)  client %.3f  total %.3f\n",
           p, name, a, k * x[2], b, k * y[2], d, a + b + d }'
     done
+  done
+  # total_ms INSTANCE PATH: CPU ms per message of all three groups.
+  total_ms() {
+    awk -v c="${count[$1.$2]}" -v tck="$tck" -v pf="${cpu_pf[$1.$2]}" -v m="${cpu_milter[$1.$2]:-0 0}" \
+      -v cl="${cpu_client[$1.$2]}" 'BEGIN { split(pf, x, " "); split(m, y, " ")
+      printf "%.4f", 1000 / tck / c * (x[1] + x[2] + y[1] + y[2]) + 1000 * cl / c }'
+  }
+  for path in $paths; do
+    [ "$noop" = 1 ] || break
+    if [ "$path" = inbound ]; then op="3 RSA verifications"; crypto=$(awk -v v="$verify_s" 'BEGIN { print 3000 / v }')
+    else op="1 RSA signature"; crypto=$(awk -v s="$sign_s" 'BEGIN { print 1000 / s }'); fi
+    awk -v p="$path" -v a="$(total_ms alone "$path")" -v z="$(total_ms noopi "$path")" \
+      -v w="$(total_ms with "$path")" -v k="$crypto" -v op="$op" \
+      -v ra="$(awk -v c="${count[alone.$path]}" -v s="${secs[alone.$path]}" 'BEGIN { print c / s }')" \
+      -v rw="$(awk -v c="${count[with.$path]}" -v s="${secs[with.$path]}" 'BEGIN { print c / s }')" 'BEGIN {
+      printf "%-8s ceiling for any milter %.2f (alone %.3f ms / (no-op %.3f + %s %.3f)); smime-milter by CPU %.2f, by rate %.2f\n",
+        p, a / (z + k), a, z, op, k, a / w, rw / ra }'
   done
 fi
 exit $((failed > 0))
