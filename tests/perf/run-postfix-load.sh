@@ -41,7 +41,7 @@
 # The milter runs with revocation = off (the test PKI has no CRL or OCSP
 # source: bench --compare-raw measures revocation on).
 # SMIME_LOAD_SMOKE=1 sends a few messages per path and only checks that
-# they arrive with the milter's work done (used in make check).
+# they arrive with the milter's work done (make check: run-postfix-load-smoke.sh).
 # Needs root, Postfix and python3 (skips otherwise).
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
