@@ -153,7 +153,8 @@ const std::vector<ParamSpec> kParams = {
      "reason=internal-error; only a failure before the message (at connect) or of these edits "
      "themselves passes it on unchanged). Refused when any domain encrypts."},
     {"internal_hosts", ParamType::kList, "127.0.0.0/8, ::1/128", kNoMin, kNoMax, nullptr,
-     "Client networks (CIDR) whose mail is outbound."},
+     "Client networks (CIDR) whose mail is outbound. An IPv4-mapped client address "
+     "(::ffff:a.b.c.d, from a dual-stack listener) is in the IPv4 networks that hold a.b.c.d."},
     {"ldap_attributes", ParamType::kList, "userCertificate;binary, userSMIMECertificate", kNoMin,
      kNoMax, nullptr,
      "LDAP attributes holding recipient certificates: a DER certificate (userCertificate;binary) "
@@ -292,7 +293,8 @@ const std::vector<ParamSpec> kParams = {
      "signed as any From: that has an identity (e.g. a groupware server that authenticates "
      "its users itself). Empty by default, and loopback is never implied: list managers, "
      "scripts and re-injected mail also come from 127.0.0.1. Everyone else signs only as "
-     "the addresses signing_users maps to their login."},
+     "the addresses signing_users maps to their login. An IPv4-mapped client address "
+     "(::ffff:a.b.c.d) is in the IPv4 networks that hold a.b.c.d."},
     {"signing_rsa_padding", ParamType::kEnum, "pkcs1", kNoMin, kNoMax, "pkcs1|pss",
      "RSA signature scheme of outbound signatures: pkcs1 (PKCS#1 v1.5, what every client "
      "verifies) or pss (RSASSA-PSS)."},

@@ -1,6 +1,10 @@
 // policy/direction: see direction.h.
 #include "policy/direction.h"
 
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "base/log.h"
 
 namespace smime {
@@ -12,8 +16,14 @@ bool CidrContains(const std::vector<IpNetwork>& nets, const std::string& text) {
   if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
   if (ip.rfind("IPv6:", 0) == 0) ip = ip.substr(5);
   if (!ParseIp(ip, &family, addr)) return false;
-  for (const IpNetwork& n : nets)
+  // A dual-stack listener (Sendmail's Family=inet6) shows an IPv4 client as
+  // ::ffff:a.b.c.d: the same host, so an IPv4 network holds it too.
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const bool mapped = family == AF_INET6 && std::memcmp(addr, kMapped, sizeof kMapped) == 0;
+  for (const IpNetwork& n : nets) {
     if (InNetwork(n, family, addr)) return true;
+    if (mapped && InNetwork(n, AF_INET, addr + 12)) return true;
+  }
   return false;
 }
 

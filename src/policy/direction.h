@@ -18,7 +18,8 @@
 namespace smime {
 
 // ip as the MTA writes a client address ("192.0.2.1", "[IPv6:::1]") lies in
-// one of nets.
+// one of nets. An IPv4-mapped address ("IPv6:::ffff:192.0.2.1") lies in the
+// IPv4 networks that hold its IPv4 address, as well as in IPv6 networks.
 bool CidrContains(const std::vector<IpNetwork>& nets, const std::string& ip);
 
 // Decides the direction of tx (when tx.direction is kAuto) and says why:

@@ -21,6 +21,19 @@ void TestCidr(void**) {
   assert_true(CidrContains(nets, "192.0.2.7"));
   assert_false(CidrContains(nets, "192.0.2.8"));
   assert_false(CidrContains(nets, "not-an-ip"));
+  // IPv4-mapped (a dual-stack listener): judged by the IPv4 address too.
+  assert_true(CidrContains(nets, "::ffff:10.1.2.3"));
+  assert_true(CidrContains(nets, "[IPv6:::ffff:127.0.0.1]"));
+  assert_true(CidrContains(nets, "IPv6:::FFFF:C000:0207"));  // 192.0.2.7
+  assert_false(CidrContains(nets, "::ffff:10.2.0.1"));
+  assert_false(CidrContains(nets, "::ffff:192.0.2.8"));
+  // Not mapped: IPv4-compatible (::a.b.c.d, deprecated) and NAT64 stay IPv6.
+  assert_false(CidrContains(nets, "::10.1.2.3"));
+  assert_false(CidrContains(nets, "64:ff9b::10.1.2.3"));
+  std::vector<IpNetwork> v6;
+  assert_true(ParseNetworks({"::ffff:0:0/96"}, &v6).ok());
+  assert_true(CidrContains(v6, "::ffff:203.0.113.9"));  // IPv6 networks still apply
+  assert_false(CidrContains(v6, "203.0.113.9"));        // but not the other way round
   assert_false(ParseNetworks({"10.0.0.0/33"}, &nets).ok());
   assert_false(ParseNetworks({"example.com"}, &nets).ok());
 }
@@ -42,6 +55,12 @@ void TestDirection(void**) {
   std::string fields;
   AppendDirectionWhy(tx, why, &fields);
   assert_string_equal(fields.c_str(), "why=internal_hosts, client=127.0.0.1");
+  // Sendmail on a dual-stack socket: the same loopback client.
+  tx.client_addr = "IPv6:::ffff:127.0.0.1";
+  assert_true(DecideDirection(tx, nets, {"ORIGINATING"}, &why) == Direction::kOutbound);
+  assert_string_equal(why.c_str(), "internal_hosts");
+  tx.client_addr = "IPv6:::ffff:192.0.2.1";
+  assert_true(DecideDirection(tx, nets, {"ORIGINATING"}, &why) == Direction::kInbound);
   tx.client_addr = "192.0.2.1";
   tx.daemon_name = "ORIGINATING";
   assert_true(DecideDirection(tx, nets, {"ORIGINATING"}, &why) == Direction::kOutbound);
