@@ -7,8 +7,8 @@
 //
 // --thread-per-message runs each message on a thread of its own, started for
 // it and joined after it: the daemon's condition under load, where
-// libmilter's worker pool starts and ends threads all the time (about one
-// per message through Postfix here, docs/performance.md), so the engine
+// libmilter's worker pool starts and ends threads all the time (0.8 per
+// message through Postfix here, docs/performance.md), so the engine
 // meets cold caches, a fresh thread stack and the thread start and exit.
 //
 // --compare-raw measures, in the same run, the raw OpenSSL rate of the
