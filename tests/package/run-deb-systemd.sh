@@ -373,23 +373,7 @@ in_ct dpkg --purge smime-milter >"$work/purge.log" 2>&1 && ok "dpkg --purge" ||
 in_ct systemctl is-active --quiet smime-milter-crl-fetch.timer && bad "CRL timer still active after purge"
 units=$(in_ct systemctl list-unit-files --no-legend 'smime-milter*' 2>&1)
 [ -z "$units" ] && ok "systemd knows no smime-milter unit file" || bad "unit files after purge: $units"
-left=
-while read -r f; do
-  [ -e "$root$f" ] || continue
-  case "$f" in  # shared folders other packages own too
-    /etc/smime-milter) continue ;;  # checked below
-    /. | /etc | /lib | /lib/systemd | /lib/systemd/system | /usr | /usr/bin | /usr/sbin | /usr/share | \
-      /usr/share/doc | /usr/share/man | /usr/share/man/man5 | /usr/share/man/man8 | /var | /var/spool | \
-      /var/spool/postfix) continue ;;
-  esac
-  left="$left $f"
-done <"$work/files"
-for f in /var/lib/smime-milter /var/spool/postfix/smime-milter /run/smime-milter \
-    /etc/systemd/system/multi-user.target.wants/smime-milter.service \
-    /etc/systemd/system/timers.target.wants/smime-milter-crl-fetch.timer \
-    /var/lib/systemd/deb-systemd-helper-enabled/smime-milter.service.dsh-also; do
-  in_ct test ! -e "$f" || left="$left $f"
-done
+left=$(purge_leftovers "$root" "$work/files" in_ct)
 [ -z "$left" ] && ok "purge left nothing of the package" || bad "left after purge:$left"
 [ "$(ls -A "$root/etc/smime-milter" 2>&1)" = trust-anchors.pem ] &&
   ok "purge kept only the file the admin added: /etc/smime-milter/trust-anchors.pem" ||

@@ -293,23 +293,7 @@ ls -A /var/lib/smime-milter | grep -q . && ok "state_dir has state: $(ls /var/li
 touch /var/spool/postfix/smime-milter/smime-milter.sock  # as a crashed daemon leaves it
 dpkg --purge smime-milter >"$work/purge.log" 2>&1 && installed=no && ok "dpkg --purge" ||
   { bad "dpkg --purge"; cat "$work/purge.log"; }
-left=
-while read -r f; do
-  [ -e "$f" ] || continue
-  case "$f" in  # shared folders other packages own too
-    /etc/smime-milter) continue ;;  # checked below
-    /. | /etc | /lib | /lib/systemd | /lib/systemd/system | /usr | /usr/bin | /usr/sbin | /usr/share | \
-      /usr/share/doc | /usr/share/man | /usr/share/man/man5 | /usr/share/man/man8 | /var | /var/spool | \
-      /var/spool/postfix) continue ;;
-  esac
-  left="$left $f"
-done <"$work/files"
-for f in /var/lib/smime-milter /var/spool/postfix/smime-milter /run/smime-milter \
-    /etc/systemd/system/multi-user.target.wants/smime-milter.service \
-    /etc/systemd/system/timers.target.wants/smime-milter-crl-fetch.timer \
-    /var/lib/systemd/deb-systemd-helper-enabled/smime-milter.service.dsh-also; do
-  [ ! -e "$f" ] || left="$left $f"
-done
+left=$(purge_leftovers "" "$work/files")
 [ "$(ls -A /etc/smime-milter 2>&1)" = trust-anchors.pem ] &&
   ok "purge kept only the file the admin added: /etc/smime-milter/trust-anchors.pem" ||
   bad "/etc/smime-milter after purge: $(ls -AR /etc/smime-milter 2>&1)"
