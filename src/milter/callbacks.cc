@@ -380,9 +380,11 @@ struct Deletions {
   bool attempted = false;  // at least one was sent to the MTA
   bool done = false;       // every one was applied
   int applied = 0;
-  // A part of a new body reached the MTA: a failure now leaves it a
-  // truncated body, which only a tempfail may answer.
-  bool body_started = false;
+  // The outcome replaces the body and its edits began: the MTA may hold
+  // new Content-* headers over the old body, or part of the new body. A
+  // failure now can only be answered with a tempfail (BodyFailure), also
+  // under internal_error_action = accept.
+  bool replacing = false;
   bool body_done = false;  // the whole new body reached the MTA
 };
 
@@ -393,6 +395,7 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
   Deletions unused;
   if (!deletions) deletions = &unused;
   *deletions = Deletions();
+  deletions->replacing = o.replace_body;
   for (const HeaderEdit& e : o.edits) {
     if (e.kind == HeaderEdit::Kind::kDelete)
       deletions->attempted = true;
@@ -426,7 +429,6 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
     bool refused = false;
     auto send = [&](std::string_view s) {
       unsigned char* p = reinterpret_cast<unsigned char*>(const_cast<char*>(s.data()));
-      deletions->body_started = true;
       if (smfi_replacebody(ctx, p, static_cast<int>(s.size())) == MI_SUCCESS) return true;
       refused = true;
       return false;
@@ -443,25 +445,27 @@ bool ApplyToMta(SMFICTX* ctx, const Outcome& o, bool leading_space, std::string*
   return true;
 }
 
-// A new body that failed after its first part reached the MTA (its spool
-// could not be read back, or the MTA refused a part): the MTA holds a
-// truncated body, so the answer is a tempfail whatever
-// internal_error_action says; on a tempfail at end of data the MTA
-// refuses the message (4xx to the client), so neither the old nor the
-// partial body is queued (docs/performance.md, "Memory per message").
+// A new body that failed after its edits began to reach the MTA (a header
+// edit or a part refused, its spool could not be read back): the MTA holds
+// new headers over the old body or a truncated body, so the answer is a
+// tempfail whatever internal_error_action says; on a tempfail at end of
+// data the MTA refuses the message (4xx to the client), so neither the
+// old nor the partial body is queued (docs/performance.md, "Memory per
+// message"). Called outside Guard: a log or count that throws still ends
+// in the tempfail.
 sfsistat BodyFailure(SMFICTX* ctx, const std::string& event, const std::string& error) {
-  const std::string qid = MacroOr(ctx, "i", "NOQUEUE");
-  std::string fields;
-  AppendField(&fields, "error", error);
-  AppendField(&fields, "reason", "body-replace-failed");
-  AppendField(&fields, "action", "tempfail");
-  AppendField(&fields, "reply", "451 4.3.0");
-  g_globals.log->Write(Severity::kError, qid + ": " + event + ": " + fields);
-  if (g_globals.metrics) {
-    Outcome counted = InternalErrorOutcome(false, error);
-    g_globals.metrics->CountMessage(counted);
+  try {
+    const std::string qid = MacroOr(ctx, "i", "NOQUEUE");
+    std::string fields;
+    AppendField(&fields, "error", error);
+    AppendField(&fields, "reason", "body-replace-failed");
+    AppendField(&fields, "action", "tempfail");
+    AppendField(&fields, "reply", "451 4.3.0");
+    g_globals.log->Write(Severity::kError, qid + ": " + event + ": " + fields);
+    if (g_globals.metrics) g_globals.metrics->CountMessage(InternalErrorOutcome(false, error));
+  } catch (...) {  // the answer below stands
   }
-  Conn(ctx)->msg.reset();
+  if (Connection* c = Conn(ctx)) c->msg.reset();
   smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
                 const_cast<char*>("Internal error in the S/MIME filter, try again later"));
   return SMFIS_TEMPFAIL;
@@ -549,8 +553,7 @@ sfsistat OnEom(SMFICTX* ctx) {
       // removed) must not reach the mailbox: tempfail instead (under
       // accept: the poisoned end below).
       if (!ApplyToMta(ctx, o, EnsureConn(ctx)->leading_space, &error, &deletions))
-        return deletions.body_started ? BodyFailure(ctx, o.event, error)
-                                      : Panic(ctx, "eom: " + error);
+        return deletions.replacing ? BodyFailure(ctx, o.event, error) : Panic(ctx, "eom: " + error);
     }
     sfsistat answer = SMFIS_CONTINUE;
     if (o.disposition != Disposition::kAccept) {
@@ -578,9 +581,9 @@ sfsistat OnEom(SMFICTX* ctx) {
   // (Panic resets it otherwise): poisoned earlier or by a failure just now.
   Connection* c = Conn(ctx);
   if (!c || !c->msg || c->msg->poisoned.empty()) return rc;
-  // An exception while the new body was being sent: the MTA holds part of
-  // it, which accepting the poisoned message would deliver.
-  if (deletions.body_started && !deletions.body_done)
+  // An exception while the new headers or body were being sent: the MTA
+  // holds part of them, which accepting the poisoned message would deliver.
+  if (deletions.replacing && !deletions.body_done)
     return BodyFailure(ctx, "panic", std::string(c->msg->poisoned));
   try {
     return FinishPoisoned(ctx, c->msg.get(), deletions);

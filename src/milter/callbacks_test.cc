@@ -56,7 +56,7 @@ struct smfi_str {
   size_t largest_replacebody = 0;
 };
 
-// Set by a test: smfi_insheader refuses a value containing it, and
+// Set by a test: smfi_insheader and smfi_addheader refuse a value containing it, and
 // smfi_chgheader the deletion with this ordinal (as the MTA may refuse an
 // edit).
 std::string g_refuse_insert;
@@ -90,6 +90,8 @@ int smfi_chgheader(SMFICTX* ctx, char* name, int index, char* value) {
   return MI_SUCCESS;
 }
 int smfi_addheader(SMFICTX* ctx, char* name, char* value) {
+  if (!g_refuse_insert.empty() && std::string(value).find(g_refuse_insert) != std::string::npos)
+    return MI_FAILURE;
   ctx->header_edits.push_back(std::string("add ") + name + ":" + value);
   return MI_SUCCESS;
 }
@@ -862,6 +864,31 @@ void TestBodyExceptionUnderAcceptTempfails(void**) {
   Close(&ctx);
 }
 
+// A header edit of an encrypting outcome refused after the old
+// Content-Type was deleted: the MTA holds the old body under headers that
+// no longer describe it, so the answer is a tempfail also under
+// internal_error_action = accept (before: accepted as poisoned, the
+// Content-Type gone).
+void TestHeaderEditFailureOfNewBodyTempfails(void**) {
+  for (const char* extra : {"", "internal_error_action = accept\n"}) {
+    assert_true(UseEncryptingRuntime(extra));
+    g->log.lines.clear();
+    g_refuse_insert = "smime-type=enveloped-data";
+    SMFICTX& ctx = *NewContext();
+    Connect(&ctx);
+    MailFrom(&ctx);
+    assert_int_equal(Rcpt(&ctx, "<carol@b.example>"), SMFIS_CONTINUE);
+    assert_int_equal(LargeData(&ctx), SMFIS_TEMPFAIL);
+    assert_true(Edited(ctx, "Content-Type 1:(delete)"));
+    assert_int_equal(ctx.replacebody_calls, 0);
+    assert_string_equal(ctx.reply.c_str(),
+                        "451 4.3.0 Internal error in the S/MIME filter, try again later");
+    assert_int_equal(g->log.Count("reason=body-replace-failed, action=tempfail"), 1);
+    assert_int_equal(g->log.Count("poisoned"), 0);
+    Close(&ctx);
+  }
+}
+
 // The verdict's edits all went to the MTA, then the verdict's log line
 // throws: the message is accepted as decided with our edits only (no
 // smime=temperror on top), and one panic line says the decision stood.
@@ -926,6 +953,7 @@ int main() {
       cmocka_unit_test_setup(smime::TestLargeBodyStreamedInSlices, smime::Reset),
       cmocka_unit_test_setup(smime::TestBodySliceFailureTempfails, smime::Reset),
       cmocka_unit_test_setup(smime::TestBodyExceptionUnderAcceptTempfails, smime::Reset),
+      cmocka_unit_test_setup(smime::TestHeaderEditFailureOfNewBodyTempfails, smime::Reset),
       cmocka_unit_test_setup(smime::TestExceptionAfterEditsKeepsDecision, smime::Reset),
   };
   return cmocka_run_group_tests(tests, smime::SetUp, smime::TearDown);
