@@ -175,9 +175,7 @@ Status SignWithEncoder(const ContentWriter& content, size_t total, const SignPar
   // A key marked by SerializeSigningWith is locked while OpenSSL uses it:
   // CMS_add1_signer (which may set up its context) and CMS_dataFinal (which
   // signs), but not while the content is digested.
-  const int lock_index = SerialLockIndex();
-  auto* key_mu =
-      lock_index < 0 ? nullptr : static_cast<std::mutex*>(EVP_PKEY_get_ex_data(p.key, lock_index));
+  std::mutex* key_mu = SerialLockOf(p.key);
   std::unique_lock<std::mutex> serial;
   if (key_mu) serial = std::unique_lock<std::mutex>(*key_mu);
   const EVP_MD* md = EffectiveDigest(p.key, p.md);
@@ -413,13 +411,16 @@ std::shared_ptr<const SignMemo::Template> TemplateFor(const SignParams& p, int t
   return t;
 }
 
-// Signs with t, or says *fits = false (nothing written) when the message's
-// values do not fit its places; the content is digested once.
+// Signs with t, or says *fits = false (nothing written, the content not
+// asked for) when the message's values do not fit its places; the content
+// is produced once, and only when they fit.
 Status SignWithTemplate(const SignMemo::Template& t, const ContentWriter& content, size_t total,
                         const SignParams& p, const AsnTimePtr& time, bool* fits,
                         std::string* prefix, std::string* suffix) {
-  *fits = true;
   const EVP_MD* md = EffectiveDigest(p.key, p.md);
+  *fits = EVP_MD_get_size(md) == static_cast<int>(t.digest_len) &&
+          static_cast<size_t>(time->length) == t.time_len;
+  if (!*fits) return Status::Ok();
   if (total > kMaxCmsLength) return Status::Limit("sign: content too large");
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1)
@@ -439,21 +440,15 @@ Status SignWithTemplate(const SignMemo::Template& t, const ContentWriter& conten
     return Status::Internal("sign: the content could not be produced as announced");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), digest, &digest_len) != 1)
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &digest_len) != 1 || digest_len != t.digest_len)
     return Fail("sign: cannot digest the content");
-  if (digest_len != t.digest_len || static_cast<size_t>(time->length) != t.time_len) {
-    *fits = false;
-    return Status::Ok();
-  }
   std::string der = t.der;
   std::memcpy(&der[t.digest_at], digest, digest_len);
   std::memcpy(&der[t.time_at], time->data, t.time_len);
   // The signature covers the attributes' DER with the SET OF tag (RFC 5652
   // 5.4), not the [0] IMPLICIT they carry in the SignerInfo.
   der[t.attrs_at] = 0x31;
-  const int lock_index = SerialLockIndex();
-  auto* key_mu =
-      lock_index < 0 ? nullptr : static_cast<std::mutex*>(EVP_PKEY_get_ex_data(p.key, lock_index));
+  std::mutex* key_mu = SerialLockOf(p.key);
   std::unique_lock<std::mutex> serial;
   if (key_mu) serial = std::unique_lock<std::mutex>(*key_mu);
   MdCtxPtr sctx(EVP_MD_CTX_new());
@@ -470,10 +465,9 @@ Status SignWithTemplate(const SignMemo::Template& t, const ContentWriter& conten
                      t.attrs_size) != 1)
     return Fail("sign: signing failed");
   if (serial.owns_lock()) serial.unlock();
-  if (sig_len != t.sig_len) {
-    *fits = false;
-    return Status::Ok();
-  }
+  // The template's place was measured on this key's signature (RSA: the
+  // modulus length); the content is spent, so no second try.
+  if (sig_len != t.sig_len) return Status::Internal("sign: the signature does not fit its place");
   der[t.attrs_at] = static_cast<char>(0xA0);
   *prefix = std::move(der);
   suffix->clear();
