@@ -66,12 +66,14 @@ std::vector<int> CapabilitiesOf(CMS_SignerInfo* si) {
     static CapabilityMemo& m = *new CapabilityMemo;  // never destroyed: used until exit
     const std::string key(reinterpret_cast<const char*>(t->value.sequence->data),
                           static_cast<size_t>(std::max(0, t->value.sequence->length)));
+    bool found = false;
     {
       std::lock_guard<std::mutex> lock(m.mu);
       auto it = m.map.find(key);
-      if (it != m.map.end()) out = it->second;
+      found = it != m.map.end();
+      if (found) out = it->second;
     }
-    if (!out.empty()) {
+    if (found) {  // an empty answer too (nothing we know announced)
       DrainOpensslErrors();
       return out;
     }
