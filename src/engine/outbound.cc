@@ -302,15 +302,10 @@ struct NewContent {
 void SpoolRefusal(const SpoolBuffer& failed, Outcome* o) {
   const bool full = std::string_view(failed.FailureReason()) == "spool-full";
   o->AddNote(failed.failure().message());
-  o->disposition = Disposition::kTempFail;
-  o->reply_code = full ? "452" : "451";
-  o->reply_xcode = full ? "4.3.1" : "4.3.0";
-  o->reply_text = full ? "Insufficient system storage in the S/MIME filter, try again later"
-                       : "Internal error in the S/MIME filter, try again later";
-  o->severity = Severity::kError;
-  KeepUnsignedReason(o);
-  AppendField(&o->fields, "action", "tempfail");
-  AppendField(&o->fields, "reason", failed.FailureReason());
+  Decision(o).Refuse(Disposition::kTempFail, full ? "452" : "451", full ? "4.3.1" : "4.3.0",
+                     full ? "Insufficient system storage in the S/MIME filter, try again later"
+                          : "Internal error in the S/MIME filter, try again later",
+                     failed.FailureReason());
 }
 
 // The spool for large content of this message: state_dir, beyond

@@ -87,8 +87,6 @@ LineScan Scan(std::string_view s) {
   return scan;
 }
 
-bool HasEightBit(std::string_view s) { return Scan(s).eight_bit; }
-
 // Reads stream from its start (GMime resets it again before it writes it).
 LineScan ScanStream(GMimeStream* stream) {
   LineScan scan;
@@ -508,11 +506,12 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   const bool canonical = IsCanonical(body);
   if (!canonical) *repaired = CanonicalLineEnds(body);
   const std::string_view canon_body = canonical ? std::string_view(body) : *repaired;
-  const bool encode = Scan(canon_body).Any() || Scan(*head).Any();
+  const LineScan body_scan = Scan(canon_body);
+  const bool encode = body_scan.Any() || Scan(*head).Any();
   if (!has_type) {
-    const char* charset = !HasEightBit(canon_body) ? "us-ascii"
-                          : ValidUtf8(canon_body)  ? "utf-8"
-                                                   : "unknown-8bit";
+    const char* charset = !body_scan.eight_bit    ? "us-ascii"
+                          : ValidUtf8(canon_body) ? "utf-8"
+                                                  : "unknown-8bit";
     *head = "Content-Type: text/plain; charset=" + std::string(charset) + "\r\n" + *head;
   }
   *head += "\r\n";
@@ -545,7 +544,7 @@ Status BuildSignableEntity(const std::vector<MimeHeader>& content_headers, const
   if (IsSmimeOrSigned(obj.get())) {
     // The client's own signed or encrypted message (encrypted only by us):
     // byte for byte, or its signature breaks; the log says what is left.
-    NoteWhatIsLeft(Scan(canon_body), out);
+    NoteWhatIsLeft(body_scan, out);
     return keep();
   }
   RelayProof(obj.get(), &out->changes);
