@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 namespace smime {
 
 bool ParseIp(const std::string& text, int* family, unsigned char* addr) {
@@ -47,6 +49,11 @@ bool InNetwork(const IpNetwork& n, int family, const unsigned char* addr) {
     if ((addr[i] & mask) != (n.addr[i] & mask)) return false;
   }
   return true;
+}
+
+bool IsV4Mapped(const unsigned char* addr) {
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(addr, kMapped, sizeof kMapped) == 0;
 }
 
 }  // namespace smime

@@ -3,8 +3,6 @@
 
 #include <sys/socket.h>
 
-#include <cstring>
-
 #include "base/log.h"
 
 namespace smime {
@@ -18,8 +16,7 @@ bool CidrContains(const std::vector<IpNetwork>& nets, const std::string& text) {
   if (!ParseIp(ip, &family, addr)) return false;
   // A dual-stack listener (Sendmail's Family=inet6) shows an IPv4 client as
   // ::ffff:a.b.c.d: the same host, so an IPv4 network holds it too.
-  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  const bool mapped = family == AF_INET6 && std::memcmp(addr, kMapped, sizeof kMapped) == 0;
+  const bool mapped = family == AF_INET6 && IsV4Mapped(addr);
   for (const IpNetwork& n : nets) {
     if (InNetwork(n, family, addr)) return true;
     if (mapped && InNetwork(n, AF_INET, addr + 12)) return true;

@@ -76,11 +76,10 @@ std::string AddressProblem(const struct sockaddr* sa, const std::vector<IpNetwor
   for (const IpNetwork& n : allow)
     if (InNetwork(n, family, a)) return "";
   if (family == AF_INET6) {
-    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
     static const unsigned char kZero[12] = {};
     const unsigned char* v4 = nullptr;
-    if (std::memcmp(a, kMapped, 12) == 0 || std::memcmp(a, kNat64, 12) == 0) v4 = a + 12;
+    if (IsV4Mapped(a) || std::memcmp(a, kNat64, 12) == 0) v4 = a + 12;
     // ::/96 (IPv4-compatible) except :: and ::1, which are judged below.
     if (std::memcmp(a, kZero, 12) == 0 && (a[12] | a[13] | a[14]) != 0) v4 = a + 12;
     if (a[0] == 0x20 && a[1] == 0x02) v4 = a + 2;  // 6to4
