@@ -85,7 +85,13 @@ Status SpoolBuffer::Append(std::string_view data) {
       std::vector<char> path(tmpl.begin(), tmpl.end());
       path.push_back('\0');
       fd_ = mkostemp(path.data(), O_CLOEXEC);
-      if (fd_ >= 0) unlink(path.data());
+      // A name that stays would keep the body on disk: no body goes there.
+      if (fd_ >= 0 && unlink(path.data()) != 0) {
+        const int err = errno;
+        close(fd_);
+        fd_ = -1;
+        return Fail(err, "cannot unlink spool file " + std::string(path.data()));
+      }
     }
     if (fd_ < 0) {
       const int err = errno;

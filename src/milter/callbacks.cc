@@ -349,7 +349,9 @@ sfsistat OnBodyNoReply(SMFICTX* ctx, Connection* c, unsigned char* data, size_t 
   try {
     Message* m = EnsureMsg(ctx);
     if (!m) throw std::bad_alloc();
-    if (!m->poisoned.empty() || !m->deferred_code.empty()) return SMFIS_NOREPLY;
+    // Already lost, poisoned or refused: end of data decides without it.
+    if (!c->body_lost.empty() || !m->poisoned.empty() || !m->deferred_code.empty())
+      return SMFIS_NOREPLY;
     Status st = m->spool->Append(reinterpret_cast<const char*>(data), len);
     if (!st.ok()) SpoolFailure(ctx, m, st);
   } catch (const std::exception& e) {
